@@ -1,0 +1,150 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask import g
+from flask import request
+from flask import session
+from flask_login import current_user
+
+from core import extensions as ext
+from core.config import PROJECT_ROOT
+from core.config import instance_path
+from core.config import load_config
+from core.registry.manager import build_registry
+from core.registry.migrations import CORE_MIGRATIONS
+from core.util import optional_import
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app for the installed modules of the configured database."""
+    app = Flask(
+        "core",
+        instance_path=str(instance_path()),
+        instance_relative_config=True,
+        root_path=str(PROJECT_ROOT / "core"),
+        template_folder="web/templates",
+        static_folder="web/static",
+        static_url_path="/static",
+    )
+    load_config(app, test_config)
+    _init_extensions(app)
+    _import_core_models()
+    with app.app_context():
+        registry = build_registry(list(app.config.get("TANDEM_MODULE_PATHS") or []))
+    app.extensions["tandem_registry"] = registry
+    _configure_babel(app, registry)
+    _register_blueprints(app, registry)
+    _install_request_hooks(app)
+    from core.web.templating import init_templating
+
+    init_templating(app)
+    registry.hook.app_ready(app=app)
+    return app
+
+
+def _import_core_models() -> None:
+    import core.audit  # noqa: F401
+    import core.registry.models  # noqa: F401
+    import core.security.models  # noqa: F401
+    import core.settings  # noqa: F401
+
+    for name in ("core.notify.models", "core.jobs.models", "core.timeline", "core.bot.models"):
+        optional_import(name)
+
+
+def _init_extensions(app: Flask) -> None:
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(CORE_MIGRATIONS))
+    ext.login_manager.init_app(app)
+    ext.login_manager.login_view = "core_auth.login"
+    ext.login_manager.login_message = "请先登录。"
+    ext.login_manager.session_protection = "strong"
+    ext.csrf.init_app(app)
+    ext.bootstrap.init_app(app)
+    redis_url = app.config.get("REDIS_URL")
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_URI", redis_url if redis_url else "memory://"
+    )
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    ext.limiter.init_app(app)
+
+    @ext.migrate.configure
+    def _configure_alembic(config: Any) -> Any:
+        registry = app.extensions.get("tandem_registry")
+        if registry is not None:
+            locations = [str(CORE_MIGRATIONS / "versions")]
+            locations += [str(m.migrations_dir) for m in registry.modules.values()
+                          if m.migrations_dir.is_dir()]
+            config.set_main_option("path_separator", "os")
+            config.set_main_option("version_locations", os.pathsep.join(locations))
+        return config
+
+    @ext.login_manager.user_loader
+    def _load_user(user_id: str) -> Any:
+        from core.security.models import User
+
+        user = ext.db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def _configure_babel(app: Flask, registry: Any) -> None:
+    dirs = [str(PROJECT_ROOT / "core" / "translations")]
+    dirs += [str(info.path / "translations") for name, info in registry.modules.items()
+             if name in registry.installed and (info.path / "translations").is_dir()]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
+    from core.web.i18n import ensure_compiled
+
+    ensure_compiled([Path(d) for d in dirs])
+
+    def select_locale() -> str:
+        locales = app.config["TANDEM_LOCALES"]
+        if current_user and getattr(current_user, "is_authenticated", False) and \
+                getattr(current_user, "locale", None) in locales:
+            return current_user.locale
+        if session.get("locale") in locales:
+            return session["locale"]
+        return app.config["BABEL_DEFAULT_LOCALE"]
+
+    ext.babel.init_app(app, locale_selector=select_locale,
+                       timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _register_blueprints(app: Flask, registry: Any) -> None:
+    from core.web import core_blueprints
+
+    for bp in core_blueprints():
+        app.register_blueprint(bp)
+    for _owner, bp in registry.blueprints:
+        app.register_blueprint(bp)
+        if bp.name.endswith("_api") or bp.name.startswith("api"):
+            ext.csrf.exempt(bp)
+
+
+def _install_request_hooks(app: Flask) -> None:
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'",
+        )
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    @app.before_request
+    def _request_start() -> None:
+        g.tandem_registry = app.extensions["tandem_registry"]

@@ -1,0 +1,171 @@
+"""Audit log: who changed what, when, through which channel (web/api/bot/job/cli).
+
+Models with :class:`core.db.AuditedMixin` are audited automatically on flush; services add
+business events (``claim``, ``status``…) with :func:`record`.
+"""
+
+from __future__ import annotations
+
+import decimal
+import enum
+from datetime import date
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import event
+from sqlalchemy import inspect
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import mapped_column
+
+from core.db import utcnow
+from core.extensions import db
+from core.services import ServiceContext
+from core.services import current_context
+
+
+class AuditLog(db.Model):
+    __tablename__ = "core_audit_log"
+    __table_args__ = (Index("ix_core_audit_log_record", "model", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("core_user.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe form of a column value."""
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return "<bytes>"
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _row(ctx: ServiceContext | None, model: str, record_id: Any, action: str, changes: dict,
+         message: str | None = None) -> dict:
+    return {
+        "at": (ctx.now if ctx else utcnow()),
+        "actor_id": ctx.actor_id if ctx else None,
+        "source": ctx.source if ctx else "system",
+        "model": model,
+        "record_id": str(record_id),
+        "action": action,
+        "changes": changes,
+        "message": message,
+    }
+
+
+def primary_key(obj: Any) -> str:
+    """The primary key of a mapped object as a string (composite keys joined by ``,``)."""
+    values = inspect(obj).mapper.primary_key_from_instance(obj)
+    return ",".join(str(v) for v in values)
+
+
+def record(
+    ctx: ServiceContext,
+    obj_or_model: Any,
+    action: str,
+    message: str | None = None,
+    changes: dict | None = None,
+    record_id: Any = None,
+) -> None:
+    """Add a business event to the audit log (in the current transaction)."""
+    if isinstance(obj_or_model, str):
+        model = obj_or_model
+    else:
+        model = obj_or_model.__tablename__
+        if record_id is None:
+            db.session.flush()
+            record_id = primary_key(obj_or_model)
+    db.session.add(
+        AuditLog(**_row(ctx, model, record_id, action, jsonable(changes or {}), message))
+    )
+
+
+def _column_changes(obj: Any, only_changed: bool) -> dict:
+    state = inspect(obj)
+    exclude = set(getattr(obj, "__audit_exclude__", ()))
+    changes: dict[str, list] = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in exclude or key in ("created_at", "updated_at"):
+            continue
+        hist = state.attrs[key].history
+        if only_changed:
+            if not hist.has_changes():
+                continue
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if old == new:
+                continue
+            changes[key] = [jsonable(old), jsonable(new)]
+        else:
+            value = getattr(obj, key)
+            if value is not None:
+                changes[key] = [None, jsonable(value)]
+    return changes
+
+
+@event.listens_for(Session, "after_flush")
+def _audit_after_flush(session: Session, flush_context: object) -> None:
+    ctx = current_context()
+    rows = []
+    for obj in session.new:
+        if getattr(obj, "__audited__", False):
+            rows.append(_row(ctx, obj.__tablename__, primary_key(obj), "create",
+                             _column_changes(obj, only_changed=False)))
+    for obj in session.dirty:
+        if getattr(obj, "__audited__", False) and session.is_modified(obj):
+            changes = _column_changes(obj, only_changed=True)
+            if changes:
+                rows.append(_row(ctx, obj.__tablename__, primary_key(obj), "update",
+                                 changes))
+    for obj in session.deleted:
+        if getattr(obj, "__audited__", False):
+            rows.append(_row(ctx, obj.__tablename__, primary_key(obj), "delete", {}))
+    if rows:
+        session.connection().execute(AuditLog.__table__.insert(), rows)
+    changed = session.info.setdefault("changed_records", [])
+    for row in rows:
+        changed.append((row["model"], row["record_id"], row["action"]))
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop("after_commit", [])
+    changed = session.info.pop("changed_records", [])
+    if changed:
+        from core import realtime
+
+        realtime.publish_changes(changed)
+    for cb in callbacks:
+        cb()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop("after_commit", None)
+    session.info.pop("changed_records", None)

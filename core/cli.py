@@ -1,0 +1,158 @@
+"""``manage.py``: the one command-line interface (also ``flask --app core``)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+from flask.cli import with_appcontext
+
+from core.errors import TandemError
+
+
+class TandemGroup(FlaskGroup):
+    """FlaskGroup whose own ``db`` and ``run`` commands win over plugin ones
+    (Flask-Migrate's ``db upgrade`` would run ``upgrade head``, which multi-branch
+    module migrations must never do)."""
+
+    def _load_plugin_commands(self) -> None:  # type: ignore[override]
+        return None
+
+
+def _create_app() -> Any:
+    from core.app import create_app
+
+    return create_app()
+
+
+def _echo_progress(msg: str) -> None:
+    click.echo(f"  → {msg}")
+
+
+def _fail(exc: TandemError) -> None:
+    click.echo(f"错误：{exc.message}", err=True)
+    sys.exit(1)
+
+
+@click.group(cls=TandemGroup, create_app=_create_app, add_version_option=False)
+def cli() -> None:
+    """Tandem management commands."""
+
+
+# ----------------------------------------------------------------------------- db
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Bring core and every installed module to its migration head."""
+    from core.registry import installer
+
+    installer.ensure_core(_echo_progress)
+    done = installer.upgrade(None, _echo_progress)
+    click.echo(f"数据库已是最新（core{'、' + '、'.join(done) if done else ''}）。")
+
+
+# ------------------------------------------------------------------------ modules
+@cli.group()
+def modules() -> None:
+    """Install, upgrade and uninstall modules."""
+
+
+@modules.command("list")
+@with_appcontext
+def modules_list() -> None:
+    """Every discovered module with its state and version."""
+    from core.registry import installer
+
+    installer.ensure_core()
+    rows = installer.module_states()
+    click.echo(f"{'NAME':<20} {'STATE':<12} {'VERSION':<10} {'INSTALLED':<10} DEPENDS")
+    for r in rows:
+        click.echo(
+            f"{r['name']:<20} {r['state']:<12} {r['version'] or '-':<10} "
+            f"{r['installed_version'] or '-':<10} {','.join(r['depends']) or '-'}"
+            f"{'  (auto)' if r['auto_install'] else ''}"
+        )
+
+
+@modules.command("install")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--demo", is_flag=True, help="Also load demo data.")
+@with_appcontext
+def modules_install(names: tuple[str, ...], demo: bool) -> None:
+    """Install modules with their dependencies."""
+    from core.registry import installer
+
+    try:
+        installer.ensure_core()
+        done = installer.install(list(names), demo=demo, progress=_echo_progress)
+    except TandemError as exc:
+        _fail(exc)
+    click.echo(f"已安装：{'、'.join(done)}" if done else "无需安装：均已安装。")
+
+
+@modules.command("upgrade")
+@click.argument("names", nargs=-1)
+@with_appcontext
+def modules_upgrade(names: tuple[str, ...]) -> None:
+    """Upgrade installed modules (all when none named)."""
+    from core.registry import installer
+
+    try:
+        installer.ensure_core()
+        done = installer.upgrade(list(names) or None, progress=_echo_progress)
+    except TandemError as exc:
+        _fail(exc)
+    click.echo(f"已升级：{'、'.join(done)}" if done else "没有已安装的模块。")
+
+
+@modules.command("uninstall")
+@click.argument("name")
+@click.option("--cascade", is_flag=True, help="Also uninstall the modules that depend on it.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def modules_uninstall(name: str, cascade: bool, yes: bool) -> None:
+    """Uninstall a module, dropping its tables after showing what will be lost."""
+    from core.registry import installer
+
+    try:
+        plan = installer.uninstall_plan(name, cascade=cascade)
+    except TandemError as exc:
+        _fail(exc)
+    click.echo(plan.describe())
+    if not yes and not click.confirm("确认卸载？", default=False):
+        click.echo("已取消。")
+        sys.exit(1)
+    try:
+        installer.uninstall(name, cascade=cascade, progress=_echo_progress)
+    except TandemError as exc:
+        _fail(exc)
+    click.echo(f"已卸载：{'、'.join(plan.modules)}")
+
+
+@modules.command("revision")
+@click.argument("name")
+@click.option("-m", "--message", required=True)
+@click.option("--empty", is_flag=True, help="No autogenerate.")
+@with_appcontext
+def modules_revision(name: str, message: str, empty: bool) -> None:
+    """Create the next migration of a module's branch (``core`` for the core)."""
+    from core.registry import migrations
+
+    registry = current_app.extensions["tandem_registry"]
+    info = None if name == "core" else registry.modules[name]
+    rev = migrations.make_revision(info, message, autogenerate=not empty)
+    click.echo(f"created {rev}")
+
+
+def main() -> None:
+    from core import commands  # noqa: F401  (registers the remaining command groups)
+
+    cli(prog_name="manage.py")

@@ -1,0 +1,107 @@
+"""Configuration layers: defaults -> instance/config.py -> environment -> test overrides."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    "SQLALCHEMY_DATABASE_URI": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "REDIS_URL": None,
+    "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "TANDEM_LOCALES": ["zh_CN", "en"],
+    "TANDEM_MODULE_PATHS": [],
+    "TANDEM_DEFAULT_MODULES": [],
+    "TANDEM_PAGE_SIZE": 50,
+    "TANDEM_COUNT_CAP": 10000,
+    "TANDEM_LOGIN_RATE_LIMIT": "10 per minute",
+    "TANDEM_JOBS_EAGER": None,
+    "TANDEM_BASE_URL": "http://127.0.0.1:5000",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "BOOTSTRAP_SERVE_LOCAL": True,
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+}
+
+ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+
+
+def _parse_env_value(raw: str) -> Any:
+    """TANDEM_* values may be JSON (lists, numbers, booleans); otherwise plain strings."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the common short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Read the instance secret, generating and keeping it on first use."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get("TANDEM_INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
+
+
+def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    env = os.environ
+    if env.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
+    if "REDIS_URL" in env:
+        app.config["REDIS_URL"] = env["REDIS_URL"] or None
+    if env.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = env["SECRET_KEY"]
+    for key, raw in env.items():
+        if key.startswith("TANDEM_") and key != "TANDEM_INSTANCE_PATH":
+            app.config[key] = _parse_env_value(raw)
+        elif key.startswith("WECOM_"):
+            app.config[key] = raw
+    if overrides:
+        app.config.update(overrides)
+
+    inst = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        inst.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{inst / 'tandem.sqlite'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(inst)
+    if app.config.get("TANDEM_JOBS_EAGER") is None:
+        app.config["TANDEM_JOBS_EAGER"] = not app.config.get("REDIS_URL")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        opts.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts

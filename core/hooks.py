@@ -1,0 +1,29 @@
+"""The core registers itself through the same hooks as any module."""
+
+from __future__ import annotations
+
+from core import hookimpl
+from core.registration import MenuItem
+from core.registration import Permission
+
+
+@hookimpl
+def register_permissions() -> list[Permission]:
+    return [
+        Permission("core.user.read", "查看用户", ("manager",)),
+        Permission("core.user.manage", "管理用户"),
+        Permission("core.role.manage", "管理角色与权限"),
+        Permission("core.team.manage", "管理团队"),
+        Permission("core.settings.manage", "管理系统设置"),
+        Permission("core.audit.read", "查看操作日志", ("manager",)),
+        Permission("core.module.manage", "安装与卸载应用"),
+        Permission("core.jobs.manage", "查看与重试后台任务"),
+    ]
+
+
+@hookimpl
+def register_menus() -> list[MenuItem]:
+    return [
+        MenuItem("settings", "设置", sequence=900, icon="gear"),
+        MenuItem("settings.apps", "应用", "core_admin.apps", "settings", 10, "core.module.manage"),
+    ]

@@ -1,0 +1,100 @@
+"""Frozen objects that modules return from registration hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """A permission code ``<module>.<object>.<verb>`` and the roles granted it by default."""
+
+    code: str
+    label: str
+    default_roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A role a module adds next to the core ones (admin, manager, sales, engineer, warehouse)."""
+
+    code: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRule:
+    """Row-level access: for users holding one of ``roles``, rows of ``model`` are limited to
+    ``domain(user)`` (a SQL expression). Rules of a user's roles are OR-ed; admins bypass."""
+
+    name: str
+    model: type
+    roles: tuple[str, ...]
+    domain: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class MenuItem:
+    """An entry of the back-office menu; hidden when the user lacks ``permission``."""
+
+    id: str
+    label: str
+    endpoint: str | None = None
+    parent: str | None = None
+    sequence: int = 100
+    permission: str | None = None
+    icon: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A background job, run by name; ``schedule`` is a cron expression for periodic jobs."""
+
+    name: str
+    func: str  # "package.module:function"
+    schedule: str | None = None
+    queue: str = "default"
+    description: str = ""
+    timeout: int = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A configurable value shown on the settings page; ``secret`` values are masked."""
+
+    key: str
+    label: str
+    type: str = "str"  # str, int, bool, decimal, json
+    default: Any = None
+    secret: bool = False
+    help: str = ""
+    env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSection:
+    """A block of the customer 360° view contributed by a module.
+
+    ``render(customer, ctx)`` returns HTML-safe markup (a rendered template)."""
+
+    id: str
+    title: str
+    render: Callable[[Any, Any], str]
+    sequence: int = 100
+    permission: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BotCommand:
+    """A chat command (``#认领``). ``handler(ctx, message)`` returns a reply object."""
+
+    trigger: str
+    handler: Callable[..., Any]
+    permission: str | None = None
+    help: str = ""
+    usage: str = ""
+    aliases: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)

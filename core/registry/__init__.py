@@ -1,0 +1,1 @@
+"""Module discovery, dependency resolution, installed state and the per-app plugin manager."""

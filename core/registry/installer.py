@@ -1,0 +1,306 @@
+"""Install, upgrade and uninstall modules at run time (CLI and the Apps page share this)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
+
+from core.db import utcnow
+from core.errors import ModuleError
+from core.extensions import db
+from core.registry import migrations
+from core.registry.discovery import ModuleInfo
+from core.registry.graph import auto_installable
+from core.registry.graph import closure
+from core.registry.graph import dependents
+from core.registry.graph import topo_order
+from core.registry.manager import ModuleRegistry
+from core.registry.manager import build_registry
+from core.registry.models import CoreModule
+from core.registry.models import CoreState
+from core.security.models import CORE_ROLES
+from core.security.models import Role
+from core.security.models import RolePermission
+from core.services import ServiceContext
+
+Progress = Callable[[str], None]
+
+
+def _noop(msg: str) -> None:
+    return None
+
+
+def _extra_paths() -> list[str]:
+    return list(current_app.config.get("TANDEM_MODULE_PATHS") or [])
+
+
+def _registry() -> ModuleRegistry:
+    return current_app.extensions["tandem_registry"]
+
+
+def installed_names() -> list[str]:
+    rows = db.session.scalars(select(CoreModule.name).where(CoreModule.state == "installed"))
+    return list(rows)
+
+
+def bump_registry_version() -> int:
+    state = db.session.get(CoreState, "registry_version")
+    if state is None:
+        state = CoreState(key="registry_version", value=0)
+        db.session.add(state)
+    state.value += 1
+    db.session.commit()
+    return state.value
+
+
+def registry_version() -> int:
+    state = db.session.get(CoreState, "registry_version")
+    return state.value if state else 0
+
+
+def ensure_core(progress: Progress = _noop) -> None:
+    """Bring the core schema to head and seed the core roles and grants."""
+    progress("core: 升级数据库结构")
+    migrations.upgrade_branch("core")
+    for code, label in CORE_ROLES.items():
+        if db.session.get(Role, code) is None:
+            db.session.add(Role(code=code, label=label, module="core"))
+    db.session.flush()
+    _seed_grants(_registry(), "core")
+    db.session.commit()
+
+
+def _seed_grants(registry: ModuleRegistry, module: str) -> None:
+    for role in (r for r in registry.roles.values()):
+        owner = "core"
+        if db.session.get(Role, role.code) is None:
+            db.session.add(Role(code=role.code, label=role.label, module=owner))
+    db.session.flush()
+    existing_roles = set(db.session.scalars(select(Role.code)))
+    existing = {
+        (rp.role_code, rp.permission) for rp in db.session.scalars(select(RolePermission))
+    }
+    for code, perm in registry.permissions.items():
+        if registry.permission_owner[code] != module:
+            continue
+        for role in perm.default_roles:
+            if role in existing_roles and (role, code) not in existing:
+                db.session.add(RolePermission(role_code=role, permission=code))
+
+
+@dataclass
+class UninstallPlan:
+    modules: list[str]  # in removal order
+    tables: dict[str, int]  # table -> rows that will be dropped
+
+    def describe(self) -> str:
+        lines = [f"将卸载：{'、'.join(self.modules)}"]
+        if self.tables:
+            lines.append("将删除以下数据表及其数据：")
+            lines += [f"  {t}：{n} 行" for t, n in sorted(self.tables.items())]
+        else:
+            lines.append("没有数据表将被删除。")
+        return "\n".join(lines)
+
+
+def install(
+    names: list[str],
+    *,
+    demo: bool = False,
+    progress: Progress = _noop,
+    ctx: ServiceContext | None = None,
+) -> list[str]:
+    """Install ``names`` with their dependencies and any satisfied auto-install bridges."""
+    registry = _registry()
+    modules = registry.modules
+    for name in names:
+        if name not in modules:
+            raise ModuleError(f"找不到模块 {name}")
+        if not modules[name].manifest.installable:
+            raise ModuleError(f"模块 {name} 不可安装")
+    installed = set(installed_names())
+    wanted = closure(names, modules) - installed
+    while True:
+        bridges = auto_installable(installed | wanted, modules) - wanted
+        if not bridges:
+            break
+        wanted |= closure(bridges, modules) - installed
+    order = topo_order(wanted, modules)
+    done: list[str] = []
+    for name in order:
+        progress(f"安装 {name}")
+        _install_one(modules[name], installed | set(done), demo=demo, ctx=ctx)
+        done.append(name)
+    if done:
+        bump_registry_version()
+    return done
+
+
+def _install_one(info: ModuleInfo, installed: set[str], *, demo: bool,
+                 ctx: ServiceContext | None) -> None:
+    row = db.session.scalar(select(CoreModule).where(CoreModule.name == info.name))
+    if row is None:
+        row = CoreModule(name=info.name)
+        db.session.add(row)
+    row.state = "to_install"
+    row.depends = list(info.manifest.depends)
+    db.session.commit()
+    registry = build_registry(_extra_paths(), installed=topo_order(installed | {info.name},
+                                                                   info_map(info)))
+    if migrations.has_branch(info.name):
+        migrations.upgrade_branch(info.name)
+    _seed_grants(registry, info.name)
+    row = db.session.scalar(select(CoreModule).where(CoreModule.name == info.name))
+    row.state = "installed"
+    row.installed_version = info.manifest.version
+    row.installed_at = utcnow()
+    db.session.commit()
+    ctx = ctx or ServiceContext.system("cli")
+    if demo:
+        load_demo(info.name, registry=registry, ctx=ctx)
+    registry.hook.module_installed(name=info.name, ctx=ctx)
+    db.session.commit()
+
+
+def info_map(extra: ModuleInfo) -> dict[str, ModuleInfo]:
+    modules = dict(_registry().modules)
+    modules[extra.name] = extra
+    return modules
+
+
+def load_demo(name: str, *, registry: ModuleRegistry | None = None,
+              ctx: ServiceContext | None = None) -> None:
+    """Load one module's demo data in its own transaction."""
+    from core.services import unit_of_work
+
+    registry = registry or _registry()
+    ctx = ctx or ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        registry.call_for(name, "load_demo_data", ctx=ctx)
+        row = db.session.scalar(select(CoreModule).where(CoreModule.name == name))
+        if row is not None:
+            row.demo = True
+
+
+def upgrade(names: list[str] | None = None, progress: Progress = _noop) -> list[str]:
+    """Bring the named (default: all installed) modules to their migration heads."""
+    registry = _registry()
+    installed = installed_names()
+    targets = names or installed
+    for name in targets:
+        if name not in installed:
+            raise ModuleError(f"模块 {name} 未安装")
+    done = []
+    for name in topo_order(targets, registry.modules):
+        progress(f"升级 {name}")
+        info = registry.modules[name]
+        if migrations.has_branch(name):
+            migrations.upgrade_branch(name)
+        row = db.session.scalar(select(CoreModule).where(CoreModule.name == name))
+        row.installed_version = info.manifest.version
+        row.state = "installed"
+        _seed_grants(registry, name)
+        db.session.commit()
+        done.append(name)
+    if done:
+        bump_registry_version()
+    return done
+
+
+def uninstall_plan(name: str, *, cascade: bool = False) -> UninstallPlan:
+    registry = _registry()
+    installed = installed_names()
+    if name not in installed:
+        raise ModuleError(f"模块 {name} 未安装")
+    deps = dependents(name, installed, registry.modules)
+    if deps and not cascade:
+        raise ModuleError(f"无法卸载 {name}：{'、'.join(sorted(deps))} 依赖它（可使用 --cascade）")
+    order = list(reversed(topo_order(deps | {name}, registry.modules)))
+    inspector = sa_inspect(db.engine)
+    tables: dict[str, int] = {}
+    for module in order:
+        for table in inspector.get_table_names():
+            if table.startswith(module + "_"):
+                tbl = db.metadata.tables.get(table)
+                if tbl is not None:
+                    tables[table] = db.session.scalar(select(func.count()).select_from(tbl))
+                else:
+                    tables[table] = -1
+    return UninstallPlan(order, tables)
+
+
+def uninstall(name: str, *, cascade: bool = False, progress: Progress = _noop,
+              ctx: ServiceContext | None = None) -> UninstallPlan:
+    plan = uninstall_plan(name, cascade=cascade)
+    registry = _registry()
+    ctx = ctx or ServiceContext.system("cli")
+    for module in plan.modules:
+        progress(f"卸载 {module}")
+        row = db.session.scalar(select(CoreModule).where(CoreModule.name == module))
+        row.state = "to_remove"
+        db.session.commit()
+        if migrations.has_branch(module):
+            migrations.downgrade_branch(module)
+        perms = [c for c, owner in registry.permission_owner.items() if owner == module]
+        if perms:
+            db.session.execute(delete(RolePermission).where(RolePermission.permission.in_(perms)))
+        module_roles = [r.code for r in registry.roles.values()]
+        del module_roles  # module roles stay: users may still hold them
+        _cleanup_core_rows(module)
+        row = db.session.scalar(select(CoreModule).where(CoreModule.name == module))
+        row.state = "uninstalled"
+        row.installed_version = None
+        row.demo = False
+        db.session.commit()
+        registry.hook.module_uninstalled(name=module, ctx=ctx)
+    bump_registry_version()
+    return plan
+
+
+def _cleanup_core_rows(module: str) -> None:
+    """Remove core rows that belong to the module (settings, chat contexts …)."""
+    from core.settings import SettingValue
+
+    db.session.execute(delete(SettingValue).where(SettingValue.key.like(f"{module}.%")))
+
+
+def module_states() -> list[dict[str, Any]]:
+    """Every discovered module with its state and versions, for ``modules list``/Apps page."""
+    registry = _registry()
+    rows = {r.name: r for r in db.session.scalars(select(CoreModule))}
+    out = []
+    for name in sorted(registry.modules, key=lambda n: (registry.modules[n].manifest.sequence, n)):
+        info = registry.modules[name]
+        row = rows.get(name)
+        state = row.state if row else "uninstalled"
+        if row and state == "installed" and row.installed_version != info.manifest.version:
+            state = "to_upgrade"
+        out.append(
+            {
+                "name": name,
+                "title": info.manifest.display_title,
+                "summary": info.manifest.summary,
+                "category": info.manifest.category,
+                "version": info.manifest.version,
+                "installed_version": row.installed_version if row else None,
+                "state": state,
+                "depends": list(info.manifest.depends),
+                "auto_install": info.manifest.auto_install,
+                "application": info.manifest.application,
+                "origin": info.origin,
+            }
+        )
+    for name, row in rows.items():
+        if name not in registry.modules and row.state == "installed":
+            out.append({"name": name, "title": name, "summary": "", "category": "",
+                        "version": None, "installed_version": row.installed_version,
+                        "state": "missing", "depends": row.depends, "auto_install": False,
+                        "application": False, "origin": "?"})
+    return out

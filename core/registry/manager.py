@@ -1,0 +1,195 @@
+"""The per-app registry: a pluggy PluginManager holding core and the installed modules,
+and everything they registered, validated once."""
+
+from __future__ import annotations
+
+import importlib
+from collections import defaultdict
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+import pluggy
+from flask import Blueprint
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ProgrammingError
+
+from core import hookspecs
+from core.errors import StartupError
+from core.extensions import db
+from core.registration import BotCommand
+from core.registration import CustomerSection
+from core.registration import JobSpec
+from core.registration import MenuItem
+from core.registration import Permission
+from core.registration import RecordRule
+from core.registration import Role
+from core.registration import Setting
+from core.registry.discovery import ModuleInfo
+from core.registry.discovery import discover
+from core.registry.graph import topo_order
+
+
+def _flatten(results: list[list[Any] | None]) -> list[Any]:
+    out: list[Any] = []
+    for res in results:
+        if res:
+            out.extend(res)
+    return out
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("tandem")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+@dataclass
+class ModuleRegistry:
+    """What the installed modules registered, for one app build."""
+
+    modules: dict[str, ModuleInfo]
+    installed: list[str]
+    pm: pluggy.PluginManager
+    plugin_names: dict[int, str] = field(default_factory=dict)
+    permissions: dict[str, Permission] = field(default_factory=dict)
+    permission_owner: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    record_rules: dict[type, list[RecordRule]] = field(default_factory=lambda: defaultdict(list))
+    menus: list[MenuItem] = field(default_factory=list)
+    bot_commands: dict[str, BotCommand] = field(default_factory=dict)
+    jobs: dict[str, JobSpec] = field(default_factory=dict)
+    settings: dict[str, Setting] = field(default_factory=dict)
+    customer_sections: list[CustomerSection] = field(default_factory=list)
+    notification_channels: dict[str, Any] = field(default_factory=dict)
+    blueprints: list[tuple[str, Blueprint]] = field(default_factory=list)
+    models: dict[str, list[type]] = field(default_factory=dict)
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def is_installed(self, name: str) -> bool:
+        return name == "core" or name in self.installed
+
+    def plugin(self, name: str) -> Any:
+        return self.pm.get_plugin(name)
+
+    def call_for(self, module: str, hook_name: str, **kwargs: Any) -> Any:
+        """Call one hook of one module only (demo data, lifecycle)."""
+        plugin = self.pm.get_plugin(module)
+        impl = getattr(plugin, hook_name, None) if plugin is not None else None
+        return impl(**kwargs) if impl is not None else None
+
+    def _collect(self, hook_name: str) -> list[tuple[str, Any]]:
+        """(module name, item) for every item returned by ``hook_name``, in install order."""
+        caller = getattr(self.pm.hook, hook_name)
+        out = []
+        for impl in caller.get_hookimpls():
+            items = impl.function() or []
+            out.extend((impl.plugin_name, item) for item in items)
+        order = {name: i for i, name in enumerate(["core", *self.installed])}
+        out.sort(key=lambda pair: order.get(pair[0], 10**6))
+        return out
+
+    def load(self) -> None:
+        self._load_models()
+        self._load_permissions()
+        for owner, role in self._collect("register_roles"):
+            self.roles[role.code] = role
+        for _owner, rule in self._collect("register_record_rules"):
+            self.record_rules[rule.model].append(rule)
+        menus = [m for _o, m in self._collect("register_menus")]
+        ids = [m.id for m in menus]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise StartupError(f"duplicate menu ids: {sorted(dupes)}")
+        self.menus = sorted(menus, key=lambda m: (m.sequence, m.id))
+        for owner, cmd in self._collect("register_bot_commands"):
+            for trig in (cmd.trigger, *cmd.aliases):
+                if trig in self.bot_commands:
+                    raise StartupError(f"bot command {trig} registered twice ({owner})")
+                self.bot_commands[trig] = cmd
+        for owner, job in self._collect("register_jobs"):
+            if job.name in self.jobs:
+                raise StartupError(f"job {job.name} registered twice ({owner})")
+            self.jobs[job.name] = job
+        for owner, setting in self._collect("register_settings"):
+            if setting.key in self.settings:
+                raise StartupError(f"setting {setting.key} registered twice ({owner})")
+            self.settings[setting.key] = setting
+        self.customer_sections = sorted(
+            (s for _o, s in self._collect("register_customer_sections")),
+            key=lambda s: (s.sequence, s.id),
+        )
+        for _owner, channel in self._collect("register_notification_channels"):
+            self.notification_channels[channel.name] = channel
+        for owner, bp in self._collect("register_blueprints"):
+            if bp.name != owner and not bp.name.startswith(owner + "_"):
+                raise StartupError(f"blueprint {bp.name} of {owner} must be named {owner}[_*]")
+            self.blueprints.append((owner, bp))
+
+    def _load_models(self) -> None:
+        for owner, model in self._collect("register_models"):
+            table = model.__table__.name
+            if not table.startswith(owner + "_"):
+                raise StartupError(f"table {table} of module {owner} must start with {owner}_")
+            self.models.setdefault(owner, []).append(model)
+
+    def _load_permissions(self) -> None:
+        for owner, perm in self._collect("register_permissions"):
+            if not perm.code.startswith(owner + "."):
+                raise StartupError(f"permission {perm.code} of {owner} must start with {owner}.")
+            if perm.code in self.permissions:
+                raise StartupError(f"permission {perm.code} declared twice")
+            self.permissions[perm.code] = perm
+            self.permission_owner[perm.code] = owner
+
+
+def import_hooks(info: ModuleInfo) -> Any:
+    """Import a module's ``hooks`` (and its own ``hookspecs`` when present)."""
+    return importlib.import_module(f"{info.import_name}.hooks")
+
+
+def read_installed(modules: dict[str, ModuleInfo]) -> list[str]:
+    """Names of installed modules whose code is present, in dependency order."""
+    from core.registry.models import CoreModule
+
+    try:
+        if not sa_inspect(db.engine).has_table("core_module"):
+            return []
+        names = db.session.scalars(
+            select(CoreModule.name).where(CoreModule.state.in_(("installed", "to_upgrade")))
+        ).all()
+    except (OperationalError, ProgrammingError):
+        db.session.rollback()
+        return []
+    finally:
+        db.session.remove()
+    present = [n for n in names if n in modules]
+    return topo_order(present, modules)
+
+
+def build_registry(extra_paths: list[str], installed: list[str] | None = None) -> ModuleRegistry:
+    """Discover modules, register core and the installed ones, and collect registrations."""
+    modules = discover(extra_paths)
+    if installed is None:
+        installed = read_installed(modules)
+    pm = new_plugin_manager()
+    hook_modules = []
+    for name in installed:
+        spec_mod = modules[name].import_submodule("hookspecs")
+        if spec_mod is not None:
+            pm.add_hookspecs(spec_mod)
+        hook_modules.append((name, import_hooks(modules[name])))
+    from core import hooks as core_hooks
+
+    pm.register(core_hooks, name="core")
+    for name, mod in hook_modules:
+        pm.register(mod, name=name)
+    pm.check_pending()
+    registry = ModuleRegistry(modules=modules, installed=installed, pm=pm)
+    registry.load()
+    return registry

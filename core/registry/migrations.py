@@ -1,0 +1,108 @@
+"""Alembic plumbing: one environment (``core/migrations``), one branch per module.
+
+Branch label = module name; revision ids are ``<module>_<NNNN>``. Installing a module is
+``upgrade <module>@head``, uninstalling it ``downgrade <module>@base``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
+
+from core.config import PROJECT_ROOT
+from core.extensions import db
+from core.registry.discovery import ModuleInfo
+
+CORE_MIGRATIONS = PROJECT_ROOT / "core" / "migrations"
+
+
+def alembic_config(modules: Iterable[ModuleInfo], module_filter: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(CORE_MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
+    locations = [str(CORE_MIGRATIONS / "versions")]
+    locations += [str(m.migrations_dir) for m in modules if m.migrations_dir.is_dir()]
+    cfg.set_main_option("version_locations", os.pathsep.join(locations))
+    cfg.attributes["module_filter"] = module_filter
+    return cfg
+
+
+def _config() -> Config:
+    registry = current_app.extensions["tandem_registry"]
+    return alembic_config(registry.modules.values())
+
+
+def has_branch(name: str, cfg: Config | None = None) -> bool:
+    script = ScriptDirectory.from_config(cfg or _config())
+    try:
+        return bool(script.get_revisions(f"{name}@head"))
+    except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown label
+        return False
+
+
+def upgrade_branch(name: str, cfg: Config | None = None) -> None:
+    db.session.remove()
+    command.upgrade(cfg or _config(), f"{name}@head")
+
+
+def downgrade_branch(name: str, cfg: Config | None = None) -> None:
+    db.session.remove()
+    command.downgrade(cfg or _config(), f"{name}@base")
+
+
+def current_heads() -> set[str]:
+    with db.engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def branch_is_current(name: str, cfg: Config | None = None) -> bool:
+    """Whether the database has the branch's head revision applied."""
+    script = ScriptDirectory.from_config(cfg or _config())
+    heads = {r.revision for r in script.get_revisions(f"{name}@head")}
+    return heads <= current_heads()
+
+
+def next_revision_id(name: str, versions_dir: Path) -> str:
+    numbers = [
+        int(p.stem.split("_")[-1])
+        for p in versions_dir.glob(f"{name}_*.py")
+        if p.stem.split("_")[-1].isdigit()
+    ]
+    return f"{name}_{(max(numbers) + 1) if numbers else 1:04d}"
+
+
+def make_revision(info: ModuleInfo | None, message: str, autogenerate: bool = True) -> str:
+    """Create the next revision of a module's branch (or core's when ``info`` is None)."""
+    registry = current_app.extensions["tandem_registry"]
+    if info is not None:
+        for dep in [*info.manifest.depends, info.name]:
+            dep_info = registry.modules.get(dep)
+            if dep_info is not None:
+                dep_info.import_submodule("hooks")
+    name = info.name if info else "core"
+    versions = info.migrations_dir if info else CORE_MIGRATIONS / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    cfg = alembic_config(registry.modules.values(), module_filter=name)
+    first = not has_branch(name, cfg)
+    rev_id = next_revision_id(name, versions)
+    kwargs: dict = {"message": message, "autogenerate": autogenerate, "rev_id": rev_id}
+    if first:
+        kwargs.update(head="base", branch_label=name, version_path=str(versions))
+        if info is not None:
+            kwargs["depends_on"] = ["core@head"]
+            script = ScriptDirectory.from_config(cfg)
+            kwargs["depends_on"] = [r.revision for r in script.get_revisions("core@head")]
+            for dep in info.manifest.depends:
+                if has_branch(dep, cfg):
+                    kwargs["depends_on"] += [r.revision for r in script.get_revisions(f"{dep}@head")]
+    else:
+        kwargs.update(head=f"{name}@head")
+    command.revision(cfg, **kwargs)
+    return rev_id

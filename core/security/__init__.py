@@ -1,0 +1,1 @@
+"""Users, roles, permissions, record rules, passwords and API tokens."""

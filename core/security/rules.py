@@ -1,0 +1,71 @@
+"""Record rules applied by the query layer: one declaration per model, every read path."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from typing import Any
+
+from flask import current_app
+from flask import has_app_context
+from sqlalchemy import false
+from sqlalchemy import or_
+from sqlalchemy import select
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
+    from core.registration import RecordRule
+    from core.security.models import User
+
+
+def rules_for(model: type) -> list[RecordRule]:
+    if not has_app_context():
+        return []
+    registry = current_app.extensions.get("tandem_registry")
+    if registry is None:
+        return []
+    return registry.record_rules.get(model, [])
+
+
+def rule_clause(model: type, user: User | None) -> Any | None:
+    """The WHERE clause limiting ``model`` rows for ``user``, or None when unrestricted.
+
+    System contexts (``user is None``) and admins are unrestricted. Otherwise the domains of
+    the rules whose roles the user holds are OR-ed; with no applicable rule, access is decided
+    by permissions alone.
+    """
+    if user is None or user.is_admin:
+        return None
+    if not user.is_active:
+        return false()
+    applicable = [r for r in rules_for(model) if set(r.roles) & user.role_codes]
+    if not applicable:
+        return None
+    clauses = [r.domain(user) for r in applicable]
+    return or_(*clauses) if len(clauses) > 1 else clauses[0]
+
+
+def apply_record_rules(stmt: Select, model: type, user: User | None) -> Select:
+    clause = rule_clause(model, user)
+    return stmt if clause is None else stmt.where(clause)
+
+
+def own_records(owner_column: Any) -> Any:
+    """Domain builder: rows owned by the user."""
+    return lambda user: owner_column == user.id
+
+
+def team_records(owner_column: Any) -> Any:
+    """Domain builder: rows owned by the user or by members of teams the user manages."""
+    from core.security.models import Team
+    from core.security.models import User as UserModel
+
+    def domain(user: User) -> Any:
+        members = (
+            select(UserModel.id)
+            .join(Team, UserModel.team_id == Team.id)
+            .where(Team.manager_id == user.id)
+        )
+        return or_(owner_column == user.id, owner_column.in_(members))
+
+    return domain

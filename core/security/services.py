@@ -1,0 +1,123 @@
+"""User, role, team and token services (shared by the CLI, admin pages and the API)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from core.db import utcnow
+from core.errors import ConflictError
+from core.errors import NotFoundError
+from core.errors import ValidationError
+from core.extensions import db
+from core.security.models import ApiToken
+from core.security.models import Role
+from core.security.models import Team
+from core.security.models import User
+from core.security.passwords import MIN_LENGTH
+from core.security.passwords import hash_password
+from core.services import ServiceContext
+
+TOKEN_PREFIX = "tdm_"
+
+
+def _roles(codes: Iterable[str]) -> list[Role]:
+    codes = list(dict.fromkeys(codes))
+    roles = list(db.session.scalars(select(Role).where(Role.code.in_(codes))))
+    missing = set(codes) - {r.code for r in roles}
+    if missing:
+        raise ValidationError(f"角色不存在：{'、'.join(sorted(missing))}",
+                              fields={"roles": f"角色不存在：{'、'.join(sorted(missing))}"})
+    return roles
+
+
+def create_user(
+    ctx: ServiceContext,
+    username: str,
+    *,
+    roles: Iterable[str] = (),
+    password: str | None = None,
+    display_name: str = "",
+    wecom_userid: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    team: Team | None = None,
+) -> User:
+    ctx.require("core.user.manage")
+    username = (username or "").strip()
+    if not username:
+        raise ValidationError("用户名不能为空", fields={"username": "用户名不能为空"})
+    if db.session.scalar(select(User.id).where(User.username == username)):
+        raise ConflictError(f"用户名 {username} 已存在", fields={"username": "用户名已存在"})
+    if wecom_userid and db.session.scalar(select(User.id).where(User.wecom_userid == wecom_userid)):
+        raise ConflictError("企业微信账号已绑定其他用户", fields={"wecom_userid": "已被绑定"})
+    if password is not None and len(password) < MIN_LENGTH:
+        raise ValidationError(f"密码至少 {MIN_LENGTH} 位", fields={"password": "密码过短"})
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        wecom_userid=wecom_userid or None,
+        phone=phone,
+        email=email,
+        password_hash=hash_password(password) if password else None,
+        team_id=team.id if team else None,
+    )
+    user.roles = _roles(roles)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_password(ctx: ServiceContext, user: User, password: str) -> None:
+    if ctx.actor is None or ctx.actor.id != user.id:
+        ctx.require("core.user.manage")
+    if len(password) < MIN_LENGTH:
+        raise ValidationError(f"密码至少 {MIN_LENGTH} 位", fields={"password": "密码过短"})
+    user.password_hash = hash_password(password)
+    db.session.flush()
+
+
+def get_user_by_username(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFoundError(f"用户 {username} 不存在")
+    return user
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(ctx: ServiceContext, user: User, label: str = "") -> str:
+    """Create an API token for ``user``; the raw token is returned once and never stored."""
+    if ctx.actor is None or ctx.actor.id != user.id:
+        ctx.require("core.user.manage")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=_hash_token(raw), prefix=raw[:10],
+                            label=label))
+    db.session.flush()
+    return raw
+
+
+def revoke_token(ctx: ServiceContext, token_id: int) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFoundError("令牌不存在")
+    if ctx.actor is None or ctx.actor.id != token.user_id:
+        ctx.require("core.user.manage")
+    token.revoked_at = ctx.now
+    db.session.flush()
+
+
+def user_for_token(raw: str) -> User | None:
+    """The active user owning a valid, unrevoked token."""
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(raw)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    token.last_used_at = utcnow()
+    return token.user

@@ -1,0 +1,1 @@
+// Tandem back-office helpers (no inline scripts: the CSP forbids them).

@@ -1,0 +1,68 @@
+"""Jinja globals and filters: menus, money, local time, permissions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from flask import current_app
+from flask import request
+from flask import url_for
+from flask_babel import format_datetime
+from flask_babel import get_locale
+from flask_login import current_user
+
+from core.registration import MenuItem
+from core.security.permissions import has_permission
+
+
+def visible_menus(user: Any) -> list[dict[str, Any]]:
+    """Top-level menus with their children, filtered by permission, endpoints resolved."""
+    registry = current_app.extensions["tandem_registry"]
+    items: list[MenuItem] = registry.menus
+    allowed = [m for m in items if m.permission is None or has_permission(user, m.permission)]
+    tree = []
+    for top in (m for m in allowed if m.parent is None):
+        children = [
+            {"item": c, "url": url_for(c.endpoint)}
+            for c in allowed
+            if c.parent == top.id and c.endpoint
+        ]
+        if top.endpoint or children:
+            tree.append(
+                {"item": top, "url": url_for(top.endpoint) if top.endpoint else None,
+                 "children": children}
+            )
+    return tree
+
+
+def money(value: Any) -> str:
+    """CNY amount: ¥1,234.50."""
+    if value is None or value == "":
+        return ""
+    amount = Decimal(str(value))
+    return f"¥{amount:,.2f}"
+
+
+def local_dt(value: Any, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["local_dt"] = local_dt
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        user = current_user._get_current_object() if current_user else None
+        authenticated = bool(user and user.is_authenticated)
+        return {
+            "menus": visible_menus(user) if authenticated else [],
+            "can": (lambda perm: has_permission(user, perm)) if authenticated else
+            (lambda perm: False),
+            "current_locale": str(get_locale()),
+            "current_endpoint": request.endpoint,
+        }

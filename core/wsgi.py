@@ -1,0 +1,69 @@
+"""A WSGI entry point that rebuilds the app when modules are installed or removed.
+
+Each request reads the registry version (one indexed row); when another process or request
+changed the installed modules, the next request is served by a freshly built app, so routes,
+menus, commands and jobs of an uninstalled module disappear without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import text
+
+from core.extensions import db
+
+
+def _read_version(app: Flask) -> int:
+    with app.app_context():
+        try:
+            with db.engine.connect() as conn:
+                value = conn.execute(
+                    text("SELECT value FROM core_state WHERE key = 'registry_version'")
+                ).scalar()
+        except Exception:  # noqa: BLE001 - no schema yet: version 0
+            return 0
+    return int(value or 0)
+
+
+class TandemDispatcher:
+    def __init__(self, factory: Callable[..., Flask] | None = None,
+                 config: dict[str, Any] | None = None) -> None:
+        from core.app import create_app
+
+        self._factory = factory or create_app
+        self._config = config
+        self._lock = threading.Lock()
+        self.app = self._factory(self._config)
+        self.version = _read_version(self.app)
+
+    def current_app(self) -> Flask:
+        version = _read_version(self.app)
+        if version != self.version:
+            with self._lock:
+                if version != self.version:
+                    old = self.app
+                    self.app = self._factory(self._config)
+                    self.version = version
+                    with old.app_context():
+                        db.engine.dispose(close=False)
+        return self.app
+
+    def start_background_services(self) -> None:
+        """In embedded mode (no Redis) run the periodic-job scheduler in a thread."""
+        try:
+            from core.jobs.scheduler import start_embedded_scheduler
+        except ModuleNotFoundError:
+            return
+        start_embedded_scheduler(self)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        return self.current_app()(environ, start_response)
+
+
+def application_factory() -> TandemDispatcher:
+    return TandemDispatcher()

@@ -1,0 +1,214 @@
+"""Shared fixtures: an app on SQLite or PostgreSQL (``TANDEM_TEST_DB``), per-test cleanup,
+factories for users, and helpers to log in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import create_engine
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text
+
+import core.security.passwords as passwords
+from core.app import create_app
+from core.extensions import db
+from core.registry.discovery import discover
+from core.services import ServiceContext
+from core.services import unit_of_work
+
+TESTS = Path(__file__).parent
+FIXTURE_ADDONS = TESTS / "fixtures" / "addons"
+PG_ADMIN_URL = os.environ.get(
+    "TANDEM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_TEST_URL = os.environ.get("TANDEM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+KEEP_TABLES = {"core_module", "core_state", "core_role", "core_role_permission",
+               "alembic_version"}
+
+# Fast hashing in tests only; production keeps argon2-cffi's defaults.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+
+
+def backend() -> str:
+    return os.environ.get("TANDEM_TEST_DB", "sqlite")
+
+
+def builtin_modules() -> list[str]:
+    return sorted(n for n, info in discover().items() if info.origin == "builtin")
+
+
+class DatabaseFactory:
+    """Creates throw-away databases of the backend under test and drops them at the end."""
+
+    def __init__(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="tandem-test-"))
+        self.pg_databases: list[str] = []
+
+    def new_url(self) -> str:
+        if backend() == "postgresql":
+            name = f"tandem_test_{uuid.uuid4().hex[:12]}"
+            engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            engine.dispose()
+            self.pg_databases.append(name)
+            return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        return f"sqlite:///{self.tmp / (uuid.uuid4().hex[:12] + '.sqlite')}"
+
+    def cleanup(self) -> None:
+        if self.pg_databases:
+            engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                for name in self.pg_databases:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            engine.dispose()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def databases() -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory()
+    yield factory
+    factory.cleanup()
+
+
+def base_config(database_url: str, instance: Path, **extra: Any) -> dict[str, Any]:
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret",
+        "TANDEM_MODULE_PATHS": [str(FIXTURE_ADDONS)],
+        "REDIS_URL": None,
+        "TANDEM_JOBS_EAGER": True,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture(scope="session")
+def instance_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="tandem-instance-"))
+    os.environ["TANDEM_INSTANCE_PATH"] = str(path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def build_installed_app(url: str, instance: Path, modules: list[str], **extra: Any) -> Any:
+    """An app on ``url`` with core migrated and ``modules`` installed."""
+    from core.registry import installer
+
+    app = create_app(base_config(url, instance, **extra))
+    with app.app_context():
+        installer.ensure_core()
+        if modules:
+            installer.install(modules)
+    if modules:
+        app = create_app(base_config(url, instance, **extra))
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(databases: DatabaseFactory, instance_dir: Path) -> Iterator[Any]:
+    """The shared app: all built-in modules installed on one database for the session."""
+    url = databases.new_url()
+    application = build_installed_app(url, instance_dir, builtin_modules())
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(databases: DatabaseFactory, instance_dir: Path) -> Any:
+    """Factory: a new app on a new, empty database (for installer and config tests)."""
+    apps = []
+
+    def factory(modules: list[str] | None = None, **extra: Any) -> Any:
+        application = build_installed_app(databases.new_url(), instance_dir, modules or [],
+                                          **extra)
+        apps.append(application)
+        return application
+
+    yield factory
+    for application in apps:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _clean(application: Any) -> None:
+    with application.app_context():
+        db.session.remove()
+        tables = set(sa_inspect(db.engine).get_table_names()) - KEEP_TABLES
+        ordered = [t for t in reversed(db.metadata.sorted_tables) if t.name in tables]
+        with db.engine.begin() as conn:
+            for table in ordered:
+                conn.execute(table.delete())
+        db.session.remove()
+
+
+@pytest.fixture
+def app_ctx(app: Any) -> Iterator[Any]:
+    """An app context on the shared app; the database is emptied after the test."""
+    with app.app_context():
+        yield app
+        db.session.remove()
+    _clean(app)
+
+
+@pytest.fixture
+def client(app_ctx: Any) -> Any:
+    return app_ctx.test_client()
+
+
+@pytest.fixture
+def system_ctx(app_ctx: Any) -> ServiceContext:
+    return ServiceContext.system("cli")
+
+
+@pytest.fixture
+def make_user(app_ctx: Any) -> Any:
+    """Factory: ``make_user("sales", username=..., team=...)`` creates and commits a user."""
+    from core.security.services import create_user
+
+    counter = {"n": 0}
+
+    def factory(*roles: str, username: str | None = None, password: str = "secret-pass-1",
+                **kwargs: Any) -> Any:
+        counter["n"] += 1
+        name = username or f"{(roles or ('user',))[0]}{counter['n']}"
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            user = create_user(ctx, name, roles=roles, password=password, **kwargs)
+        return user
+
+    return factory
+
+
+def login(client: Any, user: Any, password: str = "secret-pass-1") -> Any:
+    response = client.post("/login", data={"username": user.username, "password": password})
+    assert response.status_code == 302, response.data[:500]
+    return response
+
+
+@pytest.fixture
+def login_as(client: Any, make_user: Any) -> Any:
+    """``login_as("sales")`` creates a user with those roles and logs the client in."""
+
+    def factory(*roles: str, **kwargs: Any) -> Any:
+        user = make_user(*roles, **kwargs)
+        login(client, user)
+        return user
+
+    return factory
