@@ -89,7 +89,15 @@ def make_revision(info: ModuleInfo | None, message: str, autogenerate: bool = Tr
     name = info.name if info else "core"
     versions = info.migrations_dir if info else CORE_MIGRATIONS / "versions"
     versions.mkdir(parents=True, exist_ok=True)
-    cfg = alembic_config(registry.modules.values(), module_filter=name)
+    # Only the branches of the module and its dependencies: autogenerate needs the database
+    # at every head it knows about, and other modules are not installed here.
+    if info is not None:
+        from core.registry.graph import closure
+
+        relevant = [registry.modules[n] for n in closure([info.name], registry.modules)]
+    else:
+        relevant = []
+    cfg = alembic_config(relevant, module_filter=name)
     first = not has_branch(name, cfg)
     rev_id = next_revision_id(name, versions)
     kwargs: dict = {"message": message, "autogenerate": autogenerate, "rev_id": rev_id}
