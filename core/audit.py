@@ -64,8 +64,14 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _row(ctx: ServiceContext | None, model: str, record_id: Any, action: str, changes: dict,
-         message: str | None = None) -> dict:
+def _row(
+    ctx: ServiceContext | None,
+    model: str,
+    record_id: Any,
+    action: str,
+    changes: dict,
+    message: str | None = None,
+) -> dict:
     return {
         "at": (ctx.now if ctx else utcnow()),
         "actor_id": ctx.actor_id if ctx else None,
@@ -135,14 +141,20 @@ def _audit_after_flush(session: Session, flush_context: object) -> None:
     rows = []
     for obj in session.new:
         if getattr(obj, "__audited__", False):
-            rows.append(_row(ctx, obj.__tablename__, primary_key(obj), "create",
-                             _column_changes(obj, only_changed=False)))
+            rows.append(
+                _row(
+                    ctx,
+                    obj.__tablename__,
+                    primary_key(obj),
+                    "create",
+                    _column_changes(obj, only_changed=False),
+                )
+            )
     for obj in session.dirty:
         if getattr(obj, "__audited__", False) and session.is_modified(obj):
             changes = _column_changes(obj, only_changed=True)
             if changes:
-                rows.append(_row(ctx, obj.__tablename__, primary_key(obj), "update",
-                                 changes))
+                rows.append(_row(ctx, obj.__tablename__, primary_key(obj), "update", changes))
     for obj in session.deleted:
         if getattr(obj, "__audited__", False):
             rows.append(_row(ctx, obj.__tablename__, primary_key(obj), "delete", {}))

@@ -11,10 +11,10 @@ from flask.cli import with_appcontext
 from core.cli import _fail
 from core.cli import cli
 from core.errors import TandemError
-from core.util import optional_import
 from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
+from core.util import optional_import
 
 
 @cli.group()
@@ -31,17 +31,30 @@ def users() -> None:
 @click.option("--phone", default=None)
 @click.option("--email", default=None)
 @with_appcontext
-def users_create(username: str, roles: tuple[str, ...], password: str | None,
-                 wecom_userid: str | None, display_name: str, phone: str | None,
-                 email: str | None) -> None:
+def users_create(
+    username: str,
+    roles: tuple[str, ...],
+    password: str | None,
+    wecom_userid: str | None,
+    display_name: str,
+    phone: str | None,
+    email: str | None,
+) -> None:
     """Create a user."""
     from core.security.services import create_user
 
     try:
         with unit_of_work(ServiceContext.system("cli")) as _:
-            user = create_user(ServiceContext.system("cli"), username, roles=roles,
-                               password=password, wecom_userid=wecom_userid,
-                               display_name=display_name, phone=phone, email=email)
+            user = create_user(
+                ServiceContext.system("cli"),
+                username,
+                roles=roles,
+                password=password,
+                wecom_userid=wecom_userid,
+                display_name=display_name,
+                phone=phone,
+                email=email,
+            )
             user_id = user.id
     except TandemError as exc:
         _fail(exc)
@@ -94,8 +107,7 @@ def run_server(host: str, port: int, debug: bool) -> None:
     application = TandemDispatcher()
     application.start_background_services()
     click.echo(f"Tandem 正在运行：http://{host}:{port}/")
-    run_simple(host, port, application, threaded=True, use_reloader=debug,
-               use_debugger=debug)
+    run_simple(host, port, application, threaded=True, use_reloader=debug, use_debugger=debug)
 
 
 for _optional in ("core.jobs.cli", "core.bot.cli"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC
 from datetime import datetime
 
@@ -85,8 +86,6 @@ def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
-    try:
+    with contextlib.suppress(sqlite3.OperationalError):
         cur.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.OperationalError:
-        pass
     cur.close()

@@ -43,8 +43,15 @@ def load_core_demo(ctx: ServiceContext) -> list[tuple[str, str]]:
     for username, display, roles, wecom, team in DEMO_USERS:
         if db.session.scalar(select(User.id).where(User.username == username)):
             continue
-        create_user(ctx, username, roles=roles, password=DEMO_PASSWORD, display_name=display,
-                    wecom_userid=wecom, team=teams.get(team) if team else None)
+        create_user(
+            ctx,
+            username,
+            roles=roles,
+            password=DEMO_PASSWORD,
+            display_name=display,
+            wecom_userid=wecom,
+            team=teams.get(team) if team else None,
+        )
         created.append((username, display))
     manager = db.session.scalar(select(User).where(User.username == "manager"))
     if manager is not None:
@@ -67,6 +74,6 @@ def load_all(progress: Callable[[str], None] = lambda m: None) -> None:
             continue
         progress(f"演示数据：{name}")
         installer.load_demo(name, registry=registry, ctx=ctx)
-    progress("演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+    progress(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for username, display, roles, _w, _t in DEMO_USERS:
         progress(f"  {username:<12} {display}（{'、'.join(roles)}）")

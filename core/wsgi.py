@@ -31,8 +31,9 @@ def _read_version(app: Flask) -> int:
 
 
 class TandemDispatcher:
-    def __init__(self, factory: Callable[..., Flask] | None = None,
-                 config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, factory: Callable[..., Flask] | None = None, config: dict[str, Any] | None = None
+    ) -> None:
         from core.app import create_app
 
         self._factory = factory or create_app

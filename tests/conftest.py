@@ -30,8 +30,7 @@ PG_ADMIN_URL = os.environ.get(
     "TANDEM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_TEST_URL = os.environ.get("TANDEM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-KEEP_TABLES = {"core_module", "core_state", "core_role", "core_role_permission",
-               "alembic_version"}
+KEEP_TABLES = {"core_module", "core_state", "core_role", "core_role_permission", "alembic_version"}
 
 # Fast hashing in tests only; production keeps argon2-cffi's defaults.
 passwords._hasher = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
@@ -135,8 +134,7 @@ def make_app(databases: DatabaseFactory, instance_dir: Path) -> Any:
     apps = []
 
     def factory(modules: list[str] | None = None, **extra: Any) -> Any:
-        application = build_installed_app(databases.new_url(), instance_dir, modules or [],
-                                          **extra)
+        application = build_installed_app(databases.new_url(), instance_dir, modules or [], **extra)
         apps.append(application)
         return application
 
@@ -184,8 +182,9 @@ def make_user(app_ctx: Any) -> Any:
 
     counter = {"n": 0}
 
-    def factory(*roles: str, username: str | None = None, password: str = "secret-pass-1",
-                **kwargs: Any) -> Any:
+    def factory(
+        *roles: str, username: str | None = None, password: str = "secret-pass-1", **kwargs: Any
+    ) -> Any:
         counter["n"] += 1
         name = username or f"{(roles or ('user',))[0]}{counter['n']}"
         ctx = ServiceContext.system("cli")

@@ -84,9 +84,7 @@ def _seed_grants(registry: ModuleRegistry, module: str) -> None:
             db.session.add(Role(code=role.code, label=role.label, module=owner))
     db.session.flush()
     existing_roles = set(db.session.scalars(select(Role.code)))
-    existing = {
-        (rp.role_code, rp.permission) for rp in db.session.scalars(select(RolePermission))
-    }
+    existing = {(rp.role_code, rp.permission) for rp in db.session.scalars(select(RolePermission))}
     for code, perm in registry.permissions.items():
         if registry.permission_owner[code] != module:
             continue
@@ -143,8 +141,9 @@ def install(
     return done
 
 
-def _install_one(info: ModuleInfo, installed: set[str], *, demo: bool,
-                 ctx: ServiceContext | None) -> None:
+def _install_one(
+    info: ModuleInfo, installed: set[str], *, demo: bool, ctx: ServiceContext | None
+) -> None:
     row = db.session.scalar(select(CoreModule).where(CoreModule.name == info.name))
     if row is None:
         row = CoreModule(name=info.name)
@@ -152,8 +151,9 @@ def _install_one(info: ModuleInfo, installed: set[str], *, demo: bool,
     row.state = "to_install"
     row.depends = list(info.manifest.depends)
     db.session.commit()
-    registry = build_registry(_extra_paths(), installed=topo_order(installed | {info.name},
-                                                                   info_map(info)))
+    registry = build_registry(
+        _extra_paths(), installed=topo_order(installed | {info.name}, info_map(info))
+    )
     if migrations.has_branch(info.name):
         migrations.upgrade_branch(info.name)
     _seed_grants(registry, info.name)
@@ -175,8 +175,9 @@ def info_map(extra: ModuleInfo) -> dict[str, ModuleInfo]:
     return modules
 
 
-def load_demo(name: str, *, registry: ModuleRegistry | None = None,
-              ctx: ServiceContext | None = None) -> None:
+def load_demo(
+    name: str, *, registry: ModuleRegistry | None = None, ctx: ServiceContext | None = None
+) -> None:
     """Load one module's demo data in its own transaction."""
     from core.services import unit_of_work
 
@@ -236,8 +237,13 @@ def uninstall_plan(name: str, *, cascade: bool = False) -> UninstallPlan:
     return UninstallPlan(order, tables)
 
 
-def uninstall(name: str, *, cascade: bool = False, progress: Progress = _noop,
-              ctx: ServiceContext | None = None) -> UninstallPlan:
+def uninstall(
+    name: str,
+    *,
+    cascade: bool = False,
+    progress: Progress = _noop,
+    ctx: ServiceContext | None = None,
+) -> UninstallPlan:
     plan = uninstall_plan(name, cascade=cascade)
     registry = _registry()
     ctx = ctx or ServiceContext.system("cli")
@@ -299,8 +305,19 @@ def module_states() -> list[dict[str, Any]]:
         )
     for name, row in rows.items():
         if name not in registry.modules and row.state == "installed":
-            out.append({"name": name, "title": name, "summary": "", "category": "",
-                        "version": None, "installed_version": row.installed_version,
-                        "state": "missing", "depends": row.depends, "auto_install": False,
-                        "application": False, "origin": "?"})
+            out.append(
+                {
+                    "name": name,
+                    "title": name,
+                    "summary": "",
+                    "category": "",
+                    "version": None,
+                    "installed_version": row.installed_version,
+                    "state": "missing",
+                    "depends": row.depends,
+                    "auto_install": False,
+                    "application": False,
+                    "origin": "?",
+                }
+            )
     return out

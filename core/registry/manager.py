@@ -20,6 +20,7 @@ from core import hookspecs
 from core.errors import StartupError
 from core.extensions import db
 from core.registration import BotCommand
+from core.registration import CardAction
 from core.registration import CustomerSection
 from core.registration import JobSpec
 from core.registration import MenuItem
@@ -59,7 +60,10 @@ class ModuleRegistry:
     roles: dict[str, Role] = field(default_factory=dict)
     record_rules: dict[type, list[RecordRule]] = field(default_factory=lambda: defaultdict(list))
     menus: list[MenuItem] = field(default_factory=list)
-    bot_commands: dict[str, BotCommand] = field(default_factory=dict)
+    bot_commands: dict[str, BotCommand] = field(default_factory=dict)  # trigger without "#"
+    bot_command_owner: dict[str, str] = field(default_factory=dict)
+    bot_command_variants: dict[str, list[BotCommand]] = field(default_factory=dict)
+    card_actions: dict[str, CardAction] = field(default_factory=dict)
     jobs: dict[str, JobSpec] = field(default_factory=dict)
     settings: dict[str, Setting] = field(default_factory=dict)
     customer_sections: list[CustomerSection] = field(default_factory=list)
@@ -97,7 +101,7 @@ class ModuleRegistry:
     def load(self) -> None:
         self._load_models()
         self._load_permissions()
-        for owner, role in self._collect("register_roles"):
+        for _owner, role in self._collect("register_roles"):
             self.roles[role.code] = role
         for _owner, rule in self._collect("register_record_rules"):
             self.record_rules[rule.model].append(rule)
@@ -109,9 +113,23 @@ class ModuleRegistry:
         self.menus = sorted(menus, key=lambda m: (m.sequence, m.id))
         for owner, cmd in self._collect("register_bot_commands"):
             for trig in (cmd.trigger, *cmd.aliases):
-                if trig in self.bot_commands:
+                key = normalize_trigger(trig)
+                if not key:
+                    raise StartupError(f"empty bot command trigger ({owner})")
+                variants = self.bot_command_variants.setdefault(key, [])
+                # One trigger may serve several record types, each naming its own model.
+                models = [c.model for c in variants]
+                if variants and (cmd.model is None or None in models or cmd.model in models):
                     raise StartupError(f"bot command {trig} registered twice ({owner})")
-                self.bot_commands[trig] = cmd
+                variants.append(cmd)
+                self.bot_commands.setdefault(key, cmd)
+                self.bot_command_owner.setdefault(key, owner)
+        for owner, action in self._collect("register_card_actions"):
+            if not action.key.startswith(owner + ".") or ":" in action.key:
+                raise StartupError(f"card action {action.key} of {owner} must be {owner}.*")
+            if action.key in self.card_actions:
+                raise StartupError(f"card action {action.key} registered twice ({owner})")
+            self.card_actions[action.key] = action
         for owner, job in self._collect("register_jobs"):
             if job.name in self.jobs:
                 raise StartupError(f"job {job.name} registered twice ({owner})")
@@ -146,6 +164,12 @@ class ModuleRegistry:
                 raise StartupError(f"permission {perm.code} declared twice")
             self.permissions[perm.code] = perm
             self.permission_owner[perm.code] = owner
+
+
+def normalize_trigger(trigger: str) -> str:
+    from core.bot.parser import normalize_trigger as normalize
+
+    return normalize(trigger)
 
 
 def import_hooks(info: ModuleInfo) -> Any:

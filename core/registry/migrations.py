@@ -104,12 +104,11 @@ def make_revision(info: ModuleInfo | None, message: str, autogenerate: bool = Tr
     if first:
         kwargs.update(head="base", branch_label=name, version_path=str(versions))
         if info is not None:
-            kwargs["depends_on"] = ["core@head"]
             script = ScriptDirectory.from_config(cfg)
-            kwargs["depends_on"] = [r.revision for r in script.get_revisions("core@head")]
-            for dep in info.manifest.depends:
-                if has_branch(dep, cfg):
-                    kwargs["depends_on"] += [r.revision for r in script.get_revisions(f"{dep}@head")]
+            heads = ["core", *(d for d in info.manifest.depends if has_branch(d, cfg))]
+            kwargs["depends_on"] = [
+                r.revision for branch in heads for r in script.get_revisions(f"{branch}@head")
+            ]
     else:
         kwargs.update(head=f"{name}@head")
     command.revision(cfg, **kwargs)

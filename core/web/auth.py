@@ -53,8 +53,7 @@ def _login_limit() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"],
-               error_message="登录尝试过于频繁，请稍后再试。")
+@limiter.limit(_login_limit, methods=["POST"], error_message="登录尝试过于频繁，请稍后再试。")
 @public
 def login():  # noqa: ANN201
     if current_user.is_authenticated:
@@ -92,5 +91,5 @@ def set_locale(code: str):  # noqa: ANN201
         if current_user.is_authenticated:
             current_user.locale = code
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next") or request.referrer and
-                               urlsplit(request.referrer).path))
+    target = request.form.get("next") or (request.referrer and urlsplit(request.referrer).path)
+    return redirect(_safe_next(target))

@@ -87,7 +87,9 @@ def test_install_uninstall_reinstall_round_trip(make_app):
 def test_unknown_and_cyclic_modules_are_clear_errors(make_app):
     from tests.conftest import FIXTURE_ADDONS
 
-    app = make_app(TANDEM_MODULE_PATHS=[str(FIXTURE_ADDONS), str(FIXTURE_ADDONS.parent / "bad_addons")])
+    app = make_app(
+        TANDEM_MODULE_PATHS=[str(FIXTURE_ADDONS), str(FIXTURE_ADDONS.parent / "bad_addons")]
+    )
     with app.app_context():
         with pytest.raises(ModuleError, match="找不到模块 nope"):
             installer.install(["nope"])
@@ -109,8 +111,10 @@ def test_upgrade_brings_a_changed_version_to_installed(make_app):
         assert {r["name"]: r["state"] for r in installer.module_states()}["demo_a"] == "installed"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tandem_sample_addon") is None,
-                    reason="the test command pip-installs tests/fixtures/tandem-sample-addon")
+@pytest.mark.skipif(
+    importlib.util.find_spec("tandem_sample_addon") is None,
+    reason="the test command pip-installs tests/fixtures/tandem-sample-addon",
+)
 def test_third_party_module_from_an_entry_point_installs_like_any_other(make_app):
     app = make_app()
     with app.app_context():

@@ -26,8 +26,11 @@ def _diff(app):
     with app.app_context(), db.engine.connect() as conn:
         ctx = MigrationContext.configure(
             conn,
-            opts={"include_object": include_object, "compare_type": compare_type,
-                  "compare_server_default": False},
+            opts={
+                "include_object": include_object,
+                "compare_type": compare_type,
+                "compare_server_default": False,
+            },
         )
         return compare_metadata(ctx, db.metadata)
 

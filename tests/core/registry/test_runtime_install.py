@@ -25,8 +25,10 @@ def test_apps_page_install_and_uninstall_without_restart(make_app):
     config = base_config(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
     dispatcher = TandemDispatcher(config=config)
     client = Client(dispatcher)
-    assert client.post("/login", data={"username": "root", "password": "secret-pass-1"}
-                       ).status_code == 302
+    assert (
+        client.post("/login", data={"username": "root", "password": "secret-pass-1"}).status_code
+        == 302
+    )
 
     assert client.get("/demo-a/").status_code == 404
     apps_page = client.get("/admin/apps").get_data(as_text=True)

@@ -1,0 +1,101 @@
+"""Signed callback endpoints: self-built app (XML), intelligent robot (JSON).
+
+Every request is verified (signature in constant time, strict padding, receive id) before
+anything is parsed; a forged or tampered call answers 4xx and nothing is processed, a
+malformed body 400, and nothing here answers 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import request
+
+from core.security.access import public
+from modules.wecom import inbound
+from modules.wecom.config import load_config
+from modules.wecom.crypto import CryptoError
+from modules.wecom.crypto import WeComCrypto
+from modules.wecom.crypto import parse_xml
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("wecom", __name__, url_prefix="/wecom")
+
+BAD_SIGNATURE = {-40001, -40005}
+
+
+def _plain(text: str, status: int = 200) -> Response:
+    return Response(text, status=status, mimetype="text/plain")
+
+
+def _refuse(exc: CryptoError) -> Response:
+    status = 403 if exc.code in BAD_SIGNATURE else 400
+    log.warning("wecom callback refused (%s): %s", exc.code, exc)
+    return _plain(f"refused {exc.code}", status)
+
+
+def _query() -> tuple[str, str, str]:
+    args = request.args
+    return args.get("msg_signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+
+
+def _verify_get(crypto: WeComCrypto) -> Response:
+    sig, ts, nonce = _query()
+    try:
+        return _plain(crypto.verify_url(sig, ts, nonce, request.args.get("echostr", "")))
+    except CryptoError as exc:
+        return _refuse(exc)
+
+
+@bp.route("/app/callback", methods=["GET", "POST"])
+@public
+def app_callback() -> Response:
+    config = load_config()
+    if not config.app_configured:
+        return _plain("wecom app not configured", 404)
+    crypto = WeComCrypto(config.app_token, config.app_aes_key, config.corp_id)
+    if request.method == "GET":
+        return _verify_get(crypto)
+    sig, ts, nonce = _query()
+    try:
+        message = parse_xml(crypto.decrypt_xml(request.get_data(), sig, ts, nonce))
+    except CryptoError as exc:
+        return _refuse(exc)
+    reply_xml = inbound.handle_app_message(message)
+    if not reply_xml:
+        return _plain("")
+    body = crypto.encrypt_xml(reply_xml, nonce=nonce or str(int(time.time())))
+    return Response(body, mimetype="text/xml")
+
+
+@bp.route("/bot/callback", methods=["GET", "POST"])
+@public
+def bot_callback() -> Response:
+    config = load_config()
+    if not config.bot_configured:
+        return _plain("wecom robot not configured", 404)
+    crypto = WeComCrypto(config.bot_token, config.bot_aes_key, "")
+    if request.method == "GET":
+        return _verify_get(crypto)
+    sig, ts, nonce = _query()
+    try:
+        payload: Any = json.loads(crypto.decrypt_json(request.get_data(), sig, ts, nonce))
+    except CryptoError as exc:
+        return _refuse(exc)
+    except ValueError:
+        return _plain("message is not JSON", 400)
+    if not isinstance(payload, dict):
+        return _plain("message is not a JSON object", 400)
+    reply = inbound.handle_bot_message(payload)
+    if reply is None:
+        return _plain("")
+    body = crypto.encrypt_json(
+        json.dumps(reply, ensure_ascii=False), nonce=nonce or str(int(time.time()))
+    )
+    return Response(body, mimetype="application/json")

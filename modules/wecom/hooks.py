@@ -1,0 +1,41 @@
+"""Registrations of the wecom module."""
+
+from __future__ import annotations
+
+from core import hookimpl
+from core.registration import MenuItem
+from core.registration import Permission
+from modules.wecom.callbacks import bp
+from modules.wecom.config import SETTINGS
+from modules.wecom.models import CallbackLog
+from modules.wecom.models import ExternalContactEvent
+from modules.wecom.models import ProcessedCallback
+from modules.wecom.models import SentMessage
+
+
+@hookimpl
+def register_models() -> list:
+    return [ProcessedCallback, CallbackLog, ExternalContactEvent, SentMessage]
+
+
+@hookimpl
+def register_blueprints() -> list:
+    return [bp]
+
+
+@hookimpl
+def register_settings() -> list:
+    return SETTINGS
+
+
+@hookimpl
+def register_permissions() -> list:
+    return [Permission("wecom.log.read", "查看企业微信回调日志", ("manager",))]
+
+
+@hookimpl
+def register_menus() -> list:
+    return []
+
+
+__all__ = ["MenuItem"]

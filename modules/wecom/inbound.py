@@ -1,0 +1,262 @@
+"""What Tandem does with a decrypted, verified callback.
+
+Messages go through the transport-free bot dispatcher (:mod:`core.bot`); each callback is
+applied once (:mod:`modules.wecom.dedupe`); the reply is built in the protocol's passive
+forms (robot: markdown ``stream`` or ``template_card``; app: XML text), and card updates
+after an app card click go out through ``message/update_template_card``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+from xml.sax.saxutils import escape
+
+from flask import current_app
+
+from core.bot import CardReply
+from core.bot import IncomingMessage
+from core.bot import Reply
+from core.bot import dispatch
+from core.bot import dispatch_card_action
+from core.extensions import db
+from core.services import ServiceContext
+from core.services import unit_of_work
+from modules.wecom import dedupe
+from modules.wecom.models import CallbackLog
+from modules.wecom.models import ExternalContactEvent
+
+log = logging.getLogger(__name__)
+
+WELCOME = "您好，我是 Tandem 机器人。在群里 @我 并发送 #帮助 查看可用命令。"
+
+
+def _log(
+    channel: str,
+    kind: str,
+    key: str | None,
+    sender: str | None,
+    payload: dict,
+    duplicate: bool = False,
+) -> None:
+    db.session.add(
+        CallbackLog(
+            channel=channel,
+            kind=kind,
+            dedupe_key=key,
+            sender=sender,
+            payload=payload,
+            duplicate=duplicate,
+        )
+    )
+
+
+def _record_duplicate(channel: str, kind: str, key: str, sender: str | None, payload: dict) -> None:
+    db.session.rollback()
+    _log(channel, kind, key, sender, payload, duplicate=True)
+    db.session.commit()
+    log.info("wecom: duplicate %s callback %s ignored", channel, key)
+
+
+def _applied_once(
+    channel: str, kind: str, key: str | None, sender: str | None, payload: dict, run: Any
+) -> Any:
+    """Run ``run()`` once per dedupe ``key``; a repeat returns ``None``. Never raises."""
+    try:
+        if key is None:
+            _log(channel, kind, None, sender, payload)
+            result = run()
+            db.session.commit()
+            return result
+        with dedupe.once(key):
+            _log(channel, kind, key, sender, payload)
+            result = run()
+            db.session.commit()  # the dedupe row (no Redis) commits with what was applied
+            return result
+    except dedupe.Duplicate:
+        _record_duplicate(channel, kind, key, sender, payload)
+        return None
+    except Exception:
+        log.exception("wecom: failed to handle %s callback %s", channel, key)
+        db.session.rollback()
+        return None
+
+
+# --------------------------------------------------------------------------- robot (JSON)
+def _robot_text(payload: dict[str, Any]) -> str:
+    kind = payload.get("msgtype")
+    if kind == "text":
+        return (payload.get("text") or {}).get("content", "")
+    if kind == "voice":
+        return (payload.get("voice") or {}).get("content", "")
+    if kind == "mixed":
+        items = (payload.get("mixed") or {}).get("msg_item") or []
+        return " ".join(
+            (i.get("text") or {}).get("content", "") for i in items if i.get("msgtype") == "text"
+        )
+    return ""
+
+
+def robot_reply(reply: Reply) -> dict[str, Any]:
+    """A dispatcher reply in the robot's passive reply forms."""
+    if isinstance(reply, CardReply):
+        return {"msgtype": "template_card", "template_card": reply.card.to_template_card()}
+    content = reply.to_text()
+    return {
+        "msgtype": "stream",
+        "stream": {"id": uuid.uuid4().hex, "finish": True, "content": content[:20000]},
+    }
+
+
+def handle_bot_message(payload: dict[str, Any]) -> dict | None:
+    sender = ((payload.get("from") or {}).get("userid")) or ""
+    msgid = payload.get("msgid")
+    kind = payload.get("msgtype") or "unknown"
+    key = f"bot:{msgid}" if msgid else None
+    if kind == "event":
+        event = payload.get("event") or {}
+        eventtype = event.get("eventtype") or "unknown"
+        if eventtype == "enter_chat":
+            return {"msgtype": "text", "text": {"content": WELCOME}}
+        if eventtype == "template_card_event":
+            click = event.get("template_card_event") or {}
+
+            def run_click() -> dict:
+                reply = dispatch_card_action(
+                    sender, click.get("event_key", ""), click.get("task_id"), payload.get("chatid")
+                )
+                return _card_update(sender, reply)
+
+            return _applied_once("bot", eventtype, key, sender, payload, run_click)
+        _applied_once("bot", eventtype, key, sender, payload, lambda: None)
+        return None
+    if kind == "stream":
+        return None  # we always finish the stream in the first answer
+    text = _robot_text(payload)
+
+    def run() -> dict:
+        message = IncomingMessage(
+            text=text,
+            sender_userid=sender,
+            chat_id=payload.get("chatid") or f"single:{sender}",
+            chat_type="group" if payload.get("chattype") == "group" else "single",
+            msg_id=msgid,
+            raw=payload,
+        )
+        return robot_reply(dispatch(message))
+
+    return _applied_once("bot", kind, key, sender, payload, run)
+
+
+def _card_update(userid: str, reply: Reply) -> dict[str, Any]:
+    from core.bot import Card
+
+    card = reply.card if isinstance(reply, CardReply) else Card(title=reply.to_text()[:120])
+    return {
+        "response_type": "update_template_card",
+        "userids": [userid],
+        "template_card": card.to_template_card(),
+    }
+
+
+# ----------------------------------------------------------------------------- app (XML)
+def _xml_text_reply(to_user: str, content: str) -> str:
+    from modules.wecom.config import load_config
+
+    corp_id = load_config().corp_id
+    return (
+        f"<xml><ToUserName><![CDATA[{escape(to_user)}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{escape(corp_id)}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content.replace(']]>', ']]&gt;')}]]></Content></xml>"
+    )
+
+
+def handle_app_message(message: dict[str, str]) -> str | None:
+    sender = message.get("FromUserName", "")
+    kind = message.get("MsgType", "unknown")
+    if kind == "event":
+        event = message.get("Event", "unknown")
+        if event == "template_card_event":
+            key = f"app:card:{sender}:{message.get('CreateTime')}:{message.get('EventKey')}"
+            _applied_once("app", event, key, sender, message, lambda: _app_card_click(message))
+            return None
+        if event == "change_external_contact":
+            key = "app:contact:" + ":".join(
+                message.get(k, "") for k in ("ChangeType", "UserID", "ExternalUserID", "CreateTime")
+            )
+            _applied_once(
+                "app",
+                message.get("ChangeType", event),
+                key,
+                sender,
+                message,
+                lambda: _external_contact_event(message),
+            )
+            return None
+        key = f"app:event:{sender}:{message.get('CreateTime')}:{event}"
+        _applied_once("app", event, key, sender, message, lambda: None)
+        return None
+    if kind != "text":
+        return None
+    key = f"app:msg:{message.get('MsgId')}" if message.get("MsgId") else None
+
+    def run() -> str:
+        reply = dispatch(
+            IncomingMessage(
+                text=message.get("Content", ""),
+                sender_userid=sender,
+                chat_id=f"app:{sender}",
+                chat_type="single",
+                msg_id=message.get("MsgId"),
+                raw=message,
+            )
+        )
+        return _xml_text_reply(sender, reply.to_text())
+
+    return _applied_once("app", kind, key, sender, message, run)
+
+
+def _app_card_click(message: dict[str, str]) -> None:
+    """A button on an app card: same service call as the command; then update the card for
+    the clicker through ``message/update_template_card`` once the change is committed."""
+    sender = message.get("FromUserName", "")
+    reply = dispatch_card_action(sender, message.get("EventKey", ""), message.get("TaskId"))
+    response_code = message.get("ResponseCode")
+    if not response_code:
+        return
+    # The dispatcher committed the change already: update the clicker's card now.
+    _send_card_update(sender, response_code, _card_update(sender, reply)["template_card"])
+
+
+def _send_card_update(userid: str, response_code: str, template_card: dict) -> None:
+    from modules.wecom.client import WeComAPIError
+    from modules.wecom.client import WeComClient
+
+    try:
+        WeComClient().update_template_card([userid], response_code, template_card=template_card)
+    except (WeComAPIError, OSError, ValueError):
+        log.exception("wecom: update_template_card failed for %s", userid)
+
+
+def _external_contact_event(message: dict[str, str]) -> None:
+    """Store the 客户联系 event as it came; bridges (e.g. wecom_crm) link it to customers."""
+    event = ExternalContactEvent(
+        change_type=message.get("ChangeType", ""),
+        userid=message.get("UserID"),
+        external_userid=message.get("ExternalUserID"),
+        state=message.get("State"),
+        detail=dict(message),
+        note=message.get("FailReason"),
+    )
+    db.session.add(event)
+    db.session.flush()
+    registry = current_app.extensions["tandem_registry"]
+    hook = getattr(registry.hook, "wecom_external_contact_changed", None)
+    if hook is None:
+        return
+    ctx = ServiceContext.system("bot")
+    with unit_of_work(ctx):
+        hook(event=dict(message, _event_id=event.id), ctx=ctx)

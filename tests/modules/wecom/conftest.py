@@ -1,0 +1,97 @@
+"""A Tandem app with ``demo_a`` (a bot command and a card action) and ``wecom`` installed,
+configured against a fake WeCom on loopback; a driver that posts callbacks like WeCom."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from core.extensions import db
+from core.services import ServiceContext
+from core.services import unit_of_work
+from modules.wecom.crypto import WeComCrypto
+from modules.wecom.fake import CallbackDriver
+from modules.wecom.fake import FakeState
+from modules.wecom.fake import FakeWeCom
+from tests.conftest import _clean
+from tests.conftest import build_installed_app
+
+CORP_ID = "ww_fake_corp"
+APP_TOKEN, APP_KEY = "apptoken123", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+BOT_TOKEN, BOT_KEY = "bottoken456", "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
+
+
+@pytest.fixture(scope="session")
+def fake_wecom() -> Iterator[FakeWeCom]:
+    with FakeWeCom(FakeState(corp_id=CORP_ID, secret="app-secret")) as fake:
+        yield fake
+
+
+def wecom_config(fake: FakeWeCom, **extra: Any) -> dict[str, Any]:
+    return {
+        "WECOM_CORP_ID": CORP_ID,
+        "WECOM_AGENT_ID": "1000002",
+        "WECOM_APP_SECRET": "app-secret",
+        "WECOM_APP_TOKEN": APP_TOKEN,
+        "WECOM_APP_AES_KEY": APP_KEY,
+        "WECOM_BOT_TOKEN": BOT_TOKEN,
+        "WECOM_BOT_AES_KEY": BOT_KEY,
+        "WECOM_API_BASE": fake.base_url,
+        "WECOM_WEBHOOK_KEYS": '{"sales": "sales-key", "service": "service-key"}',
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def wecom_app(databases: Any, instance_dir: Any, fake_wecom: FakeWeCom) -> Iterator[Any]:
+    app = build_installed_app(databases.new_url(), instance_dir, ["demo_a", "wecom"],
+                              **wecom_config(fake_wecom))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def wecom_ctx(wecom_app: Any, fake_wecom: FakeWeCom) -> Iterator[Any]:
+    with wecom_app.app_context():
+        yield wecom_app
+        db.session.remove()
+    _clean(wecom_app)
+    with fake_wecom.state.lock:
+        fake_wecom.state.requests.clear()
+        fake_wecom.state.webhook_times.clear()
+
+
+def client_poster(client: Any) -> Any:
+    def post(method: str, path: str, params: dict, body: str | None,
+             headers: dict) -> tuple[int, str]:
+        response = client.open(path, method=method, query_string=params, data=body,
+                               headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
+    return post
+
+
+@pytest.fixture
+def driver(wecom_ctx: Any) -> CallbackDriver:
+    return CallbackDriver(
+        client_poster(wecom_ctx.test_client()),
+        app_crypto=WeComCrypto(APP_TOKEN, APP_KEY, CORP_ID),
+        bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""),
+    )
+
+
+@pytest.fixture
+def chat_user(wecom_ctx: Any) -> Any:
+    from core.security.services import create_user
+
+    def factory(userid: str, *roles: str, **kwargs: Any) -> Any:
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            return create_user(ctx, userid, roles=roles or ("sales",), wecom_userid=userid,
+                               **kwargs)
+
+    return factory
