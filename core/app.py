@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from flask import g
+from flask import has_request_context
 from flask import request
 from flask import session
 from flask_login import current_user
@@ -81,9 +82,9 @@ def _init_extensions(app: Flask) -> None:
     def _configure_alembic(config: Any) -> Any:
         registry = app.extensions.get("tandem_registry")
         if registry is not None:
-            locations = [str(CORE_MIGRATIONS / "versions")]
-            locations += [str(m.migrations_dir) for m in registry.modules.values()
-                          if m.migrations_dir.is_dir()]
+            from core.registry.migrations import version_locations
+
+            locations = version_locations(registry.modules.values())
             config.set_main_option("path_separator", "os")
             config.set_main_option("version_locations", os.pathsep.join(locations))
         return config
@@ -107,6 +108,8 @@ def _configure_babel(app: Flask, registry: Any) -> None:
 
     def select_locale() -> str:
         locales = app.config["TANDEM_LOCALES"]
+        if not has_request_context():  # jobs, CLI, bot: the default (or force_locale)
+            return app.config["BABEL_DEFAULT_LOCALE"]
         if current_user and getattr(current_user, "is_authenticated", False) and \
                 getattr(current_user, "locale", None) in locales:
             return current_user.locale

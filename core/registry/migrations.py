@@ -23,13 +23,32 @@ from core.registry.discovery import ModuleInfo
 CORE_MIGRATIONS = PROJECT_ROOT / "core" / "migrations"
 
 
+def version_locations(modules: Iterable[ModuleInfo]) -> list[str]:
+    """Core's versions plus those of every module whose dependencies are all discoverable
+    (a module missing a dependency could not be installed, and its revisions would name
+    unknown ``depends_on`` revisions)."""
+    infos = {m.name: m for m in modules}
+
+    def complete(name: str, seen: frozenset[str] = frozenset()) -> bool:
+        info = infos.get(name)
+        if info is None or name in seen:
+            return info is not None
+        return all(complete(dep, seen | {name}) for dep in info.manifest.depends)
+
+    locations = [str(CORE_MIGRATIONS / "versions")]
+    locations += [
+        str(m.migrations_dir)
+        for m in infos.values()
+        if m.migrations_dir.is_dir() and complete(m.name)
+    ]
+    return locations
+
+
 def alembic_config(modules: Iterable[ModuleInfo], module_filter: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(CORE_MIGRATIONS))
     cfg.set_main_option("path_separator", "os")
-    locations = [str(CORE_MIGRATIONS / "versions")]
-    locations += [str(m.migrations_dir) for m in modules if m.migrations_dir.is_dir()]
-    cfg.set_main_option("version_locations", os.pathsep.join(locations))
+    cfg.set_main_option("version_locations", os.pathsep.join(version_locations(modules)))
     cfg.attributes["module_filter"] = module_filter
     return cfg
 
@@ -105,7 +124,10 @@ def make_revision(info: ModuleInfo | None, message: str, autogenerate: bool = Tr
         kwargs.update(head="base", branch_label=name, version_path=str(versions))
         if info is not None:
             script = ScriptDirectory.from_config(cfg)
-            heads = ["core", *(d for d in info.manifest.depends if has_branch(d, cfg))]
+            # Depend on the direct dependencies' heads only; core when there are none.
+            # A redundant ancestor in depends_on (core behind crm) trips Alembic's head
+            # bookkeeping on upgrade (it tries to drop a version row that is gone).
+            heads = [d for d in info.manifest.depends if has_branch(d, cfg)] or ["core"]
             kwargs["depends_on"] = [
                 r.revision for branch in heads for r in script.get_revisions(f"{branch}@head")
             ]

@@ -99,3 +99,46 @@ def bot_callback() -> Response:
         json.dumps(reply, ensure_ascii=False), nonce=nonce or str(int(time.time()))
     )
     return Response(body, mimetype="application/json")
+
+
+@bp.route("/oa/callback", methods=["GET", "POST"])
+@public
+def official_account_callback() -> Response:
+    """The official account (服务号): plain or safe mode, parsed by wechatpy."""
+    from wechatpy import create_reply
+    from wechatpy import parse_message
+    from wechatpy.crypto import WeChatCrypto
+    from wechatpy.exceptions import InvalidSignatureException
+    from wechatpy.utils import check_signature
+
+    config = load_config()
+    if not config.oa_token:
+        return _plain("official account not configured", 404)
+    args = request.args
+    try:
+        check_signature(config.oa_token, args.get("signature", ""), args.get("timestamp", ""),
+                        args.get("nonce", ""))
+    except InvalidSignatureException:
+        return _plain("refused -40001", 403)
+    if request.method == "GET":
+        return _plain(args.get("echostr", ""))
+    body = request.get_data()
+    safe_mode = args.get("encrypt_type") == "aes"
+    crypto = None
+    try:
+        if safe_mode:
+            crypto = WeChatCrypto(config.oa_token, config.oa_aes_key, config.oa_app_id)
+            body = crypto.decrypt_message(body, args.get("msg_signature", ""),
+                                          args.get("timestamp", ""), args.get("nonce", ""))
+        message = parse_message(body)
+    except InvalidSignatureException:
+        return _plain("refused -40001", 403)
+    except Exception:  # noqa: BLE001 - wechatpy raises assorted errors for a malformed body
+        return _plain("malformed message", 400)
+    text = inbound.handle_official_account_message(message)
+    if not text:
+        return _plain("success")
+    reply = create_reply(text, message).render()
+    if crypto is not None:
+        reply = crypto.encrypt_message(reply, args.get("nonce", ""), args.get("timestamp"))
+    return Response(reply, mimetype="text/xml")

@@ -153,7 +153,10 @@ def handle_bot_message(payload: dict[str, Any]) -> dict | None:
 def _card_update(userid: str, reply: Reply) -> dict[str, Any]:
     from core.bot import Card
 
-    card = reply.card if isinstance(reply, CardReply) else Card(title=reply.to_text()[:120])
+    if isinstance(reply, CardReply):
+        card = reply.card
+    else:  # a refusal or note: a text_notice card needs a card_action link
+        card = Card(title=reply.to_text()[:120], url=current_app.config["TANDEM_BASE_URL"])
     return {
         "response_type": "update_template_card",
         "userids": [userid],
@@ -260,3 +263,29 @@ def _external_contact_event(message: dict[str, str]) -> None:
     ctx = ServiceContext.system("bot")
     with unit_of_work(ctx):
         hook(event=dict(message, _event_id=event.id), ctx=ctx)
+
+
+# ------------------------------------------------------------------ official account (XML)
+def handle_official_account_message(message: Any) -> str | None:
+    """Hand an official-account message to the bridges (e.g. phone binding); their first
+    non-empty answer is the reply."""
+    fields = {
+        "type": getattr(message, "type", ""),
+        "openid": getattr(message, "source", ""),
+        "content": getattr(message, "content", "") or "",
+        "msgid": str(getattr(message, "id", "") or ""),
+        "event": getattr(message, "event", "") or "",
+    }
+    key = f"oa:{fields['msgid']}" if fields["msgid"] not in ("", "0", "None") else None
+    registry = current_app.extensions["tandem_registry"]
+    hook = getattr(registry.hook, "wecom_official_account_message", None)
+
+    def run() -> str | None:
+        if hook is None:
+            return None
+        ctx = ServiceContext.system("bot")
+        with unit_of_work(ctx):
+            answers = hook(message=fields, ctx=ctx)
+        return next((a for a in answers if a), None)
+
+    return _applied_once("oa", fields["type"] or "unknown", key, fields["openid"], fields, run)

@@ -56,6 +56,9 @@ def wecom_app(databases: Any, instance_dir: Any, fake_wecom: FakeWeCom) -> Itera
 
 @pytest.fixture
 def wecom_ctx(wecom_app: Any, fake_wecom: FakeWeCom) -> Iterator[Any]:
+    with fake_wecom.state.lock:
+        fake_wecom.state.requests.clear()
+        fake_wecom.state.webhook_times.clear()
     with wecom_app.app_context():
         yield wecom_app
         db.session.remove()

@@ -1,0 +1,17 @@
+"""Background work of the WeCom × CRM bridge."""
+
+from __future__ import annotations
+
+from core.services import ServiceContext
+from modules.wecom_crm import services
+
+
+def poll_transfers() -> int:
+    """Periodic: refresh the status of handover transfers still waiting."""
+    return services.poll_transfers(ServiceContext.system("job"))
+
+
+def transfer_on_handover(customer_ids: list[int], from_user_id: int | None,
+                         to_user_id: int) -> int:
+    return services.transfer_on_handover(ServiceContext.system("job"), customer_ids,
+                                         from_user_id, to_user_id)

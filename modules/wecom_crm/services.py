@@ -1,0 +1,232 @@
+"""Customer identity upgrade (seed 001) and the WeCom side of a handover."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from core import audit
+from core.extensions import db
+from core.security.models import User
+from core.services import ServiceContext
+from modules.crm.models.customer import Customer
+from modules.crm.models.customer import parse_customer_number
+from modules.crm.validation import normalize_phone
+from modules.wecom.client import WeComAPIError
+from modules.wecom.client import WeComClient
+from modules.wecom.config import load_config
+from modules.wecom_crm.models import RESULT_STATUS
+from modules.wecom_crm.models import Binding
+from modules.wecom_crm.models import ExternalLink
+
+log = logging.getLogger(__name__)
+
+_MOBILE_IN_TEXT = re.compile(r"(?:\+?86[\s-]?)?(1[3-9]\d(?:[\s-]?\d){8})")
+ADD_CHANGES = {"add_external_contact", "add_half_external_contact"}
+REMOVE_CHANGES = {"del_external_contact", "del_follow_user"}
+TRANSFER_BATCH = 100
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) == 11 else phone
+
+
+def _customer_by_phone(phone: str) -> Customer | None:
+    return db.session.scalar(select(Customer).where(Customer.phone == phone))
+
+
+def bind_phone_from_official_account(ctx: ServiceContext, openid: str, text: str) -> str | None:
+    """A customer sent a phone number to the official account: bind it as ``temp``."""
+    match = _MOBILE_IN_TEXT.search(text or "")
+    if not match or not openid:
+        return None
+    phone = normalize_phone(match.group(1))
+    customer = _customer_by_phone(phone)
+    binding = db.session.scalar(select(Binding).where(Binding.oa_openid == openid))
+    if binding is None and customer is not None:
+        binding = db.session.scalar(select(Binding).where(Binding.customer_id == customer.id))
+    if binding is None:
+        binding = Binding(oa_openid=openid, binding_status="temp")
+        db.session.add(binding)
+    binding.oa_openid = openid
+    binding.phone = phone
+    if customer is not None and binding.customer_id is None:
+        binding.customer_id = customer.id
+    db.session.flush()
+    if customer is not None:
+        audit.record(ctx, customer, "wecom_bind", f"公众号临时绑定手机号 {mask_phone(phone)}")
+        return (f"已收到您的手机号 {mask_phone(phone)}，已关联您的客户档案。"
+                "工作人员通过企业微信添加您后即完成认证。")
+    return f"已收到您的手机号 {mask_phone(phone)}，工作人员会尽快与您联系。"
+
+
+def _match_customer(state: str | None, mobiles: list[str]) -> Customer | None:
+    if state:
+        customer_id = parse_customer_number(state)
+        if customer_id is not None:
+            found = db.session.get(Customer, customer_id)
+            if found is not None:
+                return found
+    for raw in mobiles:
+        phone = normalize_phone(raw)
+        if not phone:
+            continue
+        found = _customer_by_phone(phone)
+        if found is not None:
+            return found
+        binding = db.session.scalar(select(Binding).where(Binding.phone == phone,
+                                                          Binding.customer_id.is_not(None)))
+        if binding is not None:
+            return db.session.get(Customer, binding.customer_id)
+    return None
+
+
+def _follow_entry(contact: dict, userid: str) -> dict:
+    for entry in contact.get("follow_user") or []:
+        if entry.get("userid") == userid:
+            return entry
+    return {}
+
+
+def external_contact_changed(ctx: ServiceContext, event: dict[str, Any],
+                             client: WeComClient | None = None) -> ExternalLink | None:
+    """Apply a 客户联系 event: link on add (verified when added by phone search), keep
+    edits, mark removals. Unknown add_way codes are stored as they come."""
+    change = event.get("ChangeType", "")
+    external_userid = event.get("ExternalUserID") or ""
+    follow_userid = event.get("UserID") or ""
+    if not external_userid or not follow_userid:
+        return None
+    link = db.session.scalar(select(ExternalLink).where(
+        ExternalLink.external_userid == external_userid,
+        ExternalLink.follow_userid == follow_userid))
+    if change in REMOVE_CHANGES:
+        if link is not None:
+            link.removed_at = ctx.now
+        return link
+    if change not in ADD_CHANGES and change != "edit_external_contact":
+        return link
+    try:
+        detail = (client or WeComClient()).external_contact(external_userid)
+    except (WeComAPIError, OSError, ValueError) as exc:
+        log.warning("wecom_crm: externalcontact/get failed for %s: %s", external_userid, exc)
+        detail = {}
+    entry = _follow_entry(detail, follow_userid)
+    mobiles = [m for m in entry.get("remark_mobiles") or [] if m]
+    if link is None:
+        link = ExternalLink(external_userid=external_userid, follow_userid=follow_userid)
+        db.session.add(link)
+    link.name = (detail.get("external_contact") or {}).get("name") or link.name
+    if entry.get("add_way") is not None:
+        link.add_way = int(entry["add_way"])
+    link.state = entry.get("state") or event.get("State") or link.state
+    link.remark_mobiles = mobiles
+    link.removed_at = None
+    customer = _match_customer(link.state, mobiles)
+    if customer is None and link.customer_id is not None:
+        customer = db.session.get(Customer, link.customer_id)
+    if customer is not None:
+        link.customer_id = customer.id
+        _upgrade_identity(ctx, customer, link, change)
+    db.session.flush()
+    return link
+
+
+def _upgrade_identity(ctx: ServiceContext, customer: Customer, link: ExternalLink,
+                      change: str) -> None:
+    binding = db.session.scalar(select(Binding).where(Binding.customer_id == customer.id))
+    if binding is None:
+        binding = Binding(customer_id=customer.id, phone=customer.phone)
+        db.session.add(binding)
+    binding.binding_status = "linked"
+    verify_ways = load_config().verify_add_ways
+    if change in ADD_CHANGES and link.add_way in verify_ways and not binding.is_verified:
+        binding.is_verified = True
+        binding.verified_at = ctx.now
+        audit.record(ctx, customer, "wecom_verified",
+                     f"企业微信通过手机号添加（add_way={link.add_way}），客户已认证")
+    elif change in ADD_CHANGES:
+        audit.record(ctx, customer, "wecom_linked",
+                     f"已关联企业微信客户（add_way={link.add_way}）")
+
+
+def identity(customer_id: int) -> tuple[Binding | None, list[ExternalLink]]:
+    binding = db.session.scalar(select(Binding).where(Binding.customer_id == customer_id))
+    links = list(db.session.scalars(select(ExternalLink).where(
+        ExternalLink.customer_id == customer_id).order_by(ExternalLink.id)))
+    return binding, links
+
+
+# ----------------------------------------------------------------------------- handover
+def transfer_on_handover(ctx: ServiceContext, customer_ids: list[int], from_user_id: int | None,
+                         to_user_id: int, client: WeComClient | None = None) -> int:
+    """Transfer the handed-over customers' external contacts from the departing member to the
+    new owner (≤100 per call). Returns how many transfers were started."""
+    if not load_config().api_configured or from_user_id is None:
+        return 0
+    source = db.session.get(User, from_user_id)
+    target = db.session.get(User, to_user_id)
+    if not (source and target and source.wecom_userid and target.wecom_userid):
+        return 0
+    links = list(db.session.scalars(select(ExternalLink).where(
+        ExternalLink.customer_id.in_(customer_ids),
+        ExternalLink.follow_userid == source.wecom_userid,
+        ExternalLink.removed_at.is_(None))))
+    client = client or WeComClient()
+    started = 0
+    for start in range(0, len(links), TRANSFER_BATCH):
+        batch = links[start : start + TRANSFER_BATCH]
+        try:
+            answer = client.transfer_customers(source.wecom_userid, target.wecom_userid,
+                                               [link.external_userid for link in batch])
+        except (WeComAPIError, OSError, ValueError) as exc:
+            log.warning("wecom_crm: transfer_customer failed: %s", exc)
+            for link in batch:
+                link.transfer_status, link.transfer_updated_at = "failed", ctx.now
+            continue
+        codes = {c.get("external_userid"): c.get("errcode", 0)
+                 for c in answer.get("customer") or []}
+        for link in batch:
+            ok = codes.get(link.external_userid, 0) == 0
+            link.transfer_status = "waiting" if ok else "failed"
+            link.transfer_to_userid = target.wecom_userid
+            link.transfer_updated_at = ctx.now
+            started += ok
+    db.session.flush()
+    return started
+
+
+def poll_transfers(ctx: ServiceContext, client: WeComClient | None = None) -> int:
+    """Update waiting transfers from ``transfer_result`` (WeCom completes them after 24 h,
+    and the customer may refuse). Returns how many links changed."""
+    waiting = list(db.session.scalars(select(ExternalLink).where(
+        ExternalLink.transfer_status == "waiting")))
+    if not waiting or not load_config().api_configured:
+        return 0
+    client = client or WeComClient()
+    changed = 0
+    pairs = {(link.follow_userid, link.transfer_to_userid) for link in waiting}
+    for handover, takeover in pairs:
+        cursor = ""
+        statuses: dict[str, int] = {}
+        while True:
+            answer = client.transfer_result(handover, takeover, cursor)
+            for item in answer.get("customer") or []:
+                statuses[item["external_userid"]] = int(item.get("status", 0))
+            cursor = answer.get("next_cursor") or ""
+            if not cursor:
+                break
+        for link in waiting:
+            if (link.follow_userid, link.transfer_to_userid) != (handover, takeover):
+                continue
+            status = RESULT_STATUS.get(statuses.get(link.external_userid, 0))
+            if status and status != link.transfer_status:
+                link.transfer_status, link.transfer_updated_at = status, ctx.now
+                if status == "success":
+                    link.follow_userid = takeover
+                changed += 1
+    db.session.flush()
+    return changed

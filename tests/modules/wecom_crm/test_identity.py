@@ -1,0 +1,214 @@
+"""Customer identity through the fake WeCom: official-account phone binding, then the
+WeCom add event (verified only when added by phone search), and the handover transfer."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.extensions import db
+from core.services import ServiceContext
+from core.services import unit_of_work
+from modules.wecom.crypto import WeComCrypto
+from modules.wecom.fake import CallbackDriver
+from tests.conftest import _clean
+from tests.conftest import build_installed_app
+from tests.modules.wecom.conftest import APP_KEY
+from tests.modules.wecom.conftest import APP_TOKEN
+from tests.modules.wecom.conftest import CORP_ID
+from tests.modules.wecom.conftest import client_poster
+from tests.modules.wecom.conftest import wecom_config
+
+OA_TOKEN = "oatoken"
+
+
+@pytest.fixture(scope="module")
+def identity_app(databases: Any, instance_dir: Any, fake_wecom: Any) -> Iterator[Any]:
+    app = build_installed_app(databases.new_url(), instance_dir, ["crm", "wecom"],
+                              **wecom_config(fake_wecom, WECOM_OA_TOKEN=OA_TOKEN))
+    assert "wecom_crm" in app.extensions["tandem_registry"].installed  # auto-installed bridge
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def ctx_app(identity_app: Any, fake_wecom: Any) -> Iterator[Any]:
+    with identity_app.app_context():
+        yield identity_app
+        db.session.remove()
+    _clean(identity_app)
+    fake_wecom.state.external_contacts.clear()
+    fake_wecom.state.transfer_results.clear()
+
+
+def _user(username: str, *roles: str) -> Any:
+    from core.security.services import create_user
+
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        return create_user(ctx, username, roles=roles or ("sales",), wecom_userid=username)
+
+
+def _customer(owner: Any, phone: str = "13812345678") -> Any:
+    from modules.crm.customers import create_customer
+
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        return create_customer(ctx, {"customer_name": "王先生", "customer_type": "individual",
+                                     "phone": phone, "owner_id": owner.id})
+
+
+def _binding(customer_id: int) -> Any:
+    from modules.wecom_crm.models import Binding
+
+    db.session.expire_all()
+    return db.session.scalar(select(Binding).where(Binding.customer_id == customer_id))
+
+
+def _oa_post(client: Any, xml: str) -> Any:
+    timestamp, nonce = str(int(time.time())), "12345"
+    sig = hashlib.sha1("".join(sorted([OA_TOKEN, timestamp, nonce])).encode()).hexdigest()
+    return client.post("/wecom/oa/callback", data=xml,
+                       query_string={"signature": sig, "timestamp": timestamp, "nonce": nonce})
+
+
+def _add_event(driver: CallbackDriver, ext: str, userid: str, change: str = "add_external_contact",
+               at: int = 1700000000) -> None:
+    driver.app_event({"ToUserName": CORP_ID, "FromUserName": "sys", "CreateTime": at,
+                      "MsgType": "event", "Event": "change_external_contact",
+                      "ChangeType": change, "UserID": userid, "ExternalUserID": ext,
+                      "State": "", "WelcomeCode": "wc"})
+
+
+def _contact(ext: str, userid: str, add_way: int, mobiles: list[str]) -> dict:
+    return {"external_contact": {"external_userid": ext, "name": "王先生", "type": 1},
+            "follow_user": [{"userid": userid, "remark": "", "add_way": add_way,
+                             "remark_mobiles": mobiles, "createtime": 1700000000}]}
+
+
+@pytest.fixture
+def app_driver(ctx_app: Any) -> CallbackDriver:
+    return CallbackDriver(client_poster(ctx_app.test_client()),
+                          app_crypto=WeComCrypto(APP_TOKEN, APP_KEY, CORP_ID))
+
+
+def test_phone_sent_to_the_official_account_binds_temporarily(ctx_app):
+    owner = _user("li.sales")
+    customer = _customer(owner)
+    xml = ("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[openid-1]]>"
+           "</FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+           "<Content><![CDATA[我的手机 138-1234-5678]]></Content><MsgId>777</MsgId></xml>")
+    response = _oa_post(ctx_app.test_client(), xml)
+    assert response.status_code == 200
+    assert "138****5678" in response.get_data(as_text=True)
+    binding = _binding(customer.id)
+    assert binding.binding_status == "temp" and binding.oa_openid == "openid-1"
+    assert not binding.is_verified
+
+
+def test_official_account_refuses_a_bad_signature(ctx_app):
+    response = ctx_app.test_client().post(
+        "/wecom/oa/callback", data="<xml/>",
+        query_string={"signature": "0" * 40, "timestamp": "1", "nonce": "2"})
+    assert response.status_code == 403
+
+
+def test_added_by_phone_search_marks_the_customer_verified(ctx_app, app_driver, fake_wecom):
+    owner = _user("li.sales")
+    customer = _customer(owner)
+    fake_wecom.state.external_contacts["wm_ext1"] = _contact("wm_ext1", "li.sales", 2,
+                                                             ["13812345678"])
+    _add_event(app_driver, "wm_ext1", "li.sales")
+    binding = _binding(customer.id)
+    assert binding.is_verified and binding.verified_at is not None
+    assert binding.binding_status == "linked"
+
+
+def test_added_by_qr_code_links_without_verifying(ctx_app, app_driver, fake_wecom):
+    owner = _user("li.sales")
+    customer = _customer(owner)
+    fake_wecom.state.external_contacts["wm_ext2"] = _contact("wm_ext2", "li.sales", 1,
+                                                             ["+86 138 1234 5678"])
+    _add_event(app_driver, "wm_ext2", "li.sales")
+    binding = _binding(customer.id)
+    assert binding.binding_status == "linked" and not binding.is_verified
+
+
+def test_unknown_add_way_is_stored_as_it_came_and_removal_is_recorded(ctx_app, app_driver,
+                                                                     fake_wecom):
+    from modules.wecom_crm.models import ExternalLink
+
+    owner = _user("li.sales")
+    _customer(owner)
+    fake_wecom.state.external_contacts["wm_ext3"] = _contact("wm_ext3", "li.sales", 999,
+                                                             ["13812345678"])
+    _add_event(app_driver, "wm_ext3", "li.sales")
+    _add_event(app_driver, "wm_ext3", "li.sales", change="del_follow_user", at=1700000500)
+    link = db.session.scalar(select(ExternalLink).where(ExternalLink.external_userid == "wm_ext3"))
+    assert link.add_way == 999 and link.removed_at is not None
+
+
+def test_handover_transfers_the_external_contacts_and_tracks_the_result(ctx_app, app_driver,
+                                                                      fake_wecom):
+    from modules.wecom_crm import services
+    from modules.wecom_crm.models import ExternalLink
+
+    old, new = _user("li.sales"), _user("zhao.sales")
+    customer = _customer(old)
+    fake_wecom.state.users.update({"li.sales", "zhao.sales"})
+    fake_wecom.state.external_contacts["wm_ext4"] = _contact("wm_ext4", "li.sales", 2,
+                                                             ["13812345678"])
+    _add_event(app_driver, "wm_ext4", "li.sales")
+    ctx = ServiceContext.system("job")
+    with unit_of_work(ctx):
+        assert services.transfer_on_handover(ctx, [customer.id], old.id, new.id) == 1
+    link = db.session.scalar(select(ExternalLink).where(ExternalLink.external_userid == "wm_ext4"))
+    assert link.transfer_status == "waiting"
+    calls = fake_wecom.state.received("/cgi-bin/externalcontact/transfer_customer")
+    assert calls[-1]["json"]["handover_userid"] == "li.sales"
+    assert calls[-1]["json"]["takeover_userid"] == "zhao.sales"
+    fake_wecom.state.transfer_results["wm_ext4"] = 3  # the customer refused
+    with unit_of_work(ctx):
+        assert services.poll_transfers(ctx) == 1
+    db.session.expire_all()
+    assert db.session.get(ExternalLink, link.id).transfer_status == "refused"
+
+
+def test_transfer_calls_take_at_most_one_hundred_contacts(ctx_app, fake_wecom):
+    from modules.wecom_crm import services
+    from modules.wecom_crm.models import ExternalLink
+
+    old, new = _user("li.sales"), _user("zhao.sales")
+    customer = _customer(old)
+    ctx = ServiceContext.system("job")
+    with unit_of_work(ctx):
+        for i in range(150):
+            ext = f"wm_bulk{i}"
+            fake_wecom.state.external_contacts[ext] = _contact(ext, "li.sales", 2, [])
+            db.session.add(ExternalLink(customer_id=customer.id, external_userid=ext,
+                                        follow_userid="li.sales"))
+    before = len(fake_wecom.state.received("/cgi-bin/externalcontact/transfer_customer"))
+    with unit_of_work(ctx):
+        assert services.transfer_on_handover(ctx, [customer.id], old.id, new.id) == 150
+    calls = fake_wecom.state.received("/cgi-bin/externalcontact/transfer_customer")[before:]
+    assert [len(c["json"]["external_userid"]) for c in calls] == [100, 50]
+
+
+def test_bridge_installs_itself_and_cascades_out(make_app):
+    from core.registry import installer
+
+    app = make_app(modules=["crm"])
+    with app.app_context():
+        assert installer.install(["wecom"]) == ["wecom", "wecom_crm"]
+        with pytest.raises(Exception, match="wecom_crm"):
+            installer.uninstall("crm")
+        plan = installer.uninstall("wecom", cascade=True)
+        assert plan.modules == ["wecom_crm", "wecom"]
+        assert installer.install(["wecom"]) == ["wecom", "wecom_crm"]
