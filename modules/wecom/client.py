@@ -90,7 +90,8 @@ class WeComClient:
 
     @property
     def _token_key(self) -> str:
-        return f"tandem:wecom:token:{self.config.corp_id}:{self.config.agent_id or 'app'}"
+        return (f"tandem:wecom:token:{self.config.api_base}:{self.config.corp_id}:"
+                f"{self.config.agent_id or 'app'}")
 
     def _url(self, path: str) -> str:
         return f"{self.config.api_base}/cgi-bin/{path.lstrip('/')}"
