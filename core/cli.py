@@ -152,7 +152,19 @@ def modules_revision(name: str, message: str, empty: bool) -> None:
     click.echo(f"created {rev}")
 
 
+def add_module_commands(group: click.Group) -> None:
+    """Let installed modules add their commands (hook ``register_cli_commands``)."""
+    try:
+        app = _create_app()
+    except Exception as exc:  # noqa: BLE001 - a broken config must not hide `--help`
+        click.echo(f"(模块命令不可用：{exc})", err=True)
+        return
+    with app.app_context():
+        app.extensions["tandem_registry"].hook.register_cli_commands(cli=group)
+
+
 def main() -> None:
     from core import commands  # noqa: F401  (registers the remaining command groups)
 
+    add_module_commands(cli)
     cli(prog_name="manage.py")

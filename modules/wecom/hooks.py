@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core import hookimpl
-from core.registration import MenuItem
 from core.registration import Permission
 from modules.wecom.callbacks import bp
 from modules.wecom.config import SETTINGS
@@ -34,8 +35,15 @@ def register_permissions() -> list:
 
 
 @hookimpl
-def register_menus() -> list:
-    return []
+def register_cli_commands(cli: Any) -> None:
+    from modules.wecom.simulate import register
+
+    register(cli)
 
 
-__all__ = ["MenuItem"]
+@hookimpl
+def app_ready(app: Any) -> None:
+    """Callbacks are authenticated by their WeCom signature, not by a CSRF token."""
+    from core.extensions import csrf
+
+    csrf.exempt(bp)

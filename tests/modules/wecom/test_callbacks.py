@@ -138,3 +138,20 @@ def test_not_configured_channel_answers_404(make_app):
     app = make_app(modules=["wecom"])
     response = app.test_client().get("/wecom/bot/callback?echostr=x")
     assert response.status_code == 404
+
+
+def test_signed_callbacks_need_no_csrf_token(make_app, fake_wecom):
+    from modules.wecom.crypto import WeComCrypto
+    from modules.wecom.fake import CallbackDriver
+    from tests.modules.wecom.conftest import BOT_KEY
+    from tests.modules.wecom.conftest import BOT_TOKEN
+    from tests.modules.wecom.conftest import client_poster
+    from tests.modules.wecom.conftest import wecom_config
+
+    app = make_app(modules=["wecom"], WTF_CSRF_ENABLED=True, **wecom_config(fake_wecom))
+    with app.app_context():
+        driver = CallbackDriver(client_poster(app.test_client()),
+                                bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""))
+        status, text = driver.bot_message(_group_message("#帮助", userid="nobody"))[0]
+    assert status == 200
+    assert "尚未绑定" in driver.decrypt_bot_reply(text)["stream"]["content"]
