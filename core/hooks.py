@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core import hookimpl
+from core.registration import BotCommand
 from core.registration import MenuItem
 from core.registration import Permission
 
@@ -27,3 +28,11 @@ def register_menus() -> list[MenuItem]:
         MenuItem("settings", "设置", sequence=900, icon="gear"),
         MenuItem("settings.apps", "应用", "core_admin.apps", "settings", 10, "core.module.manage"),
     ]
+
+
+@hookimpl
+def register_bot_commands() -> list[BotCommand]:
+    from core.bot.dispatcher import help_command
+
+    return [BotCommand("帮助", help_command, help="查看可用命令", usage="#帮助 [命令]",
+                       aliases=("help",))]

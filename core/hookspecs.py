@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from core.registration import BotCommand
+    from core.registration import CardAction
     from core.registration import CustomerSection
     from core.registration import JobSpec
     from core.registration import MenuItem
@@ -62,6 +63,11 @@ def register_menus() -> list[MenuItem]:
 @hookspec
 def register_bot_commands() -> list[BotCommand]:
     """Chat commands (``#认领`` …) handled by the bot dispatcher."""
+
+
+@hookspec
+def register_card_actions() -> list[CardAction]:
+    """Card button handlers (keys ``<module>.…``), the click twin of bot commands."""
 
 
 @hookspec

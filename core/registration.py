@@ -89,7 +89,18 @@ class CustomerSection:
 
 @dataclass(frozen=True, slots=True)
 class BotCommand:
-    """A chat command (``#认领``). ``handler(ctx, message)`` returns a reply object."""
+    """A chat command (``#认领``); see :mod:`core.bot` for the handler contract.
+
+    ``trigger`` and ``aliases`` may be written with or without ``#`` (``"跟进"`` =
+    ``"#跟进"``). ``handler(ctx, call)`` gets a ``ServiceContext`` (source ``bot``, inside
+    a unit of work) and a :class:`core.bot.CommandCall`, and returns a reply, a card, a
+    string or ``None``. ``usage`` is shown in help, e.g. ``"#跟进 [OPP-编号] 内容"``.
+
+    ``model`` (table name) and ``reference`` (prefix such as ``"OPP-"``) name the record
+    the command acts on: they are the defaults of ``call.resolve()``, and they let two
+    modules share a trigger (``#认领`` an opportunity or a ticket): the dispatcher picks the
+    one whose reference is in the text, else the one of the chat's last card.
+    """
 
     trigger: str
     handler: Callable[..., Any]
@@ -98,3 +109,19 @@ class BotCommand:
     usage: str = ""
     aliases: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+    model: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardAction:
+    """What a card button does when clicked (see :mod:`core.bot`).
+
+    A click whose key is ``key`` or ``key + ":" + arg`` calls ``handler(ctx, click)`` with a
+    :class:`core.bot.CardClick`; ``key`` is ``<module>.<object>.<verb>``, like permissions.
+    """
+
+    key: str
+    handler: Callable[..., Any]
+    permission: str | None = None
+    label: str = ""
