@@ -148,6 +148,14 @@ def _install_request_hooks(app: Flask) -> None:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
+    @app.after_request
+    def _start_committed_jobs(response: Any) -> Any:
+        from core.extensions import db
+        from core.services import run_post_commit
+
+        run_post_commit(db.session())
+        return response
+
     @app.before_request
     def _request_start() -> None:
         g.tandem_registry = app.extensions["tandem_registry"]

@@ -83,13 +83,23 @@ def modules_list() -> None:
 
 
 @modules.command("install")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1)
+@click.option("--default", "default", is_flag=True,
+              help="The default set: TANDEM_DEFAULT_MODULES, else every built-in module.")
 @click.option("--demo", is_flag=True, help="Also load demo data.")
 @with_appcontext
-def modules_install(names: tuple[str, ...], demo: bool) -> None:
+def modules_install(names: tuple[str, ...], default: bool, demo: bool) -> None:
     """Install modules with their dependencies."""
     from core.registry import installer
 
+    if default:
+        registry = current_app.extensions["tandem_registry"]
+        names = tuple(current_app.config.get("TANDEM_DEFAULT_MODULES") or sorted(
+            n for n, info in registry.modules.items()
+            if info.origin == "builtin" and info.manifest.installable
+        ))
+    if not names:
+        raise click.UsageError("请指定模块名，或使用 --default")
     try:
         installer.ensure_core()
         done = installer.install(list(names), demo=demo, progress=_echo_progress)

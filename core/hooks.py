@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core import hookimpl
 from core.registration import BotCommand
+from core.registration import JobSpec
 from core.registration import MenuItem
 from core.registration import Permission
 
@@ -36,3 +37,19 @@ def register_bot_commands() -> list[BotCommand]:
 
     return [BotCommand("帮助", help_command, help="查看可用命令", usage="#帮助 [命令]",
                        aliases=("help",))]
+
+
+@hookimpl
+def register_jobs() -> list[JobSpec]:
+    return [
+        JobSpec("core.notify.deliver", "core.notify:deliver", description="发送一条通知"),
+        JobSpec("core.outbox.relay", "core.notify:relay", schedule="* * * * *",
+                description="补发未送出或待重试的通知"),
+    ]
+
+
+@hookimpl
+def register_notification_channels() -> list:
+    from core.notify.channels import BUILTIN_CHANNELS
+
+    return BUILTIN_CHANNELS

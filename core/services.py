@@ -95,6 +95,15 @@ def unit_of_work(ctx: ServiceContext) -> Iterator[Session]:
         raise
     finally:
         _current.reset(token)
+    run_post_commit(session)
+
+
+def run_post_commit(session: Session) -> None:
+    """Start the jobs a committed transaction queued (they may use the database, which
+    SQLAlchemy's own after-commit event may not)."""
+    from core.jobs import run_pending
+
+    run_pending(session)
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 Revision ID: core_0001
 Revises:
-Create Date: 2026-11-24 07:12:29.034119
+Create Date: 2026-11-24 07:36:27.266281
 """
 
 from alembic import op
@@ -32,6 +32,26 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_core_bot_chat_context_task_id"), ["task_id"], unique=False
         )
+
+    op.create_table(
+        "core_job_failure",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("args", sa.JSON(), nullable=False),
+        sa.Column("kwargs", sa.JSON(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("runner", sa.String(length=16), nullable=False),
+        sa.Column("rq_job_id", sa.String(length=64), nullable=True),
+        sa.Column("final", sa.Boolean(), nullable=False),
+        sa.Column("retried_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_core_job_failure")),
+    )
+    with op.batch_alter_table("core_job_failure", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_core_job_failure_created_at"), ["created_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_core_job_failure_name"), ["name"], unique=False)
 
     op.create_table(
         "core_module",
@@ -157,6 +177,67 @@ def upgrade() -> None:
         batch_op.create_index("ix_core_audit_log_record", ["model", "record_id"], unique=False)
 
     op.create_table(
+        "core_inbox_message",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=255), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=True),
+        sa.Column("notification_id", sa.Integer(), nullable=True),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["core_user.id"],
+            name=op.f("fk_core_inbox_message_user_id_core_user"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_core_inbox_message")),
+        sa.UniqueConstraint("notification_id", name=op.f("uq_core_inbox_message_notification_id")),
+    )
+    with op.batch_alter_table("core_inbox_message", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_core_inbox_message_created_at"), ["created_at"], unique=False
+        )
+        batch_op.create_index("ix_core_inbox_message_unread", ["user_id", "read_at"], unique=False)
+
+    op.create_table(
+        "core_notification",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("recipient_id", sa.Integer(), nullable=True),
+        sa.Column("address", sa.String(length=255), nullable=True),
+        sa.Column("subject", sa.String(length=255), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("record_model", sa.String(length=64), nullable=True),
+        sa.Column("record_id", sa.String(length=64), nullable=True),
+        sa.Column("dedupe_key", sa.String(length=255), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["recipient_id"],
+            ["core_user.id"],
+            name=op.f("fk_core_notification_recipient_id_core_user"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_core_notification")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_core_notification_dedupe_key")),
+    )
+    with op.batch_alter_table("core_notification", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_core_notification_due", ["status", "next_attempt_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_core_notification_recipient_id"), ["recipient_id"], unique=False
+        )
+
+    op.create_table(
         "core_user_role",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("role_code", sa.String(length=64), nullable=False),
@@ -180,6 +261,16 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table("core_user_role")
+    with op.batch_alter_table("core_notification", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_core_notification_recipient_id"))
+        batch_op.drop_index("ix_core_notification_due")
+
+    op.drop_table("core_notification")
+    with op.batch_alter_table("core_inbox_message", schema=None) as batch_op:
+        batch_op.drop_index("ix_core_inbox_message_unread")
+        batch_op.drop_index(batch_op.f("ix_core_inbox_message_created_at"))
+
+    op.drop_table("core_inbox_message")
     with op.batch_alter_table("core_audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_core_audit_log_record")
         batch_op.drop_index(batch_op.f("ix_core_audit_log_at"))
@@ -197,6 +288,11 @@ def downgrade() -> None:
     op.drop_table("core_setting")
     op.drop_table("core_role")
     op.drop_table("core_module")
+    with op.batch_alter_table("core_job_failure", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_core_job_failure_name"))
+        batch_op.drop_index(batch_op.f("ix_core_job_failure_created_at"))
+
+    op.drop_table("core_job_failure")
     with op.batch_alter_table("core_bot_chat_context", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_core_bot_chat_context_task_id"))
         batch_op.drop_index("ix_core_bot_chat_context_chat")

@@ -1,0 +1,149 @@
+"""Background jobs: RQ queues when ``REDIS_URL`` is set, an in-process runner otherwise.
+
+``enqueue(name, *args)`` runs a registered :class:`core.registration.JobSpec` (or a
+``"pkg.mod:func"`` path) after the current transaction commits — never before its rows
+exist (netbox#18880). Every job runs in :func:`run_job`: an app context, a
+``ServiceContext`` with source ``job``, one unit of work; it is skipped if its module was
+uninstalled, and a failure is recorded for the failed-jobs page. RQ is at-least-once, so
+jobs with outside effects dedupe on a key (the outbox does).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from flask import current_app
+from flask import has_app_context
+
+from core.extensions import db
+from core.registration import JobSpec
+from core.services import ServiceContext
+from core.services import after_commit
+from core.services import unit_of_work
+
+log = logging.getLogger(__name__)
+
+RETRY_INTERVALS = [10, 30, 60]
+
+
+def resolve(name: str) -> tuple[JobSpec, Callable[..., Any]]:
+    """The job spec and function for a registered name or a ``pkg.mod:func`` path."""
+    registry = current_app.extensions["tandem_registry"]
+    spec = registry.jobs.get(name)
+    if spec is None:
+        if ":" not in name:
+            raise LookupError(f"未知的后台任务：{name}")
+        spec = JobSpec(name=name, func=name)
+    module_name, _, func_name = spec.func.partition(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    return spec, func
+
+
+def _owner_installed(spec: JobSpec) -> bool:
+    registry = current_app.extensions["tandem_registry"]
+    owner = spec.name.split(".", 1)[0]
+    return owner == "core" or owner not in registry.modules or registry.is_installed(owner)
+
+
+def run_job(name: str, args: list | tuple = (), kwargs: dict | None = None,
+            runner: str = "inprocess", final: bool = True) -> Any:
+    """Run one job in the current app context, in its own unit of work."""
+    spec, func = resolve(name)
+    if not _owner_installed(spec):
+        log.info("job %s skipped: its module is not installed", name)
+        return None
+    ctx = ServiceContext.system("job")
+    try:
+        with unit_of_work(ctx):
+            return func(*args, **(kwargs or {}))
+    except Exception as exc:
+        log.exception("job %s failed", name)
+        _record_failure(name, list(args), kwargs or {}, exc, runner, final)
+        raise
+
+
+def _record_failure(name: str, args: list, kwargs: dict, exc: Exception, runner: str,
+                    final: bool) -> None:
+    from rq import get_current_job
+
+    from core.jobs.models import JobFailure
+
+    try:
+        job = get_current_job() if runner == "rq" else None
+    except Exception:  # noqa: BLE001 - no RQ context
+        job = None
+    db.session.rollback()
+    db.session.add(JobFailure(
+        name=name, args=args, kwargs=kwargs, runner=runner, final=final,
+        error="".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000],
+        rq_job_id=job.id if job is not None else None,
+    ))
+    db.session.commit()
+
+
+def _eager(app: Flask) -> bool:
+    return bool(app.config.get("TANDEM_JOBS_EAGER")) or not app.config.get("REDIS_URL")
+
+
+def redis_connection(app: Flask | None = None) -> Any:
+    import redis
+
+    app = app or current_app
+    return redis.Redis.from_url(app.config["REDIS_URL"])
+
+
+def enqueue_now(name: str, *args: Any, **kwargs: Any) -> bool:
+    """Hand the job to the runner now (outside any transaction). False if Redis is down."""
+    app = current_app._get_current_object()
+    if _eager(app):
+        with app.app_context():
+            try:
+                run_job(name, args, kwargs)
+            except Exception:  # noqa: BLE001 - recorded as a failed job
+                return False
+        return True
+    from rq import Queue
+    from rq import Retry
+
+    spec, _func = resolve(name)
+    try:
+        Queue(spec.queue, connection=redis_connection(app)).enqueue(
+            "core.jobs.worker.rq_entry", name, list(args), kwargs,
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            job_timeout=spec.timeout,
+        )
+        return True
+    except Exception as exc:  # noqa: BLE001 - Redis down: the outbox relay catches up
+        log.warning("could not enqueue %s (%s); it will be picked up later", name, exc)
+        return False
+
+
+def enqueue(name: str, *args: Any, **kwargs: Any) -> None:
+    """Run ``name`` once the current transaction commits (at once when none is open)."""
+    if not has_app_context():
+        raise RuntimeError("enqueue needs an app context")
+    from core.services import current_context
+
+    session = db.session()
+    if current_context() is not None or session.in_transaction():
+        app = current_app._get_current_object()
+
+        def later() -> None:
+            session.info.setdefault("tandem_jobs", []).append((app, name, args, kwargs))
+
+        after_commit(later, session)
+    else:
+        enqueue_now(name, *args, **kwargs)
+
+
+def run_pending(session: Any) -> None:
+    """Run the jobs queued by after-commit callbacks (called after the commit returns)."""
+    pending = session.info.pop("tandem_jobs", [])
+    for app, name, args, kwargs in pending:
+        with app.app_context():
+            enqueue_now(name, *args, **kwargs)

@@ -1,0 +1,27 @@
+"""Failed jobs for the admin page, and retrying one."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.db import utcnow
+from core.extensions import db
+from core.jobs.models import JobFailure
+
+
+def list_failed(limit: int = 200) -> list[JobFailure]:
+    """Final failures first (no retry left), newest first."""
+    return list(db.session.scalars(
+        select(JobFailure).order_by(JobFailure.final.desc(), JobFailure.id.desc()).limit(limit)))
+
+
+def retry_failed(failure_id: int) -> bool:
+    """Enqueue the failed job again (after commit); False when already retried."""
+    from core.jobs import enqueue
+
+    failure = db.session.get(JobFailure, failure_id)
+    if failure is None or failure.retried_at is not None:
+        return False
+    failure.retried_at = utcnow()
+    enqueue(failure.name, *failure.args, **failure.kwargs)
+    return True

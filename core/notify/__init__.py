@@ -1,0 +1,172 @@
+"""Notifications through an outbox: rows written in the business transaction, delivered by
+jobs through pluggable channels, with retries, once even if a delivery job runs twice, and
+nothing lost while Redis is down (the periodic relay picks up what was never enqueued).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+
+from core.db import utcnow
+from core.extensions import db
+from core.notify.models import InboxMessage
+from core.notify.models import Notification
+from core.services import ServiceContext
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = [30, 120, 600, 1800]
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def _user_id(recipient: Any) -> int | None:
+    if recipient is None or isinstance(recipient, int):
+        return recipient
+    return recipient.id
+
+
+def notify(
+    ctx: ServiceContext,
+    recipients: Iterable[Any],
+    subject: str,
+    body: str = "",
+    *,
+    channels: Iterable[str] = ("inapp",),
+    url: str | None = None,
+    dedupe_key: str | None = None,
+    payload: dict | None = None,
+    record: Any = None,
+    address: str | None = None,
+) -> list[Notification]:
+    """Queue a notification per recipient (users or ids) and channel, in the caller's
+    transaction. With ``dedupe_key`` a repeat (same key, recipient, channel) adds nothing.
+    ``address`` targets a non-user (a customer's phone, a webhook name)."""
+    from core import jobs
+
+    rows = []
+    targets = list(recipients) or [None]
+    for recipient in targets:
+        for channel in channels:
+            key = None
+            if dedupe_key:
+                key = f"{dedupe_key}:{_user_id(recipient) or address or '-'}:{channel}"
+                if db.session.scalar(select(Notification.id).where(
+                        Notification.dedupe_key == key)):
+                    continue
+            row = Notification(
+                channel=channel, recipient_id=_user_id(recipient), address=address,
+                subject=subject[:255], body=body, url=url, payload=payload or {},
+                dedupe_key=key, next_attempt_at=ctx.now,
+                record_model=getattr(record, "__tablename__", None),
+                record_id=str(record.id) if record is not None else None,
+            )
+            db.session.add(row)
+            rows.append(row)
+    db.session.flush()
+    for row in rows:
+        jobs.enqueue("core.notify.deliver", row.id)
+    return rows
+
+
+def notify_admins(ctx: ServiceContext, title: str = "", body: str = "", *,
+                  url: str | None = None, dedupe_key: str | None = None, **_: Any) -> None:
+    """An in-app notice to every active admin."""
+    from core.security.models import Role
+    from core.security.models import User
+
+    admins = db.session.scalars(select(User).where(
+        User.active.is_(True), User.roles.any(Role.code == "admin")))
+    notify(ctx, list(admins), title or body[:60], body, url=url, dedupe_key=dedupe_key)
+
+
+def _channel(name: str) -> Any:
+    channels = current_app.extensions["tandem_registry"].notification_channels
+    if name not in channels:
+        raise LookupError(f"unknown notification channel {name}")
+    return channels[name]
+
+
+def deliver(notification_id: int) -> str:
+    """Send one notification. The conditional claim (pending → sending) makes a second run
+    of the same job a no-op; a failure goes back to pending with back-off."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "pending",
+               Notification.next_attempt_at <= now)
+        .values(status="sending", attempts=Notification.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return "skipped"
+    row = db.session.get(Notification, notification_id)
+    db.session.refresh(row)
+    try:
+        _channel(row.channel).send(row)
+    except Exception as exc:  # noqa: BLE001 - any channel failure is retried
+        db.session.rollback()
+        row = db.session.get(Notification, notification_id)
+        row.last_error = str(exc)[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+        else:
+            row.status = "pending"
+            delay = BACKOFF_SECONDS[min(row.attempts - 1, len(BACKOFF_SECONDS) - 1)]
+            row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        db.session.commit()
+        log.warning("notification %s failed (attempt %s): %s", row.id, row.attempts, exc)
+        return row.status
+    row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+    db.session.commit()
+    return "sent"
+
+
+def relay(limit: int = 500) -> int:
+    """Periodic: deliver due pending rows (never enqueued while Redis was down, or waiting
+    for a retry) and release rows stuck in ``sending`` by a killed worker."""
+    now = utcnow()
+    db.session.execute(
+        update(Notification)
+        .where(Notification.status == "sending", Notification.next_attempt_at < now - STUCK_AFTER)
+        .values(status="pending")
+    )
+    db.session.commit()
+    ids = list(db.session.scalars(
+        select(Notification.id)
+        .where(Notification.status == "pending", Notification.next_attempt_at <= now)
+        .order_by(Notification.id).limit(limit)
+    ))
+    sent = 0
+    for notification_id in ids:
+        sent += deliver(notification_id) == "sent"
+    return sent
+
+
+# ------------------------------------------------------------------------------- inbox
+def unread_count(user: Any) -> int:
+    return db.session.scalar(select(func.count()).select_from(InboxMessage).where(
+        InboxMessage.user_id == user.id, InboxMessage.read_at.is_(None))) or 0
+
+
+def inbox(user: Any, limit: int = 50) -> list[InboxMessage]:
+    return list(db.session.scalars(
+        select(InboxMessage).where(InboxMessage.user_id == user.id)
+        .order_by(InboxMessage.id.desc()).limit(limit)))
+
+
+def mark_read(ctx: ServiceContext, ids: Iterable[int] | None = None) -> int:
+    """Mark the actor's messages read (all when ``ids`` is None)."""
+    stmt = update(InboxMessage).where(InboxMessage.user_id == ctx.actor_id,
+                                      InboxMessage.read_at.is_(None))
+    if ids is not None:
+        stmt = stmt.where(InboxMessage.id.in_(list(ids)))
+    return db.session.execute(stmt.values(read_at=ctx.now)).rowcount

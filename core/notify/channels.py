@@ -1,0 +1,114 @@
+"""Built-in notification channels. A channel has a ``name`` and ``send(notification)``;
+raising means "failed, retry later". Modules add channels (WeCom) through the
+``register_notification_channels`` hook."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from typing import Any
+
+from flask import current_app
+
+from core.extensions import db
+from core.notify.models import InboxMessage
+from core.notify.models import Notification
+
+log = logging.getLogger("tandem.notify")
+
+
+class ChannelError(Exception):
+    """Delivery failed; the outbox retries with back-off."""
+
+
+class InAppChannel:
+    name = "inapp"
+
+    def send(self, notification: Notification) -> None:
+        if notification.recipient_id is None:
+            raise ChannelError("in-app notification without a recipient")
+        db.session.add(InboxMessage(user_id=notification.recipient_id,
+                                    title=notification.subject, body=notification.body,
+                                    url=notification.url, notification_id=notification.id))
+
+
+class LogChannel:
+    """Writes the message to the log: the fallback where no provider is configured."""
+
+    name = "log"
+
+    def send(self, notification: Notification) -> None:
+        log.info("notification %s to %s: %s — %s", notification.id,
+                 notification.address or notification.recipient_id, notification.subject,
+                 notification.body)
+
+
+def _recipient_attr(notification: Notification, attr: str) -> str | None:
+    if notification.address:
+        return notification.address
+    if notification.recipient_id is None:
+        return None
+    from core.security.models import User
+
+    user = db.session.get(User, notification.recipient_id)
+    return getattr(user, attr, None) if user else None
+
+
+class EmailChannel:
+    """E-mail over SMTP (``TANDEM_SMTP_HOST``/``PORT``/``USER``/``PASSWORD``/``FROM``)."""
+
+    name = "email"
+
+    def send(self, notification: Notification) -> None:
+        config = current_app.config
+        host = config.get("TANDEM_SMTP_HOST")
+        to = _recipient_attr(notification, "email")
+        if not to:
+            raise ChannelError("no e-mail address")
+        if not host:
+            LogChannel().send(notification)
+            return
+        message = EmailMessage()
+        message["Subject"] = notification.subject
+        message["From"] = config.get("TANDEM_SMTP_FROM", "tandem@localhost")
+        message["To"] = to
+        body = notification.body + (f"\n\n{notification.url}" if notification.url else "")
+        message.set_content(body)
+        with smtplib.SMTP(host, int(config.get("TANDEM_SMTP_PORT", 25)), timeout=10) as smtp:
+            if config.get("TANDEM_SMTP_USER"):
+                smtp.starttls()
+                smtp.login(config["TANDEM_SMTP_USER"], config.get("TANDEM_SMTP_PASSWORD", ""))
+            smtp.send_message(message)
+
+
+class LogSmsProvider:
+    """The SMS provider when none is configured: logs what would be sent."""
+
+    def send(self, phone: str, text: str) -> None:
+        log.info("SMS to %s: %s", phone, text)
+
+
+class SmsChannel:
+    """SMS through a provider object with ``send(phone, text)`` (``TANDEM_SMS_PROVIDER`` =
+    ``"pkg.mod:Class"``); Aliyun/Tencent Cloud adapters plug in here."""
+
+    name = "sms"
+
+    def provider(self) -> Any:
+        path = current_app.config.get("TANDEM_SMS_PROVIDER")
+        if not path:
+            return LogSmsProvider()
+        import importlib
+
+        module, _, cls = path.partition(":")
+        return getattr(importlib.import_module(module), cls)()
+
+    def send(self, notification: Notification) -> None:
+        phone = _recipient_attr(notification, "phone")
+        if not phone:
+            raise ChannelError("no phone number")
+        self.provider().send(phone, f"{notification.subject} {notification.body}".strip())
+
+
+BUILTIN_CHANNELS = [InAppChannel(), LogChannel(), EmailChannel(), SmsChannel()]
