@@ -4,6 +4,7 @@ so a page that hears one refetches through the normal, rule-checked views."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -27,10 +28,8 @@ class _LocalBroker:
         with self._lock:
             subscribers = list(self._subscribers)
         for q in subscribers:
-            try:
+            with contextlib.suppress(queue.Full):
                 q.put_nowait(event)
-            except queue.Full:
-                pass
 
     def subscribe(self) -> queue.Queue:
         q: queue.Queue = queue.Queue(maxsize=1000)
@@ -52,8 +51,11 @@ def _redis_url() -> str | None:
 
 def publish_changes(changes: list[tuple[str, str, str]]) -> None:
     """Publish (model, record_id, action) tuples after a commit; never raises."""
-    events = [{"model": m, "id": str(i), "action": a} for m, i, a in changes
-              if not m.startswith(("core_audit", "core_notification", "core_inbox"))]
+    events = [
+        {"model": m, "id": str(i), "action": a}
+        for m, i, a in changes
+        if not m.startswith(("core_audit", "core_notification", "core_inbox"))
+    ]
     if not events:
         return
     url = _redis_url()

@@ -50,8 +50,13 @@ def _owner_installed(spec: JobSpec) -> bool:
     return owner == "core" or owner not in registry.modules or registry.is_installed(owner)
 
 
-def run_job(name: str, args: list | tuple = (), kwargs: dict | None = None,
-            runner: str = "inprocess", final: bool = True) -> Any:
+def run_job(
+    name: str,
+    args: list | tuple = (),
+    kwargs: dict | None = None,
+    runner: str = "inprocess",
+    final: bool = True,
+) -> Any:
     """Run one job in the current app context, in its own unit of work."""
     spec, func = resolve(name)
     if not _owner_installed(spec):
@@ -67,8 +72,9 @@ def run_job(name: str, args: list | tuple = (), kwargs: dict | None = None,
         raise
 
 
-def _record_failure(name: str, args: list, kwargs: dict, exc: Exception, runner: str,
-                    final: bool) -> None:
+def _record_failure(
+    name: str, args: list, kwargs: dict, exc: Exception, runner: str, final: bool
+) -> None:
     from rq import get_current_job
 
     from core.jobs.models import JobFailure
@@ -78,11 +84,17 @@ def _record_failure(name: str, args: list, kwargs: dict, exc: Exception, runner:
     except Exception:  # noqa: BLE001 - no RQ context
         job = None
     db.session.rollback()
-    db.session.add(JobFailure(
-        name=name, args=args, kwargs=kwargs, runner=runner, final=final,
-        error="".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000],
-        rq_job_id=job.id if job is not None else None,
-    ))
+    db.session.add(
+        JobFailure(
+            name=name,
+            args=args,
+            kwargs=kwargs,
+            runner=runner,
+            final=final,
+            error="".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000],
+            rq_job_id=job.id if job is not None else None,
+        )
+    )
     db.session.commit()
 
 
@@ -113,7 +125,10 @@ def enqueue_now(name: str, *args: Any, **kwargs: Any) -> bool:
     spec, _func = resolve(name)
     try:
         Queue(spec.queue, connection=redis_connection(app)).enqueue(
-            "core.jobs.worker.rq_entry", name, list(args), kwargs,
+            "core.jobs.worker.rq_entry",
+            name,
+            list(args),
+            kwargs,
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
             job_timeout=spec.timeout,
         )

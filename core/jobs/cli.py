@@ -38,8 +38,9 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     click.echo(f"worker listening on {', '.join(names)} ({current_app.config['REDIS_URL']})")
     if not burst and not no_scheduler:
         start_worker_scheduler(current_app._get_current_object())
-    SimpleWorker([Queue(n, connection=connection) for n in names],
-                 connection=connection).work(burst=burst)
+    SimpleWorker([Queue(n, connection=connection) for n in names], connection=connection).work(
+        burst=burst
+    )
 
 
 @cli.group()
@@ -51,10 +52,12 @@ def jobs() -> None:
 @with_appcontext
 def jobs_list() -> None:
     """Registered jobs and their schedules."""
-    for spec in sorted(current_app.extensions["tandem_registry"].jobs.values(),
-                       key=lambda s: s.name):
-        click.echo(f"{spec.name:<36} {spec.schedule or '-':<16} {spec.queue:<10} "
-                   f"{spec.description}")
+    for spec in sorted(
+        current_app.extensions["tandem_registry"].jobs.values(), key=lambda s: s.name
+    ):
+        click.echo(
+            f"{spec.name:<36} {spec.schedule or '-':<16} {spec.queue:<10} {spec.description}"
+        )
 
 
 @jobs.command("run")

@@ -11,8 +11,11 @@ from core.jobs.models import JobFailure
 
 def list_failed(limit: int = 200) -> list[JobFailure]:
     """Final failures first (no retry left), newest first."""
-    return list(db.session.scalars(
-        select(JobFailure).order_by(JobFailure.final.desc(), JobFailure.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(JobFailure).order_by(JobFailure.final.desc(), JobFailure.id.desc()).limit(limit)
+        )
+    )
 
 
 def retry_failed(failure_id: int) -> bool:

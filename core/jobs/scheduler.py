@@ -45,8 +45,11 @@ class Scheduler:
             from core.jobs import redis_connection
 
             try:
-                return bool(redis_connection(app).set(
-                    f"tandem:schedule:{name}:{slot.isoformat()}", 1, nx=True, ex=86400))
+                return bool(
+                    redis_connection(app).set(
+                        f"tandem:schedule:{name}:{slot.isoformat()}", 1, nx=True, ex=86400
+                    )
+                )
             except Exception:  # noqa: BLE001 - Redis down: try again next tick
                 return False
         if key in self._seen:
@@ -101,5 +104,11 @@ def start_worker_scheduler(app: Flask) -> threading.Thread:
     return thread
 
 
-__all__ = ["Scheduler", "due", "start_embedded_scheduler", "start_worker_scheduler", "time",
-           "timedelta"]
+__all__ = [
+    "Scheduler",
+    "due",
+    "start_embedded_scheduler",
+    "start_worker_scheduler",
+    "time",
+    "timedelta",
+]

@@ -59,13 +59,18 @@ def notify(
             key = None
             if dedupe_key:
                 key = f"{dedupe_key}:{_user_id(recipient) or address or '-'}:{channel}"
-                if db.session.scalar(select(Notification.id).where(
-                        Notification.dedupe_key == key)):
+                if db.session.scalar(select(Notification.id).where(Notification.dedupe_key == key)):
                     continue
             row = Notification(
-                channel=channel, recipient_id=_user_id(recipient), address=address,
-                subject=subject[:255], body=body, url=url, payload=payload or {},
-                dedupe_key=key, next_attempt_at=ctx.now,
+                channel=channel,
+                recipient_id=_user_id(recipient),
+                address=address,
+                subject=subject[:255],
+                body=body,
+                url=url,
+                payload=payload or {},
+                dedupe_key=key,
+                next_attempt_at=ctx.now,
                 record_model=getattr(record, "__tablename__", None),
                 record_id=str(record.id) if record is not None else None,
             )
@@ -77,14 +82,22 @@ def notify(
     return rows
 
 
-def notify_admins(ctx: ServiceContext, title: str = "", body: str = "", *,
-                  url: str | None = None, dedupe_key: str | None = None, **_: Any) -> None:
+def notify_admins(
+    ctx: ServiceContext,
+    title: str = "",
+    body: str = "",
+    *,
+    url: str | None = None,
+    dedupe_key: str | None = None,
+    **_: Any,
+) -> None:
     """An in-app notice to every active admin."""
     from core.security.models import Role
     from core.security.models import User
 
-    admins = db.session.scalars(select(User).where(
-        User.active.is_(True), User.roles.any(Role.code == "admin")))
+    admins = db.session.scalars(
+        select(User).where(User.active.is_(True), User.roles.any(Role.code == "admin"))
+    )
     notify(ctx, list(admins), title or body[:60], body, url=url, dedupe_key=dedupe_key)
 
 
@@ -101,8 +114,11 @@ def deliver(notification_id: int) -> str:
     now = utcnow()
     claimed = db.session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.status == "pending",
-               Notification.next_attempt_at <= now)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == "pending",
+            Notification.next_attempt_at <= now,
+        )
         .values(status="sending", attempts=Notification.attempts + 1)
     ).rowcount
     db.session.commit()
@@ -140,11 +156,14 @@ def relay(limit: int = 500) -> int:
         .values(status="pending")
     )
     db.session.commit()
-    ids = list(db.session.scalars(
-        select(Notification.id)
-        .where(Notification.status == "pending", Notification.next_attempt_at <= now)
-        .order_by(Notification.id).limit(limit)
-    ))
+    ids = list(
+        db.session.scalars(
+            select(Notification.id)
+            .where(Notification.status == "pending", Notification.next_attempt_at <= now)
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+    )
     sent = 0
     for notification_id in ids:
         sent += deliver(notification_id) == "sent"
@@ -153,20 +172,32 @@ def relay(limit: int = 500) -> int:
 
 # ------------------------------------------------------------------------------- inbox
 def unread_count(user: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(InboxMessage).where(
-        InboxMessage.user_id == user.id, InboxMessage.read_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(InboxMessage)
+            .where(InboxMessage.user_id == user.id, InboxMessage.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def inbox(user: Any, limit: int = 50) -> list[InboxMessage]:
-    return list(db.session.scalars(
-        select(InboxMessage).where(InboxMessage.user_id == user.id)
-        .order_by(InboxMessage.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(InboxMessage)
+            .where(InboxMessage.user_id == user.id)
+            .order_by(InboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def mark_read(ctx: ServiceContext, ids: Iterable[int] | None = None) -> int:
     """Mark the actor's messages read (all when ``ids`` is None)."""
-    stmt = update(InboxMessage).where(InboxMessage.user_id == ctx.actor_id,
-                                      InboxMessage.read_at.is_(None))
+    stmt = update(InboxMessage).where(
+        InboxMessage.user_id == ctx.actor_id, InboxMessage.read_at.is_(None)
+    )
     if ids is not None:
         stmt = stmt.where(InboxMessage.id.in_(list(ids)))
     return db.session.execute(stmt.values(read_at=ctx.now)).rowcount

@@ -28,9 +28,15 @@ class InAppChannel:
     def send(self, notification: Notification) -> None:
         if notification.recipient_id is None:
             raise ChannelError("in-app notification without a recipient")
-        db.session.add(InboxMessage(user_id=notification.recipient_id,
-                                    title=notification.subject, body=notification.body,
-                                    url=notification.url, notification_id=notification.id))
+        db.session.add(
+            InboxMessage(
+                user_id=notification.recipient_id,
+                title=notification.subject,
+                body=notification.body,
+                url=notification.url,
+                notification_id=notification.id,
+            )
+        )
 
 
 class LogChannel:
@@ -39,9 +45,13 @@ class LogChannel:
     name = "log"
 
     def send(self, notification: Notification) -> None:
-        log.info("notification %s to %s: %s — %s", notification.id,
-                 notification.address or notification.recipient_id, notification.subject,
-                 notification.body)
+        log.info(
+            "notification %s to %s: %s — %s",
+            notification.id,
+            notification.address or notification.recipient_id,
+            notification.subject,
+            notification.body,
+        )
 
 
 def _recipient_attr(notification: Notification, attr: str) -> str | None:

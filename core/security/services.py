@@ -29,8 +29,10 @@ def _roles(codes: Iterable[str]) -> list[Role]:
     roles = list(db.session.scalars(select(Role).where(Role.code.in_(codes))))
     missing = set(codes) - {r.code for r in roles}
     if missing:
-        raise ValidationError(f"角色不存在：{'、'.join(sorted(missing))}",
-                              fields={"roles": f"角色不存在：{'、'.join(sorted(missing))}"})
+        raise ValidationError(
+            f"角色不存在：{'、'.join(sorted(missing))}",
+            fields={"roles": f"角色不存在：{'、'.join(sorted(missing))}"},
+        )
     return roles
 
 
@@ -96,8 +98,9 @@ def issue_token(ctx: ServiceContext, user: User, label: str = "") -> str:
     if ctx.actor is None or ctx.actor.id != user.id:
         ctx.require("core.user.manage")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=_hash_token(raw), prefix=raw[:10],
-                            label=label))
+    db.session.add(
+        ApiToken(user_id=user.id, token_hash=_hash_token(raw), prefix=raw[:10], label=label)
+    )
     db.session.flush()
     return raw
 
@@ -121,3 +124,45 @@ def user_for_token(raw: str) -> User | None:
         return None
     token.last_used_at = utcnow()
     return token.user
+
+
+PROFILE_FIELDS = ("display_name", "phone", "email", "wecom_userid", "locale")
+
+
+def update_user(ctx: ServiceContext, user: User, **fields: object) -> User:
+    """Change profile fields, roles (``roles=[codes]``), team (``team_id``) and ``active``.
+
+    A user may change his own profile fields; everything else needs ``core.user.manage``."""
+    own_profile = ctx.actor is not None and ctx.actor.id == user.id and set(fields) <= set(
+        PROFILE_FIELDS
+    )
+    if not own_profile:
+        ctx.require("core.user.manage")
+    errors: dict[str, str] = {}
+    wecom = fields.get("wecom_userid")
+    if wecom and db.session.scalar(
+        select(User.id).where(User.wecom_userid == wecom, User.id != user.id)
+    ):
+        raise ConflictError("企业微信账号已绑定其他用户", fields={"wecom_userid": "已被绑定"})
+    for key in PROFILE_FIELDS:
+        if key in fields:
+            value = fields[key]
+            setattr(user, key, (value.strip() or None) if isinstance(value, str) else value)
+    if "display_name" in fields and not user.display_name:
+        user.display_name = user.username
+    if "roles" in fields:
+        user.roles = _roles(fields["roles"] or [])  # type: ignore[arg-type]
+    if "team_id" in fields:
+        team_id = fields["team_id"]
+        if team_id and db.session.get(Team, team_id) is None:
+            errors["team_id"] = "团队不存在"
+        user.team_id = team_id or None  # type: ignore[assignment]
+    if "active" in fields:
+        if not fields["active"] and ctx.actor is not None and ctx.actor.id == user.id:
+            errors["active"] = "不能停用自己的账号"
+        else:
+            user.active = bool(fields["active"])
+    if errors:
+        raise ValidationError("请检查：" + "；".join(errors.values()), fields=errors)
+    db.session.flush()
+    return user

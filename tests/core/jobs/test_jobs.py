@@ -68,7 +68,9 @@ def test_cron_slots_and_a_slot_runs_once(jobs_ctx):
 
     start = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
     assert due("*/5 * * * *", start, datetime(2026, 1, 1, 0, 12, tzinfo=UTC)) == [
-        datetime(2026, 1, 1, 0, 5, tzinfo=UTC), datetime(2026, 1, 1, 0, 10, tzinfo=UTC)]
+        datetime(2026, 1, 1, 0, 5, tzinfo=UTC),
+        datetime(2026, 1, 1, 0, 10, tzinfo=UTC),
+    ]
     scheduler = Scheduler(lambda: jobs_ctx)
     scheduler._last = start
     started = scheduler.tick(datetime(2026, 1, 1, 0, 6, tzinfo=UTC))
@@ -83,16 +85,30 @@ def test_rq_job_run_by_a_real_worker_against_real_redis(jobs_app, redis_server):
     app = jobs.__class__  # noqa: F841  (keep flake quiet about unused import patterns)
     from core.app import create_app
 
-    rq_app = create_app(base_config(url, jobs_app.instance_path, REDIS_URL=redis_server.url,
-                                    TANDEM_JOBS_EAGER=False))
+    rq_app = create_app(
+        base_config(
+            url, jobs_app.instance_path, REDIS_URL=redis_server.url, TANDEM_JOBS_EAGER=False
+        )
+    )
     with rq_app.app_context():
         with unit_of_work(ServiceContext.system("cli")):
             jobs.enqueue("demo_a.make_widget", "from-rq")
         assert _widget_names() == []  # queued, not run here
-    env = dict(os.environ, DATABASE_URL=url, REDIS_URL=redis_server.url,
-               TANDEM_MODULE_PATHS=f'["{FIXTURE_ADDONS}"]', SECRET_KEY="test")
-    done = subprocess.run([sys.executable, "manage.py", "worker", "--burst"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        REDIS_URL=redis_server.url,
+        TANDEM_MODULE_PATHS=f'["{FIXTURE_ADDONS}"]',
+        SECRET_KEY="test",
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "worker", "--burst"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     with rq_app.app_context():
         assert _widget_names() == ["from-rq"]
@@ -100,5 +116,7 @@ def test_rq_job_run_by_a_real_worker_against_real_redis(jobs_app, redis_server):
         db.session.commit()
         db.session.remove()
     with jobs_app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(
-            db.metadata.tables["demo_a_widget"])) == 0
+        assert (
+            db.session.scalar(select(func.count()).select_from(db.metadata.tables["demo_a_widget"]))
+            == 0
+        )

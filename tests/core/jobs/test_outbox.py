@@ -116,9 +116,14 @@ def test_dedupe_key_makes_repeats_no_ops(jobs_ctx):
 def test_nothing_lost_while_redis_is_down(jobs_app, redis_server):
     from core.app import create_app
 
-    app = create_app(base_config(jobs_app.config["SQLALCHEMY_DATABASE_URI"],
-                                 jobs_app.instance_path, REDIS_URL=redis_server.url,
-                                 TANDEM_JOBS_EAGER=False))
+    app = create_app(
+        base_config(
+            jobs_app.config["SQLALCHEMY_DATABASE_URI"],
+            jobs_app.instance_path,
+            REDIS_URL=redis_server.url,
+            TANDEM_JOBS_EAGER=False,
+        )
+    )
     with app.app_context():
         user = _user("redis-down")
         redis_server.stop()
