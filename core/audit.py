@@ -23,9 +23,11 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
 
 from core.db import utcnow
 from core.extensions import db
+from core.security.models import User
 from core.services import ServiceContext
 from core.services import current_context
 
@@ -45,6 +47,8 @@ class AuditLog(db.Model):
     action: Mapped[str] = mapped_column(String(32))
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
     message: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[User | None] = relationship(viewonly=True)
 
 
 def jsonable(value: Any) -> Any:

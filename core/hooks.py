@@ -28,6 +28,16 @@ def register_menus() -> list[MenuItem]:
     return [
         MenuItem("settings", "设置", sequence=900, icon="gear"),
         MenuItem("settings.apps", "应用", "core_admin.apps", "settings", 10, "core.module.manage"),
+        MenuItem("settings.users", "用户", "core_users.users", "settings", 20, "core.user.read"),
+        MenuItem("settings.roles", "角色与权限", "core_users.roles", "settings", 30,
+                 "core.role.manage"),
+        MenuItem("settings.teams", "团队", "core_users.teams", "settings", 40, "core.team.manage"),
+        MenuItem("settings.settings", "系统设置", "core_system.settings", "settings", 50,
+                 "core.settings.manage"),
+        MenuItem("settings.audit", "操作日志", "core_system.audit", "settings", 60,
+                 "core.audit.read"),
+        MenuItem("settings.jobs", "后台任务", "core_system.failed_jobs", "settings", 70,
+                 "core.jobs.manage"),
     ]
 
 

@@ -51,6 +51,12 @@ def local_dt(value: Any, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     return format_datetime(value, fmt)
 
 
+def _unread(user: Any) -> int:
+    from core.notify import unread_count
+
+    return unread_count(user)
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_dt"] = local_dt
@@ -65,4 +71,5 @@ def init_templating(app: Flask) -> None:
             (lambda perm: False),
             "current_locale": str(get_locale()),
             "current_endpoint": request.endpoint,
+            "unread_count": _unread(user) if authenticated else 0,
         }
