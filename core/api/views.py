@@ -1,4 +1,5 @@
-"""Core endpoints: the caller, users, tokens and the OpenAPI document."""
+"""Core endpoints (the caller, users, tokens), the OpenAPI document and JSON errors for
+unknown ``/api/v1`` paths."""
 
 from __future__ import annotations
 
@@ -7,27 +8,38 @@ from typing import Any
 
 from flask import Blueprint
 from flask import current_app
-from flask import jsonify
 from flask import request
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
-from core.api import api_view
-from core.api import error_response
-from core.api import json_body
-from core.api import paginate
+from core.api.endpoint import API_PREFIX
+from core.api.endpoint import http_error_response
+from core.api.endpoint import is_api_request
+from core.api.endpoint import json_response
+from core.api.endpoint import route
+from core.api.listing import Listing
+from core.api.schemas import ApiIn
+from core.api.schemas import ApiOut
 from core.errors import NotFoundError
+from core.errors import ValidationError
 from core.extensions import db
+from core.security.access import AUTHENTICATED
 from core.security.access import public
+from core.security.models import ApiToken
+from core.security.models import Role
+from core.security.models import Team
 from core.security.models import User
+from core.security.models import user_roles
+from core.services import ServiceContext
 
-bp = Blueprint("api_core", __name__, url_prefix="/api/v1")
+bp = Blueprint("api_core", __name__, url_prefix=API_PREFIX)
+TAGS = ["core"]
 
 
-class UserOut(BaseModel):
+class UserOut(ApiOut):
     id: int
     username: str
     display_name: str
@@ -35,125 +47,209 @@ class UserOut(BaseModel):
     phone: str | None
     email: str | None
     active: bool
-    roles: list[str]
+    locale: str | None
+    roles: list[str] = Field(validation_alias="role_list")
     team_id: int | None
-    created_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
-class UserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserIn(ApiIn):
+    username: str = Field(min_length=1, max_length=64)
+    display_name: str = Field(default="", max_length=100)
+    roles: list[str] = Field(default_factory=list)
+    password: str | None = Field(default=None, max_length=128)
+    wecom_userid: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+    team_id: int | None = None
 
+
+class UserPatch(ApiIn):
     display_name: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
     wecom_userid: str | None = Field(default=None, max_length=64)
     active: bool | None = None
+    roles: list[str] | None = None
+    team_id: int | None = None
 
 
-class TokenIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserQuery(BaseModel):
+    role: str | None = Field(default=None, description="角色代码")
 
+
+class TokenIn(ApiIn):
     label: str = Field(default="", max_length=100)
 
 
-def user_json(user: User) -> dict[str, Any]:
+class TokenOut(ApiOut):
+    id: int
+    prefix: str
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="完整令牌，仅此一次返回")
+
+
+USERS = Listing(
+    User,
+    sort={
+        "username": User.username,
+        "display_name": User.display_name,
+        "created_at": User.created_at,
+    },
+    default_sort="username",
+    filters={"active": User.active, "team_id": User.team_id, "username": User.username},
+    ranges={"created_at": User.created_at},
+    search=[User.username, User.display_name, User.phone],
+    search_help="用户名、姓名或手机号包含",
+)
+
+
+def _user_dict(user: User) -> dict[str, Any]:
     return {
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "wecom_userid": user.wecom_userid,
-        "phone": user.phone,
-        "email": user.email,
-        "active": user.active,
+        **{c: getattr(user, c) for c in UserOut.model_fields if c != "roles"},
         "roles": sorted(user.role_codes),
-        "team_id": user.team_id,
-        "created_at": user.created_at.isoformat() if user.created_at else None,
     }
 
 
-@bp.get("/me")
-@api_view("authenticated", response=UserOut, tags=["core"])
-def me(ctx: Any) -> dict:
-    """The caller."""
-    return user_json(ctx.actor)
-
-
-@bp.get("/users")
-@api_view(
-    "core.user.read",
-    list_endpoint=True,
-    tags=["core"],
-    query=[("q", "string", "用户名或姓名包含"), ("active", "boolean", "是否启用")],
-)
-def users(ctx: Any) -> dict:
-    """List users."""
-    stmt = select(User)
-    if request.args.get("q"):
-        like = f"%{request.args['q']}%"
-        stmt = stmt.where(User.username.ilike(like) | User.display_name.ilike(like))
-    if request.args.get("active") in ("true", "false"):
-        stmt = stmt.where(User.active.is_(request.args["active"] == "true"))
-    return paginate(
-        ctx,
-        stmt,
-        User,
-        user_json,
-        default_sort="username",
-        sorts={
-            "username": User.username.asc(),
-            "-username": User.username.desc(),
-            "created_at": User.created_at.asc(),
-            "-created_at": User.created_at.desc(),
-        },
-    )
-
-
-def _user(ctx: Any, user_id: int) -> User:
+def _user(ctx: ServiceContext, user_id: int) -> User:
     user = db.session.scalar(ctx.scoped(select(User).where(User.id == user_id), User))
     if user is None:
         raise NotFoundError("用户不存在")
     return user
 
 
-@bp.get("/users/<int:user_id>")
-@api_view("core.user.read", response=UserOut, tags=["core"])
-def user_detail(ctx: Any, user_id: int) -> dict:
+@route(bp, "/me", permission=AUTHENTICATED, response=UserOut, tags=TAGS)
+def me(ctx: ServiceContext) -> dict[str, Any]:
+    """The caller."""
+    return _user_dict(ctx.actor)
+
+
+@route(
+    bp,
+    "/users",
+    permission="core.user.read",
+    response=UserOut,
+    listing=USERS,
+    query=UserQuery,
+    tags=TAGS,
+)
+def list_users(ctx: ServiceContext, query: UserQuery) -> Any:
+    """List users."""
+    stmt = select(User)
+    if query.role:
+        members = select(user_roles.c.user_id).where(user_roles.c.role_code == query.role)
+        stmt = stmt.where(User.id.in_(members))
+    return USERS.page(ctx, stmt, serialize=_user_dict)
+
+
+@route(
+    bp,
+    "/users",
+    methods=["POST"],
+    permission="core.user.manage",
+    body=UserIn,
+    response=UserOut,
+    status=201,
+    tags=TAGS,
+)
+def create_user(ctx: ServiceContext, body: UserIn) -> dict[str, Any]:
+    """Create a user (a duplicate username or WeCom account answers 409)."""
+    from core.security.services import create_user as create
+
+    data = body.model_dump()
+    team = _team(data.pop("team_id"))
+    return _user_dict(create(ctx, data.pop("username"), team=team, **data))
+
+
+def _team(team_id: int | None) -> Team | None:
+    if team_id is None:
+        return None
+    team = db.session.get(Team, team_id)
+    if team is None:
+        raise ValidationError("团队不存在", fields={"team_id": "团队不存在"})
+    return team
+
+
+@route(bp, "/users/<int:user_id>", permission="core.user.read", response=UserOut, tags=TAGS)
+def get_user(ctx: ServiceContext, user_id: int) -> dict[str, Any]:
     """One user."""
-    return user_json(_user(ctx, user_id))
+    return _user_dict(_user(ctx, user_id))
 
 
-@bp.patch("/users/<int:user_id>")
-@api_view("core.user.manage", body=UserPatch, response=UserOut, tags=["core"])
-def user_patch(ctx: Any, user_id: int) -> dict:
-    """Change a user's profile fields (audited with source api)."""
-    from core.security.services import update_user
+@route(
+    bp,
+    "/users/<int:user_id>",
+    methods=["PATCH"],
+    permission="core.user.manage",
+    body=UserPatch,
+    response=UserOut,
+    tags=TAGS,
+)
+def update_user(ctx: ServiceContext, user_id: int, body: UserPatch) -> dict[str, Any]:
+    """Change the fields sent (audited with source ``api``)."""
+    from core.security.services import update_user as update
 
     user = _user(ctx, user_id)
-    update_user(ctx, user, **json_body(UserPatch, partial=True))
-    return user_json(user)
+    update(ctx, user, **body.model_dump(exclude_unset=True))
+    return _user_dict(user)
 
 
-@bp.post("/tokens")
-@api_view("authenticated", body=TokenIn, status=201, tags=["core"])
-def token_create(ctx: Any) -> dict:
-    """Create an API token for the caller (shown once)."""
+@route(bp, "/roles", permission="core.user.read", tags=TAGS)
+def list_roles(ctx: ServiceContext) -> dict[str, Any]:
+    """The roles (codes for ``roles`` of a user)."""
+    roles = db.session.scalars(select(Role).order_by(Role.code))
+    return {"data": [{"code": r.code, "label": r.label, "module": r.module} for r in roles]}
+
+
+@route(bp, "/tokens", permission=AUTHENTICATED, response=TokenOut, tags=TAGS)
+def list_tokens(ctx: ServiceContext) -> dict[str, Any]:
+    """The caller's API tokens (without their secret)."""
+    stmt = select(ApiToken).where(ApiToken.user_id == ctx.actor_id).order_by(ApiToken.id)
+    return {"data": list(db.session.scalars(stmt))}
+
+
+@route(
+    bp,
+    "/tokens",
+    methods=["POST"],
+    permission=AUTHENTICATED,
+    body=TokenIn,
+    response=NewTokenOut,
+    status=201,
+    tags=TAGS,
+)
+def create_token(ctx: ServiceContext, body: TokenIn) -> dict[str, Any]:
+    """Create an API token for the caller; the token is shown only in this answer."""
     from core.security.services import issue_token
 
-    data = json_body(TokenIn)
-    return {"token": issue_token(ctx, ctx.actor, label=data["label"])}
+    raw = issue_token(ctx, ctx.actor, label=body.label)
+    token = db.session.scalar(
+        select(ApiToken)
+        .where(ApiToken.user_id == ctx.actor_id, ApiToken.prefix == raw[:10])
+        .order_by(ApiToken.id.desc())
+    )
+    return {**TokenOut.model_validate(token).model_dump(), "token": raw}
 
 
-@bp.delete("/tokens/<int:token_id>")
-@api_view("authenticated", status=204, tags=["core"])
-def token_revoke(ctx: Any, token_id: int) -> None:
-    """Revoke one of the caller's tokens."""
-    from core.security.models import ApiToken
-    from core.security.services import revoke_token
+@route(
+    bp, "/tokens/<int:token_id>", methods=["DELETE"], permission=AUTHENTICATED, status=204,
+    tags=TAGS,
+)
+def revoke_token(ctx: ServiceContext, token_id: int) -> None:
+    """Revoke one of the caller's tokens (another user's token answers 404)."""
+    from core.security.services import revoke_token as revoke
 
     token = db.session.get(ApiToken, token_id)
     if token is None or (token.user_id != ctx.actor_id and not ctx.can("core.user.manage")):
         raise NotFoundError("令牌不存在")
-    revoke_token(ctx, token_id)
+    revoke(ctx, token_id)
 
 
 @bp.get("/openapi.json")
@@ -162,14 +258,31 @@ def openapi() -> Any:
     """The OpenAPI document of every /api/v1 route."""
     from core.api.openapi import build
 
-    return jsonify(build(current_app))
+    return json_response(build(current_app))
 
 
-@bp.app_errorhandler(404)
-@bp.app_errorhandler(405)
+@bp.get("/docs")
+@public
+def docs() -> Any:
+    """A plain HTML list of the API's operations."""
+    from core.api.openapi import build
+    from core.api.openapi import render_docs
+
+    return render_docs(build(current_app))
+
+
+@bp.before_app_request
+def _api_routing_errors() -> Any:
+    """Unknown ``/api/v1`` paths and wrong methods answer JSON errors (404, 405)."""
+    exc = request.routing_exception
+    if exc is not None and not isinstance(exc, RequestRedirect) and is_api_request():
+        return http_error_response(exc)  # type: ignore[arg-type]
+    return None
+
+
+@bp.app_errorhandler(HTTPException)
 def _api_http_error(exc: HTTPException) -> Any:
-    if request.path.startswith("/api/"):
-        code = "not_found" if exc.code == 404 else "method_not_allowed"
-        message = "接口不存在" if exc.code == 404 else "不支持的请求方法"
-        return error_response(code, message, exc.code or 400)
+    """Other HTTP errors (429, 413 …) of API requests as JSON; pages keep their own."""
+    if is_api_request() and not isinstance(exc, RequestRedirect):
+        return http_error_response(exc)
     return exc

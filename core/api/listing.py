@@ -1,0 +1,331 @@
+"""List conventions: pagination, cursor, sort allowlist, declared filters, record rules.
+
+Declare once per list endpoint, next to the view::
+
+    CUSTOMERS = Listing(
+        Customer,
+        sort={"id": Customer.id, "name": Customer.name, "created_at": Customer.created_at},
+        default_sort="-created_at",
+        filters={"status": Customer.status, "owner_id": Customer.owner_id},
+        ranges={"created_at": Customer.created_at},
+        search=[Customer.name, Customer.phone],
+    )
+
+and answer with ``CUSTOMERS.page(ctx, select(Customer))``. The query string then accepts
+``?page=2&per_page=50`` (at most 200) or ``?cursor=<meta.next_cursor>``; ``?sort=-created_at,name``
+(keys of ``sort``, ``-`` for descending; anything else → 400 ``invalid_sort``);
+``?status=active`` (repeat for IN); ``?created_at__gte=…&created_at__lte=…``; ``?q=text``
+(ILIKE over ``search``). Record rules (``ctx.scoped``) apply to the rows and to the count;
+``CUSTOMERS.query(ctx, stmt)`` gives the same scoped, filtered, sorted SELECT for exports.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
+from decimal import Decimal
+from decimal import InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask import request
+from sqlalchemy import and_
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm import ColumnProperty
+from sqlalchemy.sql.elements import UnaryExpression
+
+from core.api.schemas import jsonable
+from core.errors import UserError
+from core.errors import ValidationError
+from core.extensions import db
+from core.services import ServiceContext
+
+MAX_PER_PAGE = 200
+RANGE_SUFFIXES = {"__gte": "__ge__", "__lte": "__le__"}
+
+
+class InvalidSort(UserError):
+    code = "invalid_sort"
+
+
+class InvalidCursor(UserError):
+    code = "invalid_cursor"
+
+
+@dataclass
+class Page:
+    """One page of a list: ``items`` (ORM rows or dicts) and ``meta``. An endpoint returns it;
+    the framework renders ``{"data": [...], "meta": {...}}`` through its response model."""
+
+    items: list[Any]
+    meta: dict[str, Any]
+
+    def to_dict(self, serialize: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+        items = [serialize(i) for i in self.items] if serialize else self.items
+        return {"data": items, "meta": self.meta}
+
+
+@dataclass(frozen=True)
+class Sort:
+    expr: Any  # the ORDER BY expression
+    column: Any | None  # the model attribute when keyset pagination may use it
+    descending: bool
+
+
+def _python_type(column: Any) -> type:
+    try:
+        return column.type.python_type
+    except (AttributeError, NotImplementedError):
+        return str
+
+
+def _keyset_column(model: type, expr: Any) -> Any | None:
+    """``expr`` when it is a non-nullable column attribute of ``model`` (usable in a cursor)."""
+    prop = getattr(expr, "property", None)
+    if not isinstance(prop, ColumnProperty) or not issubclass(model, expr.class_):
+        return None
+    return expr if all(not c.nullable for c in prop.columns) else None
+
+
+@dataclass
+class Listing:
+    """The list conventions of one endpoint (see the module docstring)."""
+
+    model: type
+    sort: Mapping[str, Any] = field(default_factory=dict)
+    default_sort: str = "-id"
+    filters: Mapping[str, Any] = field(default_factory=dict)
+    ranges: Mapping[str, Any] = field(default_factory=dict)
+    search: Sequence[Any] = ()
+    search_help: str = ""
+
+    def __post_init__(self) -> None:
+        self.sorts: dict[str, Sort] = {}
+        explicit = {}
+        for key, expr in {"id": self.model.id, **self.sort}.items():
+            if isinstance(expr, UnaryExpression) or key.startswith("-"):
+                explicit[key] = expr
+                continue
+            column = _keyset_column(self.model, expr)
+            self.sorts[key] = Sort(expr.asc(), column, False)
+            self.sorts["-" + key] = Sort(expr.desc(), column, True)
+        for key, expr in explicit.items():
+            if not isinstance(expr, UnaryExpression):
+                expr = expr.desc() if key.startswith("-") else expr.asc()
+            self.sorts[key] = Sort(expr, None, key.startswith("-"))
+
+    # --- the query string ---------------------------------------------------------------
+
+    def parameters(self) -> list[tuple[str, type, str]]:
+        """(name, python type, description) of the query parameters, for the OpenAPI document."""
+        keys = "、".join(k for k in self.sorts if not k.startswith("-"))
+        params: list[tuple[str, type, str]] = [
+            ("page", int, "页码，从 1 开始"),
+            ("per_page", int, f"每页条数，最多 {MAX_PER_PAGE}"),
+            ("cursor", str, "上一页 meta.next_cursor（游标翻页，与 page 二选一）"),
+            ("sort", str, f"排序，逗号分隔，前缀 - 为降序；可用：{keys}；默认 {self.default_sort}"),
+        ]
+        if self.search:
+            params.append(("q", str, self.search_help or "关键字搜索"))
+        for name, column in self.filters.items():
+            params.append((name, _python_type(column), "等于（可重复表示“任一”）"))
+        for name, column in self.ranges.items():
+            params.append((f"{name}__gte", _python_type(column), "不小于"))
+            params.append((f"{name}__lte", _python_type(column), "不大于"))
+        return params
+
+    def _sort_keys(self, args: Mapping[str, str]) -> list[str]:
+        raw = args.get("sort") or self.default_sort
+        keys = [k.strip() for k in raw.split(",") if k.strip()]
+        unknown = [k for k in keys if k not in self.sorts]
+        if unknown or not keys:
+            allowed = "、".join(k for k in self.sorts if not k.startswith("-"))
+            raise InvalidSort(f"不支持的排序：{'、'.join(unknown) or raw}（可用：{allowed}）")
+        if "id" not in keys and "-id" not in keys:
+            keys.append("id")  # a stable order for pages and cursors
+        return keys
+
+    def _where(self, stmt: Any, args: Any) -> Any:
+        errors: dict[str, str] = {}
+        for name, column in self.filters.items():
+            values = args.getlist(name) if hasattr(args, "getlist") else [args.get(name)]
+            values = [v for v in values if v not in (None, "")]
+            parsed = [_parse(column, v, name, errors) for v in values]
+            if parsed and name not in errors:
+                stmt = stmt.where(column == parsed[0] if len(parsed) == 1 else column.in_(parsed))
+        for name, column in self.ranges.items():
+            for suffix, op in RANGE_SUFFIXES.items():
+                raw = args.get(name + suffix)
+                if raw not in (None, ""):
+                    value = _parse(column, raw, name + suffix, errors)
+                    if name + suffix not in errors:
+                        stmt = stmt.where(getattr(column, op)(value))
+        text = (args.get("q") or "").strip()
+        if text and self.search:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(or_(*(col.ilike(like, escape="\\") for col in self.search)))
+        if errors:
+            raise ValidationError("查询参数无效：" + "、".join(errors), fields=errors)
+        return stmt
+
+    # --- what endpoints call ------------------------------------------------------------
+
+    def query(self, ctx: ServiceContext, stmt: Any, args: Any = None) -> Any:
+        """``stmt`` with record rules, the request's filters and sort (no paging): exports."""
+        args = request.args if args is None else args
+        keys = self._sort_keys(args)
+        return self._where(ctx.scoped(stmt, self.model), args).order_by(
+            *(self.sorts[k].expr for k in keys)
+        )
+
+    def page(
+        self,
+        ctx: ServiceContext,
+        stmt: Any,
+        *,
+        serialize: Callable[[Any], Any] | None = None,
+        args: Any = None,
+    ) -> Page:
+        """One page of ``stmt`` (a ``select(Model)``) for the request's query string."""
+        args = request.args if args is None else args
+        per_page = _int_arg(args, "per_page", _default_per_page(), 1, MAX_PER_PAGE)
+        keys = self._sort_keys(args)
+        scoped = self._where(ctx.scoped(stmt, self.model), args)
+        cap = int(current_app.config.get("TANDEM_COUNT_CAP", 10000))
+        counted = db.session.scalar(
+            select(func.count()).select_from(scoped.order_by(None).limit(cap + 1).subquery())
+        )
+        rows_stmt = scoped.order_by(*(self.sorts[k].expr for k in keys))
+        cursor = args.get("cursor")
+        page: int | None = None
+        if cursor:
+            rows_stmt = rows_stmt.where(self._after(keys, _decode_cursor(cursor, keys)))
+        else:
+            page = _int_arg(args, "page", 1, 1, 10**6)
+            rows_stmt = rows_stmt.offset((page - 1) * per_page)
+        rows = list(db.session.scalars(rows_stmt.limit(per_page + 1)).unique())
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        meta = {
+            "page": page,
+            "per_page": per_page,
+            "total": min(counted or 0, cap),
+            "total_capped": (counted or 0) > cap,
+            "sort": ",".join(keys),
+            "next_cursor": self._cursor(keys, rows[-1]) if more and rows else None,
+        }
+        items = [serialize(r) for r in rows] if serialize else rows
+        return Page(items, meta)
+
+    # --- keyset cursors -----------------------------------------------------------------
+
+    def _cursor(self, keys: list[str], row: Any) -> str | None:
+        sorts = [self.sorts[k] for k in keys]
+        if any(s.column is None for s in sorts):
+            return None  # sorted by an expression or a nullable column: page numbers only
+        values = [getattr(row, s.column.key, None) for s in sorts]
+        if any(v is None for v in values):
+            return None
+        raw = json.dumps([",".join(keys), jsonable(values)], ensure_ascii=False)
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    def _after(self, keys: list[str], values: list[str]) -> Any:
+        sorts = [self.sorts[k] for k in keys]
+        if any(s.column is None for s in sorts):
+            raise InvalidCursor("此排序不支持游标翻页，请使用 page")
+        errors: dict[str, str] = {}
+        parsed = [_parse(s.column, str(v), "cursor", errors) for s, v in zip(sorts, values)]
+        if errors:
+            raise InvalidCursor("游标无效")
+        clauses = []
+        for i, (sort, value) in enumerate(zip(sorts, parsed)):
+            equal = [s.column == v for s, v in zip(sorts[:i], parsed[:i])]
+            beyond = sort.column < value if sort.descending else sort.column > value
+            clauses.append(and_(*equal, beyond))
+        return or_(*clauses)
+
+
+def _decode_cursor(cursor: str, keys: list[str]) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        sort, values = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidCursor("游标无效") from exc
+    if sort != ",".join(keys) or not isinstance(values, list) or len(values) != len(keys):
+        raise InvalidCursor("游标与当前排序不一致")
+    return values
+
+
+def _default_per_page() -> int:
+    return min(int(current_app.config.get("TANDEM_PAGE_SIZE", 50)), MAX_PER_PAGE)
+
+
+def _int_arg(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValidationError(f"{name} 必须是整数", fields={name: "必须是整数"}) from exc
+    if not low <= value <= high:
+        raise ValidationError(f"{name} 超出范围 {low}–{high}", fields={name: f"应在 {low}–{high}"})
+    return value
+
+
+def _parse(column: Any, raw: str, name: str, errors: dict[str, str]) -> Any:
+    """A query-string value converted to the column's type (errors collected by name).
+
+    Datetimes without an offset are read in the display time zone (Asia/Shanghai)."""
+    kind = _python_type(column)
+    try:
+        if kind is bool:
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "1")
+        if kind is int:
+            return int(raw)
+        if kind is Decimal:
+            return Decimal(raw)
+        if kind is datetime:
+            value = datetime.fromisoformat(raw)
+            if value.tzinfo is None:
+                zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+                value = value.replace(tzinfo=ZoneInfo(zone))
+            return value
+        if kind is date:
+            return date.fromisoformat(raw)
+    except (ValueError, InvalidOperation):
+        messages = {bool: "必须是 true 或 false", int: "必须是整数", Decimal: "必须是数字",
+                    datetime: "必须是 ISO 8601 时间", date: "必须是日期（YYYY-MM-DD）"}
+        errors[name] = messages[kind]
+        return None
+    return raw
+
+
+def paginate(
+    ctx: ServiceContext,
+    stmt: Any,
+    model: type,
+    serialize: Callable[[Any], Any],
+    *,
+    sorts: Mapping[str, Any],
+    default_sort: str,
+) -> dict[str, Any]:
+    """Shortcut for a list without declared filters: ``Listing(model, sort=sorts,
+    default_sort=...).page(ctx, stmt, serialize=serialize)`` as a ``{"data", "meta"}`` dict.
+
+    ``sorts`` maps a key to a column (``-key`` is added) or to an explicit ordering."""
+    listing = Listing(model, sort=sorts, default_sort=default_sort)
+    return listing.page(ctx, stmt, serialize=serialize).to_dict()

@@ -1,0 +1,141 @@
+"""Base models, the money type, JSON conversion and Chinese messages for pydantic errors."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from decimal import Decimal
+from typing import Annotated
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import PlainSerializer
+from pydantic import ValidationError as PydanticError
+
+from core.errors import ValidationError
+
+
+class ApiIn(BaseModel):
+    """Base of request bodies: unknown fields are refused (422 naming them), strings stripped.
+
+    For PATCH, ``body.model_dump(exclude_unset=True)`` gives only the fields the caller sent."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ApiOut(BaseModel):
+    """Base of response models: validated from ORM objects or dicts (``from_attributes``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _money_text(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+# An amount: accepted as a decimal string (or number), at most 14 digits with 2 decimals,
+# sent back as a decimal string with two decimals ("1234.50").
+Money = Annotated[
+    Decimal,
+    Field(max_digits=14, decimal_places=2),
+    PlainSerializer(_money_text, return_type=str),
+]
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: Decimal → string, datetime → ISO 8601 with offset (naive = UTC),
+    date/time → ISO 8601, enums → their value, pydantic models → their fields."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump())
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+_MESSAGES = {
+    "missing": "必填",
+    "extra_forbidden": "不支持的字段",
+    "literal_error": "取值无效，可选：{expected}",
+    "enum": "取值无效，可选：{expected}",
+    "string_type": "必须是字符串",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不正确",
+    "int_type": "必须是整数",
+    "int_parsing": "必须是整数",
+    "int_from_float": "必须是整数",
+    "float_type": "必须是数字",
+    "float_parsing": "必须是数字",
+    "bool_type": "必须是 true 或 false",
+    "bool_parsing": "必须是 true 或 false",
+    "decimal_type": "必须是十进制数字（字符串）",
+    "decimal_parsing": "必须是十进制数字（字符串）",
+    "decimal_max_digits": "数字位数过多",
+    "decimal_max_places": "最多 {decimal_places} 位小数",
+    "decimal_whole_digits": "整数位数过多",
+    "date_type": "必须是日期（YYYY-MM-DD）",
+    "date_parsing": "必须是日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "必须是日期（YYYY-MM-DD）",
+    "datetime_type": "必须是 ISO 8601 时间",
+    "datetime_parsing": "必须是 ISO 8601 时间",
+    "datetime_from_date_parsing": "必须是 ISO 8601 时间",
+    "greater_than": "必须大于 {gt}",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than": "必须小于 {lt}",
+    "less_than_equal": "不能大于 {le}",
+    "list_type": "必须是数组",
+    "dict_type": "必须是对象",
+    "model_type": "必须是对象",
+    "model_attributes_type": "必须是对象",
+    "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "email": "邮箱格式不正确",
+}
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "value_error":  # a validator's own (Chinese) ValueError message
+        return str(error.get("ctx", {}).get("error") or error["msg"])
+    template = _MESSAGES.get(error["type"], "格式不正确")
+    try:
+        return template.format(**error.get("ctx", {}))
+    except (KeyError, IndexError):
+        return template.split("，")[0]
+
+
+def field_errors(exc: PydanticError, root: str = "body") -> dict[str, str]:
+    """``{"field.path": "中文说明"}`` for each error of a pydantic validation."""
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error["loc"]) or root
+        fields.setdefault(name, _message(error))
+    return fields
+
+
+def validate(model: type[BaseModel], data: Any, root: str = "body") -> Any:
+    """``model`` validated from ``data``, or :class:`core.errors.ValidationError` (422)."""
+    try:
+        return model.model_validate(data)
+    except PydanticError as exc:
+        fields = field_errors(exc, root)
+        raise ValidationError("字段无效：" + "、".join(fields), fields=fields) from exc
