@@ -55,7 +55,7 @@ def test_group_command_is_applied_once_although_delivered_three_times(driver, ch
 def test_command_without_reference_uses_the_chat_last_card(driver, chat_user):
     chat_user("li.sales")
     driver.bot_message(_group_message("@Tandem #小部件 齿轮", msgid="a"))
-    status, text = driver.bot_message(_group_message("@Tandem #改名 大齿轮", msgid="b"))[0]
+    _status, text = driver.bot_message(_group_message("@Tandem #改名 大齿轮", msgid="b"))[0]
     reply = driver.decrypt_bot_reply(text)
     assert reply["msgtype"] == "stream" and reply["stream"]["finish"] is True
     assert "大齿轮" in reply["stream"]["content"]

@@ -1,0 +1,51 @@
+"""Core: the audit-log admin list and the users API list on a large table."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from bench.common import admin_token
+from bench.common import installed_app
+from bench.harness import Case
+from bench.harness import insert_rows
+from bench.harness import measure
+from bench.harness import report
+from core.db import utcnow
+from core.extensions import db
+
+
+def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
+    app = installed_app(url, instance, [])
+    token = admin_token(app)
+    n_users, n_audit = int(20_000 * scale), int(200_000 * scale)
+    with app.app_context():
+        users = db.metadata.tables["core_user"]
+        now = utcnow()
+        insert_rows(users, ({"username": f"user{i:07d}", "display_name": f"用户{i}",
+                             "active": i % 10 != 0, "created_at": now, "updated_at": now}
+                            for i in range(n_users)), n_users, "users")
+        audit = db.metadata.tables["core_audit_log"]
+        rnd = random.Random(1)
+        insert_rows(audit, ({"at": now - timedelta(minutes=i), "actor_id": None,
+                             "source": rnd.choice(["web", "api", "bot", "job"]),
+                             "model": "core_user", "record_id": str(rnd.randint(1, n_users)),
+                             "action": "update", "changes": {"display_name": ["a", "b"]}}
+                            for i in range(n_audit)), n_audit, "audit rows")
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    client.post("/login", data={"username": "bench-admin", "password": "bench-password-1"})
+    cases = [
+        Case("GET /api/v1/users?sort=username (page 1)",
+             lambda: client.get("/api/v1/users?sort=username", headers=headers),
+             "SELECT * FROM core_user ORDER BY username, id DESC LIMIT 50"),
+        Case("GET /admin/audit?source=api (list page)",
+             lambda: client.get("/admin/audit?source=api"),
+             "SELECT * FROM core_audit_log WHERE source = 'api' ORDER BY at DESC, id DESC "
+             "LIMIT 50"),
+    ]
+    with app.app_context():
+        results = [measure(c, repeat=repeat) for c in cases]
+    return report(results, f"core ({n_users:,} users, {n_audit:,} audit rows, PostgreSQL)")

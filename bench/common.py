@@ -1,0 +1,36 @@
+"""Shared set-up for benchmarks: an installed app on the given database and an API token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.app import create_app
+from core.extensions import db
+from core.registry import installer
+from core.services import ServiceContext
+from core.services import unit_of_work
+
+
+def installed_app(url: str, instance: str, modules: list[str], **config: Any) -> Any:
+    base = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "REDIS_URL": None,
+            "TANDEM_JOBS_EAGER": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+            **config}
+    app = create_app(base)
+    with app.app_context():
+        installer.ensure_core()
+        if modules:
+            installer.install(modules)
+    return create_app(base) if modules else app
+
+
+def admin_token(app: Any, username: str = "bench-admin") -> str:
+    from core.security.services import create_user
+    from core.security.services import issue_token
+
+    with app.app_context():
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            user = create_user(ctx, username, roles=["admin"], password="bench-password-1")
+            token = issue_token(ctx, user)
+        db.session.remove()
+    return token

@@ -1,0 +1,105 @@
+"""Benchmark harness: generate data at scale, then time a page's or an API call's server
+time next to the equivalent hand-written SQL, in the same run.
+
+A benchmark module (``bench/bench_<name>.py``) defines ``setup(ctx)`` and ``cases(ctx)``;
+``bench/run.py`` creates a throw-away PostgreSQL database (or uses ``--database-url``),
+installs the modules the benchmark names, runs ``setup`` and prints a table:
+case, median and p95 of the server side, the same for the SQL, and the ratio.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from tqdm import tqdm
+
+from core.extensions import db
+
+
+@dataclass
+class Case:
+    name: str
+    run: Callable[[], Any]  # the server side: a test-client request or a service call
+    sql: str | None = None  # the equivalent hand-written SQL
+    params: dict | None = None
+
+
+@dataclass
+class Result:
+    name: str
+    median_ms: float
+    p95_ms: float
+    sql_median_ms: float | None
+    sql_p95_ms: float | None
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.sql_median_ms:
+            return None
+        return self.median_ms / self.sql_median_ms
+
+
+def _timed(fn: Callable[[], Any], repeat: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def measure(case: Case, repeat: int = 50, warmup: int = 5) -> Result:
+    server = _timed(case.run, repeat, warmup)
+    sql = None
+    if case.sql:
+        def run_sql() -> None:
+            with db.engine.connect() as conn:
+                conn.execute(text(case.sql), case.params or {}).fetchall()
+
+        sql = _timed(run_sql, repeat, warmup)
+    return Result(case.name, statistics.median(server), p95(server),
+                  statistics.median(sql) if sql else None, p95(sql) if sql else None)
+
+
+def insert_rows(table: Any, rows: Iterable[dict], total: int, label: str,
+                batch: int = 5000) -> None:
+    """Bulk-insert generated rows with a progress bar (Core executemany in batches)."""
+    chunk: list[dict] = []
+    with tqdm(total=total, desc=label, unit="rows") as bar:
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= batch:
+                db.session.execute(table.insert(), chunk)
+                db.session.commit()
+                bar.update(len(chunk))
+                chunk = []
+        if chunk:
+            db.session.execute(table.insert(), chunk)
+            db.session.commit()
+            bar.update(len(chunk))
+
+
+def report(results: list[Result], title: str) -> str:
+    lines = [f"## {title}", "",
+             "| case | server median ms | server p95 ms | SQL median ms | SQL p95 ms | ratio |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for r in results:
+        sql_med = f"{r.sql_median_ms:.2f}" if r.sql_median_ms is not None else "—"
+        sql_p95 = f"{r.sql_p95_ms:.2f}" if r.sql_p95_ms is not None else "—"
+        ratio = f"{r.ratio:.2f}×" if r.ratio is not None else "—"
+        lines.append(f"| {r.name} | {r.median_ms:.2f} | {r.p95_ms:.2f} | {sql_med} | "
+                     f"{sql_p95} | {ratio} |")
+    return "\n".join(lines)
