@@ -58,7 +58,7 @@ def _timed(fn: Callable[[], Any], repeat: int, warmup: int) -> list[float]:
 
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def measure(case: Case, repeat: int = 50, warmup: int = 5) -> Result:

@@ -9,6 +9,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export TANDEM_INSTANCE_PATH="$tmp" DATABASE_URL="sqlite:///$tmp/regen.sqlite" REDIS_URL=
 export TANDEM_MODULE_PATHS='["tests/fixtures/addons"]'
+# Third-party packages' revisions may depend on the one being regenerated: leave them out,
+# except when regenerating one of them.
+if ! [ -d "modules/$name" ] && ! [ -d "tests/fixtures/addons/$name" ]; then :; else
+  export TANDEM_NO_ENTRY_POINTS=1
+fi
 read -r dir deps < <(.venv/bin/python - "$name" <<'PY'
 import sys
 from core.registry.discovery import discover

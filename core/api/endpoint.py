@@ -57,6 +57,7 @@ class ApiMeta:
     query_params: QueryParams = field(default_factory=list)
     listing: Listing | None = None
     list_endpoint: bool = False
+    many: bool = False
     status: int = 200
     summary: str = ""
     description: str = ""
@@ -169,8 +170,8 @@ def _render(result: Any, meta: ApiMeta) -> Any:
         return result.to_dict(one)
     if (meta.listing or meta.list_endpoint) and isinstance(result, dict) and "data" in result:
         return {**result, "data": [one(i) for i in result["data"]]}
-    if isinstance(result, list):
-        return [one(i) for i in result]
+    if meta.many:
+        return {"data": [one(i) for i in result]}
     return one(result)
 
 
@@ -185,14 +186,17 @@ def api_view(
     summary: str = "",
     tags: Iterable[str] = (),
     list_endpoint: bool = False,
+    many: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API endpoint (use under ``@bp.get(...)``; :func:`route` does both).
 
     The view is called as ``view(ctx, **url_args)`` with a ``ServiceContext`` (source
     ``api``) and, when it has parameters of those names, ``body`` (the validated ``body``
     model) and ``query`` (the validated ``query`` model). It may return an ORM object, a dict,
-    a pydantic model, a list, a :class:`Page`, ``None`` (→ 204) or a Flask response.
-    ``permission`` is a permission code or ``"authenticated"`` (any valid token)."""
+    a pydantic model, a :class:`Page` (with ``listing=``), an iterable of items (with
+    ``many=True``: rendered ``{"data": [...]}``, unpaginated), ``None`` (→ 204) or a Flask
+    response. ``permission`` is a permission code or ``"authenticated"`` (any valid token).
+    ``summary`` defaults to the docstring's first line."""
     query_model = query if isinstance(query, type) else None
     query_params = list(query) if isinstance(query, list) else []
 
@@ -207,6 +211,7 @@ def api_view(
             query_params=query_params,
             listing=listing,
             list_endpoint=list_endpoint or listing is not None,
+            many=many,
             status=status,
             summary=summary or doc.split("\n")[0],
             description=doc,

@@ -245,12 +245,13 @@ class Listing:
         if any(s.column is None for s in sorts):
             raise InvalidCursor("此排序不支持游标翻页，请使用 page")
         errors: dict[str, str] = {}
-        parsed = [_parse(s.column, str(v), "cursor", errors) for s, v in zip(sorts, values)]
+        pairs = zip(sorts, values, strict=True)
+        parsed = [_parse(s.column, str(v), "cursor", errors) for s, v in pairs]
         if errors:
             raise InvalidCursor("游标无效")
         clauses = []
-        for i, (sort, value) in enumerate(zip(sorts, parsed)):
-            equal = [s.column == v for s, v in zip(sorts[:i], parsed[:i])]
+        for i, (sort, value) in enumerate(zip(sorts, parsed, strict=True)):
+            equal = [s.column == v for s, v in zip(sorts[:i], parsed[:i], strict=True)]
             beyond = sort.column < value if sort.descending else sort.column > value
             clauses.append(and_(*equal, beyond))
         return or_(*clauses)
@@ -307,8 +308,13 @@ def _parse(column: Any, raw: str, name: str, errors: dict[str, str]) -> Any:
         if kind is date:
             return date.fromisoformat(raw)
     except (ValueError, InvalidOperation):
-        messages = {bool: "必须是 true 或 false", int: "必须是整数", Decimal: "必须是数字",
-                    datetime: "必须是 ISO 8601 时间", date: "必须是日期（YYYY-MM-DD）"}
+        messages = {
+            bool: "必须是 true 或 false",
+            int: "必须是整数",
+            Decimal: "必须是数字",
+            datetime: "必须是 ISO 8601 时间",
+            date: "必须是日期（YYYY-MM-DD）",
+        }
         errors[name] = messages[kind]
         return None
     return raw

@@ -4,6 +4,7 @@ unknown ``/api/v1`` paths."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from typing import Any
 
 from flask import Blueprint
@@ -11,6 +12,7 @@ from flask import current_app
 from flask import request
 from pydantic import BaseModel
 from pydantic import Field
+from pydantic import StringConstraints
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
@@ -48,17 +50,25 @@ class UserOut(ApiOut):
     email: str | None
     active: bool
     locale: str | None
-    roles: list[str] = Field(validation_alias="role_list")
+    roles: list[str]
     team_id: int | None
     created_at: datetime
     updated_at: datetime
+
+
+class RoleOut(ApiOut):
+    code: str
+    label: str
+    module: str
 
 
 class UserIn(ApiIn):
     username: str = Field(min_length=1, max_length=64)
     display_name: str = Field(default="", max_length=100)
     roles: list[str] = Field(default_factory=list)
-    password: str | None = Field(default=None, max_length=128)
+    password: Annotated[str, StringConstraints(strip_whitespace=False)] | None = Field(
+        default=None, max_length=128
+    )
     wecom_userid: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
@@ -201,18 +211,17 @@ def update_user(ctx: ServiceContext, user_id: int, body: UserPatch) -> dict[str,
     return _user_dict(user)
 
 
-@route(bp, "/roles", permission="core.user.read", tags=TAGS)
-def list_roles(ctx: ServiceContext) -> dict[str, Any]:
-    """The roles (codes for ``roles`` of a user)."""
-    roles = db.session.scalars(select(Role).order_by(Role.code))
-    return {"data": [{"code": r.code, "label": r.label, "module": r.module} for r in roles]}
+@route(bp, "/roles", permission="core.user.read", response=RoleOut, many=True, tags=TAGS)
+def list_roles(ctx: ServiceContext) -> Any:
+    """The roles (their codes are a user's ``roles``)."""
+    return db.session.scalars(select(Role).order_by(Role.code))
 
 
-@route(bp, "/tokens", permission=AUTHENTICATED, response=TokenOut, tags=TAGS)
-def list_tokens(ctx: ServiceContext) -> dict[str, Any]:
+@route(bp, "/tokens", permission=AUTHENTICATED, response=TokenOut, many=True, tags=TAGS)
+def list_tokens(ctx: ServiceContext) -> Any:
     """The caller's API tokens (without their secret)."""
     stmt = select(ApiToken).where(ApiToken.user_id == ctx.actor_id).order_by(ApiToken.id)
-    return {"data": list(db.session.scalars(stmt))}
+    return db.session.scalars(stmt)
 
 
 @route(
@@ -239,7 +248,11 @@ def create_token(ctx: ServiceContext, body: TokenIn) -> dict[str, Any]:
 
 
 @route(
-    bp, "/tokens/<int:token_id>", methods=["DELETE"], permission=AUTHENTICATED, status=204,
+    bp,
+    "/tokens/<int:token_id>",
+    methods=["DELETE"],
+    permission=AUTHENTICATED,
+    status=204,
     tags=TAGS,
 )
 def revoke_token(ctx: ServiceContext, token_id: int) -> None:
@@ -256,19 +269,19 @@ def revoke_token(ctx: ServiceContext, token_id: int) -> None:
 @public
 def openapi() -> Any:
     """The OpenAPI document of every /api/v1 route."""
-    from core.api.openapi import build
+    from core.api.openapi import document
 
-    return json_response(build(current_app))
+    return json_response(document(current_app))
 
 
 @bp.get("/docs")
 @public
 def docs() -> Any:
     """A plain HTML list of the API's operations."""
-    from core.api.openapi import build
+    from core.api.openapi import document
     from core.api.openapi import render_docs
 
-    return render_docs(build(current_app))
+    return render_docs(document(current_app))
 
 
 @bp.before_app_request

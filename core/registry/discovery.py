@@ -6,6 +6,7 @@ Discovery reads manifests only; nothing is imported until a module is installed.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -68,7 +69,9 @@ def discover(extra_paths: list[str] | tuple[str, ...] = ()) -> dict[str, ModuleI
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
         infos.extend(_scan_dir(path, None, "addons_path"))
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    third_party = [] if os.environ.get("TANDEM_NO_ENTRY_POINTS") else entry_points(
+        group=ENTRY_POINT_GROUP)
+    for ep in third_party:
         spec = importlib.util.find_spec(ep.value)
         if spec is None or not spec.submodule_search_locations:
             raise ModuleError(f"入口点 {ep.name} 指向的包 {ep.value} 不存在")

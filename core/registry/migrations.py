@@ -29,11 +29,18 @@ def version_locations(modules: Iterable[ModuleInfo]) -> list[str]:
     unknown ``depends_on`` revisions)."""
     infos = {m.name: m for m in modules}
 
+    def has_revisions(info: ModuleInfo) -> bool:
+        return info.migrations_dir.is_dir() and any(info.migrations_dir.glob("*.py"))
+
     def complete(name: str, seen: frozenset[str] = frozenset()) -> bool:
         info = infos.get(name)
         if info is None or name in seen:
             return info is not None
-        return all(complete(dep, seen | {name}) for dep in info.manifest.depends)
+        return all(
+            complete(dep, seen | {name})
+            and (has_revisions(infos[dep]) or not infos[dep].migrations_dir.parent.is_dir())
+            for dep in info.manifest.depends
+        )
 
     locations = [str(CORE_MIGRATIONS / "versions")]
     locations += [

@@ -88,3 +88,26 @@ def test_list_updates_itself_when_a_bot_command_changes_a_record(page, live_widg
     assert driver.decrypt_bot_reply(text)["msgtype"] == "template_card"
     # No reload by the test: the page's event stream triggers the refresh.
     page.locator("#list-demo_a_widget").get_by_text("齿轮").wait_for(timeout=10000)
+
+
+def test_kanban_drag_and_drop_moves_a_card_and_a_refusal_puts_it_back(page, live_widgets):
+    from core.extensions import db
+
+    live = live_widgets
+    user = live.user("s1", "sales")
+    with live.app_context():
+        table = db.metadata.tables["demo_a_widget"]
+        db.session.execute(table.insert(), [{"name": "水泵", "owner_id": user.id, "status": "new"},
+                                            {"name": "已交付", "owner_id": user.id,
+                                             "status": "done"}])
+        db.session.commit()
+        db.session.remove()
+    log_in(page, live, "s1")
+    page.goto(f"{live.url}/demo-a/board")
+    page.drag_and_drop(".kanban-card:has-text('水泵')", ".kanban-column[data-status=doing]")
+    page.locator(".kanban-column[data-status=doing]").get_by_text("水泵").wait_for()
+    page.reload()
+    assert "水泵" in page.inner_text(".kanban-column[data-status=doing]")
+    page.drag_and_drop(".kanban-card:has-text('已交付')", ".kanban-column[data-status=new]")
+    page.locator("#kanban-error").get_by_text("已完成的小部件不能再移动").wait_for()
+    assert "已交付" in page.inner_text(".kanban-column[data-status=done]")

@@ -2,7 +2,7 @@
 
 Revision ID: core_0001
 Revises:
-Create Date: 2026-11-24 07:36:27.266281
+Create Date: 2026-11-24 07:49:27.625914
 """
 
 from alembic import op
@@ -177,6 +177,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_core_audit_log_record", ["model", "record_id"], unique=False)
 
     op.create_table(
+        "core_comment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("model", sa.String(length=64), nullable=False),
+        sa.Column("record_id", sa.String(length=64), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["core_user.id"],
+            name=op.f("fk_core_comment_author_id_core_user"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_core_comment")),
+    )
+    with op.batch_alter_table("core_comment", schema=None) as batch_op:
+        batch_op.create_index("ix_core_comment_record", ["model", "record_id"], unique=False)
+
+    op.create_table(
         "core_inbox_message",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -271,6 +290,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_core_inbox_message_created_at"))
 
     op.drop_table("core_inbox_message")
+    with op.batch_alter_table("core_comment", schema=None) as batch_op:
+        batch_op.drop_index("ix_core_comment_record")
+
+    op.drop_table("core_comment")
     with op.batch_alter_table("core_audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_core_audit_log_record")
         batch_op.drop_index(batch_op.f("ix_core_audit_log_at"))

@@ -1,0 +1,163 @@
+"""A record's timeline: its audit history and the comments people left, newest first.
+
+Detail pages render it with ``{% include "core/timeline.html" %}`` after
+``entries = timeline(model_table, record_id)``; the comment form posts to
+``POST /timeline/<model>/<record_id>/comments``, allowed when the actor can see the record
+(its model's record rules) and holds the model's read permission (``crm_customer`` →
+``crm.customer.read``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import request
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import select
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+from sqlalchemy.orm import selectinload
+
+from core.audit import AuditLog
+from core.db import AuditedMixin
+from core.db import utcnow
+from core.errors import NotFoundError
+from core.errors import ValidationError
+from core.extensions import db
+from core.security.access import requires
+from core.security.models import User
+from core.services import ServiceContext
+from core.services import unit_of_work
+
+MAX_COMMENT = 5000
+
+
+class Comment(AuditedMixin, db.Model):
+    __tablename__ = "core_comment"
+    __table_args__ = (Index("ix_core_comment_record", "model", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id",
+                                                             ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship(viewonly=True)
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str  # "audit" or "comment"
+    at: datetime
+    actor: str
+    source: str
+    action: str
+    changes: dict
+    text: str
+
+
+def _owner_and_model(table: str) -> tuple[str, type]:
+    registry = current_app.extensions["tandem_registry"]
+    for owner, models in registry.models.items():
+        for model in models:
+            if model.__tablename__ == table:
+                return owner, model
+    raise NotFoundError("记录不存在")
+
+
+def read_permission(table: str) -> str:
+    """``crm_customer`` → ``crm.customer.read``; ``demo_a_widget`` → ``demo_a.widget.read``."""
+    owner, _model = _owner_and_model(table)
+    return f"{owner}.{table[len(owner) + 1:]}.read"
+
+
+def visible_record(ctx: ServiceContext, table: str, record_id: str) -> Any:
+    """The record if the actor may read it, else NotFoundError (never a hint that it exists)."""
+    _owner, model = _owner_and_model(table)
+    permission = read_permission(table)
+    registry = current_app.extensions["tandem_registry"]
+    if permission not in registry.permissions or not ctx.can(permission):
+        raise NotFoundError("记录不存在")
+    try:
+        key = int(record_id)
+    except ValueError as exc:
+        raise NotFoundError("记录不存在") from exc
+    record = db.session.scalar(ctx.scoped(select(model).where(model.id == key), model))
+    if record is None:
+        raise NotFoundError("记录不存在")
+    return record
+
+
+def add_comment(ctx: ServiceContext, table: str, record_id: str, body: str) -> Comment:
+    visible_record(ctx, table, record_id)
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError("请输入备注内容", fields={"body": "请输入备注内容"})
+    if len(body) > MAX_COMMENT:
+        raise ValidationError("备注过长", fields={"body": f"最多 {MAX_COMMENT} 字"})
+    comment = Comment(model=table, record_id=str(record_id), author_id=ctx.actor_id, body=body)
+    db.session.add(comment)
+    db.session.flush()
+    return comment
+
+
+def timeline(table: str, record_id: Any, limit: int = 100) -> list[Entry]:
+    """Audit rows and comments of one record, newest first (two queries, names included)."""
+    rid = str(record_id)
+    audits = db.session.scalars(
+        select(AuditLog).options(selectinload(AuditLog.actor))
+        .where(AuditLog.model == table, AuditLog.record_id == rid)
+        .order_by(AuditLog.id.desc()).limit(limit))
+    comments = db.session.scalars(
+        select(Comment).options(selectinload(Comment.author))
+        .where(Comment.model == table, Comment.record_id == rid)
+        .order_by(Comment.id.desc()).limit(limit))
+    entries = [Entry("audit", a.at, a.actor.name if a.actor else "系统", a.source, a.action,
+                     a.changes or {}, a.message or "") for a in audits]
+    entries += [Entry("comment", c.created_at, c.author.name if c.author else "系统", "web",
+                      "comment", {}, c.body) for c in comments]
+    return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
+
+
+bp = Blueprint("core_timeline", __name__)
+
+
+@bp.route("/timeline/<table>/<record_id>/comments", methods=["POST"])
+@requires()
+def post_comment(table: str, record_id: str) -> Any:
+    from core.errors import TandemError
+    from core.web.context import web_ctx
+
+    ctx = web_ctx()
+    try:
+        with unit_of_work(ctx):
+            add_comment(ctx, table, record_id, request.form.get("body", ""))
+        flash("已添加备注", "success")
+    except NotFoundError:
+        abort(404)
+    except TandemError as exc:
+        flash(exc.message, "danger")
+    from urllib.parse import urlsplit
+
+    from core.web.auth import _safe_next
+
+    target = request.form.get("next") or urlsplit(request.referrer or "/").path
+    return redirect(_safe_next(target))
+
+
+def blueprints() -> list[Blueprint]:
+    return [bp]

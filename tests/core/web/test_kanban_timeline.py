@@ -1,0 +1,100 @@
+"""The kanban component and the record timeline, on the demo_a fixture module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.extensions import db
+from tests.conftest import _clean
+from tests.conftest import build_installed_app
+from tests.conftest import login
+
+
+@pytest.fixture(scope="module")
+def board_app(databases: Any, instance_dir: Any) -> Iterator[Any]:
+    app = build_installed_app(databases.new_url(), instance_dir, ["demo_a"])
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def board(board_app: Any) -> Iterator[Any]:
+    with board_app.app_context():
+        yield board_app.test_client()
+        db.session.remove()
+    _clean(board_app)
+
+
+def _user(username: str, *roles: str) -> Any:
+    from core.security.services import create_user
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        return create_user(ctx, username, roles=roles, password="secret-pass-1")
+
+
+def _widgets(rows: list[tuple[str, int | None, str]]) -> None:
+    table = db.metadata.tables["demo_a_widget"]
+    db.session.execute(table.insert(), [{"name": n, "owner_id": o, "status": s}
+                                        for n, o, s in rows])
+    db.session.commit()
+
+
+def test_board_counts_and_cards_follow_the_record_rules(board):
+    me, other = _user("s1", "sales"), _user("s2", "sales")
+    _widgets([("a", me.id, "new"), ("b", me.id, "new"), ("c", me.id, "doing"),
+              ("theirs", other.id, "new")])
+    login(board, me)
+    page = board.get("/demo-a/board").get_data(as_text=True)
+    assert 'data-count="new">2<' in page and 'data-count="doing">1<' in page
+    assert "theirs" not in page
+
+
+def test_moving_a_card_calls_the_service_and_a_refusal_is_json(board):
+    me = _user("s1", "sales")
+    _widgets([("a", me.id, "new"), ("finished", me.id, "done")])
+    login(board, me)
+    table = db.metadata.tables["demo_a_widget"]
+    ids = dict(db.session.execute(select(table.c.name, table.c.id)).all())
+    assert board.post("/demo-a/board/move", json={"id": ids["a"], "status": "doing"}).json == {
+        "ok": True}
+    refused = board.post("/demo-a/board/move", json={"id": ids["finished"], "status": "new"})
+    assert refused.status_code == 400
+    assert refused.json["error"]["message"] == "已完成的小部件不能再移动"
+    db.session.expire_all()
+    assert dict(db.session.execute(select(table.c.name, table.c.status)).all()) == {
+        "a": "doing", "finished": "done"}
+
+
+def test_timeline_merges_audit_and_comments(board):
+    me = _user("s1", "sales")
+    login(board, me)
+    _widgets([("w", me.id, "new")])
+    table = db.metadata.tables["demo_a_widget"]
+    wid = db.session.scalar(select(table.c.id))
+    board.post("/demo-a/board/move", json={"id": wid, "status": "doing"})
+    response = board.post(f"/timeline/demo_a_widget/{wid}/comments",
+                          data={"body": "客户催了一次", "next": f"/demo-a/widgets/{wid}"})
+    assert response.status_code == 302
+    page = board.get(f"/demo-a/widgets/{wid}").get_data(as_text=True)
+    assert "客户催了一次" in page
+    assert "new → doing" in page
+    assert page.index("客户催了一次") < page.index("new → doing")  # newest first
+
+
+def test_comments_on_records_the_user_cannot_see_are_404(board):
+    me, other = _user("s1", "sales"), _user("s2", "sales")
+    _widgets([("theirs", other.id, "new")])
+    wid = db.session.scalar(select(db.metadata.tables["demo_a_widget"].c.id))
+    login(board, me)
+    assert board.post(f"/timeline/demo_a_widget/{wid}/comments",
+                      data={"body": "x"}).status_code == 404
+    assert board.post("/timeline/core_user/1/comments", data={"body": "x"}).status_code == 404
