@@ -100,7 +100,12 @@ def _keyset_column(model: type, expr: Any) -> Any | None:
 
 @dataclass
 class Listing:
-    """The list conventions of one endpoint (see the module docstring)."""
+    """The list conventions of one endpoint (see the module docstring).
+
+    ``model`` has an integer ``id`` (always sortable, and the tie-breaker). ``sort`` maps a
+    key to a column (``key`` and ``-key`` allowed) or to an explicit ordering; only
+    non-nullable columns of ``model`` allow cursors. ``filters``/``ranges`` map a query
+    parameter (not page/per_page/cursor/sort/q) to a column whose type converts the value."""
 
     model: type
     sort: Mapping[str, Any] = field(default_factory=dict)

@@ -79,8 +79,10 @@ def live_widgets(databases: Any, instance_dir: Any) -> Iterator[Live]:
     yield from _live(databases, instance_dir, ["demo_a"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """Per test: Playwright's sync API cannot run twice at once (other modules' browser
+    tests start their own)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
         try:

@@ -476,3 +476,28 @@ def test_openapi_of_all_installed_modules_is_valid(client, app):
     api_rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")]
     documented = sum(len(ops) for ops in document["paths"].values())
     assert documented == sum(len(r.methods - {"HEAD", "OPTIONS"}) for r in api_rules)
+
+
+def test_database_conflicts_and_http_errors_inside_a_view_are_json(api, api_app):
+    from flask import abort
+
+    from core.api import api_view
+
+    _user, headers = user_with_token("sales", username="s1")
+
+    @api_view("authenticated")
+    def duplicate(ctx):
+        db.session.add_all([User(username="twin"), User(username="twin")])
+
+    @api_view("authenticated")
+    def too_large(ctx):
+        abort(413)
+
+    with api_app.test_request_context("/api/v1/x", headers=headers):
+        response = duplicate()
+    error = assert_error(response, 409, "conflict")
+    assert "twin" not in response.get_data(as_text=True)
+    assert db.session.scalar(select(User.id).where(User.username == "twin")) is None
+    with api_app.test_request_context("/api/v1/x", headers=headers):
+        assert_error(too_large(), 413, "too_large")
+    assert error["fields"] == {}

@@ -1,0 +1,300 @@
+"""REST API for customers, contacts and follow-ups under ``/api/v1`` (on :mod:`core.api`).
+
+Field names follow seed 002's tables. A record the caller may not see answers 404, a
+duplicate 409 (without the other record's fields), an invalid field 422 naming it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import datetime
+from typing import Any
+from typing import Literal
+
+from flask import Blueprint
+from flask import request
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from sqlalchemy.orm import selectinload
+
+from core.api import api_view
+from core.api import json_body
+from core.api import paginate
+from core.errors import ValidationError
+from core.services import ServiceContext
+from modules.crm import customers as svc
+from modules.crm.models.customer import Contact
+from modules.crm.models.customer import Customer
+from modules.crm.models.customer import FollowUp
+
+bp = Blueprint("crm_customers_api", __name__, url_prefix="/api/v1")
+
+TAGS = ["crm"]
+SORTS = {
+    "id": Customer.id.asc(),
+    "-id": Customer.id.desc(),
+    "customer_name": Customer.customer_name.asc(),
+    "-customer_name": Customer.customer_name.desc(),
+    "last_follow_up": Customer.last_follow_up_at.asc().nulls_first(),
+    "-last_follow_up": Customer.last_follow_up_at.desc().nulls_last(),
+    "created_at": Customer.created_at.asc(),
+    "-created_at": Customer.created_at.desc(),
+    "-updated_at": Customer.updated_at.desc(),
+}
+LIST_QUERY = [
+    ("q", "string", "名称、手机号、税号或客户编号"),
+    ("customer_type", "string", "individual / enterprise"),
+    ("customer_level", "string", "important / normal / potential"),
+    ("status", "string", "active / inactive / in_pool"),
+    ("owner_id", "integer", "负责人"),
+    ("tag", "string", "标签"),
+    ("industry", "string", "所属行业"),
+]
+
+CustomerType = Literal["individual", "enterprise"]
+Level = Literal["important", "normal", "potential"]
+Status = Literal["active", "inactive", "in_pool"]
+
+
+class CustomerPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_type: CustomerType | None = None
+    customer_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=32)
+    tax_id: str | None = Field(default=None, max_length=32)
+    industry: str | None = None
+    customer_level: Level | None = None
+    tags: list[str] | str | None = None
+    address: str | None = None
+    source: str | None = None
+    remark: str | None = None
+    owner_id: int | None = None
+    status: Status | None = None
+    locked: bool | None = None
+
+
+class CustomerCreate(CustomerPatch):
+    customer_type: CustomerType = "individual"
+    customer_name: str = Field(max_length=200)
+
+
+class CustomerOut(BaseModel):
+    id: int
+    number: str
+    customer_name: str
+    customer_type: CustomerType
+    phone: str | None
+    tax_id: str | None
+    industry: str | None
+    customer_level: Level
+    tags: list[str]
+    address: str | None
+    source: str | None
+    remark: str | None
+    owner_id: int | None
+    owner_name: str | None
+    owner_since: datetime | None
+    status: Status
+    locked: bool
+    last_follow_up: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    title: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    wechat: str | None = None
+    is_primary: bool | None = None
+    remark: str | None = None
+
+
+class ContactOut(BaseModel):
+    id: int
+    customer_id: int
+    name: str
+    title: str | None
+    phone: str | None
+    email: str | None
+    wechat: str | None
+    is_primary: bool
+    remark: str | None
+
+
+class FollowUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: str
+    channel: str | None = None
+    follow_up_at: datetime | None = None
+    next_follow_up_date: date | None = None
+    opportunity_id: int | None = Field(default=None, ge=1)
+
+
+class FollowUpOut(BaseModel):
+    id: int
+    customer_id: int
+    opportunity_id: int | None
+    user_id: int | None
+    follow_up_at: datetime
+    channel: str
+    content: str
+    next_follow_up_date: date | None
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def customer_json(c: Customer) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "number": c.number,
+        "customer_name": c.customer_name,
+        "customer_type": c.customer_type,
+        "phone": c.phone,
+        "tax_id": c.tax_id,
+        "industry": c.industry,
+        "customer_level": c.customer_level,
+        "tags": c.tag_list,
+        "address": c.address,
+        "source": c.source,
+        "remark": c.remark,
+        "owner_id": c.owner_id,
+        "owner_name": c.owner.name if c.owner else None,
+        "owner_since": _iso(c.owner_since),
+        "status": c.status,
+        "locked": c.locked,
+        "last_follow_up": _iso(c.last_follow_up_at),
+        "created_at": _iso(c.created_at),
+        "updated_at": _iso(c.updated_at),
+    }
+
+
+def contact_json(c: Contact) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "customer_id": c.customer_id,
+        "name": c.name,
+        "title": c.title,
+        "phone": c.phone,
+        "email": c.email,
+        "wechat": c.wechat,
+        "is_primary": c.is_primary,
+        "remark": c.remark,
+    }
+
+
+def follow_up_json(f: FollowUp) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "customer_id": f.customer_id,
+        "opportunity_id": f.opportunity_id,
+        "user_id": f.user_id,
+        "follow_up_at": _iso(f.follow_up_at),
+        "channel": f.channel,
+        "content": f.content,
+        "next_follow_up_date": _iso(f.next_follow_up_date),
+    }
+
+
+# --- customers ----------------------------------------------------------------------------
+
+
+def _owner_filter() -> int | None:
+    raw = request.args.get("owner_id")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationError("owner_id 必须是整数", fields={"owner_id": "必须是整数"})
+    return int(raw)
+
+
+@bp.get("/customers")
+@api_view("crm.customer.read", list_endpoint=True, query=LIST_QUERY, tags=TAGS)
+def list_customers(ctx: ServiceContext) -> dict:
+    """List the customers the caller may see."""
+    filters = {
+        k: request.args.get(k) or None
+        for k in ("q", "customer_type", "customer_level", "status", "tag", "industry")
+    }
+    stmt = svc.search_customers(ctx, owner_id=_owner_filter(), scoped=False, **filters)
+    stmt = stmt.options(selectinload(Customer.owner))
+    return paginate(ctx, stmt, Customer, customer_json, sorts=SORTS, default_sort="-id")
+
+
+@bp.post("/customers")
+@api_view("crm.customer.create", body=CustomerCreate, response=CustomerOut, status=201, tags=TAGS)
+def create_customer(ctx: ServiceContext) -> dict:
+    """Create a customer (owner defaults to the caller)."""
+    return customer_json(svc.create_customer(ctx, json_body(CustomerCreate, partial=True)))
+
+
+@bp.get("/customers/<customer_id>")
+@api_view("crm.customer.read", response=CustomerOut, tags=TAGS)
+def get_customer(ctx: ServiceContext, customer_id: str) -> dict:
+    """One customer, by id or number (``CUS-000123``)."""
+    return customer_json(svc.get_customer(ctx, customer_id))
+
+
+@bp.patch("/customers/<customer_id>")
+@api_view("crm.customer.write", body=CustomerPatch, response=CustomerOut, tags=TAGS)
+def update_customer(ctx: ServiceContext, customer_id: str) -> dict:
+    """Change the fields sent."""
+    target = svc.get_customer(ctx, customer_id).id
+    return customer_json(svc.update_customer(ctx, target, json_body(CustomerPatch, partial=True)))
+
+
+# --- contacts and follow-ups ---------------------------------------------------------------
+
+
+@bp.get("/customers/<customer_id>/contacts")
+@api_view("crm.contact.read", tags=TAGS)
+def list_contacts(ctx: ServiceContext, customer_id: str) -> dict:
+    """The customer's contacts."""
+    customer = svc.get_customer(ctx, customer_id)
+    return {"data": [contact_json(c) for c in svc.list_contacts(ctx, customer.id)]}
+
+
+@bp.post("/customers/<customer_id>/contacts")
+@api_view("crm.contact.create", body=ContactIn, response=ContactOut, status=201, tags=TAGS)
+def create_contact(ctx: ServiceContext, customer_id: str) -> dict:
+    """Add a contact to the customer."""
+    customer = svc.get_customer(ctx, customer_id)
+    return contact_json(svc.add_contact(ctx, customer.id, json_body(ContactIn, partial=True)))
+
+
+@bp.patch("/contacts/<int:contact_id>")
+@api_view("crm.contact.write", body=ContactIn, response=ContactOut, tags=TAGS)
+def update_contact(ctx: ServiceContext, contact_id: int) -> dict:
+    """Change a contact."""
+    return contact_json(svc.update_contact(ctx, contact_id, json_body(ContactIn, partial=True)))
+
+
+@bp.delete("/contacts/<int:contact_id>")
+@api_view("crm.contact.delete", status=204, tags=TAGS)
+def delete_contact(ctx: ServiceContext, contact_id: int) -> None:
+    """Delete a contact."""
+    svc.delete_contact(ctx, contact_id)
+
+
+@bp.get("/customers/<customer_id>/follow-ups")
+@api_view("crm.follow_up.read", tags=TAGS)
+def list_follow_ups(ctx: ServiceContext, customer_id: str) -> dict:
+    """The customer's follow-ups, newest first."""
+    customer = svc.get_customer(ctx, customer_id)
+    return {"data": [follow_up_json(f) for f in svc.list_follow_ups(ctx, customer.id)]}
+
+
+@bp.post("/customers/<customer_id>/follow-ups")
+@api_view("crm.follow_up.create", body=FollowUpIn, response=FollowUpOut, status=201, tags=TAGS)
+def create_follow_up(ctx: ServiceContext, customer_id: str) -> dict:
+    """Record a follow-up (moves the customer's last follow-up time)."""
+    customer = svc.get_customer(ctx, customer_id)
+    return follow_up_json(svc.add_follow_up(ctx, customer.id, json_body(FollowUpIn, partial=True)))

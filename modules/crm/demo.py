@@ -1,0 +1,118 @@
+"""crm demo data, customers part: 200 customers across levels and owners, with contacts and
+follow-ups; some sit in the pool and some are overdue for recycling."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import select
+from stdnum.cn import uscc
+
+from core.errors import ConflictError
+from core.extensions import db
+from core.security.models import User
+from modules.crm.customers import add_contact
+from modules.crm.customers import add_follow_up
+from modules.crm.customers import create_customer
+from modules.crm.models.customer import CUSTOMER_SOURCES
+from modules.crm.models.customer import FOLLOW_UP_CHANNELS
+from modules.crm.models.customer import Customer
+
+DEMO_CUSTOMERS = 200
+OWNERS = ("sales1", "sales2", "sales3", "manager")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "军", "强", "丽", "涛")
+CITIES = ("上海", "北京", "广州", "深圳", "杭州", "苏州", "南京", "成都", "武汉", "宁波")
+TRADES = ("机电", "制冷", "环保", "科技", "建设", "物业", "酒店管理", "食品", "医疗器械")
+INDUSTRIES = ("制造业", "酒店餐饮", "物业管理", "医疗", "教育", "零售", "政府机关", "地产")
+TAGS = ("老客户", "重点跟进", "价格敏感", "决策快", "转介绍来源", "需上门")
+NOTES = (
+    "电话沟通设备需求，客户考虑中",
+    "上门查看现场，需出安装方案",
+    "发送报价单，等待反馈",
+    "客户询问保养套餐",
+    "约下周拜访决策人",
+    "客户反馈预算有限",
+)
+
+
+def _tax_id(rng: random.Random) -> str:
+    body = f"9131{rng.randrange(10**4):04d}{rng.randrange(10**9):09d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def load_customers(ctx: Any) -> None:
+    """Create the demo customers once (skipped when customers already exist)."""
+    if db.session.scalar(select(func.count()).select_from(Customer)):
+        return
+    rng = random.Random(20240601)
+    owners = list(db.session.scalars(select(User).where(User.username.in_(OWNERS))))
+    if not owners:
+        return
+    levels = ["important"] * 3 + ["normal"] * 5 + ["potential"] * 2
+    for i in range(DEMO_CUSTOMERS):
+        enterprise = i % 3 != 0
+        person = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(("", *GIVEN))
+        in_pool = i % 10 == 9
+        data = {
+            "customer_type": "enterprise" if enterprise else "individual",
+            "customer_name": (
+                f"{rng.choice(CITIES)}{rng.choice(('恒', '盛', '华', '鑫', '瑞'))}"
+                f"{rng.choice(('达', '通', '源', '泰', '安'))}{rng.choice(TRADES)}"
+                f"有限公司{i + 1:03d}"
+                if enterprise
+                else person
+            ),
+            "phone": f"13{rng.randrange(5, 10)}{rng.randrange(10**8):08d}",
+            "tax_id": _tax_id(rng) if enterprise else None,
+            "industry": rng.choice(INDUSTRIES) if enterprise else None,
+            "customer_level": rng.choice(levels),
+            "tags": ",".join(rng.sample(TAGS, rng.randrange(0, 3))),
+            "address": f"{rng.choice(CITIES)}市示范路{rng.randrange(1, 999)}号",
+            "source": rng.choice(list(CUSTOMER_SOURCES)),
+            "status": "in_pool" if in_pool else "active",
+            "owner_id": None if in_pool else owners[i % len(owners)].id,
+        }
+        try:
+            customer = create_customer(ctx, data)
+        except ConflictError:  # an unlucky duplicate phone: skip it
+            continue
+        if enterprise:
+            add_contact(
+                ctx,
+                customer.id,
+                {
+                    "name": person,
+                    "title": rng.choice(("采购经理", "总经理", "设备主管", "行政主管")),
+                    "phone": data["phone"],
+                    "is_primary": True,
+                },
+            )
+        _history(ctx, rng, customer, overdue=i % 10 in (3, 7))
+
+
+def _history(ctx: Any, rng: random.Random, customer: Customer, overdue: bool) -> None:
+    """Backdate ownership and add follow-ups; ``overdue`` ones are due for recycling."""
+    days_owned = rng.randrange(90, 200) if overdue else rng.randrange(5, 120)
+    customer.owner_since = ctx.now - timedelta(days=days_owned) if customer.owner_id else None
+    customer.created_at = ctx.now - timedelta(days=days_owned + rng.randrange(0, 60))
+    last = rng.randrange(60, days_owned) if overdue else rng.randrange(0, min(days_owned, 20) + 1)
+    if customer.owner is None:
+        return
+    owner_ctx = replace(ctx, actor=customer.owner)
+    for back in sorted(
+        {last, *rng.sample(range(last, last + 60), rng.randrange(0, 3))}, reverse=True
+    ):
+        add_follow_up(
+            owner_ctx,
+            customer.id,
+            {
+                "follow_up_at": ctx.now - timedelta(days=back, hours=rng.randrange(0, 8)),
+                "channel": rng.choice(list(FOLLOW_UP_CHANNELS)),
+                "content": rng.choice(NOTES),
+            },
+        )

@@ -1,0 +1,232 @@
+"""Customer web pages: list (filters, search, sort, CSV/Excel export), create/edit, and the
+360° detail with contacts and follow-ups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from core.errors import NotFoundError
+from core.errors import PermissionDenied
+from core.security.access import requires
+from core.services import unit_of_work
+from core.web.context import web_ctx
+from core.web.forms import submit
+from core.web.listview import Column
+from core.web.listview import Filter
+from core.web.listview import ListView
+from modules.crm import customers as svc
+from modules.crm.forms import ContactForm
+from modules.crm.forms import CustomerForm
+from modules.crm.forms import FollowUpForm
+from modules.crm.models.customer import CUSTOMER_LEVELS
+from modules.crm.models.customer import CUSTOMER_STATUSES
+from modules.crm.models.customer import CUSTOMER_TYPES
+from modules.crm.models.customer import Customer
+
+bp = Blueprint("crm_customers", __name__, url_prefix="/crm/customers", template_folder="templates")
+
+CUSTOMERS = ListView(
+    Customer,
+    "crm_customers.index",
+    columns=[
+        Column("id", "客户编号", sort=Customer.id),
+        Column("customer_name", "客户名称", sort=Customer.customer_name, link=True),
+        Column("last_follow_up", "最后跟进", sort=Customer.last_follow_up_at, fmt="datetime"),
+        Column("updated_at", "更新时间", sort=Customer.updated_at, fmt="datetime"),
+    ],
+    filters=[
+        Filter("customer_type", "类型", Customer.customer_type, CUSTOMER_TYPES),
+        Filter("customer_level", "分级", Customer.customer_level, CUSTOMER_LEVELS),
+        Filter("status", "状态", Customer.status, CUSTOMER_STATUSES),
+    ],
+    default_sort="-updated_at",
+    options=[selectinload(Customer.owner)],
+    live_models="crm_customer",
+)
+# The export carries every field, not only the table's columns.
+EXPORT = ListView(
+    Customer,
+    "crm_customers.index",
+    columns=[Column(key, label, value=fn) for key, label, fn in svc.EXPORT_COLUMNS],
+    options=[selectinload(Customer.owner)],
+)
+
+
+@bp.errorhandler(NotFoundError)
+def _not_found(exc: NotFoundError) -> Any:
+    return render_template("crm/customer_error.html", message=exc.message), 404
+
+
+@bp.errorhandler(PermissionDenied)
+def _forbidden(exc: PermissionDenied) -> Any:
+    return render_template("crm/customer_error.html", message=exc.message), 403
+
+
+@bp.route("/")
+@requires("crm.customer.read")
+def index() -> Any:
+    ctx = web_ctx()
+    base = svc.search_customers(
+        ctx,
+        q=request.args.get("q"),
+        tag=request.args.get("tag"),
+        mine=request.args.get("mine") == "1",
+        scoped=False,  # the list view applies the record rules
+    )
+    fmt = request.args.get("export")
+    if fmt in ("csv", "xlsx"):
+        ctx.require("crm.customer.export")
+        stmt, _active, _sort = CUSTOMERS.query(ctx, base)
+        return EXPORT.export(stmt, "id", fmt)  # by customer number
+    return CUSTOMERS.respond(
+        ctx,
+        base,
+        title="客户",
+        template="crm/customer_list.html",
+        actions=[("新建客户", url_for(".create"))] if ctx.can("crm.customer.create") else [],
+    )
+
+
+def _customer_form(customer: Customer | None) -> CustomerForm:
+    ctx = web_ctx()
+    form = CustomerForm(obj=customer)
+    owners = svc.assignable_owners(ctx)
+    if customer is not None and customer.owner is not None and customer.owner not in owners:
+        owners.insert(0, customer.owner)
+    form.set_owner_choices(owners)
+    if request.method == "GET":
+        form.owner_id.data = str(customer.owner_id if customer else ctx.actor_id)
+        form.source.data = customer.source or "" if customer else ""
+    return form
+
+
+def _save(form: CustomerForm, customer_id: int | None) -> Any:
+    """Run the form through the service; the redirect, or None to show the form again."""
+
+    def action(ctx: Any) -> Customer:
+        try:
+            if customer_id is None:
+                return svc.create_customer(ctx, form.service_data())
+            return svc.update_customer(ctx, customer_id, form.service_data())
+        except svc.DuplicateCustomerError as exc:
+            form.existing_id = exc.existing_id  # link to the record the user may see
+            raise
+
+    done, customer = submit(form, action)
+    if not done:
+        return None
+    flash(_("客户已保存"), "success")
+    return redirect(url_for(".detail", customer_id=customer.id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("crm.customer.create")
+def create() -> Any:
+    form = _customer_form(None)
+    return _save(form, None) or render_template("crm/customer_form.html", form=form, customer=None)
+
+
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+@requires("crm.customer.write")
+def edit(customer_id: int) -> Any:
+    customer = svc.get_customer(web_ctx(), customer_id, for_write=True)
+    form = _customer_form(customer)
+    return _save(form, customer_id) or render_template(
+        "crm/customer_form.html", form=form, customer=customer
+    )
+
+
+@bp.route("/<int:customer_id>")
+@requires("crm.customer.read")
+def detail(
+    customer_id: int,
+    contact_form: ContactForm | None = None,
+    follow_up_form: FollowUpForm | None = None,
+) -> Any:
+    view = svc.customer_360(web_ctx(), customer_id)
+    return render_template(
+        "crm/customer_detail.html",
+        **view,
+        contact_form=contact_form or ContactForm(formdata=None),
+        follow_up_form=follow_up_form or FollowUpForm(formdata=None),
+    )
+
+
+@bp.route("/<int:customer_id>/delete", methods=["POST"])
+@requires("crm.customer.delete")
+def delete(customer_id: int) -> Any:
+    ctx = web_ctx()
+    with unit_of_work(ctx):
+        svc.delete_customer(ctx, customer_id)
+    flash(_("客户已删除"), "success")
+    return redirect(url_for(".index"))
+
+
+def _detail_form(form: Any, form_kw: str, customer_id: int, action: Any, ok: str) -> Any:
+    """Submit a form shown on the detail page; on errors show the page again with it open."""
+    svc.get_customer(web_ctx(), customer_id)  # 404 before anything else
+    done, _result = submit(form, action)
+    if done:
+        flash(ok, "success")
+        return redirect(url_for(".detail", customer_id=customer_id))
+    return detail(customer_id, **{form_kw: form}), 422
+
+
+@bp.route("/<int:customer_id>/contacts", methods=["POST"])
+@requires("crm.contact.create")
+def add_contact(customer_id: int) -> Any:
+    form = ContactForm()
+    return _detail_form(
+        form,
+        "contact_form",
+        customer_id,
+        lambda ctx: svc.add_contact(ctx, customer_id, form.service_data()),
+        _("联系人已添加"),
+    )
+
+
+@bp.route("/<int:customer_id>/follow-ups", methods=["POST"])
+@requires("crm.follow_up.create")
+def add_follow_up(customer_id: int) -> Any:
+    form = FollowUpForm()
+    return _detail_form(
+        form,
+        "follow_up_form",
+        customer_id,
+        lambda ctx: svc.add_follow_up(ctx, customer_id, form.service_data()),
+        _("跟进记录已添加"),
+    )
+
+
+@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@requires("crm.contact.write")
+def edit_contact(contact_id: int) -> Any:
+    contact = svc.get_contact(web_ctx(), contact_id, for_write=True)
+    form = ContactForm(obj=contact)
+    done, _result = submit(
+        form, lambda ctx: svc.update_contact(ctx, contact_id, form.service_data())
+    )
+    if done:
+        flash(_("联系人已保存"), "success")
+        return redirect(url_for(".detail", customer_id=contact.customer_id))
+    return render_template("crm/contact_form.html", form=form, contact=contact)
+
+
+@bp.route("/contacts/<int:contact_id>/delete", methods=["POST"])
+@requires("crm.contact.delete")
+def delete_contact(contact_id: int) -> Any:
+    ctx = web_ctx()
+    with unit_of_work(ctx):
+        customer_id = svc.get_contact(ctx, contact_id).customer_id
+        svc.delete_contact(ctx, contact_id)
+    flash(_("联系人已删除"), "success")
+    return redirect(url_for(".detail", customer_id=customer_id))

@@ -1,0 +1,77 @@
+"""Test data for crm: valid phones and tax ids, and customers created through the services."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from stdnum.cn import uscc
+
+from core.services import ServiceContext
+from core.services import unit_of_work
+
+_seq = itertools.count(1)
+
+
+def mobile(n: int | None = None) -> str:
+    """A distinct, valid mainland mobile number (normalised)."""
+    return f"139{(n if n is not None else next(_seq)):08d}"
+
+
+def tax_id(n: int | None = None) -> str:
+    """A distinct USCC with a correct check digit (computed by python-stdnum)."""
+    body = f"91110000{(n if n is not None else next(_seq)):09d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def customer_data(**overrides: Any) -> dict[str, Any]:
+    """Valid input for ``create_customer`` (an individual unless overridden)."""
+    n = next(_seq)
+    data: dict[str, Any] = {
+        "customer_type": "individual",
+        "customer_name": f"客户{n}",
+        "phone": mobile(n),
+        "customer_level": "normal",
+    }
+    if overrides.get("customer_type") == "enterprise":
+        data.update(customer_name=f"企业{n}有限公司", phone=None, tax_id=tax_id(n))
+    data.update(overrides)
+    return data
+
+
+def make_customer(owner: Any = None, **overrides: Any) -> Any:
+    """Create and commit a customer owned by ``owner`` (a User; None = pool)."""
+    from modules.crm.customers import create_customer
+
+    ctx = ServiceContext.system("cli")
+    data = customer_data(**overrides)
+    if owner is None and "owner_id" not in data:
+        data["status"] = "in_pool"
+    elif owner is not None:
+        data["owner_id"] = owner.id
+    with unit_of_work(ctx):
+        customer = create_customer(ctx, data)
+    return customer
+
+
+def ctx_for(user: Any, source: str = "web") -> ServiceContext:
+    return ServiceContext(actor=user, source=source)
+
+
+def make_people(make_user: Any) -> dict[str, Any]:
+    """Team 一组 (``manager`` + sales ``a``, ``b``), team 二组 (sales ``c``), an ``admin``."""
+    from core.extensions import db
+    from core.security.models import Team
+
+    manager = make_user("manager")
+    with unit_of_work(ServiceContext.system()):
+        t1 = Team(name="一组", manager_id=manager.id)
+        t2 = Team(name="二组")
+        db.session.add_all([t1, t2])
+    return {
+        "manager": manager,
+        "a": make_user("sales", team=t1),
+        "b": make_user("sales", team=t1),
+        "c": make_user("sales", team=t2),
+        "admin": make_user("admin"),
+    }
