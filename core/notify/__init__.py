@@ -17,6 +17,7 @@ from sqlalchemy import update
 
 from core.db import utcnow
 from core.extensions import db
+from core.notify.channels import RetryLater
 from core.notify.models import InboxMessage
 from core.notify.models import Notification
 from core.services import ServiceContext
@@ -126,8 +127,17 @@ def deliver(notification_id: int) -> str:
         return "skipped"
     row = db.session.get(Notification, notification_id)
     db.session.refresh(row)
+    row.last_error = None  # a channel may note a partial failure while sending
     try:
         _channel(row.channel).send(row)
+    except RetryLater as later:  # queued behind a rate limit: not a failed attempt
+        db.session.rollback()
+        row = db.session.get(Notification, notification_id)
+        row.status, row.attempts = "pending", row.attempts - 1
+        row.next_attempt_at = utcnow() + timedelta(seconds=later.seconds)
+        row.last_error = str(later)
+        db.session.commit()
+        return "deferred"
     except Exception as exc:  # noqa: BLE001 - any channel failure is retried
         db.session.rollback()
         row = db.session.get(Notification, notification_id)
@@ -141,7 +151,7 @@ def deliver(notification_id: int) -> str:
         db.session.commit()
         log.warning("notification %s failed (attempt %s): %s", row.id, row.attempts, exc)
         return row.status
-    row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+    row.status, row.sent_at = "sent", utcnow()
     db.session.commit()
     return "sent"
 

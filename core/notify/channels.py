@@ -22,6 +22,14 @@ class ChannelError(Exception):
     """Delivery failed; the outbox retries with back-off."""
 
 
+class RetryLater(Exception):
+    """Not sent now (a rate limit): try again after ``seconds``; not counted as a failure."""
+
+    def __init__(self, seconds: int, reason: str = "") -> None:
+        super().__init__(reason or f"retry in {seconds}s")
+        self.seconds = seconds
+
+
 class InAppChannel:
     name = "inapp"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from core.security.passwords import hash_password
 from core.services import ServiceContext
 
 TOKEN_PREFIX = "tdm_"
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
 def _roles(codes: Iterable[str]) -> list[Role]:
@@ -122,7 +124,10 @@ def user_for_token(raw: str) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(raw)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
-    token.last_used_at = utcnow()
+    now = utcnow()
+    # Recorded at most every few minutes, so reading the API does not write on every call.
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        token.last_used_at = now
     return token.user
 
 

@@ -35,6 +35,13 @@ def register_permissions() -> list:
 
 
 @hookimpl
+def register_notification_channels() -> list:
+    from modules.wecom.channels import CHANNELS
+
+    return CHANNELS
+
+
+@hookimpl
 def register_cli_commands(cli: Any) -> None:
     from modules.wecom.simulate import register
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -155,3 +156,43 @@ def test_signed_callbacks_need_no_csrf_token(make_app, fake_wecom):
         status, text = driver.bot_message(_group_message("#帮助", userid="nobody"))[0]
     assert status == 200
     assert "尚未绑定" in driver.decrypt_bot_reply(text)["stream"]["content"]
+
+
+@pytest.mark.redis
+def test_retries_are_applied_once_with_redis_dedupe(make_app, fake_wecom):
+    import redis
+
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+    from modules.wecom.crypto import WeComCrypto
+    from modules.wecom.fake import CallbackDriver
+    from tests.modules.wecom.conftest import BOT_KEY
+    from tests.modules.wecom.conftest import BOT_TOKEN
+    from tests.modules.wecom.conftest import client_poster
+    from tests.modules.wecom.conftest import wecom_config
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        client = redis.Redis.from_url(url)
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    for key in client.scan_iter("tandem:wecom:seen:*"):
+        client.delete(key)
+    app = make_app(modules=["demo_a", "wecom"], REDIS_URL=url, TANDEM_JOBS_EAGER=True,
+                   **wecom_config(fake_wecom))
+    with app.app_context():
+        from core.security.services import create_user
+
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            create_user(ctx, "li.sales", roles=["sales"], wecom_userid="li.sales")
+        driver = CallbackDriver(client_poster(app.test_client()),
+                                bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""))
+        answers = driver.bot_message(_group_message("#小部件 Redis 齿轮", msgid="redis-1"),
+                                     deliveries=3)
+        assert [s for s, _ in answers] == [200, 200, 200]
+        assert [w.name for w in _widgets()] == ["Redis 齿轮"]
+        assert client.exists("tandem:wecom:seen:bot:redis-1")
+        assert db.session.scalar(select(func.count()).select_from(
+            db.metadata.tables["wecom_processed_callback"])) == 0  # Redis, not the table

@@ -1,0 +1,169 @@
+"""WeCom notification channels for the outbox.
+
+- ``wecom``: an app message to the recipient's WeCom userid (markdown by default; the
+  payload may carry ``msgtype`` ``text`` / ``markdown`` / ``textcard`` / ``template_card``
+  with ``card``). WeCom's answer is kept in ``wecom_sent_message``; a partial failure
+  (``invaliduser``) is written on the notification, which is not retried for it.
+- ``wecom_webhook``: a group robot push; ``address`` names the webhook (``sales``,
+  ``service``, keys from ``WECOM_WEBHOOK_KEYS``). The robot takes 20 messages a minute: past
+  that the message waits in the outbox (``RetryLater``) instead of being dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from threading import Lock
+from typing import Any
+
+from flask import current_app
+
+from core.extensions import db
+from core.notify.channels import ChannelError
+from core.notify.channels import RetryLater
+from modules.wecom.client import WeComAPIError
+from modules.wecom.client import WeComClient
+from modules.wecom.config import load_config
+from modules.wecom.models import SentMessage
+
+WEBHOOK_PER_MINUTE = 20
+RATE_LIMITED = {45009, 45033}
+
+
+def _markdown(notification: Any) -> str:
+    text = f"**{notification.subject}**"
+    if notification.body:
+        text += f"\n{notification.body}"
+    if notification.url:
+        text += f"\n[查看详情]({_absolute(notification.url)})"
+    return text
+
+
+def _absolute(url: str) -> str:
+    if url.startswith("/"):
+        return current_app.config["TANDEM_BASE_URL"].rstrip("/") + url
+    return url
+
+
+def app_message(notification: Any) -> dict:
+    """The ``message/send`` body (without touser/agentid) for a notification."""
+    payload = notification.payload or {}
+    kind = payload.get("msgtype", "markdown")
+    if kind == "template_card" and payload.get("card"):
+        return {"msgtype": "template_card", "template_card": payload["card"]}
+    if kind == "textcard":
+        return {"msgtype": "textcard", "textcard": {
+            "title": notification.subject, "description": notification.body or " ",
+            "url": _absolute(notification.url or "/"), "btntxt": "详情"}}
+    if kind == "text":
+        return {"msgtype": "text", "text": {"content": f"{notification.subject}\n"
+                                                      f"{notification.body}".strip()}}
+    return {"msgtype": "markdown", "markdown": {"content": _markdown(notification)}}
+
+
+class WeComAppChannel:
+    name = "wecom"
+
+    def send(self, notification: Any) -> None:
+        from core.security.models import User
+
+        user = db.session.get(User, notification.recipient_id) if notification.recipient_id \
+            else None
+        userid = notification.address or (user.wecom_userid if user else None)
+        if not userid:
+            raise ChannelError("收件人没有绑定企业微信账号")
+        message = app_message(notification)
+        try:
+            answer = WeComClient().send_app_message([userid], message)
+        except WeComAPIError as exc:
+            if exc.errcode in RATE_LIMITED:
+                raise RetryLater(60, f"WeCom rate limit {exc.errcode}") from exc
+            self._log(notification, f"app:{userid}", message, exc.payload)
+            raise ChannelError(str(exc)) from exc
+        self._log(notification, f"app:{userid}", message, answer)
+        if answer.get("invaliduser"):
+            notification.last_error = f"invaliduser: {answer['invaliduser']}"
+
+    @staticmethod
+    def _log(notification: Any, target: str, message: dict, answer: dict) -> None:
+        db.session.add(SentMessage(
+            notification_id=notification.id, target=target, msgtype=message["msgtype"],
+            errcode=answer.get("errcode"), errmsg=(answer.get("errmsg") or "")[:255],
+            invaliduser=answer.get("invaliduser") or None,
+            response_code=answer.get("response_code"), msgid=answer.get("msgid")))
+
+
+class _Window:
+    """Messages sent per webhook key in the last minute (Redis when present)."""
+
+    def __init__(self) -> None:
+        self._lock = Lock()
+        self._sent: dict[str, deque] = {}
+
+    def wait_seconds(self, key: str) -> int:
+        """0 when a message may go now (and counts it), else seconds to wait."""
+        url = current_app.config.get("REDIS_URL")
+        now = time.time()
+        if url:
+            import redis
+
+            client = redis.Redis.from_url(url)
+            zkey = f"tandem:wecom:webhook:{key}"
+            client.zremrangebyscore(zkey, 0, now - 60)
+            if client.zcard(zkey) >= WEBHOOK_PER_MINUTE:
+                oldest = client.zrange(zkey, 0, 0, withscores=True)
+                return max(1, int(oldest[0][1] + 60 - now) + 1) if oldest else 60
+            client.zadd(zkey, {f"{now}-{id(object())}": now})
+            client.expire(zkey, 120)
+            return 0
+        with self._lock:
+            sent = self._sent.setdefault(key, deque())
+            while sent and sent[0] < now - 60:
+                sent.popleft()
+            if len(sent) >= WEBHOOK_PER_MINUTE:
+                return max(1, int(sent[0] + 60 - now) + 1)
+            sent.append(now)
+            return 0
+
+
+window = _Window()
+
+
+def webhook_message(notification: Any) -> dict:
+    payload = notification.payload or {}
+    kind = payload.get("msgtype", "markdown")
+    if kind == "news":
+        return {"msgtype": "news", "news": {"articles": [{
+            "title": notification.subject[:64], "description": (notification.body or "")[:256],
+            "url": _absolute(notification.url or "/")}]}}
+    if kind == "template_card" and payload.get("card"):
+        card = dict(payload["card"])
+        card["card_type"] = "text_notice"  # webhooks take no buttons
+        card.pop("button_list", None)
+        card.setdefault("card_action", {"type": 1, "url": _absolute(notification.url or "/")})
+        return {"msgtype": "template_card", "template_card": card}
+    return {"msgtype": "markdown", "markdown": {"content": _markdown(notification)}}
+
+
+class WeComWebhookChannel:
+    name = "wecom_webhook"
+
+    def send(self, notification: Any) -> None:
+        keys = load_config().webhook_keys
+        key = keys.get(notification.address or "")
+        if not key:
+            raise ChannelError(f"未配置群机器人 {notification.address}")
+        wait = window.wait_seconds(key)
+        if wait:
+            raise RetryLater(wait, "group robot limit: 20 messages a minute")
+        message = webhook_message(notification)
+        try:
+            answer = WeComClient().webhook_send(key, message)
+        except WeComAPIError as exc:
+            if exc.errcode in RATE_LIMITED:
+                raise RetryLater(60, f"WeCom rate limit {exc.errcode}") from exc
+            raise ChannelError(str(exc)) from exc
+        WeComAppChannel._log(notification, f"webhook:{notification.address}", message, answer)
+
+
+CHANNELS = [WeComAppChannel(), WeComWebhookChannel()]

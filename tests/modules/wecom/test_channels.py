@@ -1,0 +1,80 @@
+"""WeCom channels of the outbox, against the fake WeCom."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.bot import Card
+from core.bot import CardButton
+from core.extensions import db
+from core.notify import relay
+from core.notify.models import Notification
+from core.services import ServiceContext
+from core.services import unit_of_work
+from modules.wecom.models import SentMessage
+from modules.wecom.push import push_card
+
+
+def _card():
+    return Card(title="新商机：中央空调 10 台", emphasis=("预计金额", "¥185,000.00"),
+                fields=[("客户", "ABC公司")], url="/crm/opportunities/7",
+                buttons=[CardButton.action("认领", "demo_a.widget.claim", 7)],
+                record=("demo_a_widget", 7))
+
+
+def test_app_card_goes_to_the_users_wecom_account(wecom_ctx, chat_user, fake_wecom):
+    li = chat_user("li.sales")
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        push_card(ctx, _card(), users=[li])
+    sent = fake_wecom.state.received("/cgi-bin/message/send")
+    assert len(sent) == 1
+    body = sent[0]["json"]
+    assert body["touser"] == "li.sales" and body["msgtype"] == "template_card"
+    assert body["template_card"]["card_type"] == "button_interaction"
+    assert body["template_card"]["button_list"][0]["key"] == "demo_a.widget.claim:7"
+    row = db.session.scalar(select(Notification))
+    assert row.status == "sent"
+
+
+def test_partial_failure_is_written_on_the_notification(wecom_ctx, chat_user, fake_wecom):
+    ghost = chat_user("ghost.user")
+    fake_wecom.state.users = {"li.sales"}
+    try:
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            push_card(ctx, _card(), users=[ghost])
+    finally:
+        fake_wecom.state.users = set()
+    row = db.session.scalar(select(Notification))
+    db.session.refresh(row)
+    assert row.status == "sent" and row.last_error == "invaliduser: ghost.user"
+    assert db.session.scalar(select(SentMessage.invaliduser)) == "ghost.user"
+
+
+def test_group_webhook_queues_past_twenty_a_minute_instead_of_dropping(wecom_ctx, fake_wecom):
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        for i in range(25):
+            push_card(ctx, Card(title=f"提醒 {i}", url="/x"), webhook="sales")
+    webhook_calls = fake_wecom.state.received("/cgi-bin/webhook/send")
+    assert len(webhook_calls) == 20
+    assert webhook_calls[0]["json"]["template_card"]["card_type"] == "text_notice"
+    waiting = db.session.scalars(select(Notification).where(Notification.status == "pending"))
+    waiting = list(waiting)
+    assert len(waiting) == 5  # queued, not dropped, and not counted as failures
+    assert all(n.attempts == 0 for n in waiting)
+    assert relay() == 0  # still inside the minute: nothing more goes out
+    # A minute later the relay sends the rest.
+    from datetime import timedelta
+
+    from core.db import utcnow
+    from modules.wecom.channels import window
+
+    window._sent.clear()
+    fake_wecom.state.webhook_times.clear()
+    for n in waiting:
+        n.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert relay() == 5
+    assert len(fake_wecom.state.received("/cgi-bin/webhook/send")) == 25
