@@ -55,6 +55,11 @@ def register_bot_commands() -> list:
 
 
 @hookimpl
+def register_card_actions() -> list:
+    return _gather("register_card_actions")
+
+
+@hookimpl
 def register_jobs() -> list:
     return _gather("register_jobs")
 

@@ -180,7 +180,9 @@ class FollowUp(AuditedMixin, TimestampMixin, db.Model):
         ForeignKey("crm_customer.id", ondelete="CASCADE"), index=True
     )
     # The opportunity this follow-up is about; the opportunities part may turn it into a FK.
-    opportunity_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_opportunity.id", ondelete="SET NULL"), index=True
+    )
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("core_user.id", ondelete="SET NULL"), index=True
     )

@@ -17,11 +17,18 @@ def test_login_attempts_are_rate_limited(app, make_user):
     limited = create_app(base_config(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path,
                                      RATELIMIT_ENABLED=True,
                                      TANDEM_LOGIN_RATE_LIMIT="3 per minute"))
+    from core.extensions import limiter
+
     client = limited.test_client()
-    codes = [client.post("/login", data={"username": "target", "password": "wrong"}).status_code
-             for _ in range(4)]
-    assert codes[:3] == [200, 200, 200] and codes[3] == 429
-    assert "登录尝试过于频繁" in client.post("/login", data={}).get_data(as_text=True)
+    try:
+        codes = [client.post("/login", data={"username": "target", "password": "wrong"})
+                 .status_code for _ in range(4)]
+        assert codes[:3] == [200, 200, 200] and codes[3] == 429
+        assert "登录尝试过于频繁" in client.post("/login", data={}).get_data(as_text=True)
+    finally:
+        # Flask-Limiter keeps one switch and one storage for the process: restore them.
+        limiter.reset()
+        limiter.enabled = False
 
 
 def test_security_headers(client):

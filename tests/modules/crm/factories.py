@@ -75,3 +75,15 @@ def make_people(make_user: Any) -> dict[str, Any]:
         "c": make_user("sales", team=t2),
         "admin": make_user("admin"),
     }
+
+
+def make_opportunity(customer: Any, owner: Any = None, **overrides: Any) -> Any:
+    """Create and commit an opportunity (owned by ``owner``; None = unowned, announced)."""
+    from modules.crm.opportunities import create_opportunity
+
+    ctx = ServiceContext.system("cli")
+    data = {"customer_id": customer.id, "product_name": "中央空调", "quantity": 10,
+            "estimated_amount": "185000.00", "owner_id": owner.id if owner else None,
+            "unowned": owner is None, **overrides}
+    with unit_of_work(ctx):
+        return create_opportunity(ctx, data)

@@ -1,0 +1,127 @@
+"""REST API for opportunities under ``/api/v1`` (seed 003's shapes)."""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from flask import Blueprint
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core import api
+from modules.crm import opportunities as svc
+from modules.crm.models.opportunity import Opportunity
+
+bp = Blueprint("crm_opportunities_api", __name__, url_prefix=api.API_PREFIX)
+
+Status = Literal["new", "contacted", "quoted", "negotiating", "won", "lost"]
+
+
+class QuoteOut(api.ApiOut):
+    id: int
+    amount: api.Money
+    valid_until: date | None
+    is_current: bool
+    created_at: datetime
+
+
+class OpportunityOut(api.ApiOut):
+    id: int
+    number: str
+    customer_id: int
+    customer_name: str
+    product_name: str
+    quantity: int
+    estimated_amount: api.Money
+    status: Status
+    source: str | None
+    requirements: str | None
+    owner_id: int | None
+    lost_reason: str | None
+    current_quote: QuoteOut | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OpportunityIn(api.ApiIn):
+    customer_id: int = Field(ge=1)
+    product_name: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(default=1, ge=1)
+    estimated_amount: api.Money = Decimal("0")
+    source: str | None = None
+    requirements: str | None = None
+    owner_id: int | None = None
+
+
+class StatusIn(api.ApiIn):
+    status: Status
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+def _out(opp: Opportunity) -> dict:
+    quote = opp.current_quote
+    return {
+        "id": opp.id, "number": opp.number, "customer_id": opp.customer_id,
+        "customer_name": opp.customer.customer_name, "product_name": opp.product_name,
+        "quantity": opp.quantity, "estimated_amount": opp.estimated_amount,
+        "status": opp.status, "source": opp.source, "requirements": opp.requirements,
+        "owner_id": opp.owner_id, "lost_reason": opp.lost_reason,
+        "current_quote": quote, "created_at": opp.created_at, "updated_at": opp.updated_at,
+    }
+
+
+OPPORTUNITIES = api.Listing(
+    Opportunity,
+    sort={"created_at": Opportunity.created_at, "estimated_amount": Opportunity.estimated_amount,
+          "status": Opportunity.status},
+    default_sort="-created_at",
+    filters={"status": Opportunity.status, "owner_id": Opportunity.owner_id,
+             "customer_id": Opportunity.customer_id},
+    ranges={"estimated_amount": Opportunity.estimated_amount,
+            "created_at": Opportunity.created_at},
+    search=[Opportunity.product_name, Opportunity.requirements],
+)
+
+
+@api.route(bp, "/opportunities", permission="crm.opportunity.read", response=OpportunityOut,
+           listing=OPPORTUNITIES, tags=["crm"])
+def list_opportunities(ctx):  # noqa: ANN001, ANN201
+    """List the opportunities the caller may see."""
+    stmt = select(Opportunity).options(selectinload(Opportunity.customer),
+                                       selectinload(Opportunity.quotes))
+    page = OPPORTUNITIES.page(ctx, stmt)
+    page.items = [_out(o) for o in page.items]
+    return page
+
+
+@api.route(bp, "/opportunities", methods=["POST"], permission="crm.opportunity.create",
+           body=OpportunityIn, response=OpportunityOut, status=201, tags=["crm"])
+def create_opportunity(ctx, body: OpportunityIn):  # noqa: ANN001, ANN201
+    """Create an opportunity for a customer the caller may see."""
+    return _out(svc.create_opportunity(ctx, body.model_dump()))
+
+
+@api.route(bp, "/opportunities/<int:opportunity_id>", permission="crm.opportunity.read",
+           response=OpportunityOut, tags=["crm"])
+def get_opportunity(ctx, opportunity_id: int):  # noqa: ANN001, ANN201
+    """One opportunity (404 when the caller may not see it)."""
+    return _out(svc.get_opportunity(ctx, opportunity_id))
+
+
+@api.route(bp, "/opportunities/<int:opportunity_id>/status", methods=["PATCH"],
+           permission="crm.opportunity.write", body=StatusIn, response=OpportunityOut,
+           tags=["crm"])
+def change_status(ctx, opportunity_id: int, body: StatusIn):  # noqa: ANN001, ANN201
+    """Move the opportunity to another status (``lost`` needs a ``reason``)."""
+    return _out(svc.change_status(ctx, opportunity_id, body.status, body.reason))
+
+
+@api.route(bp, "/opportunities/<int:opportunity_id>/claim", methods=["POST"],
+           permission="crm.opportunity.claim", response=OpportunityOut, tags=["crm"])
+def claim(ctx, opportunity_id: int):  # noqa: ANN001, ANN201
+    """Claim an unowned opportunity (409 when someone was faster)."""
+    return _out(svc.claim_opportunity(ctx, opportunity_id))

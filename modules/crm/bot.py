@@ -1,0 +1,118 @@
+"""Pre-sales chat commands (seed 000 §4): #认领 #跟进 #报价 #成交 #丢单 #客户历史.
+
+Each command names its opportunity (``#跟进 OPP-1023 已发方案``) or, without a number, acts
+on the opportunity of the last card the bot posted in that chat. Every command calls the
+same service as the web page and the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from core.bot import Card
+from core.bot import CardButton
+from core.errors import ValidationError
+from core.registration import BotCommand
+from core.registration import CardAction
+from modules.crm import opportunities as svc
+from modules.crm.models.opportunity import Opportunity
+
+MODEL = "crm_opportunity"
+
+
+def _url(opp: Opportunity) -> str:
+    """Absolute link to the opportunity page (built without a request: bots and jobs)."""
+    return f"{current_app.config['TANDEM_BASE_URL'].rstrip('/')}/crm/opportunities/{opp.id}"
+
+
+def opportunity_card(opp: Opportunity, source: str = "商机") -> Card:
+    quote = opp.current_quote
+    fields = [("客户", opp.customer.customer_name), ("编号", opp.number),
+              ("状态", opp.status_label), ("负责人", opp.owner.name if opp.owner else "待认领")]
+    if quote is not None:
+        fields.append(("当前报价", f"¥{quote.amount:,.2f}"))
+    buttons = [CardButton.link("查看", _url(opp))]
+    if opp.owner_id is None and opp.is_open:
+        buttons.insert(0, CardButton.action("认领", "crm.opportunity.claim", opp.id))
+    return Card(title=f"{opp.product_name} × {opp.quantity}", source=source,
+                emphasis=("预计金额", f"¥{opp.estimated_amount:,.2f}"), fields=fields,
+                url=_url(opp), buttons=buttons, record=(MODEL, opp.id))
+
+
+def _resolve(ctx: Any, call: Any) -> tuple[Opportunity, str]:
+    return call.resolve(lambda value: svc.get_opportunity(ctx, value))
+
+
+def claim(ctx: Any, call: Any) -> Card:
+    opp, _rest = _resolve(ctx, call)
+    return opportunity_card(svc.claim_opportunity(ctx, opp.id), source="已认领")
+
+
+def follow(ctx: Any, call: Any) -> str:
+    opp, content = _resolve(ctx, call)
+    if not content.strip():
+        raise ValidationError("请写跟进内容，例如：#跟进 OPP-1023 已发送方案")
+    svc.follow_up(ctx, opp.id, content.strip())
+    return f"已记录 {opp.number} 的跟进：{content.strip()}"
+
+
+def quote(ctx: Any, call: Any) -> str:
+    opp, rest = _resolve(ctx, call)
+    amount = rest.strip().split()[0] if rest.strip() else ""
+    if not amount:
+        raise ValidationError("请写报价金额，例如：#报价 OPP-1023 185000")
+    new = svc.add_quote(ctx, opp.id, amount)
+    return f"{opp.number} 已报价 ¥{new.amount:,.2f}（当前报价）"
+
+
+def won(ctx: Any, call: Any) -> Card:
+    opp, _rest = _resolve(ctx, call)
+    return opportunity_card(svc.change_status(ctx, opp.id, "won"), source="已成交")
+
+
+def lost(ctx: Any, call: Any) -> str:
+    opp, reason = _resolve(ctx, call)
+    if not reason.strip():
+        raise ValidationError("请写丢单原因，例如：#丢单 OPP-1023 价格高于竞品")
+    svc.change_status(ctx, opp.id, "lost", reason.strip())
+    return f"{opp.number} 已标记丢单：{reason.strip()}"
+
+
+def history(ctx: Any, call: Any) -> str:
+    if not call.args.strip():
+        raise ValidationError("请写手机号，例如：#客户历史 13812345678")
+    customer, opps = svc.customer_history(ctx, call.args.strip())
+    lines = [f"**{customer.customer_name}**（{customer.number}，{customer.level_label}）",
+             f"负责人：{customer.owner.name if customer.owner else '公海'}"]
+    lines += [f"> {o.number} {o.product_name} × {o.quantity} · {o.status_label} · "
+              f"¥{o.estimated_amount:,.2f}" for o in opps] or ["> 暂无可见的商机"]
+    return "\n".join(lines)
+
+
+def claim_clicked(ctx: Any, click: Any) -> Card:
+    """The 认领 button: the same service as #认领; the clicker's card updates."""
+    return opportunity_card(svc.claim_opportunity(ctx, click.record_id()), source="已认领")
+
+
+def commands() -> list[BotCommand]:
+    common = {"model": MODEL, "reference": "OPP-"}
+    return [
+        BotCommand("认领", claim, "crm.opportunity.claim", "认领群里发布的新商机",
+                   "#认领 [OPP-编号]", **common),
+        BotCommand("跟进", follow, "crm.opportunity.write", "记录商机跟进",
+                   "#跟进 [OPP-编号] 内容", **common),
+        BotCommand("报价", quote, "crm.opportunity.write", "给商机报价（成为当前报价）",
+                   "#报价 [OPP-编号] 金额", **common),
+        BotCommand("成交", won, "crm.opportunity.write", "标记商机成交",
+                   "#成交 [OPP-编号]", **common),
+        BotCommand("丢单", lost, "crm.opportunity.write", "标记丢单（需写原因）",
+                   "#丢单 [OPP-编号] 原因", **common),
+        BotCommand("客户历史", history, "crm.customer.read", "按手机号查看客户与商机",
+                   "#客户历史 手机号"),
+    ]
+
+
+def card_actions() -> list[CardAction]:
+    return [CardAction("crm.opportunity.claim", claim_clicked, "crm.opportunity.claim")]

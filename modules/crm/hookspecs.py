@@ -1,0 +1,25 @@
+"""Extension points crm offers to the modules that depend on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("tandem")
+
+
+@hookspec
+def opportunity_won(opportunity: Any, ctx: Any) -> None:
+    """An opportunity was marked won (``#成交`` or the web); ``sales`` creates the order."""
+
+
+@hookspec
+def customers_handed_over(customer_ids: list[int], from_user_id: int | None, to_user_id: int,
+                          handover_id: int, ctx: Any) -> None:
+    """A handover was confirmed: the customers now belong to ``to_user_id``."""
+
+
+@hookspec
+def handover_checklist_items(customer_ids: list[int], ctx: Any) -> list[dict]:
+    """Items for a handover's checklist (orders, tickets, payments …) from other modules."""

@@ -1,0 +1,297 @@
+"""Opportunity services: the one place the web, the API, the bot and jobs change them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from decimal import InvalidOperation
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select
+from sqlalchemy import select
+from sqlalchemy import update
+
+from core import audit
+from core.errors import ConflictError
+from core.errors import NotFoundError
+from core.errors import UserError
+from core.errors import ValidationError
+from core.extensions import db
+from core.services import ServiceContext
+from modules.crm import customers as customer_services
+from modules.crm.models.customer import Customer
+from modules.crm.models.opportunity import NUMBER_PREFIX
+from modules.crm.models.opportunity import OPEN_STATUSES
+from modules.crm.models.opportunity import SOURCES
+from modules.crm.models.opportunity import STATUSES
+from modules.crm.models.opportunity import TRANSITIONS
+from modules.crm.models.opportunity import Opportunity
+from modules.crm.models.opportunity import Quote
+
+NOT_FOUND = "商机不存在或无权查看"
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
+def opportunity_select(ctx: ServiceContext) -> Select:
+    ctx.require("crm.opportunity.read")
+    return ctx.scoped(select(Opportunity), Opportunity)
+
+
+def parse_number(ref: str | int) -> int | None:
+    """``OPP-1023`` / ``opp1023`` / ``1023`` → 1023."""
+    text = str(ref).strip().upper().replace(NUMBER_PREFIX, "").replace("OPP", "")
+    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+
+
+def get_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
+    """A visible opportunity (404 otherwise, never saying whether it exists)."""
+    opp_id = parse_number(ref)
+    if opp_id is None:
+        raise NotFoundError(NOT_FOUND)
+    opp = db.session.scalar(opportunity_select(ctx).where(Opportunity.id == opp_id))
+    if opp is None:
+        raise NotFoundError(NOT_FOUND)
+    return opp
+
+
+def _check_writable(ctx: ServiceContext, opp: Opportunity) -> None:
+    ctx.require("crm.opportunity.write")
+    if opp.owner_id is None and not ctx.can("crm.opportunity.assign"):
+        raise UserError("该商机尚未认领，请先认领（#认领）")
+
+
+def _amount(raw: Any, field: str, label: str) -> Decimal:
+    try:
+        value = Decimal(str(raw).replace(",", "").replace("¥", "").strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationError(f"{label}不是有效的金额", fields={field: "不是有效的金额"}) from exc
+    if value < 0 or value > MAX_AMOUNT or value != value.quantize(Decimal("0.01")):
+        raise ValidationError(f"{label}无效（0 至 999,999,999,999.99，最多两位小数）",
+                              fields={field: "金额无效"})
+    return value
+
+
+def _clean(ctx: ServiceContext, data: Mapping[str, Any], partial: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    if "product_name" in data or not partial:
+        name = str(data.get("product_name") or "").strip()
+        if not name:
+            errors["product_name"] = "请填写产品"
+        elif len(name) > 200:
+            errors["product_name"] = "产品名称过长"
+        out["product_name"] = name
+    if "quantity" in data or not partial:
+        try:
+            quantity = int(data.get("quantity") or 1)
+            if quantity <= 0:
+                raise ValueError
+            out["quantity"] = quantity
+        except (TypeError, ValueError):
+            errors["quantity"] = "数量必须是正整数"
+    if "estimated_amount" in data or not partial:
+        try:
+            out["estimated_amount"] = _amount(data.get("estimated_amount") or 0,
+                                              "estimated_amount", "预计金额")
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    if "source" in data and data.get("source"):
+        if data["source"] not in SOURCES:
+            errors["source"] = "来源无效"
+        out["source"] = data["source"]
+    for key in ("requirements",):
+        if key in data:
+            out[key] = (str(data[key] or "").strip() or None)
+    if "expected_close_date" in data:
+        raw = data.get("expected_close_date")
+        try:
+            out["expected_close_date"] = (raw if isinstance(raw, date) or raw in (None, "")
+                                          else date.fromisoformat(str(raw))) or None
+        except ValueError:
+            errors["expected_close_date"] = "日期格式不正确"
+    if errors:
+        raise ValidationError("请检查：" + "；".join(errors.values()), fields=errors)
+    return out
+
+
+def create_opportunity(ctx: ServiceContext, data: Mapping[str, Any]) -> Opportunity:
+    """Create an opportunity for a visible customer; the owner is the actor unless it is
+    announced unowned (``owner_id=None`` with ``unowned=True``) for someone to claim."""
+    ctx.require("crm.opportunity.create")
+    try:
+        customer = customer_services.get_customer(ctx, data.get("customer_id") or 0)
+    except NotFoundError as exc:
+        raise ValidationError("客户不存在或无权查看", fields={"customer_id": "客户不存在"}) from exc
+    values = _clean(ctx, data, partial=False)
+    owner_id = None if data.get("unowned") else (data.get("owner_id") or ctx.actor_id)
+    if owner_id not in (None, ctx.actor_id) and not ctx.can("crm.opportunity.assign"):
+        raise ValidationError("只能为自己创建商机", fields={"owner_id": "无权指定负责人"})
+    opp = Opportunity(customer_id=customer.id, owner_id=owner_id, status="new", **values)
+    db.session.add(opp)
+    db.session.flush()
+    if owner_id is None:
+        announce(ctx, opp)
+    return opp
+
+
+def update_opportunity(ctx: ServiceContext, ref: str | int,
+                       data: Mapping[str, Any]) -> Opportunity:
+    opp = get_opportunity(ctx, ref)
+    _check_writable(ctx, opp)
+    for key, value in _clean(ctx, data, partial=True).items():
+        setattr(opp, key, value)
+    db.session.flush()
+    return opp
+
+
+def change_status(ctx: ServiceContext, ref: str | int, status: str,
+                  reason: str | None = None) -> Opportunity:
+    """Move along new → contacted → quoted → negotiating → won / lost (lost needs a reason).
+    The kanban, the status form, ``PATCH …/status`` and ``#成交``/``#丢单`` all land here."""
+    opp = get_opportunity(ctx, ref)
+    _check_writable(ctx, opp)
+    if status not in STATUSES:
+        raise ValidationError("状态无效", fields={"status": "状态无效"})
+    if status == opp.status:
+        return opp
+    if status not in TRANSITIONS[opp.status]:
+        raise UserError(f"商机不能从“{STATUSES[opp.status]}”变为“{STATUSES[status]}”")
+    reason = (reason or "").strip()
+    if status == "lost" and not reason:
+        raise ValidationError("丢单需要填写原因", fields={"reason": "请填写丢单原因"})
+    previous = opp.status
+    opp.status = status
+    if status == "lost":
+        opp.lost_reason, opp.closed_at = reason, ctx.now
+    elif status == "won":
+        opp.won_at = opp.closed_at = ctx.now
+        opp.lost_reason = None
+    elif previous == "lost":
+        opp.closed_at, opp.lost_reason = None, None
+    db.session.flush()
+    audit.record(ctx, opp, "status", reason or None, {"status": [previous, status]})
+    if status == "won":
+        hook = getattr(current_app.extensions["tandem_registry"].hook, "opportunity_won", None)
+        if hook is not None:
+            hook(opportunity=opp, ctx=ctx)
+    return opp
+
+
+def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
+    """Take an unowned opportunity. Race-safe: a conditional UPDATE, so of two people
+    claiming at once exactly one wins and the other is told who was faster."""
+    ctx.require("crm.opportunity.claim")
+    opp_id = parse_number(ref)
+    if opp_id is None:
+        raise NotFoundError(NOT_FOUND)
+    won = db.session.execute(
+        update(Opportunity)
+        .where(Opportunity.id == opp_id, Opportunity.owner_id.is_(None),
+               Opportunity.status.in_(OPEN_STATUSES))
+        .values(owner_id=ctx.actor_id, updated_at=ctx.now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    opp = db.session.get(Opportunity, opp_id)
+    if opp is not None:
+        db.session.refresh(opp)
+    if not won:
+        if opp is None:
+            raise NotFoundError(NOT_FOUND)
+        if opp.owner_id == ctx.actor_id:
+            raise ConflictError(f"{opp.number} 已经是您的商机")
+        if opp.owner_id is not None:
+            raise ConflictError(f"{opp.number} 已被{opp.owner.name if opp.owner else '他人'}认领")
+        raise ConflictError(f"{opp.number} 已关闭，不能认领")
+    audit.record(ctx, opp, "claim", "认领商机", {"owner_id": [None, ctx.actor_id]})
+    return opp
+
+
+def assign_opportunity(ctx: ServiceContext, ref: str | int, owner_id: int) -> Opportunity:
+    ctx.require("crm.opportunity.assign")
+    opp = get_opportunity(ctx, ref)
+    previous = opp.owner_id
+    opp.owner_id = owner_id
+    db.session.flush()
+    audit.record(ctx, opp, "assign", "分配商机", {"owner_id": [previous, owner_id]})
+    return opp
+
+
+def add_quote(ctx: ServiceContext, ref: str | int, amount: Any,
+              valid_until: date | str | None = None, note: str | None = None) -> Quote:
+    """A new current quote (the previous one stops being current); a new or contacted
+    opportunity moves to quoted."""
+    opp = get_opportunity(ctx, ref)
+    _check_writable(ctx, opp)
+    if not opp.is_open:
+        raise UserError(f"{opp.number} 已{opp.status_label}，不能再报价")
+    value = _amount(amount, "amount", "报价金额")
+    if value <= 0:
+        raise ValidationError("报价金额必须大于 0", fields={"amount": "必须大于 0"})
+    if isinstance(valid_until, str) and valid_until:
+        try:
+            valid_until = date.fromisoformat(valid_until)
+        except ValueError as exc:
+            raise ValidationError("有效期格式不正确", fields={"valid_until": "日期格式"}) from exc
+    for quote in opp.quotes:
+        quote.is_current = False
+    quote = Quote(opportunity=opp, amount=value, valid_until=valid_until or None, note=note,
+                  is_current=True, created_by=ctx.actor_id, created_at=ctx.now)
+    db.session.add(quote)
+    if opp.status in ("new", "contacted"):
+        change_status(ctx, opp.id, "quoted")
+    db.session.flush()
+    return quote
+
+
+def follow_up(ctx: ServiceContext, ref: str | int, content: str,
+              channel: str = "wechat") -> Any:
+    """A follow-up on the opportunity (stored with its customer; moves a new one to
+    contacted)."""
+    opp = get_opportunity(ctx, ref)
+    _check_writable(ctx, opp)
+    record = customer_services.add_follow_up(ctx, opp.customer_id, {
+        "content": content, "channel": channel, "opportunity_id": opp.id})
+    if opp.status == "new":
+        change_status(ctx, opp.id, "contacted")
+    return record
+
+
+def customer_history(ctx: ServiceContext, phone: str) -> tuple[Customer, list[Opportunity]]:
+    """A visible customer by phone and its opportunities the actor may see."""
+    customer = customer_services.find_customer(ctx, phone)
+    opps = list(db.session.scalars(opportunity_select(ctx).where(
+        Opportunity.customer_id == customer.id).order_by(Opportunity.id.desc()).limit(10)))
+    return customer, opps
+
+
+def announce(ctx: ServiceContext, opp: Opportunity) -> None:
+    """Announce a new unowned opportunity to the sales team: a card in the sales group (the
+    group robot, when WeCom is installed), a card with a 认领 button to each salesperson's
+    WeCom, and an in-app notice. The group's chat remembers the card, so ``#认领`` there
+    needs no number."""
+    from core.bot import remember_card
+    from core.notify import notify
+    from core.security.models import Role
+    from core.security.models import User
+    from core.settings import get_setting
+    from modules.crm.bot import opportunity_card
+
+    card = opportunity_card(opp, source="新商机")
+    chat_id = get_setting("crm.sales_chat_id")
+    if chat_id:
+        remember_card(str(chat_id), card)
+    channels = current_app.extensions["tandem_registry"].notification_channels
+    sales = list(db.session.scalars(select(User).where(
+        User.active.is_(True), User.roles.any(Role.code == "sales"))))
+    payload = {"msgtype": "template_card", "card": card.to_template_card()}
+    body = f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}"
+    key = f"crm.announce:{opp.id}"
+    wanted = ("inapp", "wecom") if "wecom" in channels else ("inapp",)
+    notify(ctx, sales, f"新商机：{card.title}", body, channels=wanted, url=card.url,
+           payload=payload, dedupe_key=key, record=opp)
+    webhook = get_setting("crm.sales_webhook")
+    if "wecom_webhook" in channels and webhook:
+        notify(ctx, [], f"新商机：{card.title}", body, channels=("wecom_webhook",), url=card.url,
+               payload=payload, dedupe_key=key, address=str(webhook), record=opp)

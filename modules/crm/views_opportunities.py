@@ -1,0 +1,232 @@
+"""Opportunity pages: list, kanban, detail with timeline and quotes, create/edit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import DecimalField
+from wtforms import IntegerField
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+from wtforms.validators import NumberRange
+from wtforms.validators import Optional
+
+from core.errors import NotFoundError
+from core.errors import TandemError
+from core.extensions import db
+from core.security.access import requires
+from core.services import unit_of_work
+from core.timeline import timeline
+from core.web.context import web_ctx
+from core.web.forms import submit
+from core.web.kanban import Kanban
+from core.web.listview import Column
+from core.web.listview import Filter
+from core.web.listview import ListView
+from modules.crm import opportunities as svc
+from modules.crm.models.customer import Customer
+from modules.crm.models.opportunity import SOURCES
+from modules.crm.models.opportunity import STATUSES
+from modules.crm.models.opportunity import Opportunity
+
+bp = Blueprint("crm_opportunities", __name__, url_prefix="/crm/opportunities",
+               template_folder="templates")
+
+LOADERS = [selectinload(Opportunity.customer), selectinload(Opportunity.owner)]
+
+
+def _decimal(value: str) -> Any:
+    from decimal import Decimal
+
+    return Decimal(value)
+
+
+def _day(value: str) -> Any:
+    from datetime import date
+    from datetime import datetime
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(date.fromisoformat(value), time.min, ZoneInfo("Asia/Shanghai"))
+
+
+def _day_end(value: str) -> Any:
+    from datetime import timedelta
+
+    return _day(value) + timedelta(days=1)
+
+
+LIST = ListView(
+    Opportunity, "crm_opportunities.index",
+    columns=[
+        Column("number", "编号", sort=Opportunity.id, link=True),
+        Column("product_name", "产品", sort=Opportunity.product_name, link=True),
+        Column("customer", "客户", value=lambda o: o.customer.customer_name),
+        Column("quantity", "数量", sort=Opportunity.quantity),
+        Column("estimated_amount", "预计金额", sort=Opportunity.estimated_amount, fmt="money"),
+        Column("status", "状态", sort=Opportunity.status, value=lambda o: o.status_label),
+        Column("owner", "负责人", value=lambda o: o.owner.name if o.owner else "待认领"),
+        Column("created_at", "创建时间", sort=Opportunity.created_at, fmt="datetime"),
+    ],
+    search=[Opportunity.product_name, Opportunity.requirements],
+    filters=[
+        Filter("status", "状态", Opportunity.status, STATUSES),
+        Filter("owner_id", "负责人ID", Opportunity.owner_id, convert=int),
+        Filter("from", "起始日期", Opportunity.created_at, kind="date_from", convert=_day),
+        Filter("to", "截止日期", Opportunity.created_at, kind="date_to", convert=_day_end),
+        Filter("min", "最低金额", Opportunity.estimated_amount, kind="number_min",
+               convert=_decimal),
+        Filter("max", "最高金额", Opportunity.estimated_amount, kind="number_max",
+               convert=_decimal),
+    ],
+    default_sort="-created_at", detail_endpoint="crm_opportunities.detail",
+    live_models="crm_opportunity", options=LOADERS,
+)
+
+BOARD = Kanban(Opportunity, Opportunity.status, STATUSES,
+               title=lambda o: f"{o.product_name} × {o.quantity}",
+               fields=lambda o: [("客户", o.customer.customer_name),
+                                 ("金额", f"¥{o.estimated_amount:,.2f}"),
+                                 ("负责人", o.owner.name if o.owner else "待认领")],
+               move_endpoint="crm_opportunities.move",
+               detail_endpoint="crm_opportunities.detail", options=LOADERS)
+
+
+class OpportunityForm(FlaskForm):
+    customer_id = SelectField(_l("客户"), coerce=int)
+    product_name = StringField(_l("产品"), validators=[DataRequired(_l("请填写产品")),
+                                                      Length(max=200)])
+    quantity = IntegerField(_l("数量"), default=1,
+                            validators=[NumberRange(min=1, message=_l("数量必须是正整数"))])
+    estimated_amount = DecimalField(_l("预计金额（元）"), places=2,
+                                    validators=[Optional(), NumberRange(min=0)])
+    source = SelectField(_l("来源"), choices=[("", "—"), *SOURCES.items()])
+    requirements = TextAreaField(_l("需求描述"))
+
+
+@bp.route("/")
+@requires("crm.opportunity.read")
+def index() -> Any:
+    actions = [("看板", url_for("crm_opportunities.board"))]
+    if web_ctx().can("crm.opportunity.create"):
+        actions.insert(0, ("新建商机", url_for("crm_opportunities.new")))
+    return LIST.respond(web_ctx(), select(Opportunity), title="商机", actions=actions)
+
+
+@bp.route("/board")
+@requires("crm.opportunity.read")
+def board() -> str:
+    return BOARD.render(web_ctx(), select(Opportunity), title="商机看板")
+
+
+@bp.route("/board/move", methods=["POST"])
+@requires("crm.opportunity.write")
+def move() -> Any:
+    data = request.get_json(silent=True) or {}
+    ctx = web_ctx()
+    try:
+        with unit_of_work(ctx):
+            svc.change_status(ctx, data.get("id", ""), str(data.get("status", "")),
+                              data.get("reason"))
+    except TandemError as exc:
+        return jsonify({"error": {"code": exc.code, "message": exc.message,
+                                  "fields": exc.fields}}), exc.http_status
+    return jsonify({"ok": True})
+
+
+def _customer_choices(ctx: Any) -> list[tuple[int, str]]:
+    from modules.crm.customers import customer_select
+
+    rows = db.session.execute(
+        customer_select(ctx, Customer.id, Customer.customer_name)
+        .order_by(Customer.customer_name).limit(500))
+    return [(cid, name) for cid, name in rows]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("crm.opportunity.create")
+def new() -> Any:
+    ctx = web_ctx()
+    form = OpportunityForm()
+    form.customer_id.choices = _customer_choices(ctx)
+    if request.method == "GET" and request.args.get("customer_id", "").isdigit():
+        form.customer_id.data = int(request.args["customer_id"])
+    done, opp = submit(form, lambda c: svc.create_opportunity(c, {
+        "customer_id": form.customer_id.data, "product_name": form.product_name.data,
+        "quantity": form.quantity.data, "estimated_amount": form.estimated_amount.data or 0,
+        "source": form.source.data or None, "requirements": form.requirements.data}))
+    if done:
+        flash(f"已创建商机 {opp.number}", "success")
+        return redirect(url_for("crm_opportunities.detail", id=opp.id))
+    return render_template("crm/opportunity_form.html", form=form, opp=None)
+
+
+@bp.route("/<int:id>")
+@requires("crm.opportunity.read")
+def detail(id: int) -> Any:
+    ctx = web_ctx()
+    try:
+        opp = svc.get_opportunity(ctx, id)
+    except NotFoundError:
+        abort(404)
+    allowed = sorted(svc.TRANSITIONS[opp.status], key=list(STATUSES).index)
+    return render_template("crm/opportunity_detail.html", opp=opp, statuses=STATUSES,
+                           allowed=allowed, entries=timeline("crm_opportunity", opp.id),
+                           timeline_target=("crm_opportunity", opp.id))
+
+
+def _action(id: int, run: Any, done: str) -> Any:
+    ctx = web_ctx()
+    try:
+        with unit_of_work(ctx):
+            run(ctx)
+        flash(done, "success")
+    except NotFoundError:
+        abort(404)
+    except TandemError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("crm_opportunities.detail", id=id))
+
+
+@bp.route("/<int:id>/status", methods=["POST"])
+@requires("crm.opportunity.write")
+def status(id: int) -> Any:
+    return _action(id, lambda c: svc.change_status(c, id, request.form.get("status", ""),
+                                                   request.form.get("reason")), "状态已更新")
+
+
+@bp.route("/<int:id>/claim", methods=["POST"])
+@requires("crm.opportunity.claim")
+def claim(id: int) -> Any:
+    return _action(id, lambda c: svc.claim_opportunity(c, id), "已认领")
+
+
+@bp.route("/<int:id>/quote", methods=["POST"])
+@requires("crm.opportunity.write")
+def quote(id: int) -> Any:
+    return _action(id, lambda c: svc.add_quote(c, id, request.form.get("amount", ""),
+                                               request.form.get("valid_until") or None,
+                                               request.form.get("note") or None), "已报价")
+
+
+@bp.route("/<int:id>/follow-up", methods=["POST"])
+@requires("crm.opportunity.write")
+def follow_up(id: int) -> Any:
+    return _action(id, lambda c: svc.follow_up(c, id, request.form.get("content", ""),
+                                               request.form.get("channel") or "phone"),
+                   "已记录跟进")

@@ -1,0 +1,108 @@
+"""Issue 4's end-to-end cases with the real crm commands, through the fake WeCom."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.audit import AuditLog
+from core.extensions import db
+from core.services import ServiceContext
+from core.services import unit_of_work
+from modules.crm.models.customer import FollowUp
+from modules.crm.models.opportunity import Opportunity
+from modules.wecom.crypto import WeComCrypto
+from modules.wecom.fake import CallbackDriver
+from tests.conftest import _clean
+from tests.conftest import build_installed_app
+from tests.modules.crm.factories import make_customer
+from tests.modules.crm.factories import make_opportunity
+from tests.modules.wecom.conftest import APP_KEY
+from tests.modules.wecom.conftest import APP_TOKEN
+from tests.modules.wecom.conftest import BOT_KEY
+from tests.modules.wecom.conftest import BOT_TOKEN
+from tests.modules.wecom.conftest import CORP_ID
+from tests.modules.wecom.conftest import client_poster
+from tests.modules.wecom.conftest import wecom_config
+
+
+@pytest.fixture(scope="module")
+def crm_wecom_app(databases: Any, instance_dir: Any, fake_wecom: Any) -> Iterator[Any]:
+    app = build_installed_app(databases.new_url(), instance_dir, ["crm", "wecom"],
+                              **wecom_config(fake_wecom))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def ctx_app(crm_wecom_app: Any, fake_wecom: Any) -> Iterator[Any]:
+    fake_wecom.state.requests.clear()
+    with crm_wecom_app.app_context():
+        yield crm_wecom_app
+        db.session.remove()
+    _clean(crm_wecom_app)
+
+
+@pytest.fixture
+def driver(ctx_app: Any) -> CallbackDriver:
+    return CallbackDriver(client_poster(ctx_app.test_client()),
+                          app_crypto=WeComCrypto(APP_TOKEN, APP_KEY, CORP_ID),
+                          bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""))
+
+
+def _sales(username: str) -> Any:
+    from core.security.services import create_user
+
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        return create_user(ctx, username, roles=["sales"], wecom_userid=username,
+                           display_name=username)
+
+
+def test_group_follow_up_is_stored_once_with_source_bot(driver):
+    li = _sales("li.sales")
+    opp = make_opportunity(make_customer(li), li)
+    payload = {"msgid": "m-follow-1", "chatid": "sales-group", "chattype": "group",
+               "from": {"userid": "li.sales"}, "msgtype": "text",
+               "text": {"content": f"@Tandem #跟进 {opp.number} 已发送方案"}}
+    answers = driver.bot_message(payload, deliveries=3)
+    assert [status for status, _ in answers] == [200, 200, 200]
+    reply = driver.decrypt_bot_reply(answers[0][1])
+    assert f"已记录 {opp.number} 的跟进：已发送方案" in reply["stream"]["content"]
+    follow_ups = db.session.scalars(select(FollowUp).where(
+        FollowUp.opportunity_id == opp.id)).all()
+    assert [f.content for f in follow_ups] == ["已发送方案"]
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.model == "crm_follow_up"))
+    assert audit.source == "bot" and audit.actor_id == li.id
+
+
+def test_pushed_card_claim_button_claims_for_the_clicker_and_updates_his_card(driver,
+                                                                             fake_wecom):
+    li, zhao = _sales("li.sales"), _sales("zhao.sales")
+    opp = make_opportunity(make_customer(li))  # unowned: announced to the sales team
+    pushed = [r["json"] for r in fake_wecom.state.received("/cgi-bin/message/send")
+              if r["json"]["msgtype"] == "template_card"]
+    assert {p["touser"] for p in pushed} == {"li.sales", "zhao.sales"}
+    card = pushed[0]["template_card"]
+    key = next(b["key"] for b in card["button_list"] if "key" in b)
+    assert key == f"crm.opportunity.claim:{opp.id}"
+    driver.app_event({"ToUserName": CORP_ID, "FromUserName": "zhao.sales",
+                      "CreateTime": 1700000200, "MsgType": "event",
+                      "Event": "template_card_event", "EventKey": key,
+                      "TaskId": card["task_id"], "CardType": "button_interaction",
+                      "ResponseCode": "rc-claim", "AgentID": 1000002}, deliveries=2)
+    db.session.expire_all()
+    assert db.session.get(Opportunity, opp.id).owner_id == zhao.id
+    updates = fake_wecom.state.received("/cgi-bin/message/update_template_card")
+    assert len(updates) == 1
+    assert updates[0]["json"]["userids"] == ["zhao.sales"]
+    updated = updates[0]["json"]["template_card"]
+    assert "认领" not in [b["text"] for b in updated.get("button_list", [])]
+    assert any(f["value"] == "zhao.sales" for f in updated["horizontal_content_list"])
+    claim = db.session.scalar(select(AuditLog).where(AuditLog.action == "claim"))
+    assert claim.source == "bot"
