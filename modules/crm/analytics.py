@@ -45,8 +45,8 @@ def funnel(ctx: ServiceContext, start: datetime, end: datetime) -> list[dict]:
     """How many opportunities of the period reached each stage (a won one passed them all;
     a lost one counts up to where it is now recorded as lost)."""
     opp = _scoped(ctx, start, end)
-    rows_ = db.session.execute(select(opp.c.status, func.count()).group_by(opp.c.status)).all()
-    counts = {status: n for status, n in rows_}
+    grouped = select(opp.c.status, func.count()).group_by(opp.c.status)
+    counts: dict[str, int] = {row[0]: row[1] for row in db.session.execute(grouped).all()}
     total = sum(counts.values())
     rows, reached = [], total - counts.get("lost", 0)
     for status in FUNNEL:
