@@ -1,0 +1,286 @@
+"""Pool services: recycle, remind, claim, assign, release — one place for every channel.
+
+Clocks run from when the current owner got the customer (``owner_since``: create, claim,
+assignment, handover), never from the customer's creation, so a re-claimed old customer
+does not fall straight back into the pool.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_
+from sqlalchemy import exists
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+
+from core import audit
+from core.errors import ConflictError
+from core.errors import NotFoundError
+from core.errors import UserError
+from core.errors import ValidationError
+from core.extensions import db
+from core.notify import notify
+from core.security.models import User
+from core.services import ServiceContext
+from modules.crm.models.customer import CUSTOMER_LEVELS
+from modules.crm.models.customer import Customer
+from modules.crm.models.opportunity import Opportunity
+from modules.pool.models import RECYCLE_REASONS
+from modules.pool.models import PoolMove
+from modules.pool.models import PoolRule
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEFAULT_RULES = {
+    "important": {"inactive_days": 60, "no_deal_days": 180, "remind_days": 7},
+    "normal": {"inactive_days": 30, "no_deal_days": 90, "remind_days": 3},
+    "potential": {"inactive_days": 15, "no_deal_days": 60, "remind_days": 2},
+}
+
+
+def _default_rule(level: str) -> PoolRule:
+    values = {"inactive_days": 30, "no_deal_days": 90, "remind_days": 3, "max_customers": 200,
+              "max_claims_per_day": 10, "cooldown_days": 7, "enabled": True}
+    values.update(DEFAULT_RULES.get(level, {}))
+    return PoolRule(customer_level=level, **values)
+
+
+def rules() -> dict[str, PoolRule]:
+    """The rule of every level; levels without a saved rule get the defaults (not saved,
+    so concurrent readers never race to insert them)."""
+    found = {r.customer_level: r for r in db.session.scalars(select(PoolRule))}
+    for level in CUSTOMER_LEVELS:
+        found.setdefault(level, _default_rule(level))
+    return found
+
+
+def update_rule(ctx: ServiceContext, level: str, values: dict[str, Any]) -> PoolRule:
+    ctx.require("pool.rule.manage")
+    rule = rules().get(level)
+    if rule is None:
+        raise NotFoundError("客户分级不存在")
+    if rule.id is None:
+        db.session.add(rule)
+    errors = {}
+    for key in ("inactive_days", "no_deal_days", "remind_days", "max_customers",
+                "max_claims_per_day", "cooldown_days"):
+        if key in values:
+            try:
+                number = int(values[key])
+                if number < 0 or number > 3650:
+                    raise ValueError
+                setattr(rule, key, number)
+            except (TypeError, ValueError):
+                errors[key] = "请输入 0–3650 的整数"
+    if "enabled" in values:
+        rule.enabled = bool(values["enabled"])
+    if rule.remind_days >= min(rule.inactive_days, rule.no_deal_days) > 0:
+        errors["remind_days"] = "提醒天数必须小于回收天数"
+    if errors:
+        raise ValidationError("请检查：" + "；".join(errors.values()), fields=errors)
+    db.session.flush()
+    return rule
+
+
+def _start() -> Any:
+    return func.coalesce(Customer.owner_since, Customer.created_at)
+
+
+def _held() -> Any:
+    return and_(Customer.status != "in_pool", Customer.owner_id.is_not(None),
+                Customer.locked.is_(False))
+
+
+def _no_won_deal_since_owned() -> Any:
+    return ~exists().where(Opportunity.customer_id == Customer.id,
+                           Opportunity.status == "won", Opportunity.won_at >= _start())
+
+
+def due_ids(rule: PoolRule, now: datetime, ahead_days: int = 0) -> dict[int, str]:
+    """Customers of the rule's level due for recycling (within ``ahead_days``) and why."""
+    found: dict[int, str] = {}
+    level = Customer.customer_level == rule.customer_level
+    if rule.inactive_days:
+        cutoff = now - timedelta(days=rule.inactive_days - ahead_days)
+        stmt = select(Customer.id).where(
+            level, _held(), _start() <= cutoff,
+            or_(Customer.last_follow_up_at.is_(None), Customer.last_follow_up_at <= cutoff))
+        found.update(dict.fromkeys(db.session.scalars(stmt), "inactive_days"))
+    if rule.no_deal_days:
+        cutoff = now - timedelta(days=rule.no_deal_days - ahead_days)
+        stmt = select(Customer.id).where(level, _held(), _start() <= cutoff,
+                                         _no_won_deal_since_owned())
+        for cid in db.session.scalars(stmt):
+            found.setdefault(cid, "no_deal")
+    return found
+
+
+def _exempt(ctx: ServiceContext, ids: list[int]) -> set[int]:
+    hook = getattr(current_app.extensions["tandem_registry"].hook, "pool_exempt_customers",
+                   None)
+    if hook is None or not ids:
+        return set()
+    return {cid for answer in hook(customer_ids=ids, ctx=ctx) for cid in (answer or [])}
+
+
+def _move(ctx: ServiceContext, customer: Customer, to_owner: int | None, reason: str,
+          note: str | None = None) -> None:
+    db.session.add(PoolMove(customer_id=customer.id, from_owner_id=customer.owner_id,
+                            to_owner_id=to_owner, reason=reason, note=note,
+                            actor_id=ctx.actor_id, at=ctx.now))
+
+
+def _to_pool(ctx: ServiceContext, customer: Customer, reason: str, note: str | None) -> bool:
+    """Conditional move into the pool: False when someone else changed it meanwhile."""
+    previous = customer.owner_id
+    moved = db.session.execute(
+        update(Customer).where(Customer.id == customer.id, Customer.owner_id == previous,
+                               Customer.status != "in_pool")
+        .values(status="in_pool", owner_id=None, owner_since=None, updated_at=ctx.now)
+        .execution_options(synchronize_session=False)).rowcount
+    if not moved:
+        return False
+    _move(ctx, customer, None, reason, note)
+    audit.record(ctx, "crm_customer", "to_pool", note or reason,
+                 {"owner_id": [previous, None], "status": [customer.status, "in_pool"]},
+                 record_id=customer.id)
+    db.session.expire(customer)
+    return True
+
+
+def recycle_due(ctx: ServiceContext) -> dict[str, int]:
+    """The daily job: recycle what is due and remind owners K days before. Idempotent: a
+    recycled customer is in the pool; a reminder has a dedupe key per ownership period."""
+    now = ctx.now
+    counts = {"inactive_days": 0, "no_deal": 0, "reminded": 0}
+    for rule in rules().values():
+        if not rule.enabled:
+            continue
+        due = due_ids(rule, now)
+        exempt = _exempt(ctx, list(due))
+        for cid, reason in due.items():
+            if cid in exempt:
+                continue
+            customer = db.session.get(Customer, cid)
+            if _to_pool(ctx, customer, reason, f"{rule.customer_level}级规则自动回收"):
+                counts[reason] += 1
+        if rule.remind_days:
+            soon = due_ids(rule, now, ahead_days=rule.remind_days)
+            for cid, reason in soon.items():
+                if cid in due or cid in exempt:
+                    continue
+                customer = db.session.get(Customer, cid)
+                start = customer.owner_since or customer.created_at
+                key = f"pool.remind:{cid}:{customer.owner_id}:{start.isoformat()}"
+                why = "未跟进" if reason == "inactive_days" else "未成交"
+                sent = notify(ctx, [customer.owner_id],
+                              f"客户即将回收公海：{customer.customer_name}",
+                              f"{rule.remind_days} 天内如不跟进/成交，将自动回收（{why}）",
+                              url=f"/crm/customers/{cid}", dedupe_key=key, record=customer)
+                counts["reminded"] += bool(sent)
+    db.session.flush()
+    return counts
+
+
+def release(ctx: ServiceContext, customer_id: int, reason: str) -> Customer:
+    """Move a customer to the pool by hand; a reason is required."""
+    from modules.crm.customers import get_customer
+
+    ctx.require("pool.customer.release")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("放入公海需要填写原因", fields={"reason": "请填写原因"})
+    customer = get_customer(ctx, customer_id, for_write=True)
+    if customer.status == "in_pool":
+        raise UserError("该客户已在公海中")
+    if customer.locked and not ctx.can("crm.customer.assign"):
+        raise UserError("该客户已锁定，不能放入公海")
+    if not _to_pool(ctx, customer, "manual", reason):
+        raise ConflictError("客户已被他人修改，请刷新后重试")
+    return db.session.get(Customer, customer_id)
+
+
+def _today_start(now: datetime) -> datetime:
+    return datetime.combine(now.astimezone(SHANGHAI).date(), time.min, SHANGHAI)
+
+
+def claim(ctx: ServiceContext, customer_id: int) -> Customer:
+    """Take a pool customer, within the holding cap, the daily claim cap and the previous
+    owner's cool-down. Two claims at once: the conditional UPDATE lets exactly one win."""
+    ctx.require("pool.customer.claim")
+    customer = db.session.scalar(select(Customer).where(Customer.id == customer_id,
+                                                        Customer.status == "in_pool"))
+    if customer is None:
+        raise ConflictError("该客户已不在公海中（可能刚被他人领取）")
+    rule = rules()[customer.customer_level]
+    me = ctx.actor_id
+    # Serialise this claimer's claims so the caps cannot be overrun by parallel requests.
+    db.session.execute(select(User.id).where(User.id == me).with_for_update())
+    held = db.session.scalar(select(func.count()).select_from(Customer).where(
+        Customer.owner_id == me, Customer.status != "in_pool")) or 0
+    if held >= rule.max_customers:
+        raise UserError(f"您已持有 {held} 个客户，达到上限 {rule.max_customers}")
+    today = db.session.scalar(select(func.count()).select_from(PoolMove).where(
+        PoolMove.to_owner_id == me, PoolMove.reason == "claim",
+        PoolMove.at >= _today_start(ctx.now))) or 0
+    if today >= rule.max_claims_per_day:
+        raise UserError(f"今日已领取 {today} 个客户，达到每日上限 {rule.max_claims_per_day}")
+    last_out = db.session.scalar(
+        select(PoolMove).where(PoolMove.customer_id == customer_id,
+                               PoolMove.reason.in_(RECYCLE_REASONS))
+        .order_by(PoolMove.id.desc()).limit(1))
+    if (last_out is not None and last_out.from_owner_id == me and rule.cooldown_days
+            and last_out.at > ctx.now - timedelta(days=rule.cooldown_days)):
+        until = (last_out.at + timedelta(days=rule.cooldown_days)).astimezone(SHANGHAI)
+        raise UserError(f"该客户刚从您名下回收，冷却期内不能领取（{until:%Y-%m-%d %H:%M} 后可领）")
+    won = db.session.execute(
+        update(Customer).where(Customer.id == customer_id, Customer.status == "in_pool")
+        .values(status="active", owner_id=me, owner_since=ctx.now, updated_at=ctx.now)
+        .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise ConflictError("该客户刚被他人领取")
+    db.session.add(PoolMove(customer_id=customer_id, from_owner_id=None, to_owner_id=me,
+                            reason="claim", actor_id=me, at=ctx.now))
+    audit.record(ctx, "crm_customer", "claim", "从公海领取",
+                 {"owner_id": [None, me], "status": ["in_pool", "active"]},
+                 record_id=customer_id)
+    db.session.expire(customer)
+    return db.session.get(Customer, customer_id)
+
+
+def assign(ctx: ServiceContext, customer_id: int, owner_id: int) -> Customer:
+    """A manager gives a pool customer to a salesperson."""
+    ctx.require("pool.customer.assign")
+    owner = db.session.get(User, owner_id)
+    if owner is None or not owner.active:
+        raise ValidationError("负责人无效", fields={"owner_id": "负责人无效"})
+    won = db.session.execute(
+        update(Customer).where(Customer.id == customer_id, Customer.status == "in_pool")
+        .values(status="active", owner_id=owner_id, owner_since=ctx.now, updated_at=ctx.now)
+        .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise ConflictError("该客户已不在公海中")
+    db.session.add(PoolMove(customer_id=customer_id, from_owner_id=None, to_owner_id=owner_id,
+                            reason="assign", actor_id=ctx.actor_id, at=ctx.now))
+    audit.record(ctx, "crm_customer", "assign", "经理从公海分配",
+                 {"owner_id": [None, owner_id]}, record_id=customer_id)
+    return db.session.get(Customer, customer_id)
+
+
+def history(customer_id: int) -> list[PoolMove]:
+    return list(db.session.scalars(select(PoolMove).where(PoolMove.customer_id == customer_id)
+                                   .order_by(PoolMove.id.desc())))
+
+
+def hidden_fields() -> set[str]:
+    from core.settings import get_setting
+
+    value = get_setting("pool.hidden_fields") or []
+    return set(value if isinstance(value, list) else [])

@@ -1,0 +1,144 @@
+"""Pool pages: the pool list (claim / assign), release from a customer, the rules page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.errors import NotFoundError
+from core.errors import TandemError
+from core.extensions import db
+from core.security.access import requires
+from core.services import unit_of_work
+from core.web.context import web_ctx
+from core.web.listview import Column
+from core.web.listview import Filter
+from core.web.listview import ListView
+from modules.crm.models.customer import CUSTOMER_LEVELS
+from modules.crm.models.customer import Customer
+from modules.pool import services
+
+bp = Blueprint("pool", __name__, url_prefix="/pool", template_folder="templates")
+MASK = "••••"
+
+
+def _shown(field: str, value: Any) -> Any:
+    """Fields the admin hid are masked for claimers (managers and admins see them)."""
+    if "hidden" not in g:
+        ctx = web_ctx()
+        g.hidden = set() if ctx.can("pool.customer.assign") else services.hidden_fields()
+    return MASK if field in g.hidden and value else value
+
+
+POOL = ListView(
+    Customer, "pool.index",
+    columns=[
+        Column("number", "客户编号", sort=Customer.id),
+        Column("customer_name", "客户名称", sort=Customer.customer_name),
+        Column("level", "分级", sort=Customer.customer_level, value=lambda c: c.level_label),
+        Column("industry", "所属行业", value=lambda c: _shown("industry", c.industry)),
+        Column("phone", "手机号", value=lambda c: _shown("phone", c.phone)),
+        Column("address", "地址", value=lambda c: _shown("address", c.address)),
+        Column("last_follow_up_at", "最后跟进", sort=Customer.last_follow_up_at,
+               fmt="datetime"),
+        Column("updated_at", "进入公海", sort=Customer.updated_at, fmt="datetime"),
+    ],
+    search=[Customer.customer_name, Customer.industry],
+    filters=[Filter("level", "分级", Customer.customer_level, CUSTOMER_LEVELS)],
+    default_sort="-updated_at", detail_endpoint="pool.detail", live_models="crm_customer",
+    options=[selectinload(Customer.owner)],
+)
+
+
+@bp.route("/")
+@requires("pool.customer.read")
+def index() -> Any:
+    return POOL.respond(web_ctx(), select(Customer).where(Customer.status == "in_pool"),
+                        title="公海池")
+
+
+@bp.route("/customers/<int:id>")
+@requires("pool.customer.read")
+def detail(id: int) -> Any:
+    customer = db.session.get(Customer, id)
+    if customer is None or customer.status != "in_pool":
+        return redirect(url_for("crm_customers.detail", customer_id=id))
+    from core.security.models import User
+
+    owners = []
+    if web_ctx().can("pool.customer.assign"):
+        owners = list(db.session.scalars(
+            select(User).where(User.active.is_(True)).order_by(User.username)))
+    return render_template("pool/detail.html", customer=customer,
+                           moves=services.history(id), shown=_shown, owners=owners)
+
+
+def _act(run: Any, ok: str, target: str) -> Any:
+    ctx = web_ctx()
+    try:
+        with unit_of_work(ctx):
+            run(ctx)
+        flash(ok, "success")
+    except NotFoundError:
+        abort(404)
+    except TandemError as exc:
+        flash(exc.message, "danger")
+    return redirect(target)
+
+
+@bp.route("/customers/<int:id>/claim", methods=["POST"])
+@requires("pool.customer.claim")
+def claim(id: int) -> Any:
+    return _act(lambda c: services.claim(c, id), "已领取客户",
+                url_for("crm_customers.detail", customer_id=id))
+
+
+@bp.route("/customers/<int:id>/assign", methods=["POST"])
+@requires("pool.customer.assign")
+def assign(id: int) -> Any:
+    owner = request.form.get("owner_id", type=int) or 0
+    return _act(lambda c: services.assign(c, id, owner), "已分配",
+                url_for("crm_customers.detail", customer_id=id))
+
+
+@bp.route("/customers/<int:id>/release", methods=["POST"])
+@requires("pool.customer.release")
+def release(id: int) -> Any:
+    return _act(lambda c: services.release(c, id, request.form.get("reason", "")),
+                "已放入公海", url_for("pool.index"))
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+@requires("pool.rule.manage")
+def rules() -> Any:
+    ctx = web_ctx()
+    if request.method == "POST":
+        try:
+            with unit_of_work(ctx):
+                for level in CUSTOMER_LEVELS:
+                    values = {k[len(level) + 1:]: v for k, v in request.form.items()
+                              if k.startswith(level + ".")}
+                    values["enabled"] = f"{level}.enabled" in request.form
+                    services.update_rule(ctx, level, values)
+                from core.settings import set_setting
+
+                set_setting("pool.hidden_fields", request.form.getlist("hidden"))
+            flash("公海规则已保存", "success")
+        except TandemError as exc:
+            flash(exc.message, "danger")
+        return redirect(url_for("pool.rules"))
+    with unit_of_work(ctx):
+        current = services.rules()
+    return render_template("pool/rules.html", rules=current, levels=CUSTOMER_LEVELS,
+                           hidden=services.hidden_fields(),
+                           fields={"phone": "手机号", "address": "地址", "industry": "所属行业"})

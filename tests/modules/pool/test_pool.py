@@ -1,0 +1,238 @@
+"""The public pool: recycling rules, reminders, claims with caps and cool-down, races,
+assignment, release, hidden fields, history and the API."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy import update
+
+from core.db import utcnow
+from core.errors import ConflictError
+from core.errors import UserError
+from core.errors import ValidationError
+from core.extensions import db
+from core.notify.models import Notification
+from core.services import ServiceContext
+from core.services import unit_of_work
+from modules.crm.models.customer import Customer
+from modules.pool import services
+from modules.pool.models import PoolMove
+from tests.conftest import backend
+from tests.conftest import login
+from tests.modules.crm.factories import ctx_for
+from tests.modules.crm.factories import make_customer
+
+
+def _age(customer, *, owned_days=0, follow_up_days=None):
+    now = utcnow()
+    db.session.execute(update(Customer).where(Customer.id == customer.id).values(
+        owner_since=now - timedelta(days=owned_days),
+        created_at=now - timedelta(days=400),
+        last_follow_up_at=None if follow_up_days is None else now - timedelta(days=follow_up_days)))
+    db.session.commit()
+
+
+def _recycle(now=None):
+    ctx = ServiceContext.system("job")
+    if now is not None:
+        ctx.now = now
+    with unit_of_work(ctx):
+        return services.recycle_due(ctx)
+
+
+def _status(customer):
+    db.session.expire_all()
+    return db.session.get(Customer, customer.id)
+
+
+@pytest.fixture
+def li(app_ctx, make_user):
+    return make_user("sales", username="li")
+
+
+def test_inactive_customer_is_recycled_with_the_reason(li):
+    customer = make_customer(li, customer_level="normal")  # normal: 30 days
+    _age(customer, owned_days=40, follow_up_days=35)
+    assert _recycle()["inactive_days"] == 1
+    c = _status(customer)
+    assert c.status == "in_pool" and c.owner_id is None
+    move = db.session.scalar(select(PoolMove))
+    assert (move.reason, move.from_owner_id, move.to_owner_id) == ("inactive_days", li.id, None)
+
+
+def test_clock_starts_when_the_current_owner_got_the_customer(li):
+    customer = make_customer(li, customer_level="normal")
+    _age(customer, owned_days=2)  # an old customer (created 400 days ago) re-claimed 2 days ago
+    assert _recycle() == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
+    assert _status(customer).status == "active"
+
+
+def test_no_deal_recycles_after_m_days_despite_follow_ups(li):
+    customer = make_customer(li, customer_level="normal")  # normal: 90 days without a deal
+    _age(customer, owned_days=100, follow_up_days=1)
+    assert _recycle()["no_deal"] == 1
+    assert db.session.scalar(select(PoolMove.reason)) == "no_deal"
+
+
+def test_reminder_k_days_before_and_the_job_is_idempotent(li):
+    customer = make_customer(li, customer_level="normal")  # 30 days, reminder 3 days before
+    _age(customer, owned_days=28, follow_up_days=28)
+    first = _recycle()
+    assert first["reminded"] == 1 and first["inactive_days"] == 0
+    second = _recycle()
+    assert second == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
+    reminders = db.session.scalars(select(Notification).where(
+        Notification.recipient_id == li.id)).all()
+    assert len(reminders) == 1 and "即将回收" in reminders[0].subject
+
+
+def test_recycling_twice_the_same_day_changes_nothing_more(li):
+    customer = make_customer(li, customer_level="normal")
+    _age(customer, owned_days=40, follow_up_days=40)
+    assert _recycle()["inactive_days"] == 1
+    assert _recycle() == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
+    assert len(db.session.scalars(select(PoolMove)).all()) == 1
+
+
+def test_locked_customers_are_exempt(li):
+    customer = make_customer(li, customer_level="normal")
+    db.session.execute(update(Customer).where(Customer.id == customer.id).values(locked=True))
+    _age(customer, owned_days=200, follow_up_days=200)
+    assert _recycle()["inactive_days"] == 0 and _status(customer).status == "active"
+
+
+def test_manual_release_needs_a_reason(li):
+    customer = make_customer(li)
+    with pytest.raises(ValidationError, match="原因"), unit_of_work(ctx_for(li)):
+        services.release(ctx_for(li), customer.id, "  ")
+    with unit_of_work(ctx := ctx_for(li)):
+        services.release(ctx, customer.id, "客户已搬迁")
+    move = db.session.scalar(select(PoolMove))
+    assert (move.reason, move.note) == ("manual", "客户已搬迁")
+
+
+def test_claim_caps_and_cooldown(li, make_user):
+    zhao = make_user("sales", username="zhao")
+    with unit_of_work(ctx := ServiceContext.system("cli")):
+        services.update_rule(ctx, "normal", {"max_claims_per_day": 2, "cooldown_days": 7})
+    pool = [make_customer(None, customer_level="normal") for _ in range(3)]
+    for c in pool[:2]:
+        with unit_of_work(ctx := ctx_for(zhao)):
+            services.claim(ctx, c.id)
+    with pytest.raises(UserError, match="每日上限"), unit_of_work(ctx := ctx_for(zhao)):
+        services.claim(ctx, pool[2].id)
+    mine = make_customer(li, customer_level="normal")
+    with unit_of_work(ctx := ctx_for(li)):
+        services.release(ctx, mine.id, "暂不跟进")
+    with pytest.raises(UserError, match="冷却期"), unit_of_work(ctx := ctx_for(li)):
+        services.claim(ctx, mine.id)
+    make_customer(li, customer_level="normal")  # li now holds one customer
+    with unit_of_work(ctx := ServiceContext.system("cli")):
+        services.update_rule(ctx, "normal", {"max_customers": 1})
+    with pytest.raises(UserError, match="达到上限 1"), unit_of_work(ctx := ctx_for(li)):
+        services.claim(ctx, pool[2].id)
+
+
+def test_claim_history_and_assignment(li, make_user):
+    manager = make_user("manager", username="boss")
+    customer = make_customer(None)
+    with unit_of_work(ctx := ctx_for(manager)):
+        services.assign(ctx, customer.id, li.id)
+    assert _status(customer).owner_id == li.id
+    with pytest.raises(ConflictError), unit_of_work(ctx := ctx_for(manager)):
+        services.assign(ctx, customer.id, li.id)
+    assert [m.reason for m in services.history(customer.id)] == ["assign"]
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="a real race needs PostgreSQL")
+def test_two_people_claiming_at_once_exactly_one_wins(app, li, make_user):
+    zhao = make_user("sales", username="zhao")
+    customer = make_customer(None)
+    results = []
+    barrier = threading.Barrier(2)
+
+    def run(user):
+        with app.app_context():
+            barrier.wait()
+            try:
+                with unit_of_work(ctx := ctx_for(user)):
+                    services.claim(ctx, customer.id)
+                results.append("won")
+            except (ConflictError, UserError) as exc:
+                results.append(exc.message)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(u,)) for u in (li, zhao)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("won") == 1
+    assert [r for r in results if r != "won"] != [], results
+    assert all("他人领取" in r or "不在公海" in r for r in results if r != "won"), results
+    assert len(db.session.scalars(select(PoolMove).where(PoolMove.reason == "claim")).all()) == 1
+
+
+def test_pool_page_hides_fields_from_claimers_and_api_actions(client, li, make_user):
+    from core.settings import set_setting
+
+    customer = make_customer(None, phone="13955556666", address="秘密地址 1 号")
+    set_setting("pool.hidden_fields", ["phone", "address"])
+    db.session.commit()
+    login(client, li)
+    page = client.get("/pool/").get_data(as_text=True)
+    assert customer.customer_name in page and "13955556666" not in page
+    from core.security.services import issue_token
+
+    with unit_of_work(ctx := ctx_for(li)):
+        token = issue_token(ctx, li)
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = client.get("/api/v1/pool/customers", headers=headers).json
+    assert listed["data"][0]["phone"] is None
+    claimed = client.post(f"/api/v1/pool/customers/{customer.id}/claim", headers=headers)
+    assert claimed.status_code == 200 and claimed.json["owner_id"] == li.id
+    again = client.post(f"/api/v1/pool/customers/{customer.id}/claim", headers=headers)
+    assert again.status_code == 409
+    released = client.post(f"/api/v1/customers/{customer.id}/release", headers=headers,
+                           json={"reason": ""})
+    assert released.status_code == 422 and "reason" in released.json["error"]["fields"]
+    released = client.post(f"/api/v1/customers/{customer.id}/release", headers=headers,
+                           json={"reason": "换区域"})
+    assert released.status_code == 200 and released.json["status"] == "in_pool"
+    detail = client.get(f"/crm/customers/{customer.id}").get_data(as_text=True)
+    assert "换区域" in detail  # the move history shows on the customer's page
+
+
+def test_crm_cannot_be_uninstalled_while_pool_is_installed(make_app):
+    from core.errors import ModuleError
+    from core.registry import installer
+
+    app = make_app(modules=["pool"])
+    with app.app_context():
+        assert {"crm", "pool"} <= set(installer.installed_names())
+        with pytest.raises(ModuleError, match="pool"):
+            installer.uninstall("crm")
+        plan = installer.uninstall_plan("crm", cascade=True)
+        assert plan.modules[:2] == ["pool", "crm"] or plan.modules[-1] == "crm"
+
+
+def test_rules_page_saves_rules_per_level(client, login_as):
+    login_as("admin", username="root")
+    assert client.get("/pool/rules").status_code == 200
+    form = {f"normal.{k}": v for k, v in {"inactive_days": "20", "no_deal_days": "60",
+                                          "remind_days": "2", "max_customers": "50",
+                                          "max_claims_per_day": "5", "cooldown_days": "3"}.items()}
+    form["normal.enabled"] = "on"
+    form["hidden"] = ["phone"]
+    assert client.post("/pool/rules", data=form).status_code == 302
+    rule = services.rules()["normal"]
+    assert (rule.inactive_days, rule.max_claims_per_day) == (20, 5)
+    assert services.hidden_fields() == {"phone"}
+    bad = dict(form, **{"normal.remind_days": "30"})
+    assert "提醒天数必须小于回收天数" in client.post("/pool/rules", data=bad,
+                                                    follow_redirects=True).get_data(as_text=True)
