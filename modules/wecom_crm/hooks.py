@@ -9,7 +9,6 @@ from flask import render_template
 from core import hookimpl
 from core.registration import CustomerSection
 from core.registration import JobSpec
-from core.services import after_commit
 from modules.wecom_crm import services
 from modules.wecom_crm.models import Binding
 from modules.wecom_crm.models import ExternalLink
@@ -56,14 +55,8 @@ def wecom_official_account_message(message: dict, ctx: Any) -> str | None:
 @hookimpl(optionalhook=True)
 def customers_handed_over(customer_ids: list[int], from_user_id: int | None, to_user_id: int,
                           handover_id: int, ctx: Any) -> None:
-    """crm's handover confirmed: move the WeCom relationship too, after the commit."""
-    args = (list(customer_ids), from_user_id, to_user_id)
+    """crm's handover confirmed: move the WeCom relationship too (a job, once committed)."""
+    from core import jobs
 
-    def start() -> None:
-        from core.util import optional_import
-
-        jobs = optional_import("core.jobs")
-        if jobs is not None and hasattr(jobs, "enqueue"):
-            jobs.enqueue("wecom_crm.transfer_on_handover", *args)
-
-    after_commit(start)
+    jobs.enqueue("wecom_crm.transfer_on_handover", list(customer_ids), from_user_id,
+                 to_user_id)

@@ -212,3 +212,33 @@ def test_bridge_installs_itself_and_cascades_out(make_app):
         plan = installer.uninstall("wecom", cascade=True)
         assert plan.modules == ["wecom_crm", "wecom"]
         assert installer.install(["wecom"]) == ["wecom", "wecom_crm"]
+
+
+def test_confirmed_handover_transfers_the_wecom_relationship(ctx_app, app_driver, fake_wecom):
+    from modules.crm import handover
+    from modules.wecom_crm.models import ExternalLink
+
+    old, new = _user("li.sales"), _user("zhao.sales")
+    admin = _user("root", "admin")
+    reviewer = _user("root2", "admin")
+    customer = _customer(old)
+    fake_wecom.state.external_contacts["wm_ho"] = _contact("wm_ho", "li.sales", 2,
+                                                           ["13812345678"])
+    _add_event(app_driver, "wm_ho", "li.sales")
+
+    def run(user, fn, *args, **kwargs):
+        ctx = ServiceContext(actor=user, source="web")
+        with unit_of_work(ctx):
+            return fn(ctx, *args, **kwargs)
+
+    h = run(admin, handover.start_handover, to_user_id=new.id, from_user_id=old.id,
+            reason="resignation")
+    run(admin, handover.submit, h.id)
+    run(reviewer, handover.review, h.id, True)
+    run(new, handover.confirm, h.id)  # the transfer job runs after this commit
+    calls = fake_wecom.state.received("/cgi-bin/externalcontact/transfer_customer")
+    assert calls and calls[-1]["json"]["external_userid"] == ["wm_ho"]
+    assert calls[-1]["json"]["takeover_userid"] == "zhao.sales"
+    db.session.expire_all()
+    link = db.session.scalar(select(ExternalLink).where(ExternalLink.external_userid == "wm_ho"))
+    assert link.transfer_status == "waiting" and link.customer_id == customer.id

@@ -2,7 +2,7 @@
 
 Revision ID: crm_0001
 Revises:
-Create Date: 2026-11-24 08:05:29.230797
+Create Date: 2026-11-24 08:16:34.810848
 """
 
 from alembic import op
@@ -68,6 +68,39 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "crm_handover",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("from_user_id", sa.Integer(), nullable=True),
+        sa.Column("to_user_id", sa.Integer(), nullable=False),
+        sa.Column("initiator_id", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("stage", sa.String(length=16), nullable=False),
+        sa.Column("checklist", sa.JSON(), nullable=False),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["from_user_id"],
+            ["core_user.id"],
+            name=op.f("fk_crm_handover_from_user_id_core_user"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["initiator_id"],
+            ["core_user.id"],
+            name=op.f("fk_crm_handover_initiator_id_core_user"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["to_user_id"], ["core_user.id"], name=op.f("fk_crm_handover_to_user_id_core_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_crm_handover")),
+    )
+    with op.batch_alter_table("crm_handover", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_crm_handover_stage"), ["stage"], unique=False)
+
+    op.create_table(
         "crm_contact",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
@@ -93,6 +126,55 @@ def upgrade() -> None:
             batch_op.f("ix_crm_contact_customer_id"), ["customer_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_crm_contact_phone"), ["phone"], unique=False)
+
+    op.create_table(
+        "crm_handover_customer",
+        sa.Column("handover_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["crm_customer.id"],
+            name=op.f("fk_crm_handover_customer_customer_id_crm_customer"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["handover_id"],
+            ["crm_handover.id"],
+            name=op.f("fk_crm_handover_customer_handover_id_crm_handover"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "handover_id", "customer_id", name=op.f("pk_crm_handover_customer")
+        ),
+    )
+    op.create_table(
+        "crm_handover_step",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("handover_id", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("stage_from", sa.String(length=16), nullable=True),
+        sa.Column("stage_to", sa.String(length=16), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"],
+            ["core_user.id"],
+            name=op.f("fk_crm_handover_step_actor_id_core_user"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["handover_id"],
+            ["crm_handover.id"],
+            name=op.f("fk_crm_handover_step_handover_id_crm_handover"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_crm_handover_step")),
+    )
+    with op.batch_alter_table("crm_handover_step", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_crm_handover_step_handover_id"), ["handover_id"], unique=False
+        )
 
     op.create_table(
         "crm_opportunity",
@@ -235,11 +317,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_crm_opportunity_customer_id"))
 
     op.drop_table("crm_opportunity")
+    with op.batch_alter_table("crm_handover_step", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_crm_handover_step_handover_id"))
+
+    op.drop_table("crm_handover_step")
+    op.drop_table("crm_handover_customer")
     with op.batch_alter_table("crm_contact", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_crm_contact_phone"))
         batch_op.drop_index(batch_op.f("ix_crm_contact_customer_id"))
 
     op.drop_table("crm_contact")
+    with op.batch_alter_table("crm_handover", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_crm_handover_stage"))
+
+    op.drop_table("crm_handover")
     with op.batch_alter_table("crm_customer", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_crm_customer_tax_id_enterprise",

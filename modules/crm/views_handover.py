@@ -1,0 +1,91 @@
+"""Handover pages: list, start, detail with checklist, stage actions and history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from sqlalchemy import select
+
+from core.errors import NotFoundError
+from core.errors import TandemError
+from core.extensions import db
+from core.security.access import requires
+from core.security.models import User
+from core.services import unit_of_work
+from core.web.context import web_ctx
+from modules.crm import handover as svc
+from modules.crm.models.handover import REASONS
+
+bp = Blueprint("crm_handover", __name__, url_prefix="/crm/handovers",
+               template_folder="templates")
+
+
+@bp.route("/")
+@requires("crm.handover.read")
+def index() -> str:
+    return render_template("crm/handover_list.html", handovers=svc.list_handovers(web_ctx()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("crm.handover.start")
+def new() -> Any:
+    users = list(db.session.scalars(select(User).order_by(User.username)))
+    if request.method == "POST":
+        ctx = web_ctx()
+        ids = [int(i) for i in request.form.getlist("customer_ids") if i.isdigit()] or None
+        try:
+            with unit_of_work(ctx):
+                handover = svc.start_handover(
+                    ctx, to_user_id=request.form.get("to_user_id", type=int) or 0,
+                    from_user_id=request.form.get("from_user_id", type=int),
+                    customer_ids=ids, reason=request.form.get("reason", ""),
+                    note=request.form.get("note") or None)
+            flash(f"已创建交接单 {handover.number}", "success")
+            return redirect(url_for("crm_handover.detail", id=handover.id))
+        except TandemError as exc:
+            flash(exc.message, "danger")
+    return render_template("crm/handover_new.html", users=users, reasons=REASONS,
+                           form=request.form)
+
+
+@bp.route("/<int:id>")
+@requires("crm.handover.read")
+def detail(id: int) -> str:
+    try:
+        handover = svc.get_handover(web_ctx(), id)
+    except NotFoundError:
+        abort(404)
+    return render_template("crm/handover_detail.html", h=handover,
+                           who=svc.who_may_act(handover))
+
+
+@bp.route("/<int:id>/<action>", methods=["POST"])
+@requires("crm.handover.read")
+def act(id: int, action: str) -> Any:
+    ctx = web_ctx()
+    comment = request.form.get("comment") or None
+    actions = {
+        "submit": lambda: svc.submit(ctx, id),
+        "approve": lambda: svc.review(ctx, id, True, comment),
+        "reject": lambda: svc.review(ctx, id, False, comment),
+        "confirm": lambda: svc.confirm(ctx, id),
+        "cancel": lambda: svc.cancel(ctx, id, comment),
+    }
+    if action not in actions:
+        abort(404)
+    try:
+        with unit_of_work(ctx):
+            actions[action]()
+        flash("已处理", "success")
+    except NotFoundError:
+        abort(404)
+    except TandemError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("crm_handover.detail", id=id))

@@ -1,0 +1,105 @@
+"""Customer handover: start from a departing user, checklist, stages and who may act,
+ownership moving in one transaction, customer notices and history."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.errors import PermissionDenied
+from core.errors import UserError
+from core.errors import ValidationError
+from core.extensions import db
+from core.notify.models import Notification
+from core.services import unit_of_work
+from modules.crm import handover as svc
+from modules.crm.models.customer import Customer
+from modules.crm.models.opportunity import Opportunity
+from modules.crm.opportunities import change_status
+from tests.conftest import login
+from tests.modules.crm.factories import ctx_for
+from tests.modules.crm.factories import make_customer
+from tests.modules.crm.factories import make_opportunity
+
+
+@pytest.fixture
+def people(app_ctx, make_user):
+    from core.security.models import Team
+
+    team = Team(name="销售一组")
+    db.session.add(team)
+    db.session.commit()
+    boss = make_user("manager", username="boss", team=team)
+    team.manager_id = boss.id
+    db.session.commit()
+    return {"boss": boss, "boss2": make_user("manager", username="boss2"),
+            "leaving": make_user("sales", username="leaving", team=team),
+            "taker": make_user("sales", username="taker", team=team)}
+
+
+def _as(user, fn, *args, **kwargs):
+    ctx = ctx_for(user)
+    with unit_of_work(ctx):
+        return fn(ctx, *args, **kwargs)
+
+
+def test_full_handover_moves_customers_and_open_opportunities(people):
+    leaving, taker = people["leaving"], people["taker"]
+    c1 = make_customer(leaving, phone="13900001111")
+    c2 = make_customer(leaving)
+    open_opp = make_opportunity(c1, leaving)
+    won_opp = make_opportunity(c2, leaving)
+    _as(leaving, change_status, won_opp.id, "quoted")
+    _as(leaving, change_status, won_opp.id, "won")
+    h = _as(people["boss"], svc.start_handover, to_user_id=taker.id,
+            from_user_id=leaving.id, reason="resignation")
+    titles = {item["title"]: item["count"] for item in h.checklist}
+    assert titles == {"客户基本信息": 2, "进行中的商机": 1}
+    _as(people["boss"], svc.submit, h.id)
+    with pytest.raises(PermissionDenied, match="发起人不能审核"):
+        _as(people["boss"], svc.review, h.id, True)
+    with pytest.raises(ValidationError, match="退回需要填写意见"):
+        _as(people["boss2"], svc.review, h.id, False)
+    _as(people["boss2"], svc.review, h.id, True, "同意")
+    with pytest.raises(PermissionDenied, match="只有接收人"):
+        _as(people["boss"], svc.confirm, h.id)
+    _as(taker, svc.confirm, h.id)
+    db.session.expire_all()
+    assert {c.owner_id for c in db.session.scalars(select(Customer))} == {taker.id}
+    assert db.session.get(Opportunity, open_opp.id).owner_id == taker.id
+    assert db.session.get(Opportunity, won_opp.id).owner_id == leaving.id  # closed: kept
+    handover = svc.get_handover(ctx_for(people["boss"]), h.id)
+    assert handover.stage == "completed"
+    assert [s.action for s in handover.steps] == ["start", "submit", "approve", "confirm"]
+    notices = db.session.scalars(select(Notification).where(
+        Notification.address == "13900001111")).all()
+    assert len(notices) == 1 and "taker" in notices[0].body
+
+
+def test_rejected_handover_goes_back_to_preparation(people):
+    make_customer(people["leaving"])
+    h = _as(people["boss"], svc.start_handover, to_user_id=people["taker"].id,
+            from_user_id=people["leaving"].id, reason="position_change")
+    _as(people["boss"], svc.submit, h.id)
+    _as(people["boss2"], svc.review, h.id, False, "客户清单不全")
+    assert svc.get_handover(ctx_for(people["boss"]), h.id).stage == "preparation"
+    with pytest.raises(UserError):
+        _as(people["taker"], svc.confirm, h.id)
+
+
+def test_sales_cannot_start_a_handover(people):
+    with pytest.raises(PermissionDenied):
+        _as(people["taker"], svc.start_handover, to_user_id=people["taker"].id,
+            from_user_id=people["leaving"].id, reason="resignation")
+
+
+def test_handover_pages(client, people):
+    make_customer(people["leaving"])
+    login(client, people["boss"])
+    response = client.post("/crm/handovers/new", data={
+        "from_user_id": people["leaving"].id, "to_user_id": people["taker"].id,
+        "reason": "resignation"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "交接清单" in page and "客户基本信息" in page
+    assert client.get("/crm/handovers/").status_code == 200
