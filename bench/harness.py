@@ -26,7 +26,7 @@ from core.extensions import db
 class Case:
     name: str
     run: Callable[[], Any]  # the server side: a test-client request or a service call
-    sql: str | None = None  # the equivalent hand-written SQL
+    sql: str | list[str] | None = None  # the equivalent hand-written SQL (all statements)
     params: dict | None = None
 
 
@@ -65,9 +65,12 @@ def measure(case: Case, repeat: int = 50, warmup: int = 5) -> Result:
     server = _timed(case.run, repeat, warmup)
     sql = None
     if case.sql:
+        statements = [case.sql] if isinstance(case.sql, str) else case.sql
+
         def run_sql() -> None:
             with db.engine.connect() as conn:
-                conn.execute(text(case.sql), case.params or {}).fetchall()
+                for statement in statements:
+                    conn.execute(text(statement), case.params or {}).fetchall()
 
         sql = _timed(run_sql, repeat, warmup)
     return Result(case.name, statistics.median(server), p95(server),

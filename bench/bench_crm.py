@@ -1,0 +1,109 @@
+"""crm lists at scale: 100,000 customers and 300,000 opportunities on PostgreSQL.
+
+Customer and opportunity list pages (filter + sort + page, as a manager whose team's record
+rule applies), the opportunities API list, and the kanban column counts — each next to the
+equivalent hand-written SQL in the same run."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bench.common import installed_app
+from bench.harness import Case
+from bench.harness import insert_rows
+from bench.harness import measure
+from bench.harness import report
+from core.db import utcnow
+from core.extensions import db
+from core.security.models import Team
+from core.services import ServiceContext
+from core.services import unit_of_work
+
+LEVELS = ("important", "normal", "potential")
+STATUSES = ("new", "contacted", "quoted", "negotiating", "won", "lost")
+
+
+def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
+    n_customers, n_opps = int(100_000 * scale), int(300_000 * scale)
+    app = installed_app(url, instance, ["crm"])
+    from core.security.services import create_user
+    from core.security.services import issue_token
+
+    with app.app_context():
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            team = Team(name="一组")
+            db.session.add(team)
+            db.session.flush()
+            manager = create_user(ctx, "boss", roles=["manager"], password="bench-password-1",
+                                  team=team)
+            team.manager_id = manager.id
+            sales = [create_user(ctx, f"s{i}", roles=["sales"], team=team if i < 5 else None)
+                     for i in range(50)]
+            token = issue_token(ctx, manager)
+        owner_ids = [u.id for u in sales]
+        team_ids = [u.id for u in sales[:5]] + [manager.id]
+        rnd = random.Random(7)
+        now = utcnow()
+        customers = db.metadata.tables["crm_customer"]
+        insert_rows(customers, ({
+            "customer_type": "individual", "customer_name": f"客户{i:06d}",
+            "phone": f"139{i:08d}", "customer_level": LEVELS[i % 3], "status": "active",
+            "owner_id": rnd.choice(owner_ids), "owner_since": now - timedelta(days=i % 300),
+            "last_follow_up_at": now - timedelta(hours=i % 5000), "locked": False,
+            "created_at": now - timedelta(minutes=i), "updated_at": now,
+        } for i in range(n_customers)), n_customers, "customers")
+        first = db.session.scalar(select(customers.c.id).order_by(customers.c.id).limit(1))
+        opps = db.metadata.tables["crm_opportunity"]
+        insert_rows(opps, ({
+            "customer_id": first + (i % n_customers), "product_name": f"中央空调{i % 50}",
+            "quantity": 1 + i % 9, "estimated_amount": 1000 + (i % 997) * 100,
+            "status": STATUSES[i % 6], "owner_id": rnd.choice(owner_ids),
+            "created_at": now - timedelta(minutes=i), "updated_at": now,
+        } for i in range(n_opps)), n_opps, "opportunities")
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"username": "boss", "password": "bench-password-1"})
+    headers = {"Authorization": f"Bearer {token}"}
+    team = ",".join(str(i) for i in team_ids)
+    cases = [
+        Case("customer list: level=important, sort -last_follow_up, page 1 (manager)",
+             lambda: client.get("/crm/customers/?customer_level=important&sort=-last_follow_up"),
+             [f"SELECT count(*) FROM (SELECT 1 FROM crm_customer WHERE customer_level = "
+              f"'important' AND (owner_id IN ({team}) OR status = 'in_pool') LIMIT 10001) t",
+              "SELECT * FROM crm_customer WHERE customer_level = 'important' AND "
+              f"(owner_id IN ({team}) OR status = 'in_pool') "
+              "ORDER BY last_follow_up_at DESC, id DESC LIMIT 50"]),
+        Case("opportunity list: status=quoted, amount ≥ 50,000, sort -created_at",
+             lambda: client.get("/crm/opportunities/?status=quoted&min=50000"),
+             [f"SELECT count(*) FROM (SELECT 1 FROM crm_opportunity WHERE status = 'quoted' "
+              f"AND estimated_amount >= 50000 AND (owner_id IN ({team}) OR owner_id IS NULL) "
+              "LIMIT 10001) t",
+              "SELECT o.*, c.customer_name FROM crm_opportunity o JOIN crm_customer c ON "
+              "c.id = o.customer_id WHERE o.status = 'quoted' AND o.estimated_amount >= 50000 "
+              f"AND (o.owner_id IN ({team}) OR o.owner_id IS NULL) "
+              "ORDER BY o.created_at DESC, o.id DESC LIMIT 50"]),
+        Case("GET /api/v1/opportunities?status=negotiating (manager)",
+             lambda: client.get("/api/v1/opportunities?status=negotiating", headers=headers),
+             [f"SELECT count(*) FROM (SELECT 1 FROM crm_opportunity WHERE status = "
+              f"'negotiating' AND (owner_id IN ({team}) OR owner_id IS NULL) LIMIT 10001) t",
+              "SELECT * FROM crm_opportunity WHERE status = 'negotiating' AND "
+              f"(owner_id IN ({team}) OR owner_id IS NULL) ORDER BY created_at DESC, id DESC "
+              "LIMIT 50"]),
+        Case("kanban page: 6 column counts + first cards (manager)",
+             lambda: client.get("/crm/opportunities/board"),
+             ["SELECT status, count(*) FROM crm_opportunity WHERE "
+              f"owner_id IN ({team}) OR owner_id IS NULL GROUP BY status"]
+             + [f"SELECT * FROM crm_opportunity WHERE status = '{s}' AND (owner_id IN "
+                f"({team}) OR owner_id IS NULL) ORDER BY id DESC LIMIT 30" for s in STATUSES]),
+    ]
+    with app.app_context():
+        for case in cases:  # every page must answer 200 before it is timed
+            assert case.run().status_code == 200, case.name
+        results = [measure(c, repeat=repeat) for c in cases]
+    return report(results, f"crm ({n_customers:,} customers, {n_opps:,} opportunities, "
+                           "PostgreSQL)")
