@@ -50,8 +50,9 @@ def test_status_moves_only_along_allowed_transitions(sales_pair):
         _do(li, svc.change_status, opp.id, "lost")
     lost = _do(li, svc.change_status, opp.id, "lost", "价格高于竞品")
     assert lost.lost_reason == "价格高于竞品" and lost.closed_at is not None
-    audit = db.session.scalars(select(AuditLog).where(AuditLog.model == "crm_opportunity",
-                                                      AuditLog.action == "status")).all()
+    audit = db.session.scalars(select(AuditLog).where(
+        AuditLog.model == "crm_opportunity", AuditLog.action == "status").order_by(AuditLog.id)
+    ).all()
     assert [a.changes["status"] for a in audit] == [["new", "contacted"],
                                                      ["contacted", "lost"]]
 
