@@ -110,7 +110,8 @@ def commands() -> list[BotCommand]:
         BotCommand("丢单", lost, "crm.opportunity.write", "标记丢单（需写原因）",
                    "#丢单 [OPP-编号] 原因", **common),
         BotCommand("客户历史", history, "crm.customer.read", "按手机号查看客户与商机",
-                   "#客户历史 手机号"),
+                   "#客户历史 手机号",
+                   extra={"slow": True}),
     ]
 
 

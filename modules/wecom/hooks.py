@@ -35,6 +35,14 @@ def register_permissions() -> list:
 
 
 @hookimpl
+def register_jobs() -> list:
+    from core.registration import JobSpec
+
+    return [JobSpec("wecom.answer_later", "modules.wecom.inbound:answer_later",
+                    description="慢命令：处理后通过 response_url 回复")]
+
+
+@hookimpl
 def register_notification_channels() -> list:
     from modules.wecom.channels import CHANNELS
 

@@ -137,17 +137,56 @@ def handle_bot_message(payload: dict[str, Any]) -> dict | None:
     text = _robot_text(payload)
 
     def run() -> dict:
-        message = IncomingMessage(
-            text=text,
-            sender_userid=sender,
-            chat_id=payload.get("chatid") or f"single:{sender}",
-            chat_type="group" if payload.get("chattype") == "group" else "single",
-            msg_id=msgid,
-            raw=payload,
-        )
-        return robot_reply(dispatch(message))
+        if payload.get("response_url") and _is_slow(text):
+            # Answer within WeCom's 5 s at once; the job replies through response_url.
+            from core import jobs
+
+            jobs.enqueue("wecom.answer_later", payload)
+            return {
+                "msgtype": "stream",
+                "stream": {
+                    "id": uuid.uuid4().hex,
+                    "finish": True,
+                    "content": "收到，正在处理，稍后回复…",
+                },
+            }
+        return robot_reply(dispatch(_robot_message(payload)))
 
     return _applied_once("bot", kind, key, sender, payload, run)
+
+
+def _robot_message(payload: dict[str, Any]) -> IncomingMessage:
+    sender = ((payload.get("from") or {}).get("userid")) or ""
+    return IncomingMessage(
+        text=_robot_text(payload),
+        sender_userid=sender,
+        chat_id=payload.get("chatid") or f"single:{sender}",
+        chat_type="group" if payload.get("chattype") == "group" else "single",
+        msg_id=payload.get("msgid"),
+        raw=payload,
+    )
+
+
+def _is_slow(text: str) -> bool:
+    """Commands registered with ``extra={"slow": True}`` run in a job."""
+    from core.bot import parse_text
+
+    parsed = parse_text(text)
+    if parsed is None:
+        return False
+    command = current_app.extensions["tandem_registry"].bot_commands.get(parsed.trigger)
+    return bool(command and command.extra.get("slow"))
+
+
+def answer_later(payload: dict[str, Any]) -> None:
+    """Job: run a slow robot command and answer through the message's one-time
+    ``response_url`` (markdown: response_url takes cards in single chats only)."""
+    from modules.wecom.client import WeComClient
+
+    reply = dispatch(_robot_message(payload))
+    WeComClient().aibot_response(
+        payload["response_url"], {"msgtype": "markdown", "markdown": {"content": reply.to_text()}}
+    )
 
 
 def _card_update(userid: str, reply: Reply) -> dict[str, Any]:

@@ -106,3 +106,18 @@ def test_pushed_card_claim_button_claims_for_the_clicker_and_updates_his_card(dr
     assert any(f["value"] == "zhao.sales" for f in updated["horizontal_content_list"])
     claim = db.session.scalar(select(AuditLog).where(AuditLog.action == "claim"))
     assert claim.source == "bot"
+
+
+def test_slow_command_answers_at_once_then_through_response_url(driver, fake_wecom):
+    li = _sales("li.sales")
+    make_customer(li, phone="13812340000")
+    payload = {"msgid": "m-slow-1", "chatid": "g1", "chattype": "group",
+               "from": {"userid": "li.sales"}, "msgtype": "text",
+               "response_url": f"{fake_wecom.base_url}/cgi-bin/aibot/response?response_code=rc1",
+               "text": {"content": "@Tandem #客户历史 13812340000"}}
+    status, text = driver.bot_message(payload)[0]
+    assert status == 200
+    assert "正在处理" in driver.decrypt_bot_reply(text)["stream"]["content"]
+    answers = fake_wecom.state.received("/cgi-bin/aibot/response")
+    assert len(answers) == 1 and answers[0]["args"]["response_code"] == "rc1"
+    assert "负责人" in answers[0]["json"]["markdown"]["content"]
