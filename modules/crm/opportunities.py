@@ -288,10 +288,14 @@ def announce(ctx: ServiceContext, opp: Opportunity) -> None:
     payload = {"msgtype": "template_card", "card": card.to_template_card()}
     body = f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}"
     key = f"crm.announce:{opp.id}"
-    wanted = ("inapp", "wecom") if "wecom" in channels else ("inapp",)
-    notify(ctx, sales, f"新商机：{card.title}", body, channels=wanted, url=card.url,
-           payload=payload, dedupe_key=key, record=opp)
+    notify(ctx, sales, f"新商机：{card.title}", body, channels=("inapp",), url=card.url,
+           dedupe_key=key, record=opp)
+    on_wecom = [u for u in sales if u.wecom_userid]
+    if "wecom" in channels and on_wecom:
+        notify(ctx, on_wecom, f"新商机：{card.title}", body, channels=("wecom",), url=card.url,
+               payload=payload, dedupe_key=key, record=opp)
     webhook = get_setting("crm.sales_webhook")
-    if "wecom_webhook" in channels and webhook:
+    configured = get_setting("wecom.webhook_keys") or {}
+    if "wecom_webhook" in channels and webhook and webhook in configured:
         notify(ctx, [], f"新商机：{card.title}", body, channels=("wecom_webhook",), url=card.url,
                payload=payload, dedupe_key=key, address=str(webhook), record=opp)

@@ -52,3 +52,50 @@ def test_claim_an_opportunity_move_it_on_the_kanban_and_claim_from_the_pool(page
     page.click("[data-action=claim]")
     assert "已领取客户" in page.inner_text(".alert")
     assert "公海客户乙" in page.inner_text("#customer-name")
+
+
+def test_handover_stages_and_analytics_in_the_browser(page, live):
+    from core.security.models import Team
+
+    with live.app_context():
+        team = Team(name="一组")
+        db.session.add(team)
+        db.session.commit()
+        team_id = team.id
+        db.session.remove()
+    boss = live.user("boss", "manager", team=None)
+    leaving = live.user("leaving", "sales")
+    live.user("taker", "sales")
+    live.user("root", "admin")
+    with live.app_context():
+        from core.security.models import User
+
+        db.session.execute(db.update(User).where(User.id.in_([boss.id, leaving.id]))
+                           .values(team_id=team_id))
+        db.session.execute(db.update(Team).where(Team.id == team_id).values(manager_id=boss.id))
+        db.session.commit()
+        db.session.remove()
+    _customer_and_opportunity(live, leaving)
+    log_in(page, live, "boss")
+    page.goto(f"{live.url}/crm/handovers/new")
+    page.select_option("#from_user_id", label="leaving")
+    page.select_option("#to_user_id", label="taker")
+    page.click("#handover-form button[type=submit]")
+    assert "客户基本信息" in page.inner_text("#checklist")
+    page.click("[data-action=submit]")
+    assert "审核" in page.inner_text("#handover-stage")
+    page.goto(f"{live.url}/crm/analytics/")
+    assert page.locator("#funnel").is_visible()
+    page = page.context.browser.new_context(locale="zh-CN").new_page()
+    log_in(page, live, "root")
+    page.goto(f"{live.url}/crm/handovers/")
+    page.click("#handovers a")
+    page.click("[data-action=approve]")
+    page = page.context.browser.new_context(locale="zh-CN").new_page()
+    log_in(page, live, "taker")
+    page.goto(f"{live.url}/crm/handovers/")
+    page.click("#handovers a")
+    page.click("[data-action=confirm]")
+    assert "已完成" in page.inner_text("#handover-stage")
+    page.goto(f"{live.url}/crm/customers/")
+    assert "浏览器客户" in page.inner_text("#customer-table")
