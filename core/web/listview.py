@@ -148,9 +148,16 @@ class ListView:
             sort_url=lambda key: url_for(self.endpoint, **{
                 **args, "sort": key if sort != key else f"-{key}", "page": 1}),
             export_url=lambda fmt: url_for(self.endpoint, **{**args, "export": fmt}),
-            detail_url=(lambda row: url_for(self.detail_endpoint, id=row.id))
-            if self.detail_endpoint else None,
+            detail_url=self._detail_url(),
         )
+
+    def _detail_url(self) -> Callable[[Any], str] | None:
+        """Row links without a ``url_for`` per row: the URL is built once around a marker."""
+        if not self.detail_endpoint:
+            return None
+        marker = 987654321
+        head, _, tail = url_for(self.detail_endpoint, id=marker).partition(str(marker))
+        return lambda row: f"{head}{row.id}{tail}"
 
     def export(self, stmt: Any, sort: str, fmt: str) -> Response:
         rows = db.session.scalars(self._ordered(stmt, sort).options(*self.options)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from flask import Flask
@@ -46,9 +48,17 @@ def money(value: Any) -> str:
 
 
 def local_dt(value: Any, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A UTC datetime in the display time zone (Asia/Shanghai by default)."""
     if value is None:
         return ""
+    if fmt == "yyyy-MM-dd HH:mm" and isinstance(value, datetime):
+        # The common case without Babel's pattern machinery (lists render many of them).
+        return value.astimezone(_display_zone()).strftime("%Y-%m-%d %H:%M")
     return format_datetime(value, fmt)
+
+
+def _display_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
 
 
 def _unread(user: Any) -> int:
