@@ -54,6 +54,7 @@ class Opportunity(AuditedMixin, TimestampMixin, db.Model):
     __table_args__ = (
         Index("ix_crm_opportunity_owner_status", "owner_id", "status"),
         Index("ix_crm_opportunity_status_created", "status", "created_at"),
+        Index("ix_crm_opportunity_status_id", "status", "id"),  # kanban columns
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("estimated_amount >= 0", name="amount_not_negative"),
     )

@@ -2,7 +2,7 @@
 
 Revision ID: crm_0001
 Revises:
-Create Date: 2026-11-24 08:16:34.810848
+Create Date: 2026-11-24 08:30:23.205081
 """
 
 from alembic import op
@@ -223,6 +223,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_crm_opportunity_status_created", ["status", "created_at"], unique=False
         )
+        batch_op.create_index("ix_crm_opportunity_status_id", ["status", "id"], unique=False)
 
     op.create_table(
         "crm_follow_up",
@@ -310,6 +311,7 @@ def downgrade() -> None:
 
     op.drop_table("crm_follow_up")
     with op.batch_alter_table("crm_opportunity", schema=None) as batch_op:
+        batch_op.drop_index("ix_crm_opportunity_status_id")
         batch_op.drop_index("ix_crm_opportunity_status_created")
         batch_op.drop_index(batch_op.f("ix_crm_opportunity_status"))
         batch_op.drop_index("ix_crm_opportunity_owner_status")

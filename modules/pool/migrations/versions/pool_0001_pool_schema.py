@@ -2,7 +2,7 @@
 
 Revision ID: pool_0001
 Revises:
-Create Date: 2026-11-24 08:16:38.809726
+Create Date: 2026-11-24 08:30:26.989587
 """
 
 from alembic import op

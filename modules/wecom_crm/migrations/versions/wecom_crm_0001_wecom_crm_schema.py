@@ -2,7 +2,7 @@
 
 Revision ID: wecom_crm_0001
 Revises:
-Create Date: 2026-11-24 08:16:42.734323
+Create Date: 2026-11-24 08:30:30.787693
 """
 
 from alembic import op
