@@ -34,3 +34,23 @@ def submit(form: FlaskForm, action: Callable[[Any], Any]) -> tuple[bool, Any]:
             flash(exc.message, "danger")
         return False, None
     return True, result
+
+
+def run_action(action: Callable[[Any], Any], done: str, target: str) -> Any:
+    """A button's POST: run ``action(ctx)`` in one unit of work, flash ``done`` or the
+    refusal, and go back to ``target``; a record the user may not see answers 404."""
+    from flask import abort
+    from flask import redirect
+
+    from core.errors import NotFoundError
+
+    ctx = web_ctx()
+    try:
+        with unit_of_work(ctx):
+            action(ctx)
+        flash(done, "success")
+    except NotFoundError:
+        abort(404)
+    except TandemError as exc:
+        flash(exc.message, "danger")
+    return redirect(target)

@@ -33,6 +33,7 @@ from core.security.access import requires
 from core.services import unit_of_work
 from core.timeline import timeline
 from core.web.context import web_ctx
+from core.web.forms import run_action
 from core.web.forms import submit
 from core.web.kanban import Kanban
 from core.web.listview import Column
@@ -191,16 +192,7 @@ def detail(id: int) -> Any:
 
 
 def _action(id: int, run: Any, done: str) -> Any:
-    ctx = web_ctx()
-    try:
-        with unit_of_work(ctx):
-            run(ctx)
-        flash(done, "success")
-    except NotFoundError:
-        abort(404)
-    except TandemError as exc:
-        flash(exc.message, "danger")
-    return redirect(url_for("crm_opportunities.detail", id=id))
+    return run_action(run, done, url_for("crm_opportunities.detail", id=id))
 
 
 @bp.route("/<int:id>/status", methods=["POST"])

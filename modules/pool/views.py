@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
-from flask import abort
 from flask import flash
 from flask import g
 from flask import redirect
@@ -15,12 +14,12 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core.errors import NotFoundError
 from core.errors import TandemError
 from core.extensions import db
 from core.security.access import requires
 from core.services import unit_of_work
 from core.web.context import web_ctx
+from core.web.forms import run_action
 from core.web.listview import Column
 from core.web.listview import Filter
 from core.web.listview import ListView
@@ -83,23 +82,12 @@ def detail(id: int) -> Any:
                            moves=services.history(id), shown=_shown, owners=owners)
 
 
-def _act(run: Any, ok: str, target: str) -> Any:
-    ctx = web_ctx()
-    try:
-        with unit_of_work(ctx):
-            run(ctx)
-        flash(ok, "success")
-    except NotFoundError:
-        abort(404)
-    except TandemError as exc:
-        flash(exc.message, "danger")
-    return redirect(target)
 
 
 @bp.route("/customers/<int:id>/claim", methods=["POST"])
 @requires("pool.customer.claim")
 def claim(id: int) -> Any:
-    return _act(lambda c: services.claim(c, id), "已领取客户",
+    return run_action(lambda c: services.claim(c, id), "已领取客户",
                 url_for("crm_customers.detail", customer_id=id))
 
 
@@ -107,14 +95,14 @@ def claim(id: int) -> Any:
 @requires("pool.customer.assign")
 def assign(id: int) -> Any:
     owner = request.form.get("owner_id", type=int) or 0
-    return _act(lambda c: services.assign(c, id, owner), "已分配",
+    return run_action(lambda c: services.assign(c, id, owner), "已分配",
                 url_for("crm_customers.detail", customer_id=id))
 
 
 @bp.route("/customers/<int:id>/release", methods=["POST"])
 @requires("pool.customer.release")
 def release(id: int) -> Any:
-    return _act(lambda c: services.release(c, id, request.form.get("reason", "")),
+    return run_action(lambda c: services.release(c, id, request.form.get("reason", "")),
                 "已放入公海", url_for("pool.index"))
 
 
