@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,28 @@ def build_installed_app(url: str, instance: Path, modules: list[str], **extra: A
     return app
 
 
+@contextmanager
+def installed_app(databases: DatabaseFactory, instance_dir: Path, modules: list[str],
+                  **config: Any) -> Iterator[Any]:
+    """An app on a new database with ``modules`` installed; its engine disposed after."""
+    application = build_installed_app(databases.new_url(), instance_dir, modules, **config)
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@contextmanager
+def cleaned_context(application: Any) -> Iterator[Any]:
+    """An app context whose data rows are deleted when it ends (per-test isolation)."""
+    with application.app_context():
+        yield application
+        db.session.remove()
+    _clean(application)
+
+
 @pytest.fixture(scope="session")
 def app(databases: DatabaseFactory, instance_dir: Path) -> Iterator[Any]:
     """The shared app: all built-in modules installed on one database for the session."""
@@ -159,10 +182,8 @@ def _clean(application: Any) -> None:
 @pytest.fixture
 def app_ctx(app: Any) -> Iterator[Any]:
     """An app context on the shared app; the database is emptied after the test."""
-    with app.app_context():
-        yield app
-        db.session.remove()
-    _clean(app)
+    with cleaned_context(app) as application:
+        yield application
 
 
 @pytest.fixture

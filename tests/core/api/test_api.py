@@ -15,25 +15,20 @@ from core.security.models import ApiToken
 from core.security.models import User
 from core.services import ServiceContext
 from core.services import unit_of_work
-from tests.conftest import _clean
-from tests.conftest import build_installed_app
+from tests.conftest import cleaned_context
+from tests.conftest import installed_app
 
 
 @pytest.fixture(scope="module")
 def api_app(databases: Any, instance_dir: Any) -> Iterator[Any]:
-    app = build_installed_app(databases.new_url(), instance_dir, ["demo_a"])
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with installed_app(databases, instance_dir, ["demo_a"]) as app:
+        yield app
 
 
 @pytest.fixture
 def api(api_app: Any) -> Iterator[Any]:
-    with api_app.app_context():
-        yield api_app.test_client()
-        db.session.remove()
-    _clean(api_app)
+    with cleaned_context(api_app) as app:
+        yield app.test_client()
 
 
 def user_with_token(*roles: str, username: str, **kwargs: Any) -> tuple[Any, dict]:

@@ -8,29 +8,23 @@ from typing import Any
 
 import pytest
 
-from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
-from tests.conftest import _clean
-from tests.conftest import build_installed_app
+from tests.conftest import cleaned_context
+from tests.conftest import installed_app
 
 
 @pytest.fixture(scope="session")
 def bot_app(databases: Any, instance_dir: Any) -> Iterator[Any]:
-    application = build_installed_app(databases.new_url(), instance_dir, ["demo_a"])
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with installed_app(databases, instance_dir, ["demo_a"]) as application:
+        yield application
 
 
 @pytest.fixture
 def bot_ctx(bot_app: Any) -> Iterator[Any]:
     """An app context on ``bot_app``; its data rows are deleted after the test."""
-    with bot_app.app_context():
-        yield bot_app
-        db.session.remove()
-    _clean(bot_app)
+    with cleaned_context(bot_app) as application:
+        yield application
 
 
 @pytest.fixture

@@ -9,26 +9,20 @@ from typing import Any
 
 import pytest
 
-from core.extensions import db
-from tests.conftest import _clean
-from tests.conftest import build_installed_app
+from tests.conftest import cleaned_context
+from tests.conftest import installed_app
 
 
 @pytest.fixture(scope="session")
 def jobs_app(databases: Any, instance_dir: Any) -> Iterator[Any]:
-    app = build_installed_app(databases.new_url(), instance_dir, ["demo_a"])
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with installed_app(databases, instance_dir, ["demo_a"]) as app:
+        yield app
 
 
 @pytest.fixture
 def jobs_ctx(jobs_app: Any) -> Iterator[Any]:
-    with jobs_app.app_context():
-        yield jobs_app
-        db.session.remove()
-    _clean(jobs_app)
+    with cleaned_context(jobs_app) as app:
+        yield app
 
 
 def free_port() -> int:

@@ -9,26 +9,21 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
-from tests.conftest import _clean
-from tests.conftest import build_installed_app
+from tests.conftest import cleaned_context
+from tests.conftest import installed_app
 from tests.conftest import login
 
 
 @pytest.fixture(scope="module")
 def board_app(databases: Any, instance_dir: Any) -> Iterator[Any]:
-    app = build_installed_app(databases.new_url(), instance_dir, ["demo_a"])
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with installed_app(databases, instance_dir, ["demo_a"]) as app:
+        yield app
 
 
 @pytest.fixture
 def board(board_app: Any) -> Iterator[Any]:
-    with board_app.app_context():
-        yield board_app.test_client()
-        db.session.remove()
-    _clean(board_app)
+    with cleaned_context(board_app) as app:
+        yield app.test_client()
 
 
 def _user(username: str, *roles: str) -> Any:

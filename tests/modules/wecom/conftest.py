@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 
-from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.wecom.crypto import WeComCrypto
 from modules.wecom.fake import CallbackDriver
 from modules.wecom.fake import FakeState
 from modules.wecom.fake import FakeWeCom
-from tests.conftest import _clean
-from tests.conftest import build_installed_app
+from tests.conftest import cleaned_context
+from tests.conftest import installed_app
 
 CORP_ID = "ww_fake_corp"
 APP_TOKEN, APP_KEY = "apptoken123", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -46,12 +45,9 @@ def wecom_config(fake: FakeWeCom, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def wecom_app(databases: Any, instance_dir: Any, fake_wecom: FakeWeCom) -> Iterator[Any]:
-    app = build_installed_app(databases.new_url(), instance_dir, ["demo_a", "wecom"],
-                              **wecom_config(fake_wecom))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with installed_app(databases, instance_dir, ["demo_a", "wecom"],
+                       **wecom_config(fake_wecom)) as app:
+        yield app
 
 
 @pytest.fixture
@@ -59,10 +55,8 @@ def wecom_ctx(wecom_app: Any, fake_wecom: FakeWeCom) -> Iterator[Any]:
     with fake_wecom.state.lock:
         fake_wecom.state.requests.clear()
         fake_wecom.state.webhook_times.clear()
-    with wecom_app.app_context():
-        yield wecom_app
-        db.session.remove()
-    _clean(wecom_app)
+    with cleaned_context(wecom_app) as app:
+        yield app
     with fake_wecom.state.lock:
         fake_wecom.state.requests.clear()
         fake_wecom.state.webhook_times.clear()

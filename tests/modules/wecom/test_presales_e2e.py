@@ -16,8 +16,8 @@ from modules.crm.models.customer import FollowUp
 from modules.crm.models.opportunity import Opportunity
 from modules.wecom.crypto import WeComCrypto
 from modules.wecom.fake import CallbackDriver
-from tests.conftest import _clean
-from tests.conftest import build_installed_app
+from tests.conftest import cleaned_context
+from tests.conftest import installed_app
 from tests.modules.crm.factories import make_customer
 from tests.modules.crm.factories import make_opportunity
 from tests.modules.wecom.conftest import APP_KEY
@@ -31,21 +31,16 @@ from tests.modules.wecom.conftest import wecom_config
 
 @pytest.fixture(scope="module")
 def crm_wecom_app(databases: Any, instance_dir: Any, fake_wecom: Any) -> Iterator[Any]:
-    app = build_installed_app(databases.new_url(), instance_dir, ["crm", "wecom"],
-                              **wecom_config(fake_wecom))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with installed_app(databases, instance_dir, ["crm", "wecom"],
+                       **wecom_config(fake_wecom)) as app:
+        yield app
 
 
 @pytest.fixture
 def ctx_app(crm_wecom_app: Any, fake_wecom: Any) -> Iterator[Any]:
     fake_wecom.state.requests.clear()
-    with crm_wecom_app.app_context():
-        yield crm_wecom_app
-        db.session.remove()
-    _clean(crm_wecom_app)
+    with cleaned_context(crm_wecom_app) as app:
+        yield app
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.wecom.crypto import WeComCrypto
 from modules.wecom.fake import CallbackDriver
-from tests.conftest import _clean
-from tests.conftest import build_installed_app
+from tests.conftest import cleaned_context
+from tests.conftest import installed_app
 from tests.modules.wecom.conftest import APP_KEY
 from tests.modules.wecom.conftest import APP_TOKEN
 from tests.modules.wecom.conftest import CORP_ID
@@ -29,21 +29,16 @@ OA_TOKEN = "oatoken"
 
 @pytest.fixture(scope="module")
 def identity_app(databases: Any, instance_dir: Any, fake_wecom: Any) -> Iterator[Any]:
-    app = build_installed_app(databases.new_url(), instance_dir, ["crm", "wecom"],
-                              **wecom_config(fake_wecom, WECOM_OA_TOKEN=OA_TOKEN))
-    assert "wecom_crm" in app.extensions["tandem_registry"].installed  # auto-installed bridge
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with installed_app(databases, instance_dir, ["crm", "wecom"],
+                       **wecom_config(fake_wecom, WECOM_OA_TOKEN=OA_TOKEN)) as app:
+        assert "wecom_crm" in app.extensions["tandem_registry"].installed  # the bridge
+        yield app
 
 
 @pytest.fixture
 def ctx_app(identity_app: Any, fake_wecom: Any) -> Iterator[Any]:
-    with identity_app.app_context():
-        yield identity_app
-        db.session.remove()
-    _clean(identity_app)
+    with cleaned_context(identity_app) as app:
+        yield app
     fake_wecom.state.external_contacts.clear()
     fake_wecom.state.transfer_results.clear()
 
