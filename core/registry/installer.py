@@ -78,10 +78,10 @@ def ensure_core(progress: Progress = _noop) -> None:
 
 
 def _seed_grants(registry: ModuleRegistry, module: str) -> None:
-    for role in (r for r in registry.roles.values()):
-        owner = "core"
-        if db.session.get(Role, role.code) is None:
-            db.session.add(Role(code=role.code, label=role.label, module=owner))
+    """Create the module's roles and grant its permissions to their default roles."""
+    for code, role in registry.roles.items():
+        if registry.role_owner[code] == module and db.session.get(Role, code) is None:
+            db.session.add(Role(code=code, label=role.label, module=module))
     db.session.flush()
     existing_roles = set(db.session.scalars(select(Role.code)))
     existing = {(rp.role_code, rp.permission) for rp in db.session.scalars(select(RolePermission))}
@@ -152,7 +152,7 @@ def _install_one(
     row.depends = list(info.manifest.depends)
     db.session.commit()
     registry = build_registry(
-        _extra_paths(), installed=topo_order(installed | {info.name}, info_map(info))
+        _extra_paths(), installed=topo_order(installed | {info.name}, _registry().modules)
     )
     if migrations.has_branch(info.name):
         migrations.upgrade_branch(info.name)
@@ -167,12 +167,6 @@ def _install_one(
         load_demo(info.name, registry=registry, ctx=ctx)
     registry.hook.module_installed(name=info.name, ctx=ctx)
     db.session.commit()
-
-
-def info_map(extra: ModuleInfo) -> dict[str, ModuleInfo]:
-    modules = dict(_registry().modules)
-    modules[extra.name] = extra
-    return modules
 
 
 def load_demo(
@@ -257,8 +251,7 @@ def uninstall(
         perms = [c for c, owner in registry.permission_owner.items() if owner == module]
         if perms:
             db.session.execute(delete(RolePermission).where(RolePermission.permission.in_(perms)))
-        module_roles = [r.code for r in registry.roles.values()]
-        del module_roles  # module roles stay: users may still hold them
+        # The module's roles stay: users may still hold them, and a reinstall reuses them.
         _cleanup_core_rows(module)
         row = db.session.scalar(select(CoreModule).where(CoreModule.name == module))
         row.state = "uninstalled"

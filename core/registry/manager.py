@@ -58,6 +58,7 @@ class ModuleRegistry:
     permissions: dict[str, Permission] = field(default_factory=dict)
     permission_owner: dict[str, str] = field(default_factory=dict)
     roles: dict[str, Role] = field(default_factory=dict)
+    role_owner: dict[str, str] = field(default_factory=dict)
     record_rules: dict[type, list[RecordRule]] = field(default_factory=lambda: defaultdict(list))
     menus: list[MenuItem] = field(default_factory=list)
     bot_commands: dict[str, BotCommand] = field(default_factory=dict)  # trigger without "#"
@@ -101,8 +102,9 @@ class ModuleRegistry:
     def load(self) -> None:
         self._load_models()
         self._load_permissions()
-        for _owner, role in self._collect("register_roles"):
+        for owner, role in self._collect("register_roles"):
             self.roles[role.code] = role
+            self.role_owner[role.code] = owner
         for _owner, rule in self._collect("register_record_rules"):
             self.record_rules[rule.model].append(rule)
         menus = [m for _o, m in self._collect("register_menus")]

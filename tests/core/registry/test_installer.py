@@ -41,10 +41,15 @@ def test_bridge_waits_for_all_its_dependencies(make_app):
 
 
 def test_install_seeds_default_grants_and_uninstall_removes_them(make_app):
+    from core.security.models import Role
+
     app = make_app(modules=["demo_a"])
     with app.app_context():
         grants = set(db.session.scalars(select(RolePermission.permission)))
         assert "demo_a.widget.read" in grants
+        role = db.session.get(Role, "demo_a_operator")
+        assert (role.label, role.module) == ("小部件操作员", "demo_a")
+        assert db.session.get(RolePermission, ("demo_a_operator", "demo_a.widget.create"))
         installer.uninstall("demo_a")
         grants = set(db.session.scalars(select(RolePermission.permission)))
         assert "demo_a.widget.read" not in grants
