@@ -20,7 +20,6 @@ from core.config import instance_path
 from core.config import load_config
 from core.registry.manager import build_registry
 from core.registry.migrations import CORE_MIGRATIONS
-from core.util import optional_import
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +52,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _import_core_models() -> None:
+    """Every core table in the metadata (migrations and the in-sync test rely on it)."""
     import core.audit  # noqa: F401
+    import core.bot.models  # noqa: F401
+    import core.jobs.models  # noqa: F401
+    import core.notify.models  # noqa: F401
     import core.registry.models  # noqa: F401
     import core.security.models  # noqa: F401
     import core.settings  # noqa: F401
-
-    for name in ("core.notify.models", "core.jobs.models", "core.timeline", "core.bot.models"):
-        optional_import(name)
+    import core.timeline  # noqa: F401
 
 
 def _init_extensions(app: Flask) -> None:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from core.cli import _fail
 from core.cli import cli
 from core.errors import TandemError
-from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
-from core.util import optional_import
 
 
 @cli.group()
@@ -110,7 +105,5 @@ def run_server(host: str, port: int, debug: bool) -> None:
     run_simple(host, port, application, threaded=True, use_reloader=debug, use_debugger=debug)
 
 
-for _optional in ("core.jobs.cli", "core.bot.cli"):
-    optional_import(_optional)
-
-__all__ = ["cli", "current_app", "db", "sys"]
+import core.bot.cli  # noqa: E402,F401  (adds `bot say`, `bot commands`)
+import core.jobs.cli  # noqa: E402,F401  (adds `worker`, `jobs list|run`)
