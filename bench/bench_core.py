@@ -22,29 +22,56 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
     with app.app_context():
         users = db.metadata.tables["core_user"]
         now = utcnow()
-        insert_rows(users, ({"username": f"user{i:07d}", "display_name": f"用户{i}",
-                             "active": i % 10 != 0, "created_at": now, "updated_at": now}
-                            for i in range(n_users)), n_users, "users")
+        insert_rows(
+            users,
+            (
+                {
+                    "username": f"user{i:07d}",
+                    "display_name": f"用户{i}",
+                    "active": i % 10 != 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(n_users)
+            ),
+            n_users,
+            "users",
+        )
         audit = db.metadata.tables["core_audit_log"]
         rnd = random.Random(1)
-        insert_rows(audit, ({"at": now - timedelta(minutes=i), "actor_id": None,
-                             "source": rnd.choice(["web", "api", "bot", "job"]),
-                             "model": "core_user", "record_id": str(rnd.randint(1, n_users)),
-                             "action": "update", "changes": {"display_name": ["a", "b"]}}
-                            for i in range(n_audit)), n_audit, "audit rows")
+        insert_rows(
+            audit,
+            (
+                {
+                    "at": now - timedelta(minutes=i),
+                    "actor_id": None,
+                    "source": rnd.choice(["web", "api", "bot", "job"]),
+                    "model": "core_user",
+                    "record_id": str(rnd.randint(1, n_users)),
+                    "action": "update",
+                    "changes": {"display_name": ["a", "b"]},
+                }
+                for i in range(n_audit)
+            ),
+            n_audit,
+            "audit rows",
+        )
         db.session.execute(db.text("ANALYZE"))
         db.session.commit()
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     client.post("/login", data={"username": "bench-admin", "password": "bench-password-1"})
     cases = [
-        Case("GET /api/v1/users?sort=username (page 1)",
-             lambda: client.get("/api/v1/users?sort=username", headers=headers),
-             "SELECT * FROM core_user ORDER BY username, id DESC LIMIT 50"),
-        Case("GET /admin/audit?source=api (list page)",
-             lambda: client.get("/admin/audit?source=api"),
-             "SELECT * FROM core_audit_log WHERE source = 'api' ORDER BY at DESC, id DESC "
-             "LIMIT 50"),
+        Case(
+            "GET /api/v1/users?sort=username (page 1)",
+            lambda: client.get("/api/v1/users?sort=username", headers=headers),
+            "SELECT * FROM core_user ORDER BY username, id DESC LIMIT 50",
+        ),
+        Case(
+            "GET /admin/audit?source=api (list page)",
+            lambda: client.get("/admin/audit?source=api"),
+            "SELECT * FROM core_audit_log WHERE source = 'api' ORDER BY at DESC, id DESC LIMIT 50",
+        ),
     ]
     with app.app_context():
         results = [measure(c, repeat=repeat) for c in cases]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -29,6 +30,19 @@ STATUSES = ("new", "contacted", "quoted", "negotiating", "won", "lost")
 def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
     n_customers, n_opps = int(100_000 * scale), int(300_000 * scale)
     app = installed_app(url, instance, ["crm"])
+    token, team_ids = populate(app, n_customers, n_opps)
+    client = app.test_client()
+    with app.app_context():
+        for case in cases(client, token, team_ids):  # every page must answer 200 first
+            assert case.run().status_code == 200, case.name
+        results = [measure(c, repeat=repeat) for c in cases(client, token, team_ids)]
+    return report(results, f"crm ({n_customers:,} customers, {n_opps:,} opportunities, "
+                           "PostgreSQL)")
+
+
+def populate(app: Any, n_customers: int, n_opps: int) -> tuple[str, list[int]]:
+    """A manager "boss" with a team of five (of 50 salespeople) and the generated rows;
+    returns the manager's API token and the team's user ids."""
     from core.security.services import create_user
     from core.security.services import issue_token
 
@@ -66,11 +80,15 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
         } for i in range(n_opps)), n_opps, "opportunities")
         db.session.execute(db.text("ANALYZE"))
         db.session.commit()
-    client = app.test_client()
+    return token, team_ids
+
+
+def cases(client: Any, token: str, team_ids: list[int]) -> list[Case]:
+    """The timed pages, logged in as the manager, each with its hand-written SQL."""
     client.post("/login", data={"username": "boss", "password": "bench-password-1"})
     headers = {"Authorization": f"Bearer {token}"}
     team = ",".join(str(i) for i in team_ids)
-    cases = [
+    return [
         Case("customer list: level=important, sort -last_follow_up, page 1 (manager)",
              lambda: client.get("/crm/customers/?customer_level=important&sort=-last_follow_up"),
              [f"SELECT count(*) FROM (SELECT 1 FROM crm_customer WHERE customer_level = "
@@ -101,9 +119,3 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
              + [f"SELECT * FROM crm_opportunity WHERE status = '{s}' AND (owner_id IN "
                 f"({team}) OR owner_id IS NULL) ORDER BY id DESC LIMIT 30" for s in STATUSES]),
     ]
-    with app.app_context():
-        for case in cases:  # every page must answer 200 before it is timed
-            assert case.run().status_code == 200, case.name
-        results = [measure(c, repeat=repeat) for c in cases]
-    return report(results, f"crm ({n_customers:,} customers, {n_opps:,} opportunities, "
-                           "PostgreSQL)")

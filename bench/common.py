@@ -12,9 +12,15 @@ from core.services import unit_of_work
 
 
 def installed_app(url: str, instance: str, modules: list[str], **config: Any) -> Any:
-    base = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "REDIS_URL": None,
-            "TANDEM_JOBS_EAGER": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-            **config}
+    base = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "bench",
+        "REDIS_URL": None,
+        "TANDEM_JOBS_EAGER": True,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        **config,
+    }
     app = create_app(base)
     with app.app_context():
         installer.ensure_core()

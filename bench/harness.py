@@ -62,6 +62,10 @@ def p95(samples: list[float]) -> float:
 
 
 def measure(case: Case, repeat: int = 50, warmup: int = 5) -> Result:
+    first = case.run()
+    status = getattr(first, "status_code", None)
+    if status is not None and status >= 300:  # a login redirect or an error is no benchmark
+        raise RuntimeError(f"{case.name}: HTTP {status} instead of a page")
     server = _timed(case.run, repeat, warmup)
     sql = None
     if case.sql:
@@ -73,36 +77,82 @@ def measure(case: Case, repeat: int = 50, warmup: int = 5) -> Result:
                     conn.execute(text(statement), case.params or {}).fetchall()
 
         sql = _timed(run_sql, repeat, warmup)
-    return Result(case.name, statistics.median(server), p95(server),
-                  statistics.median(sql) if sql else None, p95(sql) if sql else None)
+    return Result(
+        case.name,
+        statistics.median(server),
+        p95(server),
+        statistics.median(sql) if sql else None,
+        p95(sql) if sql else None,
+    )
 
 
-def insert_rows(table: Any, rows: Iterable[dict], total: int, label: str,
-                batch: int = 5000) -> None:
-    """Bulk-insert generated rows with a progress bar (Core executemany in batches)."""
+def insert_rows(
+    table: Any, rows: Iterable[dict], total: int, label: str, batch: int = 5000
+) -> None:
+    """Bulk-insert generated rows with a progress bar, committing every ``batch`` rows.
+
+    On PostgreSQL through ``COPY … FROM STDIN`` (about 10× faster than executemany), elsewhere
+    with Core executemany. Every row carries the same keys; columns left out get their
+    client-side defaults (``default=utcnow`` …) as with an ORM insert."""
+    copy = db.engine.dialect.name == "postgresql"
     chunk: list[dict] = []
     with tqdm(total=total, desc=label, unit="rows") as bar:
         for row in rows:
             chunk.append(row)
             if len(chunk) >= batch:
-                db.session.execute(table.insert(), chunk)
-                db.session.commit()
+                _flush(table, chunk, copy)
                 bar.update(len(chunk))
                 chunk = []
         if chunk:
-            db.session.execute(table.insert(), chunk)
-            db.session.commit()
+            _flush(table, chunk, copy)
             bar.update(len(chunk))
 
 
+def _flush(table: Any, chunk: list[dict], copy: bool) -> None:
+    if copy:
+        _copy(table, chunk)
+    else:
+        db.session.execute(table.insert(), chunk)
+    db.session.commit()
+
+
+def _copy(table: Any, chunk: list[dict]) -> None:
+    conn = db.session.connection()
+    dialect = conn.dialect
+    names = list(chunk[0])
+    defaults = {
+        c.name: c.default
+        for c in table.c
+        if c.name not in names and c.default is not None and not c.default.is_sequence
+    }
+    columns = names + list(defaults)
+    processors = [table.c[n].type._cached_bind_processor(dialect) for n in columns]
+    quote = dialect.identifier_preparer
+    statement = (
+        f"COPY {quote.format_table(table)} ({', '.join(quote.quote(n) for n in columns)}) "
+        "FROM STDIN"
+    )
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(statement) as out:
+        for row in chunk:
+            values = [row[n] for n in names] + [
+                d.arg(None) if d.is_callable else d.arg for d in defaults.values()
+            ]
+            out.write_row([p(v) if p else v for p, v in zip(processors, values, strict=True)])
+
+
 def report(results: list[Result], title: str) -> str:
-    lines = [f"## {title}", "",
-             "| case | server median ms | server p95 ms | SQL median ms | SQL p95 ms | ratio |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"## {title}",
+        "",
+        "| case | server median ms | server p95 ms | SQL median ms | SQL p95 ms | ratio |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         sql_med = f"{r.sql_median_ms:.2f}" if r.sql_median_ms is not None else "—"
         sql_p95 = f"{r.sql_p95_ms:.2f}" if r.sql_p95_ms is not None else "—"
         ratio = f"{r.ratio:.2f}×" if r.ratio is not None else "—"
-        lines.append(f"| {r.name} | {r.median_ms:.2f} | {r.p95_ms:.2f} | {sql_med} | "
-                     f"{sql_p95} | {ratio} |")
+        lines.append(
+            f"| {r.name} | {r.median_ms:.2f} | {r.p95_ms:.2f} | {sql_med} | {sql_p95} | {ratio} |"
+        )
     return "\n".join(lines)

@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
-# Command (1): install into .venv, create the embedded SQLite database in instance/,
-# install the default modules, load demo data and serve http://127.0.0.1:5000.
+# Command (1): install into .venv, create the database, install the default modules, load
+# the demo data (printing the demo logins) and serve the back-office on http://127.0.0.1:5000.
+# Safe to run again: it only brings schema, modules and demo data up to date.
+#
+# By default everything is embedded: SQLite at instance/tandem.sqlite, background jobs
+# in-process, no Redis. DATABASE_URL, REDIS_URL and TANDEM_* in the environment (or
+# instance/config.py) are honoured when set on purpose. HOST and PORT change the address.
+# shellcheck source=scripts/_venv.sh
 source "$(dirname "$0")/_venv.sh"
-# The demo runs on the embedded default unless DATABASE_URL / REDIS_URL are set on purpose.
+if [ -n "${DATABASE_URL:-}" ]; then
+  echo "==> database: DATABASE_URL=$(echo "$DATABASE_URL" | sed -E 's#//[^@/]*@#//…@#')"
+else
+  echo "==> database: embedded SQLite (instance/tandem.sqlite)"
+fi
+echo "==> schema"
 python manage.py db upgrade
+echo "==> default modules"
 python manage.py modules install --default
+echo "==> demo data"
 python manage.py demo load
-exec python manage.py run --host 127.0.0.1 --port "${PORT:-5000}"
+exec python manage.py run --host "${HOST:-127.0.0.1}" --port "${PORT:-5000}"

@@ -42,7 +42,11 @@ class OpportunityOut(api.ApiOut):
     requirements: str | None
     owner_id: int | None
     lost_reason: str | None
+    stage_reached: Status
     current_quote: QuoteOut | None
+    followed_up_at: datetime | None
+    won_at: datetime | None
+    closed_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -55,6 +59,37 @@ class OpportunityIn(api.ApiIn):
     source: str | None = None
     requirements: str | None = None
     owner_id: int | None = None
+    unowned: bool = Field(default=False, description="发布到销售群待认领（需分配权限）")
+
+
+class OpportunityPatch(api.ApiIn):
+    product_name: str | None = Field(default=None, min_length=1, max_length=200)
+    quantity: int | None = Field(default=None, ge=1)
+    estimated_amount: api.Money | None = None
+    source: str | None = None
+    requirements: str | None = None
+    expected_close_date: date | None = None
+
+
+class QuoteIn(api.ApiIn):
+    amount: api.Money = Field(gt=0)
+    valid_until: date | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class FollowUpIn(api.ApiIn):
+    content: str = Field(min_length=1, max_length=5000)
+    channel: str = "phone"
+
+
+class FollowUpOut(api.ApiOut):
+    id: int
+    opportunity_id: int
+    customer_id: int
+    user_id: int | None
+    follow_up_at: datetime
+    channel: str
+    content: str
 
 
 class StatusIn(api.ApiIn):
@@ -70,7 +105,9 @@ def _out(opp: Opportunity) -> dict:
         "quantity": opp.quantity, "estimated_amount": opp.estimated_amount,
         "status": opp.status, "source": opp.source, "requirements": opp.requirements,
         "owner_id": opp.owner_id, "lost_reason": opp.lost_reason,
-        "current_quote": quote, "created_at": opp.created_at, "updated_at": opp.updated_at,
+        "stage_reached": opp.stage_reached, "current_quote": quote,
+        "followed_up_at": opp.followed_up_at, "won_at": opp.won_at, "closed_at": opp.closed_at,
+        "created_at": opp.created_at, "updated_at": opp.updated_at,
     }
 
 
@@ -125,3 +162,27 @@ def change_status(ctx, opportunity_id: int, body: StatusIn):  # noqa: ANN001, AN
 def claim(ctx, opportunity_id: int):  # noqa: ANN001, ANN201
     """Claim an unowned opportunity (409 when someone was faster)."""
     return _out(svc.claim_opportunity(ctx, opportunity_id))
+
+
+@api.route(bp, "/opportunities/<int:opportunity_id>", methods=["PATCH"],
+           permission="crm.opportunity.write", body=OpportunityPatch, response=OpportunityOut,
+           tags=["crm"])
+def update_opportunity(ctx, opportunity_id: int, body: OpportunityPatch):  # noqa: ANN001, ANN201
+    """Change the fields sent (the status changes through ``…/status``)."""
+    return _out(svc.update_opportunity(ctx, opportunity_id, body.model_dump(exclude_unset=True)))
+
+
+@api.route(bp, "/opportunities/<int:opportunity_id>/quotes", methods=["POST"],
+           permission="crm.opportunity.write", body=QuoteIn, response=QuoteOut, status=201,
+           tags=["crm"])
+def add_quote(ctx, opportunity_id: int, body: QuoteIn):  # noqa: ANN001, ANN201
+    """A new quote; it becomes the current one (a new or contacted opportunity → quoted)."""
+    return svc.add_quote(ctx, opportunity_id, body.amount, body.valid_until, body.note)
+
+
+@api.route(bp, "/opportunities/<int:opportunity_id>/follow-ups", methods=["POST"],
+           permission="crm.opportunity.write", body=FollowUpIn, response=FollowUpOut,
+           status=201, tags=["crm"])
+def add_follow_up(ctx, opportunity_id: int, body: FollowUpIn):  # noqa: ANN001, ANN201
+    """Record a follow-up on the opportunity (a new one → contacted)."""
+    return svc.follow_up(ctx, opportunity_id, body.content, body.channel)

@@ -46,8 +46,9 @@ def _resolve(ctx: Any, call: Any) -> tuple[Opportunity, str]:
 
 
 def claim(ctx: Any, call: Any) -> Card:
-    opp, _rest = _resolve(ctx, call)
-    return opportunity_card(svc.claim_opportunity(ctx, opp.id), source="已认领")
+    """#认领: the claim service itself tells who was faster (or 404 for others' records)."""
+    ref, _rest = call.resolve(lambda value: value)
+    return opportunity_card(svc.claim_opportunity(ctx, ref), source="已认领")
 
 
 def follow(ctx: Any, call: Any) -> str:

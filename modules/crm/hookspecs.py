@@ -15,11 +15,18 @@ def opportunity_won(opportunity: Any, ctx: Any) -> None:
 
 
 @hookspec
-def customers_handed_over(customer_ids: list[int], from_user_id: int | None, to_user_id: int,
-                          handover_id: int, ctx: Any) -> None:
+def customers_handed_over(
+    customer_ids: list[int], from_user_id: int | None, to_user_id: int, handover_id: int, ctx: Any
+) -> None:
     """A handover was confirmed: the customers now belong to ``to_user_id``."""
 
 
 @hookspec
 def handover_checklist_items(customer_ids: list[int], ctx: Any) -> list[dict]:
     """Items for a handover's checklist (orders, tickets, payments …) from other modules."""
+
+
+@hookspec
+def customer_hidden_fields(customer: Any, ctx: Any) -> list[str]:
+    """Fields of ``customer`` the actor must not see (``pool``: the fields an admin hides
+    from claimers while the customer is in the pool). Detail pages and the API blank them."""

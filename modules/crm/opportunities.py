@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from core import audit
+from core.audit import AuditLog
 from core.errors import ConflictError
 from core.errors import NotFoundError
 from core.errors import UserError
@@ -21,10 +22,13 @@ from core.errors import ValidationError
 from core.extensions import db
 from core.services import ServiceContext
 from modules.crm import customers as customer_services
+from modules.crm.models.customer import FOLLOW_UP_CHANNELS
 from modules.crm.models.customer import Customer
+from modules.crm.models.customer import FollowUp
 from modules.crm.models.opportunity import NUMBER_PREFIX
 from modules.crm.models.opportunity import OPEN_STATUSES
 from modules.crm.models.opportunity import SOURCES
+from modules.crm.models.opportunity import STAGES
 from modules.crm.models.opportunity import STATUSES
 from modules.crm.models.opportunity import TRANSITIONS
 from modules.crm.models.opportunity import Opportunity
@@ -45,21 +49,29 @@ def parse_number(ref: str | int) -> int | None:
     return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
 
 
-def get_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
-    """A visible opportunity (404 otherwise, never saying whether it exists)."""
+def get_opportunity(ctx: ServiceContext, ref: str | int, *,
+                    for_update: bool = False) -> Opportunity:
+    """A visible opportunity (404 otherwise, never saying whether it exists). With
+    ``for_update`` the row is locked (PostgreSQL) so concurrent changes queue up."""
     opp_id = parse_number(ref)
     if opp_id is None:
         raise NotFoundError(NOT_FOUND)
-    opp = db.session.scalar(opportunity_select(ctx).where(Opportunity.id == opp_id))
+    stmt = opportunity_select(ctx).where(Opportunity.id == opp_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=Opportunity).execution_options(populate_existing=True)
+    opp = db.session.scalar(stmt)
     if opp is None:
         raise NotFoundError(NOT_FOUND)
     return opp
 
 
-def _check_writable(ctx: ServiceContext, opp: Opportunity) -> None:
+def writable_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
+    """A visible opportunity the actor may change, locked for the transaction."""
     ctx.require("crm.opportunity.write")
+    opp = get_opportunity(ctx, ref, for_update=True)
     if opp.owner_id is None and not ctx.can("crm.opportunity.assign"):
         raise UserError("该商机尚未认领，请先认领（#认领）")
+    return opp
 
 
 def _amount(raw: Any, field: str, label: str) -> Decimal:
@@ -126,8 +138,11 @@ def create_opportunity(ctx: ServiceContext, data: Mapping[str, Any]) -> Opportun
         raise ValidationError("客户不存在或无权查看", fields={"customer_id": "客户不存在"}) from exc
     values = _clean(ctx, data, partial=False)
     owner_id = None if data.get("unowned") else (data.get("owner_id") or ctx.actor_id)
-    if owner_id not in (None, ctx.actor_id) and not ctx.can("crm.opportunity.assign"):
-        raise ValidationError("只能为自己创建商机", fields={"owner_id": "无权指定负责人"})
+    if owner_id != ctx.actor_id:
+        if not ctx.can("crm.opportunity.assign"):
+            raise ValidationError("只能为自己创建商机", fields={"owner_id": "无权指定负责人"})
+        if owner_id is not None:
+            _check_assignee(ctx, owner_id)
     opp = Opportunity(customer_id=customer.id, owner_id=owner_id, status="new", **values)
     db.session.add(opp)
     db.session.flush()
@@ -138,8 +153,7 @@ def create_opportunity(ctx: ServiceContext, data: Mapping[str, Any]) -> Opportun
 
 def update_opportunity(ctx: ServiceContext, ref: str | int,
                        data: Mapping[str, Any]) -> Opportunity:
-    opp = get_opportunity(ctx, ref)
-    _check_writable(ctx, opp)
+    opp = writable_opportunity(ctx, ref)
     for key, value in _clean(ctx, data, partial=True).items():
         setattr(opp, key, value)
     db.session.flush()
@@ -150,8 +164,7 @@ def change_status(ctx: ServiceContext, ref: str | int, status: str,
                   reason: str | None = None) -> Opportunity:
     """Move along new → contacted → quoted → negotiating → won / lost (lost needs a reason).
     The kanban, the status form, ``PATCH …/status`` and ``#成交``/``#丢单`` all land here."""
-    opp = get_opportunity(ctx, ref)
-    _check_writable(ctx, opp)
+    opp = writable_opportunity(ctx, ref)
     if status not in STATUSES:
         raise ValidationError("状态无效", fields={"status": "状态无效"})
     if status == opp.status:
@@ -163,11 +176,15 @@ def change_status(ctx: ServiceContext, ref: str | int, status: str,
         raise ValidationError("丢单需要填写原因", fields={"reason": "请填写丢单原因"})
     previous = opp.status
     opp.status = status
+    if status in STAGES and STAGES.index(status) > STAGES.index(opp.stage_reached or "new"):
+        opp.stage_reached = status
     if status == "lost":
         opp.lost_reason, opp.closed_at = reason, ctx.now
     elif status == "won":
         opp.won_at = opp.closed_at = ctx.now
         opp.lost_reason = None
+        if opp.customer.status == "inactive":  # a deal makes the customer active again
+            opp.customer.status = "active"
     elif previous == "lost":
         opp.closed_at, opp.lost_reason = None, None
     db.session.flush()
@@ -201,16 +218,36 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
             raise NotFoundError(NOT_FOUND)
         if opp.owner_id == ctx.actor_id:
             raise ConflictError(f"{opp.number} 已经是您的商机")
-        if opp.owner_id is not None:
+        visible = db.session.scalar(
+            opportunity_select(ctx).where(Opportunity.id == opp.id)) is not None
+        # Who was faster is told about announced (claimed) ones, never about others' records.
+        if opp.owner_id is not None and (visible or _was_claimed(opp.id)):
             raise ConflictError(f"{opp.number} 已被{opp.owner.name if opp.owner else '他人'}认领")
+        if not visible:
+            raise NotFoundError(NOT_FOUND)
         raise ConflictError(f"{opp.number} 已关闭，不能认领")
     audit.record(ctx, opp, "claim", "认领商机", {"owner_id": [None, ctx.actor_id]})
     return opp
 
 
+def _check_assignee(ctx: ServiceContext, owner_id: int) -> None:
+    """A manager assigns within his team, an admin to any active user."""
+    if owner_id not in {u.id for u in customer_services.assignable_owners(ctx)}:
+        raise ValidationError("负责人不存在、已停用或不在您的团队",
+                              fields={"owner_id": "无效的负责人"})
+
+
+def _was_claimed(opp_id: int) -> bool:
+    return db.session.scalar(select(AuditLog.id).where(
+        AuditLog.model == Opportunity.__tablename__, AuditLog.record_id == str(opp_id),
+        AuditLog.action == "claim").limit(1)) is not None
+
+
 def assign_opportunity(ctx: ServiceContext, ref: str | int, owner_id: int) -> Opportunity:
+    """A manager gives a visible opportunity to a member of his team."""
     ctx.require("crm.opportunity.assign")
-    opp = get_opportunity(ctx, ref)
+    opp = get_opportunity(ctx, ref, for_update=True)
+    _check_assignee(ctx, owner_id)
     previous = opp.owner_id
     opp.owner_id = owner_id
     db.session.flush()
@@ -222,8 +259,7 @@ def add_quote(ctx: ServiceContext, ref: str | int, amount: Any,
               valid_until: date | str | None = None, note: str | None = None) -> Quote:
     """A new current quote (the previous one stops being current); a new or contacted
     opportunity moves to quoted."""
-    opp = get_opportunity(ctx, ref)
-    _check_writable(ctx, opp)
+    opp = writable_opportunity(ctx, ref)
     if not opp.is_open:
         raise UserError(f"{opp.number} 已{opp.status_label}，不能再报价")
     value = _amount(amount, "amount", "报价金额")
@@ -234,25 +270,42 @@ def add_quote(ctx: ServiceContext, ref: str | int, amount: Any,
             valid_until = date.fromisoformat(valid_until)
         except ValueError as exc:
             raise ValidationError("有效期格式不正确", fields={"valid_until": "日期格式"}) from exc
-    for quote in opp.quotes:
-        quote.is_current = False
+    for old in opp.quotes:
+        old.is_current = False
+    db.session.flush()  # before the insert: the partial unique index allows one current
     quote = Quote(opportunity=opp, amount=value, valid_until=valid_until or None, note=note,
                   is_current=True, created_by=ctx.actor_id, created_at=ctx.now)
     db.session.add(quote)
+    db.session.flush()
+    audit.record(ctx, opp, "quote", f"报价 ¥{value:,.2f}", {"quote": [None, str(value)]})
     if opp.status in ("new", "contacted"):
         change_status(ctx, opp.id, "quoted")
-    db.session.flush()
     return quote
 
 
 def follow_up(ctx: ServiceContext, ref: str | int, content: str,
-              channel: str = "wechat") -> Any:
-    """A follow-up on the opportunity (stored with its customer; moves a new one to
-    contacted)."""
-    opp = get_opportunity(ctx, ref)
-    _check_writable(ctx, opp)
-    record = customer_services.add_follow_up(ctx, opp.customer_id, {
-        "content": content, "channel": channel, "opportunity_id": opp.id})
+              channel: str = "wechat") -> FollowUp:
+    """A follow-up on the opportunity by whoever may change it. It is stored with the
+    customer's follow-ups (``opportunity_id`` set), moves the customer's last follow-up time
+    and the opportunity's ``followed_up_at``, and moves a new opportunity to contacted."""
+    opp = writable_opportunity(ctx, ref)
+    content = (content or "").strip()
+    if not content:
+        raise ValidationError("请填写跟进内容", fields={"content": "请填写跟进内容"})
+    if len(content) > 5000:
+        raise ValidationError("跟进内容过长", fields={"content": "最多 5000 字"})
+    if channel not in FOLLOW_UP_CHANNELS:
+        raise ValidationError("跟进方式无效", fields={"channel": "跟进方式无效"})
+    record = FollowUp(customer_id=opp.customer_id, opportunity_id=opp.id,
+                      user_id=ctx.actor_id, follow_up_at=ctx.now, channel=channel,
+                      content=content)
+    db.session.add(record)
+    opp.followed_up_at = ctx.now
+    customer = opp.customer
+    if customer.last_follow_up_at is None or customer.last_follow_up_at < ctx.now:
+        customer.last_follow_up_at = ctx.now
+    db.session.flush()
+    audit.record(ctx, opp, "follow_up", content, {})
     if opp.status == "new":
         change_status(ctx, opp.id, "contacted")
     return record

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from collections.abc import Mapping
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from decimal import Decimal
+from decimal import InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint
 from flask import abort
@@ -16,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms import BooleanField
 from wtforms import DecimalField
 from wtforms import IntegerField
 from wtforms import SelectField
@@ -30,6 +40,8 @@ from core.errors import NotFoundError
 from core.errors import TandemError
 from core.extensions import db
 from core.security.access import requires
+from core.security.models import Role
+from core.security.models import User
 from core.services import unit_of_work
 from core.timeline import timeline
 from core.web.context import web_ctx
@@ -40,6 +52,7 @@ from core.web.listview import Column
 from core.web.listview import Filter
 from core.web.listview import ListView
 from modules.crm import opportunities as svc
+from modules.crm.models.customer import FOLLOW_UP_CHANNELS
 from modules.crm.models.customer import Customer
 from modules.crm.models.opportunity import SOURCES
 from modules.crm.models.opportunity import STATUSES
@@ -51,25 +64,38 @@ bp = Blueprint("crm_opportunities", __name__, url_prefix="/crm/opportunities",
 LOADERS = [selectinload(Opportunity.customer), selectinload(Opportunity.owner)]
 
 
-def _decimal(value: str) -> Any:
-    from decimal import Decimal
+def _decimal(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:
+        raise ValueError(value) from exc  # the list answers 400
 
-    return Decimal(value)
 
-
-def _day(value: str) -> Any:
-    from datetime import date
-    from datetime import datetime
-    from datetime import time
-    from zoneinfo import ZoneInfo
-
+def _day(value: str) -> datetime:
     return datetime.combine(date.fromisoformat(value), time.min, ZoneInfo("Asia/Shanghai"))
 
 
-def _day_end(value: str) -> Any:
-    from datetime import timedelta
+def _day_end(value: str) -> datetime:
+    return _day(value) + timedelta(days=1) - timedelta(microseconds=1)
 
-    return _day(value) + timedelta(days=1)
+
+class _Owners(Mapping):
+    """The owner filter's choices (active sales and managers), read when the page renders."""
+
+    def _load(self) -> dict[str, str]:
+        users = db.session.scalars(select(User).where(
+            User.active.is_(True), User.roles.any(Role.code.in_(("sales", "manager"))))
+            .order_by(User.display_name, User.id))
+        return {str(u.id): u.name for u in users}
+
+    def __getitem__(self, key: str) -> str:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 LIST = ListView(
@@ -82,12 +108,13 @@ LIST = ListView(
         Column("estimated_amount", "预计金额", sort=Opportunity.estimated_amount, fmt="money"),
         Column("status", "状态", sort=Opportunity.status, value=lambda o: o.status_label),
         Column("owner", "负责人", value=lambda o: o.owner.name if o.owner else "待认领"),
+        Column("followed_up_at", "最后跟进", sort=Opportunity.followed_up_at, fmt="datetime"),
         Column("created_at", "创建时间", sort=Opportunity.created_at, fmt="datetime"),
     ],
     search=[Opportunity.product_name, Opportunity.requirements],
     filters=[
         Filter("status", "状态", Opportunity.status, STATUSES),
-        Filter("owner_id", "负责人ID", Opportunity.owner_id, convert=int),
+        Filter("owner_id", "负责人", Opportunity.owner_id, _Owners(), convert=int),
         Filter("from", "起始日期", Opportunity.created_at, kind="date_from", convert=_day),
         Filter("to", "截止日期", Opportunity.created_at, kind="date_to", convert=_day_end),
         Filter("min", "最低金额", Opportunity.estimated_amount, kind="number_min",
@@ -118,6 +145,7 @@ class OpportunityForm(FlaskForm):
                                     validators=[Optional(), NumberRange(min=0)])
     source = SelectField(_l("来源"), choices=[("", "—"), *SOURCES.items()])
     requirements = TextAreaField(_l("需求描述"))
+    unowned = BooleanField(_l("不指定负责人，发布到销售群待认领"))
 
 
 @bp.route("/")
@@ -165,12 +193,15 @@ def new() -> Any:
     ctx = web_ctx()
     form = OpportunityForm()
     form.customer_id.choices = _customer_choices(ctx)
+    if not ctx.can("crm.opportunity.assign"):
+        del form.unowned
     if request.method == "GET" and request.args.get("customer_id", "").isdigit():
         form.customer_id.data = int(request.args["customer_id"])
     done, opp = submit(form, lambda c: svc.create_opportunity(c, {
         "customer_id": form.customer_id.data, "product_name": form.product_name.data,
         "quantity": form.quantity.data, "estimated_amount": form.estimated_amount.data or 0,
-        "source": form.source.data or None, "requirements": form.requirements.data}))
+        "source": form.source.data or None, "requirements": form.requirements.data,
+        "unowned": bool(getattr(form, "unowned", None) and form.unowned.data)}))
     if done:
         flash(f"已创建商机 {opp.number}", "success")
         return redirect(url_for("crm_opportunities.detail", id=opp.id))
@@ -186,8 +217,13 @@ def detail(id: int) -> Any:
     except NotFoundError:
         abort(404)
     allowed = sorted(svc.TRANSITIONS[opp.status], key=list(STATUSES).index)
+    owners = (svc.customer_services.assignable_owners(ctx)
+              if ctx.can("crm.opportunity.assign") else [])
     return render_template("crm/opportunity_detail.html", opp=opp, statuses=STATUSES,
-                           allowed=allowed, entries=timeline("crm_opportunity", opp.id),
+                           allowed=allowed, owners=owners, channels=FOLLOW_UP_CHANNELS,
+                           sources=SOURCES,
+                           customer_visible=svc.customer_services.can_see(ctx, opp.customer_id),
+                           entries=timeline("crm_opportunity", opp.id),
                            timeline_target=("crm_opportunity", opp.id))
 
 
@@ -205,7 +241,26 @@ def status(id: int) -> Any:
 @bp.route("/<int:id>/claim", methods=["POST"])
 @requires("crm.opportunity.claim")
 def claim(id: int) -> Any:
-    return _action(id, lambda c: svc.claim_opportunity(c, id), "已认领")
+    """Claim from the page; whoever was faster is named and the user goes back to the list."""
+    ctx = web_ctx()
+    try:
+        with unit_of_work(ctx):
+            svc.claim_opportunity(ctx, id)
+    except NotFoundError:
+        abort(404)
+    except TandemError as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("crm_opportunities.index"))
+    flash("已认领", "success")
+    return redirect(url_for("crm_opportunities.detail", id=id))
+
+
+@bp.route("/<int:id>/assign", methods=["POST"])
+@requires("crm.opportunity.assign")
+def assign(id: int) -> Any:
+    owner = request.form.get("owner_id", "")
+    return _action(id, lambda c: svc.assign_opportunity(c, id, int(owner) if owner.isdigit()
+                                                        else 0), "已分配")
 
 
 @bp.route("/<int:id>/quote", methods=["POST"])

@@ -52,14 +52,27 @@ def register_menus() -> list:
 
 @hookimpl
 def register_jobs() -> list:
-    return [JobSpec("pool.recycle_daily", "modules.pool.jobs:recycle_daily",
-                    schedule="0 18 * * *", description="每日回收到期客户并提醒（北京时间 02:00）")]
+    return [
+        JobSpec(
+            "pool.recycle_daily",
+            "modules.pool.jobs:recycle_daily",
+            schedule="0 18 * * *",
+            description="每日回收到期客户并提醒（北京时间 02:00）",
+        )
+    ]
 
 
 @hookimpl
 def register_settings() -> list:
-    return [Setting("pool.hidden_fields", "对领取人隐藏的公海字段", type="json", default=[],
-                    help='例如 ["phone", "address"]')]
+    return [
+        Setting(
+            "pool.hidden_fields",
+            "对领取人隐藏的公海字段",
+            type="json",
+            default=[],
+            help='例如 ["phone", "address"]',
+        )
+    ]
 
 
 def _section(customer: Any, ctx: Any) -> str:
@@ -74,8 +87,19 @@ def _section(customer: Any, ctx: Any) -> str:
 
 @hookimpl
 def register_customer_sections() -> list:
-    return [CustomerSection("pool", "公海流转", _section, sequence=90,
-                            permission="pool.customer.read")]
+    return [
+        CustomerSection("pool", "公海流转", _section, sequence=90, permission="pool.customer.read")
+    ]
+
+
+@hookimpl
+def customer_hidden_fields(customer: Any, ctx: Any) -> list[str]:
+    """crm asks which fields to blank: while in the pool, those hidden from claimers."""
+    from modules.pool.services import hidden_fields
+
+    if customer.status != "in_pool" or ctx.can("pool.customer.assign"):
+        return []
+    return sorted(hidden_fields())
 
 
 @hookimpl

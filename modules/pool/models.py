@@ -56,10 +56,10 @@ class PoolMove(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("crm_customer.id", ondelete="CASCADE"))
-    from_owner_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id",
-                                                                ondelete="SET NULL"))
-    to_owner_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id",
-                                                              ondelete="SET NULL"))
+    from_owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("core_user.id", ondelete="SET NULL")
+    )
+    to_owner_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id", ondelete="SET NULL"))
     reason: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id", ondelete="SET NULL"))

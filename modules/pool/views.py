@@ -11,6 +11,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -40,7 +41,8 @@ def _shown(field: str, value: Any) -> Any:
 
 
 POOL = ListView(
-    Customer, "pool.index",
+    Customer,
+    "pool.index",
     columns=[
         Column("number", "客户编号", sort=Customer.id),
         Column("customer_name", "客户名称", sort=Customer.customer_name),
@@ -48,13 +50,14 @@ POOL = ListView(
         Column("industry", "所属行业", value=lambda c: _shown("industry", c.industry)),
         Column("phone", "手机号", value=lambda c: _shown("phone", c.phone)),
         Column("address", "地址", value=lambda c: _shown("address", c.address)),
-        Column("last_follow_up_at", "最后跟进", sort=Customer.last_follow_up_at,
-               fmt="datetime"),
+        Column("last_follow_up_at", "最后跟进", sort=Customer.last_follow_up_at, fmt="datetime"),
         Column("updated_at", "进入公海", sort=Customer.updated_at, fmt="datetime"),
     ],
     search=[Customer.customer_name, Customer.industry],
     filters=[Filter("level", "分级", Customer.customer_level, CUSTOMER_LEVELS)],
-    default_sort="-updated_at", detail_endpoint="pool.detail", live_models="crm_customer",
+    default_sort="-updated_at",
+    detail_endpoint="pool.detail",
+    live_models="crm_customer",
     options=[selectinload(Customer.owner)],
 )
 
@@ -62,8 +65,9 @@ POOL = ListView(
 @bp.route("/")
 @requires("pool.customer.read")
 def index() -> Any:
-    return POOL.respond(web_ctx(), select(Customer).where(Customer.status == "in_pool"),
-                        title="公海池")
+    return POOL.respond(
+        web_ctx(), select(Customer).where(Customer.status == "in_pool"), title="公海池"
+    )
 
 
 @bp.route("/customers/<int:id>")
@@ -72,38 +76,48 @@ def detail(id: int) -> Any:
     customer = db.session.get(Customer, id)
     if customer is None or customer.status != "in_pool":
         return redirect(url_for("crm_customers.detail", customer_id=id))
-    from core.security.models import User
+    from modules.crm.customers import assignable_owners
 
-    owners = []
-    if web_ctx().can("pool.customer.assign"):
-        owners = list(db.session.scalars(
-            select(User).where(User.active.is_(True)).order_by(User.username)))
-    return render_template("pool/detail.html", customer=customer,
-                           moves=services.history(id), shown=_shown, owners=owners)
-
-
+    ctx = web_ctx()
+    owners = assignable_owners(ctx) if ctx.can("pool.customer.assign") else []
+    return render_template(
+        "pool/detail.html",
+        customer=customer,
+        moves=services.history(id),
+        shown=_shown,
+        owners=owners,
+    )
 
 
 @bp.route("/customers/<int:id>/claim", methods=["POST"])
 @requires("pool.customer.claim")
 def claim(id: int) -> Any:
-    return run_action(lambda c: services.claim(c, id), "已领取客户",
-                url_for("crm_customers.detail", customer_id=id))
+    return run_action(
+        lambda c: services.claim(c, id),
+        _("已领取客户"),
+        url_for("crm_customers.detail", customer_id=id),
+    )
 
 
 @bp.route("/customers/<int:id>/assign", methods=["POST"])
 @requires("pool.customer.assign")
 def assign(id: int) -> Any:
     owner = request.form.get("owner_id", type=int) or 0
-    return run_action(lambda c: services.assign(c, id, owner), "已分配",
-                url_for("crm_customers.detail", customer_id=id))
+    return run_action(
+        lambda c: services.assign(c, id, owner),
+        _("已分配"),
+        url_for("crm_customers.detail", customer_id=id),
+    )
 
 
 @bp.route("/customers/<int:id>/release", methods=["POST"])
 @requires("pool.customer.release")
 def release(id: int) -> Any:
-    return run_action(lambda c: services.release(c, id, request.form.get("reason", "")),
-                "已放入公海", url_for("pool.index"))
+    return run_action(
+        lambda c: services.release(c, id, request.form.get("reason", "")),
+        _("已放入公海"),
+        url_for("pool.index"),
+    )
 
 
 @bp.route("/rules", methods=["GET", "POST"])
@@ -114,19 +128,26 @@ def rules() -> Any:
         try:
             with unit_of_work(ctx):
                 for level in CUSTOMER_LEVELS:
-                    values = {k[len(level) + 1:]: v for k, v in request.form.items()
-                              if k.startswith(level + ".")}
+                    values = {
+                        k[len(level) + 1 :]: v
+                        for k, v in request.form.items()
+                        if k.startswith(level + ".")
+                    }
                     values["enabled"] = f"{level}.enabled" in request.form
                     services.update_rule(ctx, level, values)
                 from core.settings import set_setting
 
                 set_setting("pool.hidden_fields", request.form.getlist("hidden"))
-            flash("公海规则已保存", "success")
+            flash(_("公海规则已保存"), "success")
         except TandemError as exc:
             flash(exc.message, "danger")
         return redirect(url_for("pool.rules"))
     with unit_of_work(ctx):
         current = services.rules()
-    return render_template("pool/rules.html", rules=current, levels=CUSTOMER_LEVELS,
-                           hidden=services.hidden_fields(),
-                           fields={"phone": "手机号", "address": "地址", "industry": "所属行业"})
+    return render_template(
+        "pool/rules.html",
+        rules=current,
+        levels=CUSTOMER_LEVELS,
+        hidden=services.hidden_fields(),
+        fields={"phone": "手机号", "address": "地址", "industry": "所属行业"},
+    )

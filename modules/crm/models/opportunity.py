@@ -15,6 +15,7 @@ from sqlalchemy import Integer
 from sqlalchemy import Numeric
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -25,6 +26,7 @@ from core.db import utcnow
 from core.extensions import db
 from core.security.models import User
 from modules.crm.models.customer import Customer
+from modules.crm.models.customer import FollowUp
 
 STATUSES = {
     "new": "新建",
@@ -44,6 +46,9 @@ TRANSITIONS = {
     "won": set(),
     "lost": {"new"},  # reopen
 }
+# The funnel's stages in order; ``stage_reached`` keeps the furthest one an opportunity got to
+# (a lost opportunity still counts for the stages it passed).
+STAGES = ("new", "contacted", "quoted", "negotiating", "won")
 SOURCES = {"wecom": "企业微信", "phone": "电话", "website": "官网", "referral": "转介绍",
            "exhibition": "展会", "other": "其他"}
 NUMBER_PREFIX = "OPP-"
@@ -71,6 +76,8 @@ class Opportunity(AuditedMixin, TimestampMixin, db.Model):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id", ondelete="SET NULL"),
                                                  index=True)
     lost_reason: Mapped[str | None] = mapped_column(Text)
+    stage_reached: Mapped[str] = mapped_column(String(16), default="new")
+    followed_up_at: Mapped[datetime | None]
     expected_close_date: Mapped[date | None] = mapped_column(Date)
     won_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -80,6 +87,10 @@ class Opportunity(AuditedMixin, TimestampMixin, db.Model):
     quotes: Mapped[list[Quote]] = relationship(back_populates="opportunity",
                                                order_by="Quote.id.desc()",
                                                cascade="all, delete-orphan")
+    follow_ups: Mapped[list[FollowUp]] = relationship(
+        primaryjoin="FollowUp.opportunity_id == Opportunity.id",
+        foreign_keys="FollowUp.opportunity_id", order_by="FollowUp.follow_up_at.desc()",
+        viewonly=True)
 
     @property
     def number(self) -> str:
@@ -99,9 +110,14 @@ class Opportunity(AuditedMixin, TimestampMixin, db.Model):
 
 
 class Quote(AuditedMixin, db.Model):
-    """A price offered; one per opportunity is current (the latest)."""
+    """A price offered; one per opportunity is current (the latest), enforced by a partial
+    unique index."""
 
     __tablename__ = "crm_quote"
+    __table_args__ = (
+        Index("uq_crm_quote_current", "opportunity_id", unique=True,
+              postgresql_where=text("is_current"), sqlite_where=text("is_current")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     opportunity_id: Mapped[int] = mapped_column(

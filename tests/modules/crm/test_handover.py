@@ -32,9 +32,12 @@ def people(app_ctx, make_user):
     boss = make_user("manager", username="boss", team=team)
     team.manager_id = boss.id
     db.session.commit()
-    return {"boss": boss, "boss2": make_user("manager", username="boss2"),
-            "leaving": make_user("sales", username="leaving", team=team),
-            "taker": make_user("sales", username="taker", team=team)}
+    return {
+        "boss": boss,
+        "boss2": make_user("manager", username="boss2"),
+        "leaving": make_user("sales", username="leaving", team=team),
+        "taker": make_user("sales", username="taker", team=team),
+    }
 
 
 def _as(user, fn, *args, **kwargs):
@@ -51,8 +54,13 @@ def test_full_handover_moves_customers_and_open_opportunities(people):
     won_opp = make_opportunity(c2, leaving)
     _as(leaving, change_status, won_opp.id, "quoted")
     _as(leaving, change_status, won_opp.id, "won")
-    h = _as(people["boss"], svc.start_handover, to_user_id=taker.id,
-            from_user_id=leaving.id, reason="resignation")
+    h = _as(
+        people["boss"],
+        svc.start_handover,
+        to_user_id=taker.id,
+        from_user_id=leaving.id,
+        reason="resignation",
+    )
     titles = {item["title"]: item["count"] for item in h.checklist}
     assert titles == {"客户基本信息": 2, "进行中的商机": 1}
     _as(people["boss"], svc.submit, h.id)
@@ -71,15 +79,21 @@ def test_full_handover_moves_customers_and_open_opportunities(people):
     handover = svc.get_handover(ctx_for(people["boss"]), h.id)
     assert handover.stage == "completed"
     assert [s.action for s in handover.steps] == ["start", "submit", "approve", "confirm"]
-    notices = db.session.scalars(select(Notification).where(
-        Notification.address == "13900001111")).all()
+    notices = db.session.scalars(
+        select(Notification).where(Notification.address == "13900001111")
+    ).all()
     assert len(notices) == 1 and "taker" in notices[0].body
 
 
 def test_rejected_handover_goes_back_to_preparation(people):
     make_customer(people["leaving"])
-    h = _as(people["boss"], svc.start_handover, to_user_id=people["taker"].id,
-            from_user_id=people["leaving"].id, reason="position_change")
+    h = _as(
+        people["boss"],
+        svc.start_handover,
+        to_user_id=people["taker"].id,
+        from_user_id=people["leaving"].id,
+        reason="position_change",
+    )
     _as(people["boss"], svc.submit, h.id)
     _as(people["boss2"], svc.review, h.id, False, "客户清单不全")
     assert svc.get_handover(ctx_for(people["boss"]), h.id).stage == "preparation"
@@ -89,16 +103,26 @@ def test_rejected_handover_goes_back_to_preparation(people):
 
 def test_sales_cannot_start_a_handover(people):
     with pytest.raises(PermissionDenied):
-        _as(people["taker"], svc.start_handover, to_user_id=people["taker"].id,
-            from_user_id=people["leaving"].id, reason="resignation")
+        _as(
+            people["taker"],
+            svc.start_handover,
+            to_user_id=people["taker"].id,
+            from_user_id=people["leaving"].id,
+            reason="resignation",
+        )
 
 
 def test_handover_pages(client, people):
     make_customer(people["leaving"])
     login(client, people["boss"])
-    response = client.post("/crm/handovers/new", data={
-        "from_user_id": people["leaving"].id, "to_user_id": people["taker"].id,
-        "reason": "resignation"})
+    response = client.post(
+        "/crm/handovers/new",
+        data={
+            "from_user_id": people["leaving"].id,
+            "to_user_id": people["taker"].id,
+            "reason": "resignation",
+        },
+    )
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "交接清单" in page and "客户基本信息" in page

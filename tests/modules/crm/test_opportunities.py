@@ -1,5 +1,5 @@
-"""Opportunities: status machine, quotes, claim race, record rules, bot commands, kanban,
-API and analytics."""
+"""Opportunity services: the status machine, quotes, follow-ups, claim (incl. the race on
+PostgreSQL), assignment and who sees what."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import threading
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.audit import AuditLog
-from core.bot import IncomingMessage
-from core.bot import dispatch
 from core.errors import ConflictError
 from core.errors import NotFoundError
 from core.errors import UserError
@@ -19,13 +19,26 @@ from core.errors import ValidationError
 from core.extensions import db
 from core.services import unit_of_work
 from modules.crm import opportunities as svc
+from modules.crm.models.customer import Customer
 from modules.crm.models.customer import FollowUp
+from modules.crm.models.opportunity import STATUSES
 from modules.crm.models.opportunity import Opportunity
+from modules.crm.models.opportunity import Quote
 from tests.conftest import backend
-from tests.conftest import login
 from tests.modules.crm.factories import ctx_for
 from tests.modules.crm.factories import make_customer
 from tests.modules.crm.factories import make_opportunity
+from tests.modules.crm.factories import make_people
+
+# The whole table: (from, to) pairs that are allowed; every other pair is refused.
+ALLOWED = {
+    ("new", "contacted"), ("new", "quoted"), ("new", "lost"),
+    ("contacted", "quoted"), ("contacted", "negotiating"), ("contacted", "lost"),
+    ("quoted", "contacted"), ("quoted", "negotiating"), ("quoted", "won"), ("quoted", "lost"),
+    ("negotiating", "quoted"), ("negotiating", "won"), ("negotiating", "lost"),
+    ("lost", "new"),
+}
+PAIRS = [(a, b) for a in STATUSES for b in STATUSES if a != b]
 
 
 @pytest.fixture
@@ -40,52 +53,208 @@ def _do(user, fn, *args, source="web"):
         return fn(ctx, *args)
 
 
-def test_status_moves_only_along_allowed_transitions(sales_pair):
+def _at(user, status):
+    """An opportunity of ``user`` put straight into ``status`` (bypassing the machine)."""
+    opp = make_opportunity(make_customer(user), user)
+    with unit_of_work(ctx_for(user)):
+        db.session.get(Opportunity, opp.id).status = status
+    return opp
+
+
+@pytest.mark.parametrize(("start", "target"), PAIRS)
+def test_transition_table(sales_pair, start, target):
+    li, _ = sales_pair
+    opp = _at(li, start)
+    reason = "价格高于竞品" if target == "lost" else None
+    if (start, target) in ALLOWED:
+        assert _do(li, svc.change_status, opp.id, target, reason).status == target
+    else:
+        with pytest.raises(UserError, match=f"不能从“{STATUSES[start]}”变为“{STATUSES[target]}”"):
+            _do(li, svc.change_status, opp.id, target, reason)
+        assert db.session.get(Opportunity, opp.id).status == start
+
+
+def test_lost_needs_a_reason_and_status_changes_are_audited(sales_pair):
     li, _ = sales_pair
     opp = make_opportunity(make_customer(li), li)
-    assert _do(li, svc.change_status, opp.id, "contacted").status == "contacted"
-    with pytest.raises(UserError, match="不能从“已联系”变为“成交”"):
-        _do(li, svc.change_status, opp.id, "won")
-    with pytest.raises(ValidationError, match="丢单需要填写原因"):
-        _do(li, svc.change_status, opp.id, "lost")
+    _do(li, svc.change_status, opp.id, "contacted")
+    with pytest.raises(ValidationError, match="丢单需要填写原因") as refused:
+        _do(li, svc.change_status, opp.id, "lost", "  ")
+    assert refused.value.fields == {"reason": "请填写丢单原因"}
+    with pytest.raises(ValidationError):
+        _do(li, svc.change_status, opp.id, "closed")
     lost = _do(li, svc.change_status, opp.id, "lost", "价格高于竞品")
     assert lost.lost_reason == "价格高于竞品" and lost.closed_at is not None
+    reopened = _do(li, svc.change_status, opp.id, "new")
+    assert reopened.lost_reason is None and reopened.closed_at is None
     audit = db.session.scalars(select(AuditLog).where(
         AuditLog.model == "crm_opportunity", AuditLog.action == "status").order_by(AuditLog.id)
     ).all()
-    assert [a.changes["status"] for a in audit] == [["new", "contacted"],
-                                                     ["contacted", "lost"]]
+    assert [a.changes["status"] for a in audit] == [
+        ["new", "contacted"], ["contacted", "lost"], ["lost", "new"]]
+    assert audit[1].message == "价格高于竞品" and {a.source for a in audit} == {"web"}
+
+
+def test_stage_reached_keeps_the_furthest_stage(sales_pair):
+    li, _ = sales_pair
+    opp = make_opportunity(make_customer(li), li)
+    for status in ("quoted", "negotiating", "quoted", "contacted"):
+        _do(li, svc.change_status, opp.id, status)
+    _do(li, svc.change_status, opp.id, "lost", "预算取消")
+    assert db.session.get(Opportunity, opp.id).stage_reached == "negotiating"
+
+
+def test_won_calls_the_hook_and_reactivates_the_customer(app, sales_pair):
+    li, _ = sales_pair
+    customer = make_customer(li)
+    with unit_of_work(ctx_for(li)):
+        db.session.get(Customer, customer.id).status = "inactive"
+    opp = _at(li, "negotiating")
+    with unit_of_work(ctx_for(li)):
+        db.session.get(Opportunity, opp.id).customer_id = customer.id
+    seen = []
+
+    class Sales:  # what a future ``sales`` module does: create the order
+        from core import hookimpl
+
+        @hookimpl
+        def opportunity_won(self, opportunity, ctx):
+            seen.append((opportunity.id, ctx.source))
+
+    pm = app.extensions["tandem_registry"].pm
+    plugin = Sales()
+    pm.register(plugin)
+    try:
+        _do(li, svc.change_status, opp.id, "won", source="bot")
+    finally:
+        pm.unregister(plugin)
+    assert seen == [(opp.id, "bot")]
+    won = db.session.get(Opportunity, opp.id)
+    assert won.won_at is not None and won.stage_reached == "won"
+    assert db.session.get(Customer, customer.id).status == "active"
 
 
 def test_quotes_keep_one_current_and_move_to_quoted(sales_pair):
     li, _ = sales_pair
     opp = make_opportunity(make_customer(li), li)
-    _do(li, svc.add_quote, opp.id, "180000")
+    _do(li, svc.add_quote, opp.id, "180000", "2026-12-31")
     _do(li, svc.add_quote, opp.id, "175,500.50")
     db.session.expire_all()
     opp = db.session.get(Opportunity, opp.id)
     assert opp.status == "quoted"
     assert [q.is_current for q in opp.quotes] == [True, False]
     assert opp.current_quote.amount == Decimal("175500.50")
-    with pytest.raises(ValidationError):
-        _do(li, svc.add_quote, opp.id, "十万")
+    assert str(opp.quotes[1].valid_until) == "2026-12-31"
+    for bad in ("十万", "0", "-5", "1.234"):
+        with pytest.raises(ValidationError):
+            _do(li, svc.add_quote, opp.id, bad)
+    _do(li, svc.change_status, opp.id, "lost", "预算取消")
+    with pytest.raises(UserError, match="不能再报价"):
+        _do(li, svc.add_quote, opp.id, "1000")
 
 
-def test_sales_cannot_see_or_touch_anothers_opportunity(sales_pair):
-    li, zhao = sales_pair
+def test_the_database_allows_one_current_quote(sales_pair):
+    li, _ = sales_pair
     opp = make_opportunity(make_customer(li), li)
+    _do(li, svc.add_quote, opp.id, "1000")
+    with pytest.raises(IntegrityError), unit_of_work(ctx_for(li)):  # two quotes saved at once
+        db.session.add(Quote(opportunity_id=opp.id, amount=Decimal("900"), is_current=True))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Quote)) == 1
+
+
+def test_follow_up_is_stored_with_the_customer_and_moves_new_to_contacted(sales_pair):
+    li, zhao = sales_pair
+    customer = make_customer(zhao)  # someone else's customer: li works only the opportunity
+    opp = make_opportunity(customer, zhao)
+    with unit_of_work(ctx_for(zhao)):
+        db.session.get(Opportunity, opp.id).owner_id = li.id
+    record = _do(li, svc.follow_up, opp.id, " 已发送方案 ", "phone")
+    assert (record.content, record.opportunity_id, record.user_id) == ("已发送方案", opp.id, li.id)
+    db.session.expire_all()
+    opp = db.session.get(Opportunity, opp.id)
+    assert opp.status == "contacted" and opp.followed_up_at is not None
+    assert db.session.get(Customer, customer.id).last_follow_up_at == opp.followed_up_at
+    assert [f.content for f in opp.follow_ups] == ["已发送方案"]
+    with pytest.raises(ValidationError):
+        _do(li, svc.follow_up, opp.id, "")
+    with pytest.raises(ValidationError):
+        _do(li, svc.follow_up, opp.id, "x", "telepathy")
+
+
+def test_sales_see_and_change_only_their_own_and_the_unclaimed(make_user, app_ctx):
+    people = make_people(make_user)
+    a, b, c, manager, admin = (people[k] for k in ("a", "b", "c", "manager", "admin"))
+    mine = make_opportunity(make_customer(a), a)
+    teammate = make_opportunity(make_customer(b), b)
+    other_team = make_opportunity(make_customer(c), c)
+    unclaimed = make_opportunity(make_customer(a))
+
+    def visible(user):
+        return set(db.session.scalars(svc.opportunity_select(ctx_for(user))
+                                      .with_only_columns(Opportunity.id)))
+
+    assert visible(a) == {mine.id, unclaimed.id}
+    assert visible(manager) == {mine.id, teammate.id, unclaimed.id}
+    assert visible(admin) == {mine.id, teammate.id, other_team.id, unclaimed.id}
+    with pytest.raises(NotFoundError, match="商机不存在或无权查看"):
+        _do(a, svc.change_status, teammate.id, "contacted")
     with pytest.raises(NotFoundError):
-        _do(zhao, svc.change_status, opp.id, "contacted")
-    reply = dispatch(IncomingMessage(f"#跟进 {opp.number} 偷看一下", "zhao.sales", "g1"))
-    assert "不存在或无权查看" in reply.to_text() and "中央空调" not in reply.to_text()
+        _do(a, svc.add_quote, other_team.id, "100")
+    with pytest.raises(UserError, match="请先认领"):
+        _do(a, svc.follow_up, unclaimed.id, "看看")
+    assert _do(manager, svc.change_status, teammate.id, "contacted").status == "contacted"
+    with pytest.raises(NotFoundError):
+        _do(manager, svc.change_status, other_team.id, "contacted")
 
 
-def test_unowned_opportunity_is_claimed_once(sales_pair):
+def test_assignment_stays_within_the_managers_team(make_user, app_ctx):
+    people = make_people(make_user)
+    a, b, c, manager = (people[k] for k in ("a", "b", "c", "manager"))
+    opp = make_opportunity(make_customer(a), a)
+    assert _do(manager, svc.assign_opportunity, opp.id, b.id).owner_id == b.id
+    with pytest.raises(ValidationError) as refused:
+        _do(manager, svc.assign_opportunity, opp.id, c.id)
+    assert "owner_id" in refused.value.fields
+    with pytest.raises(Exception, match="无权限"):
+        _do(a, svc.assign_opportunity, opp.id, a.id)
+    assert db.session.scalar(select(AuditLog.changes).where(AuditLog.action == "assign")) == {
+        "owner_id": [a.id, b.id]}
+
+
+def test_only_assigners_create_unowned_or_others_opportunities(sales_pair, make_user):
+    li, zhao = sales_pair
+    customer = make_customer(li)
+    data = {"customer_id": customer.id, "product_name": "配电柜"}
+    with pytest.raises(ValidationError, match="只能为自己创建商机"):
+        _do(li, svc.create_opportunity, {**data, "unowned": True})
+    with pytest.raises(ValidationError, match="只能为自己创建商机"):
+        _do(li, svc.create_opportunity, {**data, "owner_id": zhao.id})
+    assert _do(li, svc.create_opportunity, data).owner_id == li.id
+    with pytest.raises(ValidationError) as refused:
+        _do(zhao, svc.create_opportunity, data)  # li's customer: zhao may not see it
+    assert refused.value.fields == {"customer_id": "客户不存在"}
+    admin = make_user("admin")
+    assert _do(admin, svc.create_opportunity, {**data, "unowned": True}).owner_id is None
+
+
+def test_unowned_opportunity_is_claimed_once(sales_pair, make_user):
     li, zhao = sales_pair
     opp = make_opportunity(make_customer(li))
-    assert _do(zhao, svc.claim_opportunity, opp.id).owner_id == zhao.id
+    claimed = _do(zhao, svc.claim_opportunity, f"OPP-{opp.id}")
+    assert claimed.owner_id == zhao.id
     with pytest.raises(ConflictError, match="已被zhao认领"):
         _do(li, svc.claim_opportunity, opp.id)
+    with pytest.raises(ConflictError, match="已经是您的商机"):
+        _do(zhao, svc.claim_opportunity, opp.id)
+    # an opportunity that was never announced: others learn nothing about it
+    owned = make_opportunity(make_customer(zhao), zhao)
+    with pytest.raises(NotFoundError):
+        _do(li, svc.claim_opportunity, owned.id)
+    with pytest.raises(NotFoundError):
+        _do(li, svc.claim_opportunity, "OPP-99999")
+    assert db.session.scalar(select(AuditLog.changes).where(AuditLog.action == "claim")) == {
+        "owner_id": [None, zhao.id]}
 
 
 @pytest.mark.skipif(backend() != "postgresql", reason="a real race needs PostgreSQL")
@@ -111,131 +280,37 @@ def test_concurrent_claims_exactly_one_wins(app, sales_pair):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results)[1] == "won" and "已被" in sorted(results)[0]
-
-
-def test_bot_commands_with_reference_and_with_the_last_card(sales_pair):
-    li, _ = sales_pair
-    customer = make_customer(li, phone="13912345678")
-    opp = make_opportunity(customer)  # announced, unowned
-    reply = dispatch(IncomingMessage(f"#认领 {opp.number}", "li.sales", "sales-group"))
-    assert reply.card.record == ("crm_opportunity", opp.id)  # the chat remembers it
-    assert "已记录" in dispatch(IncomingMessage("#跟进 已发送方案", "li.sales",
-                                              "sales-group")).to_text()
-    assert "¥185,000.00" in dispatch(IncomingMessage("＃报价 185000", "li.sales",
-                                                   "sales-group")).to_text()
-    assert dispatch(IncomingMessage("#成交", "li.sales", "sales-group")).card.title
-    history = dispatch(IncomingMessage("#客户历史 139-1234-5678", "li.sales", "g2")).to_text()
-    assert opp.number in history and "成交" in history
+    assert sorted(results)[1] == "won" and "已被" in sorted(results)[0], results
     db.session.expire_all()
-    opp = db.session.get(Opportunity, opp.id)
-    assert opp.status == "won" and opp.owner_id == li.id
-    follow = db.session.scalar(select(FollowUp).where(FollowUp.opportunity_id == opp.id))
-    assert follow.content == "已发送方案"
-    sources = {a.source for a in db.session.scalars(select(AuditLog).where(
-        AuditLog.model.in_(["crm_opportunity", "crm_follow_up"])))}
-    assert "bot" in sources
+    assert db.session.get(Opportunity, opp.id).owner_id in (li.id, zhao.id)
+    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+        AuditLog.action == "claim")) == 1
 
 
-def test_lost_needs_a_reason_in_chat_too(sales_pair):
+@pytest.mark.skipif(backend() != "postgresql", reason="a real race needs PostgreSQL")
+def test_concurrent_quotes_leave_one_current(app, sales_pair):
     li, _ = sales_pair
     opp = make_opportunity(make_customer(li), li)
-    assert "原因" in dispatch(IncomingMessage(f"#丢单 {opp.number}", "li.sales", "g")).to_text()
-    assert "已标记丢单" in dispatch(IncomingMessage(f"#丢单 {opp.number} 预算取消", "li.sales",
-                                                  "g")).to_text()
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
 
+    def quote(amount):
+        with app.app_context():
+            barrier.wait()
+            try:
+                _do(li, svc.add_quote, opp.id, amount)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                db.session.remove()
 
-def test_kanban_move_calls_the_service_and_refuses_bad_moves(client, sales_pair):
-    li, _ = sales_pair
-    opp = make_opportunity(make_customer(li), li)
-    login(client, li)
-    page = client.get("/crm/opportunities/board").get_data(as_text=True)
-    assert 'data-count="new">1<' in page
-    assert client.post("/crm/opportunities/board/move",
-                       json={"id": opp.id, "status": "contacted"}).json == {"ok": True}
-    refused = client.post("/crm/opportunities/board/move", json={"id": opp.id, "status": "won"})
-    assert refused.status_code == 400 and "不能从" in refused.json["error"]["message"]
-
-
-def test_list_filters_and_detail(client, sales_pair):
-    li, _ = sales_pair
-    customer = make_customer(li)
-    make_opportunity(customer, li, product_name="冷水机组", estimated_amount="360000")
-    make_opportunity(customer, li, product_name="新风系统", estimated_amount="48000")
-    login(client, li)
-    page = client.get("/crm/opportunities/?min=100000").get_data(as_text=True)
-    assert "冷水机组" in page and "新风系统" not in page
-    page = client.get("/crm/opportunities/?q=新风").get_data(as_text=True)
-    assert "新风系统" in page and "冷水机组" not in page
-    assert client.get("/crm/opportunities/?status=bogus").status_code == 400
-    opp = db.session.scalar(select(Opportunity).where(Opportunity.product_name == "冷水机组"))
-    detail = client.get(f"/crm/opportunities/{opp.id}").get_data(as_text=True)
-    assert "冷水机组" in detail and "timeline" in detail
-
-
-def _token(user):
-    from core.security.services import issue_token
-
-    with unit_of_work(ctx_for(user, "cli")) as _:
-        return {"Authorization": f"Bearer {issue_token(ctx_for(user), user)}"}
-
-
-def test_api_status_patch_and_errors(client, sales_pair):
-    li, zhao = sales_pair
-    customer = make_customer(li)
-    headers = _token(li)
-    created = client.post("/api/v1/opportunities", headers=headers, json={
-        "customer_id": customer.id, "product_name": "配电柜", "quantity": 2,
-        "estimated_amount": "67000.00"})
-    assert created.status_code == 201, created.json
-    body = created.json
-    assert body["estimated_amount"] == "67000.00" and body["status"] == "new"
-    oid = body["id"]
-    moved = client.patch(f"/api/v1/opportunities/{oid}/status", headers=headers,
-                         json={"status": "contacted"})
-    assert moved.status_code == 200 and moved.json["status"] == "contacted"
-    no_reason = client.patch(f"/api/v1/opportunities/{oid}/status", headers=headers,
-                             json={"status": "lost"})
-    assert no_reason.status_code == 422 and "reason" in no_reason.json["error"]["fields"]
-    bad = client.patch(f"/api/v1/opportunities/{oid}/status", headers=headers,
-                       json={"status": "closed"})
-    assert bad.status_code == 422 and "status" in bad.json["error"]["fields"]
-    other = client.get(f"/api/v1/opportunities/{oid}", headers=_token(zhao))
-    assert other.status_code == 404
-    listing = client.get("/api/v1/opportunities?status=contacted", headers=headers).json
-    assert [o["id"] for o in listing["data"]] == [oid]
-    audit = db.session.scalar(select(AuditLog).where(AuditLog.model == "crm_opportunity",
-                                                     AuditLog.action == "status"))
-    assert audit.source == "api"
-
-
-def test_analytics_funnel_and_performance(client, make_user, sales_pair):
-    li, _zhao = sales_pair
-    customer = make_customer(li)
-    a = make_opportunity(customer, li, estimated_amount="100000")
-    b = make_opportunity(customer, li, estimated_amount="50000")
-    c = make_opportunity(customer, li, estimated_amount="30000")
-    _do(li, svc.change_status, a.id, "quoted")
-    _do(li, svc.change_status, a.id, "won")
-    _do(li, svc.change_status, b.id, "lost", "预算取消")
-    _do(li, svc.change_status, c.id, "contacted")
-    from datetime import timedelta
-
-    from core.db import utcnow
-    from modules.crm.analytics import funnel
-    from modules.crm.analytics import performance
-
-    manager = make_user("manager", username="boss")
-    ctx = ctx_for(manager)
-    start, end = utcnow() - timedelta(days=1), utcnow() + timedelta(days=1)
-    stages = {r["status"]: r["count"] for r in funnel(ctx_for(make_user("admin")), start, end)}
-    assert stages == {"new": 2, "contacted": 2, "quoted": 1, "negotiating": 1, "won": 1,
-                      "lost": 1}
-    rows = performance(ctx_for(make_user("admin", username="root2")), start, end)
-    li_row = next(r for r in rows if r["owner"] == li.name)
-    assert li_row["won_amount"] == Decimal("100000.00") and li_row["won"] == 1
-    assert li_row["win_rate"] == 0.5 and li_row["total"] == 3
-    assert li_row["avg_cycle_days"] is not None
-    login(client, manager)
-    assert client.get("/crm/analytics/").status_code == 200
-    assert ctx.can("crm.analytics.read")
+    threads = [threading.Thread(target=quote, args=(a,)) for a in ("1000", "2000")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []  # the row lock queues the second quote behind the first
+    current = db.session.scalars(select(Quote).where(Quote.is_current)).all()
+    assert len(current) == 1
+    assert db.session.scalar(select(func.count()).select_from(Quote)) == 2
+    assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0

@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from core.db import utcnow
 from core.errors import ConflictError
+from core.errors import PermissionDenied
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
@@ -21,7 +22,6 @@ from core.services import unit_of_work
 from modules.crm.models.customer import Customer
 from modules.pool import services
 from modules.pool.models import PoolMove
-from tests.conftest import backend
 from tests.conftest import login
 from tests.modules.crm.factories import ctx_for
 from tests.modules.crm.factories import make_customer
@@ -29,10 +29,17 @@ from tests.modules.crm.factories import make_customer
 
 def _age(customer, *, owned_days=0, follow_up_days=None):
     now = utcnow()
-    db.session.execute(update(Customer).where(Customer.id == customer.id).values(
-        owner_since=now - timedelta(days=owned_days),
-        created_at=now - timedelta(days=400),
-        last_follow_up_at=None if follow_up_days is None else now - timedelta(days=follow_up_days)))
+    db.session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id)
+        .values(
+            owner_since=now - timedelta(days=owned_days),
+            created_at=now - timedelta(days=400),
+            last_follow_up_at=None
+            if follow_up_days is None
+            else now - timedelta(days=follow_up_days),
+        )
+    )
     db.session.commit()
 
 
@@ -85,8 +92,9 @@ def test_reminder_k_days_before_and_the_job_is_idempotent(li):
     assert first["reminded"] == 1 and first["inactive_days"] == 0
     second = _recycle()
     assert second == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
-    reminders = db.session.scalars(select(Notification).where(
-        Notification.recipient_id == li.id)).all()
+    reminders = db.session.scalars(
+        select(Notification).where(Notification.recipient_id == li.id)
+    ).all()
     assert len(reminders) == 1 and "即将回收" in reminders[0].subject
 
 
@@ -137,9 +145,24 @@ def test_claim_caps_and_cooldown(li, make_user):
         services.claim(ctx, pool[2].id)
 
 
+def _manage(manager, *members):
+    from core.security.models import Team
+
+    team = Team(name=f"{manager.username}组", manager_id=manager.id)
+    db.session.add(team)
+    db.session.flush()
+    for member in members:
+        member.team_id = team.id
+    db.session.commit()
+
+
 def test_claim_history_and_assignment(li, make_user):
     manager = make_user("manager", username="boss")
+    _manage(manager, li)
     customer = make_customer(None)
+    stranger = make_user("manager", username="other")
+    with pytest.raises(PermissionDenied, match="本团队"), unit_of_work(ctx := ctx_for(stranger)):
+        services.assign(ctx, customer.id, li.id)
     with unit_of_work(ctx := ctx_for(manager)):
         services.assign(ctx, customer.id, li.id)
     assert _status(customer).owner_id == li.id
@@ -148,7 +171,6 @@ def test_claim_history_and_assignment(li, make_user):
     assert [m.reason for m in services.history(customer.id)] == ["assign"]
 
 
-@pytest.mark.skipif(backend() != "postgresql", reason="a real race needs PostgreSQL")
 def test_two_people_claiming_at_once_exactly_one_wins(app, li, make_user):
     zhao = make_user("sales", username="zhao")
     customer = make_customer(None)
@@ -198,11 +220,13 @@ def test_pool_page_hides_fields_from_claimers_and_api_actions(client, li, make_u
     assert claimed.status_code == 200 and claimed.json["owner_id"] == li.id
     again = client.post(f"/api/v1/pool/customers/{customer.id}/claim", headers=headers)
     assert again.status_code == 409
-    released = client.post(f"/api/v1/customers/{customer.id}/release", headers=headers,
-                           json={"reason": ""})
+    released = client.post(
+        f"/api/v1/customers/{customer.id}/release", headers=headers, json={"reason": ""}
+    )
     assert released.status_code == 422 and "reason" in released.json["error"]["fields"]
-    released = client.post(f"/api/v1/customers/{customer.id}/release", headers=headers,
-                           json={"reason": "换区域"})
+    released = client.post(
+        f"/api/v1/customers/{customer.id}/release", headers=headers, json={"reason": "换区域"}
+    )
     assert released.status_code == 200 and released.json["status"] == "in_pool"
     detail = client.get(f"/crm/customers/{customer.id}").get_data(as_text=True)
     assert "换区域" in detail  # the move history shows on the customer's page
@@ -224,9 +248,17 @@ def test_crm_cannot_be_uninstalled_while_pool_is_installed(make_app):
 def test_rules_page_saves_rules_per_level(client, login_as):
     login_as("admin", username="root")
     assert client.get("/pool/rules").status_code == 200
-    form = {f"normal.{k}": v for k, v in {"inactive_days": "20", "no_deal_days": "60",
-                                          "remind_days": "2", "max_customers": "50",
-                                          "max_claims_per_day": "5", "cooldown_days": "3"}.items()}
+    form = {
+        f"normal.{k}": v
+        for k, v in {
+            "inactive_days": "20",
+            "no_deal_days": "60",
+            "remind_days": "2",
+            "max_customers": "50",
+            "max_claims_per_day": "5",
+            "cooldown_days": "3",
+        }.items()
+    }
     form["normal.enabled"] = "on"
     form["hidden"] = ["phone"]
     assert client.post("/pool/rules", data=form).status_code == 302
@@ -234,5 +266,6 @@ def test_rules_page_saves_rules_per_level(client, login_as):
     assert (rule.inactive_days, rule.max_claims_per_day) == (20, 5)
     assert services.hidden_fields() == {"phone"}
     bad = dict(form, **{"normal.remind_days": "30"})
-    assert "提醒天数必须小于回收天数" in client.post("/pool/rules", data=bad,
-                                                    follow_redirects=True).get_data(as_text=True)
+    assert "提醒天数必须小于回收天数" in client.post(
+        "/pool/rules", data=bad, follow_redirects=True
+    ).get_data(as_text=True)

@@ -1,0 +1,63 @@
+"""The benchmark harness, and every ``bench/bench_*.py`` run end to end at a tiny scale on the
+backend under test, so that the benchmarks keep working as the pages they time change."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.harness import Case
+from bench.harness import Result
+from bench.harness import measure
+from bench.harness import p95
+from bench.harness import report
+
+BENCH = Path(__file__).parents[2] / "bench"
+NAMES = sorted(p.stem.removeprefix("bench_") for p in BENCH.glob("bench_*.py"))
+
+
+def test_p95_ratio_and_the_report_table():
+    assert p95([float(i) for i in range(100, 0, -1)]) == 95.0
+    assert p95([7.0]) == 7.0
+    result = Result("GET /x", 10.0, 12.0, 2.0, 3.0)
+    assert result.ratio == 5.0
+    assert Result("no sql", 1.0, 1.0, None, None).ratio is None
+    table = report([result, Result("no sql", 1.0, 1.5, None, None)], "title")
+    assert "| GET /x | 10.00 | 12.00 | 2.00 | 3.00 | 5.00× |" in table
+    assert "| no sql | 1.00 | 1.50 | — | — | — |" in table
+
+
+def test_a_redirect_or_an_error_is_not_timed():
+    class Response:
+        status_code = 302
+
+    with pytest.raises(RuntimeError, match="HTTP 302"):
+        measure(Case("a page that sends to /login", lambda: Response()), repeat=1, warmup=0)
+
+
+def test_bulk_insert_applies_client_side_defaults(app_ctx: Any):
+    from bench.harness import insert_rows
+    from core.extensions import db
+
+    audit = db.metadata.tables["core_audit_log"]
+    rows = (
+        {"source": "job", "model": "m", "record_id": str(i), "action": "update"} for i in range(7)
+    )
+    insert_rows(audit, rows, 7, "audit", batch=3)
+    stored = db.session.execute(db.select(audit.c.at, audit.c.changes)).all()
+    assert len(stored) == 7
+    assert all(at is not None and changes == {} for at, changes in stored)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_benchmark_runs_at_a_tiny_scale(name: str, databases: Any, tmp_path: Path):
+    module = importlib.import_module(f"bench.bench_{name}")
+    table = module.main(databases.new_url(), scale=0.001, repeat=2, instance=str(tmp_path))
+    rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    assert rows, table
+    for line in rows:
+        median = line.split("|")[2].strip()
+        assert float(median) > 0, line

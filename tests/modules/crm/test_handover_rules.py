@@ -1,0 +1,234 @@
+"""Handover rules beyond the happy path: who may start, review and tick the checklist,
+checklist items from other modules, one open handover per customer, customers that moved
+meanwhile, notices by the configured channels, and the hook the WeCom bridge listens to."""
+
+from __future__ import annotations
+
+import pytest
+from flask import current_app
+from sqlalchemy import select
+
+from core import hookimpl
+from core.errors import ConflictError
+from core.errors import PermissionDenied
+from core.extensions import db
+from core.notify.models import Notification
+from core.services import ServiceContext
+from core.services import unit_of_work
+from modules.crm import handover as svc
+from modules.crm.customers import add_contact
+from modules.crm.models.customer import Customer
+from tests.conftest import login
+from tests.modules.crm.factories import ctx_for
+from tests.modules.crm.factories import make_customer
+
+
+@pytest.fixture
+def people(app_ctx, make_user):
+    from core.security.models import Team
+
+    team = Team(name="销售一组")
+    db.session.add(team)
+    db.session.commit()
+    boss = make_user("manager", username="boss", team=team)
+    team.manager_id = boss.id
+    db.session.commit()
+    return {
+        "boss": boss,
+        "other_boss": make_user("manager", username="boss2"),
+        "root": make_user("admin", username="root"),
+        "leaving": make_user("sales", username="leaving", team=team),
+        "taker": make_user("sales", username="taker", team=team),
+    }
+
+
+def _as(user, fn, *args, **kwargs):
+    ctx = ctx_for(user)
+    with unit_of_work(ctx):
+        return fn(ctx, *args, **kwargs)
+
+
+def _start(people, **kwargs):
+    kwargs.setdefault("from_user_id", people["leaving"].id)
+    return _as(
+        people["boss"],
+        svc.start_handover,
+        to_user_id=people["taker"].id,
+        reason="resignation",
+        **kwargs,
+    )
+
+
+class TicketsAndWeCom:
+    """Stands in for a tickets module (checklist) and the WeCom bridge (handed over)."""
+
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def handover_checklist_items(self, customer_ids, ctx):
+        return [
+            {
+                "category": "service_tickets",
+                "title": "未解决的售后工单",
+                "count": 2,
+                "detail": "AS1、AS2",
+            }
+        ]
+
+    @hookimpl
+    def customers_handed_over(self, customer_ids, from_user_id, to_user_id, handover_id, ctx):
+        self.calls.append((sorted(customer_ids), from_user_id, to_user_id, handover_id))
+
+
+@pytest.fixture
+def plugin(app_ctx):
+    pm = current_app.extensions["tandem_registry"].pm
+    plugin = TicketsAndWeCom()
+    pm.register(plugin, name="test_tickets")
+    yield plugin
+    pm.unregister(name="test_tickets")
+
+
+def test_only_a_manager_of_the_team_or_an_admin_starts_it(people):
+    make_customer(people["leaving"])
+    with pytest.raises(PermissionDenied, match="本团队"):
+        _as(
+            people["other_boss"],
+            svc.start_handover,
+            to_user_id=people["taker"].id,
+            from_user_id=people["leaving"].id,
+            reason="resignation",
+        )
+    h = _as(
+        people["root"],
+        svc.start_handover,
+        to_user_id=people["taker"].id,
+        from_user_id=people["leaving"].id,
+        reason="resignation",
+    )
+    assert h.stage == "preparation"
+
+
+def test_a_customer_is_in_one_open_handover_at_a_time(people):
+    customer = make_customer(people["leaving"])
+    first = _start(people)
+    with pytest.raises(ConflictError, match="进行中的交接单"):
+        _start(people, customer_ids=[customer.id])
+    _as(people["boss"], svc.cancel, first.id, "重新发起")
+    assert _start(people).stage == "preparation"
+
+
+def test_checklist_items_from_modules_ticked_by_the_departing_user(people, plugin):
+    make_customer(people["leaving"])
+    h = _start(people)
+    items = {i["category"]: i for i in h.checklist}
+    assert items["service_tickets"]["count"] == 2 and not items["service_tickets"]["done"]
+    assert items["opportunities"]["done"]  # nothing open: nothing to check
+    tickets = [i["category"] for i in h.checklist].index("service_tickets")
+    with pytest.raises(PermissionDenied, match="发起人或原负责人"):
+        _as(people["taker"], svc.update_checklist, h.id, [tickets])
+    _as(
+        people["leaving"],
+        svc.update_checklist,
+        h.id,
+        [0, 1, tickets],
+        {tickets: "两张工单已与客户确认"},
+    )
+    h = svc.get_handover(ctx_for(people["boss"]), h.id)
+    assert all(i["done"] for i in h.checklist)
+    assert h.checklist[tickets]["note"] == "两张工单已与客户确认"
+    assert [s.action for s in h.steps] == ["start", "checklist"]
+
+
+def test_nobody_reviews_a_handover_he_started_not_even_an_admin(people):
+    make_customer(people["leaving"])
+    h = _as(
+        people["root"],
+        svc.start_handover,
+        to_user_id=people["taker"].id,
+        from_user_id=people["leaving"].id,
+        reason="resignation",
+    )
+    _as(people["root"], svc.submit, h.id)
+    with pytest.raises(PermissionDenied, match="发起人不能审核"):
+        _as(people["root"], svc.review, h.id, True)
+    _as(people["boss"], svc.review, h.id, True)
+    assert svc.get_handover(ctx_for(people["boss"]), h.id).stage == "confirmation"
+
+
+def _to_confirmation(people, h):
+    _as(people["boss"], svc.submit, h.id)
+    _as(people["other_boss"], svc.review, h.id, True, "同意")
+
+
+def test_confirmation_skips_customers_that_moved_and_tells_modules(people, plugin):
+    from modules.pool import services as pool
+
+    stays = make_customer(people["leaving"])
+    recycled = make_customer(people["leaving"])
+    h = _start(people)
+    _to_confirmation(people, h)
+    _as(people["leaving"], pool.release, recycled.id, "客户不再需要")
+    _as(people["taker"], svc.confirm, h.id)
+    db.session.expire_all()
+    assert db.session.get(Customer, stays.id).owner_id == people["taker"].id
+    assert db.session.get(Customer, recycled.id).status == "in_pool"
+    assert plugin.calls == [([stays.id], people["leaving"].id, people["taker"].id, h.id)]
+    last = svc.get_handover(ctx_for(people["boss"]), h.id).steps[-1]
+    assert "1 个客户已不在原负责人名下" in last.comment
+
+
+def test_customers_hear_by_the_configured_channels(people):
+    from core.settings import set_setting
+
+    make_customer(people["leaving"], phone="13900002222")
+    company = make_customer(people["leaving"], customer_type="enterprise")
+    with unit_of_work(ctx := ServiceContext.system("cli")):
+        add_contact(
+            ctx,
+            company.id,
+            {
+                "name": "王经理",
+                "email": "wang@example.com",
+                "phone": "13900003333",
+                "is_primary": True,
+            },
+        )
+        set_setting("crm.handover.notify_channels", ["email"])
+    h = _start(people)
+    _to_confirmation(people, h)
+    _as(people["taker"], svc.confirm, h.id)
+    notices = db.session.scalars(
+        select(Notification).where(Notification.record_model == "crm_customer")
+    ).all()
+    assert [(n.channel, n.address) for n in notices] == [("email", "wang@example.com")]
+    assert int(notices[0].record_id) == company.id  # the individual has no e-mail
+    done = db.session.scalars(
+        select(Notification).where(Notification.recipient_id == people["leaving"].id)
+    ).all()
+    assert any("已完成" in n.subject for n in done)
+
+
+def test_pages_pick_customers_by_number_and_save_the_checklist(client, people):
+    first = make_customer(people["leaving"])
+    make_customer(people["leaving"])
+    login(client, people["boss"])
+    response = client.post(
+        "/crm/handovers/new",
+        data={
+            "from_user_id": people["leaving"].id,
+            "to_user_id": people["taker"].id,
+            "reason": "position_change",
+            "customer_refs": f"{first.number}",
+        },
+    )
+    assert response.status_code == 302
+    handover_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    h = svc.get_handover(ctx_for(people["boss"]), handover_id)
+    assert [c.customer_id for c in h.customers] == [first.id]
+    client.post(
+        f"/crm/handovers/{handover_id}/checklist", data={"done": ["0", "1"], "note-0": "已核对"}
+    )
+    page = client.get(f"/crm/handovers/{handover_id}").get_data(as_text=True)
+    assert "2/2" in page and "已核对" in page and "完善清单" in page
