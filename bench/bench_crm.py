@@ -25,6 +25,9 @@ from core.services import unit_of_work
 
 LEVELS = ("important", "normal", "potential")
 STATUSES = ("new", "contacted", "quoted", "negotiating", "won", "lost")
+# The record rule's second half: unowned opportunities still open (waiting to be claimed).
+UNOWNED = "(owner_id IS NULL AND status IN ('new', 'contacted', 'quoted', 'negotiating'))"
+UNOWNED_O = UNOWNED.replace("owner_id", "o.owner_id").replace("status", "o.status")
 
 
 def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
@@ -99,23 +102,26 @@ def cases(client: Any, token: str, team_ids: list[int]) -> list[Case]:
         Case("opportunity list: status=quoted, amount ≥ 50,000, sort -created_at",
              lambda: client.get("/crm/opportunities/?status=quoted&min=50000"),
              [f"SELECT count(*) FROM (SELECT 1 FROM crm_opportunity WHERE status = 'quoted' "
-              f"AND estimated_amount >= 50000 AND (owner_id IN ({team}) OR owner_id IS NULL) "
+              f"AND estimated_amount >= 50000 AND (owner_id IN ({team}) OR {UNOWNED}) "
               "LIMIT 10001) t",
               "SELECT o.*, c.customer_name FROM crm_opportunity o JOIN crm_customer c ON "
               "c.id = o.customer_id WHERE o.status = 'quoted' AND o.estimated_amount >= 50000 "
-              f"AND (o.owner_id IN ({team}) OR o.owner_id IS NULL) "
+              f"AND (o.owner_id IN ({team}) OR {UNOWNED_O}) "
               "ORDER BY o.created_at DESC, o.id DESC LIMIT 50"]),
         Case("GET /api/v1/opportunities?status=negotiating (manager)",
              lambda: client.get("/api/v1/opportunities?status=negotiating", headers=headers),
              [f"SELECT count(*) FROM (SELECT 1 FROM crm_opportunity WHERE status = "
-              f"'negotiating' AND (owner_id IN ({team}) OR owner_id IS NULL) LIMIT 10001) t",
-              "SELECT * FROM crm_opportunity WHERE status = 'negotiating' AND "
-              f"(owner_id IN ({team}) OR owner_id IS NULL) ORDER BY created_at DESC, id DESC "
-              "LIMIT 50"]),
+              f"'negotiating' AND (owner_id IN ({team}) OR {UNOWNED}) LIMIT 10001) t",
+              "SELECT o.*, c.customer_name, q.* FROM crm_opportunity o "
+              "JOIN crm_customer c ON c.id = o.customer_id LEFT JOIN crm_quote q ON "
+              "q.opportunity_id = o.id AND q.is_current WHERE o.status = 'negotiating' AND "
+              f"(o.owner_id IN ({team}) OR {UNOWNED_O}) ORDER BY o.created_at DESC, o.id DESC "
+              "LIMIT 51"]),
         Case("kanban page: 6 column counts + first cards (manager)",
              lambda: client.get("/crm/opportunities/board"),
              ["SELECT status, count(*) FROM crm_opportunity WHERE "
-              f"owner_id IN ({team}) OR owner_id IS NULL GROUP BY status"]
-             + [f"SELECT * FROM crm_opportunity WHERE status = '{s}' AND (owner_id IN "
-                f"({team}) OR owner_id IS NULL) ORDER BY id DESC LIMIT 30" for s in STATUSES]),
+              f"owner_id IN ({team}) OR {UNOWNED} GROUP BY status"]
+             + [f"SELECT o.*, c.customer_name FROM crm_opportunity o JOIN crm_customer c ON "
+                f"c.id = o.customer_id WHERE o.status = '{s}' AND (o.owner_id IN ({team}) OR "
+                f"{UNOWNED_O}) ORDER BY o.id DESC LIMIT 30" for s in STATUSES]),
     ]

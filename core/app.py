@@ -120,6 +120,32 @@ def _configure_babel(app: Flask, registry: Any) -> None:
 
     ext.babel.init_app(app, locale_selector=select_locale,
                        timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
+    _install_template_gettext(app)
+
+
+def _install_template_gettext(app: Flask) -> None:
+    """Templates' ``_()`` with each locale's catalog looked up once per app, not once per
+    call: flask-babel resolves the domain, its cache and the catalog on every call, which
+    cost a list page 200 lookups. ``force_locale`` still works (the locale is read per call)."""
+    from flask_babel import get_locale
+    from flask_babel import get_translations
+
+    catalogs: dict[str, Any] = {}
+
+    def catalog() -> Any:
+        key = str(get_locale() or "")
+        found = catalogs.get(key)
+        if found is None:
+            found = catalogs[key] = get_translations()
+        return found
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: catalog().ugettext(s),
+        ngettext=lambda s, p, n: catalog().ungettext(s, p, n),
+        pgettext=lambda c, s: catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalog().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
 
 def _register_blueprints(app: Flask, registry: Any) -> None:

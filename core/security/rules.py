@@ -56,16 +56,24 @@ def own_records(owner_column: Any) -> Any:
 
 
 def team_records(owner_column: Any) -> Any:
-    """Domain builder: rows owned by the user or by members of teams the user manages."""
+    """Domain builder: rows owned by the user or by members of teams the user manages.
+
+    The members are read when the statement is built and travel as a list of ids: a
+    ``owner IN (SELECT …)`` sub-plan keeps PostgreSQL from using the owner indexes, which at
+    100,000 rows made the manager's lists four times slower (see ``bench/``)."""
+
+    def domain(user: User) -> Any:
+        return owner_column.in_(sorted({user.id, *managed_member_ids(user)}))
+
+    return domain
+
+
+def managed_member_ids(user: User) -> set[int]:
+    """Ids of the members of the teams ``user`` manages."""
+    from core.extensions import db
     from core.security.models import Team
     from core.security.models import User as UserModel
 
-    def domain(user: User) -> Any:
-        members = (
-            select(UserModel.id)
-            .join(Team, UserModel.team_id == Team.id)
-            .where(Team.manager_id == user.id)
-        )
-        return or_(owner_column == user.id, owner_column.in_(members))
-
-    return domain
+    return set(db.session.scalars(
+        select(UserModel.id).join(Team, UserModel.team_id == Team.id)
+        .where(Team.manager_id == user.id)))

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import has_request_context
+from flask import request
 from flask_babel import get_locale
 from flask_login import current_user
 
 from core.services import ServiceContext
+
+T = TypeVar("T")
 
 
 def web_ctx() -> ServiceContext:
     """The acting user of this request, source ``web``."""
     return ServiceContext(actor=current_user._get_current_object(), source="web",
                           locale=str(get_locale()))
+
+
+def request_cached(key: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per HTTP request (outside a request, on every call). Kept in the
+    request's environ, not in ``g``, which tests share between requests."""
+    if not has_request_context():
+        return compute()
+    cache = request.environ.setdefault("tandem.request_cache", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]

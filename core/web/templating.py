@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,10 +14,12 @@ from flask import request
 from flask import url_for
 from flask_babel import format_datetime
 from flask_babel import get_locale
+from flask_babel import gettext
 from flask_login import current_user
 
 from core.registration import MenuItem
 from core.security.permissions import has_permission
+from core.web.links import record_url
 
 
 def visible_menus(user: Any) -> list[dict[str, Any]]:
@@ -67,9 +70,17 @@ def _unread(user: Any) -> int:
     return unread_count(user)
 
 
+def translated(labels: Mapping[str, str]) -> dict[str, str]:
+    """``{value: label}`` with each label translated once, for a table that shows the same
+    few labels on every row."""
+    return {value: gettext(label) for value, label in labels.items()}
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_dt"] = local_dt
+    app.jinja_env.globals["translated"] = translated
+    app.jinja_env.globals["record_url"] = record_url
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

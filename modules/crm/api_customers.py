@@ -101,6 +101,9 @@ class CustomerOut(BaseModel):
     last_follow_up: datetime | None
     created_at: datetime
     updated_at: datetime
+    hidden_fields: list[str] = Field(
+        default=[], description="fields withheld from the caller (null above), e.g. in the pool"
+    )
 
 
 class ContactIn(BaseModel):
@@ -152,8 +155,9 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def customer_json(c: Customer) -> dict[str, Any]:
-    return {
+def customer_json(c: Customer, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The API shape of a customer; ``hidden`` fields travel as null and are listed."""
+    out = {
         "id": c.id,
         "number": c.number,
         "customer_name": c.customer_name,
@@ -174,18 +178,23 @@ def customer_json(c: Customer) -> dict[str, Any]:
         "last_follow_up": _iso(c.last_follow_up_at),
         "created_at": _iso(c.created_at),
         "updated_at": _iso(c.updated_at),
+        "hidden_fields": sorted(hidden),
     }
+    for key in hidden & out.keys():
+        out[key] = None
+    return out
 
 
-def contact_json(c: Contact) -> dict[str, Any]:
+def contact_json(c: Contact, hide_reach: bool = False) -> dict[str, Any]:
+    """The API shape of a contact; ``hide_reach`` withholds phone, e-mail and WeChat."""
+    reach = dict.fromkeys(("phone", "email", "wechat")) if hide_reach else {
+        "phone": c.phone, "email": c.email, "wechat": c.wechat}
     return {
         "id": c.id,
         "customer_id": c.customer_id,
         "name": c.name,
         "title": c.title,
-        "phone": c.phone,
-        "email": c.email,
-        "wechat": c.wechat,
+        **reach,
         "is_primary": c.is_primary,
         "remark": c.remark,
     }
@@ -226,7 +235,12 @@ def list_customers(ctx: ServiceContext) -> dict:
     }
     stmt = svc.search_customers(ctx, owner_id=_owner_filter(), scoped=False, **filters)
     stmt = stmt.options(selectinload(Customer.owner))
-    return paginate(ctx, stmt, Customer, customer_json, sorts=SORTS, default_sort="-id")
+    return paginate(ctx, stmt, Customer, lambda c: _customer_out(ctx, c), sorts=SORTS,
+                    default_sort="-id")
+
+
+def _customer_out(ctx: ServiceContext, customer: Customer) -> dict[str, Any]:
+    return customer_json(customer, svc.hidden_fields(ctx, customer))
 
 
 @bp.post("/customers")
@@ -240,7 +254,7 @@ def create_customer(ctx: ServiceContext) -> dict:
 @api_view("crm.customer.read", response=CustomerOut, tags=TAGS)
 def get_customer(ctx: ServiceContext, customer_id: str) -> dict:
     """One customer, by id or number (``CUS-000123``)."""
-    return customer_json(svc.get_customer(ctx, customer_id))
+    return _customer_out(ctx, svc.get_customer(ctx, customer_id))
 
 
 @bp.patch("/customers/<customer_id>")
@@ -248,7 +262,8 @@ def get_customer(ctx: ServiceContext, customer_id: str) -> dict:
 def update_customer(ctx: ServiceContext, customer_id: str) -> dict:
     """Change the fields sent."""
     target = svc.get_customer(ctx, customer_id).id
-    return customer_json(svc.update_customer(ctx, target, json_body(CustomerPatch, partial=True)))
+    return _customer_out(ctx, svc.update_customer(ctx, target,
+                                                  json_body(CustomerPatch, partial=True)))
 
 
 # --- contacts and follow-ups ---------------------------------------------------------------
@@ -259,7 +274,8 @@ def update_customer(ctx: ServiceContext, customer_id: str) -> dict:
 def list_contacts(ctx: ServiceContext, customer_id: str) -> dict:
     """The customer's contacts."""
     customer = svc.get_customer(ctx, customer_id)
-    return {"data": [contact_json(c) for c in svc.list_contacts(ctx, customer.id)]}
+    hide = "phone" in svc.hidden_fields(ctx, customer)
+    return {"data": [contact_json(c, hide) for c in svc.list_contacts(ctx, customer.id)]}
 
 
 @bp.post("/customers/<customer_id>/contacts")

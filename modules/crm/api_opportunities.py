@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from core import api
 from modules.crm import opportunities as svc
+from modules.crm.models.customer import Customer
 from modules.crm.models.opportunity import Opportunity
 
 bp = Blueprint("crm_opportunities_api", __name__, url_prefix=api.API_PREFIX)
@@ -128,8 +129,9 @@ OPPORTUNITIES = api.Listing(
            listing=OPPORTUNITIES, tags=["crm"])
 def list_opportunities(ctx):  # noqa: ANN001, ANN201
     """List the opportunities the caller may see."""
-    stmt = select(Opportunity).options(selectinload(Opportunity.customer),
-                                       selectinload(Opportunity.quotes))
+    stmt = select(Opportunity).options(
+        selectinload(Opportunity.customer).load_only(Customer.customer_name),
+        selectinload(Opportunity.quotes))
     page = OPPORTUNITIES.page(ctx, stmt)
     page.items = [_out(o) for o in page.items]
     return page

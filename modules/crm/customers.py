@@ -32,8 +32,8 @@ from core.errors import NotFoundError
 from core.errors import PermissionDenied
 from core.errors import ValidationError
 from core.extensions import db
-from core.security.models import Team
 from core.security.models import User
+from core.security.rules import managed_member_ids
 from core.services import ServiceContext
 from modules.crm.models.customer import CUSTOMER_LEVELS
 from modules.crm.models.customer import CUSTOMER_SOURCES
@@ -217,16 +217,12 @@ def export_customers(ctx: ServiceContext, **filters: Any) -> tuple[list[str], li
     """Header labels and rows of the customers the actor sees (needs ``crm.customer.export``)."""
     ctx.require("crm.customer.export")
     stmt = search_customers(ctx, **filters).order_by(Customer.id)
-    rows = [[fn(c) for _k, _l, fn in EXPORT_COLUMNS] for c in db.session.scalars(stmt)]
+    getters = [masked(ctx, key, fn) for key, _l, fn in EXPORT_COLUMNS]
+    rows = [[get(c) for get in getters] for c in db.session.scalars(stmt)]
     return [label for _k, label, _f in EXPORT_COLUMNS], rows
 
 
 # --- access helpers ----------------------------------------------------------------------
-
-
-def _managed_member_ids(user: User) -> set[int]:
-    stmt = select(User.id).join(Team, User.team_id == Team.id).where(Team.manager_id == user.id)
-    return set(db.session.scalars(stmt))
 
 
 def _unrestricted(ctx: ServiceContext) -> bool:
@@ -241,7 +237,7 @@ def _check_writable(ctx: ServiceContext, customer: Customer) -> None:
     actor = ctx.actor
     if customer.owner_id == actor.id:
         return
-    if "manager" in actor.role_codes and customer.owner_id in _managed_member_ids(actor):
+    if "manager" in actor.role_codes and customer.owner_id in managed_member_ids(actor):
         return
     if not {"sales", "manager"} & actor.role_codes:
         return  # roles without ownership rules are governed by permissions alone
@@ -259,7 +255,7 @@ def _check_owner(ctx: ServiceContext, owner_id: int | None) -> dict[str, str]:
         return {}
     if not ctx.can("crm.customer.assign"):
         raise PermissionDenied("无权限：只能把客户分配给自己")
-    if owner_id not in _managed_member_ids(ctx.actor):
+    if owner_id not in managed_member_ids(ctx.actor):
         raise PermissionDenied("只能把客户分配给本团队成员")
     return {}
 
@@ -270,7 +266,7 @@ def assignable_owners(ctx: ServiceContext) -> list[User]:
     if not _unrestricted(ctx):
         ids = {ctx.actor.id}
         if ctx.can("crm.customer.assign"):
-            ids |= _managed_member_ids(ctx.actor)
+            ids |= managed_member_ids(ctx.actor)
         stmt = stmt.where(User.id.in_(ids))
     return list(db.session.scalars(stmt))
 
@@ -687,11 +683,32 @@ def customer_sections(ctx: ServiceContext, customer: Customer) -> list[dict[str,
     return out
 
 
+HIDDEN_MARK = "（已隐藏）"
+
+
+def hidden_fields(ctx: ServiceContext, customer: Customer) -> frozenset[str]:
+    """Fields of ``customer`` the actor must not see, as installed modules say through
+    ``customer_hidden_fields`` (the pool hides some from claimers). ``phone`` also hides
+    the contacts' phones, e-mails and WeChat ids."""
+    hook = getattr(current_app.extensions["tandem_registry"].hook, "customer_hidden_fields",
+                   None)
+    if hook is None:
+        return frozenset()
+    return frozenset(name for names in hook(customer=customer, ctx=ctx) for name in names or ())
+
+
+def masked(ctx: ServiceContext, key: str, getter: Callable[[Customer], Any]
+           ) -> Callable[[Customer], Any]:
+    """``getter`` that answers :data:`HIDDEN_MARK` where ``key`` is hidden from the actor."""
+    return lambda c: HIDDEN_MARK if key in hidden_fields(ctx, c) else getter(c)
+
+
 def customer_360(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
     """Everything about a visible customer: itself, contacts, follow-ups, module sections."""
     customer = get_customer(ctx, customer_id)
     return {
         "customer": customer,
+        "hidden": hidden_fields(ctx, customer),
         "contacts": list(customer.contacts) if ctx.can("crm.contact.read") else [],
         "follow_ups": list(customer.follow_ups) if ctx.can("crm.follow_up.read") else [],
         "sections": customer_sections(ctx, customer),

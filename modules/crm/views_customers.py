@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from core.errors import NotFoundError
 from core.errors import PermissionDenied
 from core.security.access import requires
+from core.security.models import User
 from core.services import unit_of_work
 from core.web.context import web_ctx
 from core.web.forms import submit
@@ -49,16 +50,20 @@ CUSTOMERS = ListView(
         Filter("status", "状态", Customer.status, CUSTOMER_STATUSES),
     ],
     default_sort="-updated_at",
-    options=[selectinload(Customer.owner)],
+    options=[selectinload(Customer.owner).lazyload(User.roles)],
     live_models="crm_customer",
 )
-# The export carries every field, not only the table's columns.
-EXPORT = ListView(
-    Customer,
-    "crm_customers.index",
-    columns=[Column(key, label, value=fn) for key, label, fn in svc.EXPORT_COLUMNS],
-    options=[selectinload(Customer.owner)],
-)
+
+
+def _export_view(ctx: Any) -> ListView:
+    """The export carries every field, not only the table's columns (hidden ones masked)."""
+    return ListView(
+        Customer,
+        "crm_customers.index",
+        columns=[Column(key, label, value=svc.masked(ctx, key, fn))
+                 for key, label, fn in svc.EXPORT_COLUMNS],
+        options=[selectinload(Customer.owner).lazyload(User.roles)],
+    )
 
 
 @bp.errorhandler(NotFoundError)
@@ -86,13 +91,15 @@ def index() -> Any:
     if fmt in ("csv", "xlsx"):
         ctx.require("crm.customer.export")
         stmt, _active, _sort = CUSTOMERS.query(ctx, base)
-        return EXPORT.export(stmt, "id", fmt)  # by customer number
+        return _export_view(ctx).export(stmt, "id", fmt)  # by customer number
     return CUSTOMERS.respond(
         ctx,
         base,
         title="客户",
         template="crm/customer_list.html",
         actions=[("新建客户", url_for(".create"))] if ctx.can("crm.customer.create") else [],
+        types=CUSTOMER_TYPES, levels=CUSTOMER_LEVELS, statuses=CUSTOMER_STATUSES,
+        hidden=lambda customer: svc.hidden_fields(ctx, customer),
     )
 
 

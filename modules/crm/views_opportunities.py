@@ -44,6 +44,7 @@ from core.security.models import Role
 from core.security.models import User
 from core.services import unit_of_work
 from core.timeline import timeline
+from core.web.context import request_cached
 from core.web.context import web_ctx
 from core.web.forms import run_action
 from core.web.forms import submit
@@ -61,7 +62,9 @@ from modules.crm.models.opportunity import Opportunity
 bp = Blueprint("crm_opportunities", __name__, url_prefix="/crm/opportunities",
                template_folder="templates")
 
-LOADERS = [selectinload(Opportunity.customer), selectinload(Opportunity.owner)]
+# What a row or a card shows: the customer's name and the owner's name (not his roles).
+LOADERS = [selectinload(Opportunity.customer).load_only(Customer.customer_name),
+           selectinload(Opportunity.owner).lazyload(User.roles)]
 
 
 def _decimal(value: str) -> Decimal:
@@ -80,13 +83,19 @@ def _day_end(value: str) -> datetime:
 
 
 class _Owners(Mapping):
-    """The owner filter's choices (active sales and managers), read when the page renders."""
+    """The owner filter's choices (active sales and managers), read once per request when
+    the page renders."""
 
     def _load(self) -> dict[str, str]:
-        users = db.session.scalars(select(User).where(
-            User.active.is_(True), User.roles.any(Role.code.in_(("sales", "manager"))))
+        return request_cached("crm.owner_choices", self._read)
+
+    @staticmethod
+    def _read() -> dict[str, str]:
+        rows = db.session.execute(
+            select(User.id, User.display_name, User.username)
+            .where(User.active.is_(True), User.roles.any(Role.code.in_(("sales", "manager"))))
             .order_by(User.display_name, User.id))
-        return {str(u.id): u.name for u in users}
+        return {str(id_): display or username for id_, display, username in rows}
 
     def __getitem__(self, key: str) -> str:
         return self._load()[key]
@@ -114,7 +123,8 @@ LIST = ListView(
     search=[Opportunity.product_name, Opportunity.requirements],
     filters=[
         Filter("status", "状态", Opportunity.status, STATUSES),
-        Filter("owner_id", "负责人", Opportunity.owner_id, _Owners(), convert=int),
+        Filter("owner_id", "负责人", Opportunity.owner_id, _Owners(), convert=int,
+               translate=False),
         Filter("from", "起始日期", Opportunity.created_at, kind="date_from", convert=_day),
         Filter("to", "截止日期", Opportunity.created_at, kind="date_to", convert=_day_end),
         Filter("min", "最低金额", Opportunity.estimated_amount, kind="number_min",

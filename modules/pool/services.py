@@ -427,7 +427,12 @@ def history(customer_id: int) -> list[PoolMove]:
 
 
 def hidden_fields() -> set[str]:
+    """The fields an admin hides from claimers (read once per request)."""
     from core.settings import get_setting
+    from core.web.context import request_cached
 
-    value = get_setting("pool.hidden_fields") or []
-    return set(value if isinstance(value, list) else [])
+    def read() -> frozenset[str]:
+        value = get_setting("pool.hidden_fields") or []
+        return frozenset(value if isinstance(value, list) else [])
+
+    return set(request_cached("pool.hidden_fields", read))

@@ -53,6 +53,24 @@ def test_board_counts_and_cards_follow_the_record_rules(board):
     assert "theirs" not in page
 
 
+def test_each_column_shows_its_newest_cards_up_to_the_limit_and_says_how_many_more(board):
+    from core.web.kanban import Kanban
+
+    me = _user("s1", "sales")
+    per_column = Kanban.per_column  # the board's default
+    _widgets([(f"n{i:02d}", me.id, "new") for i in range(per_column + 3)]
+             + [("d1", me.id, "doing"), ("d2", me.id, "doing")])
+    login(board, me)
+    page = board.get("/demo-a/board").get_data(as_text=True)
+    new_column = page.split('data-status="new"')[1].split('data-status="doing"')[0]
+    shown = [f"n{i:02d}" for i in range(per_column + 3) if f">n{i:02d}<" in new_column]
+    assert shown == [f"n{i:02d}" for i in range(3, per_column + 3)]  # the newest ones
+    assert new_column.index(f">n{per_column + 2:02d}<") < new_column.index(">n03<")
+    assert "还有 3 条" in new_column
+    doing = page.split('data-status="doing"')[1]
+    assert doing.index(">d2<") < doing.index(">d1<") and "还有" not in doing
+
+
 def test_moving_a_card_calls_the_service_and_a_refusal_is_json(board):
     me = _user("s1", "sales")
     _widgets([("a", me.id, "new"), ("finished", me.id, "done")])

@@ -269,3 +269,40 @@ def test_rules_page_saves_rules_per_level(client, login_as):
     assert "提醒天数必须小于回收天数" in client.post(
         "/pool/rules", data=bad, follow_redirects=True
     ).get_data(as_text=True)
+
+
+def test_crm_pages_api_and_export_withhold_fields_hidden_from_claimers(client, li, make_user):
+    """The pool's hidden fields stay hidden wherever crm shows a pool customer to a claimer;
+    once claimed, the new owner sees everything."""
+    from core.security.services import issue_token
+    from core.settings import set_setting
+    from modules.crm.customers import add_contact
+
+    customer = make_customer(None, phone="13955556666", address="秘密地址 1 号")
+    with unit_of_work(ctx := ServiceContext.system("cli")):
+        add_contact(ctx, customer.id, {"name": "王总", "phone": "13977778888"})
+        set_setting("pool.hidden_fields", ["phone", "address"])
+        token = issue_token(ctx, li)
+    headers = {"Authorization": f"Bearer {token}"}
+    login(client, li)
+
+    page = client.get(f"/crm/customers/{customer.id}").get_data(as_text=True)
+    assert customer.customer_name in page and "（已隐藏）" in page
+    assert "13955556666" not in page and "秘密地址" not in page and "13977778888" not in page
+    one = client.get(f"/api/v1/customers/{customer.id}", headers=headers).json
+    assert (one["phone"], one["address"], one["hidden_fields"]) == (None, None,
+                                                                     ["address", "phone"])
+    listed = client.get("/api/v1/customers?status=in_pool", headers=headers).json["data"]
+    assert [(c["id"], c["phone"]) for c in listed] == [(customer.id, None)]
+    contacts = client.get(f"/api/v1/customers/{customer.id}/contacts", headers=headers).json
+    assert contacts["data"][0]["name"] == "王总" and contacts["data"][0]["phone"] is None
+    listed_page = client.get("/crm/customers/?status=in_pool").get_data(as_text=True)
+    assert customer.customer_name in listed_page and "13955556666" not in listed_page
+    export = client.get("/crm/customers/?export=csv&status=in_pool").get_data(as_text=True)
+    assert customer.customer_name in export and "13955556666" not in export
+
+    with unit_of_work(ctx := ctx_for(li)):
+        services.claim(ctx, customer.id)
+    one = client.get(f"/api/v1/customers/{customer.id}", headers=headers).json
+    assert (one["phone"], one["hidden_fields"]) == ("13955556666", [])
+    assert "13977778888" in client.get(f"/crm/customers/{customer.id}").get_data(as_text=True)
