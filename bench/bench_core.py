@@ -73,6 +73,5 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
             "SELECT * FROM core_audit_log WHERE source = 'api' ORDER BY at DESC, id DESC LIMIT 50",
         ),
     ]
-    with app.app_context():
-        results = [measure(c, repeat=repeat) for c in cases]
+    results = [measure(c, repeat=repeat, app=app) for c in cases]
     return report(results, f"core ({n_users:,} users, {n_audit:,} audit rows, PostgreSQL)")

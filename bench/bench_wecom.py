@@ -53,8 +53,7 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
         crypto.check_signature(sig, "1", "2", sample)
         crypto.decrypt(sample)
 
-    with app.app_context():
-        results = [measure(Case("robot callback end to end (#帮助, dedupe row, reply)",
-                                callback), repeat=repeat),
-                   measure(Case("verify + decrypt only", decrypt_only), repeat=repeat)]
+    results = [measure(Case("robot callback end to end (#帮助, dedupe row, reply)", callback),
+                       repeat=repeat, app=app),
+               measure(Case("verify + decrypt only", decrypt_only), repeat=repeat, app=app)]
     return report(results, "wecom robot callback (PostgreSQL)")

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import has_app_context
 from sqlalchemy import text
 from tqdm import tqdm
 
@@ -62,7 +63,14 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(case: Case, repeat: int = 50, warmup: int = 5) -> Result:
+def measure(case: Case, repeat: int = 50, warmup: int = 5, *, app: Any = None) -> Result:
+    """Time ``case.run`` (the server side) and ``case.sql`` (in ``app``'s context).
+
+    Call it outside an app context: a request reuses an active one, and with it one session
+    (every object it loaded) and the logged-in user across all the timed requests, which a
+    real server never does."""
+    if has_app_context():
+        raise RuntimeError("measure() outside an app context (pass app= for the SQL side)")
     # What set-up allocated (the generated rows, the app) leaves the collector's sight, as a
     # server freezes its preloaded app (core.wsgi): the server side is timed as served.
     gc.collect()
@@ -81,7 +89,8 @@ def measure(case: Case, repeat: int = 50, warmup: int = 5) -> Result:
                 for statement in statements:
                     conn.execute(text(statement), case.params or {}).fetchall()
 
-        sql = _timed(run_sql, repeat, warmup)
+        with app.app_context():
+            sql = _timed(run_sql, repeat, warmup)
     return Result(
         case.name,
         statistics.median(server),

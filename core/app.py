@@ -92,9 +92,11 @@ def _init_extensions(app: Flask) -> None:
 
     @ext.login_manager.user_loader
     def _load_user(user_id: str) -> Any:
+        from sqlalchemy.orm import joinedload
+
         from core.security.models import User
 
-        user = ext.db.session.get(User, int(user_id))
+        user = ext.db.session.get(User, int(user_id), options=[joinedload(User.roles)])
         return user if user is not None and user.active else None
 
 

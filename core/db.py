@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy import MetaData
@@ -89,3 +90,19 @@ def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None
     with contextlib.suppress(sqlite3.OperationalError):
         cur.execute("PRAGMA journal_mode=WAL")
     cur.close()
+
+
+def capped_count(stmt: Any, key_column: Any, cap: int) -> int:
+    """How many rows ``stmt`` (a filtered ``select(Model)``) has, counting at most ``cap + 1``.
+
+    Only ``key_column`` is selected inside: a sub-select of every column costs PostgreSQL a
+    wider projection and plan (about 2 ms of a 7 ms count at 300,000 rows, see ``bench/``)."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from core.extensions import db
+
+    inner = (stmt.order_by(None)
+             .with_only_columns(key_column, maintain_column_froms=True)
+             .limit(cap + 1).subquery())
+    return db.session.scalar(select(func.count()).select_from(inner))

@@ -39,13 +39,12 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask import request
 from sqlalchemy import and_
-from sqlalchemy import func
 from sqlalchemy import or_
-from sqlalchemy import select
 from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.sql.elements import UnaryExpression
 
 from core.api.schemas import jsonable
+from core.db import capped_count
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
@@ -208,9 +207,7 @@ class Listing:
         keys = self._sort_keys(args)
         scoped = self._where(ctx.scoped(stmt, self.model), args)
         cap = int(current_app.config.get("TANDEM_COUNT_CAP", 10000))
-        counted = db.session.scalar(
-            select(func.count()).select_from(scoped.order_by(None).limit(cap + 1).subquery())
-        )
+        counted = capped_count(scoped, self.model.id, cap)
         rows_stmt = scoped.order_by(*(self.sorts[k].expr for k in keys))
         cursor = args.get("cursor")
         page: int | None = None

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from core.db import utcnow
 from core.errors import ConflictError
@@ -121,7 +122,9 @@ def user_for_token(raw: str) -> User | None:
     """The active user owning a valid, unrevoked token."""
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(raw)))
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _hash_token(raw))
+        .options(joinedload(ApiToken.user).joinedload(User.roles)))  # one round trip
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()

@@ -44,9 +44,11 @@ class Kanban:
 
     def counts(self, ctx: ServiceContext, base: Any, *, scoped: Any = None) -> dict[str, int]:
         """Cards per column in one GROUP BY, through the record rules."""
-        scoped = (scoped if scoped is not None else ctx.scoped(base, self.model)).subquery()
-        status = scoped.c[self.status_column.key]
-        rows = db.session.execute(select(status, func.count()).group_by(status))
+        scoped = scoped if scoped is not None else ctx.scoped(base, self.model)
+        rows = db.session.execute(
+            scoped.order_by(None)
+            .with_only_columns(self.status_column, func.count(), maintain_column_froms=True)
+            .group_by(self.status_column))
         counts = dict.fromkeys(self.columns, 0)
         counts.update({value: n for value, n in rows if value in counts})
         return counts

@@ -41,10 +41,9 @@ from flask import url_for
 from flask_babel import gettext
 from markupsafe import Markup
 from markupsafe import escape
-from sqlalchemy import func
 from sqlalchemy import or_
-from sqlalchemy import select
 
+from core.db import capped_count
 from core.extensions import db
 from core.services import ServiceContext
 from core.web.links import record_url
@@ -149,8 +148,7 @@ class ListView:
         if export in ("csv", "xlsx"):
             return self.export(stmt, sort, export)
         cap = int(current_app.config.get("TANDEM_COUNT_CAP", 10000))
-        total = db.session.scalar(
-            select(func.count()).select_from(stmt.order_by(None).limit(cap + 1).subquery()))
+        total = capped_count(stmt, self.model.id, cap)
         per_page = int(current_app.config.get("TANDEM_PAGE_SIZE", 50))
         page = max(request.args.get("page", 1, type=int) or 1, 1)
         rows = db.session.scalars(
@@ -165,7 +163,7 @@ class ListView:
             sort_url=lambda key: url_for(self.endpoint, **{
                 **args, "sort": key if sort != key else f"-{key}", "page": 1}),
             export_url=lambda fmt: url_for(self.endpoint, **{**args, "export": fmt}),
-            detail_url=self._detail_url(), table=self.table(rows), **context,
+            detail_url=self._detail_url(), table=lambda: self.table(rows), **context,
         )
 
     def table(self, rows: list[Any]) -> list[tuple[Any, Markup]]:

@@ -19,7 +19,6 @@ from flask_login import current_user
 
 from core.registration import MenuItem
 from core.security.permissions import has_permission
-from core.web.links import record_url
 
 
 def visible_menus(user: Any) -> list[dict[str, Any]]:
@@ -79,8 +78,6 @@ def translated(labels: Mapping[str, str]) -> dict[str, str]:
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_dt"] = local_dt
-    app.jinja_env.globals["translated"] = translated
-    app.jinja_env.globals["record_url"] = record_url
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

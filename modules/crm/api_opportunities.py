@@ -10,6 +10,7 @@ from typing import Literal
 from flask import Blueprint
 from pydantic import Field
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm import selectinload
 
 from core import api
@@ -130,7 +131,7 @@ OPPORTUNITIES = api.Listing(
 def list_opportunities(ctx):  # noqa: ANN001, ANN201
     """List the opportunities the caller may see."""
     stmt = select(Opportunity).options(
-        selectinload(Opportunity.customer).load_only(Customer.customer_name),
+        joinedload(Opportunity.customer).load_only(Customer.customer_name),
         selectinload(Opportunity.quotes))
     page = OPPORTUNITIES.page(ctx, stmt)
     page.items = [_out(o) for o in page.items]

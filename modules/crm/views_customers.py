@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint
@@ -12,6 +13,9 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
+from markupsafe import escape
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm import selectinload
 
 from core.errors import NotFoundError
@@ -21,9 +25,12 @@ from core.security.models import User
 from core.services import unit_of_work
 from core.web.context import web_ctx
 from core.web.forms import submit
+from core.web.links import record_url
 from core.web.listview import Column
 from core.web.listview import Filter
 from core.web.listview import ListView
+from core.web.templating import local_dt
+from core.web.templating import translated
 from modules.crm import customers as svc
 from modules.crm.forms import ContactForm
 from modules.crm.forms import CustomerForm
@@ -50,7 +57,8 @@ CUSTOMERS = ListView(
         Filter("status", "状态", Customer.status, CUSTOMER_STATUSES),
     ],
     default_sort="-updated_at",
-    options=[selectinload(Customer.owner).lazyload(User.roles)],
+    options=[joinedload(Customer.owner).load_only(User.display_name, User.username)
+             .lazyload(User.roles)],
     live_models="crm_customer",
 )
 
@@ -98,9 +106,40 @@ def index() -> Any:
         title="客户",
         template="crm/customer_list.html",
         actions=[("新建客户", url_for(".create"))] if ctx.can("crm.customer.create") else [],
-        types=CUSTOMER_TYPES, levels=CUSTOMER_LEVELS, statuses=CUSTOMER_STATUSES,
-        hidden=lambda customer: svc.hidden_fields(ctx, customer),
+        row_cells=_row_cells(ctx),
     )
+
+
+LEVEL_BADGES = {"important": "danger", "normal": "secondary", "potential": "info"}
+
+
+def _row_cells(ctx: Any) -> Callable[[Customer], Markup]:
+    """The ``<td>`` cells of a customer row, built in Python: a page has 50 rows of nine
+    cells, and Jinja's per-expression overhead made them most of the page's time. Labels are
+    translated once per page; fields the pool hides from the actor are masked."""
+    detail = record_url("crm_customers.detail", "customer_id")
+    types, levels, statuses = (translated(m) for m in (CUSTOMER_TYPES, CUSTOMER_LEVELS,
+                                                         CUSTOMER_STATUSES))
+    hidden_mark = escape(_("（已隐藏）"))
+
+    def cells(c: Customer) -> Markup:
+        phone = (hidden_mark if c.status == "in_pool" and "phone" in svc.hidden_fields(ctx, c)
+                 else escape(c.phone or ""))
+        tags = "".join(f'<span class="badge text-bg-light border me-1">{escape(t)}</span>'
+                       for t in c.tag_list)
+        return Markup(
+            f'<td class="text-nowrap">{escape(c.number)}</td>'
+            f'<td><a href="{detail(c.id)}">{escape(c.customer_name)}</a></td>'
+            f"<td>{escape(types.get(c.customer_type, c.customer_type))}</td>"
+            f"<td>{phone}</td>"
+            f'<td><span class="badge text-bg-{LEVEL_BADGES.get(c.customer_level, "light")}">'
+            f"{escape(levels.get(c.customer_level, c.customer_level))}</span></td>"
+            f"<td>{tags}</td>"
+            f"<td>{escape(c.owner.name if c.owner else '—')}</td>"
+            f"<td>{escape(statuses.get(c.status, c.status))}</td>"
+            f'<td class="text-nowrap">{escape(local_dt(c.last_follow_up_at))}</td>')
+
+    return cells
 
 
 def _customer_form(customer: Customer | None) -> CustomerForm:

@@ -24,7 +24,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from wtforms import BooleanField
 from wtforms import DecimalField
 from wtforms import IntegerField
@@ -63,8 +63,9 @@ bp = Blueprint("crm_opportunities", __name__, url_prefix="/crm/opportunities",
                template_folder="templates")
 
 # What a row or a card shows: the customer's name and the owner's name (not his roles).
-LOADERS = [selectinload(Opportunity.customer).load_only(Customer.customer_name),
-           selectinload(Opportunity.owner).lazyload(User.roles)]
+LOADERS = [joinedload(Opportunity.customer).load_only(Customer.customer_name),
+           joinedload(Opportunity.owner).load_only(User.display_name, User.username)
+           .lazyload(User.roles)]
 
 
 def _decimal(value: str) -> Decimal:
