@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["tandem_registry"] = registry
     _configure_babel(app, registry)
     _register_blueprints(app, registry)
+    _add_module_templates(app, registry)
     _install_request_hooks(app)
     from core.web.templating import init_templating
 
@@ -148,6 +149,18 @@ def _install_template_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: catalog().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+
+def _add_module_templates(app: Flask, registry: Any) -> None:
+    """Every installed module's ``templates/`` folder, also for modules without routes (a
+    bridge rendering a customer-360 section, say); blueprints' folders are searched too."""
+    from jinja2 import ChoiceLoader
+    from jinja2 import FileSystemLoader
+
+    folders = [str(info.path / "templates") for name, info in registry.modules.items()
+               if name in registry.installed and (info.path / "templates").is_dir()]
+    if folders:
+        app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(folders)])
 
 
 def _register_blueprints(app: Flask, registry: Any) -> None:

@@ -48,7 +48,8 @@ def _user(username: str, *roles: str) -> Any:
 
     ctx = ServiceContext.system("cli")
     with unit_of_work(ctx):
-        return create_user(ctx, username, roles=roles or ("sales",), wecom_userid=username)
+        return create_user(ctx, username, roles=roles or ("sales",), wecom_userid=username,
+                           password="secret-pass-1")
 
 
 def _customer(owner: Any, phone: str = "13812345678") -> Any:
@@ -124,6 +125,22 @@ def test_added_by_phone_search_marks_the_customer_verified(ctx_app, app_driver, 
     binding = _binding(customer.id)
     assert binding.is_verified and binding.verified_at is not None
     assert binding.binding_status == "linked"
+
+
+def test_the_customer_page_shows_the_wecom_identity(ctx_app, app_driver, fake_wecom):
+    """The bridge has no routes of its own; its 360° section still finds its template."""
+    from tests.conftest import login
+
+    owner = _user("li.sales")
+    customer = _customer(owner)
+    fake_wecom.state.external_contacts["wm_ext9"] = _contact("wm_ext9", "li.sales", 2,
+                                                             ["13812345678"])
+    _add_event(app_driver, "wm_ext9", "li.sales")
+    client = ctx_app.test_client()
+    login(client, owner)
+    page = client.get(f"/crm/customers/{customer.id}").get_data(as_text=True)
+    section = page.split('id="section-wecom"')[1] if 'id="section-wecom"' in page else page
+    assert "该部分加载失败" not in page and "已认证" in section
 
 
 def test_added_by_qr_code_links_without_verifying(ctx_app, app_driver, fake_wecom):
