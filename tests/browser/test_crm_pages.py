@@ -48,7 +48,8 @@ def test_claim_an_opportunity_move_it_on_the_kanban_and_claim_from_the_pool(page
     page.locator("#kanban-error").get_by_text("不能从").wait_for()
     page.goto(f"{live.url}/pool/")
     assert "公海客户乙" in page.inner_text("#list-crm_customer")
-    page.goto(f"{live.url}/pool/customers/{pool_id}")
+    page.click("#list-crm_customer a:has-text('公海客户乙')")  # the row links to its page
+    assert page.url.endswith(f"/pool/customers/{pool_id}")
     page.click("[data-action=claim]")
     assert "已领取客户" in page.inner_text(".alert")
     assert "公海客户乙" in page.inner_text("#customer-name")
