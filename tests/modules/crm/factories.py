@@ -87,3 +87,51 @@ def make_opportunity(customer: Any, owner: Any = None, **overrides: Any) -> Any:
             "unowned": owner is None, **overrides}
     with unit_of_work(ctx):
         return create_opportunity(ctx, data)
+
+
+def act(user: Any, fn: Any, *args: Any, source: str = "web", **kwargs: Any) -> Any:
+    """Call the service ``fn`` as ``user`` in a unit of work of its own."""
+    ctx = ctx_for(user, source)
+    with unit_of_work(ctx):
+        return fn(ctx, *args, **kwargs)
+
+
+def handover_people(make_user: Any) -> dict[str, Any]:
+    """Team 销售一组 managed by ``boss`` with ``leaving`` and ``taker``; ``boss2`` manages no
+    team of theirs; ``root`` is an admin."""
+    from core.extensions import db
+    from core.security.models import Team
+
+    team = Team(name="销售一组")
+    db.session.add(team)
+    db.session.commit()
+    boss = make_user("manager", username="boss", team=team)
+    team.manager_id = boss.id
+    db.session.commit()
+    return {
+        "boss": boss,
+        "boss2": make_user("manager", username="boss2"),
+        "root": make_user("admin", username="root"),
+        "leaving": make_user("sales", username="leaving", team=team),
+        "taker": make_user("sales", username="taker", team=team),
+    }
+
+
+def api_callers(client: Any, people: dict[str, Any]) -> Any:
+    """``callers("a").get(url)`` calls the API with a bearer token of ``people["a"]``."""
+    from core.security.services import issue_token
+
+    tokens: dict[str, str] = {}
+
+    class Caller:
+        def __init__(self, who: str) -> None:
+            if who not in tokens:
+                ctx = ServiceContext.system("cli")
+                with unit_of_work(ctx):
+                    tokens[who] = issue_token(ctx, people[who])
+            self.headers = {"Authorization": f"Bearer {tokens[who]}"}
+
+        def __getattr__(self, method: str) -> Any:
+            return lambda url, **kw: getattr(client, method)(url, headers=self.headers, **kw)
+
+    return Caller

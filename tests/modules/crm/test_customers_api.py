@@ -8,9 +8,7 @@ from sqlalchemy import select
 
 from core.audit import AuditLog
 from core.extensions import db
-from core.security.services import issue_token
-from core.services import ServiceContext
-from core.services import unit_of_work
+from tests.modules.crm.factories import api_callers
 from tests.modules.crm.factories import make_customer
 from tests.modules.crm.factories import make_people
 from tests.modules.crm.factories import mobile
@@ -25,20 +23,7 @@ def people(app_ctx, make_user):
 @pytest.fixture
 def api(client, people):
     """``api("a").get(url)`` calls the API with a bearer token of person ``a``."""
-    tokens = {}
-
-    class Caller:
-        def __init__(self, who):
-            if who not in tokens:
-                ctx = ServiceContext.system("cli")
-                with unit_of_work(ctx):
-                    tokens[who] = issue_token(ctx, people[who])
-            self.headers = {"Authorization": f"Bearer {tokens[who]}"}
-
-        def __getattr__(self, method):
-            return lambda url, **kw: getattr(client, method)(url, headers=self.headers, **kw)
-
-    return Caller
+    return api_callers(client, people)
 
 
 def test_requires_a_valid_token(client, people):

@@ -11,39 +11,21 @@ from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.notify.models import Notification
-from core.services import unit_of_work
 from modules.crm import handover as svc
 from modules.crm.models.customer import Customer
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.opportunities import change_status
 from tests.conftest import login
+from tests.modules.crm.factories import act
 from tests.modules.crm.factories import ctx_for
+from tests.modules.crm.factories import handover_people
 from tests.modules.crm.factories import make_customer
 from tests.modules.crm.factories import make_opportunity
 
 
 @pytest.fixture
 def people(app_ctx, make_user):
-    from core.security.models import Team
-
-    team = Team(name="销售一组")
-    db.session.add(team)
-    db.session.commit()
-    boss = make_user("manager", username="boss", team=team)
-    team.manager_id = boss.id
-    db.session.commit()
-    return {
-        "boss": boss,
-        "boss2": make_user("manager", username="boss2"),
-        "leaving": make_user("sales", username="leaving", team=team),
-        "taker": make_user("sales", username="taker", team=team),
-    }
-
-
-def _as(user, fn, *args, **kwargs):
-    ctx = ctx_for(user)
-    with unit_of_work(ctx):
-        return fn(ctx, *args, **kwargs)
+    return handover_people(make_user)
 
 
 def test_full_handover_moves_customers_and_open_opportunities(people):
@@ -52,9 +34,9 @@ def test_full_handover_moves_customers_and_open_opportunities(people):
     c2 = make_customer(leaving)
     open_opp = make_opportunity(c1, leaving)
     won_opp = make_opportunity(c2, leaving)
-    _as(leaving, change_status, won_opp.id, "quoted")
-    _as(leaving, change_status, won_opp.id, "won")
-    h = _as(
+    act(leaving, change_status, won_opp.id, "quoted")
+    act(leaving, change_status, won_opp.id, "won")
+    h = act(
         people["boss"],
         svc.start_handover,
         to_user_id=taker.id,
@@ -63,15 +45,15 @@ def test_full_handover_moves_customers_and_open_opportunities(people):
     )
     titles = {item["title"]: item["count"] for item in h.checklist}
     assert titles == {"客户基本信息": 2, "进行中的商机": 1}
-    _as(people["boss"], svc.submit, h.id)
+    act(people["boss"], svc.submit, h.id)
     with pytest.raises(PermissionDenied, match="发起人不能审核"):
-        _as(people["boss"], svc.review, h.id, True)
+        act(people["boss"], svc.review, h.id, True)
     with pytest.raises(ValidationError, match="退回需要填写意见"):
-        _as(people["boss2"], svc.review, h.id, False)
-    _as(people["boss2"], svc.review, h.id, True, "同意")
+        act(people["boss2"], svc.review, h.id, False)
+    act(people["boss2"], svc.review, h.id, True, "同意")
     with pytest.raises(PermissionDenied, match="只有接收人"):
-        _as(people["boss"], svc.confirm, h.id)
-    _as(taker, svc.confirm, h.id)
+        act(people["boss"], svc.confirm, h.id)
+    act(taker, svc.confirm, h.id)
     db.session.expire_all()
     assert {c.owner_id for c in db.session.scalars(select(Customer))} == {taker.id}
     assert db.session.get(Opportunity, open_opp.id).owner_id == taker.id
@@ -87,23 +69,23 @@ def test_full_handover_moves_customers_and_open_opportunities(people):
 
 def test_rejected_handover_goes_back_to_preparation(people):
     make_customer(people["leaving"])
-    h = _as(
+    h = act(
         people["boss"],
         svc.start_handover,
         to_user_id=people["taker"].id,
         from_user_id=people["leaving"].id,
         reason="position_change",
     )
-    _as(people["boss"], svc.submit, h.id)
-    _as(people["boss2"], svc.review, h.id, False, "客户清单不全")
+    act(people["boss"], svc.submit, h.id)
+    act(people["boss2"], svc.review, h.id, False, "客户清单不全")
     assert svc.get_handover(ctx_for(people["boss"]), h.id).stage == "preparation"
     with pytest.raises(UserError):
-        _as(people["taker"], svc.confirm, h.id)
+        act(people["taker"], svc.confirm, h.id)
 
 
 def test_sales_cannot_start_a_handover(people):
     with pytest.raises(PermissionDenied):
-        _as(
+        act(
             people["taker"],
             svc.start_handover,
             to_user_id=people["taker"].id,

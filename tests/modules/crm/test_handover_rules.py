@@ -19,38 +19,20 @@ from modules.crm import handover as svc
 from modules.crm.customers import add_contact
 from modules.crm.models.customer import Customer
 from tests.conftest import login
+from tests.modules.crm.factories import act
 from tests.modules.crm.factories import ctx_for
+from tests.modules.crm.factories import handover_people
 from tests.modules.crm.factories import make_customer
 
 
 @pytest.fixture
 def people(app_ctx, make_user):
-    from core.security.models import Team
-
-    team = Team(name="销售一组")
-    db.session.add(team)
-    db.session.commit()
-    boss = make_user("manager", username="boss", team=team)
-    team.manager_id = boss.id
-    db.session.commit()
-    return {
-        "boss": boss,
-        "other_boss": make_user("manager", username="boss2"),
-        "root": make_user("admin", username="root"),
-        "leaving": make_user("sales", username="leaving", team=team),
-        "taker": make_user("sales", username="taker", team=team),
-    }
-
-
-def _as(user, fn, *args, **kwargs):
-    ctx = ctx_for(user)
-    with unit_of_work(ctx):
-        return fn(ctx, *args, **kwargs)
+    return handover_people(make_user)
 
 
 def _start(people, **kwargs):
     kwargs.setdefault("from_user_id", people["leaving"].id)
-    return _as(
+    return act(
         people["boss"],
         svc.start_handover,
         to_user_id=people["taker"].id,
@@ -93,14 +75,14 @@ def plugin(app_ctx):
 def test_only_a_manager_of_the_team_or_an_admin_starts_it(people):
     make_customer(people["leaving"])
     with pytest.raises(PermissionDenied, match="本团队"):
-        _as(
-            people["other_boss"],
+        act(
+            people["boss2"],
             svc.start_handover,
             to_user_id=people["taker"].id,
             from_user_id=people["leaving"].id,
             reason="resignation",
         )
-    h = _as(
+    h = act(
         people["root"],
         svc.start_handover,
         to_user_id=people["taker"].id,
@@ -115,7 +97,7 @@ def test_a_customer_is_in_one_open_handover_at_a_time(people):
     first = _start(people)
     with pytest.raises(ConflictError, match="进行中的交接单"):
         _start(people, customer_ids=[customer.id])
-    _as(people["boss"], svc.cancel, first.id, "重新发起")
+    act(people["boss"], svc.cancel, first.id, "重新发起")
     assert _start(people).stage == "preparation"
 
 
@@ -127,8 +109,8 @@ def test_checklist_items_from_modules_ticked_by_the_departing_user(people, plugi
     assert items["opportunities"]["done"]  # nothing open: nothing to check
     tickets = [i["category"] for i in h.checklist].index("service_tickets")
     with pytest.raises(PermissionDenied, match="发起人或原负责人"):
-        _as(people["taker"], svc.update_checklist, h.id, [tickets])
-    _as(
+        act(people["taker"], svc.update_checklist, h.id, [tickets])
+    act(
         people["leaving"],
         svc.update_checklist,
         h.id,
@@ -143,23 +125,23 @@ def test_checklist_items_from_modules_ticked_by_the_departing_user(people, plugi
 
 def test_nobody_reviews_a_handover_he_started_not_even_an_admin(people):
     make_customer(people["leaving"])
-    h = _as(
+    h = act(
         people["root"],
         svc.start_handover,
         to_user_id=people["taker"].id,
         from_user_id=people["leaving"].id,
         reason="resignation",
     )
-    _as(people["root"], svc.submit, h.id)
+    act(people["root"], svc.submit, h.id)
     with pytest.raises(PermissionDenied, match="发起人不能审核"):
-        _as(people["root"], svc.review, h.id, True)
-    _as(people["boss"], svc.review, h.id, True)
+        act(people["root"], svc.review, h.id, True)
+    act(people["boss"], svc.review, h.id, True)
     assert svc.get_handover(ctx_for(people["boss"]), h.id).stage == "confirmation"
 
 
 def _to_confirmation(people, h):
-    _as(people["boss"], svc.submit, h.id)
-    _as(people["other_boss"], svc.review, h.id, True, "同意")
+    act(people["boss"], svc.submit, h.id)
+    act(people["boss2"], svc.review, h.id, True, "同意")
 
 
 def test_confirmation_skips_customers_that_moved_and_tells_modules(people, plugin):
@@ -169,8 +151,8 @@ def test_confirmation_skips_customers_that_moved_and_tells_modules(people, plugi
     recycled = make_customer(people["leaving"])
     h = _start(people)
     _to_confirmation(people, h)
-    _as(people["leaving"], pool.release, recycled.id, "客户不再需要")
-    _as(people["taker"], svc.confirm, h.id)
+    act(people["leaving"], pool.release, recycled.id, "客户不再需要")
+    act(people["taker"], svc.confirm, h.id)
     db.session.expire_all()
     assert db.session.get(Customer, stays.id).owner_id == people["taker"].id
     assert db.session.get(Customer, recycled.id).status == "in_pool"
@@ -198,7 +180,7 @@ def test_customers_hear_by_the_configured_channels(people):
         set_setting("crm.handover.notify_channels", ["email"])
     h = _start(people)
     _to_confirmation(people, h)
-    _as(people["taker"], svc.confirm, h.id)
+    act(people["taker"], svc.confirm, h.id)
     notices = db.session.scalars(
         select(Notification).where(Notification.record_model == "crm_customer")
     ).all()

@@ -4,13 +4,11 @@ assignment, release, hidden fields, history and the API."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy import update
 
-from core.db import utcnow
 from core.errors import ConflictError
 from core.errors import PermissionDenied
 from core.errors import UserError
@@ -25,30 +23,8 @@ from modules.pool.models import PoolMove
 from tests.conftest import login
 from tests.modules.crm.factories import ctx_for
 from tests.modules.crm.factories import make_customer
-
-
-def _age(customer, *, owned_days=0, follow_up_days=None):
-    now = utcnow()
-    db.session.execute(
-        update(Customer)
-        .where(Customer.id == customer.id)
-        .values(
-            owner_since=now - timedelta(days=owned_days),
-            created_at=now - timedelta(days=400),
-            last_follow_up_at=None
-            if follow_up_days is None
-            else now - timedelta(days=follow_up_days),
-        )
-    )
-    db.session.commit()
-
-
-def _recycle(now=None):
-    ctx = ServiceContext.system("job")
-    if now is not None:
-        ctx.now = now
-    with unit_of_work(ctx):
-        return services.recycle_due(ctx)
+from tests.modules.pool.factories import age
+from tests.modules.pool.factories import recycle
 
 
 def _status(customer):
@@ -63,8 +39,8 @@ def li(app_ctx, make_user):
 
 def test_inactive_customer_is_recycled_with_the_reason(li):
     customer = make_customer(li, customer_level="normal")  # normal: 30 days
-    _age(customer, owned_days=40, follow_up_days=35)
-    assert _recycle()["inactive_days"] == 1
+    age(customer, owned_days=40, follow_up_days=35)
+    assert recycle()["inactive_days"] == 1
     c = _status(customer)
     assert c.status == "in_pool" and c.owner_id is None
     move = db.session.scalar(select(PoolMove))
@@ -73,24 +49,24 @@ def test_inactive_customer_is_recycled_with_the_reason(li):
 
 def test_clock_starts_when_the_current_owner_got_the_customer(li):
     customer = make_customer(li, customer_level="normal")
-    _age(customer, owned_days=2)  # an old customer (created 400 days ago) re-claimed 2 days ago
-    assert _recycle() == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
+    age(customer, owned_days=2)  # an old customer (created 400 days ago) re-claimed 2 days ago
+    assert recycle() == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
     assert _status(customer).status == "active"
 
 
 def test_no_deal_recycles_after_m_days_despite_follow_ups(li):
     customer = make_customer(li, customer_level="normal")  # normal: 90 days without a deal
-    _age(customer, owned_days=100, follow_up_days=1)
-    assert _recycle()["no_deal"] == 1
+    age(customer, owned_days=100, follow_up_days=1)
+    assert recycle()["no_deal"] == 1
     assert db.session.scalar(select(PoolMove.reason)) == "no_deal"
 
 
 def test_reminder_k_days_before_and_the_job_is_idempotent(li):
     customer = make_customer(li, customer_level="normal")  # 30 days, reminder 3 days before
-    _age(customer, owned_days=28, follow_up_days=28)
-    first = _recycle()
+    age(customer, owned_days=28, follow_up_days=28)
+    first = recycle()
     assert first["reminded"] == 1 and first["inactive_days"] == 0
-    second = _recycle()
+    second = recycle()
     assert second == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
     reminders = db.session.scalars(
         select(Notification).where(Notification.recipient_id == li.id)
@@ -100,17 +76,17 @@ def test_reminder_k_days_before_and_the_job_is_idempotent(li):
 
 def test_recycling_twice_the_same_day_changes_nothing_more(li):
     customer = make_customer(li, customer_level="normal")
-    _age(customer, owned_days=40, follow_up_days=40)
-    assert _recycle()["inactive_days"] == 1
-    assert _recycle() == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
+    age(customer, owned_days=40, follow_up_days=40)
+    assert recycle()["inactive_days"] == 1
+    assert recycle() == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
     assert len(db.session.scalars(select(PoolMove)).all()) == 1
 
 
 def test_locked_customers_are_exempt(li):
     customer = make_customer(li, customer_level="normal")
     db.session.execute(update(Customer).where(Customer.id == customer.id).values(locked=True))
-    _age(customer, owned_days=200, follow_up_days=200)
-    assert _recycle()["inactive_days"] == 0 and _status(customer).status == "active"
+    age(customer, owned_days=200, follow_up_days=200)
+    assert recycle()["inactive_days"] == 0 and _status(customer).status == "active"
 
 
 def test_manual_release_needs_a_reason(li):

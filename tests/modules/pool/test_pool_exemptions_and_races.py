@@ -11,7 +11,6 @@ import pytest
 from flask import current_app
 from sqlalchemy import func
 from sqlalchemy import select
-from sqlalchemy import update
 
 from core import hookimpl
 from core.db import utcnow
@@ -26,30 +25,8 @@ from modules.pool import services
 from modules.pool.models import PoolMove
 from tests.modules.crm.factories import ctx_for
 from tests.modules.crm.factories import make_customer
-
-
-def _age(customer, *, owned_days, follow_up_days=None):
-    now = utcnow()
-    db.session.execute(
-        update(Customer)
-        .where(Customer.id == customer.id)
-        .values(
-            owner_since=now - timedelta(days=owned_days),
-            created_at=now - timedelta(days=400),
-            last_follow_up_at=None
-            if follow_up_days is None
-            else now - timedelta(days=follow_up_days),
-        )
-    )
-    db.session.commit()
-
-
-def _recycle(now=None):
-    ctx = ServiceContext.system("job")
-    if now is not None:
-        ctx.now = now
-    with unit_of_work(ctx):
-        return services.recycle_due(ctx)
+from tests.modules.pool.factories import age
+from tests.modules.pool.factories import recycle
 
 
 def _status(customer):
@@ -77,11 +54,11 @@ def test_a_module_can_exempt_customers_with_an_open_won_order(li):
     with_order = make_customer(li, customer_level="normal")
     without = make_customer(li, customer_level="normal")
     for c in (with_order, without):
-        _age(c, owned_days=200, follow_up_days=200)
+        age(c, owned_days=200, follow_up_days=200)
     pm = current_app.extensions["tandem_registry"].pm
     pm.register(OpenWonOrders([with_order.id]), name="test_sales")
     try:
-        assert _recycle()["inactive_days"] == 1
+        assert recycle()["inactive_days"] == 1
     finally:
         pm.unregister(name="test_sales")
     assert (_status(with_order), _status(without)) == ("active", "in_pool")
@@ -94,8 +71,8 @@ def test_customers_in_an_open_handover_are_neither_recycled_nor_reminded(li, mak
     taker = make_user("sales", username="taker")
     due = make_customer(li, customer_level="normal")
     soon = make_customer(li, customer_level="normal")
-    _age(due, owned_days=200, follow_up_days=200)
-    _age(soon, owned_days=28, follow_up_days=28)
+    age(due, owned_days=200, follow_up_days=200)
+    age(soon, owned_days=28, follow_up_days=28)
     with unit_of_work(ctx := ctx_for(boss)):
         h = handover.start_handover(
             ctx,
@@ -104,20 +81,20 @@ def test_customers_in_an_open_handover_are_neither_recycled_nor_reminded(li, mak
             reason="resignation",
             customer_ids=[due.id, soon.id],
         )
-    assert _recycle() == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
+    assert recycle() == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
     assert _status(due) == "active"
     with unit_of_work(ctx := ctx_for(boss)):
         handover.cancel(ctx, h.id, "取消")
-    assert _recycle()["inactive_days"] == 1
+    assert recycle()["inactive_days"] == 1
 
 
 def test_a_follow_up_that_moves_the_deadline_earns_a_new_reminder(li):
     customer = make_customer(li, customer_level="normal")  # 30 days, reminder 3 days before
-    _age(customer, owned_days=60, follow_up_days=28)
-    assert _recycle()["reminded"] == 1
-    assert _recycle()["reminded"] == 0  # same deadline: nothing more
-    _age(customer, owned_days=60, follow_up_days=1)  # followed up, then idle again:
-    assert _recycle(now=utcnow() + timedelta(days=27))["reminded"] == 1
+    age(customer, owned_days=60, follow_up_days=28)
+    assert recycle()["reminded"] == 1
+    assert recycle()["reminded"] == 0  # same deadline: nothing more
+    age(customer, owned_days=60, follow_up_days=1)  # followed up, then idle again:
+    assert recycle(now=utcnow() + timedelta(days=27))["reminded"] == 1
     count = db.session.scalar(
         select(func.count()).select_from(Notification).where(Notification.recipient_id == li.id)
     )
@@ -127,8 +104,8 @@ def test_a_follow_up_that_moves_the_deadline_earns_a_new_reminder(li):
 def test_cool_down_after_automatic_recycling_binds_only_the_previous_owner(li, make_user):
     zhao = make_user("sales", username="zhao")
     customer = make_customer(li, customer_level="normal")  # cool-down 7 days by default
-    _age(customer, owned_days=40, follow_up_days=40)
-    assert _recycle()["inactive_days"] == 1
+    age(customer, owned_days=40, follow_up_days=40)
+    assert recycle()["inactive_days"] == 1
     with pytest.raises(UserError, match="冷却期"), unit_of_work(ctx := ctx_for(li)):
         services.claim(ctx, customer.id)
     later = ctx_for(li)
@@ -230,13 +207,13 @@ def test_demo_data_has_customers_due_for_recycling_and_a_handover_in_review(app_
     before = db.session.scalar(
         select(func.count()).select_from(Customer).where(Customer.status == "in_pool")
     )
-    counts = _recycle()
+    counts = recycle()
     assert counts["inactive_days"] + counts["no_deal"] >= 10, counts
     after = db.session.scalar(
         select(func.count()).select_from(Customer).where(Customer.status == "in_pool")
     )
     assert after == before + counts["inactive_days"] + counts["no_deal"]
-    assert _recycle() == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
+    assert recycle() == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
 
 
 def test_crm_learns_which_fields_to_hide_from_claimers(li, make_user):
