@@ -34,7 +34,9 @@ def _read_version(app: Flask) -> int:
 def _freeze_heap() -> None:
     """Keep the objects of the built app (modules, templates, mappers) out of the cyclic
     garbage collector's full passes, which otherwise stall a request now and then by tens of
-    milliseconds (``gc.freeze``, as servers that preload an app do)."""
+    milliseconds (``gc.freeze``, as servers that preload an app do). Unfrozen first, so an
+    app replaced after a module change can still be collected."""
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
 

@@ -95,4 +95,3 @@ class Kanban:
             move_url=url_for(self.move_endpoint), live_models=live_models or
             self.model.__tablename__,
         )
-

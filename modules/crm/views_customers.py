@@ -123,8 +123,7 @@ def _row_cells(ctx: Any) -> Callable[[Customer], Markup]:
     hidden_mark = escape(_("（已隐藏）"))
 
     def cells(c: Customer) -> Markup:
-        phone = (hidden_mark if c.status == "in_pool" and "phone" in svc.hidden_fields(ctx, c)
-                 else escape(c.phone or ""))
+        phone = hidden_mark if "phone" in svc.hidden_fields(ctx, c) else escape(c.phone or "")
         tags = "".join(f'<span class="badge text-bg-light border me-1">{escape(t)}</span>'
                        for t in c.tag_list)
         return Markup(
