@@ -163,7 +163,7 @@ class ListView:
             sort_url=lambda key: url_for(self.endpoint, **{
                 **args, "sort": key if sort != key else f"-{key}", "page": 1}),
             export_url=lambda fmt: url_for(self.endpoint, **{**args, "export": fmt}),
-            detail_url=self._detail_url(), table=lambda: self.table(rows), **context,
+            table=lambda: self.table(rows), **context,
         )
 
     def table(self, rows: list[Any]) -> list[tuple[Any, Markup]]:

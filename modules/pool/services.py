@@ -29,8 +29,8 @@ from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.notify import notify
-from core.security.models import Team
 from core.security.models import User
+from core.security.rules import managed_member_ids
 from core.services import ServiceContext
 from modules.crm.models.customer import CUSTOMER_LEVELS
 from modules.crm.models.customer import Customer
@@ -172,15 +172,17 @@ def _exempt(ctx: ServiceContext, ids: list[int]) -> set[int]:
 
 def _move(
     ctx: ServiceContext,
-    customer: Customer,
+    customer_id: int,
+    from_owner: int | None,
     to_owner: int | None,
     reason: str,
     note: str | None = None,
 ) -> None:
+    """One line of the customer's pool history."""
     db.session.add(
         PoolMove(
-            customer_id=customer.id,
-            from_owner_id=customer.owner_id,
+            customer_id=customer_id,
+            from_owner_id=from_owner,
             to_owner_id=to_owner,
             reason=reason,
             note=note,
@@ -203,7 +205,7 @@ def _to_pool(ctx: ServiceContext, customer: Customer, reason: str, note: str | N
     ).rowcount
     if not moved:
         return False
-    _move(ctx, customer, None, reason, note)
+    _move(ctx, customer.id, previous, None, reason, note)
     audit.record(
         ctx,
         "crm_customer",
@@ -338,16 +340,7 @@ def claim(ctx: ServiceContext, customer_id: int) -> Customer:
     )
     if today >= rule.max_claims_per_day:
         raise UserError(f"今日已领取 {today} 个客户，达到每日上限 {rule.max_claims_per_day}")
-    db.session.add(
-        PoolMove(
-            customer_id=customer_id,
-            from_owner_id=None,
-            to_owner_id=me,
-            reason="claim",
-            actor_id=me,
-            at=ctx.now,
-        )
-    )
+    _move(ctx, customer_id, None, me, "claim")
     audit.record(
         ctx,
         "crm_customer",
@@ -385,10 +378,9 @@ def assign(ctx: ServiceContext, customer_id: int, owner_id: int) -> Customer:
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active:
         raise ValidationError("负责人无效", fields={"owner_id": "负责人无效"})
-    if ctx.actor is not None and not ctx.actor.is_admin and owner_id != ctx.actor_id:
-        team = db.session.get(Team, owner.team_id) if owner.team_id else None
-        if team is None or team.manager_id != ctx.actor_id:
-            raise PermissionDenied("只能分配给本团队成员")
+    if (ctx.actor is not None and not ctx.actor.is_admin and owner_id != ctx.actor_id
+            and owner_id not in managed_member_ids(ctx.actor)):
+        raise PermissionDenied("只能分配给本团队成员")
     won = db.session.execute(
         update(Customer)
         .where(Customer.id == customer_id, Customer.status == "in_pool")
@@ -397,16 +389,7 @@ def assign(ctx: ServiceContext, customer_id: int, owner_id: int) -> Customer:
     ).rowcount
     if not won:
         raise ConflictError("该客户已不在公海中")
-    db.session.add(
-        PoolMove(
-            customer_id=customer_id,
-            from_owner_id=None,
-            to_owner_id=owner_id,
-            reason="assign",
-            actor_id=ctx.actor_id,
-            at=ctx.now,
-        )
-    )
+    _move(ctx, customer_id, None, owner_id, "assign")
     audit.record(
         ctx,
         "crm_customer",
