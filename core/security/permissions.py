@@ -7,25 +7,32 @@ from typing import TYPE_CHECKING
 from flask import current_app
 from flask import g
 from flask import has_app_context
+from flask import has_request_context
 from sqlalchemy import select
 
 from core.extensions import db
 from core.security.models import RolePermission
+from core.web.context import request_cached
 
 if TYPE_CHECKING:
     from core.security.models import User
 
 
 def granted_permissions(user: User) -> frozenset[str]:
-    """All permissions granted to the user's roles (cached per request/app context)."""
+    """All permissions granted to the user's roles, read once per HTTP request (outside
+    one, once per app context: a job or a command)."""
+    roles = tuple(sorted(user.role_codes))
+
+    def read() -> frozenset[str]:
+        return frozenset(db.session.scalars(
+            select(RolePermission.permission).where(RolePermission.role_code.in_(roles))))
+
+    if has_request_context():
+        return request_cached(f"grants:{','.join(roles)}", read)
     cache = g.setdefault("_tandem_perm_cache", {}) if has_app_context() else {}
-    key = (user.id, tuple(sorted(user.role_codes)))
-    if key not in cache:
-        rows = db.session.scalars(
-            select(RolePermission.permission).where(RolePermission.role_code.in_(user.role_codes))
-        )
-        cache[key] = frozenset(rows)
-    return cache[key]
+    if roles not in cache:
+        cache[roles] = read()
+    return cache[roles]
 
 
 def has_permission(user: User | None, permission: str) -> bool:
@@ -48,8 +55,3 @@ def permission_label(code: str) -> str:
             if perm is not None:
                 return perm.label
     return code
-
-
-def clear_cache() -> None:
-    if has_app_context():
-        g.pop("_tandem_perm_cache", None)

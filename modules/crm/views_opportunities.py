@@ -101,6 +101,12 @@ class _Owners(Mapping):
     def __getitem__(self, key: str) -> str:
         return self._load()[key]
 
+    def items(self) -> Any:  # one read per call, not a cache lookup per owner
+        return self._load().items()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._load()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._load())
 
