@@ -200,8 +200,9 @@ class ListView:
     def export(self, stmt: Any, sort: str, fmt: str) -> Response:
         rows = db.session.scalars(self._ordered(stmt, sort).options(*self.options)
                                   .limit(EXPORT_CAP)).unique()
-        header = [c.label for c in self.columns]
-        values = ([_plain(c.get(r)) for c in self.columns] for r in rows)
+        header = [gettext(c.label) for c in self.columns]  # the reader's language
+        yes, no = gettext("是"), gettext("否")
+        values = ([_plain(c.get(r), yes, no) for c in self.columns] for r in rows)
         name = self.model.__tablename__
         if fmt == "csv":
             buffer = io.StringIO()
@@ -225,7 +226,7 @@ class ListView:
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, yes: str, no: str) -> Any:
     from datetime import datetime
     from decimal import Decimal
 
@@ -236,5 +237,5 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return yes if value else no
     return value

@@ -19,9 +19,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import Select
+from sqlalchemy import and_
 from sqlalchemy import func
+from sqlalchemy import not_
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -131,7 +134,8 @@ def find_customer(ctx: ServiceContext, ref: str) -> Customer:
     if parse_customer_number(ref) is not None or (ref.isdigit() and len(ref) < 11):
         return get_customer(ctx, ref)
     phone = normalize_phone(ref)
-    customer = db.session.scalar(customer_select(ctx).where(Customer.phone == phone))
+    customer = db.session.scalar(customer_select(ctx).where(
+        unless_hidden(ctx, "phone", Customer.phone == phone)))
     if customer is None:
         raise NotFoundError(NOT_FOUND)
     return customer
@@ -160,7 +164,7 @@ def search_customers(
         clauses = [Customer.customer_name.ilike(like), Customer.tax_id.ilike(like)]
         phone = normalize_phone(text)
         if phone.isdigit():
-            clauses.append(Customer.phone.like(f"%{phone}%"))
+            clauses.append(unless_hidden(ctx, "phone", Customer.phone.like(f"%{phone}%")))
         number = parse_customer_number(text)
         if number is not None:
             clauses.append(Customer.id == number)
@@ -176,7 +180,7 @@ def search_customers(
     if mine and ctx.actor is not None:
         stmt = stmt.where(Customer.owner_id == ctx.actor.id)
     if industry:
-        stmt = stmt.where(Customer.industry == industry)
+        stmt = stmt.where(unless_hidden(ctx, "industry", Customer.industry == industry))
     if tag and tag.strip():
         t = tag.strip()
         stmt = stmt.where(
@@ -697,10 +701,21 @@ def hidden_fields(ctx: ServiceContext, customer: Customer) -> frozenset[str]:
     return frozenset(name for names in hook(customer=customer, ctx=ctx) for name in names or ())
 
 
+def unless_hidden(ctx: ServiceContext, field: str, condition: Any) -> Any:
+    """``condition`` (a match on ``field``) narrowed to the customers whose ``field`` the
+    actor may see, as installed modules say through ``customer_hidden_where``."""
+    hook = getattr(current_app.extensions["tandem_registry"].hook, "customer_hidden_where",
+                   None)
+    hidden = [c for c in (hook(field=field, ctx=ctx) if hook else []) if c is not None]
+    return and_(condition, not_(or_(*hidden))) if hidden else condition
+
+
 def masked(ctx: ServiceContext, key: str, getter: Callable[[Customer], Any]
            ) -> Callable[[Customer], Any]:
-    """``getter`` that answers :data:`HIDDEN_MARK` where ``key`` is hidden from the actor."""
-    return lambda c: HIDDEN_MARK if key in hidden_fields(ctx, c) else getter(c)
+    """``getter`` that answers :data:`HIDDEN_MARK` (in the actor's language) where ``key``
+    is hidden from the actor."""
+    mark = gettext(HIDDEN_MARK)
+    return lambda c: mark if key in hidden_fields(ctx, c) else getter(c)
 
 
 def customer_360(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:

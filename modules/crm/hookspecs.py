@@ -30,3 +30,11 @@ def handover_checklist_items(customer_ids: list[int], ctx: Any) -> list[dict]:
 def customer_hidden_fields(customer: Any, ctx: Any) -> list[str]:
     """Fields of ``customer`` the actor must not see (``pool``: the fields an admin hides
     from claimers while the customer is in the pool). Detail pages and the API blank them."""
+
+
+@hookspec
+def customer_hidden_where(field: str, ctx: Any) -> Any:
+    """A SQL condition on ``crm_customer`` true for the customers whose ``field`` is hidden
+    from the actor (the rule of :func:`customer_hidden_fields`, for queries), or None.
+    Searches leave those customers out of a match on that field: finding a customer by a
+    phone number you may not see would tell you the number."""

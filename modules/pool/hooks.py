@@ -103,6 +103,17 @@ def customer_hidden_fields(customer: Any, ctx: Any) -> list[str]:
 
 
 @hookimpl
+def customer_hidden_where(field: str, ctx: Any) -> Any:
+    """The same rule as a condition: customers in the pool, when ``field`` is hidden."""
+    from modules.crm.models.customer import Customer
+    from modules.pool.services import hidden_fields
+
+    if field not in hidden_fields() or ctx.can("pool.customer.assign"):
+        return None
+    return Customer.status == "in_pool"
+
+
+@hookimpl
 def load_demo_data(ctx: Any) -> None:
     """Save the default rules per level. Some demo customers are overdue on purpose: the
     daily job (``manage.py jobs run pool.recycle_daily``) recycles them."""

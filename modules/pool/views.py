@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint
@@ -65,9 +66,12 @@ POOL = ListView(
 @bp.route("/")
 @requires("pool.customer.read")
 def index() -> Any:
-    return POOL.respond(
-        web_ctx(), select(Customer).where(Customer.status == "in_pool"), title="公海池"
-    )
+    ctx = web_ctx()
+    view = POOL
+    if not ctx.can("pool.customer.assign") and "industry" in services.hidden_fields():
+        view = replace(POOL, search=[Customer.customer_name])  # no finding by a hidden field
+    return view.respond(ctx, select(Customer).where(Customer.status == "in_pool"),
+                        title="公海池")
 
 
 @bp.route("/customers/<int:id>")

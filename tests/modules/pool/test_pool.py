@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from core.errors import ConflictError
+from core.errors import NotFoundError
 from core.errors import PermissionDenied
 from core.errors import UserError
 from core.errors import ValidationError
@@ -250,6 +251,8 @@ def test_rules_page_saves_rules_per_level(client, login_as):
 def test_crm_pages_api_and_export_withhold_fields_hidden_from_claimers(client, li, make_user):
     """The pool's hidden fields stay hidden wherever crm shows a pool customer to a claimer;
     once claimed, the new owner sees everything."""
+    from flask_babel import refresh
+
     from core.security.services import issue_token
     from core.settings import set_setting
     from modules.crm.customers import add_contact
@@ -276,9 +279,49 @@ def test_crm_pages_api_and_export_withhold_fields_hidden_from_claimers(client, l
     assert customer.customer_name in listed_page and "13955556666" not in listed_page
     export = client.get("/crm/customers/?export=csv&status=in_pool").get_data(as_text=True)
     assert customer.customer_name in export and "13955556666" not in export
+    assert "（已隐藏）" in export
+    client.post("/locale/en")  # an export is in its reader's language, the mark too
+    refresh()  # Babel keeps the locale in the app context this test holds across requests
+    export = client.get("/crm/customers/?export=csv&status=in_pool").get_data(as_text=True)
+    assert "Customer name" in export and "(hidden)" in export and "13955556666" not in export
 
     with unit_of_work(ctx := ctx_for(li)):
         services.claim(ctx, customer.id)
     one = client.get(f"/api/v1/customers/{customer.id}", headers=headers).json
     assert (one["phone"], one["hidden_fields"]) == ("13955556666", [])
     assert "13977778888" in client.get(f"/crm/customers/{customer.id}").get_data(as_text=True)
+
+
+def test_a_claimer_cannot_find_a_pool_customer_by_a_field_hidden_from_him(client, li,
+                                                                          make_user):
+    """Searching by a hidden phone or industry would reveal it: the claimer's searches (crm
+    list and API, ``#客户历史``, the pool list) leave such customers out; a manager, who sees
+    the fields, finds them; after the claim, so does the new owner."""
+    from core.settings import set_setting
+    from modules.crm.customers import find_customer
+    from modules.crm.customers import search_customers
+
+    hidden = make_customer(None, customer_name="隐藏客户", phone="13955556666",
+                           industry="冷链物流")
+    with unit_of_work(ServiceContext.system("cli")):
+        set_setting("pool.hidden_fields", ["phone", "industry"])
+    boss = make_user("manager", username="boss")
+
+    def found(user, **filters):
+        return [c.id for c in db.session.scalars(search_customers(ctx_for(user), **filters))]
+
+    assert found(li, q="13955556666") == [] and found(li, industry="冷链物流") == []
+    assert found(li, q="隐藏客户") == [hidden.id]  # the name is not hidden
+    with pytest.raises(NotFoundError):
+        find_customer(ctx_for(li), "139-5555-6666")
+    assert found(boss, q="5555666") == [hidden.id] == found(boss, industry="冷链物流")
+    assert find_customer(ctx_for(boss), "13955556666").id == hidden.id
+
+    login(client, li)
+    assert "隐藏客户" not in client.get("/crm/customers/?q=13955556666").get_data(as_text=True)
+    assert "隐藏客户" not in client.get("/pool/?q=冷链").get_data(as_text=True)
+    assert "隐藏客户" in client.get("/pool/?q=隐藏").get_data(as_text=True)
+
+    with unit_of_work(ctx := ctx_for(li)):
+        services.claim(ctx, hidden.id)
+    assert found(li, q="13955556666") == [hidden.id] == found(li, industry="冷链物流")
