@@ -11,6 +11,7 @@ from bench.harness import Case
 from bench.harness import insert_rows
 from bench.harness import measure
 from bench.harness import report
+from bench.harness import settle
 from core.db import utcnow
 from core.extensions import db
 
@@ -56,8 +57,7 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
             n_audit,
             "audit rows",
         )
-        db.session.execute(db.text("ANALYZE"))
-        db.session.commit()
+        settle()
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     client.post("/login", data={"username": "bench-admin", "password": "bench-password-1"})

@@ -61,3 +61,27 @@ def test_benchmark_runs_at_a_tiny_scale(name: str, databases: Any, tmp_path: Pat
     for line in rows:
         median = line.split("|")[2].strip()
         assert float(median) > 0, line
+
+
+def test_the_server_side_and_the_sql_alternate_sample_by_sample(app: Any):
+    """Each server sample is followed by its SQL sample, so that a slow spell of the machine
+    weighs on both sides of the ratio."""
+    from sqlalchemy import event
+
+    from core.extensions import db
+
+    order: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def note_sql(*_args: Any) -> None:
+        order.append("sql")
+
+    event.listen(engine, "before_cursor_execute", note_sql)
+    try:
+        result = measure(Case("stub", lambda: order.append("server"), "SELECT 1"),
+                         repeat=3, warmup=1, app=app)
+    finally:
+        event.remove(engine, "before_cursor_execute", note_sql)
+    assert order == ["server"] + ["server", "sql"] * 4  # the check run, then 1 + 3 pairs
+    assert result.sql_median_ms is not None and result.ratio is not None
