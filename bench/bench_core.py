@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
 
 from bench.common import admin_token
 from bench.common import installed_app
@@ -61,17 +64,35 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     client.post("/login", data={"username": "bench-admin", "password": "bench-password-1"})
+    admin_id = _user_id(app, "bench-admin")
+    page = "SELECT * FROM core_audit_log WHERE source = 'api' ORDER BY at DESC, id DESC LIMIT 50"
+    users = "SELECT * FROM core_user ORDER BY username, id LIMIT 51"
+    # The hand-written SQL carries what the answer shows: the capped count, the page, the
+    # users' roles (the API) or the actors' names and the header's unread badge (the page).
     cases = [
         Case(
             "GET /api/v1/users?sort=username (page 1)",
             lambda: client.get("/api/v1/users?sort=username", headers=headers),
-            "SELECT * FROM core_user ORDER BY username, id DESC LIMIT 50",
+            ["SELECT count(*) FROM (SELECT 1 FROM core_user LIMIT 10001) t", users,
+             "SELECT ur.user_id, r.* FROM core_user_role ur JOIN core_role r ON "
+             f"r.code = ur.role_code WHERE ur.user_id IN (SELECT id FROM ({users}) p)"],
         ),
         Case(
             "GET /admin/audit?source=api (list page)",
             lambda: client.get("/admin/audit?source=api"),
-            "SELECT * FROM core_audit_log WHERE source = 'api' ORDER BY at DESC, id DESC LIMIT 50",
+            ["SELECT count(*) FROM (SELECT 1 FROM core_audit_log WHERE source = 'api' "
+             "LIMIT 10001) t", page,
+             f"SELECT * FROM core_user WHERE id IN (SELECT actor_id FROM ({page}) p)",
+             "SELECT count(*) FROM core_inbox_message WHERE read_at IS NULL AND user_id = "
+             f"{admin_id}"],
         ),
     ]
     results = [measure(c, repeat=repeat, app=app) for c in cases]
     return report(results, f"core ({n_users:,} users, {n_audit:,} audit rows, PostgreSQL)")
+
+
+def _user_id(app: Any, username: str) -> int:
+    from core.security.models import User
+
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.username == username))
