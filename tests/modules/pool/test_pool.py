@@ -284,6 +284,7 @@ def test_crm_pages_api_and_export_withhold_fields_hidden_from_claimers(client, l
     refresh()  # Babel keeps the locale in the app context this test holds across requests
     export = client.get("/crm/customers/?export=csv&status=in_pool").get_data(as_text=True)
     assert "Customer name" in export and "(hidden)" in export and "13955556666" not in export
+    assert ",Individual," in export and "公海" not in export and "个人" not in export
 
     with unit_of_work(ctx := ctx_for(li)):
         services.claim(ctx, customer.id)
