@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint
 from flask import flash
-from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -20,6 +19,7 @@ from core.errors import TandemError
 from core.extensions import db
 from core.security.access import requires
 from core.services import unit_of_work
+from core.web.context import request_cached
 from core.web.context import web_ctx
 from core.web.forms import run_action
 from core.web.listview import Column
@@ -35,10 +35,14 @@ MASK = "••••"
 
 def _shown(field: str, value: Any) -> Any:
     """Fields the admin hid are masked for claimers (managers and admins see them)."""
-    if "hidden" not in g:
-        ctx = web_ctx()
-        g.hidden = set() if ctx.can("pool.customer.assign") else services.hidden_fields()
-    return MASK if field in g.hidden and value else value
+    hidden = request_cached("pool.hidden_from_actor", _hidden_from_actor)
+    return MASK if field in hidden and value else value
+
+
+def _hidden_from_actor() -> frozenset[str]:
+    if web_ctx().can("pool.customer.assign"):
+        return frozenset()
+    return frozenset(services.hidden_fields())
 
 
 POOL = ListView(
@@ -68,7 +72,7 @@ POOL = ListView(
 def index() -> Any:
     ctx = web_ctx()
     view = POOL
-    if not ctx.can("pool.customer.assign") and "industry" in services.hidden_fields():
+    if "industry" in request_cached("pool.hidden_from_actor", _hidden_from_actor):
         view = replace(POOL, search=[Customer.customer_name])  # no finding by a hidden field
     return view.respond(ctx, select(Customer).where(Customer.status == "in_pool"),
                         title="公海池")
