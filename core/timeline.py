@@ -19,6 +19,7 @@ from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import request
+from flask_babel import gettext
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -126,9 +127,10 @@ def timeline(table: str, record_id: Any, limit: int = 100) -> list[Entry]:
         select(Comment).options(selectinload(Comment.author))
         .where(Comment.model == table, Comment.record_id == rid)
         .order_by(Comment.id.desc()).limit(limit))
-    entries = [Entry("audit", a.at, a.actor.name if a.actor else "系统", a.source, a.action,
+    system = gettext("系统")  # no actor: a job, the CLI or the system itself
+    entries = [Entry("audit", a.at, a.actor.name if a.actor else system, a.source, a.action,
                      a.changes or {}, a.message or "") for a in audits]
-    entries += [Entry("comment", c.created_at, c.author.name if c.author else "系统", "web",
+    entries += [Entry("comment", c.created_at, c.author.name if c.author else system, "web",
                       "comment", {}, c.body) for c in comments]
     return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
 

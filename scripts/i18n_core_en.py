@@ -80,6 +80,27 @@ EN = {
     "已通知管理员为您绑定，请稍后再试。": "An admin has been asked to bind it; try again later.",
     "请联系管理员为您绑定。": "Please ask an admin to bind it.",
     "您的 Tandem 账号已停用，无法使用机器人。": "Your Tandem account is deactivated.",
+    # timeline, kanban, audit sources
+    "修改": "Update", "暂无记录": "Nothing recorded yet", "添加备注": "Add a note",
+    "添加备注…": "Add a note…", "还有 %(n)s 条": "%(n)s more", "API": "API",
+    "、": ", ",  # the list separator (roles of a user)
+    "：": ": ",  # the colon after a label
+    # bot dispatcher replies (English for users who chose it)
+    "“#%(trigger)s”可用于多种记录，请写明编号（例如 %(examples)s）。":
+        "“#%(trigger)s” works on several kinds of records: give the number "
+        "(for example %(examples)s).",
+    "请写明要操作的记录（例如 %(example)s），或在机器人发出的卡片之后再发送命令。":
+        "Say which record (for example %(example)s), or send the command after a card the "
+        "bot posted.",
+    "请 @ 一位同事，例如：%(usage)s": "@ a colleague, for example: %(usage)s",
+    "找不到同事“%(name)s”，请确认其已绑定 Tandem 账号。":
+        "No colleague “%(name)s”: check that they are bound to a Tandem account.",
+    "有多位同事叫“%(name)s”，请改用企业微信账号 @ 他。":
+        "Several colleagues are called “%(name)s”: @ them by their WeCom account instead.",
+    "企业微信用户 %(userid)s 向机器人发送了消息，但尚未绑定 Tandem 用户。"
+    "请在用户管理中为其填写企业微信账号。":
+        "WeCom user %(userid)s sent the bot a message but is not bound to a Tandem user. "
+        "Enter the WeCom account in user management.",
 }
 
 

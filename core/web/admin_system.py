@@ -50,8 +50,8 @@ AUDIT = ListView(
     columns=[
         Column("at", "时间", sort=AuditLog.at, fmt="datetime"),
         Column("actor", "操作人", value=lambda a: a.actor.name if a.actor else "—"),
-        Column("source", "来源", sort=AuditLog.source, value=lambda a: SOURCES.get(a.source,
-                                                                                     a.source)),
+        Column("source", "来源", sort=AuditLog.source, fmt="label",
+               value=lambda a: SOURCES.get(a.source, a.source)),
         Column("model", "对象", sort=AuditLog.model),
         Column("record_id", "记录"),
         Column("action", "操作", sort=AuditLog.action),

@@ -11,6 +11,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import delete
@@ -50,7 +51,8 @@ USERS = ListView(
     columns=[
         Column("username", "用户名", sort=User.username, link=True),
         Column("display_name", "姓名", sort=User.display_name),
-        Column("roles", "角色", value=lambda u: "、".join(sorted(r.label for r in u.roles))),
+        Column("roles", "角色", value=lambda u: gettext("、").join(
+            sorted(gettext(r.label) for r in u.roles))),
         Column("team", "团队", value=lambda u: u.team.name if u.team else ""),
         Column("wecom_userid", "企业微信账号", sort=User.wecom_userid),
         Column("active", "启用", sort=User.active),
@@ -65,7 +67,8 @@ USERS = ListView(
 
 
 def _role_choices() -> list[tuple[str, str]]:
-    return [(r.code, r.label) for r in db.session.scalars(select(Role).order_by(Role.code))]
+    return [(r.code, gettext(r.label))
+            for r in db.session.scalars(select(Role).order_by(Role.code))]
 
 
 def _team_choices() -> list[tuple[str, str]]:

@@ -60,7 +60,7 @@ class Column:
     sort: Any = None  # a column expression; None = not sortable
     value: Callable[[Any], Any] | None = None
     link: bool = False
-    fmt: str | None = None  # "money", "datetime"
+    fmt: str | None = None  # "money", "datetime", "label" (a choice label, translated)
 
     def get(self, row: Any) -> Any:
         return self.value(row) if self.value else getattr(row, self.key, None)
@@ -171,6 +171,7 @@ class ListView:
         50-row page has hundreds of cells, and Jinja's per-call overhead dominated it."""
         detail_url = self._detail_url()
         yes, no = str(escape(gettext("是"))), str(escape(gettext("否")))
+        label = _translator()
         out = []
         for row in rows:
             cells = []
@@ -183,6 +184,8 @@ class ListView:
                     cells.append(f"<td>{escape(money(value))}</td>")
                 elif col.fmt == "datetime":
                     cells.append(f"<td>{escape(local_dt(value))}</td>")
+                elif col.fmt == "label":
+                    cells.append(f"<td>{escape(label(value))}</td>")
                 elif value is True or value is False:
                     cells.append(f"<td>{yes if value else no}</td>")
                 else:
@@ -202,7 +205,9 @@ class ListView:
                                   .limit(EXPORT_CAP)).unique()
         header = [gettext(c.label) for c in self.columns]  # the reader's language
         yes, no = gettext("是"), gettext("否")
-        values = ([_plain(c.get(r), yes, no) for c in self.columns] for r in rows)
+        label = _translator()
+        values = ([label(c.get(r)) if c.fmt == "label" else _plain(c.get(r), yes, no)
+                   for c in self.columns] for r in rows)
         name = self.model.__tablename__
         if fmt == "csv":
             buffer = io.StringIO()
@@ -224,6 +229,21 @@ class ListView:
         return Response(out.getvalue(), headers={
             "Content-Disposition": f"attachment; filename={name}.xlsx"},
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _translator() -> Callable[[Any], str]:
+    """Choice labels in the reader's language, each looked up once per page ("" and None
+    stay empty: gettext("") is the catalog's header)."""
+    seen: dict[str, str] = {}
+
+    def label(value: Any) -> str:
+        if not value:
+            return ""
+        if value not in seen:
+            seen[value] = gettext(value)
+        return seen[value]
+
+    return label
 
 
 def _plain(value: Any, yes: str, no: str) -> Any:

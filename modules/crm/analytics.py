@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint
 from flask import render_template
 from flask import request
+from flask_babel import gettext
 from sqlalchemy import and_
 from sqlalchemy import case
 from sqlalchemy import func
@@ -121,7 +122,7 @@ def performance(ctx: ServiceContext, start: datetime, end: datetime) -> list[dic
         User.id.in_([r["owner_id"] for r in rows if r["owner_id"]])))
     names = {u.id: u.name for u in users}
     for row in rows:
-        row["owner"] = names.get(row["owner_id"], "待认领")
+        row["owner"] = names.get(row["owner_id"]) or gettext("待认领")
     return sorted(rows, key=lambda r: (r["won_amount"], r["won"]), reverse=True)
 
 

@@ -21,6 +21,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -119,11 +120,12 @@ LIST = ListView(
     columns=[
         Column("number", "编号", sort=Opportunity.id, link=True),
         Column("product_name", "产品", sort=Opportunity.product_name, link=True),
-        Column("customer", "客户", value=lambda o: o.customer.customer_name),
+        Column("customer", "客户名称", value=lambda o: o.customer.customer_name),
         Column("quantity", "数量", sort=Opportunity.quantity),
         Column("estimated_amount", "预计金额", sort=Opportunity.estimated_amount, fmt="money"),
-        Column("status", "状态", sort=Opportunity.status, value=lambda o: o.status_label),
-        Column("owner", "负责人", value=lambda o: o.owner.name if o.owner else "待认领"),
+        Column("status", "状态", sort=Opportunity.status, value=lambda o: o.status_label,
+               fmt="label"),
+        Column("owner", "负责人", value=lambda o: o.owner.name if o.owner else gettext("待认领")),
         Column("followed_up_at", "最后跟进", sort=Opportunity.followed_up_at, fmt="datetime"),
         Column("created_at", "创建时间", sort=Opportunity.created_at, fmt="datetime"),
     ],
@@ -145,9 +147,9 @@ LIST = ListView(
 
 BOARD = Kanban(Opportunity, Opportunity.status, STATUSES,
                title=lambda o: f"{o.product_name} × {o.quantity}",
-               fields=lambda o: [("客户", o.customer.customer_name),
+               fields=lambda o: [("客户名称", o.customer.customer_name),
                                  ("金额", f"¥{o.estimated_amount:,.2f}"),
-                                 ("负责人", o.owner.name if o.owner else "待认领")],
+                                 ("负责人", o.owner.name if o.owner else gettext("待认领"))],
                move_endpoint="crm_opportunities.move",
                detail_endpoint="crm_opportunities.detail", options=LOADERS)
 
@@ -160,7 +162,7 @@ class OpportunityForm(FlaskForm):
                             validators=[NumberRange(min=1, message=_l("数量必须是正整数"))])
     estimated_amount = DecimalField(_l("预计金额（元）"), places=2,
                                     validators=[Optional(), NumberRange(min=0)])
-    source = SelectField(_l("来源"), choices=[("", "—"), *SOURCES.items()])
+    source = SelectField(_l("来源"), choices=[("", "—"), *((k, _l(v)) for k, v in SOURCES.items())])
     requirements = TextAreaField(_l("需求描述"))
     unowned = BooleanField(_l("不指定负责人，发布到销售群待认领"))
 

@@ -51,7 +51,8 @@ POOL = ListView(
     columns=[
         Column("number", "客户编号", sort=Customer.id),
         Column("customer_name", "客户名称", sort=Customer.customer_name, link=True),
-        Column("level", "分级", sort=Customer.customer_level, value=lambda c: c.level_label),
+        Column("level", "分级", sort=Customer.customer_level, value=lambda c: c.level_label,
+               fmt="label"),
         Column("industry", "所属行业", value=lambda c: _shown("industry", c.industry)),
         Column("phone", "手机号", value=lambda c: _shown("phone", c.phone)),
         Column("address", "地址", value=lambda c: _shown("address", c.address)),

@@ -159,3 +159,21 @@ def test_create_form(client, sales_pair, make_user):
     bad = client.post("/crm/opportunities/new", data={
         "customer_id": customer.id, "product_name": "", "quantity": "0"})
     assert bad.status_code == 200 and "请填写产品" in bad.get_data(as_text=True)
+
+
+def test_opportunity_pages_in_english(client, three):
+    """Labels declared as data (statuses, sources, the unclaimed owner) are shown in the
+    reader's language, in the list, the kanban, the form and the export."""
+    from flask_babel import refresh
+
+    client.post("/locale/en")
+    refresh()  # Babel keeps the locale in the app context this test holds across requests
+    listed = client.get("/crm/opportunities/").get_data(as_text=True)
+    assert "<td>Quoted</td>" in listed and "<td>New</td>" in listed and "已报价" not in listed
+    assert "Status: all" in listed and "Board</a>" in listed
+    board = client.get("/crm/opportunities/board").get_data(as_text=True)
+    assert "Negotiating" in board and "Customer name: " in board and "谈判中" not in board
+    form = client.get("/crm/opportunities/new").get_data(as_text=True)
+    assert ">Website<" in form and "官网" not in form
+    export = client.get("/crm/opportunities/?export=csv").get_data(as_text=True)
+    assert "Quoted" in export and "Product" in export and "已报价" not in export
