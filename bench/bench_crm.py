@@ -29,8 +29,8 @@ STATUSES = ("new", "contacted", "quoted", "negotiating", "won", "lost")
 # The record rule's second half: unowned opportunities still open (waiting to be claimed).
 UNOWNED = "(owner_id IS NULL AND status IN ('new', 'contacted', 'quoted', 'negotiating'))"
 UNOWNED_O = UNOWNED.replace("owner_id", "o.owner_id").replace("status", "o.status")
-# A row or card shows the customer's name and the owner's name.
-OWNER_NAME = ("u.display_name, u.username FROM crm_opportunity o JOIN crm_customer c ON "
+# The names a row or card shows (customer, owner) and the joins they come from.
+NAMED_FROM = ("u.display_name, u.username FROM crm_opportunity o JOIN crm_customer c ON "
               "c.id = o.customer_id LEFT JOIN core_user u ON u.id = o.owner_id")
 
 
@@ -115,7 +115,7 @@ def cases(client: Any, token: str, team_ids: list[int]) -> list[Case]:
              [f"SELECT count(*) FROM (SELECT 1 FROM crm_opportunity WHERE status = 'quoted' "
               f"AND estimated_amount >= 50000 AND (owner_id IN ({team}) OR {UNOWNED}) "
               "LIMIT 10001) t",
-              f"SELECT o.*, c.customer_name, {OWNER_NAME} WHERE o.status = 'quoted' AND "
+              f"SELECT o.*, c.customer_name, {NAMED_FROM} WHERE o.status = 'quoted' AND "
               "o.estimated_amount >= 50000 "
               f"AND (o.owner_id IN ({team}) OR {UNOWNED_O}) "
               "ORDER BY o.created_at DESC, o.id DESC LIMIT 50", owner_choices, badge]),
@@ -132,7 +132,7 @@ def cases(client: Any, token: str, team_ids: list[int]) -> list[Case]:
              lambda: client.get("/crm/opportunities/board"),
              ["SELECT status, count(*) FROM crm_opportunity WHERE "
               f"owner_id IN ({team}) OR {UNOWNED} GROUP BY status"]
-             + [f"SELECT o.*, c.customer_name, {OWNER_NAME} WHERE o.status = '{s}' AND "
+             + [f"SELECT o.*, c.customer_name, {NAMED_FROM} WHERE o.status = '{s}' AND "
                 f"(o.owner_id IN ({team}) OR {UNOWNED_O}) ORDER BY o.id DESC LIMIT 30"
                 for s in STATUSES] + [badge]),
     ]
