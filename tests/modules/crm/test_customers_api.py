@@ -3,27 +3,13 @@ the field, contacts and follow-ups, audit source ``api``."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from core.audit import AuditLog
 from core.extensions import db
-from tests.modules.crm.factories import api_callers
 from tests.modules.crm.factories import make_customer
-from tests.modules.crm.factories import make_people
 from tests.modules.crm.factories import mobile
 from tests.modules.crm.factories import tax_id
-
-
-@pytest.fixture
-def people(app_ctx, make_user):
-    return make_people(make_user)
-
-
-@pytest.fixture
-def api(client, people):
-    """``api("a").get(url)`` calls the API with a bearer token of person ``a``."""
-    return api_callers(client, people)
 
 
 def test_requires_a_valid_token(client, people):

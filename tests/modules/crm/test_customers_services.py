@@ -23,14 +23,8 @@ from tests.conftest import backend
 from tests.modules.crm.factories import ctx_for
 from tests.modules.crm.factories import customer_data
 from tests.modules.crm.factories import make_customer
-from tests.modules.crm.factories import make_people
 from tests.modules.crm.factories import mobile
 from tests.modules.crm.factories import tax_id
-
-
-@pytest.fixture
-def people(app_ctx, make_user):
-    return make_people(make_user)
 
 
 def create(user, **data):

@@ -4,7 +4,6 @@ export, record rules."""
 
 from __future__ import annotations
 
-import pytest
 from flask import g
 from sqlalchemy import select
 
@@ -13,14 +12,8 @@ from modules.crm.models.customer import Customer
 from modules.crm.models.customer import FollowUp
 from tests.conftest import login
 from tests.modules.crm.factories import make_customer
-from tests.modules.crm.factories import make_people
 from tests.modules.crm.factories import mobile
 from tests.modules.crm.factories import tax_id
-
-
-@pytest.fixture
-def people(app_ctx, make_user):
-    return make_people(make_user)
 
 
 def text(response) -> str:

@@ -4,26 +4,12 @@ quotes, follow-ups, claim, audit source ``api``, OpenAPI."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from core.audit import AuditLog
 from core.extensions import db
-from tests.modules.crm.factories import api_callers
 from tests.modules.crm.factories import make_customer
 from tests.modules.crm.factories import make_opportunity
-from tests.modules.crm.factories import make_people
-
-
-@pytest.fixture
-def people(app_ctx, make_user):
-    return make_people(make_user)
-
-
-@pytest.fixture
-def api(client, people):
-    """``api("a").get(url)`` calls the API with a bearer token of person ``a``."""
-    return api_callers(client, people)
 
 
 def test_create_get_list_and_status_patch(api, people):
