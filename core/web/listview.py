@@ -49,6 +49,7 @@ from core.services import ServiceContext
 from core.web.links import record_url
 from core.web.templating import local_dt
 from core.web.templating import money
+from core.web.templating import translated_label
 
 EXPORT_CAP = 100_000
 
@@ -232,15 +233,12 @@ class ListView:
 
 
 def _translator() -> Callable[[Any], str]:
-    """Choice labels in the reader's language, each looked up once per page ("" and None
-    stay empty: gettext("") is the catalog's header)."""
+    """:func:`translated_label`, each label looked up once per page."""
     seen: dict[str, str] = {}
 
     def label(value: Any) -> str:
-        if not value:
-            return ""
         if value not in seen:
-            seen[value] = gettext(value)
+            seen[value] = translated_label(value)
         return seen[value]
 
     return label

@@ -75,6 +75,12 @@ def translated(labels: Mapping[str, str]) -> dict[str, str]:
     return {value: gettext(label) for value, label in labels.items()}
 
 
+def translated_label(value: Any) -> str:
+    """A label of the source language (a status, a level) in the reader's language; "" and
+    None stay empty (``gettext("")`` answers the catalog's header)."""
+    return gettext(value) if value else ""
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_dt"] = local_dt
