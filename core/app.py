@@ -12,6 +12,8 @@ from flask import g
 from flask import has_request_context
 from flask import request
 from flask import session
+from flask_babel import gettext
+from flask_babel import refresh
 from flask_login import current_user
 
 from core import extensions as ext
@@ -70,6 +72,7 @@ def _init_extensions(app: Flask) -> None:
     ext.login_manager.init_app(app)
     ext.login_manager.login_view = "core_auth.login"
     ext.login_manager.login_message = "请先登录。"
+    ext.login_manager.localize_callback = gettext  # flashed in the reader's language
     ext.login_manager.session_protection = "strong"
     ext.csrf.init_app(app)
     ext.bootstrap.init_app(app)
@@ -123,6 +126,12 @@ def _configure_babel(app: Flask, registry: Any) -> None:
 
     ext.babel.init_app(app, locale_selector=select_locale,
                        timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
+
+    # flask-babel caches the locale on the app context, and a request reuses the app context
+    # already pushed (as tests do): each request chooses its own locale, and leaves none
+    # behind for the code that runs in that context after it.
+    app.before_request(refresh)
+    app.teardown_request(lambda _exc: refresh())
     _install_template_gettext(app)
 
 

@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from core.errors import TandemError
 
@@ -33,7 +34,7 @@ def _echo_progress(msg: str) -> None:
 
 
 def _fail(exc: TandemError) -> None:
-    click.echo(f"错误：{exc.message}", err=True)
+    click.echo(_("错误：%(message)s", message=exc.message), err=True)
     sys.exit(1)
 
 
@@ -99,7 +100,7 @@ def modules_install(names: tuple[str, ...], default: bool, demo: bool) -> None:
             if info.origin == "builtin" and info.manifest.installable
         ))
     if not names:
-        raise click.UsageError("请指定模块名，或使用 --default")
+        raise click.UsageError(_("请指定模块名，或使用 --default"))
     try:
         installer.ensure_core()
         done = installer.install(list(names), demo=demo, progress=_echo_progress)
@@ -167,7 +168,7 @@ def add_module_commands(group: click.Group) -> None:
     try:
         app = _create_app()
     except Exception as exc:  # noqa: BLE001 - a broken config must not hide `--help`
-        click.echo(f"(模块命令不可用：{exc})", err=True)
+        click.echo(_("(模块命令不可用：%(error)s)", error=exc), err=True)
         return
     with app.app_context():
         app.extensions["tandem_registry"].hook.register_cli_commands(cli=group)

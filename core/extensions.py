@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import current_app
 from flask_babel import Babel
+from flask_babel import Domain
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -17,6 +21,17 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()
+
+
+class AppDomain(Domain):
+    """flask-babel's one domain caches each locale's merged catalogs for every app of the
+    process; apps with other installed modules (and so other catalogs) keep their own."""
+
+    def get_translations_cache(self, ctx: Any) -> dict:
+        return current_app.extensions.setdefault("tandem_translations", {})
+
+
+babel.domain_instance = AppDomain()  # replaces flask-babel's lazily created shared domain
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 bootstrap = Bootstrap5()

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 
+from flask_babel import gettext
+
 from core.db import utcnow
 from core.errors import PermissionDenied
 from core.extensions import db
@@ -58,7 +60,10 @@ class ServiceContext:
         if not self.can(permission):
             from core.security.permissions import permission_label
 
-            raise PermissionDenied(f"无权限：需要“{permission_label(permission)}”（{permission}）")
+            label = permission_label(permission)
+            raise PermissionDenied(gettext("无权限：需要“%(label)s”（%(permission)s）",
+                                           label=gettext(label) if label else label,
+                                           permission=permission))
 
     def scoped(self, stmt: Select, model: type) -> Select:
         """Apply the record rules of ``model`` for this actor to a SELECT."""

@@ -77,7 +77,7 @@ def _owner_and_model(table: str) -> tuple[str, type]:
         for model in models:
             if model.__tablename__ == table:
                 return owner, model
-    raise NotFoundError("记录不存在")
+    raise NotFoundError(gettext("记录不存在"))
 
 
 def read_permission(table: str) -> str:
@@ -92,14 +92,14 @@ def visible_record(ctx: ServiceContext, table: str, record_id: str) -> Any:
     permission = read_permission(table)
     registry = current_app.extensions["tandem_registry"]
     if permission not in registry.permissions or not ctx.can(permission):
-        raise NotFoundError("记录不存在")
+        raise NotFoundError(gettext("记录不存在"))
     try:
         key = int(record_id)
     except ValueError as exc:
-        raise NotFoundError("记录不存在") from exc
+        raise NotFoundError(gettext("记录不存在")) from exc
     record = db.session.scalar(ctx.scoped(select(model).where(model.id == key), model))
     if record is None:
-        raise NotFoundError("记录不存在")
+        raise NotFoundError(gettext("记录不存在"))
     return record
 
 
@@ -107,9 +107,10 @@ def add_comment(ctx: ServiceContext, table: str, record_id: str, body: str) -> C
     visible_record(ctx, table, record_id)
     body = (body or "").strip()
     if not body:
-        raise ValidationError("请输入备注内容", fields={"body": "请输入备注内容"})
+        raise ValidationError(gettext("请输入备注内容"), fields={"body": gettext("请输入备注内容")})
     if len(body) > MAX_COMMENT:
-        raise ValidationError("备注过长", fields={"body": f"最多 {MAX_COMMENT} 字"})
+        raise ValidationError(gettext("备注过长"),
+                              fields={"body": gettext("最多 %(n)s 字", n=MAX_COMMENT)})
     comment = Comment(model=table, record_id=str(record_id), author_id=ctx.actor_id, body=body)
     db.session.add(comment)
     db.session.flush()
@@ -148,7 +149,7 @@ def post_comment(table: str, record_id: str) -> Any:
     try:
         with unit_of_work(ctx):
             add_comment(ctx, table, record_id, request.form.get("body", ""))
-        flash("已添加备注", "success")
+        flash(gettext("已添加备注"), "success")
     except NotFoundError:
         abort(404)
     except TandemError as exc:

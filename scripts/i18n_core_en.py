@@ -101,6 +101,110 @@ EN = {
     "请在用户管理中为其填写企业微信账号。":
         "WeCom user %(userid)s sent the bot a message but is not bound to a Tandem user. "
         "Enter the WeCom account in user management.",
+    # API errors (core/api/endpoint.py)
+    "请求无效": "Invalid request", "缺少、无效或已撤销的访问令牌":
+        "Missing, invalid or revoked access token",
+    "无权限": "Permission denied", "接口或记录不存在": "No such endpoint or record",
+    "不支持的请求方法": "Method not allowed", "请求体过大": "Request body too large",
+    "不支持的内容类型": "Unsupported content type",
+    "请求过于频繁，请稍后再试": "Too many requests; try again later",
+    "请求失败": "Request failed", "请求体不是有效的 JSON": "The request body is not valid JSON",
+    "数据冲突：记录重复或已被修改": "Conflict: the record is a duplicate or was changed",
+    # field messages of validation errors (core/api/schemas.py); {placeholders} kept as is
+    "必填": "Required", "不支持的字段": "Field not allowed",
+    "取值无效，可选：{expected}": "Invalid value; one of: {expected}", "取值无效": "Invalid value",
+    "必须是字符串": "Must be a string",
+    "至少 {min_length} 个字符": "At least {min_length} characters",
+    "最多 {max_length} 个字符": "At most {max_length} characters", "格式不正确": "Invalid format",
+    "必须是整数": "Must be an integer", "必须是数字": "Must be a number",
+    "必须是 true 或 false": "Must be true or false",
+    "必须是十进制数字（字符串）": "Must be a decimal number (as a string)",
+    "数字位数过多": "Too many digits", "最多 {decimal_places} 位小数":
+        "At most {decimal_places} decimal places",
+    "整数位数过多": "Too many digits before the decimal point",
+    "必须是日期（YYYY-MM-DD）": "Must be a date (YYYY-MM-DD)",
+    "必须是 ISO 8601 时间": "Must be an ISO 8601 date-time",
+    "必须大于 {gt}": "Must be greater than {gt}", "不能小于 {ge}": "Must be at least {ge}",
+    "必须小于 {lt}": "Must be less than {lt}", "不能大于 {le}": "Must be at most {le}",
+    "必须是数组": "Must be an array", "必须是对象": "Must be an object",
+    "至少 {min_length} 项": "At least {min_length} items",
+    "最多 {max_length} 项": "At most {max_length} items",
+    "字段无效：%(fields)s": "Invalid fields: %(fields)s",
+    # list query strings (core/api/listing.py)
+    "不支持的排序：%(sort)s（可用：%(allowed)s）":
+        "Unsupported sort: %(sort)s (available: %(allowed)s)",
+    "查询参数无效：%(names)s": "Invalid query parameters: %(names)s",
+    "此排序不支持游标翻页，请使用 page": "This sort does not support cursors; use page",
+    "游标无效": "Invalid cursor", "游标与当前排序不一致": "The cursor does not match the sort",
+    "%(name)s 必须是整数": "%(name)s must be an integer",
+    "%(name)s 超出范围 %(low)s–%(high)s": "%(name)s is out of range %(low)s–%(high)s",
+    "应在 %(low)s–%(high)s": "Must be between %(low)s and %(high)s",
+    # users, teams, tokens, permissions
+    "用户不存在": "User not found", "团队不存在": "Team not found", "令牌不存在": "Token not found",
+    "角色不存在：%(codes)s": "Unknown roles: %(codes)s",
+    "用户名不能为空": "Username is required",
+    "用户名 %(username)s 已存在": "Username %(username)s already exists",
+    "用户名已存在": "Username already exists",
+    "企业微信账号已绑定其他用户": "The WeCom account is bound to another user",
+    "已被绑定": "Already bound",
+    "密码至少 %(n)s 位": "Password must have at least %(n)s characters",
+    "密码过短": "Password too short", "用户 %(username)s 不存在": "User %(username)s not found",
+    "不能停用自己的账号": "You cannot deactivate your own account",
+    "请检查：%(problems)s": "Please check: %(problems)s",
+    "；": "; ",  # the separator between messages
+    "无权限：需要“%(label)s”（%(permission)s）":
+        "Permission denied: requires “%(label)s” (%(permission)s)",
+    "登录尝试过于频繁，请稍后再试。": "Too many login attempts; try again later.",
+    # admin pages
+    "已创建用户 %(username)s": "User %(username)s created",
+    "已保存用户 %(username)s": "User %(username)s saved", "权限已保存": "Permissions saved",
+    "团队名称已存在": "A team with this name already exists",
+    "已创建团队 %(name)s": "Team %(name)s created",
+    "%(label)s：格式不正确": "%(label)s: invalid format",
+    "未保存：%(errors)s": "Not saved: %(errors)s",
+    "设置已保存": "Settings saved", "已重新排队": "Queued again",
+    "该任务已重试过": "This job was already retried",
+    # timeline
+    "记录不存在": "Record not found", "请输入备注内容": "Enter a note",
+    "备注过长": "The note is too long", "最多 %(n)s 字": "At most %(n)s characters",
+    "已添加备注": "Note added",
+    # modules (Apps page, CLI)
+    "已安装：%(modules)s": "Installed: %(modules)s", "已升级：%(modules)s": "Upgraded: %(modules)s",
+    "已卸载：%(modules)s": "Uninstalled: %(modules)s",
+    "将卸载：%(modules)s": "Will uninstall: %(modules)s",
+    "将删除以下数据表及其数据：": "These tables and their data will be deleted:",
+    "%(table)s：%(rows)s 行": "%(table)s: %(rows)s rows",
+    "没有数据表将被删除。": "No table will be deleted.",
+    "找不到模块 %(name)s": "Module %(name)s not found",
+    "模块 %(name)s 不可安装": "Module %(name)s is not installable",
+    "模块 %(name)s 未安装": "Module %(name)s is not installed",
+    "无法卸载 %(name)s：%(dependents)s 依赖它（可使用 --cascade）":
+        "Cannot uninstall %(name)s: %(dependents)s depend on it (use --cascade)",
+    "模块 %(name)s 依赖的模块 %(dep)s 不存在":
+        "Module %(name)s depends on a missing module %(dep)s",
+    "模块依赖存在循环：%(cycle)s": "Module dependencies form a cycle: %(cycle)s",
+    "模块目录名 %(folder)s 与清单中的名称 %(name)s 不一致":
+        "Module folder %(folder)s does not match the manifest name %(name)s",
+    "入口点 %(name)s 指向的包 %(package)s 不存在":
+        "Entry point %(name)s points to a missing package %(package)s",
+    "模块名 core 为系统保留": "The module name core is reserved",
+    "模块名冲突：%(name)s（%(first)s 与 %(second)s）":
+        "Module name clash: %(name)s (%(first)s and %(second)s)",
+    "清单文件无法解析：%(path)s（%(error)s）": "Cannot parse the manifest %(path)s (%(error)s)",
+    "清单文件必须是一个字典：%(path)s": "The manifest must be a dict: %(path)s",
+    "清单文件含未知字段 %(keys)s：%(path)s": "Unknown manifest keys %(keys)s: %(path)s",
+    "清单文件缺少字段 %(keys)s：%(path)s": "Missing manifest keys %(keys)s: %(path)s",
+    "depends 必须是模块名列表：%(path)s": "depends must be a list of module names: %(path)s",
+    # jobs and the command line
+    "未知的后台任务：%(name)s": "Unknown background job: %(name)s",
+    "错误：%(message)s": "Error: %(message)s",
+    "请指定模块名，或使用 --default": "Name the modules, or use --default",
+    "(模块命令不可用：%(error)s)": "(module commands unavailable: %(error)s)",
+    "未设置 REDIS_URL：嵌入模式下任务在 Web 进程内运行，无需 worker。":
+        "REDIS_URL is not set: in embedded mode jobs run in the web process; no worker needed.",
+    "任务失败：%(error)s": "Job failed: %(error)s",
+    # shared by modules' messages
+    "请填写原因": "Enter a reason", "负责人无效": "Invalid owner", "已分配": "Assigned",
 }
 
 

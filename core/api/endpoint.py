@@ -19,6 +19,9 @@ from flask import Blueprint
 from flask import Response
 from flask import current_app
 from flask import request
+from flask_babel import force_locale
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -75,7 +78,7 @@ def error_response(
 ) -> Response:
     """``{"error": {"code", "message", "fields"}}`` with ``status`` (401 adds WWW-Authenticate)."""
     response = json_response(
-        {"error": {"code": code, "message": message, "fields": dict(fields or {})}}, status
+        {"error": {"code": code, "message": str(message), "fields": dict(fields or {})}}, status
     )
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="tandem"'
@@ -83,20 +86,20 @@ def error_response(
 
 
 _HTTP_ERRORS = {
-    400: ("bad_request", "请求无效"),
-    401: ("unauthorized", "缺少、无效或已撤销的访问令牌"),
-    403: ("forbidden", "无权限"),
-    404: ("not_found", "接口或记录不存在"),
-    405: ("method_not_allowed", "不支持的请求方法"),
-    413: ("too_large", "请求体过大"),
-    415: ("unsupported_media_type", "不支持的内容类型"),
-    429: ("rate_limited", "请求过于频繁，请稍后再试"),
+    400: ("bad_request", _l("请求无效")),
+    401: ("unauthorized", _l("缺少、无效或已撤销的访问令牌")),
+    403: ("forbidden", _l("无权限")),
+    404: ("not_found", _l("接口或记录不存在")),
+    405: ("method_not_allowed", _l("不支持的请求方法")),
+    413: ("too_large", _l("请求体过大")),
+    415: ("unsupported_media_type", _l("不支持的内容类型")),
+    429: ("rate_limited", _l("请求过于频繁，请稍后再试")),
 }
 
 
 def http_error_response(exc: HTTPException) -> Response:
     status = exc.code or 500
-    code, message = _HTTP_ERRORS.get(status, ("http_error", exc.name or "请求失败"))
+    code, message = _HTTP_ERRORS.get(status, ("http_error", exc.name or _l("请求失败")))
     response = error_response(code, message, status)
     if status == 405 and getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
@@ -135,7 +138,7 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         try:
             payload = json.loads(raw)
         except ValueError as exc:
-            raise InvalidJson("请求体不是有效的 JSON") from exc
+            raise InvalidJson(gettext("请求体不是有效的 JSON")) from exc
     parsed = validate(model, payload)
     request._tandem_body = parsed  # type: ignore[attr-defined]
     return parsed
@@ -225,34 +228,36 @@ def api_view(
                 db.session.rollback()
                 return error_response("unauthorized", _HTTP_ERRORS[401][1], 401)
             ctx = ServiceContext(actor=user, source="api", locale=user.locale or "zh_CN")
-            try:
-                if permission != AUTHENTICATED:
-                    ctx.require(permission)
-                kwargs = dict(url_args)
-                if body is not None:
-                    parsed = _parse_body(body)
-                    if "body" in accepts:
-                        kwargs["body"] = parsed
-                if query_model is not None:
-                    parsed_query = _parse_query(query_model)
-                    if "query" in accepts:
-                        kwargs["query"] = parsed_query
-                with unit_of_work(ctx) as session:
-                    result = view(ctx, **kwargs)
-                    if isinstance(result, Response):
-                        return result
-                    session.flush()
-                    payload = jsonable(_render(result, meta))
-            except TandemError as exc:
-                db.session.rollback()
-                return error_response(exc.code, exc.message, exc.http_status, exc.fields)
-            except IntegrityError:
-                db.session.rollback()
-                log.info("API integrity error on %s %s", request.method, request.path)
-                return error_response("conflict", "数据冲突：记录重复或已被修改", 409)
-            except HTTPException as exc:
-                db.session.rollback()
-                return http_error_response(exc)
+            # Messages (errors, validation) in the token user's language.
+            with force_locale(ctx.locale):
+                try:
+                    if permission != AUTHENTICATED:
+                        ctx.require(permission)
+                    kwargs = dict(url_args)
+                    if body is not None:
+                        parsed = _parse_body(body)
+                        if "body" in accepts:
+                            kwargs["body"] = parsed
+                    if query_model is not None:
+                        parsed_query = _parse_query(query_model)
+                        if "query" in accepts:
+                            kwargs["query"] = parsed_query
+                    with unit_of_work(ctx) as session:
+                        result = view(ctx, **kwargs)
+                        if isinstance(result, Response):
+                            return result
+                        session.flush()
+                        payload = jsonable(_render(result, meta))
+                except TandemError as exc:
+                    db.session.rollback()
+                    return error_response(exc.code, exc.message, exc.http_status, exc.fields)
+                except IntegrityError:
+                    db.session.rollback()
+                    log.info("API integrity error on %s %s", request.method, request.path)
+                    return error_response("conflict", gettext("数据冲突：记录重复或已被修改"), 409)
+                except HTTPException as exc:
+                    db.session.rollback()
+                    return http_error_response(exc)
             if payload is None and status in (200, 204):
                 return current_app.response_class(status=204)
             return json_response(payload, status)

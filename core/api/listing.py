@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask import request
+from flask_babel import gettext as _
 from sqlalchemy import and_
 from sqlalchemy import or_
 from sqlalchemy.orm import ColumnProperty
@@ -154,8 +155,9 @@ class Listing:
         keys = [k.strip() for k in raw.split(",") if k.strip()]
         unknown = [k for k in keys if k not in self.sorts]
         if unknown or not keys:
-            allowed = "、".join(k for k in self.sorts if not k.startswith("-"))
-            raise InvalidSort(f"不支持的排序：{'、'.join(unknown) or raw}（可用：{allowed}）")
+            allowed = _("、").join(k for k in self.sorts if not k.startswith("-"))
+            raise InvalidSort(_("不支持的排序：%(sort)s（可用：%(allowed)s）",
+                                sort=_("、").join(unknown) or raw, allowed=allowed))
         if "id" not in keys and "-id" not in keys:
             keys.append("id")  # a stable order for pages and cursors
         return keys
@@ -180,7 +182,8 @@ class Listing:
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             stmt = stmt.where(or_(*(col.ilike(like, escape="\\") for col in self.search)))
         if errors:
-            raise ValidationError("查询参数无效：" + "、".join(errors), fields=errors)
+            raise ValidationError(_("查询参数无效：%(names)s", names=_("、").join(errors)),
+                                  fields=errors)
         return stmt
 
     # --- what endpoints call ------------------------------------------------------------
@@ -245,12 +248,12 @@ class Listing:
     def _after(self, keys: list[str], values: list[str]) -> Any:
         sorts = [self.sorts[k] for k in keys]
         if any(s.column is None for s in sorts):
-            raise InvalidCursor("此排序不支持游标翻页，请使用 page")
+            raise InvalidCursor(_("此排序不支持游标翻页，请使用 page"))
         errors: dict[str, str] = {}
         pairs = zip(sorts, values, strict=True)
         parsed = [_parse(s.column, str(v), "cursor", errors) for s, v in pairs]
         if errors:
-            raise InvalidCursor("游标无效")
+            raise InvalidCursor(_("游标无效"))
         clauses = []
         for i, (sort, value) in enumerate(zip(sorts, parsed, strict=True)):
             equal = [s.column == v for s, v in zip(sorts[:i], parsed[:i], strict=True)]
@@ -264,9 +267,9 @@ def _decode_cursor(cursor: str, keys: list[str]) -> list[str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         sort, values = json.loads(raw)
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidCursor("游标无效") from exc
+        raise InvalidCursor(_("游标无效")) from exc
     if sort != ",".join(keys) or not isinstance(values, list) or len(values) != len(keys):
-        raise InvalidCursor("游标与当前排序不一致")
+        raise InvalidCursor(_("游标与当前排序不一致"))
     return values
 
 
@@ -281,9 +284,13 @@ def _int_arg(args: Mapping[str, str], name: str, default: int, low: int, high: i
     try:
         value = int(raw)
     except ValueError as exc:
-        raise ValidationError(f"{name} 必须是整数", fields={name: "必须是整数"}) from exc
+        raise ValidationError(_("%(name)s 必须是整数", name=name),
+                              fields={name: _("必须是整数")}) from exc
     if not low <= value <= high:
-        raise ValidationError(f"{name} 超出范围 {low}–{high}", fields={name: f"应在 {low}–{high}"})
+        raise ValidationError(
+            _("%(name)s 超出范围 %(low)s–%(high)s", name=name, low=low, high=high),
+            fields={name: _("应在 %(low)s–%(high)s", low=low, high=high)},
+        )
     return value
 
 
@@ -311,11 +318,11 @@ def _parse(column: Any, raw: str, name: str, errors: dict[str, str]) -> Any:
             return date.fromisoformat(raw)
     except (ValueError, InvalidOperation):
         messages = {
-            bool: "必须是 true 或 false",
-            int: "必须是整数",
-            Decimal: "必须是数字",
-            datetime: "必须是 ISO 8601 时间",
-            date: "必须是日期（YYYY-MM-DD）",
+            bool: _("必须是 true 或 false"),
+            int: _("必须是整数"),
+            Decimal: _("必须是数字"),
+            datetime: _("必须是 ISO 8601 时间"),
+            date: _("必须是日期（YYYY-MM-DD）"),
         }
         errors[name] = messages[kind]
         return None

@@ -1,4 +1,5 @@
-"""Base models, the money type, JSON conversion and Chinese messages for pydantic errors."""
+"""Base models, the money type, JSON conversion and messages for pydantic errors (Chinese,
+or the reader's language)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from decimal import Decimal
 from typing import Annotated
 from typing import Any
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
@@ -73,58 +76,59 @@ def jsonable(value: Any) -> Any:
 
 
 _MESSAGES = {
-    "missing": "必填",
-    "extra_forbidden": "不支持的字段",
-    "literal_error": "取值无效，可选：{expected}",
-    "enum": "取值无效，可选：{expected}",
-    "string_type": "必须是字符串",
-    "string_too_short": "至少 {min_length} 个字符",
-    "string_too_long": "最多 {max_length} 个字符",
-    "string_pattern_mismatch": "格式不正确",
-    "int_type": "必须是整数",
-    "int_parsing": "必须是整数",
-    "int_from_float": "必须是整数",
-    "float_type": "必须是数字",
-    "float_parsing": "必须是数字",
-    "bool_type": "必须是 true 或 false",
-    "bool_parsing": "必须是 true 或 false",
-    "decimal_type": "必须是十进制数字（字符串）",
-    "decimal_parsing": "必须是十进制数字（字符串）",
-    "decimal_max_digits": "数字位数过多",
-    "decimal_max_places": "最多 {decimal_places} 位小数",
-    "decimal_whole_digits": "整数位数过多",
-    "date_type": "必须是日期（YYYY-MM-DD）",
-    "date_parsing": "必须是日期（YYYY-MM-DD）",
-    "date_from_datetime_parsing": "必须是日期（YYYY-MM-DD）",
-    "datetime_type": "必须是 ISO 8601 时间",
-    "datetime_parsing": "必须是 ISO 8601 时间",
-    "datetime_from_date_parsing": "必须是 ISO 8601 时间",
-    "greater_than": "必须大于 {gt}",
-    "greater_than_equal": "不能小于 {ge}",
-    "less_than": "必须小于 {lt}",
-    "less_than_equal": "不能大于 {le}",
-    "list_type": "必须是数组",
-    "dict_type": "必须是对象",
-    "model_type": "必须是对象",
-    "model_attributes_type": "必须是对象",
-    "too_short": "至少 {min_length} 项",
-    "too_long": "最多 {max_length} 项",
-    "email": "邮箱格式不正确",
+    "missing": _l("必填"),
+    "extra_forbidden": _l("不支持的字段"),
+    "literal_error": _l("取值无效，可选：{expected}"),
+    "enum": _l("取值无效，可选：{expected}"),
+    "string_type": _l("必须是字符串"),
+    "string_too_short": _l("至少 {min_length} 个字符"),
+    "string_too_long": _l("最多 {max_length} 个字符"),
+    "string_pattern_mismatch": _l("格式不正确"),
+    "int_type": _l("必须是整数"),
+    "int_parsing": _l("必须是整数"),
+    "int_from_float": _l("必须是整数"),
+    "float_type": _l("必须是数字"),
+    "float_parsing": _l("必须是数字"),
+    "bool_type": _l("必须是 true 或 false"),
+    "bool_parsing": _l("必须是 true 或 false"),
+    "decimal_type": _l("必须是十进制数字（字符串）"),
+    "decimal_parsing": _l("必须是十进制数字（字符串）"),
+    "decimal_max_digits": _l("数字位数过多"),
+    "decimal_max_places": _l("最多 {decimal_places} 位小数"),
+    "decimal_whole_digits": _l("整数位数过多"),
+    "date_type": _l("必须是日期（YYYY-MM-DD）"),
+    "date_parsing": _l("必须是日期（YYYY-MM-DD）"),
+    "date_from_datetime_parsing": _l("必须是日期（YYYY-MM-DD）"),
+    "datetime_type": _l("必须是 ISO 8601 时间"),
+    "datetime_parsing": _l("必须是 ISO 8601 时间"),
+    "datetime_from_date_parsing": _l("必须是 ISO 8601 时间"),
+    "greater_than": _l("必须大于 {gt}"),
+    "greater_than_equal": _l("不能小于 {ge}"),
+    "less_than": _l("必须小于 {lt}"),
+    "less_than_equal": _l("不能大于 {le}"),
+    "list_type": _l("必须是数组"),
+    "dict_type": _l("必须是对象"),
+    "model_type": _l("必须是对象"),
+    "model_attributes_type": _l("必须是对象"),
+    "too_short": _l("至少 {min_length} 项"),
+    "too_long": _l("最多 {max_length} 项"),
+    "email": _l("邮箱格式不正确"),
 }
 
 
 def _message(error: Any) -> str:
     if error["type"] == "value_error":  # a validator's own (Chinese) ValueError message
         return str(error.get("ctx", {}).get("error") or error["msg"])
-    template = _MESSAGES.get(error["type"], "格式不正确")
+    template = str(_MESSAGES.get(error["type"], _l("格式不正确")))
     try:
         return template.format(**error.get("ctx", {}))
-    except (KeyError, IndexError):
-        return template.split("，")[0]
+    except (KeyError, IndexError):  # a placeholder pydantic did not fill
+        return gettext("取值无效")
 
 
 def field_errors(exc: PydanticError, root: str = "body") -> dict[str, str]:
-    """``{"field.path": "中文说明"}`` for each error of a pydantic validation."""
+    """``{"field.path": "message"}`` for each error of a pydantic validation, in the current
+    locale."""
     fields: dict[str, str] = {}
     for error in exc.errors():
         name = ".".join(str(p) for p in error["loc"]) or root
@@ -138,4 +142,5 @@ def validate(model: type[BaseModel], data: Any, root: str = "body") -> Any:
         return model.model_validate(data)
     except PydanticError as exc:
         fields = field_errors(exc, root)
-        raise ValidationError("字段无效：" + "、".join(fields), fields=fields) from exc
+        raise ValidationError(gettext("字段无效：%(fields)s", fields=gettext("、").join(fields)),
+                              fields=fields) from exc

@@ -10,14 +10,18 @@ from typing import Any
 from flask import Blueprint
 from flask import current_app
 from flask import request
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from pydantic import BaseModel
 from pydantic import Field
 from pydantic import StringConstraints
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from core.api.endpoint import API_PREFIX
+from core.api.endpoint import _bearer_user
 from core.api.endpoint import http_error_response
 from core.api.endpoint import is_api_request
 from core.api.endpoint import json_response
@@ -131,7 +135,7 @@ def _user_dict(user: User) -> dict[str, Any]:
 def _user(ctx: ServiceContext, user_id: int) -> User:
     user = db.session.scalar(ctx.scoped(select(User).where(User.id == user_id), User))
     if user is None:
-        raise NotFoundError("用户不存在")
+        raise NotFoundError(_("用户不存在"))
     return user
 
 
@@ -183,7 +187,7 @@ def _team(team_id: int | None) -> Team | None:
         return None
     team = db.session.get(Team, team_id)
     if team is None:
-        raise ValidationError("团队不存在", fields={"team_id": "团队不存在"})
+        raise ValidationError(_("团队不存在"), fields={"team_id": _("团队不存在")})
     return team
 
 
@@ -261,7 +265,7 @@ def revoke_token(ctx: ServiceContext, token_id: int) -> None:
 
     token = db.session.get(ApiToken, token_id)
     if token is None or (token.user_id != ctx.actor_id and not ctx.can("core.user.manage")):
-        raise NotFoundError("令牌不存在")
+        raise NotFoundError(_("令牌不存在"))
     revoke(ctx, token_id)
 
 
@@ -284,12 +288,27 @@ def docs() -> Any:
     return render_docs(document(current_app))
 
 
+def _caller_locale() -> str:
+    """The language of the token's user, else the default (no token, or not valid)."""
+    try:
+        user = _bearer_user()
+    except SQLAlchemyError:
+        db.session.rollback()
+        user = None
+    return (user.locale if user else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _json_http_error(exc: HTTPException) -> Any:
+    with force_locale(_caller_locale()):
+        return http_error_response(exc)
+
+
 @bp.before_app_request
 def _api_routing_errors() -> Any:
     """Unknown ``/api/v1`` paths and wrong methods answer JSON errors (404, 405)."""
     exc = request.routing_exception
     if exc is not None and not isinstance(exc, RequestRedirect) and is_api_request():
-        return http_error_response(exc)  # type: ignore[arg-type]
+        return _json_http_error(exc)  # type: ignore[arg-type]
     return None
 
 
@@ -297,5 +316,5 @@ def _api_routing_errors() -> Any:
 def _api_http_error(exc: HTTPException) -> Any:
     """Other HTTP errors (429, 413 …) of API requests as JSON; pages keep their own."""
     if is_api_request() and not isinstance(exc, RequestRedirect):
-        return http_error_response(exc)
+        return _json_http_error(exc)
     return exc

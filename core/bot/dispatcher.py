@@ -320,7 +320,7 @@ def _pick(
     allowed = [c for c in variants if c.permission is None or ctx.can(c.permission)]
     if len(allowed) == 1:
         return allowed[0]
-    examples = "、".join(f"{c.reference}1023" for c in variants if c.reference)
+    examples = _("、").join(f"{c.reference}1023" for c in variants if c.reference)
     raise UserError(
         _(
             "“#%(trigger)s”可用于多种记录，请写明编号（例如 %(examples)s）。",
@@ -343,9 +343,8 @@ def help_text(ctx: ServiceContext, topic: str | None = None) -> str:
         for cmd in _variants(key, first):
             lines.append(f"{_usage(cmd)}　{cmd.help}".rstrip("　"))
             if cmd.aliases:
-                lines.append(
-                    _("也可以写作：") + "、".join(f"#{normalize_trigger(a)}" for a in cmd.aliases)
-                )
+                aliases = _("、").join(f"#{normalize_trigger(a)}" for a in cmd.aliases)
+                lines.append(_("也可以写作：") + aliases)
             if cmd.permission and not ctx.can(cmd.permission):
                 lines.append(_("（您没有使用此命令的权限）"))
         return "\n".join(lines)

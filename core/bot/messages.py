@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import re
 import secrets
+from contextlib import AbstractContextManager
+from contextlib import nullcontext
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import Literal
 
+from flask_babel import force_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 ChatType = Literal["group", "single"]
@@ -119,6 +123,9 @@ class Card:
     record: tuple[str, Any] | None = None
     task_id: str | None = None
     source: str | None = None
+    # The language its texts were written in (the reader's: the bot runs a command in its
+    # sender's); the card's own words ("查看详情") follow it when it is sent, later.
+    locale: str | None = field(default_factory=lambda: _current_locale())
 
     def ensure_task_id(self) -> str:
         """The card's task id (generated once: ≤128 chars of ``[A-Za-z0-9_-@]``)."""
@@ -129,8 +136,15 @@ class Card:
             self.task_id = _TASK_ID_UNSAFE.sub("_", base)[:110] + "-" + secrets.token_hex(6)
         return self.task_id
 
+    def _own_language(self) -> AbstractContextManager[Any]:
+        return force_locale(self.locale) if self.locale else nullcontext()
+
     def to_markdown(self) -> str:
         """The card as markdown, for channels and consoles without template cards."""
+        with self._own_language():
+            return self._markdown()
+
+    def _markdown(self) -> str:
         lines = []
         if self.source:
             lines.append(f'<font color="comment">{self.source}</font>')
@@ -138,8 +152,8 @@ class Card:
         if self.description:
             lines.append(self.description)
         if self.emphasis:
-            lines.append(f"{self.emphasis[0]}：**{self.emphasis[1]}**")
-        lines.extend(f"> {key}：{value}" for key, value in self.fields)
+            lines.append(f"{self.emphasis[0]}{_('：')}**{self.emphasis[1]}**")
+        lines.extend(f"> {key}{_('：')}{value}" for key, value in self.fields)
         if self.url:
             lines.append(f"[{_('查看详情')}]({self.url})")
         actions = [b.text for b in self.buttons if not b.url]
@@ -174,11 +188,17 @@ class Card:
             ]
         if self.url:
             card["card_action"] = {"type": 1, "url": self.url}
-            card["jump_list"] = [{"type": 1, "title": _("查看详情"), "url": self.url}]
+            with self._own_language():
+                card["jump_list"] = [{"type": 1, "title": _("查看详情"), "url": self.url}]
         if self.buttons:
             card["button_list"] = [_button_json(b) for b in self.buttons[:MAX_BUTTONS]]
         card["task_id"] = self.ensure_task_id()
         return card
+
+
+def _current_locale() -> str | None:
+    locale = get_locale()  # None outside an app context
+    return str(locale) if locale is not None else None
 
 
 def _button_json(button: CardButton) -> dict[str, Any]:

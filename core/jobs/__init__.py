@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask
 from flask import current_app
 from flask import has_app_context
+from flask_babel import gettext
 
 from core.extensions import db
 from core.registration import JobSpec
@@ -37,7 +38,7 @@ def resolve(name: str) -> tuple[JobSpec, Callable[..., Any]]:
     spec = registry.jobs.get(name)
     if spec is None:
         if ":" not in name:
-            raise LookupError(f"未知的后台任务：{name}")
+            raise LookupError(gettext("未知的后台任务：%(name)s", name=name))
         spec = JobSpec(name=name, func=name)
     module_name, _, func_name = spec.func.partition(":")
     func = getattr(importlib.import_module(module_name), func_name)

@@ -8,6 +8,7 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from core.cli import cli
 
@@ -27,7 +28,7 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     from core.jobs.scheduler import start_worker_scheduler
 
     if not current_app.config.get("REDIS_URL"):
-        click.echo("未设置 REDIS_URL：嵌入模式下任务在 Web 进程内运行，无需 worker。", err=True)
+        click.echo(_("未设置 REDIS_URL：嵌入模式下任务在 Web 进程内运行，无需 worker。"), err=True)
         sys.exit(1)
     worker_module._app = current_app._get_current_object()
     names = list(queues) or sorted(
@@ -77,9 +78,9 @@ def jobs_run(name: str, args: tuple[str, ...]) -> None:
     try:
         result = run_job(name, [value(a) for a in args])
     except LookupError as exc:
-        click.echo(f"错误：{exc}", err=True)
+        click.echo(_("错误：%(message)s", message=exc), err=True)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - reported, recorded as failed
-        click.echo(f"任务失败：{exc}", err=True)
+        click.echo(_("任务失败：%(error)s", error=exc), err=True)
         sys.exit(1)
     click.echo(f"{name}: {result!r}")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from flask_babel import gettext as _
+
 from core.config import PROJECT_ROOT
 from core.errors import ModuleError
 from core.registry.manifest import Manifest
@@ -55,7 +57,8 @@ def _scan_dir(root: Path, package_prefix: str | None, origin: str) -> list[Modul
             continue
         manifest = parse_manifest(manifest_file)
         if manifest.name != child.name:
-            raise ModuleError(f"模块目录名 {child.name} 与清单中的名称 {manifest.name} 不一致")
+            raise ModuleError(_("模块目录名 %(folder)s 与清单中的名称 %(name)s 不一致",
+                                folder=child.name, name=manifest.name))
         import_name = f"{package_prefix}.{child.name}" if package_prefix else child.name
         found.append(ModuleInfo(manifest, child, import_name, origin))
     return found
@@ -74,16 +77,18 @@ def discover(extra_paths: list[str] | tuple[str, ...] = ()) -> dict[str, ModuleI
     for ep in third_party:
         spec = importlib.util.find_spec(ep.value)
         if spec is None or not spec.submodule_search_locations:
-            raise ModuleError(f"入口点 {ep.name} 指向的包 {ep.value} 不存在")
+            raise ModuleError(_("入口点 %(name)s 指向的包 %(package)s 不存在",
+                                name=ep.name, package=ep.value))
         pkg_path = Path(next(iter(spec.submodule_search_locations)))
         manifest = parse_manifest(pkg_path / "__manifest__.py")
         infos.append(ModuleInfo(manifest, pkg_path, ep.value, "entry_point"))
     result: dict[str, ModuleInfo] = {}
     for info in infos:
         if info.name == "core":
-            raise ModuleError("模块名 core 为系统保留")
+            raise ModuleError(_("模块名 core 为系统保留"))
         if info.name in result:
             other = result[info.name]
-            raise ModuleError(f"模块名冲突：{info.name}（{other.path} 与 {info.path}）")
+            raise ModuleError(_("模块名冲突：%(name)s（%(first)s 与 %(second)s）",
+                                name=info.name, first=other.path, second=info.path))
         result[info.name] = info
     return result

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from graphlib import CycleError
 from graphlib import TopologicalSorter
 
+from flask_babel import gettext as _
+
 from core.errors import ModuleError
 from core.registry.discovery import ModuleInfo
 
@@ -20,11 +22,11 @@ def closure(names: Iterable[str], modules: Mapping[str, ModuleInfo]) -> set[str]
         if name in result:
             continue
         if name not in modules:
-            raise ModuleError(f"找不到模块 {name}")
+            raise ModuleError(_("找不到模块 %(name)s", name=name))
         result.add(name)
         for dep in modules[name].manifest.depends:
             if dep not in modules:
-                raise ModuleError(f"模块 {name} 依赖的模块 {dep} 不存在")
+                raise ModuleError(_("模块 %(name)s 依赖的模块 %(dep)s 不存在", name=name, dep=dep))
             stack.append(dep)
     return result
 
@@ -40,7 +42,7 @@ def topo_order(names: Iterable[str], modules: Mapping[str, ModuleInfo]) -> list[
         sorter.prepare()
     except CycleError as exc:
         cycle = " → ".join(exc.args[1])
-        raise ModuleError(f"模块依赖存在循环：{cycle}") from exc
+        raise ModuleError(_("模块依赖存在循环：%(cycle)s", cycle=cycle)) from exc
     order: list[str] = []
     while sorter.is_active():
         ready = sorted(sorter.get_ready())

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import inspect as sa_inspect
@@ -99,12 +100,13 @@ class UninstallPlan:
     tables: dict[str, int]  # table -> rows that will be dropped
 
     def describe(self) -> str:
-        lines = [f"将卸载：{'、'.join(self.modules)}"]
+        lines = [_("将卸载：%(modules)s", modules=_("、").join(self.modules))]
         if self.tables:
-            lines.append("将删除以下数据表及其数据：")
-            lines += [f"  {t}：{n} 行" for t, n in sorted(self.tables.items())]
+            lines.append(_("将删除以下数据表及其数据："))
+            lines += ["  " + _("%(table)s：%(rows)s 行", table=t, rows=n)
+                      for t, n in sorted(self.tables.items())]
         else:
-            lines.append("没有数据表将被删除。")
+            lines.append(_("没有数据表将被删除。"))
         return "\n".join(lines)
 
 
@@ -120,9 +122,9 @@ def install(
     modules = registry.modules
     for name in names:
         if name not in modules:
-            raise ModuleError(f"找不到模块 {name}")
+            raise ModuleError(_("找不到模块 %(name)s", name=name))
         if not modules[name].manifest.installable:
-            raise ModuleError(f"模块 {name} 不可安装")
+            raise ModuleError(_("模块 %(name)s 不可安装", name=name))
     installed = set(installed_names())
     wanted = closure(names, modules) - installed
     while True:
@@ -191,7 +193,7 @@ def upgrade(names: list[str] | None = None, progress: Progress = _noop) -> list[
     targets = names or installed
     for name in targets:
         if name not in installed:
-            raise ModuleError(f"模块 {name} 未安装")
+            raise ModuleError(_("模块 %(name)s 未安装", name=name))
     done = []
     for name in topo_order(targets, registry.modules):
         progress(f"升级 {name}")
@@ -213,10 +215,11 @@ def uninstall_plan(name: str, *, cascade: bool = False) -> UninstallPlan:
     registry = _registry()
     installed = installed_names()
     if name not in installed:
-        raise ModuleError(f"模块 {name} 未安装")
+        raise ModuleError(_("模块 %(name)s 未安装", name=name))
     deps = dependents(name, installed, registry.modules)
     if deps and not cascade:
-        raise ModuleError(f"无法卸载 {name}：{'、'.join(sorted(deps))} 依赖它（可使用 --cascade）")
+        raise ModuleError(_("无法卸载 %(name)s：%(dependents)s 依赖它（可使用 --cascade）",
+                                name=name, dependents=_("、").join(sorted(deps))))
     order = list(reversed(topo_order(deps | {name}, registry.modules)))
     inspector = sa_inspect(db.engine)
     tables: dict[str, int] = {}

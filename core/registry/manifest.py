@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
+from flask_babel import gettext as _
+
 from core.errors import ModuleError
 
 ALLOWED_KEYS = {
@@ -50,18 +52,24 @@ def parse_manifest(path: Path) -> Manifest:
     try:
         data = ast.literal_eval(path.read_text(encoding="utf-8"))
     except (ValueError, SyntaxError) as exc:
-        raise ModuleError(f"清单文件无法解析：{path}（{exc}）") from exc
+        raise ModuleError(
+            _("清单文件无法解析：%(path)s（%(error)s）", path=path, error=exc)
+        ) from exc
     if not isinstance(data, dict):
-        raise ModuleError(f"清单文件必须是一个字典：{path}")
+        raise ModuleError(_("清单文件必须是一个字典：%(path)s", path=path))
     unknown = set(data) - ALLOWED_KEYS
     if unknown:
-        raise ModuleError(f"清单文件含未知字段 {sorted(unknown)}：{path}")
+        raise ModuleError(
+            _("清单文件含未知字段 %(keys)s：%(path)s", keys=sorted(unknown), path=path)
+        )
     missing = REQUIRED_KEYS - set(data)
     if missing:
-        raise ModuleError(f"清单文件缺少字段 {sorted(missing)}：{path}")
+        raise ModuleError(
+            _("清单文件缺少字段 %(keys)s：%(path)s", keys=sorted(missing), path=path)
+        )
     depends = data.get("depends", [])
     if not isinstance(depends, list | tuple) or not all(isinstance(d, str) for d in depends):
-        raise ModuleError(f"depends 必须是模块名列表：{path}")
+        raise ModuleError(_("depends 必须是模块名列表：%(path)s", path=path))
     return Manifest(
         name=str(data["name"]),
         version=str(data["version"]),

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -32,10 +33,8 @@ def _roles(codes: Iterable[str]) -> list[Role]:
     roles = list(db.session.scalars(select(Role).where(Role.code.in_(codes))))
     missing = set(codes) - {r.code for r in roles}
     if missing:
-        raise ValidationError(
-            f"角色不存在：{'、'.join(sorted(missing))}",
-            fields={"roles": f"角色不存在：{'、'.join(sorted(missing))}"},
-        )
+        message = _("角色不存在：%(codes)s", codes=_("、").join(sorted(missing)))
+        raise ValidationError(message, fields={"roles": message})
     return roles
 
 
@@ -54,13 +53,15 @@ def create_user(
     ctx.require("core.user.manage")
     username = (username or "").strip()
     if not username:
-        raise ValidationError("用户名不能为空", fields={"username": "用户名不能为空"})
+        raise ValidationError(_("用户名不能为空"), fields={"username": _("用户名不能为空")})
     if db.session.scalar(select(User.id).where(User.username == username)):
-        raise ConflictError(f"用户名 {username} 已存在", fields={"username": "用户名已存在"})
+        raise ConflictError(_("用户名 %(username)s 已存在", username=username),
+                            fields={"username": _("用户名已存在")})
     if wecom_userid and db.session.scalar(select(User.id).where(User.wecom_userid == wecom_userid)):
-        raise ConflictError("企业微信账号已绑定其他用户", fields={"wecom_userid": "已被绑定"})
+        raise ConflictError(_("企业微信账号已绑定其他用户"), fields={"wecom_userid": _("已被绑定")})
     if password is not None and len(password) < MIN_LENGTH:
-        raise ValidationError(f"密码至少 {MIN_LENGTH} 位", fields={"password": "密码过短"})
+        raise ValidationError(_("密码至少 %(n)s 位", n=MIN_LENGTH),
+                              fields={"password": _("密码过短")})
     user = User(
         username=username,
         display_name=display_name or username,
@@ -80,7 +81,8 @@ def set_password(ctx: ServiceContext, user: User, password: str) -> None:
     if ctx.actor is None or ctx.actor.id != user.id:
         ctx.require("core.user.manage")
     if len(password) < MIN_LENGTH:
-        raise ValidationError(f"密码至少 {MIN_LENGTH} 位", fields={"password": "密码过短"})
+        raise ValidationError(_("密码至少 %(n)s 位", n=MIN_LENGTH),
+                              fields={"password": _("密码过短")})
     user.password_hash = hash_password(password)
     db.session.flush()
 
@@ -88,7 +90,7 @@ def set_password(ctx: ServiceContext, user: User, password: str) -> None:
 def get_user_by_username(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFoundError(f"用户 {username} 不存在")
+        raise NotFoundError(_("用户 %(username)s 不存在", username=username))
     return user
 
 
@@ -111,7 +113,7 @@ def issue_token(ctx: ServiceContext, user: User, label: str = "") -> str:
 def revoke_token(ctx: ServiceContext, token_id: int) -> None:
     token = db.session.get(ApiToken, token_id)
     if token is None:
-        raise NotFoundError("令牌不存在")
+        raise NotFoundError(_("令牌不存在"))
     if ctx.actor is None or ctx.actor.id != token.user_id:
         ctx.require("core.user.manage")
     token.revoked_at = ctx.now
@@ -151,7 +153,7 @@ def update_user(ctx: ServiceContext, user: User, **fields: object) -> User:
     if wecom and db.session.scalar(
         select(User.id).where(User.wecom_userid == wecom, User.id != user.id)
     ):
-        raise ConflictError("企业微信账号已绑定其他用户", fields={"wecom_userid": "已被绑定"})
+        raise ConflictError(_("企业微信账号已绑定其他用户"), fields={"wecom_userid": _("已被绑定")})
     for key in PROFILE_FIELDS:
         if key in fields:
             value = fields[key]
@@ -163,14 +165,15 @@ def update_user(ctx: ServiceContext, user: User, **fields: object) -> User:
     if "team_id" in fields:
         team_id = fields["team_id"]
         if team_id and db.session.get(Team, team_id) is None:
-            errors["team_id"] = "团队不存在"
+            errors["team_id"] = _("团队不存在")
         user.team_id = team_id or None  # type: ignore[assignment]
     if "active" in fields:
         if not fields["active"] and ctx.actor is not None and ctx.actor.id == user.id:
-            errors["active"] = "不能停用自己的账号"
+            errors["active"] = _("不能停用自己的账号")
         else:
             user.active = bool(fields["active"])
     if errors:
-        raise ValidationError("请检查：" + "；".join(errors.values()), fields=errors)
+        raise ValidationError(_("请检查：%(problems)s", problems=_("；").join(errors.values())),
+                              fields=errors)
     db.session.flush()
     return user

@@ -8,6 +8,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 
 from core.errors import TandemError
 from core.registry import installer
@@ -28,7 +29,7 @@ def apps():  # noqa: ANN201
 def app_install(name: str):  # noqa: ANN201
     try:
         done = installer.install([name], demo=bool(request.form.get("demo")), ctx=web_ctx())
-        flash(f"已安装：{'、'.join(done) or name}", "success")
+        flash(_("已安装：%(modules)s", modules=_("、").join(done) or name), "success")
     except TandemError as exc:
         flash(exc.message, "danger")
     return redirect(url_for("core_admin.apps"))
@@ -39,7 +40,7 @@ def app_install(name: str):  # noqa: ANN201
 def app_upgrade(name: str):  # noqa: ANN201
     try:
         installer.upgrade([name])
-        flash(f"已升级：{name}", "success")
+        flash(_("已升级：%(modules)s", modules=name), "success")
     except TandemError as exc:
         flash(exc.message, "danger")
     return redirect(url_for("core_admin.apps"))
@@ -57,7 +58,7 @@ def app_uninstall(name: str):  # noqa: ANN201
     if request.method == "POST" and request.form.get("confirm") == "yes":
         try:
             installer.uninstall(name, cascade=cascade, ctx=web_ctx())
-            flash(f"已卸载：{'、'.join(plan.modules)}", "success")
+            flash(_("已卸载：%(modules)s", modules=_("、").join(plan.modules)), "success")
         except TandemError as exc:
             flash(exc.message, "danger")
         return redirect(url_for("core_admin.apps"))

@@ -16,6 +16,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -103,15 +104,16 @@ def settings() -> Any:
                 try:
                     value = _parse(decl.type, raw)
                 except ValueError:
-                    errors[key] = f"{decl.label}：格式不正确"
+                    errors[key] = gettext("%(label)s：格式不正确", label=gettext(decl.label))
                     continue
                 if value != get_setting(key):
                     set_setting(key, value)
             if errors:
                 db.session.rollback()
-                flash("未保存：" + "；".join(errors.values()), "danger")
+                flash(gettext("未保存：%(errors)s", errors=gettext("；").join(errors.values())),
+                      "danger")
                 return redirect(url_for("core_system.settings"))
-        flash("设置已保存", "success")
+        flash(gettext("设置已保存"), "success")
         return redirect(url_for("core_system.settings"))
     groups: dict[str, list] = {}
     for key, decl in sorted(declared.items()):
@@ -158,7 +160,10 @@ def retry_job(id: int) -> Any:
 
     with unit_of_work(web_ctx()):
         ok = retry_failed(id)
-    flash("已重新排队" if ok else "该任务已重试过", "success" if ok else "warning")
+    if ok:
+        flash(gettext("已重新排队"), "success")
+    else:
+        flash(gettext("该任务已重试过"), "warning")
     return redirect(url_for("core_system.failed_jobs"))
 
 

@@ -122,7 +122,7 @@ def user_new() -> Any:
 
     done, user = submit(form, action)
     if done:
-        flash(f"已创建用户 {user.username}", "success")
+        flash(gettext("已创建用户 %(username)s", username=user.username), "success")
         return redirect(url_for("core_users.users"))
     return render_template("core/admin/user_form.html", form=form, user=None)
 
@@ -146,7 +146,7 @@ def user_edit(id: int) -> Any:
 
     done, _ = submit(form, action)
     if done:
-        flash(f"已保存用户 {user.username}", "success")
+        flash(gettext("已保存用户 %(username)s", username=user.username), "success")
         return redirect(url_for("core_users.users"))
     return render_template("core/admin/user_form.html", form=form, user=user)
 
@@ -175,7 +175,7 @@ def roles() -> Any:
                 audit.record(ctx, "core_role_permission", "grants", record_id="*",
                              changes={"added": sorted("|".join(x) for x in added),
                                       "removed": sorted("|".join(x) for x in removed)})
-        flash("权限已保存", "success")
+        flash(gettext("权限已保存"), "success")
         return redirect(url_for("core_users.roles"))
     groups: dict[str, list] = {}
     for code, perm in sorted(registry.permissions.items()):
@@ -203,7 +203,8 @@ def teams() -> Any:
         from core.errors import ConflictError
 
         if db.session.scalar(select(Team.id).where(Team.name == form.name.data.strip())):
-            raise ConflictError("团队名称已存在", fields={"name": "团队名称已存在"})
+            message = gettext("团队名称已存在")
+            raise ConflictError(message, fields={"name": message})
         team = Team(name=form.name.data.strip(),
                     manager_id=int(form.manager_id.data) if form.manager_id.data else None)
         db.session.add(team)
@@ -212,7 +213,7 @@ def teams() -> Any:
 
     done, team = submit(form, action)
     if done:
-        flash(f"已创建团队 {team.name}", "success")
+        flash(gettext("已创建团队 %(name)s", name=team.name), "success")
         return redirect(url_for("core_users.teams"))
     all_teams = list(db.session.scalars(select(Team).order_by(Team.name)))
     members = {t.id: list(db.session.scalars(select(User).where(User.team_id == t.id)))

@@ -13,6 +13,7 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
@@ -36,8 +37,8 @@ bp = Blueprint("core_auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名")])
-    password = PasswordField("密码", validators=[DataRequired("请输入密码")])
+    username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名"))])
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码"))])
 
 
 def _safe_next(target: str | None) -> str:
@@ -54,7 +55,8 @@ def _login_limit() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], error_message="登录尝试过于频繁，请稍后再试。")
+@limiter.limit(_login_limit, methods=["POST"],
+               error_message=lambda: _("登录尝试过于频繁，请稍后再试。"))
 @public
 def login():  # noqa: ANN201
     if current_user.is_authenticated:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from flask import Blueprint
 from flask import request
+from flask_babel import gettext as _
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
@@ -221,7 +222,7 @@ def _owner_filter() -> int | None:
     if not raw:
         return None
     if not raw.isdigit():
-        raise ValidationError("owner_id 必须是整数", fields={"owner_id": "必须是整数"})
+        raise ValidationError(_("owner_id 必须是整数"), fields={"owner_id": _("必须是整数")})
     return int(raw)
 
 

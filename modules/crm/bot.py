@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 
 from core.bot import Card
 from core.bot import CardButton
@@ -27,17 +30,21 @@ def _url(opp: Opportunity) -> str:
     return f"{current_app.config['TANDEM_BASE_URL'].rstrip('/')}/crm/opportunities/{opp.id}"
 
 
-def opportunity_card(opp: Opportunity, source: str = "商机") -> Card:
+def opportunity_card(opp: Opportunity, source: str | None = None) -> Card:
+    """The opportunity's card, labelled in the current locale (the reader's: the bot runs a
+    command in its sender's); ``source`` defaults to "商机"."""
     quote = opp.current_quote
-    fields = [("客户", opp.customer.customer_name), ("编号", opp.number),
-              ("状态", opp.status_label), ("负责人", opp.owner.name if opp.owner else "待认领")]
+    fields = [(pgettext("card", "客户"), opp.customer.customer_name), (_("编号"), opp.number),
+              (_("状态"), _(opp.status_label)),
+              (_("负责人"), opp.owner.name if opp.owner else _("待认领"))]
     if quote is not None:
-        fields.append(("当前报价", f"¥{quote.amount:,.2f}"))
-    buttons = [CardButton.link("查看", _url(opp))]
+        fields.append((_("当前报价"), f"¥{quote.amount:,.2f}"))
+    buttons = [CardButton.link(pgettext("card", "查看"), _url(opp))]
     if opp.owner_id is None and opp.is_open:
-        buttons.insert(0, CardButton.action("认领", "crm.opportunity.claim", opp.id))
-    return Card(title=f"{opp.product_name} × {opp.quantity}", source=source,
-                emphasis=("预计金额", f"¥{opp.estimated_amount:,.2f}"), fields=fields,
+        buttons.insert(0, CardButton.action(_("认领"), "crm.opportunity.claim", opp.id))
+    return Card(title=f"{opp.product_name} × {opp.quantity}",
+                source=source if source is not None else pgettext("card", "商机"),
+                emphasis=(_("预计金额"), f"¥{opp.estimated_amount:,.2f}"), fields=fields,
                 url=_url(opp), buttons=buttons, record=(MODEL, opp.id))
 
 
@@ -48,70 +55,72 @@ def _resolve(ctx: Any, call: Any) -> tuple[Opportunity, str]:
 def claim(ctx: Any, call: Any) -> Card:
     """#认领: the claim service itself tells who was faster (or 404 for others' records)."""
     ref, _rest = call.resolve(lambda value: value)
-    return opportunity_card(svc.claim_opportunity(ctx, ref), source="已认领")
+    return opportunity_card(svc.claim_opportunity(ctx, ref), source=_("已认领"))
 
 
 def follow(ctx: Any, call: Any) -> str:
     opp, content = _resolve(ctx, call)
     if not content.strip():
-        raise ValidationError("请写跟进内容，例如：#跟进 OPP-1023 已发送方案")
+        raise ValidationError(_("请写跟进内容，例如：#跟进 OPP-1023 已发送方案"))
     svc.follow_up(ctx, opp.id, content.strip())
-    return f"已记录 {opp.number} 的跟进：{content.strip()}"
+    return _("已记录 %(number)s 的跟进：%(content)s", number=opp.number, content=content.strip())
 
 
 def quote(ctx: Any, call: Any) -> str:
     opp, rest = _resolve(ctx, call)
     amount = rest.strip().split()[0] if rest.strip() else ""
     if not amount:
-        raise ValidationError("请写报价金额，例如：#报价 OPP-1023 185000")
+        raise ValidationError(_("请写报价金额，例如：#报价 OPP-1023 185000"))
     new = svc.add_quote(ctx, opp.id, amount)
-    return f"{opp.number} 已报价 ¥{new.amount:,.2f}（当前报价）"
+    return _("%(number)s 已报价 ¥%(amount)s（当前报价）", number=opp.number,
+             amount=f"{new.amount:,.2f}")
 
 
 def won(ctx: Any, call: Any) -> Card:
     opp, _rest = _resolve(ctx, call)
-    return opportunity_card(svc.change_status(ctx, opp.id, "won"), source="已成交")
+    return opportunity_card(svc.change_status(ctx, opp.id, "won"), source=_("已成交"))
 
 
 def lost(ctx: Any, call: Any) -> str:
     opp, reason = _resolve(ctx, call)
     if not reason.strip():
-        raise ValidationError("请写丢单原因，例如：#丢单 OPP-1023 价格高于竞品")
+        raise ValidationError(_("请写丢单原因，例如：#丢单 OPP-1023 价格高于竞品"))
     svc.change_status(ctx, opp.id, "lost", reason.strip())
-    return f"{opp.number} 已标记丢单：{reason.strip()}"
+    return _("%(number)s 已标记丢单：%(reason)s", number=opp.number, reason=reason.strip())
 
 
 def history(ctx: Any, call: Any) -> str:
     if not call.args.strip():
-        raise ValidationError("请写手机号，例如：#客户历史 13812345678")
+        raise ValidationError(_("请写手机号，例如：#客户历史 13812345678"))
     customer, opps = svc.customer_history(ctx, call.args.strip())
-    lines = [f"**{customer.customer_name}**（{customer.number}，{customer.level_label}）",
-             f"负责人：{customer.owner.name if customer.owner else '公海'}"]
-    lines += [f"> {o.number} {o.product_name} × {o.quantity} · {o.status_label} · "
-              f"¥{o.estimated_amount:,.2f}" for o in opps] or ["> 暂无可见的商机"]
+    lines = [_("**%(name)s**（%(number)s，%(level)s）", name=customer.customer_name,
+               number=customer.number, level=_(customer.level_label)),
+             _("负责人：%(owner)s", owner=customer.owner.name if customer.owner else _("公海"))]
+    lines += [f"> {o.number} {o.product_name} × {o.quantity} · {_(o.status_label)} · "
+              f"¥{o.estimated_amount:,.2f}" for o in opps] or ["> " + _("暂无可见的商机")]
     return "\n".join(lines)
 
 
 def claim_clicked(ctx: Any, click: Any) -> Card:
     """The 认领 button: the same service as #认领; the clicker's card updates."""
-    return opportunity_card(svc.claim_opportunity(ctx, click.record_id()), source="已认领")
+    return opportunity_card(svc.claim_opportunity(ctx, click.record_id()), source=_("已认领"))
 
 
 def commands() -> list[BotCommand]:
     common = {"model": MODEL, "reference": "OPP-"}
     return [
-        BotCommand("认领", claim, "crm.opportunity.claim", "认领群里发布的新商机",
-                   "#认领 [OPP-编号]", **common),
-        BotCommand("跟进", follow, "crm.opportunity.write", "记录商机跟进",
-                   "#跟进 [OPP-编号] 内容", **common),
-        BotCommand("报价", quote, "crm.opportunity.write", "给商机报价（成为当前报价）",
-                   "#报价 [OPP-编号] 金额", **common),
-        BotCommand("成交", won, "crm.opportunity.write", "标记商机成交",
-                   "#成交 [OPP-编号]", **common),
-        BotCommand("丢单", lost, "crm.opportunity.write", "标记丢单（需写原因）",
-                   "#丢单 [OPP-编号] 原因", **common),
-        BotCommand("客户历史", history, "crm.customer.read", "按手机号查看客户与商机",
-                   "#客户历史 手机号",
+        BotCommand("认领", claim, "crm.opportunity.claim", _l("认领群里发布的新商机"),
+                   _l("#认领 [OPP-编号]"), **common),
+        BotCommand("跟进", follow, "crm.opportunity.write", _l("记录商机跟进"),
+                   _l("#跟进 [OPP-编号] 内容"), **common),
+        BotCommand("报价", quote, "crm.opportunity.write", _l("给商机报价（成为当前报价）"),
+                   _l("#报价 [OPP-编号] 金额"), **common),
+        BotCommand("成交", won, "crm.opportunity.write", _l("标记商机成交"),
+                   _l("#成交 [OPP-编号]"), **common),
+        BotCommand("丢单", lost, "crm.opportunity.write", _l("标记丢单（需写原因）"),
+                   _l("#丢单 [OPP-编号] 原因"), **common),
+        BotCommand("客户历史", history, "crm.customer.read", _l("按手机号查看客户与商机"),
+                   _l("#客户历史 手机号"),
                    extra={"slow": True}),
     ]
 

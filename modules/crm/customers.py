@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import Select
 from sqlalchemy import and_
@@ -78,7 +79,7 @@ CUSTOMER_FIELDS = (
 )
 CONTACT_FIELDS = ("name", "title", "phone", "email", "wechat", "is_primary", "remark")
 
-NOT_FOUND = "客户不存在或无权查看"
+NOT_FOUND = _l("客户不存在或无权查看")
 
 
 class DuplicateCustomerError(ConflictError):
@@ -117,13 +118,13 @@ def get_customer(
     if isinstance(customer_id, str):
         parsed = parse_customer_number(customer_id)
         if parsed is None and not customer_id.strip().isdigit():
-            raise NotFoundError(NOT_FOUND)
+            raise NotFoundError(str(NOT_FOUND))
         customer_id = parsed if parsed is not None else int(customer_id)
     if not 0 < customer_id < 2**31:
-        raise NotFoundError(NOT_FOUND)
+        raise NotFoundError(str(NOT_FOUND))
     customer = db.session.scalar(customer_select(ctx).where(Customer.id == customer_id))
     if customer is None:
-        raise NotFoundError(NOT_FOUND)
+        raise NotFoundError(str(NOT_FOUND))
     if for_write:
         _check_writable(ctx, customer)
     return customer
@@ -138,7 +139,7 @@ def find_customer(ctx: ServiceContext, ref: str) -> Customer:
     customer = db.session.scalar(customer_select(ctx).where(
         unless_hidden(ctx, "phone", Customer.phone == phone)))
     if customer is None:
-        raise NotFoundError(NOT_FOUND)
+        raise NotFoundError(str(NOT_FOUND))
     return customer
 
 
@@ -223,7 +224,7 @@ def export_customers(ctx: ServiceContext, **filters: Any) -> tuple[list[str], li
     """Header labels and rows of the customers the actor sees (needs ``crm.customer.export``)."""
     ctx.require("crm.customer.export")
     stmt = search_customers(ctx, **filters).order_by(Customer.id)
-    getters = [masked(ctx, key, fn) for key, _l, fn in EXPORT_COLUMNS]
+    getters = [masked(ctx, key, fn) for key, _label, fn in EXPORT_COLUMNS]
     rows = [[get(c) for get in getters] for c in db.session.scalars(stmt)]
     return [label for _k, label, _f in EXPORT_COLUMNS], rows
 
@@ -239,7 +240,7 @@ def _check_writable(ctx: ServiceContext, customer: Customer) -> None:
     if _unrestricted(ctx):
         return
     if customer.status == "in_pool":
-        raise PermissionDenied("公海客户需先领取或分配后才能修改")
+        raise PermissionDenied(gettext("公海客户需先领取或分配后才能修改"))
     actor = ctx.actor
     if customer.owner_id == actor.id:
         return
@@ -247,7 +248,7 @@ def _check_writable(ctx: ServiceContext, customer: Customer) -> None:
         return
     if not {"sales", "manager"} & actor.role_codes:
         return  # roles without ownership rules are governed by permissions alone
-    raise PermissionDenied("只能修改自己（或本团队）负责的客户")
+    raise PermissionDenied(gettext("只能修改自己（或本团队）负责的客户"))
 
 
 def _check_owner(ctx: ServiceContext, owner_id: int | None) -> dict[str, str]:
@@ -256,13 +257,13 @@ def _check_owner(ctx: ServiceContext, owner_id: int | None) -> dict[str, str]:
         return {}
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active:
-        return {"owner_id": "负责人不存在或已停用"}
+        return {"owner_id": gettext("负责人不存在或已停用")}
     if _unrestricted(ctx) or owner_id == ctx.actor.id:
         return {}
     if not ctx.can("crm.customer.assign"):
-        raise PermissionDenied("无权限：只能把客户分配给自己")
+        raise PermissionDenied(gettext("无权限：只能把客户分配给自己"))
     if owner_id not in managed_member_ids(ctx.actor):
-        raise PermissionDenied("只能把客户分配给本团队成员")
+        raise PermissionDenied(gettext("只能把客户分配给本团队成员"))
     return {}
 
 
@@ -278,6 +279,11 @@ def assignable_owners(ctx: ServiceContext) -> list[User]:
 
 
 # --- validation --------------------------------------------------------------------------
+
+
+def fields_message(errors: Mapping[str, str]) -> str:
+    """The message of a ValidationError that lists each field's problem (translated)."""
+    return gettext("请检查：%(problems)s", problems=gettext("；").join(errors.values()))
 
 
 def _clean_customer(
@@ -299,49 +305,59 @@ def _clean_customer(
 
     run(
         "customer_type",
-        lambda: clean_choice(values.get("customer_type"), "客户类型", CUSTOMER_TYPES),
+        lambda: clean_choice(values.get("customer_type"), _l("客户类型"), CUSTOMER_TYPES),
     )
-    run("customer_name", lambda: clean_text(values.get("customer_name"), "客户名称", 200, True))
+    run(
+        "customer_name",
+        lambda: clean_text(values.get("customer_name"), _l("客户名称"), 200, True),
+    )
     run("phone", lambda: clean_mobile(values.get("phone")))
     run("tax_id", lambda: clean_tax_id(values.get("tax_id")))
-    run("industry", lambda: clean_text(values.get("industry"), "所属行业", 64))
+    run("industry", lambda: clean_text(values.get("industry"), _l("所属行业"), 64))
     run(
         "customer_level",
-        lambda: clean_choice(values.get("customer_level") or "normal", "客户分级", CUSTOMER_LEVELS),
+        lambda: clean_choice(
+            values.get("customer_level") or "normal", _l("客户分级"), CUSTOMER_LEVELS
+        ),
     )
     run("tags", lambda: clean_tags(values.get("tags")))
-    run("address", lambda: clean_text(values.get("address"), "地址", 300))
+    run("address", lambda: clean_text(values.get("address"), _l("地址"), 300))
     run(
         "source",
         lambda: (
             values.get("source")
-            and clean_choice(values.get("source"), "来源渠道", CUSTOMER_SOURCES)
+            and clean_choice(values.get("source"), _l("来源渠道"), CUSTOMER_SOURCES)
         ),
     )
-    run("remark", lambda: clean_text(values.get("remark"), "备注", 5000))
-    run("status", lambda: clean_choice(values.get("status") or "active", "状态", CUSTOMER_STATUSES))
+    run("remark", lambda: clean_text(values.get("remark"), _l("备注"), 5000))
+    run(
+        "status",
+        lambda: clean_choice(
+            values.get("status") or "active", _l("状态"), CUSTOMER_STATUSES
+        ),
+    )
     out["locked"] = bool(values.get("locked"))
     owner = values.get("owner_id")
     try:
         out["owner_id"] = int(owner) if owner not in (None, "") else None
     except (TypeError, ValueError):
-        errors["owner_id"] = "负责人无效"
+        errors["owner_id"] = gettext("负责人无效")
 
     ctype = out.get("customer_type")
     if ctype == "individual":
         out["tax_id"] = None  # a tax id belongs to enterprise customers only
         if "phone" not in errors and not out.get("phone"):
-            errors["phone"] = "个人客户必须填写手机号"
+            errors["phone"] = gettext("个人客户必须填写手机号")
     elif ctype == "enterprise" and "tax_id" not in errors and not out.get("tax_id"):
-        errors["tax_id"] = "企业客户必须填写统一社会信用代码"
+        errors["tax_id"] = gettext("企业客户必须填写统一社会信用代码")
     if out.get("status") == "in_pool":
         out["owner_id"] = None
     elif "owner_id" not in errors and out.get("owner_id") is None:
-        errors["owner_id"] = "请选择负责人"
+        errors["owner_id"] = gettext("请选择负责人")
     if "owner_id" not in errors and out.get("owner_id") != current_owner_id:
         errors.update(_check_owner(ctx, out.get("owner_id")))
     if errors:
-        raise ValidationError("请检查：" + "；".join(errors.values()), fields=errors)
+        raise ValidationError(fields_message(errors), fields=errors)
     return out
 
 
@@ -351,19 +367,31 @@ def _duplicate_error(
     """A message pointing at ``existing`` that only names what the actor may see."""
     ref = customer_number(existing.id)
     if existing.status == "in_pool" and can_see(ctx, existing.id):
-        msg = f"{what}已被公海客户「{existing.customer_name}」（{ref}）使用，可在公海中领取该客户"
+        msg = gettext(
+            "%(what)s 已被公海客户「%(name)s」（%(number)s）使用，可在公海中领取该客户",
+            what=what, name=existing.customer_name, number=ref,
+        )
         return DuplicateCustomerError(msg, field=field, existing_id=existing.id)
     if existing.owner_id is not None and existing.owner_id == ctx.actor_id:
-        msg = f"{what}已被您负责的客户「{existing.customer_name}」（{ref}）使用"
+        msg = gettext(
+            "%(what)s 已被您负责的客户「%(name)s」（%(number)s）使用",
+            what=what, name=existing.customer_name, number=ref,
+        )
         return DuplicateCustomerError(msg, field=field, existing_id=existing.id)
     if can_see(ctx, existing.id):
-        owner = existing.owner.name if existing.owner else "无"
-        msg = f"{what}已被客户「{existing.customer_name}」（{ref}，负责人：{owner}）使用"
+        owner = existing.owner.name if existing.owner else gettext("无")
+        msg = gettext(
+            "%(what)s 已被客户「%(name)s」（%(number)s，负责人：%(owner)s）使用",
+            what=what, name=existing.customer_name, number=ref, owner=owner,
+        )
         return DuplicateCustomerError(msg, field=field, existing_id=existing.id)
     if existing.status == "in_pool":
-        msg = f"{what}已被公海中的客户使用，请联系经理处理"
+        msg = gettext("%(what)s 已被公海中的客户使用，请联系经理处理", what=what)
     else:
-        msg = f"{what}已被其他销售负责的客户使用，不能重复建档；如需跟进请联系您的经理"
+        msg = gettext(
+            "%(what)s 已被其他销售负责的客户使用，不能重复建档；如需跟进请联系您的经理",
+            what=what,
+        )
     return DuplicateCustomerError(msg, field=field)
 
 
@@ -377,13 +405,15 @@ def _check_duplicates(ctx: ServiceContext, values: dict[str, Any], exclude_id: i
     if values.get("phone"):
         existing = other(Customer.phone == values["phone"])
         if existing is not None:
-            raise _duplicate_error(ctx, existing, "phone", f"手机号 {values['phone']} ")
+            what = gettext("手机号 %(phone)s", phone=values["phone"])
+            raise _duplicate_error(ctx, existing, "phone", what)
     if values.get("customer_type") == "enterprise" and values.get("tax_id"):
         existing = other(
             Customer.customer_type == "enterprise", Customer.tax_id == values["tax_id"]
         )
         if existing is not None:
-            raise _duplicate_error(ctx, existing, "tax_id", f"统一社会信用代码 {values['tax_id']} ")
+            what = gettext("统一社会信用代码 %(code)s", code=values["tax_id"])
+            raise _duplicate_error(ctx, existing, "tax_id", what)
 
 
 def _flush_unique(ctx: ServiceContext, values: dict[str, Any], exclude_id: int | None) -> None:
@@ -399,8 +429,8 @@ def _flush_unique(ctx: ServiceContext, values: dict[str, Any], exclude_id: int |
         log.info("duplicate customer caught by the database: %s", exc.orig)
         _check_duplicates(ctx, values, exclude_id)
         raise ConflictError(
-            "客户已存在：手机号或统一社会信用代码与其他客户重复",
-            fields={"phone": "可能重复", "tax_id": "可能重复"},
+            gettext("客户已存在：手机号或统一社会信用代码与其他客户重复"),
+            fields={"phone": gettext("可能重复"), "tax_id": gettext("可能重复")},
         ) from exc
 
 
@@ -415,9 +445,11 @@ def create_customer(ctx: ServiceContext, data: Mapping[str, Any]) -> Customer:
     if values["owner_id"] in (None, "") and values.get("status") != "in_pool":
         values["owner_id"] = ctx.actor_id
     if values.get("status") == "in_pool" and ctx.actor is not None:
-        raise ValidationError("新建客户不能直接放入公海", fields={"status": "不能直接放入公海"})
+        raise ValidationError(
+            gettext("新建客户不能直接放入公海"), fields={"status": gettext("不能直接放入公海")}
+        )
     if values.get("locked") and not ctx.can("crm.customer.assign"):
-        raise PermissionDenied("无权限：只有经理可以锁定客户")
+        raise PermissionDenied(gettext("无权限：只有经理可以锁定客户"))
     clean = _clean_customer(ctx, values)
     _check_duplicates(ctx, clean, None)
     customer = Customer(**clean)
@@ -437,11 +469,14 @@ def update_customer(ctx: ServiceContext, customer_id: int, data: Mapping[str, An
         if "status" in changes and (changes["status"] == "in_pool") != (
             customer.status == "in_pool"
         ):
-            raise ValidationError("移入或移出公海请使用公海功能", fields={"status": "不能在此修改"})
+            raise ValidationError(
+                gettext("移入或移出公海请使用公海功能"), fields={"status": gettext("不能在此修改")}
+            )
         if "locked" in changes and bool(changes["locked"]) != customer.locked:
             ctx.require("crm.customer.assign")
     if "owner_id" in changes and values["owner_id"] in (None, "") and values["status"] != "in_pool":
-        raise ValidationError("请选择负责人", fields={"owner_id": "请选择负责人"})
+        message = gettext("请选择负责人")
+        raise ValidationError(message, fields={"owner_id": message})
     clean = _clean_customer(ctx, values, current_owner_id=customer.owner_id)
     _check_duplicates(ctx, clean, customer.id)
     old_owner = customer.owner_id
@@ -481,15 +516,17 @@ def reassign_customers(
         ctx.require("crm.customer.assign")
     owner = db.session.get(User, new_owner_id)
     if owner is None or not owner.active:
-        raise ValidationError("接手人不存在或已停用", fields={"owner_id": "接手人不存在或已停用"})
+        message = gettext("接手人不存在或已停用")
+        raise ValidationError(message, fields={"owner_id": message})
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("请填写原因", fields={"reason": "请填写原因"})
+        message = gettext("请填写原因")
+        raise ValidationError(message, fields={"reason": message})
     result = []
     for cid in dict.fromkeys(customer_ids):
         customer = db.session.get(Customer, cid) if authorized else get_customer(ctx, cid)
         if customer is None:
-            raise NotFoundError(NOT_FOUND)
+            raise NotFoundError(str(NOT_FOUND))
         if customer.owner_id != new_owner_id:
             old = customer.owner_id
             customer.owner_id = new_owner_id
@@ -515,12 +552,12 @@ def _clean_contact(values: Mapping[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     checks: dict[str, Callable[[], Any]] = {
-        "name": lambda: clean_text(values.get("name"), "姓名", 100, True),
-        "title": lambda: clean_text(values.get("title"), "职务", 100),
+        "name": lambda: clean_text(values.get("name"), _l("姓名"), 100, True),
+        "title": lambda: clean_text(values.get("title"), _l("职务"), 100),
         "phone": lambda: clean_contact_phone(values.get("phone")),
         "email": lambda: clean_email(values.get("email")),
-        "wechat": lambda: clean_text(values.get("wechat"), "微信", 64),
-        "remark": lambda: clean_text(values.get("remark"), "备注", 2000),
+        "wechat": lambda: clean_text(values.get("wechat"), _l("微信"), 64),
+        "remark": lambda: clean_text(values.get("remark"), _l("备注"), 2000),
     }
     for key, fn in checks.items():
         try:
@@ -529,7 +566,7 @@ def _clean_contact(values: Mapping[str, Any]) -> dict[str, Any]:
             errors[key] = str(exc)
     out["is_primary"] = bool(values.get("is_primary"))
     if errors:
-        raise ValidationError("请检查：" + "；".join(errors.values()), fields=errors)
+        raise ValidationError(fields_message(errors), fields=errors)
     return out
 
 
@@ -549,11 +586,11 @@ def get_contact(ctx: ServiceContext, contact_id: int, *, for_write: bool = False
     ctx.require("crm.contact.read")
     contact = db.session.get(Contact, contact_id)
     if contact is None:
-        raise NotFoundError("联系人不存在或无权查看")
+        raise NotFoundError(gettext("联系人不存在或无权查看"))
     try:
         get_customer(ctx, contact.customer_id, for_write=for_write)
     except NotFoundError:
-        raise NotFoundError("联系人不存在或无权查看") from None
+        raise NotFoundError(gettext("联系人不存在或无权查看")) from None
     return contact
 
 
@@ -599,9 +636,9 @@ def _as_datetime(value: Any, ctx: ServiceContext) -> datetime:
         try:
             value = datetime.fromisoformat(value)
         except ValueError as exc:
-            raise FieldError("跟进时间格式不正确") from exc
+            raise FieldError(gettext("跟进时间格式不正确")) from exc
     if not isinstance(value, datetime):
-        raise FieldError("跟进时间格式不正确")
+        raise FieldError(gettext("跟进时间格式不正确"))
     if value.tzinfo is None:
         tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
         value = value.replace(tzinfo=tz)
@@ -618,7 +655,7 @@ def _as_date(value: Any) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
-        raise FieldError("下次跟进日期格式不正确") from exc
+        raise FieldError(gettext("下次跟进日期格式不正确")) from exc
 
 
 def _clean_follow_up(ctx: ServiceContext, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -627,9 +664,9 @@ def _clean_follow_up(ctx: ServiceContext, values: Mapping[str, Any]) -> dict[str
     checks: dict[str, Callable[[], Any]] = {
         "follow_up_at": lambda: _as_datetime(values.get("follow_up_at"), ctx),
         "channel": lambda: clean_choice(
-            values.get("channel") or "phone", "跟进方式", FOLLOW_UP_CHANNELS
+            values.get("channel") or "phone", _l("跟进方式"), FOLLOW_UP_CHANNELS
         ),
-        "content": lambda: clean_text(values.get("content"), "跟进内容", 5000, True),
+        "content": lambda: clean_text(values.get("content"), _l("跟进内容"), 5000, True),
         "next_follow_up_date": lambda: _as_date(values.get("next_follow_up_date")),
     }
     for key, fn in checks.items():
@@ -639,14 +676,14 @@ def _clean_follow_up(ctx: ServiceContext, values: Mapping[str, Any]) -> dict[str
             errors[key] = str(exc)
     at = out.get("follow_up_at")
     if at is not None and at > ctx.now + timedelta(minutes=5):
-        errors["follow_up_at"] = "跟进时间不能晚于现在"
+        errors["follow_up_at"] = gettext("跟进时间不能晚于现在")
     nxt = out.get("next_follow_up_date")
     if nxt is not None and at is not None and nxt < at.date():
-        errors["next_follow_up_date"] = "下次跟进日期不能早于本次跟进"
+        errors["next_follow_up_date"] = gettext("下次跟进日期不能早于本次跟进")
     opp = values.get("opportunity_id")
     out["opportunity_id"] = int(opp) if opp not in (None, "") else None
     if errors:
-        raise ValidationError("请检查：" + "；".join(errors.values()), fields=errors)
+        raise ValidationError(fields_message(errors), fields=errors)
     return out
 
 
@@ -684,7 +721,7 @@ def customer_sections(ctx: ServiceContext, customer: Customer) -> list[dict[str,
             html = Markup(section.render(customer, ctx))
         except Exception:  # a broken add-on must not hide the customer
             log.exception("customer section %s failed", section.id)
-            html = Markup('<div class="text-danger">{}</div>').format("该部分加载失败")
+            html = Markup('<div class="text-danger">{}</div>').format(gettext("该部分加载失败"))
         out.append({"id": section.id, "title": section.title, "html": html})
     return out
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -118,7 +120,7 @@ def _check_may_start(ctx: ServiceContext, from_user_id: int | None) -> None:
         .where(User.id == from_user_id, Team.manager_id == ctx.actor_id)
     )
     if member is None:
-        raise PermissionDenied("只能为本团队成员发起交接")
+        raise PermissionDenied(_("只能为本团队成员发起交接"))
 
 
 def start_handover(
@@ -133,24 +135,26 @@ def start_handover(
     """Preparation: a handover of all of ``from_user_id``'s customers (or the picked ones)."""
     _check_may_start(ctx, from_user_id)
     if reason not in REASONS:
-        raise ValidationError("请选择交接原因", fields={"reason": "原因无效"})
+        raise ValidationError(_("请选择交接原因"), fields={"reason": _("原因无效")})
     target = db.session.get(User, to_user_id)
     if target is None or not target.active:
-        raise ValidationError("接收人无效", fields={"to_user_id": "接收人无效"})
+        message = _("接收人无效")
+        raise ValidationError(message, fields={"to_user_id": message})
     if from_user_id is not None and from_user_id == to_user_id:
-        raise ValidationError("接收人不能是原负责人", fields={"to_user_id": "不能是原负责人"})
+        raise ValidationError(_("接收人不能是原负责人"), fields={"to_user_id": _("不能是原负责人")})
     stmt = select(Customer.id).where(Customer.status != "in_pool")
     if customer_ids is not None:
         stmt = stmt.where(Customer.id.in_(customer_ids))
     elif from_user_id is not None:
         stmt = stmt.where(Customer.owner_id == from_user_id)
     else:
-        raise ValidationError("请选择离职/调岗的员工或客户", fields={"from_user_id": "必填"})
+        raise ValidationError(_("请选择离职/调岗的员工或客户"), fields={"from_user_id": _("必填")})
     if from_user_id is not None:
         stmt = stmt.where(Customer.owner_id == from_user_id)
     visible = list(db.session.scalars(ctx.scoped(stmt.order_by(Customer.id), Customer)))
     if not visible:
-        raise ValidationError("没有可交接的客户", fields={"customer_ids": "没有可交接的客户"})
+        message = _("没有可交接的客户")
+        raise ValidationError(message, fields={"customer_ids": message})
     busy = db.session.scalar(
         select(func.count())
         .select_from(HandoverCustomer)
@@ -158,7 +162,9 @@ def start_handover(
         .where(HandoverCustomer.customer_id.in_(visible), Handover.stage.in_(OPEN_STAGES))
     )
     if busy:
-        raise ConflictError(f"有 {busy} 个客户已在进行中的交接单里，请先完成或取消那张交接单")
+        raise ConflictError(
+            _("有 %(n)s 个客户已在进行中的交接单里，请先完成或取消那张交接单", n=busy)
+        )
     handover = Handover(
         from_user_id=from_user_id,
         to_user_id=to_user_id,
@@ -191,7 +197,7 @@ def get_handover(ctx: ServiceContext, handover_id: int) -> Handover:
     ctx.require("crm.handover.read")
     handover = db.session.get(Handover, handover_id)
     if handover is None:
-        raise NotFoundError("交接单不存在")
+        raise NotFoundError(_("交接单不存在"))
     actor = ctx.actor
     if (
         actor is not None
@@ -199,13 +205,14 @@ def get_handover(ctx: ServiceContext, handover_id: int) -> Handover:
         and "manager" not in actor.role_codes
         and actor.id not in (handover.to_user_id, handover.from_user_id)
     ):
-        raise NotFoundError("交接单不存在")
+        raise NotFoundError(_("交接单不存在"))
     return handover
 
 
-def _require_stage(handover: Handover, stage: str, message: str) -> None:
+def _require_stage(handover: Handover, stage: str, message: Any) -> None:
+    """Refuse with ``message`` (a lazy translation) unless the handover is at ``stage``."""
     if handover.stage != stage:
-        raise UserError(message)
+        raise UserError(str(message))
 
 
 def update_checklist(
@@ -213,9 +220,9 @@ def update_checklist(
 ) -> Handover:
     """Preparation: the initiator or the departing user ticks items off and adds notes."""
     handover = get_handover(ctx, handover_id)
-    _require_stage(handover, "preparation", "只有准备阶段可以修改交接清单")
+    _require_stage(handover, "preparation", _l("只有准备阶段可以修改交接清单"))
     if not _is_admin(ctx) and ctx.actor_id not in (handover.initiator_id, handover.from_user_id):
-        raise PermissionDenied("只有发起人或原负责人可以完善交接清单")
+        raise PermissionDenied(_("只有发起人或原负责人可以完善交接清单"))
     notes = notes or {}
     items = []
     for index, item in enumerate(handover.checklist or []):
@@ -239,9 +246,9 @@ def submit(ctx: ServiceContext, handover_id: int) -> Handover:
     """Preparation → review, by the initiator (or an admin)."""
     handover = get_handover(ctx, handover_id)
     ctx.require("crm.handover.start")
-    _require_stage(handover, "preparation", "只有准备中的交接单可以提交审核")
+    _require_stage(handover, "preparation", _l("只有准备中的交接单可以提交审核"))
     if not _is_admin(ctx) and ctx.actor_id != handover.initiator_id:
-        raise PermissionDenied("只有发起人可以提交审核")
+        raise PermissionDenied(_("只有发起人可以提交审核"))
     _step(ctx, handover, "submit", "review")
     db.session.flush()
     return handover
@@ -254,11 +261,11 @@ def review(
     manager or admin who did not start it."""
     handover = get_handover(ctx, handover_id)
     ctx.require("crm.handover.review")
-    _require_stage(handover, "review", "交接单不在审核阶段")
+    _require_stage(handover, "review", _l("交接单不在审核阶段"))
     if ctx.actor_id is not None and ctx.actor_id == handover.initiator_id:
-        raise PermissionDenied("发起人不能审核自己的交接单")
+        raise PermissionDenied(_("发起人不能审核自己的交接单"))
     if not approve and not (comment or "").strip():
-        raise ValidationError("退回需要填写意见", fields={"comment": "请填写意见"})
+        raise ValidationError(_("退回需要填写意见"), fields={"comment": _("请填写意见")})
     _step(
         ctx,
         handover,
@@ -294,9 +301,9 @@ def confirm(ctx: ServiceContext, handover_id: int) -> Handover:
     """The recipient confirms: customers and their open opportunities change owner in this
     one transaction; the customers are notified; modules hear ``customers_handed_over``."""
     handover = get_handover(ctx, handover_id)
-    _require_stage(handover, "confirmation", "交接单不在确认阶段")
+    _require_stage(handover, "confirmation", _l("交接单不在确认阶段"))
     if ctx.actor_id != handover.to_user_id:
-        raise PermissionDenied("只有接收人可以确认交接")
+        raise PermissionDenied(_("只有接收人可以确认交接"))
     ids, skipped = _still_transferable(handover)
     if ids:
         reassign_customers(
@@ -397,11 +404,11 @@ def cancel(ctx: ServiceContext, handover_id: int, comment: str | None = None) ->
     """Cancel an open handover (the initiator, a reviewer or an admin)."""
     handover = get_handover(ctx, handover_id)
     if handover.stage not in OPEN_STAGES:
-        raise UserError("交接单已结束")
+        raise UserError(_("交接单已结束"))
     if not (
         _is_admin(ctx) or ctx.actor_id == handover.initiator_id or ctx.can("crm.handover.review")
     ):
-        raise PermissionDenied("无权限取消该交接单")
+        raise PermissionDenied(_("无权限取消该交接单"))
     _step(ctx, handover, "cancel", "cancelled", comment)
     db.session.flush()
     return handover

@@ -9,6 +9,9 @@ from decimal import InvalidOperation
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select
 from sqlalchemy import select
 from sqlalchemy import update
@@ -34,7 +37,7 @@ from modules.crm.models.opportunity import TRANSITIONS
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import Quote
 
-NOT_FOUND = "商机不存在或无权查看"
+NOT_FOUND = _l("商机不存在或无权查看")
 MAX_AMOUNT = Decimal("999999999999.99")
 
 
@@ -55,13 +58,13 @@ def get_opportunity(ctx: ServiceContext, ref: str | int, *,
     ``for_update`` the row is locked (PostgreSQL) so concurrent changes queue up."""
     opp_id = parse_number(ref)
     if opp_id is None:
-        raise NotFoundError(NOT_FOUND)
+        raise NotFoundError(str(NOT_FOUND))
     stmt = opportunity_select(ctx).where(Opportunity.id == opp_id)
     if for_update:
         stmt = stmt.with_for_update(of=Opportunity).execution_options(populate_existing=True)
     opp = db.session.scalar(stmt)
     if opp is None:
-        raise NotFoundError(NOT_FOUND)
+        raise NotFoundError(str(NOT_FOUND))
     return opp
 
 
@@ -70,18 +73,20 @@ def writable_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
     ctx.require("crm.opportunity.write")
     opp = get_opportunity(ctx, ref, for_update=True)
     if opp.owner_id is None and not ctx.can("crm.opportunity.assign"):
-        raise UserError("该商机尚未认领，请先认领（#认领）")
+        raise UserError(_("该商机尚未认领，请先认领（#认领）"))
     return opp
 
 
 def _amount(raw: Any, field: str, label: str) -> Decimal:
+    """``raw`` as an amount; ``label`` (a lazy translation) names it in the messages."""
     try:
         value = Decimal(str(raw).replace(",", "").replace("¥", "").strip())
     except (InvalidOperation, ValueError) as exc:
-        raise ValidationError(f"{label}不是有效的金额", fields={field: "不是有效的金额"}) from exc
+        raise ValidationError(_("%(label)s不是有效的金额", label=label),
+                              fields={field: _("不是有效的金额")}) from exc
     if value < 0 or value > MAX_AMOUNT or value != value.quantize(Decimal("0.01")):
-        raise ValidationError(f"{label}无效（0 至 999,999,999,999.99，最多两位小数）",
-                              fields={field: "金额无效"})
+        raise ValidationError(_("%(label)s无效（0 至 999,999,999,999.99，最多两位小数）",
+                                label=label), fields={field: _("金额无效")})
     return value
 
 
@@ -91,9 +96,9 @@ def _clean(ctx: ServiceContext, data: Mapping[str, Any], partial: bool) -> dict[
     if "product_name" in data or not partial:
         name = str(data.get("product_name") or "").strip()
         if not name:
-            errors["product_name"] = "请填写产品"
+            errors["product_name"] = _("请填写产品")
         elif len(name) > 200:
-            errors["product_name"] = "产品名称过长"
+            errors["product_name"] = _("产品名称过长")
         out["product_name"] = name
     if "quantity" in data or not partial:
         try:
@@ -102,16 +107,16 @@ def _clean(ctx: ServiceContext, data: Mapping[str, Any], partial: bool) -> dict[
                 raise ValueError
             out["quantity"] = quantity
         except (TypeError, ValueError):
-            errors["quantity"] = "数量必须是正整数"
+            errors["quantity"] = _("数量必须是正整数")
     if "estimated_amount" in data or not partial:
         try:
             out["estimated_amount"] = _amount(data.get("estimated_amount") or 0,
-                                              "estimated_amount", "预计金额")
+                                              "estimated_amount", _l("预计金额"))
         except ValidationError as exc:
             errors.update(exc.fields)
     if "source" in data and data.get("source"):
         if data["source"] not in SOURCES:
-            errors["source"] = "来源无效"
+            errors["source"] = _("来源无效")
         out["source"] = data["source"]
     for key in ("requirements",):
         if key in data:
@@ -122,9 +127,9 @@ def _clean(ctx: ServiceContext, data: Mapping[str, Any], partial: bool) -> dict[
             out["expected_close_date"] = (raw if isinstance(raw, date) or raw in (None, "")
                                           else date.fromisoformat(str(raw))) or None
         except ValueError:
-            errors["expected_close_date"] = "日期格式不正确"
+            errors["expected_close_date"] = _("日期格式不正确")
     if errors:
-        raise ValidationError("请检查：" + "；".join(errors.values()), fields=errors)
+        raise ValidationError(customer_services.fields_message(errors), fields=errors)
     return out
 
 
@@ -135,12 +140,13 @@ def create_opportunity(ctx: ServiceContext, data: Mapping[str, Any]) -> Opportun
     try:
         customer = customer_services.get_customer(ctx, data.get("customer_id") or 0)
     except NotFoundError as exc:
-        raise ValidationError("客户不存在或无权查看", fields={"customer_id": "客户不存在"}) from exc
+        raise ValidationError(str(customer_services.NOT_FOUND),
+                              fields={"customer_id": _("客户不存在")}) from exc
     values = _clean(ctx, data, partial=False)
     owner_id = None if data.get("unowned") else (data.get("owner_id") or ctx.actor_id)
     if owner_id != ctx.actor_id:
         if not ctx.can("crm.opportunity.assign"):
-            raise ValidationError("只能为自己创建商机", fields={"owner_id": "无权指定负责人"})
+            raise ValidationError(_("只能为自己创建商机"), fields={"owner_id": _("无权指定负责人")})
         if owner_id is not None:
             _check_assignee(ctx, owner_id)
     opp = Opportunity(customer_id=customer.id, owner_id=owner_id, status="new", **values)
@@ -166,14 +172,16 @@ def change_status(ctx: ServiceContext, ref: str | int, status: str,
     The kanban, the status form, ``PATCH …/status`` and ``#成交``/``#丢单`` all land here."""
     opp = writable_opportunity(ctx, ref)
     if status not in STATUSES:
-        raise ValidationError("状态无效", fields={"status": "状态无效"})
+        message = _("状态无效")
+        raise ValidationError(message, fields={"status": message})
     if status == opp.status:
         return opp
     if status not in TRANSITIONS[opp.status]:
-        raise UserError(f"商机不能从“{STATUSES[opp.status]}”变为“{STATUSES[status]}”")
+        raise UserError(_("商机不能从“%(old)s”变为“%(new)s”",
+                          old=_(STATUSES[opp.status]), new=_(STATUSES[status])))
     reason = (reason or "").strip()
     if status == "lost" and not reason:
-        raise ValidationError("丢单需要填写原因", fields={"reason": "请填写丢单原因"})
+        raise ValidationError(_("丢单需要填写原因"), fields={"reason": _("请填写丢单原因")})
     previous = opp.status
     opp.status = status
     if status in STAGES and STAGES.index(status) > STAGES.index(opp.stage_reached or "new"):
@@ -202,7 +210,7 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
     ctx.require("crm.opportunity.claim")
     opp_id = parse_number(ref)
     if opp_id is None:
-        raise NotFoundError(NOT_FOUND)
+        raise NotFoundError(str(NOT_FOUND))
     won = db.session.execute(
         update(Opportunity)
         .where(Opportunity.id == opp_id, Opportunity.owner_id.is_(None),
@@ -215,17 +223,18 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
         db.session.refresh(opp)
     if not won:
         if opp is None:
-            raise NotFoundError(NOT_FOUND)
+            raise NotFoundError(str(NOT_FOUND))
         if opp.owner_id == ctx.actor_id:
-            raise ConflictError(f"{opp.number} 已经是您的商机")
+            raise ConflictError(_("%(number)s 已经是您的商机", number=opp.number))
         visible = db.session.scalar(
             opportunity_select(ctx).where(Opportunity.id == opp.id)) is not None
         # Who was faster is told about announced (claimed) ones, never about others' records.
         if opp.owner_id is not None and (visible or _was_claimed(opp.id)):
-            raise ConflictError(f"{opp.number} 已被{opp.owner.name if opp.owner else '他人'}认领")
+            raise ConflictError(_("%(number)s 已被%(name)s认领", number=opp.number,
+                                  name=opp.owner.name if opp.owner else _("他人")))
         if not visible:
-            raise NotFoundError(NOT_FOUND)
-        raise ConflictError(f"{opp.number} 已关闭，不能认领")
+            raise NotFoundError(str(NOT_FOUND))
+        raise ConflictError(_("%(number)s 已关闭，不能认领", number=opp.number))
     audit.record(ctx, opp, "claim", "认领商机", {"owner_id": [None, ctx.actor_id]})
     return opp
 
@@ -233,8 +242,8 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
 def _check_assignee(ctx: ServiceContext, owner_id: int) -> None:
     """A manager assigns within his team, an admin to any active user."""
     if owner_id not in {u.id for u in customer_services.assignable_owners(ctx)}:
-        raise ValidationError("负责人不存在、已停用或不在您的团队",
-                              fields={"owner_id": "无效的负责人"})
+        raise ValidationError(_("负责人不存在、已停用或不在您的团队"),
+                              fields={"owner_id": _("无效的负责人")})
 
 
 def _was_claimed(opp_id: int) -> bool:
@@ -261,15 +270,17 @@ def add_quote(ctx: ServiceContext, ref: str | int, amount: Any,
     opportunity moves to quoted."""
     opp = writable_opportunity(ctx, ref)
     if not opp.is_open:
-        raise UserError(f"{opp.number} 已{opp.status_label}，不能再报价")
-    value = _amount(amount, "amount", "报价金额")
+        raise UserError(_("%(number)s 已%(status)s，不能再报价", number=opp.number,
+                          status=_(opp.status_label)))
+    value = _amount(amount, "amount", _l("报价金额"))
     if value <= 0:
-        raise ValidationError("报价金额必须大于 0", fields={"amount": "必须大于 0"})
+        raise ValidationError(_("报价金额必须大于 0"), fields={"amount": _("必须大于 0")})
     if isinstance(valid_until, str) and valid_until:
         try:
             valid_until = date.fromisoformat(valid_until)
         except ValueError as exc:
-            raise ValidationError("有效期格式不正确", fields={"valid_until": "日期格式"}) from exc
+            raise ValidationError(_("有效期格式不正确"),
+                                  fields={"valid_until": _("日期格式")}) from exc
     for old in opp.quotes:
         old.is_current = False
     db.session.flush()  # before the insert: the partial unique index allows one current
@@ -291,11 +302,13 @@ def follow_up(ctx: ServiceContext, ref: str | int, content: str,
     opp = writable_opportunity(ctx, ref)
     content = (content or "").strip()
     if not content:
-        raise ValidationError("请填写跟进内容", fields={"content": "请填写跟进内容"})
+        message = _("请填写跟进内容")
+        raise ValidationError(message, fields={"content": message})
     if len(content) > 5000:
-        raise ValidationError("跟进内容过长", fields={"content": "最多 5000 字"})
+        raise ValidationError(_("跟进内容过长"), fields={"content": _("最多 5000 字")})
     if channel not in FOLLOW_UP_CHANNELS:
-        raise ValidationError("跟进方式无效", fields={"channel": "跟进方式无效"})
+        message = _("跟进方式无效")
+        raise ValidationError(message, fields={"channel": message})
     record = FollowUp(customer_id=opp.customer_id, opportunity_id=opp.id,
                       user_id=ctx.actor_id, follow_up_at=ctx.now, channel=channel,
                       content=content)
@@ -331,14 +344,16 @@ def announce(ctx: ServiceContext, opp: Opportunity) -> None:
     from core.settings import get_setting
     from modules.crm.bot import opportunity_card
 
-    card = opportunity_card(opp, source="新商机")
+    # The card goes to the whole team: in the default language, not the actor's.
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "zh_CN"):
+        card = opportunity_card(opp, source="新商机")
+        payload = {"msgtype": "template_card", "card": card.to_template_card()}
     chat_id = get_setting("crm.sales_chat_id")
     if chat_id:
         remember_card(str(chat_id), card)
     channels = current_app.extensions["tandem_registry"].notification_channels
     sales = list(db.session.scalars(select(User).where(
         User.active.is_(True), User.roles.any(Role.code == "sales"))))
-    payload = {"msgtype": "template_card", "card": card.to_template_card()}
     body = f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}"
     key = f"crm.announce:{opp.id}"
     notify(ctx, sales, f"新商机：{card.title}", body, channels=("inapp",), url=card.url,

@@ -222,7 +222,7 @@ def new() -> Any:
         "source": form.source.data or None, "requirements": form.requirements.data,
         "unowned": bool(getattr(form, "unowned", None) and form.unowned.data)}))
     if done:
-        flash(f"已创建商机 {opp.number}", "success")
+        flash(gettext("已创建商机 %(number)s", number=opp.number), "success")
         return redirect(url_for("crm_opportunities.detail", id=opp.id))
     return render_template("crm/opportunity_form.html", form=form, opp=None)
 
@@ -254,7 +254,8 @@ def _action(id: int, run: Any, done: str) -> Any:
 @requires("crm.opportunity.write")
 def status(id: int) -> Any:
     return _action(id, lambda c: svc.change_status(c, id, request.form.get("status", ""),
-                                                   request.form.get("reason")), "状态已更新")
+                                                   request.form.get("reason")),
+                   gettext("状态已更新"))
 
 
 @bp.route("/<int:id>/claim", methods=["POST"])
@@ -270,7 +271,7 @@ def claim(id: int) -> Any:
     except TandemError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("crm_opportunities.index"))
-    flash("已认领", "success")
+    flash(gettext("已认领"), "success")
     return redirect(url_for("crm_opportunities.detail", id=id))
 
 
@@ -279,7 +280,7 @@ def claim(id: int) -> Any:
 def assign(id: int) -> Any:
     owner = request.form.get("owner_id", "")
     return _action(id, lambda c: svc.assign_opportunity(c, id, int(owner) if owner.isdigit()
-                                                        else 0), "已分配")
+                                                        else 0), gettext("已分配"))
 
 
 @bp.route("/<int:id>/quote", methods=["POST"])
@@ -287,7 +288,8 @@ def assign(id: int) -> Any:
 def quote(id: int) -> Any:
     return _action(id, lambda c: svc.add_quote(c, id, request.form.get("amount", ""),
                                                request.form.get("valid_until") or None,
-                                               request.form.get("note") or None), "已报价")
+                                               request.form.get("note") or None),
+                   gettext("已报价"))
 
 
 @bp.route("/<int:id>/follow-up", methods=["POST"])
@@ -295,4 +297,4 @@ def quote(id: int) -> Any:
 def follow_up(id: int) -> Any:
     return _action(id, lambda c: svc.follow_up(c, id, request.form.get("content", ""),
                                                request.form.get("channel") or "phone"),
-                   "已记录跟进")
+                   gettext("已记录跟进"))

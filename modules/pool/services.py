@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_
 from sqlalchemy import exists
 from sqlalchemy import func
@@ -74,7 +75,7 @@ def update_rule(ctx: ServiceContext, level: str, values: dict[str, Any]) -> Pool
     ctx.require("pool.rule.manage")
     rule = rules().get(level)
     if rule is None:
-        raise NotFoundError("客户分级不存在")
+        raise NotFoundError(_("客户分级不存在"))
     if rule.id is None:
         db.session.add(rule)
     errors = {}
@@ -93,13 +94,14 @@ def update_rule(ctx: ServiceContext, level: str, values: dict[str, Any]) -> Pool
                     raise ValueError
                 setattr(rule, key, number)
             except (TypeError, ValueError):
-                errors[key] = "请输入 0–3650 的整数"
+                errors[key] = _("请输入 0–3650 的整数")
     if "enabled" in values:
         rule.enabled = bool(values["enabled"])
     if rule.remind_days >= min(rule.inactive_days, rule.no_deal_days) > 0:
-        errors["remind_days"] = "提醒天数必须小于回收天数"
+        errors["remind_days"] = _("提醒天数必须小于回收天数")
     if errors:
-        raise ValidationError("请检查：" + "；".join(errors.values()), fields=errors)
+        raise ValidationError(_("请检查：%(problems)s", problems=_("；").join(errors.values())),
+                              fields=errors)
     db.session.flush()
     return rule
 
@@ -272,14 +274,14 @@ def release(ctx: ServiceContext, customer_id: int, reason: str) -> Customer:
     ctx.require("pool.customer.release")
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("放入公海需要填写原因", fields={"reason": "请填写原因"})
+        raise ValidationError(_("放入公海需要填写原因"), fields={"reason": _("请填写原因")})
     customer = get_customer(ctx, customer_id, for_write=True)
     if customer.status == "in_pool":
-        raise UserError("该客户已在公海中")
+        raise UserError(_("该客户已在公海中"))
     if customer.locked and not ctx.can("crm.customer.assign"):
-        raise UserError("该客户已锁定，不能放入公海")
+        raise UserError(_("该客户已锁定，不能放入公海"))
     if not _to_pool(ctx, customer, "manual", reason):
-        raise ConflictError("客户已被他人修改，请刷新后重试")
+        raise ConflictError(_("客户已被他人修改，请刷新后重试"))
     return db.session.get(Customer, customer_id)
 
 
@@ -303,7 +305,7 @@ def claim(ctx: ServiceContext, customer_id: int) -> Customer:
         select(Customer).where(Customer.id == customer_id, Customer.status == "in_pool")
     )
     if customer is None:
-        raise ConflictError("该客户已不在公海中（可能刚被他人领取）")
+        raise ConflictError(_("该客户已不在公海中（可能刚被他人领取）"))
     rule = rules()[customer.customer_level]
     me = ctx.actor_id
     _check_cooldown(ctx, rule, customer_id, me)
@@ -315,7 +317,7 @@ def claim(ctx: ServiceContext, customer_id: int) -> Customer:
         .execution_options(synchronize_session=False)
     ).rowcount
     if not won:
-        raise ConflictError("该客户刚被他人领取")
+        raise ConflictError(_("该客户刚被他人领取"))
     held = (
         db.session.scalar(
             select(func.count())
@@ -325,7 +327,8 @@ def claim(ctx: ServiceContext, customer_id: int) -> Customer:
         or 0
     )
     if held > rule.max_customers:
-        raise UserError(f"您已持有 {held - 1} 个客户，达到上限 {rule.max_customers}")
+        raise UserError(_("您已持有 %(held)s 个客户，达到上限 %(cap)s", held=held - 1,
+                          cap=rule.max_customers))
     today = (
         db.session.scalar(
             select(func.count())
@@ -339,7 +342,8 @@ def claim(ctx: ServiceContext, customer_id: int) -> Customer:
         or 0
     )
     if today >= rule.max_claims_per_day:
-        raise UserError(f"今日已领取 {today} 个客户，达到每日上限 {rule.max_claims_per_day}")
+        raise UserError(_("今日已领取 %(today)s 个客户，达到每日上限 %(cap)s", today=today,
+                          cap=rule.max_claims_per_day))
     _move(ctx, customer_id, None, me, "claim")
     audit.record(
         ctx,
@@ -368,7 +372,8 @@ def _check_cooldown(ctx: ServiceContext, rule: PoolRule, customer_id: int, me: i
         and last_out.at > ctx.now - timedelta(days=rule.cooldown_days)
     ):
         until = (last_out.at + timedelta(days=rule.cooldown_days)).astimezone(SHANGHAI)
-        raise UserError(f"该客户刚从您名下回收，冷却期内不能领取（{until:%Y-%m-%d %H:%M} 后可领）")
+        raise UserError(_("该客户刚从您名下回收，冷却期内不能领取（%(until)s 后可领）",
+                          until=f"{until:%Y-%m-%d %H:%M}"))
 
 
 def assign(ctx: ServiceContext, customer_id: int, owner_id: int) -> Customer:
@@ -377,10 +382,10 @@ def assign(ctx: ServiceContext, customer_id: int, owner_id: int) -> Customer:
     ctx.require("pool.customer.assign")
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active:
-        raise ValidationError("负责人无效", fields={"owner_id": "负责人无效"})
+        raise ValidationError(_("负责人无效"), fields={"owner_id": _("负责人无效")})
     if (ctx.actor is not None and not ctx.actor.is_admin and owner_id != ctx.actor_id
             and owner_id not in managed_member_ids(ctx.actor)):
-        raise PermissionDenied("只能分配给本团队成员")
+        raise PermissionDenied(_("只能分配给本团队成员"))
     won = db.session.execute(
         update(Customer)
         .where(Customer.id == customer_id, Customer.status == "in_pool")
@@ -388,7 +393,7 @@ def assign(ctx: ServiceContext, customer_id: int, owner_id: int) -> Customer:
         .execution_options(synchronize_session=False)
     ).rowcount
     if not won:
-        raise ConflictError("该客户已不在公海中")
+        raise ConflictError(_("该客户已不在公海中"))
     _move(ctx, customer_id, None, owner_id, "assign")
     audit.record(
         ctx,

@@ -17,6 +17,7 @@ from threading import Lock
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 
 from core.extensions import db
 from core.notify.channels import ChannelError
@@ -71,7 +72,7 @@ class WeComAppChannel:
             else None
         userid = notification.address or (user.wecom_userid if user else None)
         if not userid:
-            raise ChannelError("收件人没有绑定企业微信账号")
+            raise ChannelError(gettext("收件人没有绑定企业微信账号"))
         message = app_message(notification)
         try:
             answer = WeComClient().send_app_message([userid], message)
@@ -152,7 +153,7 @@ class WeComWebhookChannel:
         keys = load_config().webhook_keys
         key = keys.get(notification.address or "")
         if not key:
-            raise ChannelError(f"未配置群机器人 {notification.address}")
+            raise ChannelError(gettext("未配置群机器人 %(name)s", name=notification.address))
         wait = window.wait_seconds(key)
         if wait:
             raise RetryLater(wait, "group robot limit: 20 messages a minute")

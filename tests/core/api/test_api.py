@@ -496,3 +496,58 @@ def test_database_conflicts_and_http_errors_inside_a_view_are_json(api, api_app)
     with api_app.test_request_context("/api/v1/x", headers=headers):
         assert_error(too_large(), 413, "too_large")
     assert error["fields"] == {}
+
+
+# --- the token user's language -----------------------------------------------------------
+
+
+def english_user_with_token(*roles: str, username: str) -> tuple[Any, dict]:
+    user, headers = user_with_token(*roles, username=username)
+    user.locale = "en"
+    db.session.commit()
+    return user, headers
+
+
+def test_an_english_token_user_reads_validation_and_not_found_errors_in_english(api):
+    admin, headers = english_user_with_token("admin", username="root")
+    error = assert_error(api.post("/api/v1/users", headers=headers, json={}), 422,
+                         "validation_error")
+    assert error["message"] == "Invalid fields: username"
+    assert error["fields"] == {"username": "Required"}
+    response = api.patch(f"/api/v1/users/{admin.id}", headers=headers,
+                         json={"display_name": "x" * 101, "colour": "red", "active": "maybe"})
+    error = assert_error(response, 422, "validation_error")
+    assert error["fields"] == {"display_name": "At most 100 characters",
+                               "colour": "Field not allowed", "active": "Must be true or false"}
+    error = assert_error(api.get("/api/v1/users/999999", headers=headers), 404, "not_found")
+    assert error["message"] == "User not found"
+    error = assert_error(api.get("/api/v1/no-such-thing", headers=headers), 404, "not_found")
+    assert error["message"] == "No such endpoint or record"
+    error = assert_error(api.get("/api/v1/no-such-thing"), 404, "not_found")
+    assert error["message"] == "接口或记录不存在"
+    error = assert_error(api.get("/api/v1/users?sort=nope", headers=headers), 400, "invalid_sort")
+    assert error["message"].startswith("Unsupported sort: nope (available: ")
+    # Without a known user (no token, a wrong one) the answer stays in the default Chinese.
+    for wrong in ({}, {"Authorization": "Bearer tdm_wrong"}):
+        error = assert_error(api.get("/api/v1/me", headers=wrong), 401, "unauthorized")
+        assert error["message"] == "缺少、无效或已撤销的访问令牌"
+
+
+def test_an_english_token_user_reads_service_errors_in_english(api):
+    _admin, headers = english_user_with_token("admin", username="root")
+    user_with_token("sales", username="s2", wecom_userid="taken")
+    response = api.post("/api/v1/users", headers=headers, json={"username": "s2"})
+    error = assert_error(response, 409, "conflict")
+    assert error["message"] == "Username s2 already exists"
+    assert error["fields"] == {"username": "Username already exists"}
+    response = api.post("/api/v1/users", headers=headers,
+                        json={"username": "newbie", "roles": ["nope"]})
+    error = assert_error(response, 422, "validation_error")
+    assert error["message"] == error["fields"]["roles"] == "Unknown roles: nope"
+    _engineer, engineer_headers = english_user_with_token("engineer", username="e1")
+    error = assert_error(api.get("/api/v1/users", headers=engineer_headers), 403, "forbidden")
+    assert error["message"] == "Permission denied: requires “View users” (core.user.read)"
+    # The same refusal for a Chinese user is unchanged.
+    _chinese, chinese_headers = user_with_token("engineer", username="e2")
+    error = assert_error(api.get("/api/v1/users", headers=chinese_headers), 403, "forbidden")
+    assert error["message"] == "无权限：需要“查看用户”（core.user.read）"

@@ -176,3 +176,25 @@ def test_unread_count_shows_under_the_bell(client, login_as):
     assert "新的公海客户" in client.get("/notifications").get_data(as_text=True)
     client.post("/notifications/read")
     assert 'id="unread-count"' not in client.get("/").get_data(as_text=True)
+
+
+def test_an_english_admin_reads_service_errors_and_notices_in_english(client, login_as,
+                                                                      make_user):
+    client.post("/locale/en", data={"next": "/"})
+    page = client.get("/admin/users", follow_redirects=True).get_data(as_text=True)
+    assert "Please log in first." in page and "Enter your username" not in page
+    assert "Enter your username" in client.post("/login", data={}).get_data(as_text=True)
+    login_as("admin", username="root")
+    client.post("/locale/en", data={"next": "/"})
+    make_user("sales", username="taken")
+    form = {"username": "taken", "display_name": "", "roles": ["sales"], "team_id": "",
+            "password": "long-enough-1", "active": "y"}
+    page = client.post("/admin/users/new", data=form).get_data(as_text=True)
+    assert "Username taken already exists" in page  # flashed
+    assert "Username already exists" in page  # on the field
+    assert "已存在" not in page
+    response = client.post("/admin/teams", data={"name": "East", "manager_id": ""},
+                           follow_redirects=True)
+    assert "Team East created" in response.get_data(as_text=True)
+    page = client.post("/admin/teams", data={"name": "East", "manager_id": ""})
+    assert "A team with this name already exists" in page.get_data(as_text=True)

@@ -22,7 +22,8 @@ from core.web.listview import ListView
 
 ROOT = Path(__file__).parents[3]
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
-KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2),
+            "pgettext": ((1, "c"), 2)}
 
 
 def _ui_folders() -> list[Path]:
@@ -30,26 +31,27 @@ def _ui_folders() -> list[Path]:
     return [ROOT / "core", *modules]
 
 
-def _english() -> dict[str, str]:
+def _english() -> dict[tuple[str | None, str], str]:
+    """English by ``(context, msgid)``: ``pgettext("card", "客户")`` is not the menu's 客户."""
     catalogs = [ROOT / "core/translations/en/LC_MESSAGES/messages.po",
                 *sorted(ROOT.glob("modules/*/translations/en/LC_MESSAGES/messages.po"))]
-    english: dict[str, str] = {}
+    english: dict[tuple[str | None, str], str] = {}
     for path in catalogs:
         with path.open("rb") as fh:
             for message in read_po(fh):
                 key = message.id if isinstance(message.id, str) else message.id[0]
                 if key and message.string:
-                    english[key] = message.string
+                    english[message.context, key] = message.string
     return english
 
 
-def _extracted(folder: Path) -> Iterator[tuple[str, str]]:
-    for filename, _line, message, _comments, _context in extract_from_dir(
+def _extracted(folder: Path) -> Iterator[tuple[tuple[str | None, str], str]]:
+    for filename, _line, message, _comments, context in extract_from_dir(
         str(folder), METHODS, keywords=KEYWORDS
     ):
         text = message if isinstance(message, str) else message[0]
         if text and "/tests/" not in filename:
-            yield text, f"{folder.name}/{filename}"
+            yield (context, text), f"{folder.name}/{filename}"
 
 
 def _declared(app: Any) -> Iterator[tuple[str, str]]:
@@ -77,13 +79,13 @@ def _declared(app: Any) -> Iterator[tuple[str, str]]:
 @pytest.mark.parametrize("folder", _ui_folders(), ids=lambda p: p.name)
 def test_every_extracted_text_has_an_english_translation(folder: Path):
     english = _english()
-    missing = sorted({f"{text!r} ({where})" for text, where in _extracted(folder)
-                      if text not in english})
+    missing = sorted({f"{key[1]!r} ({where})" for key, where in _extracted(folder)
+                      if key not in english})
     assert not missing, "no English for:\n" + "\n".join(missing)
 
 
 def test_every_declared_label_has_an_english_translation(app: Any):
     english = _english()
     missing = sorted({f"{text!r} ({where})" for text, where in _declared(app)
-                      if text and text not in english})
+                      if text and (None, text) not in english})
     assert not missing, "no English for:\n" + "\n".join(missing)

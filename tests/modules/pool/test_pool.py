@@ -3,8 +3,10 @@ assignment, release, hidden fields, history and the API."""
 
 from __future__ import annotations
 
+import re
 import threading
 
+import flask_babel
 import pytest
 from sqlalchemy import select
 from sqlalchemy import update
@@ -326,3 +328,40 @@ def test_a_claimer_cannot_find_a_pool_customer_by_a_field_hidden_from_him(client
     with unit_of_work(ctx := ctx_for(li)):
         services.claim(ctx, hidden.id)
     assert found(li, q="13955556666") == [hidden.id] == found(li, industry="冷链物流")
+
+
+def test_an_english_claimer_reads_the_refusals_in_english(client, li, make_user):
+    from core.security.services import issue_token
+
+    zhao = make_user("sales", username="zhao")
+    zhao.locale = "en"
+    db.session.commit()
+    with unit_of_work(ctx := ServiceContext.system("cli")):
+        services.update_rule(ctx, "normal", {"max_customers": 1})
+    taken = make_customer(li, customer_level="normal")
+    free = make_customer(None, customer_level="normal")
+    own = make_customer(zhao, customer_level="normal")  # zhao is at his cap
+    with unit_of_work(ctx := ctx_for(zhao)):
+        token = issue_token(ctx, zhao)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    capped = client.post(f"/api/v1/pool/customers/{free.id}/claim", headers=headers)
+    assert capped.json["error"]["message"] == "You hold 1 customers, the limit is 1"
+    gone = client.post(f"/api/v1/pool/customers/{taken.id}/claim", headers=headers)
+    assert gone.status_code == 409
+    assert gone.json["error"]["message"].startswith("This customer is no longer in the pool")
+    released = client.post(f"/api/v1/customers/{own.id}/release", headers=headers,
+                           json={"reason": " "})
+    assert released.status_code == 422 and set(released.json["error"]["fields"]) == {"reason"}
+    assert not re.search(r"[\u4e00-\u9fff]", released.get_data(as_text=True))
+    login(client, zhao)
+    client.post(f"/pool/customers/{free.id}/claim")
+    page = client.get("/pool/").get_data(as_text=True)
+    assert "You hold 1 customers, the limit is 1" in page
+    client.post(f"/pool/customers/{own.id}/release", data={"reason": " "})
+    page = client.get("/pool/").get_data(as_text=True)
+    assert "Moving a customer to the pool needs a reason" in page
+
+    flask_babel.refresh()  # the test's app context outlives the request (and its locale)
+    with pytest.raises(UserError, match="达到上限 1"), unit_of_work(ctx := ctx_for(li)):
+        services.claim(ctx, free.id)  # li holds one too: Chinese, the default
