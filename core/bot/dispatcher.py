@@ -231,18 +231,24 @@ def _notify_unbound(userid: str) -> bool:
     """Tell admins (in-app) that ``userid`` needs binding, when ``core.notify`` exists.
 
     ``core.notify.notify_admins`` is called with those of ``ctx, title, body, message,
-    text, category, kind, dedupe_key`` its signature names, in its own unit of work.
+    text, category, kind, dedupe_key`` its signature names, in its own unit of work; the
+    texts are functions, so that each admin reads them in his language.
     """
     notify = optional_import("core.notify")
     fn = getattr(notify, "notify_admins", None) if notify is not None else None
     if fn is None:
         return False
-    title = _("企业微信账号待绑定")
-    body = _(
-        "企业微信用户 %(userid)s 向机器人发送了消息，但尚未绑定 Tandem 用户。"
-        "请在用户管理中为其填写企业微信账号。",
-        userid=userid,
-    )
+
+    def title() -> str:  # written in each admin's language
+        return _("企业微信账号待绑定")
+
+    def body() -> str:
+        return _(
+            "企业微信用户 %(userid)s 向机器人发送了消息，但尚未绑定 Tandem 用户。"
+            "请在用户管理中为其填写企业微信账号。",
+            userid=userid,
+        )
+
     ctx = ServiceContext.system("bot")
     offered = {
         "ctx": ctx,

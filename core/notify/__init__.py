@@ -6,11 +6,13 @@ nothing lost while Redis is down (the periodic relay picks up what was never enq
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -29,6 +31,10 @@ BACKOFF_SECONDS = [30, 120, 600, 1800]
 STUCK_AFTER = timedelta(minutes=10)
 
 
+# A text, or a function writing it in the current locale (see ``notify``).
+Text = str | Callable[[], str]
+
+
 def _user_id(recipient: Any) -> int | None:
     if recipient is None or isinstance(recipient, int):
         return recipient
@@ -38,8 +44,8 @@ def _user_id(recipient: Any) -> int | None:
 def notify(
     ctx: ServiceContext,
     recipients: Iterable[Any],
-    subject: str,
-    body: str = "",
+    subject: Text,
+    body: Text = "",
     *,
     channels: Iterable[str] = ("inapp",),
     url: str | None = None,
@@ -50,12 +56,16 @@ def notify(
 ) -> list[Notification]:
     """Queue a notification per recipient (users or ids) and channel, in the caller's
     transaction. With ``dedupe_key`` a repeat (same key, recipient, channel) adds nothing.
-    ``address`` targets a non-user (a customer's phone, a webhook name)."""
+    ``address`` targets a non-user (a customer's phone, a webhook name).
+
+    ``subject`` and ``body`` may be functions, e.g. ``lambda: _("请确认客户交接 %(n)s", n=…)``:
+    each user's copy is then written in his language (others: the default language)."""
     from core import jobs
 
     rows = []
     targets = list(recipients) or [None]
     for recipient in targets:
+        title, text = _written_for(recipient, subject, body)
         for channel in channels:
             key = None
             if dedupe_key:
@@ -66,8 +76,8 @@ def notify(
                 channel=channel,
                 recipient_id=_user_id(recipient),
                 address=address,
-                subject=subject[:255],
-                body=body,
+                subject=title[:255],
+                body=text,
                 url=url,
                 payload=payload or {},
                 dedupe_key=key,
@@ -83,23 +93,38 @@ def notify(
     return rows
 
 
+def _written_for(recipient: Any, subject: Text, body: Text) -> tuple[str, str]:
+    """The subject and body for ``recipient``: functions are called in his language."""
+    if not callable(subject) and not callable(body):
+        return subject, body
+    from core.security.models import User
+
+    user = db.session.get(User, recipient) if isinstance(recipient, int) else recipient
+    locale = getattr(user, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        return (subject() if callable(subject) else subject,
+                body() if callable(body) else body)
+
+
 def notify_admins(
     ctx: ServiceContext,
-    title: str = "",
-    body: str = "",
+    title: Text = "",
+    body: Text = "",
     *,
     url: str | None = None,
     dedupe_key: str | None = None,
     **_: Any,
 ) -> None:
-    """An in-app notice to every active admin."""
+    """An in-app notice to every active admin (each in his language when ``title`` and
+    ``body`` are functions, as for :func:`notify`)."""
     from core.security.models import Role
     from core.security.models import User
 
     admins = db.session.scalars(
         select(User).where(User.active.is_(True), User.roles.any(Role.code == "admin"))
     )
-    notify(ctx, list(admins), title or body[:60], body, url=url, dedupe_key=dedupe_key)
+    subject = title or (lambda: (body() if callable(body) else body)[:60])
+    notify(ctx, list(admins), subject, body, url=url, dedupe_key=dedupe_key)
 
 
 def _channel(name: str) -> Any:

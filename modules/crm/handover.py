@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
@@ -278,8 +280,8 @@ def review(
         notify(
             ctx,
             [handover.to_user_id],
-            f"请确认客户交接 {handover.number}",
-            f"{len(handover.customers)} 个客户待您确认接收",
+            lambda: _("请确认客户交接 %(number)s", number=handover.number),
+            lambda: _("%(n)s 个客户待您确认接收", n=len(handover.customers)),
             url=f"/crm/handovers/{handover.id}",
             dedupe_key=f"crm.handover.confirm:{handover.id}",
         )
@@ -319,12 +321,17 @@ def confirm(ctx: ServiceContext, handover_id: int) -> Handover:
         if ids
         else 0
     )
-    summary = f"{len(ids)} 个客户，{moved} 个进行中商机"
-    if skipped:
-        summary += f"；{skipped} 个客户已不在原负责人名下，未转移"
-    _step(ctx, handover, "confirm", "completed", summary)
+    def summary() -> str:  # in the current locale
+        text = _("%(n)s 个客户，%(moved)s 个进行中商机", n=len(ids), moved=moved)
+        if skipped:
+            text += _("；") + _("%(n)s 个客户已不在原负责人名下，未转移", n=skipped)
+        return text
+
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the history's language
+        stored = summary()
+    _step(ctx, handover, "confirm", "completed", stored)
     handover.completed_at = ctx.now
-    audit.record(ctx, handover, "completed", f"交接完成：{summary}")
+    audit.record(ctx, handover, "completed", f"交接完成：{stored}")
     _notify_people(ctx, handover, summary)
     _notify_customers(ctx, handover, ids)
     hook = _hook("customers_handed_over")
@@ -340,12 +347,13 @@ def confirm(ctx: ServiceContext, handover_id: int) -> Handover:
     return handover
 
 
-def _notify_people(ctx: ServiceContext, handover: Handover, summary: str) -> None:
+def _notify_people(ctx: ServiceContext, handover: Handover, summary: Callable[[], str]) -> None:
+    """The initiator and the previous owner hear it, each in his language."""
     people = [u for u in (handover.initiator_id, handover.from_user_id) if u]
     notify(
         ctx,
         people,
-        f"客户交接 {handover.number} 已完成",
+        lambda: _("客户交接 %(number)s 已完成", number=handover.number),
         summary,
         url=f"/crm/handovers/{handover.id}",
         dedupe_key=f"crm.handover.done:{handover.id}",

@@ -254,12 +254,12 @@ def _remind(ctx: ServiceContext, rule: PoolRule, customer: Customer, reason: str
     if reason == "inactive_days" and customer.last_follow_up_at:
         start = max(start, customer.last_follow_up_at)
     key = f"pool.remind:{customer.id}:{customer.owner_id}:{reason}:{start.isoformat()}"
-    why = "未跟进" if reason == "inactive_days" else "未成交"
     sent = notify(
         ctx,
         [customer.owner_id],
-        f"客户即将回收公海：{customer.customer_name}",
-        f"{rule.remind_days} 天内如不跟进/成交，将自动回收（{why}）",
+        lambda: _("客户即将回收公海：%(name)s", name=customer.customer_name),
+        lambda: _("%(days)s 天内如不跟进/成交，将自动回收（%(why)s）", days=rule.remind_days,
+                  why=_("未跟进") if reason == "inactive_days" else _("未成交")),
         url=f"/crm/customers/{customer.id}",
         dedupe_key=key,
         record=customer,

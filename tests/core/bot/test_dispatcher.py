@@ -59,7 +59,7 @@ def test_unknown_userid_is_refused_politely_and_admins_notified(bot_ctx, monkeyp
     assert "尚未绑定" in reply.text and "已通知管理员" in reply.text
     assert widgets() == []
     assert calls == [("bot", calls[0][1], calls[0][2])]
-    assert "stranger" in calls[0][2]
+    assert "stranger" in calls[0][2]()  # the body, written in each admin's language
 
 
 def test_unknown_userid_without_notify_module(bot_ctx, monkeypatch):

@@ -112,6 +112,20 @@ def test_dedupe_key_makes_repeats_no_ops(jobs_ctx):
     assert len(_inbox(user)) == 1
 
 
+def test_a_written_function_gives_each_user_his_own_language(jobs_ctx):
+    from flask_babel import gettext
+
+    zh, en = _user("u-zh"), _user("u-en")
+    en.locale = "en"
+    db.session.commit()
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        notify.notify(ctx, [zh, en.id], lambda: gettext("通知"), lambda: gettext("是"))
+        notify.notify_admins(ctx, body=lambda: gettext("否"))  # no admin: nobody
+    assert [(m.title, m.body) for m in _inbox(zh)] == [("通知", "是")]
+    assert [(m.title, m.body) for m in _inbox(en)] == [("Notifications", "Yes")]
+
+
 @pytest.mark.redis
 def test_nothing_lost_while_redis_is_down(jobs_app, redis_server):
     from core.app import create_app

@@ -4,6 +4,7 @@ ownership moving in one transaction, customer notices and history."""
 from __future__ import annotations
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.errors import PermissionDenied
@@ -65,6 +66,27 @@ def test_full_handover_moves_customers_and_open_opportunities(people):
         select(Notification).where(Notification.address == "13900001111")
     ).all()
     assert len(notices) == 1 and "taker" in notices[0].body
+
+
+def test_notices_are_in_each_readers_language_and_the_history_in_the_default(people):
+    leaving, taker = people["leaving"], people["taker"]
+    taker.locale = "en"  # the recipient, who confirms
+    db.session.commit()
+    make_customer(leaving)
+    h = act(people["boss"], svc.start_handover, to_user_id=taker.id, from_user_id=leaving.id,
+            reason="resignation")
+    act(people["boss"], svc.submit, h.id)
+    act(people["boss2"], svc.review, h.id, True, "同意")
+    with force_locale("en"):  # as in his request
+        act(taker, svc.confirm, h.id)
+    sent = {(n.recipient_id, n.subject) for n in db.session.scalars(select(Notification))}
+    assert (taker.id, f"Please confirm customer handover {h.number}") in sent
+    assert (leaving.id, f"客户交接 {h.number} 已完成") in sent
+    done = db.session.scalar(select(Notification).where(Notification.recipient_id == leaving.id,
+                                                         Notification.subject.like("%已完成")))
+    assert done.body == "1 个客户，0 个进行中商机"
+    handover = svc.get_handover(ctx_for(people["boss"]), h.id)
+    assert handover.steps[-1].comment == "1 个客户，0 个进行中商机"  # not the taker's English
 
 
 def test_rejected_handover_goes_back_to_preparation(people):

@@ -77,6 +77,21 @@ def test_reminder_k_days_before_and_the_job_is_idempotent(li):
     assert len(reminders) == 1 and "即将回收" in reminders[0].subject
 
 
+def test_each_owner_is_reminded_in_his_language(li, make_user):
+    en = make_user("sales", username="tom")
+    en.locale = "en"
+    db.session.commit()
+    for owner in (li, en):
+        age(make_customer(owner, customer_level="normal"), owned_days=28, follow_up_days=28)
+    assert recycle()["reminded"] == 2
+    sent = {n.recipient_id: (n.subject, n.body) for n in db.session.scalars(select(Notification))}
+    assert sent[li.id][0].startswith("客户即将回收公海：")
+    assert sent[li.id][1] == "3 天内如不跟进/成交，将自动回收（未跟进）"
+    assert sent[en.id][0].startswith("Customer about to go back to the pool: ")
+    assert sent[en.id][1].endswith("within 3 days, it goes back to the pool automatically "
+                                   "(no follow-up)")
+
+
 def test_recycling_twice_the_same_day_changes_nothing_more(li):
     customer = make_customer(li, customer_level="normal")
     age(customer, owned_days=40, follow_up_days=40)
