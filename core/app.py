@@ -74,6 +74,13 @@ def _init_extensions(app: Flask) -> None:
     ext.login_manager.login_message = "请先登录。"
     ext.login_manager.localize_callback = gettext  # flashed in the reader's language
     ext.login_manager.session_protection = "strong"
+
+    # flask-login keeps the request's user in ``g``, which lives as long as the app context;
+    # a request reusing an app context already pushed (as tests do) must load its own.
+    @app.teardown_request
+    def _forget_user(_exc: BaseException | None) -> None:
+        g.pop("_login_user", None)
+
     ext.csrf.init_app(app)
     ext.bootstrap.init_app(app)
     redis_url = app.config.get("REDIS_URL")
@@ -96,12 +103,9 @@ def _init_extensions(app: Flask) -> None:
 
     @ext.login_manager.user_loader
     def _load_user(user_id: str) -> Any:
-        from sqlalchemy.orm import joinedload
+        from core.security.principal import load_user
 
-        from core.security.models import User
-
-        user = ext.db.session.get(User, int(user_id), options=[joinedload(User.roles)])
-        return user if user is not None and user.active else None
+        return load_user(int(user_id))
 
 
 def _configure_babel(app: Flask, registry: Any) -> None:

@@ -2,7 +2,8 @@
 
 Each request reads the registry version (one indexed row); when another process or request
 changed the installed modules, the next request is served by a freshly built app, so routes,
-menus, commands and jobs of an uninstalled module disappear without a restart.
+menus, commands and jobs of an uninstalled module disappear without a restart. The same
+statement reads the auth epoch, handed to the request (``core.security.principal``).
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ from flask import Flask
 from sqlalchemy import text
 
 from core.extensions import db
+from core.security.principal import ENVIRON_KEY as AUTH_EPOCH
 
 
-def _read_version(app: Flask) -> int:
+def _read_state(app: Flask) -> tuple[int, int | None]:
+    """The registry version and the auth epoch."""
     with app.app_context():
         try:
             with db.engine.connect() as conn:
-                value = conn.execute(
-                    text("SELECT value FROM core_state WHERE key = 'registry_version'")
-                ).scalar()
+                values = dict(conn.execute(text(
+                    "SELECT key, value FROM core_state "
+                    "WHERE key IN ('registry_version', 'auth_epoch')")).all())
         except Exception:  # noqa: BLE001 - no schema yet: version 0
-            return 0
-    return int(value or 0)
+            return 0, None
+    return int(values.get("registry_version") or 0), values.get("auth_epoch")
 
 
 def _freeze_heap() -> None:
@@ -51,11 +54,14 @@ class TandemDispatcher:
         self._config = config
         self._lock = threading.Lock()
         self.app = self._factory(self._config)
-        self.version = _read_version(self.app)
+        self.version, _epoch = _read_state(self.app)
         _freeze_heap()
 
     def current_app(self) -> Flask:
-        version = _read_version(self.app)
+        return self._current()[0]
+
+    def _current(self) -> tuple[Flask, int | None]:
+        version, epoch = _read_state(self.app)
         if version != self.version:
             with self._lock:
                 if version != self.version:
@@ -65,7 +71,7 @@ class TandemDispatcher:
                     with old.app_context():
                         db.engine.dispose(close=False)
                     _freeze_heap()
-        return self.app
+        return self.app, epoch
 
     def start_background_services(self) -> None:
         """In embedded mode (no Redis) run the periodic-job scheduler in a thread."""
@@ -76,7 +82,10 @@ class TandemDispatcher:
         start_embedded_scheduler(self)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        return self.current_app()(environ, start_response)
+        app, epoch = self._current()
+        if epoch is not None:
+            environ[AUTH_EPOCH] = epoch
+        return app(environ, start_response)
 
 
 def application_factory() -> TandemDispatcher:

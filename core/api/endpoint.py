@@ -69,7 +69,12 @@ class ApiMeta:
 
 def json_response(payload: Any, status: int = 200) -> Response:
     """A JSON response (UTF-8, fields in declaration order)."""
-    text = json.dumps(jsonable(payload), ensure_ascii=False, separators=(",", ":"))
+    return _plain_json_response(jsonable(payload), status)
+
+
+def _plain_json_response(plain: Any, status: int) -> Response:
+    """``plain`` is already made of JSON values (see :func:`jsonable`)."""
+    text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
     return current_app.response_class(text, status=status, mimetype="application/json")
 
 
@@ -260,7 +265,7 @@ def api_view(
                     return http_error_response(exc)
             if payload is None and status in (200, 204):
                 return current_app.response_class(status=204)
-            return json_response(payload, status)
+            return _plain_json_response(payload, status)
 
         wrapped._tandem_permission = permission  # type: ignore[attr-defined]
         wrapped._api_meta = meta  # type: ignore[attr-defined]

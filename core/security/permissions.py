@@ -12,15 +12,16 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.security.models import RolePermission
-from core.web.context import request_cached
+from core.security.principal import cached
 
 if TYPE_CHECKING:
     from core.security.models import User
 
 
 def granted_permissions(user: User) -> frozenset[str]:
-    """All permissions granted to the user's roles, read once per HTTP request (outside
-    one, once per app context: a job or a command)."""
+    """All permissions granted to the user's roles: in an HTTP request kept while the auth
+    epoch is unchanged (``core.security.principal``), outside one read once per app context
+    (a job or a command)."""
     roles = tuple(sorted(user.role_codes))
 
     def read() -> frozenset[str]:
@@ -28,7 +29,7 @@ def granted_permissions(user: User) -> frozenset[str]:
             select(RolePermission.permission).where(RolePermission.role_code.in_(roles))))
 
     if has_request_context():
-        return request_cached(f"grants:{','.join(roles)}", read)
+        return cached(("grants", roles), read)
     cache = g.setdefault("_tandem_perm_cache", {}) if has_app_context() else {}
     if roles not in cache:
         cache[roles] = read()

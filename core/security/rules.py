@@ -69,13 +69,14 @@ def team_records(owner_column: Any) -> Any:
 
 
 def managed_member_ids(user: User) -> set[int]:
-    """Ids of the members of the teams ``user`` manages (read once per HTTP request)."""
+    """Ids of the members of the teams ``user`` manages (in an HTTP request kept while the
+    auth epoch is unchanged, see ``core.security.principal``)."""
     from core.extensions import db
     from core.security.models import Team
     from core.security.models import User as UserModel
-    from core.web.context import request_cached
+    from core.security.principal import cached
 
-    members = request_cached(f"team_members:{user.id}", lambda: frozenset(db.session.scalars(
+    members = cached(("team", user.id), lambda: frozenset(db.session.scalars(
         select(UserModel.id).join(Team, UserModel.team_id == Team.id)
         .where(Team.manager_id == user.id))))
     return set(members)

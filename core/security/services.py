@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from core.db import utcnow
 from core.errors import ConflictError
@@ -121,19 +121,38 @@ def revoke_token(ctx: ServiceContext, token_id: int) -> None:
 
 
 def user_for_token(raw: str) -> User | None:
-    """The active user owning a valid, unrevoked token."""
+    """The active user owning a valid, unrevoked token (kept per process while the auth
+    epoch is unchanged: revoking a token moves it)."""
+    from core.security.principal import cached
+    from core.security.principal import load_user
+    from core.security.principal import remember
+
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _hash_token(raw))
-        .options(joinedload(ApiToken.user).joinedload(User.roles)))  # one round trip
-    if token is None or token.revoked_at is not None or not token.user.active:
+    digest = _hash_token(raw)
+    found = cached(("token", digest), lambda: _live_token(digest))
+    if found is None:
+        return None
+    token_id, user_id, last_used_at = found
+    user = load_user(user_id)
+    if user is None:
         return None
     now = utcnow()
     # Recorded at most every few minutes, so reading the API does not write on every call.
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+    if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
+        token = db.session.get(ApiToken, token_id)
+        if token is None:  # deleted since it was kept
+            return None
         token.last_used_at = now
-    return token.user
+        remember(("token", digest), (token_id, user_id, now))
+    return user
+
+
+def _live_token(digest: str) -> tuple[int, int, datetime | None] | None:
+    row = db.session.execute(
+        select(ApiToken.id, ApiToken.user_id, ApiToken.last_used_at)
+        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))).first()
+    return tuple(row) if row is not None else None
 
 
 PROFILE_FIELDS = ("display_name", "phone", "email", "wecom_userid", "locale")

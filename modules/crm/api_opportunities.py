@@ -11,7 +11,6 @@ from flask import Blueprint
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm import selectinload
 
 from core import api
 from modules.crm import opportunities as svc
@@ -99,8 +98,9 @@ class StatusIn(api.ApiIn):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-def _out(opp: Opportunity) -> dict:
-    quote = opp.current_quote
+def _out(opp: Opportunity, *, listed: bool = False) -> dict:
+    """The answer's fields; ``listed``: the quote comes from the list's join."""
+    quote = opp.listed_quote if listed else opp.current_quote
     return {
         "id": opp.id, "number": opp.number, "customer_id": opp.customer_id,
         "customer_name": opp.customer.customer_name, "product_name": opp.product_name,
@@ -132,9 +132,9 @@ def list_opportunities(ctx):  # noqa: ANN001, ANN201
     """List the opportunities the caller may see."""
     stmt = select(Opportunity).options(
         joinedload(Opportunity.customer).load_only(Customer.customer_name),
-        selectinload(Opportunity.quotes))
+        joinedload(Opportunity.listed_quote))
     page = OPPORTUNITIES.page(ctx, stmt)
-    page.items = [_out(o) for o in page.items]
+    page.items = [_out(o, listed=True) for o in page.items]
     return page
 
 

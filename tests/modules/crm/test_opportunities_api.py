@@ -107,6 +107,9 @@ def test_patch_quotes_and_follow_ups(api, people):
     assert body["status"] == "quoted" and body["current_quote"]["amount"] == "175000.00"
     assert body["followed_up_at"] is not None
     assert api("c").post(f"{url}/quotes", json={"amount": "1"}).status_code == 404
+    api("a").post(f"{url}/quotes", json={"amount": "168000.00"})  # now the current one
+    listed = {o["id"]: o for o in api("a").get("/api/v1/opportunities").json["data"]}
+    assert listed[opp.id]["current_quote"]["amount"] == "168000.00"
 
 
 def test_openapi_documents_the_opportunity_endpoints(client):
