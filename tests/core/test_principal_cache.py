@@ -155,9 +155,8 @@ def test_the_server_entry_point_reads_the_epoch_with_the_registry_version(make_a
     from tests.conftest import base_config
 
     app = make_app()
-    with app.app_context():
-        with unit_of_work(ctx := ServiceContext.system("cli")):
-            create_user(ctx, "root", roles=["admin"], password="secret-pass-1")
+    with app.app_context(), unit_of_work(ctx := ServiceContext.system("cli")):
+        create_user(ctx, "root", roles=["admin"], password="secret-pass-1")
     dispatcher = TandemDispatcher(config=base_config(app.config["SQLALCHEMY_DATABASE_URI"],
                                                      app.instance_path))
     client = Client(dispatcher)
