@@ -28,6 +28,14 @@ class ValidationError(TandemError):
     code = "validation_error"
     http_status = 422
 
+    @classmethod
+    def of_fields(cls, fields: dict[str, str]) -> ValidationError:
+        """The error for ``fields`` (field → its problem), saying "请检查：" and each problem."""
+        from flask_babel import gettext
+
+        problems = gettext("；").join(fields.values())
+        return cls(gettext("请检查：%(problems)s", problems=problems), fields=fields)
+
 
 class ConflictError(TandemError):
     """The change conflicts with existing data (duplicate, concurrent update)."""

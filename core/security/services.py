@@ -192,7 +192,6 @@ def update_user(ctx: ServiceContext, user: User, **fields: object) -> User:
         else:
             user.active = bool(fields["active"])
     if errors:
-        raise ValidationError(_("请检查：%(problems)s", problems=_("；").join(errors.values())),
-                              fields=errors)
+        raise ValidationError.of_fields(errors)
     db.session.flush()
     return user

@@ -281,11 +281,6 @@ def assignable_owners(ctx: ServiceContext) -> list[User]:
 # --- validation --------------------------------------------------------------------------
 
 
-def fields_message(errors: Mapping[str, str]) -> str:
-    """The message of a ValidationError that lists each field's problem (translated)."""
-    return gettext("请检查：%(problems)s", problems=gettext("；").join(errors.values()))
-
-
 def _clean_customer(
     ctx: ServiceContext, values: dict[str, Any], current_owner_id: int | None = None
 ) -> dict[str, Any]:
@@ -357,7 +352,7 @@ def _clean_customer(
     if "owner_id" not in errors and out.get("owner_id") != current_owner_id:
         errors.update(_check_owner(ctx, out.get("owner_id")))
     if errors:
-        raise ValidationError(fields_message(errors), fields=errors)
+        raise ValidationError.of_fields(errors)
     return out
 
 
@@ -566,7 +561,7 @@ def _clean_contact(values: Mapping[str, Any]) -> dict[str, Any]:
             errors[key] = str(exc)
     out["is_primary"] = bool(values.get("is_primary"))
     if errors:
-        raise ValidationError(fields_message(errors), fields=errors)
+        raise ValidationError.of_fields(errors)
     return out
 
 
@@ -683,7 +678,7 @@ def _clean_follow_up(ctx: ServiceContext, values: Mapping[str, Any]) -> dict[str
     opp = values.get("opportunity_id")
     out["opportunity_id"] = int(opp) if opp not in (None, "") else None
     if errors:
-        raise ValidationError(fields_message(errors), fields=errors)
+        raise ValidationError.of_fields(errors)
     return out
 
 

@@ -129,7 +129,7 @@ def _clean(ctx: ServiceContext, data: Mapping[str, Any], partial: bool) -> dict[
         except ValueError:
             errors["expected_close_date"] = _("日期格式不正确")
     if errors:
-        raise ValidationError(customer_services.fields_message(errors), fields=errors)
+        raise ValidationError.of_fields(errors)
     return out
 
 

@@ -100,8 +100,7 @@ def update_rule(ctx: ServiceContext, level: str, values: dict[str, Any]) -> Pool
     if rule.remind_days >= min(rule.inactive_days, rule.no_deal_days) > 0:
         errors["remind_days"] = _("提醒天数必须小于回收天数")
     if errors:
-        raise ValidationError(_("请检查：%(problems)s", problems=_("；").join(errors.values())),
-                              fields=errors)
+        raise ValidationError.of_fields(errors)
     db.session.flush()
     return rule
 
