@@ -115,7 +115,8 @@ def is_api_request() -> bool:
     return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
 
 
-def _bearer_user() -> Any:
+def bearer_user() -> Any:
+    """The user of the request's ``Authorization: Bearer`` token, or None."""
     from core.security.services import user_for_token
 
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
@@ -228,11 +229,12 @@ def api_view(
 
         @wraps(view)
         def wrapped(**url_args: Any) -> Any:
-            user = _bearer_user()
+            user = bearer_user()
             if user is None:
                 db.session.rollback()
                 return error_response("unauthorized", _HTTP_ERRORS[401][1], 401)
-            ctx = ServiceContext(actor=user, source="api", locale=user.locale or "zh_CN")
+            ctx = ServiceContext(actor=user, source="api",
+                                 locale=user.locale or current_app.config["BABEL_DEFAULT_LOCALE"])
             # Messages (errors, validation) in the token user's language.
             with force_locale(ctx.locale):
                 try:

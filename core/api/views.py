@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from core.api.endpoint import API_PREFIX
-from core.api.endpoint import _bearer_user
+from core.api.endpoint import bearer_user
 from core.api.endpoint import http_error_response
 from core.api.endpoint import is_api_request
 from core.api.endpoint import json_response
@@ -291,7 +291,7 @@ def docs() -> Any:
 def _caller_locale() -> str:
     """The language of the token's user, else the default (no token, or not valid)."""
     try:
-        user = _bearer_user()
+        user = bearer_user()
     except SQLAlchemyError:
         db.session.rollback()
         user = None

@@ -105,7 +105,10 @@ def remember(key: Any, value: Any) -> None:
 
 
 def _cache() -> PrincipalCache:
-    return current_app.extensions.setdefault("tandem_principal", PrincipalCache())
+    cache = current_app.extensions.get("tandem_principal")
+    if cache is None:  # the first request of this app
+        cache = current_app.extensions.setdefault("tandem_principal", PrincipalCache())
+    return cache
 
 
 def attached(snapshot: Any) -> Any:
