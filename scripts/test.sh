@@ -69,4 +69,7 @@ TANDEM_TEST_DB=sqlite run "browser, Chromium" -m browser "$@"
 
 echo "==> total $(($(date +%s) - started)) s"
 echo "$passed passed, $failed failed"
+if [ "$status" -ne 0 ]; then
+  echo "FAILED (see above: ruff, or a pytest run that did not pass)" >&2
+fi
 exit $status
