@@ -36,6 +36,7 @@ from core.extensions import db
 from core.security.access import AUTHENTICATED
 from core.services import ServiceContext
 from core.services import unit_of_work
+from core.web.i18n import locale_of
 
 log = logging.getLogger(__name__)
 
@@ -233,8 +234,7 @@ def api_view(
             if user is None:
                 db.session.rollback()
                 return error_response("unauthorized", _HTTP_ERRORS[401][1], 401)
-            ctx = ServiceContext(actor=user, source="api",
-                                 locale=user.locale or current_app.config["BABEL_DEFAULT_LOCALE"])
+            ctx = ServiceContext(actor=user, source="api", locale=locale_of(user))
             # Messages (errors, validation) in the token user's language.
             with force_locale(ctx.locale):
                 try:

@@ -40,6 +40,7 @@ from core.security.models import Team
 from core.security.models import User
 from core.security.models import user_roles
 from core.services import ServiceContext
+from core.web.i18n import locale_of
 
 bp = Blueprint("api_core", __name__, url_prefix=API_PREFIX)
 TAGS = ["core"]
@@ -295,7 +296,7 @@ def _caller_locale() -> str:
     except SQLAlchemyError:
         db.session.rollback()
         user = None
-    return (user.locale if user else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return locale_of(user)
 
 
 def _json_http_error(exc: HTTPException) -> Any:

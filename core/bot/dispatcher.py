@@ -43,6 +43,8 @@ from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
 from core.util import optional_import
+from core.web.i18n import default_locale
+from core.web.i18n import locale_of
 
 if TYPE_CHECKING:
     from core.registration import BotCommand
@@ -281,12 +283,8 @@ def _actor_context(userid: str, chat_id: str | None) -> ServiceContext | Reply:
     if not user.active:
         return TextReply(_("您的 Tandem 账号已停用，无法使用机器人。"))
     return ServiceContext(
-        actor=user, source="bot", chat_id=chat_id, locale=user.locale or _default_locale()
+        actor=user, source="bot", chat_id=chat_id, locale=locale_of(user)
     )
-
-
-def _default_locale() -> str:
-    return current_app.config.get("BABEL_DEFAULT_LOCALE") or "zh_CN"
 
 
 # ------------------------------------------------------------------------------ commands
@@ -389,14 +387,14 @@ def _guarded(
     what: str,
 ) -> Reply:
     """Identity, locale and the never-raise rule shared by messages and clicks."""
-    with force_locale(_default_locale()):
+    with force_locale(default_locale()):
         try:
             if ctx is None:
                 found = _actor_context(userid, chat_id)
                 if not isinstance(found, ServiceContext):
                     return found
                 ctx = found
-            with force_locale(ctx.locale or _default_locale()):
+            with force_locale(ctx.locale or default_locale()):
                 return run(ctx)
         except Exception:
             log.exception("bot: error while handling %s from %s", what, userid)

@@ -23,6 +23,7 @@ from core.notify.channels import RetryLater
 from core.notify.models import InboxMessage
 from core.notify.models import Notification
 from core.services import ServiceContext
+from core.web.i18n import locale_of
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,7 @@ def _written_for(recipient: Any, subject: Text, body: Text) -> tuple[str, str]:
     from core.security.models import User
 
     user = db.session.get(User, recipient) if isinstance(recipient, int) else recipient
-    locale = getattr(user, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    with force_locale(locale):
+    with force_locale(locale_of(user)):
         return (subject() if callable(subject) else subject,
                 body() if callable(body) else body)
 

@@ -7,6 +7,7 @@ no separate compile step.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -24,3 +25,15 @@ def ensure_compiled(dirs: list[Path]) -> None:
             with tmp.open("wb") as fh:
                 write_mo(fh, catalog)
             tmp.replace(mo)
+
+
+def default_locale() -> str:
+    """The installation's language (``BABEL_DEFAULT_LOCALE``): jobs, the CLI, shared records."""
+    from flask import current_app
+
+    return current_app.config.get("BABEL_DEFAULT_LOCALE") or "zh_CN"
+
+
+def locale_of(user: Any) -> str:
+    """The language ``user`` chose, else the installation's."""
+    return getattr(user, "locale", None) or default_locale()

@@ -36,6 +36,7 @@ from core.notify import notify
 from core.security.models import Team
 from core.security.models import User
 from core.services import ServiceContext
+from core.web.i18n import default_locale
 from modules.crm.customers import reassign_customers
 from modules.crm.models.customer import Customer
 from modules.crm.models.handover import REASONS
@@ -327,7 +328,7 @@ def confirm(ctx: ServiceContext, handover_id: int) -> Handover:
             text += _("；") + _("%(n)s 个客户已不在原负责人名下，未转移", n=skipped)
         return text
 
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the history's language
+    with force_locale(default_locale()):  # the history's language
         stored = summary()
     _step(ctx, handover, "confirm", "completed", stored)
     handover.completed_at = ctx.now

@@ -24,6 +24,7 @@ from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.services import ServiceContext
+from core.web.i18n import default_locale
 from modules.crm import customers as customer_services
 from modules.crm.models.customer import FOLLOW_UP_CHANNELS
 from modules.crm.models.customer import Customer
@@ -345,7 +346,7 @@ def announce(ctx: ServiceContext, opp: Opportunity) -> None:
     from modules.crm.bot import opportunity_card
 
     # The card goes to the whole team: in the default language, not the actor's.
-    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "zh_CN"):
+    with force_locale(default_locale()):
         card = opportunity_card(opp, source="新商机")
         payload = {"msgtype": "template_card", "card": card.to_template_card()}
     chat_id = get_setting("crm.sales_chat_id")
