@@ -28,7 +28,10 @@ class AppDomain(Domain):
     process; apps with other installed modules (and so other catalogs) keep their own."""
 
     def get_translations_cache(self, ctx: Any) -> dict:
-        return current_app.extensions.setdefault("tandem_translations", {})
+        cache = current_app.extensions.get("tandem_translations")
+        if cache is None:  # asked on every gettext: made once per app
+            cache = current_app.extensions.setdefault("tandem_translations", {})
+        return cache
 
 
 babel.domain_instance = AppDomain()  # replaces flask-babel's lazily created shared domain
