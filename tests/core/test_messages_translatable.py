@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
 HAN = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
-GETTEXT = {"_", "gettext", "_l", "lazy_gettext", "ngettext", "lazy_ngettext"}
+GETTEXT = {"_", "gettext", "_l", "lazy_gettext", "ngettext", "lazy_ngettext", "pgettext"}
 MESSAGE_CALLS = {"flash", "TextReply", "MarkdownReply"}
 SKIPPED_PARTS = {"tests", "migrations", "translations"}
 
