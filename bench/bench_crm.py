@@ -29,7 +29,9 @@ STATUSES = ("new", "contacted", "quoted", "negotiating", "won", "lost")
 # The record rule's second half: unowned opportunities still open (waiting to be claimed).
 UNOWNED = "(owner_id IS NULL AND status IN ('new', 'contacted', 'quoted', 'negotiating'))"
 UNOWNED_O = UNOWNED.replace("owner_id", "o.owner_id").replace("status", "o.status")
-# The names a row or card shows (customer, owner) and the joins they come from.
+# A list row's owner name (his display name, else his user name).
+OWNER_NAME = "coalesce(nullif(u.display_name, ''), u.username) AS owner_name"
+# The names a card shows (customer, owner) and the joins they come from.
 NAMED_FROM = ("u.display_name, u.username FROM crm_opportunity o JOIN crm_customer c ON "
               "c.id = o.customer_id LEFT JOIN core_user u ON u.id = o.owner_id")
 
@@ -106,7 +108,8 @@ def cases(client: Any, token: str, team_ids: list[int]) -> list[Case]:
              lambda: client.get("/crm/customers/?customer_level=important&sort=-last_follow_up"),
              [f"SELECT count(*) FROM (SELECT 1 FROM crm_customer WHERE customer_level = "
               f"'important' AND (owner_id IN ({team}) OR status = 'in_pool') LIMIT 10001) t",
-              "SELECT c.*, u.display_name, u.username FROM crm_customer c LEFT JOIN "
+              "SELECT c.id, c.customer_type, c.customer_name, c.phone, c.customer_level, "
+              f"c.tags, c.status, c.last_follow_up_at, {OWNER_NAME} FROM crm_customer c LEFT JOIN "
               "core_user u ON u.id = c.owner_id WHERE c.customer_level = 'important' AND "
               f"(c.owner_id IN ({team}) OR c.status = 'in_pool') "
               "ORDER BY c.last_follow_up_at DESC, c.id DESC LIMIT 50", badge]),
@@ -115,7 +118,10 @@ def cases(client: Any, token: str, team_ids: list[int]) -> list[Case]:
              [f"SELECT count(*) FROM (SELECT 1 FROM crm_opportunity WHERE status = 'quoted' "
               f"AND estimated_amount >= 50000 AND (owner_id IN ({team}) OR {UNOWNED}) "
               "LIMIT 10001) t",
-              f"SELECT o.*, c.customer_name, {NAMED_FROM} WHERE o.status = 'quoted' AND "
+              "SELECT o.id, o.product_name, o.quantity, o.estimated_amount, o.status, "
+              f"o.followed_up_at, o.created_at, c.customer_name, {OWNER_NAME} FROM "
+              "crm_opportunity o JOIN crm_customer c ON c.id = o.customer_id LEFT JOIN "
+              "core_user u ON u.id = o.owner_id WHERE o.status = 'quoted' AND "
               "o.estimated_amount >= 50000 "
               f"AND (o.owner_id IN ({team}) OR {UNOWNED_O}) "
               "ORDER BY o.created_at DESC, o.id DESC LIMIT 50", owner_choices, badge]),

@@ -67,6 +67,9 @@ def _import_core_models() -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from core.web.sessions import RefreshingSessionInterface
+
+    app.session_interface = RefreshingSessionInterface()
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(CORE_MIGRATIONS))
     ext.login_manager.init_app(app)

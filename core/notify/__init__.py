@@ -9,10 +9,13 @@ import logging
 from collections.abc import Callable
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
+from sqlalchemy import Select
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -207,14 +210,15 @@ def relay(limit: int = 500) -> int:
 
 # ------------------------------------------------------------------------------- inbox
 def unread_count(user: Any) -> int:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(InboxMessage)
-            .where(InboxMessage.user_id == user.id, InboxMessage.read_at.is_(None))
-        )
-        or 0
-    )
+    return db.session.scalar(_unread_statement(), {"user_id": user.id}) or 0
+
+
+@cache
+def _unread_statement() -> Select:
+    """One statement object for every page header (it shows the count): SQLAlchemy keeps
+    its cache key instead of recomputing it on each request."""
+    return (select(func.count()).select_from(InboxMessage)
+            .where(InboxMessage.user_id == bindparam("user_id"), InboxMessage.read_at.is_(None)))
 
 
 def inbox(user: Any, limit: int = 50) -> list[InboxMessage]:

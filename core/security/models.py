@@ -11,9 +11,12 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Table
+from sqlalchemy import func
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
+from sqlalchemy.sql import ColumnElement
 
 from core.db import AuditedMixin
 from core.db import TimestampMixin
@@ -99,9 +102,15 @@ class User(UserMixin, AuditedMixin, TimestampMixin, db.Model):
     def is_admin(self) -> bool:
         return "admin" in self.role_codes
 
-    @property
+    @hybrid_property
     def name(self) -> str:
         return self.display_name or self.username
+
+    @name.inplace.expression
+    @classmethod
+    def _name_expression(cls) -> ColumnElement[str]:
+        """The same in SQL, for lists that select names rather than load users."""
+        return func.coalesce(func.nullif(cls.display_name, ""), cls.username)
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"

@@ -735,13 +735,20 @@ def hidden_fields(ctx: ServiceContext, customer: Customer) -> frozenset[str]:
     return frozenset(name for names in hook(customer=customer, ctx=ctx) for name in names or ())
 
 
-def unless_hidden(ctx: ServiceContext, field: str, condition: Any) -> Any:
-    """``condition`` (a match on ``field``) narrowed to the customers whose ``field`` the
-    actor may see, as installed modules say through ``customer_hidden_where``."""
+def hidden_where(ctx: ServiceContext, field: str) -> Any:
+    """For which customers ``field`` is hidden from the actor, as a SQL condition that
+    installed modules give through ``customer_hidden_where``; None where it never is."""
     hook = getattr(current_app.extensions["tandem_registry"].hook, "customer_hidden_where",
                    None)
     hidden = [c for c in (hook(field=field, ctx=ctx) if hook else []) if c is not None]
-    return and_(condition, not_(or_(*hidden))) if hidden else condition
+    return or_(*hidden) if hidden else None
+
+
+def unless_hidden(ctx: ServiceContext, field: str, condition: Any) -> Any:
+    """``condition`` (a match on ``field``) narrowed to the customers whose ``field`` the
+    actor may see."""
+    hidden = hidden_where(ctx, field)
+    return condition if hidden is None else and_(condition, not_(hidden))
 
 
 def masked(ctx: ServiceContext, key: str, getter: Callable[[Customer], Any]

@@ -37,4 +37,5 @@ def customer_hidden_where(field: str, ctx: Any) -> Any:
     """A SQL condition on ``crm_customer`` true for the customers whose ``field`` is hidden
     from the actor (the rule of :func:`customer_hidden_fields`, for queries), or None.
     Searches leave those customers out of a match on that field: finding a customer by a
-    phone number you may not see would tell you the number."""
+    phone number you may not see would tell you the number. The customer list, which reads
+    plain rows rather than customers, masks the phone by it."""

@@ -10,6 +10,7 @@ from datetime import time
 from datetime import timedelta
 from decimal import Decimal
 from decimal import InvalidOperation
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,9 @@ from flask import url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import Select
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm import joinedload
 from wtforms import BooleanField
 from wtforms import DecimalField
@@ -59,6 +62,7 @@ from modules.crm.models.customer import Customer
 from modules.crm.models.opportunity import SOURCES
 from modules.crm.models.opportunity import STATUSES
 from modules.crm.models.opportunity import Opportunity
+from modules.crm.models.opportunity import opportunity_number
 
 bp = Blueprint("crm_opportunities", __name__, url_prefix="/crm/opportunities",
                template_folder="templates")
@@ -84,6 +88,15 @@ def _day_end(value: str) -> datetime:
     return _day(value) + timedelta(days=1) - timedelta(microseconds=1)
 
 
+@cache
+def _owner_choices() -> Select:
+    """Active sales and managers, by name: one statement object (made on first use, once the
+    mappers are configured), whose cache key SQLAlchemy keeps instead of recomputing it."""
+    return (select(User.id, User.display_name, User.username)
+            .where(User.active.is_(True), User.roles.any(Role.code.in_(("sales", "manager"))))
+            .order_by(User.display_name, User.id))
+
+
 class _Owners(Mapping):
     """The owner filter's choices (active sales and managers), read once per request when
     the page renders."""
@@ -93,11 +106,8 @@ class _Owners(Mapping):
 
     @staticmethod
     def _read() -> dict[str, str]:
-        rows = db.session.execute(
-            select(User.id, User.display_name, User.username)
-            .where(User.active.is_(True), User.roles.any(Role.code.in_(("sales", "manager"))))
-            .order_by(User.display_name, User.id))
-        return {str(id_): display or username for id_, display, username in rows}
+        return {str(id_): display or username
+                for id_, display, username in db.session.execute(_owner_choices())}
 
     def __getitem__(self, key: str) -> str:
         return self._load()[key]
@@ -115,17 +125,35 @@ class _Owners(Mapping):
         return len(self._load())
 
 
+_CUSTOMER, _OWNER = aliased(Customer), aliased(User)  # made once: statements stay cached
+
+
+def _list_rows(stmt: Select, _ctx: Any) -> Select:
+    """What a row of the list shows, as plain columns: the opportunity's, its customer's
+    name and its owner's name."""
+    customer, owner = _CUSTOMER, _OWNER
+    return (stmt.with_only_columns(
+        Opportunity.id, Opportunity.product_name, Opportunity.quantity,
+        Opportunity.estimated_amount, Opportunity.status, Opportunity.followed_up_at,
+        Opportunity.created_at, customer.customer_name,
+        owner.name.label("owner_name"),
+        maintain_column_froms=True)
+        .join_from(Opportunity, customer, customer.id == Opportunity.customer_id)
+        .outerjoin_from(Opportunity, owner, owner.id == Opportunity.owner_id))
+
+
 LIST = ListView(
     Opportunity, "crm_opportunities.index",
     columns=[
-        Column("number", "编号", sort=Opportunity.id, link=True),
+        Column("number", "编号", sort=Opportunity.id, link=True,
+               value=lambda r: opportunity_number(r.id)),
         Column("product_name", "产品", sort=Opportunity.product_name, link=True),
-        Column("customer", "客户名称", value=lambda o: o.customer.customer_name),
+        Column("customer", "客户名称", value=lambda r: r.customer_name),
         Column("quantity", "数量", sort=Opportunity.quantity),
         Column("estimated_amount", "预计金额", sort=Opportunity.estimated_amount, fmt="money"),
-        Column("status", "状态", sort=Opportunity.status, value=lambda o: o.status_label,
-               fmt="label"),
-        Column("owner", "负责人", value=lambda o: o.owner.name if o.owner else gettext("待认领")),
+        Column("status", "状态", sort=Opportunity.status,
+               value=lambda r: STATUSES.get(r.status, r.status), fmt="label"),
+        Column("owner", "负责人", value=lambda r: r.owner_name or gettext("待认领")),
         Column("followed_up_at", "最后跟进", sort=Opportunity.followed_up_at, fmt="datetime"),
         Column("created_at", "创建时间", sort=Opportunity.created_at, fmt="datetime"),
     ],
@@ -142,8 +170,9 @@ LIST = ListView(
                convert=_decimal),
     ],
     default_sort="-created_at", detail_endpoint="crm_opportunities.detail",
-    live_models="crm_opportunity", options=LOADERS,
+    live_models="crm_opportunity", row_select=_list_rows,
 )
+
 
 BOARD = Kanban(Opportunity, Opportunity.status, STATUSES,
                title=lambda o: f"{o.product_name} × {o.quantity}",

@@ -59,6 +59,11 @@ def customer_number(customer_id: int) -> str:
     return f"{NUMBER_PREFIX}{customer_id:06d}"
 
 
+def split_tags(tags: str | None) -> list[str]:
+    """``"重点,老客户"`` (as stored) → ``["重点", "老客户"]``."""
+    return [t for t in (tags or "").split(",") if t]
+
+
 def parse_customer_number(ref: str) -> int | None:
     """``CUS-000123`` (or ``cus123``) → 123; None when ``ref`` is not a customer number."""
     match = _NUMBER_RE.match(ref or "")
@@ -121,7 +126,7 @@ class Customer(AuditedMixin, TimestampMixin, db.Model):
 
     @property
     def tag_list(self) -> list[str]:
-        return [t for t in (self.tags or "").split(",") if t]
+        return split_tags(self.tags)
 
     @property
     def type_label(self) -> str:

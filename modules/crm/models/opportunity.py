@@ -54,6 +54,11 @@ SOURCES = {"wecom": "企业微信", "phone": "电话", "website": "官网", "ref
 NUMBER_PREFIX = "OPP-"
 
 
+def opportunity_number(opportunity_id: int) -> str:
+    """123 → ``OPP-123``."""
+    return f"{NUMBER_PREFIX}{opportunity_id}"
+
+
 class Opportunity(AuditedMixin, TimestampMixin, db.Model):
     __tablename__ = "crm_opportunity"
     __table_args__ = (
@@ -99,7 +104,7 @@ class Opportunity(AuditedMixin, TimestampMixin, db.Model):
 
     @property
     def number(self) -> str:
-        return f"{NUMBER_PREFIX}{self.id}"
+        return opportunity_number(self.id)
 
     @property
     def status_label(self) -> str:

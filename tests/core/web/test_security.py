@@ -68,3 +68,48 @@ def test_session_cookie_is_http_only(client, make_user):
     response = client.post("/login", data={"username": "c1", "password": "secret-pass-1"})
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_an_unchanged_session_cookie_is_refreshed_once_a_minute_not_on_every_page(
+        client, make_user, monkeypatch):
+    """The session's expiry slides (its cookie is signed and sent again) at most once a
+    minute; a change to the session is sent at once; a tampered cookie is refused."""
+    from datetime import UTC
+    from datetime import datetime
+    from datetime import timedelta
+
+    import itsdangerous
+
+    make_user("sales", username="slide")
+    login = client.post("/login", data={"username": "slide", "password": "secret-pass-1"})
+    assert "session=" in login.headers.get("Set-Cookie", "")
+
+    client.get("/")  # the first page stores the form token (CSRF) in the session
+    page = client.get("/")
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+
+    # A minute later (the cookie's signature carries its time) the cookie is sent again.
+    later = datetime.now(UTC) + timedelta(minutes=1, seconds=5)
+    monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp",
+                        lambda self: int(later.timestamp()))
+    monkeypatch.setattr("core.web.sessions.datetime", _Clock(later))
+    refreshed = client.get("/")
+    assert refreshed.status_code == 200 and "session=" in refreshed.headers["Set-Cookie"]
+    assert "Set-Cookie" not in client.get("/").headers  # signed just now
+
+    # A changed session is sent at once (switching the language stores it in the session).
+    switched = client.post("/locale/en", data={"next": "/"})
+    assert "session=" in switched.headers.get("Set-Cookie", "")
+
+    client.set_cookie("session", "tampered.value.sig")
+    assert client.get("/").status_code == 302  # to the login page
+
+
+class _Clock:
+    """``datetime`` whose ``now`` answers a fixed time."""
+
+    def __init__(self, now):
+        self._now = now
+
+    def now(self, tz=None):
+        return self._now

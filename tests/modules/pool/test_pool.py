@@ -294,6 +294,7 @@ def test_crm_pages_api_and_export_withhold_fields_hidden_from_claimers(client, l
     assert contacts["data"][0]["name"] == "王总" and contacts["data"][0]["phone"] is None
     listed_page = client.get("/crm/customers/?status=in_pool").get_data(as_text=True)
     assert customer.customer_name in listed_page and "13955556666" not in listed_page
+    assert "（已隐藏）" in listed_page
     export = client.get("/crm/customers/?export=csv&status=in_pool").get_data(as_text=True)
     assert customer.customer_name in export and "13955556666" not in export
     assert "（已隐藏）" in export
@@ -308,6 +309,7 @@ def test_crm_pages_api_and_export_withhold_fields_hidden_from_claimers(client, l
     one = client.get(f"/api/v1/customers/{customer.id}", headers=headers).json
     assert (one["phone"], one["hidden_fields"]) == ("13955556666", [])
     assert "13977778888" in client.get(f"/crm/customers/{customer.id}").get_data(as_text=True)
+    assert "13955556666" in client.get("/crm/customers/?mine=1").get_data(as_text=True)
 
 
 def test_a_claimer_cannot_find_a_pool_customer_by_a_field_hidden_from_him(client, li,
