@@ -148,14 +148,16 @@ def _install_template_gettext(app: Flask) -> None:
     cost a list page 200 lookups. ``force_locale`` still works (the locale is read per call)."""
     from flask_babel import get_locale
     from flask_babel import get_translations
+    from jinja2 import pass_context
+    from markupsafe import Markup
 
-    catalogs: dict[str, Any] = {}
+    catalogs: dict[Any, Any] = {}
 
     def catalog() -> Any:
-        key = str(get_locale() or "")
-        found = catalogs.get(key)
+        locale = get_locale()  # a babel Locale: hashed by its parts, not formatted
+        found = catalogs.get(locale)
         if found is None:
-            found = catalogs[key] = get_translations()
+            found = catalogs[locale] = get_translations()
         return found
 
     app.jinja_env.install_gettext_callables(
@@ -165,6 +167,17 @@ def _install_template_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: catalog().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+    @pass_context
+    def template_gettext(context: Any, string: str, **variables: Any) -> Any:
+        """Jinja's new-style ``_()`` (marked safe when autoescaping, then always formatted
+        with its escaped variables) in one call instead of three: a page has fifty."""
+        translated = catalog().ugettext(string)
+        if context.eval_ctx.autoescape:
+            translated = Markup(translated)
+        return translated % variables
+
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
 
 
 def _add_module_templates(app: Flask, registry: Any) -> None:

@@ -45,10 +45,9 @@ from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.sql.elements import UnaryExpression
 
 from core.api.schemas import jsonable
-from core.db import capped_count
+from core.db import page_with_total
 from core.errors import UserError
 from core.errors import ValidationError
-from core.extensions import db
 from core.services import ServiceContext
 
 MAX_PER_PAGE = 200
@@ -210,7 +209,6 @@ class Listing:
         keys = self._sort_keys(args)
         scoped = self._where(ctx.scoped(stmt, self.model), args)
         cap = int(current_app.config.get("TANDEM_COUNT_CAP", 10000))
-        counted = capped_count(scoped, self.model.id, cap)
         rows_stmt = scoped.order_by(*(self.sorts[k].expr for k in keys))
         cursor = args.get("cursor")
         page: int | None = None
@@ -219,7 +217,8 @@ class Listing:
         else:
             page = _int_arg(args, "page", 1, 1, 10**6)
             rows_stmt = rows_stmt.offset((page - 1) * per_page)
-        rows = list(db.session.scalars(rows_stmt.limit(per_page + 1)).unique())
+        rows, counted = page_with_total(rows_stmt.limit(per_page + 1), scoped, self.model.id,
+                                        cap, entities=True, from_start=page == 1)
         more = len(rows) > per_page
         rows = rows[:per_page]
         meta = {

@@ -45,7 +45,7 @@ from markupsafe import escape
 from sqlalchemy import Select
 from sqlalchemy import or_
 
-from core.db import capped_count
+from core.db import page_with_total
 from core.extensions import db
 from core.services import ServiceContext
 from core.web.links import query_url
@@ -159,11 +159,12 @@ class ListView:
         if export in ("csv", "xlsx"):
             return self.export(stmt, sort, export, ctx)
         cap = int(current_app.config.get("TANDEM_COUNT_CAP", 10000))
-        total = capped_count(stmt, self.model.id, cap)
         per_page = int(current_app.config.get("TANDEM_PAGE_SIZE", 50))
         page = max(request.args.get("page", 1, type=int) or 1, 1)
-        rows = self._rows(ctx, self._ordered(stmt, sort).limit(per_page)
-                          .offset((page - 1) * per_page)).all()
+        rows, total = page_with_total(
+            self._page_select(ctx, self._ordered(stmt, sort).limit(per_page)
+                              .offset((page - 1) * per_page)),
+            stmt, self.model.id, cap, entities=self.row_select is None, from_start=page == 1)
         args = {k: v for k, v in request.args.items() if k not in ("page", "export")}
         here = url_for(self.endpoint)
         return render_template(
@@ -214,15 +215,17 @@ class ListView:
 
         return plain
 
-    def _rows(self, ctx: ServiceContext, stmt: Select) -> Any:
-        """The rows of an ordered, limited statement: plain rows with ``row_select``, else
-        ORM objects loaded with the view's options."""
+    def _page_select(self, ctx: ServiceContext, stmt: Select) -> Select:
+        """An ordered, limited statement as the rows to show: plain rows with
+        ``row_select``, else ORM objects loaded with the view's options."""
         if self.row_select is not None:
-            return db.session.execute(self.row_select(stmt, ctx))
-        return db.session.scalars(stmt.options(*self.options)).unique()
+            return self.row_select(stmt, ctx)
+        return stmt.options(*self.options)
 
     def export(self, stmt: Any, sort: str, fmt: str, ctx: ServiceContext) -> Response:
-        rows = self._rows(ctx, self._ordered(stmt, sort).limit(EXPORT_CAP))
+        result = db.session.execute(
+            self._page_select(ctx, self._ordered(stmt, sort).limit(EXPORT_CAP)))
+        rows = result.unique().scalars() if self.row_select is None else result
         header = [gettext(c.label) for c in self.columns]  # the reader's language
         yes, no = gettext("是"), gettext("否")
         label = _translator()

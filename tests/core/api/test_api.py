@@ -258,6 +258,11 @@ def test_list_pagination_sort_and_record_rules(api):
     assert set(page["data"][0]) == {"id", "name", "owner_id"}
     last = api.get("/api/v1/widgets?per_page=2&page=3&sort=-id", headers=headers).json
     assert [w["name"] for w in last["data"]] == ["w0"] and last["meta"]["next_cursor"] is None
+    # The total rides along with the rows; a page past the end, without rows, counts apart.
+    beyond = api.get("/api/v1/widgets?per_page=2&page=9", headers=headers).json
+    assert beyond["data"] == [] and beyond["meta"]["total"] == 5
+    none = api.get("/api/v1/widgets?name=nothing", headers=headers).json
+    assert none["data"] == [] and none["meta"]["total"] == 0
     everything = api.get("/api/v1/widgets?per_page=200", headers=admin_headers).json
     assert everything["meta"]["total"] == 6
     by_name = api.get("/api/v1/widgets?sort=-name", headers=admin_headers).json["data"]
@@ -325,6 +330,8 @@ def test_count_is_capped(api, api_app, monkeypatch):
     monkeypatch.setitem(api_app.config, "TANDEM_COUNT_CAP", 3)
     meta = api.get("/api/v1/widgets?per_page=2", headers=headers).json["meta"]
     assert meta["total"] == 3 and meta["total_capped"] is True
+    meta = api.get("/api/v1/widgets?per_page=2&page=5", headers=headers).json["meta"]
+    assert meta["total"] == 3 and meta["total_capped"] is True  # counted apart, capped too
 
 
 def test_listing_query_for_exports_and_paginate_shortcut_are_scoped(api, api_app):

@@ -34,6 +34,24 @@ def test_list_shows_only_visible_customers(client, people):
     assert "公海里的客户" in page and "甲的客户" not in page
 
 
+def test_list_counts_what_the_user_sees_on_any_page(client, people, monkeypatch):
+    """The total shown comes with the page's rows, and is right on a page past the end."""
+    from flask import current_app
+
+    make_customer(people["a"], customer_name="甲一")
+    make_customer(people["a"], customer_name="甲二")
+    make_customer(people["c"], customer_name="丙的客户")
+    login(client, people["a"])
+    monkeypatch.setitem(current_app.config, "TANDEM_PAGE_SIZE", 1)
+    first = text(client.get("/crm/customers/?sort=id"))
+    assert "共 2 条" in first and "甲一" in first and "甲二" not in first and "1 / 2" in first
+    second = text(client.get("/crm/customers/?sort=id&page=2"))
+    assert "共 2 条" in second and "甲二" in second and "2 / 2" in second
+    beyond = text(client.get("/crm/customers/?sort=id&page=7"))
+    assert "共 2 条" in beyond and "没有符合条件的客户" in beyond
+    assert "共 0 条" in text(client.get("/crm/customers/?q=没有这个"))
+
+
 def test_export_respects_record_rules(client, people):
     make_customer(people["a"], customer_name="甲的客户")
     make_customer(people["c"], customer_name="丙的客户")
