@@ -143,22 +143,13 @@ def _configure_babel(app: Flask, registry: Any) -> None:
 
 
 def _install_template_gettext(app: Flask) -> None:
-    """Templates' ``_()`` with each locale's catalog looked up once per app, not once per
-    call: flask-babel resolves the domain, its cache and the catalog on every call, which
-    cost a list page 200 lookups. ``force_locale`` still works (the locale is read per call)."""
-    from flask_babel import get_locale
-    from flask_babel import get_translations
+    """Templates' ``_()`` with the catalog of :class:`core.extensions.AppDomain`, without
+    flask-babel's lookup of the domain on every call. ``force_locale`` still works (the
+    locale is read per call)."""
     from jinja2 import pass_context
     from markupsafe import Markup
 
-    catalogs: dict[Any, Any] = {}
-
-    def catalog() -> Any:
-        locale = get_locale()  # a babel Locale: hashed by its parts, not formatted
-        found = catalogs.get(locale)
-        if found is None:
-            found = catalogs[locale] = get_translations()
-        return found
+    catalog = ext.babel.domain_instance.get_translations  # kept per app and locale
 
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: catalog().ugettext(s),

@@ -70,6 +70,26 @@ def test_a_role_given_elsewhere_counts_on_the_next_request(client, make_user):
     assert client.get("/crm/customers/").status_code == 403
 
 
+def test_the_kept_menu_bar_follows_roles_and_language(client, make_user):
+    """The navigation bar is rendered once per user, language and epoch: a role given or
+    taken shows in the menus of the next page, and so does a change of language."""
+    from flask_babel import refresh
+
+    user = make_user()  # no role: no customer menu
+    login(client, user)
+    assert 'data-menu="customers.list"' not in client.get("/").get_data(as_text=True)
+    _elsewhere("INSERT INTO core_user_role (user_id, role_code) VALUES (:u, 'sales')", u=user.id)
+    page = client.get("/").get_data(as_text=True)
+    assert 'data-menu="customers.list"' in page and ">客户列表<" in page
+    assert page.count(">客户列表<") == 2  # the bar and the home page's card
+    client.post("/locale/en")
+    refresh()  # the test's app context outlives the request that switched
+    page = client.get("/").get_data(as_text=True)
+    assert ">Customer list<" in page and ">客户列表<" not in page
+    _elsewhere("DELETE FROM core_user_role WHERE user_id = :u", u=user.id)
+    assert 'data-menu="customers.list"' not in client.get("/").get_data(as_text=True)
+
+
 def test_a_grant_changed_elsewhere_counts_on_the_next_request(client, make_user):
     login(client, make_user("sales"))
     assert client.get("/admin/users").status_code == 403
