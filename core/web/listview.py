@@ -167,13 +167,22 @@ class ListView:
             stmt, self.model.id, cap, entities=self.row_select is None, from_start=page == 1)
         args = {k: v for k, v in request.args.items() if k not in ("page", "export")}
         here = url_for(self.endpoint)
+
+        def sort_url(key: str) -> str:
+            return query_url(here, {**args, "sort": key if sort != key else f"-{key}", "page": 1})
+
+        def sort_link(key: str, label: str) -> Markup:
+            """A column heading that sorts by ``key`` (again: the other way round)."""
+            arrow = " ▲" if sort == key else " ▼" if sort == f"-{key}" else ""
+            return Markup('<a href="{}" class="link-body-emphasis text-decoration-none">{}{}'
+                          "</a>").format(sort_url(key), gettext(label), arrow)
+
         return render_template(
             template or "core/components/list_page.html", view=self, rows=rows, title=title,
             total=min(total, cap), capped=total > cap, page=page, per_page=per_page,
             sort=sort, active=active, q=request.args.get("q", ""), actions=actions or [],
             page_url=lambda p: query_url(here, {**args, "page": p}),
-            sort_url=lambda key: query_url(here, {
-                **args, "sort": key if sort != key else f"-{key}", "page": 1}),
+            sort_url=sort_url, sort_link=sort_link,
             export_url=lambda fmt: query_url(here, {**args, "export": fmt}),
             rows_html=self.rows_html(rows, cells or self.column_cells()), **context,
         )

@@ -45,6 +45,11 @@ def test_list_counts_what_the_user_sees_on_any_page(client, people, monkeypatch)
     monkeypatch.setitem(current_app.config, "TANDEM_PAGE_SIZE", 1)
     first = text(client.get("/crm/customers/?sort=id"))
     assert "共 2 条" in first and "甲一" in first and "甲二" not in first and "1 / 2" in first
+    # The sorted heading shows its direction and turns it round; the others sort ascending.
+    assert '/crm/customers/?sort=-id&amp;page=1" class="link-body-emphasis' in first
+    assert "客户编号 ▲</a>" in first and "客户名称</a>" in first
+    assert '/crm/customers/?sort=customer_name&amp;page=1"' in first
+    assert "客户编号 ▼</a>" in text(client.get("/crm/customers/?sort=-id"))
     second = text(client.get("/crm/customers/?sort=id&page=2"))
     assert "共 2 条" in second and "甲二" in second and "2 / 2" in second
     beyond = text(client.get("/crm/customers/?sort=id&page=7"))
