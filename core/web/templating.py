@@ -67,7 +67,7 @@ def money(value: Any) -> str:
     """CNY amount: ¥1,234.50."""
     if value is None or value == "":
         return ""
-    amount = Decimal(str(value))
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
     return f"¥{amount:,.2f}"
 
 

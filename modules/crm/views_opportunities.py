@@ -44,8 +44,8 @@ from core.errors import NotFoundError
 from core.errors import TandemError
 from core.extensions import db
 from core.security.access import requires
-from core.security.models import Role
 from core.security.models import User
+from core.security.models import user_roles
 from core.services import unit_of_work
 from core.timeline import timeline
 from core.web.context import request_cached
@@ -92,8 +92,11 @@ def _day_end(value: str) -> datetime:
 def _owner_choices() -> Select:
     """Active sales and managers, by name: one statement object (made on first use, once the
     mappers are configured), whose cache key SQLAlchemy keeps instead of recomputing it."""
+    has_role = (select(user_roles.c.user_id)
+                .where(user_roles.c.user_id == User.id,
+                       user_roles.c.role_code.in_(("sales", "manager"))).exists())
     return (select(User.id, User.display_name, User.username)
-            .where(User.active.is_(True), User.roles.any(Role.code.in_(("sales", "manager"))))
+            .where(User.active.is_(True), has_role)  # the role codes: no join to core_role
             .order_by(User.display_name, User.id))
 
 

@@ -57,8 +57,12 @@ def test_list_filters_search_and_sort(client, three, sales_pair):
     assert _rows(client.get("/crm/opportunities/?status=quoted").get_data(as_text=True)) == [
         "新风系统"]
     since = (utcnow() - timedelta(days=7)).date().isoformat()
-    assert _rows(client.get(f"/crm/opportunities/?from={since}").get_data(as_text=True)) == [
-        "新风系统"]
+    page = client.get(f"/crm/opportunities/?from={since}&status=quoted").get_data(as_text=True)
+    assert _rows(page) == ["新风系统"]
+    # The filters show what was asked: the chosen status, the date in a date input.
+    assert '<option value="quoted" selected>已报价</option>' in page
+    assert f'name="from" value="{since}" placeholder="起始日期"' in page and 'type="date"' in page
+    assert '<option value="">状态：全部</option>' in page
     assert _rows(client.get(f"/crm/opportunities/?to={since}").get_data(as_text=True)) == [
         "冷水机组"]
     assert _rows(client.get(f"/crm/opportunities/?owner_id={li.id}").get_data(
