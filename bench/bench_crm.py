@@ -128,7 +128,8 @@ def cases(client: Any, token: str, team_ids: list[int]) -> list[Case]:
               "ORDER BY o.created_at DESC, o.id DESC LIMIT 50", owner_choices, badge]),
         Case("GET /api/v1/opportunities?status=negotiating (manager)",
              lambda: client.get("/api/v1/opportunities?status=negotiating", headers=headers),
-             ["SELECT o.*, c.customer_name, q.*, (SELECT count(*) FROM (SELECT 1 FROM "
+             ["SELECT o.*, c.customer_name, q.id, q.amount, q.valid_until, q.created_at, "
+              "(SELECT count(*) FROM (SELECT 1 FROM "
               f"crm_opportunity WHERE status = 'negotiating' AND (owner_id IN ({team}) OR "
               f"{UNOWNED}) LIMIT 10001) t) AS total FROM crm_opportunity o "
               "JOIN crm_customer c ON c.id = o.customer_id LEFT JOIN crm_quote q ON "

@@ -202,8 +202,11 @@ class Listing:
         *,
         serialize: Callable[[Any], Any] | None = None,
         args: Any = None,
+        row_select: Callable[[Any], Any] | None = None,
     ) -> Page:
-        """One page of ``stmt`` (a ``select(Model)``) for the request's query string."""
+        """One page of ``stmt`` (a ``select(Model)``) for the request's query string: ORM
+        objects, or with ``row_select`` (the ordered page statement → one selecting plain
+        columns, the sort keys among them) plain rows."""
         args = request.args if args is None else args
         per_page = _int_arg(args, "per_page", _default_per_page(), 1, MAX_PER_PAGE)
         keys = self._sort_keys(args)
@@ -217,8 +220,11 @@ class Listing:
         else:
             page = _int_arg(args, "page", 1, 1, 10**6)
             rows_stmt = rows_stmt.offset((page - 1) * per_page)
-        rows, counted = page_with_total(rows_stmt.limit(per_page + 1), scoped, self.model.id,
-                                        cap, entities=True, from_start=page == 1)
+        rows_stmt = rows_stmt.limit(per_page + 1)
+        if row_select is not None:
+            rows_stmt = row_select(rows_stmt)
+        rows, counted = page_with_total(rows_stmt, scoped, self.model.id, cap,
+                                        entities=row_select is None, from_start=page == 1)
         more = len(rows) > per_page
         rows = rows[:per_page]
         meta = {

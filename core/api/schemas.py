@@ -51,9 +51,27 @@ Money = Annotated[
 ]
 
 
+def _datetime(value: datetime) -> str:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+# The common types by exact type: a list answer converts about a thousand values, and the
+# chain of isinstance checks below cost it about a millisecond.
+_BY_TYPE: dict[type, Any] = {
+    type(None): None, bool: None, int: None, float: None, str: None,  # as they are
+    Decimal: str, datetime: _datetime, date: date.isoformat, time: time.isoformat,
+}
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON values: Decimal → string, datetime → ISO 8601 with offset (naive = UTC),
     date/time → ISO 8601, enums → their value, pydantic models → their fields."""
+    kind = type(value)
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if kind in _BY_TYPE:
+        convert = _BY_TYPE[kind]
+        return value if convert is None else convert(value)
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, BaseModel):
@@ -65,7 +83,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+        return _datetime(value)
     if isinstance(value, date | time):
         return value.isoformat()
     if isinstance(value, enum.Enum):

@@ -92,11 +92,6 @@ class Opportunity(AuditedMixin, TimestampMixin, db.Model):
     quotes: Mapped[list[Quote]] = relationship(back_populates="opportunity",
                                                order_by="Quote.id.desc()",
                                                cascade="all, delete-orphan")
-    # The current quote alone, for lists that show it: one LEFT JOIN instead of a second
-    # statement for every quote. Read-only; ``current_quote`` reads the quotes themselves.
-    listed_quote: Mapped[Quote | None] = relationship(
-        primaryjoin="and_(Quote.opportunity_id == Opportunity.id, Quote.is_current)",
-        viewonly=True, uselist=False)
     follow_ups: Mapped[list[FollowUp]] = relationship(
         primaryjoin="FollowUp.opportunity_id == Opportunity.id",
         foreign_keys="FollowUp.opportunity_id", order_by="FollowUp.follow_up_at.desc()",

@@ -108,8 +108,12 @@ def test_patch_quotes_and_follow_ups(api, people):
     assert body["followed_up_at"] is not None
     assert api("c").post(f"{url}/quotes", json={"amount": "1"}).status_code == 404
     api("a").post(f"{url}/quotes", json={"amount": "168000.00"})  # now the current one
+    unquoted = make_opportunity(make_customer(people["a"]), people["a"])
     listed = {o["id"]: o for o in api("a").get("/api/v1/opportunities").json["data"]}
     assert listed[opp.id]["current_quote"]["amount"] == "168000.00"
+    assert listed[unquoted.id]["current_quote"] is None
+    for oid, item in listed.items():  # the list's rows answer as one does, quoted or not
+        assert item == api("a").get(f"/api/v1/opportunities/{oid}").json
 
 
 def test_openapi_documents_the_opportunity_endpoints(client):
