@@ -114,6 +114,11 @@ def test_patch_quotes_and_follow_ups(api, people):
     assert listed[unquoted.id]["current_quote"] is None
     for oid, item in listed.items():  # the list's rows answer as one does, quoted or not
         assert item == api("a").get(f"/api/v1/opportunities/{oid}").json
+    first = api("a").get("/api/v1/opportunities?per_page=1&sort=estimated_amount").json
+    after = api("a").get(f"/api/v1/opportunities?per_page=1&sort=estimated_amount"
+                         f"&cursor={first['meta']['next_cursor']}").json
+    assert {first["data"][0]["id"], after["data"][0]["id"]} == set(listed)  # keyset pages
+    assert after["meta"]["total"] == 2 and after["meta"]["next_cursor"] is None
 
 
 def test_openapi_documents_the_opportunity_endpoints(client):
