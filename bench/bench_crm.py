@@ -101,7 +101,8 @@ def cases(client: Any, token: str, team_ids: list[int]) -> list[Case]:
     team = ",".join(str(i) for i in team_ids)
     badge = ("SELECT count(*) FROM core_inbox_message WHERE read_at IS NULL AND user_id = "
              f"{team_ids[-1]}")  # the manager's
-    owner_choices = ("SELECT id, display_name, username FROM core_user u WHERE active AND "
+    owner_choices = ("SELECT id, coalesce(nullif(display_name, ''), username) FROM core_user u "
+                     "WHERE active AND "
                      "EXISTS (SELECT 1 FROM core_user_role r WHERE r.user_id = u.id AND "
                      "r.role_code IN ('sales', 'manager')) ORDER BY display_name, id")
     return [

@@ -95,7 +95,7 @@ def _owner_choices() -> Select:
     has_role = (select(user_roles.c.user_id)
                 .where(user_roles.c.user_id == User.id,
                        user_roles.c.role_code.in_(("sales", "manager"))).exists())
-    return (select(User.id, User.display_name, User.username)
+    return (select(User.id, User.name)
             .where(User.active.is_(True), has_role)  # the role codes: no join to core_role
             .order_by(User.display_name, User.id))
 
@@ -109,8 +109,7 @@ class _Owners(Mapping):
 
     @staticmethod
     def _read() -> dict[str, str]:
-        return {str(id_): display or username
-                for id_, display, username in db.session.execute(_owner_choices())}
+        return {str(id_): name for id_, name in db.session.execute(_owner_choices())}
 
     def __getitem__(self, key: str) -> str:
         return self._load()[key]
@@ -134,15 +133,13 @@ _CUSTOMER, _OWNER = aliased(Customer), aliased(User)  # made once: statements st
 def _list_rows(stmt: Select, _ctx: Any) -> Select:
     """What a row of the list shows, as plain columns: the opportunity's, its customer's
     name and its owner's name."""
-    customer, owner = _CUSTOMER, _OWNER
     return (stmt.with_only_columns(
         Opportunity.id, Opportunity.product_name, Opportunity.quantity,
         Opportunity.estimated_amount, Opportunity.status, Opportunity.followed_up_at,
-        Opportunity.created_at, customer.customer_name,
-        owner.name.label("owner_name"),
+        Opportunity.created_at, _CUSTOMER.customer_name, _OWNER.name.label("owner_name"),
         maintain_column_froms=True)
-        .join_from(Opportunity, customer, customer.id == Opportunity.customer_id)
-        .outerjoin_from(Opportunity, owner, owner.id == Opportunity.owner_id))
+        .join_from(Opportunity, _CUSTOMER, _CUSTOMER.id == Opportunity.customer_id)
+        .outerjoin_from(Opportunity, _OWNER, _OWNER.id == Opportunity.owner_id))
 
 
 LIST = ListView(
