@@ -25,7 +25,9 @@ def fixed_url(endpoint: str, **values: Any) -> str:
     """``url_for`` for a link that is the same on every page (an asset, the navigation bar),
     built once per app and script root: every page shows a dozen, at tens of microseconds
     each."""
-    cache = current_app.extensions.setdefault("tandem_fixed_urls", {})
+    cache = current_app.extensions.get("tandem_fixed_urls")
+    if cache is None:  # the first link of this app (not a new dict on every call)
+        cache = current_app.extensions.setdefault("tandem_fixed_urls", {})
     key = (request.script_root, endpoint, *sorted(values.items()))
     url = cache.get(key)
     if url is None:
