@@ -51,6 +51,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_templating(app)
     registry.hook.app_ready(app=app)
+    from core.web import request_state
+
+    request_state.install(app)  # last: its function goes before every other one
     return app
 
 

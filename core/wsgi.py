@@ -1,9 +1,10 @@
 """A WSGI entry point that rebuilds the app when modules are installed or removed.
 
-Each request reads the registry version (one indexed row); when another process or request
-changed the installed modules, the next request is served by a freshly built app, so routes,
-menus, commands and jobs of an uninstalled module disappear without a restart. The same
-statement reads the auth epoch, handed to the request (``core.security.principal``).
+Each request reads the registry version first, in its own transaction
+(``core.web.request_state``). A request that finds another version than its app was built
+for — another process or request installed or removed a module — is answered by a freshly
+built app instead, before its view runs or its body is read: routes, menus, commands and
+jobs of an uninstalled module disappear without a restart.
 """
 
 from __future__ import annotations
@@ -18,20 +19,19 @@ from flask import Flask
 from sqlalchemy import text
 
 from core.extensions import db
-from core.security.principal import ENVIRON_KEY as AUTH_EPOCH
+from core.web.request_state import BUILT_VERSION
+from core.web.request_state import STALE_APP
 
 
-def _read_state(app: Flask) -> tuple[int, int | None]:
-    """The registry version and the auth epoch."""
+def _registry_version(app: Flask) -> int:
     with app.app_context():
-        try:
-            with db.engine.connect() as conn:
-                values = dict(conn.execute(text(
-                    "SELECT key, value FROM core_state "
-                    "WHERE key IN ('registry_version', 'auth_epoch')")).all())
+        try:  # autocommit: no BEGIN and ROLLBACK around the one statement
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                value = conn.scalar(text(
+                    "SELECT value FROM core_state WHERE key = 'registry_version'"))
         except Exception:  # noqa: BLE001 - no schema yet: version 0
-            return 0, None
-    return int(values.get("registry_version") or 0), values.get("auth_epoch")
+            return 0
+    return int(value or 0)
 
 
 def _freeze_heap() -> None:
@@ -54,24 +54,27 @@ class TandemDispatcher:
         self._config = config
         self._lock = threading.Lock()
         self.app = self._factory(self._config)
-        self.version, _epoch = _read_state(self.app)
+        self.version = _registry_version(self.app)
+        self.app.extensions[BUILT_VERSION] = self.version
         _freeze_heap()
 
     def current_app(self) -> Flask:
-        return self._current()[0]
+        """The app for the modules installed now (for work outside requests: jobs)."""
+        return self._rebuilt(_registry_version(self.app))
 
-    def _current(self) -> tuple[Flask, int | None]:
-        version, epoch = _read_state(self.app)
+    def _rebuilt(self, version: int) -> Flask:
+        """The app built for ``version``: the current one, or one built now."""
         if version != self.version:
             with self._lock:
                 if version != self.version:
                     old = self.app
                     self.app = self._factory(self._config)
-                    self.version = version
+                    self.version = _registry_version(self.app)
+                    self.app.extensions[BUILT_VERSION] = self.version
                     with old.app_context():
                         db.engine.dispose(close=False)
                     _freeze_heap()
-        return self.app, epoch
+        return self.app
 
     def start_background_services(self) -> None:
         """In embedded mode (no Redis) run the periodic-job scheduler in a thread."""
@@ -82,10 +85,35 @@ class TandemDispatcher:
         start_embedded_scheduler(self)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        app, epoch = self._current()
-        if epoch is not None:
-            environ[AUTH_EPOCH] = epoch
-        return app(environ, start_response)
+        untouched = environ.copy()
+        for _attempt in range(3):  # should the version move again meanwhile: once more
+            body, started = _answered(self.app, environ)
+            found = environ.get(STALE_APP)
+            if found is None:
+                start_response(*started)
+                return body
+            if hasattr(body, "close"):
+                body.close()
+            self._rebuilt(found)
+            environ = untouched.copy()
+        raise RuntimeError("the installed modules keep changing; try again")
+
+
+def _answered(app: Flask, environ: dict) -> tuple[Iterable[bytes], tuple]:
+    """The app's body, and its status and headers held back until it is known that this app
+    may answer (Flask answers through the body, never through WSGI's ``write``)."""
+    started: list[tuple] = []
+
+    def start_response(*args: Any) -> Callable[[bytes], None]:
+        started.append(args)
+        return _no_write
+
+    body = app(environ, start_response)
+    return body, started[-1]
+
+
+def _no_write(_data: bytes) -> None:
+    raise RuntimeError("WSGI's write() is not supported here")
 
 
 def application_factory() -> TandemDispatcher:

@@ -13,6 +13,8 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
+from flask import has_request_context
+from flask import request
 from flask_babel import force_locale
 from sqlalchemy import Select
 from sqlalchemy import bindparam
@@ -209,12 +211,27 @@ def relay(limit: int = 500) -> int:
 
 
 # ------------------------------------------------------------------------------- inbox
+# The environ key of ``(user id, count)`` when the request read the count with its auth
+# epoch (``core.web.templating``); a change to the inbox in the same request drops it.
+PREFETCHED_UNREAD = "tandem.unread_count"
+
+
 def unread_count(user: Any) -> int:
-    return db.session.scalar(_unread_statement(), {"user_id": user.id}) or 0
+    if has_request_context():
+        kept = request.environ.get(PREFETCHED_UNREAD)
+        if kept is not None and kept[0] == user.id:
+            return kept[1]
+    return db.session.scalar(unread_statement(), {"user_id": user.id}) or 0
+
+
+def forget_prefetched_unread() -> None:
+    """Called where the inbox changes: this request's page shows the count afresh."""
+    if has_request_context():
+        request.environ.pop(PREFETCHED_UNREAD, None)
 
 
 @cache
-def _unread_statement() -> Select:
+def unread_statement() -> Select:
     """One statement object for every page header (it shows the count): SQLAlchemy keeps
     its cache key instead of recomputing it on each request."""
     return (select(func.count()).select_from(InboxMessage)
@@ -239,4 +256,5 @@ def mark_read(ctx: ServiceContext, ids: Iterable[int] | None = None) -> int:
     )
     if ids is not None:
         stmt = stmt.where(InboxMessage.id.in_(list(ids)))
+    forget_prefetched_unread()
     return db.session.execute(stmt.values(read_at=ctx.now)).rowcount

@@ -36,6 +36,9 @@ class InAppChannel:
     def send(self, notification: Notification) -> None:
         if notification.recipient_id is None:
             raise ChannelError("in-app notification without a recipient")
+        from core.notify import forget_prefetched_unread
+
+        forget_prefetched_unread()
         db.session.add(
             InboxMessage(
                 user_id=notification.recipient_id,

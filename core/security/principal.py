@@ -7,8 +7,8 @@ triggers move inside any transaction that writes users, role memberships, grants
 API tokens (``core_0002``), whichever code or tool writes them (Odoo signals its caches
 between workers the same way, through a sequence).
 
-The epoch is read once per request, at its start (``core.wsgi`` reads it with the registry
-version in the same statement and hands it over in the environ). A cache built under one
+The epoch is read once per request, in the request's own transaction, with the other values
+every request reads first (``core.web.request_state``). A cache built under one
 epoch is dropped as soon as a request sees another. A transaction that changes the rows
 commits its new epoch with them, so a request that sees the new epoch reads the new rows;
 one that still sees the old epoch may read new rows and keep them under the old epoch, which
@@ -77,11 +77,16 @@ def current_epoch() -> int | None:
 
 
 def read_epoch() -> int | None:
-    try:
-        return db.session.scalar(text("SELECT value FROM core_state WHERE key = 'auth_epoch'"))
+    """The auth epoch, for a request that did not read it first (``core.web.request_state``
+    reads it with the registry version)."""
+    try:  # through the session's connection: the ORM's execution adds nothing to a scalar
+        return db.session.connection().scalar(_EPOCH)
     except SQLAlchemyError:  # a database not migrated yet: nothing is cached
         db.session.rollback()
         return None
+
+
+_EPOCH = text("SELECT value FROM core_state WHERE key = 'auth_epoch'")
 
 
 def cached(key: Any, compute: Callable[[], T]) -> T:

@@ -167,7 +167,9 @@ def test_other_writes_leave_the_epoch_alone(app_ctx, make_user):
     assert _epoch() == before
 
 
-def test_the_server_entry_point_reads_the_epoch_with_the_registry_version(make_app):
+def test_a_served_page_reads_version_epoch_and_badge_in_its_first_statement(make_app):
+    """Through the server entry point: nothing before the request's own transaction, whose
+    first statement reads the registry version, the auth epoch and the unread count."""
     from werkzeug.test import Client
 
     from core.security.services import create_user
@@ -183,6 +185,7 @@ def test_the_server_entry_point_reads_the_epoch_with_the_registry_version(make_a
     client.post("/login", data={"username": "root", "password": "secret-pass-1"})
     with dispatcher.app.app_context(), _statements() as seen:
         assert client.get("/admin/users").status_code == 200
-    # One statement for both, before the app; none in the request itself.
-    assert [s for s in seen if "auth_epoch" in s] == [
-        "SELECT key, value FROM core_state WHERE key IN ('registry_version', 'auth_epoch')"]
+    first = seen[0]
+    assert all(part in first for part in ("'registry_version'", "'auth_epoch'",
+                                          "FROM core_inbox_message"))
+    assert [s for s in seen if "core_state" in s or "core_inbox_message" in s] == [first]

@@ -58,3 +58,25 @@ def test_uninstall_refused_on_the_apps_page_names_the_dependents(make_app):
     response = client.get("/admin/apps/demo_a/uninstall", follow_redirects=True)
     assert "无法卸载 demo_a" in response.get_data(as_text=True)
     assert client.get("/demo-a/").status_code == 200
+
+
+def test_a_request_that_finds_other_modules_is_answered_by_a_fresh_app(make_app):
+    """A module installed elsewhere (``manage.py``, another worker): the next request, a form
+    post included, is answered by an app built for it, with its body intact."""
+    from core.registry import installer
+
+    app = make_app()
+    _admin(app)
+    dispatcher = TandemDispatcher(
+        config=base_config(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
+    )
+    client = Client(dispatcher)
+    before = dispatcher.app
+    # First of all: before the CSRF check or anything else reads the form.
+    assert before.before_request_funcs[None][0].__name__ == "read_request_state"
+    with app.app_context():
+        installer.install(["demo_a"])
+    response = client.post("/login", data={"username": "root", "password": "secret-pass-1"})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert dispatcher.app is not before
+    assert client.get("/demo-a/").status_code == 200

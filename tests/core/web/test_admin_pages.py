@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from flask import request
 from sqlalchemy import event
 from sqlalchemy import select
 
@@ -176,6 +177,44 @@ def test_unread_count_shows_under_the_bell(client, login_as):
     assert "新的公海客户" in client.get("/notifications").get_data(as_text=True)
     client.post("/notifications/read")
     assert 'id="unread-count"' not in client.get("/").get_data(as_text=True)
+
+
+def test_the_badge_read_before_the_view_is_read_again_once_the_inbox_changes(app_ctx,
+                                                                              make_user):
+    """A signed-in user's page reads his unread count with the auth epoch, before the view
+    runs; a view that changes his inbox (marks messages read, delivers him one) shows the
+    count as it is then, not as it was read."""
+    from flask import session
+
+    from core.notify import mark_read
+    from core.notify import notify
+    from core.notify import unread_count
+    from core.notify.models import InboxMessage
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+    from core.web.request_state import read_request_state
+
+    user = make_user("sales")
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        notify(ctx, [user], "一", "1")
+        notify(ctx, [user], "二", "2")
+    first = db.session.scalars(select(InboxMessage.id).where(InboxMessage.user_id == user.id))
+    with app_ctx.test_request_context("/"):
+        session["_user_id"] = str(user.id)
+        read_request_state()
+        assert request.environ["tandem.unread_count"] == (user.id, 2)
+        assert unread_count(user) == 2
+        with unit_of_work(own := ServiceContext(actor=user, source="web")):
+            mark_read(own, [next(iter(first))])
+        assert unread_count(user) == 1
+        with unit_of_work(ctx):
+            notify(ctx, [user], "三", "3")
+        assert unread_count(user) == 2
+    with app_ctx.test_request_context("/", method="POST"):  # only pages read it ahead
+        session["_user_id"] = str(user.id)
+        read_request_state()
+        assert "tandem.unread_count" not in request.environ
 
 
 def test_an_english_admin_reads_service_errors_and_notices_in_english(client, login_as,
