@@ -43,12 +43,12 @@ from wtforms.validators import Optional
 from core.errors import NotFoundError
 from core.errors import TandemError
 from core.extensions import db
+from core.security import principal
 from core.security.access import requires
 from core.security.models import User
 from core.security.models import user_roles
 from core.services import unit_of_work
 from core.timeline import timeline
-from core.web.context import request_cached
 from core.web.context import web_ctx
 from core.web.forms import run_action
 from core.web.forms import submit
@@ -101,11 +101,12 @@ def _owner_choices() -> Select:
 
 
 class _Owners(Mapping):
-    """The owner filter's choices (active sales and managers), read once per request when
-    the page renders."""
+    """The owner filter's choices (active sales and managers), read when the page renders
+    and kept while the auth epoch stays the same: users, their names, whether they are
+    active and their roles all move it."""
 
     def _load(self) -> dict[str, str]:
-        return request_cached("crm.owner_choices", self._read)
+        return principal.cached("crm.owner_choices", self._read)
 
     @staticmethod
     def _read() -> dict[str, str]:

@@ -181,3 +181,32 @@ def test_opportunity_pages_in_english(client, three):
     assert ">Website<" in form and "官网" not in form
     export = client.get("/crm/opportunities/?export=csv").get_data(as_text=True)
     assert "Quoted" in export and "Product" in export and "已报价" not in export
+
+
+def test_the_owner_choices_follow_users_names_and_roles(client, three, sales_pair, make_user):
+    """The owner filter's choices are kept between requests, while no user, name, state or
+    role changes (the auth epoch): each such change shows on the next page."""
+    from sqlalchemy import text
+
+    def choices() -> dict[str, str]:
+        page = client.get("/crm/opportunities/").get_data(as_text=True)
+        select_ = page[page.index('name="owner_id"'):]
+        return dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>',
+                               select_[:select_.index("</select>")]))
+
+    def elsewhere(sql: str, **params: object) -> None:  # another process, a database tool
+        with db.engine.begin() as conn:
+            conn.execute(text(sql), params)
+        db.session.remove()
+
+    li, zhao = sales_pair
+    assert choices()[str(zhao.id)] == "zhao"
+    wang = make_user("sales", username="wang")
+    assert str(wang.id) in choices()
+    elsewhere("UPDATE core_user SET display_name = '赵六' WHERE id = :u", u=zhao.id)
+    assert choices()[str(zhao.id)] == "赵六"
+    elsewhere("UPDATE core_user SET active = :no WHERE id = :u", no=False, u=wang.id)
+    assert str(wang.id) not in choices()
+    assert client.get(f"/crm/opportunities/?owner_id={wang.id}").status_code == 400
+    elsewhere("DELETE FROM core_user_role WHERE user_id = :u", u=zhao.id)
+    assert str(zhao.id) not in choices() and str(li.id) in choices()
