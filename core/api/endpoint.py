@@ -177,7 +177,7 @@ def _render(result: Any, meta: ApiMeta) -> Any:
         return model.model_validate(item, from_attributes=True)
 
     if isinstance(result, Page):
-        return result.to_dict(one)
+        return result.to_dict(None if result.shaped else one)
     if (meta.listing or meta.list_endpoint) and isinstance(result, dict) and "data" in result:
         return {**result, "data": [one(i) for i in result["data"]]}
     if meta.many:

@@ -65,10 +65,15 @@ class InvalidCursor(UserError):
 @dataclass
 class Page:
     """One page of a list: ``items`` (ORM rows or dicts) and ``meta``. An endpoint returns it;
-    the framework renders ``{"data": [...], "meta": {...}}`` through its response model."""
+    the framework renders ``{"data": [...], "meta": {...}}`` through its response model.
+
+    ``shaped``: the items are already the response model's fields, as a plain-row listing
+    writes them (no model to build and dump again for each: half a millisecond a page of 50;
+    the endpoint's tests compare them with what the model gives)."""
 
     items: list[Any]
     meta: dict[str, Any]
+    shaped: bool = False
 
     def to_dict(self, serialize: Callable[[Any], Any] | None = None) -> dict[str, Any]:
         items = [serialize(i) for i in self.items] if serialize else self.items
