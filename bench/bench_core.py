@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bench.common import admin_token
 from bench.common import installed_app
+from bench.common import served_client
 from bench.harness import Case
 from bench.harness import insert_rows
 from bench.harness import measure
@@ -61,7 +62,7 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
             "audit rows",
         )
         settle()
-    client = app.test_client()
+    client = served_client(app)
     headers = {"Authorization": f"Bearer {token}"}
     client.post("/login", data={"username": "bench-admin", "password": "bench-password-1"})
     admin_id = _user_id(app, "bench-admin")

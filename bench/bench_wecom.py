@@ -7,6 +7,7 @@ import json
 import time
 
 from bench.common import installed_app
+from bench.common import served_client
 from bench.harness import Case
 from bench.harness import measure
 from bench.harness import report
@@ -30,7 +31,7 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
             create_user(ctx, "li.sales", roles=["sales"], wecom_userid="li.sales")
         db.session.remove()
     crypto = WeComCrypto(TOKEN, KEY, "")
-    client = app.test_client()
+    client = served_client(app)
     counter = {"n": 0}
 
     def callback() -> None:

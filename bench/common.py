@@ -29,6 +29,16 @@ def installed_app(url: str, instance: str, modules: list[str], **config: Any) ->
     return create_app(base) if modules else app
 
 
+def served_client(app: Any) -> Any:
+    """A test client of ``app`` as the server runs it: through ``core.wsgi``'s entry point
+    (the registry version is checked on every request)."""
+    from werkzeug.test import Client
+
+    from core.wsgi import TandemDispatcher
+
+    return Client(TandemDispatcher(factory=lambda _config: app))
+
+
 def admin_token(app: Any, username: str = "bench-admin") -> str:
     from core.security.services import create_user
     from core.security.services import issue_token
