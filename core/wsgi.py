@@ -63,14 +63,17 @@ class TandemDispatcher:
         return self._rebuilt(_registry_version(self.app))
 
     def _rebuilt(self, version: int) -> Flask:
-        """The app built for ``version``: the current one, or one built now."""
+        """The app for ``version`` (a version a request found): the current one, or one
+        built now for the version read just before building it (a change made during the
+        build shows on the next request)."""
         if version != self.version:
             with self._lock:
                 if version != self.version:
                     old = self.app
+                    building = _registry_version(old)
                     self.app = self._factory(self._config)
-                    self.version = _registry_version(self.app)
-                    self.app.extensions[BUILT_VERSION] = self.version
+                    self.version = building
+                    self.app.extensions[BUILT_VERSION] = building
                     with old.app_context():
                         db.engine.dispose(close=False)
                     _freeze_heap()

@@ -212,7 +212,7 @@ def relay(limit: int = 500) -> int:
 
 # ------------------------------------------------------------------------------- inbox
 # The environ key of ``(user id, count)`` when the request read the count with its auth
-# epoch (``core.web.templating``); a change to the inbox in the same request drops it.
+# epoch (``core.web.request_state``); a change to the inbox in the same request drops it.
 PREFETCHED_UNREAD = "tandem.unread_count"
 
 

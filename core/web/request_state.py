@@ -29,6 +29,7 @@ from sqlalchemy import literal_column
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.api.endpoint import API_PREFIX
 from core.extensions import db
 
 # app.extensions: the registry version the app was built for (set by core.wsgi, which can
@@ -75,7 +76,7 @@ def _is_static() -> bool:
 
 def _page_user() -> int | None:
     """The signed-in user of a page request (whose header shows his unread count)."""
-    if request.method != "GET" or request.blueprint == "api":
+    if request.method != "GET" or request.path.startswith(API_PREFIX):
         return None
     try:
         return int(session["_user_id"])  # flask-login's key; the session cookie is signed

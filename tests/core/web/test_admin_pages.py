@@ -211,10 +211,12 @@ def test_the_badge_read_before_the_view_is_read_again_once_the_inbox_changes(app
         with unit_of_work(ctx):
             notify(ctx, [user], "三", "3")
         assert unread_count(user) == 2
-    with app_ctx.test_request_context("/", method="POST"):  # only pages read it ahead
-        session["_user_id"] = str(user.id)
-        read_request_state()
-        assert "tandem.unread_count" not in request.environ
+    for path, method in (("/", "POST"), ("/api/v1/customers", "GET")):  # only pages show it
+        with app_ctx.test_request_context(path, method=method):
+            session["_user_id"] = str(user.id)
+            read_request_state()
+            assert "tandem.auth_epoch" in request.environ
+            assert "tandem.unread_count" not in request.environ
 
 
 def test_an_english_admin_reads_service_errors_and_notices_in_english(client, login_as,
