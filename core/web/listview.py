@@ -31,6 +31,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
+from itertools import count
 from operator import attrgetter
 from typing import Any
 
@@ -40,6 +41,7 @@ from flask import current_app
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import get_locale
 from flask_babel import gettext
 from markupsafe import Markup
 from markupsafe import escape
@@ -48,6 +50,7 @@ from sqlalchemy import or_
 
 from core.db import page_with_total
 from core.extensions import db
+from core.security import principal
 from core.services import ServiceContext
 from core.web.links import query_url
 from core.web.links import record_url
@@ -80,19 +83,37 @@ class Filter:
     convert: Callable[[str], Any] | None = None
     kind: str = "choice"  # choice, date_from, date_to, number_min, number_max
     translate: bool = True  # False for choices that are names (people, teams …)
+    # Which filter this is, for keeping its select's HTML (never reused in the process).
+    _serial: int = field(default_factory=count().__next__, init=False, repr=False,
+                         compare=False)
 
     def control(self) -> Markup:
         """The filter's form control, with the request's value: a ``<select>`` of its
         choices, else an input (of a date for date filters). Written here rather than in
-        each list's template: a list page has several, at many template expressions each."""
-        label = gettext(self.label)
+        each list's template: a list page has several, at many template expressions each.
+
+        A select is kept per auth epoch, language and chosen value when its choices are a
+        ``dict``, or a mapping that says it is ``kept_per_epoch`` (its content changes only
+        with the epoch, as users and roles do): the owner filter has one option per
+        salesperson."""
         current = request.args.get(self.key, "").strip()  # as ``ListView.query`` reads it
-        if self.choices:
-            return Markup(
-                '<select class="form-select form-select-sm" name="{}" aria-label="{}">'
-                '<option value="">{}{}{}</option>{}</select>'
-            ).format(self.key, label, label, gettext("："), gettext("全部"),
-                     self._options(current))
+        if not self.choices:
+            return self._input(current)
+        if not (type(self.choices) is dict or getattr(self.choices, "kept_per_epoch", False)):
+            return self._select(current)
+        return principal.cached(("filter", self._serial, str(get_locale()), current),
+                                lambda: self._select(current))
+
+    def _select(self, current: str) -> Markup:
+        label = gettext(self.label)
+        return Markup(
+            '<select class="form-select form-select-sm" name="{}" aria-label="{}">'
+            '<option value="">{}{}{}</option>{}</select>'
+        ).format(self.key, label, label, gettext("："), gettext("全部"),
+                 self._options(current))
+
+    def _input(self, current: str) -> Markup:
+        label = gettext(self.label)
         kind = Markup(' type="date"') if self.kind.startswith("date") else ""
         return Markup(
             '<input class="form-control form-control-sm" name="{}" value="{}" '

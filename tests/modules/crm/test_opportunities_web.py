@@ -210,3 +210,30 @@ def test_the_owner_choices_follow_users_names_and_roles(client, three, sales_pai
     assert client.get(f"/crm/opportunities/?owner_id={wang.id}").status_code == 400
     elsewhere("DELETE FROM core_user_role WHERE user_id = :u", u=zhao.id)
     assert str(zhao.id) not in choices() and str(li.id) in choices()
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_the_list_cells_are_the_column_writers_html(app_ctx, sales_pair, locale):
+    """The opportunity list writes its rows' cells in one piece; they must stay what the
+    list's columns would write, for every kind of row (unowned, no amount, never followed
+    up, a name to escape) and in either language."""
+    from flask_babel import force_locale
+
+    from modules.crm.views_opportunities import LIST
+    from modules.crm.views_opportunities import _list_rows
+    from modules.crm.views_opportunities import _row_cells
+
+    li, _zhao = sales_pair
+    customer = make_customer(li, customer_name="<b>&Co</b>")
+    make_opportunity(customer, li, product_name="配电柜 <x>", estimated_amount=None)
+    make_opportunity(customer, None, quantity=3)
+    won = make_opportunity(customer, li)
+    with unit_of_work(ctx_for(li)):
+        db.session.get(Opportunity, won.id).status = "won"
+        db.session.get(Opportunity, won.id).followed_up_at = utcnow()
+    rows = db.session.execute(_list_rows(select(Opportunity), None)).all()
+    with app_ctx.test_request_context("/crm/opportunities/"), force_locale(locale):
+        generic, written = LIST.column_cells(), _row_cells()
+        assert len(rows) == 3
+        for row in rows:
+            assert written(row) == generic(row)
