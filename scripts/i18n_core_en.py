@@ -203,6 +203,27 @@ EN = {
     "未设置 REDIS_URL：嵌入模式下任务在 Web 进程内运行，无需 worker。":
         "REDIS_URL is not set: in embedded mode jobs run in the web process; no worker needed.",
     "任务失败：%(error)s": "Job failed: %(error)s",
+    # error pages
+    "链接中的参数无法识别，例如不存在的筛选条件或排序方式。请返回上一页，或清除筛选后重试。":
+        "The link has a value this page does not know, such as a filter or sort order. "
+        "Go back, or clear the filters and try again.",
+    "无权访问": "Access denied",
+    "您没有访问此页面的权限。如需访问，请联系管理员。":
+        "You may not open this page. Ask an administrator if you need it.",
+    "页面不存在": "Page not found",
+    "链接可能有误，或记录已被删除。": "The link may be wrong, or the record was deleted.",
+    "此页面不接受这种请求。请从页面上的按钮或链接进入。":
+        "This page does not take this kind of request. Use the page's buttons and links.",
+    "提交的内容过大": "Too large",
+    "请缩小文件或内容后重试。": "Make the file or text smaller and try again.",
+    "操作过于频繁": "Too many requests", "请稍后再试。": "Please try again later.",
+    "服务器出错了": "Server error",
+    "请求未能完成，错误已记录。请稍后重试。":
+        "The request could not be completed; the error was logged. Please try again later.",
+    "返回首页": "Back to the home page", "页面已过期": "Page expired",
+    "表单的安全校验（CSRF 令牌）缺失或已过期。请刷新页面后重新提交。":
+        "The form's security check (its CSRF token) is missing or expired. Reload the page "
+        "and send it again.",
     # shared by modules' messages
     "请填写原因": "Enter a reason", "负责人无效": "Invalid owner", "已分配": "Assigned",
 }

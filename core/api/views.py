@@ -314,8 +314,13 @@ def _api_routing_errors() -> Any:
 
 
 @bp.app_errorhandler(HTTPException)
-def _api_http_error(exc: HTTPException) -> Any:
-    """Other HTTP errors (429, 413 …) of API requests as JSON; pages keep their own."""
-    if is_api_request() and not isinstance(exc, RequestRedirect):
+def _http_error(exc: HTTPException) -> Any:
+    """Other HTTP errors (429, 413 …) of API requests as JSON; pages get the error page in
+    the reader's language (``core.web.errors``)."""
+    if isinstance(exc, RequestRedirect) or (exc.code or 500) < 400:
+        return exc
+    if is_api_request():
         return _json_http_error(exc)
-    return exc
+    from core.web.errors import page_error
+
+    return page_error(exc)

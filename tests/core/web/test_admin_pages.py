@@ -239,3 +239,23 @@ def test_an_english_admin_reads_service_errors_and_notices_in_english(client, lo
     assert "Team East created" in response.get_data(as_text=True)
     page = client.post("/admin/teams", data={"name": "East", "manager_id": ""})
     assert "A team with this name already exists" in page.get_data(as_text=True)
+
+
+def test_page_errors_are_tandem_pages_in_the_readers_language(client, login_as):
+    """A bad filter value, an unknown address, a refused method: the page says what went
+    wrong in Chinese or English, with the navigation bar; the API keeps its JSON errors."""
+    login_as("admin", username="root")
+    for url, code, title in (("/admin/users?sort=password", 400, "请求无效"),
+                             ("/admin/nowhere", 404, "页面不存在"),
+                             ("/notifications/read", 405, "不支持的请求方法")):
+        response = client.get(url)
+        page = response.get_data(as_text=True)
+        assert response.status_code == code, url
+        assert f'data-status="{code}"' in page and f"<h1 class=\"h4\">{title}</h1>" in page
+        assert 'id="bell"' in page  # the navigation bar, to go on from
+        assert "The browser (or proxy)" not in page and "Bad Request" not in page
+    client.post("/locale/en", data={"next": "/"})
+    page = client.get("/admin/users?sort=password").get_data(as_text=True)
+    assert "Invalid request" in page and "请求无效" not in page
+    response = client.get("/api/v1/nowhere")
+    assert response.status_code == 404 and response.json["error"]["code"]

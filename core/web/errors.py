@@ -1,0 +1,47 @@
+"""Error pages in the reader's language.
+
+A page request that fails — a filter or sort value the list does not know, an address that
+does not exist, a method the page does not take — answers Tandem's page, in Chinese or
+English, with the navigation bar to go on from, instead of werkzeug's English one. API
+requests keep their JSON errors (``core.api``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from core.extensions import db
+
+_PAGES = {
+    400: (_l("请求无效"),
+          _l("链接中的参数无法识别，例如不存在的筛选条件或排序方式。请返回上一页，或清除筛选后重试。")),
+    403: (_l("无权访问"), _l("您没有访问此页面的权限。如需访问，请联系管理员。")),
+    404: (_l("页面不存在"), _l("链接可能有误，或记录已被删除。")),
+    405: (_l("不支持的请求方法"), _l("此页面不接受这种请求。请从页面上的按钮或链接进入。")),
+    413: (_l("提交的内容过大"), _l("请缩小文件或内容后重试。")),
+    429: (_l("操作过于频繁"), _l("请稍后再试。")),
+    500: (_l("服务器出错了"), _l("请求未能完成，错误已记录。请稍后重试。")),
+}
+
+
+_CSRF = (_l("页面已过期"), _l("表单的安全校验（CSRF 令牌）缺失或已过期。请刷新页面后重新提交。"))
+
+
+def page_error(exc: HTTPException) -> Any:
+    """The error page for ``exc``; ``exc`` itself (werkzeug's page) for a code without one.
+
+    A description given where the error was raised (a rate limit's message, written in the
+    reader's language) is shown instead of the code's general one."""
+    code = exc.code or 500
+    if code not in _PAGES:
+        return exc
+    if code >= 500:  # the failed transaction must not break the page's own reads
+        db.session.rollback()
+    title, detail = _CSRF if isinstance(exc, CSRFError) else _PAGES[code]
+    if not isinstance(exc, CSRFError) and exc.description != type(exc).description:
+        detail = exc.description
+    return render_template("core/error.html", code=code, title=title, detail=detail), code
