@@ -26,8 +26,6 @@ _PAGES = {
     429: (_l("操作过于频繁"), _l("请稍后再试。")),
     500: (_l("服务器出错了"), _l("请求未能完成，错误已记录。请稍后重试。")),
 }
-
-
 _CSRF = (_l("页面已过期"), _l("表单的安全校验（CSRF 令牌）缺失或已过期。请刷新页面后重新提交。"))
 
 
@@ -41,7 +39,10 @@ def page_error(exc: HTTPException) -> Any:
         return exc
     if code >= 500:  # the failed transaction must not break the page's own reads
         db.session.rollback()
-    title, detail = _CSRF if isinstance(exc, CSRFError) else _PAGES[code]
-    if not isinstance(exc, CSRFError) and exc.description != type(exc).description:
-        detail = exc.description
+    if isinstance(exc, CSRFError):
+        title, detail = _CSRF
+    else:
+        title, detail = _PAGES[code]
+        if exc.description != type(exc).description:
+            detail = exc.description
     return render_template("core/error.html", code=code, title=title, detail=detail), code

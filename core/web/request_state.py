@@ -31,6 +31,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.api.endpoint import API_PREFIX
 from core.extensions import db
+from core.notify import PREFETCHED_UNREAD
+from core.notify import unread_statement
+from core.registry.models import CoreState
+from core.security.principal import ENVIRON_KEY as AUTH_EPOCH
 
 # app.extensions: the registry version the app was built for (set by core.wsgi, which can
 # build another; without it nothing is compared).
@@ -46,9 +50,6 @@ def install(app: Flask) -> None:
 
 
 def read_request_state() -> Response | None:
-    from core.notify import PREFETCHED_UNREAD
-    from core.security.principal import ENVIRON_KEY as AUTH_EPOCH
-
     environ = request.environ
     if _is_static() or AUTH_EPOCH in environ:
         return None
@@ -85,8 +86,6 @@ def _page_user() -> int | None:
 
 
 def _state_value(key: str) -> Any:
-    from core.registry.models import CoreState
-
     written = literal_column(f"'{key}'")  # written out: the statement says what it reads
     return select(CoreState.value).where(CoreState.key == written).scalar_subquery()
 
@@ -98,6 +97,4 @@ def _state() -> Select:
 
 @cache
 def _with_unread() -> Select:
-    from core.notify import unread_statement
-
     return _state().add_columns(unread_statement().scalar_subquery())
