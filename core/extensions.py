@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from flask.globals import _cv_app
 from flask_babel import Babel
 from flask_babel import Domain
 from flask_babel import get_locale
@@ -38,14 +39,19 @@ class AppDomain(Domain):
         """The current locale's catalog, found by the ``Locale`` itself. flask-babel formats
         the locale's name and goes through its context three more times on every gettext
         (16 µs; a list page translates dozens of labels). ``force_locale`` still applies:
-        the locale is read on every call."""
-        locale = get_locale()
-        if locale is None:  # outside an app context: flask-babel's empty catalog
+        the locale is read on every call, from where flask-babel keeps it."""
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None:  # outside an app context: flask-babel's empty catalog
             return super().get_translations()
-        cache = self.get_translations_cache(None)
-        found = cache.get(locale)
-        if found is None:
-            found = cache[locale] = super().get_translations()
+        # flask-babel's per-context namespace on ``g``, holding the locale that get_locale()
+        # chose and force_locale() sets: read directly, it costs 1 µs instead of 5.
+        state = app_ctx.g.__dict__.get("_flask_babel")
+        locale = getattr(state, "babel_locale", None) or get_locale()
+        cache = app_ctx.app.extensions.get("tandem_translations")
+        found = cache.get(locale) if cache is not None else None
+        if found is None:  # merged once per app and locale
+            found = super().get_translations()
+            self.get_translations_cache(None)[locale] = found
         return found
 
 

@@ -28,7 +28,10 @@ class Role:
 @dataclass(frozen=True, slots=True)
 class RecordRule:
     """Row-level access: for users holding one of ``roles``, rows of ``model`` are limited to
-    ``domain(user)`` (a SQL expression). Rules of a user's roles are OR-ed; admins bypass."""
+    ``domain(user)`` (a SQL expression). Rules of a user's roles are OR-ed; admins bypass.
+    A user's domains are kept while the auth epoch is unchanged: ``domain`` may read the user
+    and what the epoch covers (users, roles, grants, teams), not other rows or the time
+    (a condition on other rows belongs in the expression, as a sub-select)."""
 
     name: str
     model: type

@@ -11,6 +11,8 @@ from sqlalchemy import false
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from core.security.principal import cached
+
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
@@ -32,12 +34,18 @@ def rule_clause(model: type, user: User | None) -> Any | None:
 
     System contexts (``user is None``) and admins are unrestricted. Otherwise the domains of
     the rules whose roles the user holds are OR-ed; with no applicable rule, access is decided
-    by permissions alone.
+    by permissions alone. In a request the clause is kept while the auth epoch is unchanged
+    (as Odoo keeps a user's rule domains), so a domain may depend on the user and on what
+    the epoch covers (users, roles, grants, teams), not on other rows or on the time.
     """
     if user is None or user.is_admin:
         return None
     if not user.is_active:
         return false()
+    return cached(("rule_clause", model, user.id), lambda: (_domains(model, user),))[0]
+
+
+def _domains(model: type, user: User) -> Any | None:
     applicable = [r for r in rules_for(model) if set(r.roles) & user.role_codes]
     if not applicable:
         return None
@@ -74,7 +82,6 @@ def managed_member_ids(user: User) -> set[int]:
     from core.extensions import db
     from core.security.models import Team
     from core.security.models import User as UserModel
-    from core.security.principal import cached
 
     members = cached(("team", user.id), lambda: frozenset(db.session.scalars(
         select(UserModel.id).join(Team, UserModel.team_id == Team.id)

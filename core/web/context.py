@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from flask import current_app
 from flask import has_request_context
 from flask import request
 from flask_babel import get_locale
@@ -27,6 +28,17 @@ def request_cached(key: str, compute: Callable[[], T]) -> T:
     if not has_request_context():
         return compute()
     cache = request.environ.setdefault("tandem.request_cache", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def app_cached(key: object, compute: Callable[[], T]) -> T:
+    """``compute()`` once per app (per key): for HTML that depends only on the installed
+    modules and the language, such as a filter's labels."""
+    cache = current_app.extensions.get("tandem_app_cache")
+    if cache is None:  # the first value of this app
+        cache = current_app.extensions.setdefault("tandem_app_cache", {})
     if key not in cache:
         cache[key] = compute()
     return cache[key]

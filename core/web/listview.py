@@ -52,6 +52,7 @@ from core.db import page_with_total
 from core.extensions import db
 from core.security import principal
 from core.services import ServiceContext
+from core.web.context import app_cached
 from core.web.links import query_url
 from core.web.links import record_url
 from core.web.templating import local_dt_formatter
@@ -113,12 +114,21 @@ class Filter:
                  self._options(current))
 
     def _input(self, current: str) -> Markup:
+        """The input with the request's value; the rest of its HTML (translated labels) is
+        made once per app and language."""
+        head, tail = app_cached(("filter_input", self._serial, str(get_locale())),
+                                self._input_around)
+        return Markup(f"{head}{escape(current)}{tail}")
+
+    def _input_around(self) -> tuple[str, str]:
+        """The input's HTML before and after its value."""
         label = gettext(self.label)
         kind = Markup(' type="date"') if self.kind.startswith("date") else ""
-        return Markup(
-            '<input class="form-control form-control-sm" name="{}" value="{}" '
-            'placeholder="{}" aria-label="{}" title="{}"{}>'
-        ).format(self.key, current, label, label, label, kind)
+        head = Markup('<input class="form-control form-control-sm" name="{}" value="'
+                      ).format(self.key)
+        tail = Markup('" placeholder="{}" aria-label="{}" title="{}"{}>'
+                      ).format(label, label, label, kind)
+        return str(head), str(tail)
 
     def _options(self, selected: str) -> Markup:
         return Markup("".join(

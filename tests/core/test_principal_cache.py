@@ -125,6 +125,25 @@ def test_a_team_changed_elsewhere_counts_on_the_next_request(client, make_user):
     assert customer.customer_name in client.get("/crm/customers/").get_data(as_text=True)
 
 
+def test_the_kept_record_rule_follows_a_role_changed_elsewhere(client, make_user):
+    """A user's rule clauses are kept per epoch: a role changed elsewhere applies the other
+    role's rule (here a salesperson made manager sees his team's customers) on the next
+    request, and taking it back narrows the list again."""
+    from tests.modules.crm.factories import make_customer
+
+    lead, member = make_user("sales"), make_user("sales")
+    customer = make_customer(member)
+    _elsewhere("INSERT INTO core_team (name, manager_id) VALUES ('西区', :b)", b=lead.id)
+    _elsewhere("UPDATE core_user SET team_id = (SELECT id FROM core_team WHERE name = '西区') "
+               "WHERE id = :m", m=member.id)
+    login(client, lead)
+    assert customer.customer_name not in client.get("/crm/customers/").get_data(as_text=True)
+    _elsewhere("UPDATE core_user_role SET role_code = 'manager' WHERE user_id = :u", u=lead.id)
+    assert customer.customer_name in client.get("/crm/customers/").get_data(as_text=True)
+    _elsewhere("UPDATE core_user_role SET role_code = 'sales' WHERE user_id = :u", u=lead.id)
+    assert customer.customer_name not in client.get("/crm/customers/").get_data(as_text=True)
+
+
 def test_a_token_revoked_elsewhere_is_refused_on_the_next_call(client, make_user):
     user = make_user("sales")
     with unit_of_work(ctx := ServiceContext.system("cli")):

@@ -1,0 +1,30 @@
+"""A list filter's control: the request's value, escaped, in labels of the reader's
+language (the labels' HTML is kept per app and language; the value never is)."""
+
+from __future__ import annotations
+
+from flask_babel import force_locale
+
+from core.web.listview import Filter
+
+
+def test_a_filter_input_carries_the_value_escaped_and_labels_in_the_reader_language(app):
+    since = Filter("from", "起始日期", column=None, kind="date_from")
+    with app.test_request_context('/?from=<b>"x"'):
+        html = str(since.control())
+    assert 'name="from" value="&lt;b&gt;&#34;x&#34;" placeholder="起始日期"' in html
+    assert html.endswith(' type="date">') and "<b>" not in html
+    with app.test_request_context("/?from=2026-01-01"), force_locale("en"):
+        html = str(since.control())
+    assert 'value="2026-01-01" placeholder="From" aria-label="From"' in html
+    with app.test_request_context("/"):  # and back: the other language's labels
+        html = str(since.control())
+    assert 'value="" placeholder="起始日期"' in html
+
+
+def test_a_number_filter_input_has_no_date_type(app):
+    least = Filter("min", "最低金额", column=None, kind="number_min")
+    with app.test_request_context("/?min=5000"):
+        html = str(least.control())
+    assert html == ('<input class="form-control form-control-sm" name="min" value="5000" '
+                    'placeholder="最低金额" aria-label="最低金额" title="最低金额">')
