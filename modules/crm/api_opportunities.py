@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Literal
 
 from flask import Blueprint
@@ -130,16 +132,32 @@ def _listed(stmt: Select) -> Select:
                         and_(_QUOTE.opportunity_id == Opportunity.id, _QUOTE.is_current)))
 
 
-def _listed_out(row: Row) -> dict:
-    """The answer for one row of :func:`_listed`, the same as :func:`_out`'s."""
-    values = row._asdict()  # one dict: a Row's attributes one by one cost more
-    quote = None if values["quote_id"] is None else {
-        "id": values["quote_id"], "amount": values["quote_amount"],
-        "valid_until": values["quote_valid_until"], "is_current": True,
-        "created_at": values["quote_created_at"]}
-    return {**{name: values[name] for name in _FIELDS},
-            "number": opportunity_number(values["id"]),
-            "customer_name": values["customer_name"], "current_quote": quote}
+_ANSWER = tuple(OpportunityOut.model_fields)  # an answer's fields, in the model's order
+# Where the row holds what the computed fields start from: the number from the id, the
+# current quote from the quote's id (None: no current quote).
+_FROM = {"number": "id", "current_quote": "quote_id"}
+
+
+def _listed_writer(fields: tuple[str, ...]) -> Callable[[Row], dict]:
+    """The answer for a row of :func:`_listed` (whose columns are ``fields``), as
+    :func:`_out` gives it through the model. Values are taken by positions found once per
+    page: by name (``row._asdict()``), a page of 50 took three times as long."""
+    values = itemgetter(*(fields.index(_FROM.get(name, name)) for name in _ANSWER))
+    quote = itemgetter(*(fields.index(f"quote_{name}")
+                         for name in ("amount", "valid_until", "created_at")))
+
+    def answer(row: Row) -> dict:
+        written = dict(zip(_ANSWER, values(row), strict=True))
+        written["number"] = opportunity_number(written["number"])
+        quote_id = written["current_quote"]
+        if quote_id is not None:
+            amount, valid_until, created_at = quote(row)
+            written["current_quote"] = {"id": quote_id, "amount": amount,
+                                        "valid_until": valid_until, "is_current": True,
+                                        "created_at": created_at}
+        return written
+
+    return answer
 
 
 OPPORTUNITIES = api.Listing(
@@ -160,7 +178,9 @@ OPPORTUNITIES = api.Listing(
 def list_opportunities(ctx):  # noqa: ANN001, ANN201
     """List the opportunities the caller may see."""
     page = OPPORTUNITIES.page(ctx, select(Opportunity), row_select=_listed)
-    page.items = [_listed_out(row) for row in page.items]
+    if page.items:
+        write = _listed_writer(page.items[0]._fields)
+        page.items = [write(row) for row in page.items]
     page.shaped = True  # as OpportunityOut gives them (test_opportunities_api.py)
     return page
 

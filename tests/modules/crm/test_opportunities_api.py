@@ -113,7 +113,8 @@ def test_patch_quotes_and_follow_ups(api, people):
     assert listed[opp.id]["current_quote"]["amount"] == "168000.00"
     assert listed[unquoted.id]["current_quote"] is None
     for oid, item in listed.items():  # the list's rows answer as one does, quoted or not
-        assert item == api("a").get(f"/api/v1/opportunities/{oid}").json
+        one = api("a").get(f"/api/v1/opportunities/{oid}").json
+        assert item == one and list(item) == list(one)  # and in the same order
     first = api("a").get("/api/v1/opportunities?per_page=1&sort=estimated_amount").json
     after = api("a").get(f"/api/v1/opportunities?per_page=1&sort=estimated_amount"
                          f"&cursor={first['meta']['next_cursor']}").json
