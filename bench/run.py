@@ -49,7 +49,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(available)}")
     parser.add_argument("--scale", type=float, default=1.0, help="data size multiplier")
-    parser.add_argument("--repeat", type=int, default=50, help="timed runs per case")
+    parser.add_argument("--repeat", type=int, default=300, help="timed runs per case")
     parser.add_argument(
         "--database-url", default=None, help="use this (empty) database instead of a new one"
     )
