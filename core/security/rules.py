@@ -42,6 +42,7 @@ def rule_clause(model: type, user: User | None) -> Any | None:
         return None
     if not user.is_active:
         return false()
+    # In a 1-tuple: None (no rule applies) is an answer to keep, and the cache keeps no None.
     return cached(("rule_clause", model, user.id), lambda: (_domains(model, user),))[0]
 
 

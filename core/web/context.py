@@ -34,8 +34,9 @@ def request_cached(key: str, compute: Callable[[], T]) -> T:
 
 
 def app_cached(key: object, compute: Callable[[], T]) -> T:
-    """``compute()`` once per app (per key): for HTML that depends only on the installed
-    modules and the language, such as a filter's labels."""
+    """``compute()`` once per app (per key): for what depends only on the app's installed
+    modules and routes (and a key's other parts), such as links the same on every page and
+    a filter's labels in each language."""
     cache = current_app.extensions.get("tandem_app_cache")
     if cache is None:  # the first value of this app
         cache = current_app.extensions.setdefault("tandem_app_cache", {})

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app
 from flask import request
 from flask import url_for
+
+from core.web.context import app_cached
 
 _MARKER = 987654321
 
@@ -25,14 +26,8 @@ def fixed_url(endpoint: str, **values: Any) -> str:
     """``url_for`` for a link that is the same on every page (an asset, the navigation bar),
     built once per app and script root: every page shows a dozen, at tens of microseconds
     each."""
-    cache = current_app.extensions.get("tandem_fixed_urls")
-    if cache is None:  # the first link of this app (not a new dict on every call)
-        cache = current_app.extensions.setdefault("tandem_fixed_urls", {})
-    key = (request.script_root, endpoint, *sorted(values.items()))
-    url = cache.get(key)
-    if url is None:
-        url = cache[key] = url_for(endpoint, **values)
-    return url
+    return app_cached(("fixed_url", request.script_root, endpoint, *sorted(values.items())),
+                      lambda: url_for(endpoint, **values))
 
 
 def query_url(base: str, args: Mapping[str, Any]) -> str:
