@@ -1,6 +1,11 @@
-"""The core registers itself through the same hooks as any module."""
+"""The core registers itself through the same hooks as any module; :func:`call` and
+:func:`registry` are the one way code reaches the running app's hooks."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
 
 from core import hookimpl
 from core.registration import BotCommand
@@ -63,3 +68,18 @@ def register_notification_channels() -> list:
     from core.notify.channels import BUILTIN_CHANNELS
 
     return BUILTIN_CHANNELS
+
+
+def registry() -> Any:
+    """The module registry of the running app (installed modules, their registrations)."""
+    return current_app.extensions["tandem_registry"]
+
+
+def call(name: str, **kwargs: Any) -> Any:
+    """Call hook ``name`` on every installed module that implements it.
+
+    Returns pluggy's answer (a list of results, or one result for ``firstresult`` specs);
+    ``None`` when no installed module declares the hook (e.g. its module is not installed).
+    """
+    caller = getattr(registry().hook, name, None)
+    return caller(**kwargs) if caller is not None else None

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from core.registration import Permission
     from core.registration import RecordRule
     from core.registration import Role
+    from core.registration import Searcher
     from core.registration import Setting
+    from core.registration import WorkspaceCard
     from core.services import ServiceContext
 
 hookspec = pluggy.HookspecMarker("tandem")
@@ -88,6 +90,16 @@ def register_notification_channels() -> list[Any]:
 @hookspec
 def register_customer_sections() -> list[CustomerSection]:
     """Sections of the customer 360° view contributed by this module."""
+
+
+@hookspec
+def register_workspace_cards() -> list[WorkspaceCard]:
+    """Cards of the home workspace (KPIs, to-do lists, quick actions) from this module."""
+
+
+@hookspec
+def register_searchers() -> list[Searcher]:
+    """Kinds of record the navbar's global search finds, from this module."""
 
 
 @hookspec

@@ -128,3 +128,79 @@ class CardAction:
     handler: Callable[..., Any]
     permission: str | None = None
     label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Kpi:
+    """One figure of a workspace card: ``value`` already formatted, ``url`` the filtered list."""
+
+    label: str
+    value: str
+    url: str | None = None
+    hint: str = ""  # e.g. the period: "本月"
+
+
+@dataclass(frozen=True, slots=True)
+class TodoItem:
+    """One line of a workspace to-do list, linking to the record."""
+
+    title: str
+    url: str | None = None
+    detail: str = ""
+    badge: str = ""  # short status text, e.g. "今天到期"
+
+
+@dataclass(frozen=True, slots=True)
+class CardContent:
+    """What a workspace card shows; every part is optional.
+
+    ``total`` counts all to-do items (``items`` may show only the first few), ``more_url``
+    opens the filtered list behind them; ``actions`` are quick actions ``(label, url)``."""
+
+    kpis: tuple[Kpi, ...] = ()
+    items: tuple[TodoItem, ...] = ()
+    total: int | None = None
+    more_url: str | None = None
+    actions: tuple[tuple[str, str], ...] = ()
+    empty_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceCard:
+    """A card of the home workspace (工作台) contributed by a module.
+
+    ``compute(ctx)`` returns a :class:`CardContent` (or ``None`` to hide the card) and must
+    respect record rules (read through ``ctx.scoped``). The card is shown to users holding
+    ``permission`` (any user when ``None``); ``kind`` is ``"kpi"``, ``"todo"`` or
+    ``"actions"`` and only decides where on the page it goes."""
+
+    id: str
+    title: str
+    compute: Callable[[Any], CardContent | None]
+    kind: str = "todo"
+    permission: str | None = None
+    sequence: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One result of the global search."""
+
+    title: str
+    url: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Searcher:
+    """A kind of record the navbar's global search finds (customers, orders, tickets …).
+
+    ``search(ctx, term, limit)`` returns at most ``limit`` :class:`SearchHit` rows, read
+    through ``ctx.scoped`` so record rules decide what is found; ``label`` names the group
+    of results (e.g. "客户"). Shown to users holding ``permission``."""
+
+    id: str
+    label: str
+    search: Callable[[Any, str, int], list[SearchHit]]
+    permission: str | None = None
+    sequence: int = 100

@@ -27,7 +27,9 @@ from core.registration import MenuItem
 from core.registration import Permission
 from core.registration import RecordRule
 from core.registration import Role
+from core.registration import Searcher
 from core.registration import Setting
+from core.registration import WorkspaceCard
 from core.registry.discovery import ModuleInfo
 from core.registry.discovery import discover
 from core.registry.graph import topo_order
@@ -68,6 +70,8 @@ class ModuleRegistry:
     jobs: dict[str, JobSpec] = field(default_factory=dict)
     settings: dict[str, Setting] = field(default_factory=dict)
     customer_sections: list[CustomerSection] = field(default_factory=list)
+    workspace_cards: list[WorkspaceCard] = field(default_factory=list)
+    searchers: list[Searcher] = field(default_factory=list)
     notification_channels: dict[str, Any] = field(default_factory=dict)
     blueprints: list[tuple[str, Blueprint]] = field(default_factory=list)
     models: dict[str, list[type]] = field(default_factory=dict)
@@ -142,6 +146,14 @@ class ModuleRegistry:
             self.settings[setting.key] = setting
         self.customer_sections = sorted(
             (s for _o, s in self._collect("register_customer_sections")),
+            key=lambda s: (s.sequence, s.id),
+        )
+        self.workspace_cards = sorted(
+            (c for _o, c in self._collect("register_workspace_cards")),
+            key=lambda c: (c.sequence, c.id),
+        )
+        self.searchers = sorted(
+            (s for _o, s in self._collect("register_searchers")),
             key=lambda s: (s.sequence, s.id),
         )
         for _owner, channel in self._collect("register_notification_channels"):
