@@ -5,6 +5,7 @@ are in :mod:`modules.crm.queries`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from decimal import InvalidOperation
@@ -19,12 +20,18 @@ from sqlalchemy import update
 from core import audit
 from core import hooks
 from core.audit import AuditLog
+from core.bot import Card
+from core.bot import remember_card
 from core.errors import ConflictError
 from core.errors import NotFoundError
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
+from core.notify import notify
+from core.security.models import Role
+from core.security.models import User
 from core.services import ServiceContext
+from core.settings import get_setting
 from core.web.i18n import default_locale
 from modules.crm.cards import opportunity_card
 from modules.crm.models.customer import FOLLOW_UP_CHANNELS
@@ -293,37 +300,37 @@ def follow_up(ctx: ServiceContext, ref: str | int, content: str,
     return record
 
 
-def announce(ctx: ServiceContext, opp: Opportunity) -> None:
-    """Announce a new unowned opportunity to the sales team: a card in the sales group (the
-    group robot, when WeCom is installed), a card with a 认领 button to each salesperson's
-    WeCom, and an in-app notice. The group's chat remembers the card, so ``#认领`` there
-    needs no number."""
-    from core.bot import remember_card
-    from core.notify import notify
-    from core.security.models import Role
-    from core.security.models import User
-    from core.settings import get_setting
+@dataclass(frozen=True)
+class Announcement:
+    """A new unowned opportunity announced to the sales team: its card (in the installation's
+    language), who was told, and the notice's texts and dedupe key, for the modules that
+    push it on through ``opportunity_announced``."""
 
+    opportunity: Opportunity
+    card: Card
+    recipients: list[User]
+    title: str
+    body: str
+    dedupe_key: str
+
+
+def announce(ctx: ServiceContext, opp: Opportunity) -> None:
+    """Announce a new unowned opportunity to the sales team: an in-app notice to each
+    salesperson, the card remembered as the sales chat's context (so ``#认领`` there needs no
+    number), and ``opportunity_announced`` for chat integrations (``wecom_crm`` pushes the
+    card with its 认领 button to each salesperson's WeCom and to the sales group's robot)."""
     # The card goes to the whole team: in the default language, not the actor's.
     with force_locale(default_locale()):
         card = opportunity_card(opp, source="新商机")
-        payload = {"msgtype": "template_card", "card": card.to_template_card()}
     chat_id = get_setting("crm.sales_chat_id")
     if chat_id:
         remember_card(str(chat_id), card)
-    channels = hooks.registry().notification_channels
     sales = list(db.session.scalars(select(User).where(
         User.active.is_(True), User.roles.any(Role.code == "sales"))))
-    body = f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}"
-    key = f"crm.announce:{opp.id}"
-    notify(ctx, sales, f"新商机：{card.title}", body, channels=("inapp",), url=card.url,
-           dedupe_key=key, record=opp)
-    on_wecom = [u for u in sales if u.wecom_userid]
-    if "wecom" in channels and on_wecom:
-        notify(ctx, on_wecom, f"新商机：{card.title}", body, channels=("wecom",), url=card.url,
-               payload=payload, dedupe_key=key, record=opp)
-    webhook = get_setting("crm.sales_webhook")
-    configured = get_setting("wecom.webhook_keys") or {}
-    if "wecom_webhook" in channels and webhook and webhook in configured:
-        notify(ctx, [], f"新商机：{card.title}", body, channels=("wecom_webhook",), url=card.url,
-               payload=payload, dedupe_key=key, address=str(webhook), record=opp)
+    announcement = Announcement(
+        opportunity=opp, card=card, recipients=sales, title=f"新商机：{card.title}",
+        body=f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}",
+        dedupe_key=f"crm.announce:{opp.id}")
+    notify(ctx, sales, announcement.title, announcement.body, channels=("inapp",),
+           url=card.url, dedupe_key=announcement.dedupe_key, record=opp)
+    hooks.call("opportunity_announced", announcement=announcement, ctx=ctx)
