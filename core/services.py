@@ -82,25 +82,88 @@ def current_context() -> ServiceContext | None:
 
 
 def after_commit(callback: Callable[[], None], session: Session | None = None) -> None:
-    """Run ``callback`` once the current transaction commits (dropped on rollback)."""
+    """Run ``callback`` once the outermost transaction commits.
+
+    Dropped when that transaction rolls back, and when the savepoint of the nested
+    :func:`unit_of_work` that registered it rolls back."""
     session = session or db.session()
     session.info.setdefault("after_commit", []).append(callback)
 
 
+_DEPTH = "tandem_uow_depth"
+# Lists in ``session.info`` that belong to what a savepoint did: cut back when it rolls back.
+_SAVEPOINT_LISTS = ("after_commit", "changed_records")
+
+
+def in_unit_of_work(session: Session | None = None) -> bool:
+    """Whether a :func:`unit_of_work` is open on ``session`` (an edge owns the transaction)."""
+    return bool((session or db.session()).info.get(_DEPTH))
+
+
 @contextmanager
 def unit_of_work(ctx: ServiceContext) -> Iterator[Session]:
-    """One business transaction: commit on success, roll back on error; ``ctx`` is current."""
+    """One business transaction, owned by the edge that opens the outermost unit.
+
+    The outermost unit (a request's view, a WeCom callback, a job, a CLI command) commits on
+    success and rolls back on error. A unit opened inside another one is a SAVEPOINT
+    (``session.begin_nested()``): on success it is released and its rows commit only with
+    the outer transaction; on error only its own work is rolled back (the outer unit's rows
+    stay) and the error propagates to the caller, which may catch it and go on. The
+    :func:`after_commit` callbacks and changed-record notices of an inner unit wait for the
+    outer commit, and are dropped with the savepoint or with the outer transaction.
+
+    Code inside a unit never calls ``session.commit()`` itself; services only ``flush()``.
+    ``ctx`` is the current context (:func:`current_context`) while the unit runs.
+    """
     token = _current.set(ctx)
     session = db.session()
+    depth = session.info.get(_DEPTH, 0)
+    session.info[_DEPTH] = depth + 1
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        if depth:
+            with _savepoint(session):
+                yield session
+            return
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
     finally:
+        session.info[_DEPTH] = depth
         _current.reset(token)
     run_post_commit(session)
+
+
+@contextmanager
+def _savepoint(session: Session) -> Iterator[None]:
+    session.flush()
+    _sqlite_begin(session)
+    marks = {key: len(session.info.get(key, ())) for key in _SAVEPOINT_LISTS}
+    nested = session.begin_nested()
+    try:
+        yield
+    except BaseException:
+        if nested.is_active:
+            nested.rollback()
+        for key, mark in marks.items():
+            del session.info.get(key, [])[mark:]
+        raise
+    if nested.is_active:
+        nested.commit()
+
+
+def _sqlite_begin(session: Session) -> None:
+    """Open SQLite's transaction before a SAVEPOINT when pysqlite has not yet (it begins
+    lazily, before the first write): a SAVEPOINT outside a transaction would start one of
+    its own, and releasing it would commit at once, before the outer unit."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.driver_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
 
 
 def run_post_commit(session: Session) -> None:

@@ -1,7 +1,10 @@
 """The transport-free bot dispatcher: chat text or a card click in, one reply out.
 
 :func:`dispatch` maps the sender's WeCom userid to an active user, finds the command,
-checks its permission and runs its handler in a unit of work with source ``bot``.
+checks its permission and runs its handler in a unit of work with source ``bot``: its own
+transaction when called alone (CLI, tests), a savepoint inside the transaction of the edge
+that called it (a WeCom callback, a job), so that a refused or failed command leaves the
+edge's rows (callback log, dedupe key) in place.
 :func:`dispatch_card_action` does the same for card button clicks. Neither ever raises:
 a :class:`core.errors.TandemError` becomes its message, anything else a logged apology.
 """
@@ -41,6 +44,7 @@ from core.errors import TandemError
 from core.errors import UserError
 from core.extensions import db
 from core.services import ServiceContext
+from core.services import in_unit_of_work
 from core.services import unit_of_work
 from core.util import optional_import
 from core.web.i18n import default_locale
@@ -398,7 +402,8 @@ def _guarded(
                 return run(ctx)
         except Exception:
             log.exception("bot: error while handling %s from %s", what, userid)
-            db.session.rollback()
+            if not in_unit_of_work():  # inside an edge's unit its savepoint rolled back
+                db.session.rollback()
             return TextReply(_("抱歉，处理您的消息时出错了，请稍后再试或联系管理员。"))
 
 

@@ -3,7 +3,8 @@
 ``enqueue(name, *args)`` runs a registered :class:`core.registration.JobSpec` (or a
 ``"pkg.mod:func"`` path) after the current transaction commits — never before its rows
 exist (netbox#18880). Every job runs in :func:`run_job`: an app context, a
-``ServiceContext`` with source ``job``, one unit of work; it is skipped if its module was
+``ServiceContext`` with source ``job`` (handed to the job function as ``ctx`` when it takes
+one), one unit of work owned by the job; it is skipped if its module was
 uninstalled, and a failure is recorded for the failed-jobs page. RQ is at-least-once, so
 jobs with outside effects dedupe on a key (the outbox does).
 """
@@ -11,6 +12,7 @@ jobs with outside effects dedupe on a key (the outbox does).
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import traceback
 from collections.abc import Callable
@@ -57,16 +59,24 @@ def run_job(
     kwargs: dict | None = None,
     runner: str = "inprocess",
     final: bool = True,
+    ctx: ServiceContext | None = None,
 ) -> Any:
-    """Run one job in the current app context, in its own unit of work."""
+    """Run one job in the current app context; the job owns its transaction.
+
+    ``ctx`` (default: the system acting through ``job``) is current during the job's unit of
+    work and is passed to the job function as ``ctx`` when the function declares that
+    parameter; units of work the job opens are savepoints of the job's transaction."""
     spec, func = resolve(name)
     if not _owner_installed(spec):
         log.info("job %s skipped: its module is not installed", name)
         return None
-    ctx = ServiceContext.system("job")
+    ctx = ctx or ServiceContext.system("job")
+    call_kwargs = dict(kwargs or {})
+    if "ctx" in inspect.signature(func).parameters:
+        call_kwargs["ctx"] = ctx
     try:
         with unit_of_work(ctx):
-            return func(*args, **(kwargs or {}))
+            return func(*args, **call_kwargs)
     except Exception as exc:
         log.exception("job %s failed", name)
         _record_failure(name, list(args), kwargs or {}, exc, runner, final)
