@@ -17,6 +17,7 @@ from flask_babel import refresh
 from flask_login import current_user
 
 from core import extensions as ext
+from core import hooks
 from core.config import PROJECT_ROOT
 from core.config import instance_path
 from core.config import load_config
@@ -98,7 +99,7 @@ def _init_extensions(app: Flask) -> None:
 
     @ext.migrate.configure
     def _configure_alembic(config: Any) -> Any:
-        registry = app.extensions.get("tandem_registry")
+        registry = app.extensions.get("tandem_registry")  # None while it is built
         if registry is not None:
             from core.registry.migrations import version_locations
 
@@ -223,4 +224,4 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _request_start() -> None:
-        g.tandem_registry = app.extensions["tandem_registry"]
+        g.tandem_registry = hooks.registry(app)

@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
+from core import hooks
 from core.errors import TandemError
 
 
@@ -94,7 +95,7 @@ def modules_install(names: tuple[str, ...], default: bool, demo: bool) -> None:
     from core.registry import installer
 
     if default:
-        registry = current_app.extensions["tandem_registry"]
+        registry = hooks.registry()
         names = tuple(current_app.config.get("TANDEM_DEFAULT_MODULES") or sorted(
             n for n, info in registry.modules.items()
             if info.origin == "builtin" and info.manifest.installable
@@ -157,7 +158,7 @@ def modules_revision(name: str, message: str, empty: bool) -> None:
     """Create the next migration of a module's branch (``core`` for the core)."""
     from core.registry import migrations
 
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     info = None if name == "core" else registry.modules[name]
     rev = migrations.make_revision(info, message, autogenerate=not empty)
     click.echo(f"created {rev}")
@@ -171,7 +172,7 @@ def add_module_commands(group: click.Group) -> None:
         click.echo(_("(模块命令不可用：%(error)s)", error=exc), err=True)
         return
     with app.app_context():
-        app.extensions["tandem_registry"].hook.register_cli_commands(cli=group)
+        hooks.call("register_cli_commands", cli=group)
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import Blueprint
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import request
@@ -31,6 +30,7 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 from sqlalchemy.orm import selectinload
 
+from core import hooks
 from core.audit import AuditLog
 from core.db import AuditedMixin
 from core.db import utcnow
@@ -72,7 +72,7 @@ class Entry:
 
 
 def _owner_and_model(table: str) -> tuple[str, type]:
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     for owner, models in registry.models.items():
         for model in models:
             if model.__tablename__ == table:
@@ -90,7 +90,7 @@ def visible_record(ctx: ServiceContext, table: str, record_id: str) -> Any:
     """The record if the actor may read it, else NotFoundError (never a hint that it exists)."""
     _owner, model = _owner_and_model(table)
     permission = read_permission(table)
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     if permission not in registry.permissions or not ctx.can(permission):
         raise NotFoundError(gettext("记录不存在"))
     try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from core import hooks
 from core.bot.dispatcher import dispatch
 from core.bot.dispatcher import dispatch_card_action
 from core.bot.dispatcher import find_user
@@ -91,7 +91,7 @@ def bot_click(user: str, chat: str | None, task_id: str | None, as_json: bool, k
 @with_appcontext
 def bot_commands() -> None:
     """List the registered chat commands and card actions."""
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     seen: set[int] = set()
     for trigger, cmd in registry.bot_commands.items():
         if id(cmd) in seen:

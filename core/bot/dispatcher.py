@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import TypeVar
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from core import hooks
 from core.bot.context import RecordRef
 from core.bot.context import last_record
 from core.bot.context import record_for_task
@@ -292,14 +292,10 @@ def _actor_context(userid: str, chat_id: str | None) -> ServiceContext | Reply:
 
 
 # ------------------------------------------------------------------------------ commands
-def _registry() -> Any:
-    return current_app.extensions["tandem_registry"]
-
-
 def available_commands(ctx: ServiceContext) -> list[BotCommand]:
     """Commands ``ctx.actor`` may use, once each, in registration order."""
     seen: dict[int, BotCommand] = {}
-    for key, first in _registry().bot_commands.items():
+    for key, first in hooks.registry().bot_commands.items():
         for cmd in _variants(key, first):
             if id(cmd) not in seen and (cmd.permission is None or ctx.can(cmd.permission)):
                 seen[id(cmd)] = cmd
@@ -307,7 +303,7 @@ def available_commands(ctx: ServiceContext) -> list[BotCommand]:
 
 
 def _variants(key: str, first: BotCommand) -> list[BotCommand]:
-    return _registry().bot_command_variants.get(key) or [first]
+    return hooks.registry().bot_command_variants.get(key) or [first]
 
 
 def _pick(
@@ -345,7 +341,7 @@ def _usage(cmd: BotCommand) -> str:
 def help_text(ctx: ServiceContext, topic: str | None = None) -> str:
     """The help: one command's usage when ``topic`` names one, else the user's commands."""
     key = normalize_trigger(topic or "")
-    first = _registry().bot_commands.get(key) if key else None
+    first = hooks.registry().bot_commands.get(key) if key else None
     if first is not None:
         lines = []
         for cmd in _variants(key, first):
@@ -409,7 +405,7 @@ def _guarded(
 
 def _dispatch(ctx: ServiceContext, message: IncomingMessage) -> Reply:
     parsed = parse_text(message.text)
-    commands = _registry().bot_commands
+    commands = hooks.registry().bot_commands
     command = commands.get(parsed.trigger) if parsed is not None else None
     if command is None:
         if parsed is not None and parsed.explicit:
@@ -466,7 +462,7 @@ def _dispatch_click(
     ctx: ServiceContext, event_key: str, task_id: str | None, chat_id: str | None
 ) -> Reply:
     key, _sep, arg = (event_key or "").partition(":")
-    action = _registry().card_actions.get(key)
+    action = hooks.registry().card_actions.get(key)
     if action is None:
         return TextReply(_("这个按钮已失效，请在系统中操作。"))
     try:

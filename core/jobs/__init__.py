@@ -23,6 +23,7 @@ from flask import current_app
 from flask import has_app_context
 from flask_babel import gettext
 
+from core import hooks
 from core.extensions import db
 from core.registration import JobSpec
 from core.services import ServiceContext
@@ -36,7 +37,7 @@ RETRY_INTERVALS = [10, 30, 60]
 
 def resolve(name: str) -> tuple[JobSpec, Callable[..., Any]]:
     """The job spec and function for a registered name or a ``pkg.mod:func`` path."""
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     spec = registry.jobs.get(name)
     if spec is None:
         if ":" not in name:
@@ -48,7 +49,7 @@ def resolve(name: str) -> tuple[JobSpec, Callable[..., Any]]:
 
 
 def _owner_installed(spec: JobSpec) -> bool:
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     owner = spec.name.split(".", 1)[0]
     return owner == "core" or owner not in registry.modules or registry.is_installed(owner)
 

@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
+from core import hooks
 from core.cli import cli
 
 
@@ -32,7 +33,7 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
         sys.exit(1)
     worker_module._app = current_app._get_current_object()
     names = list(queues) or sorted(
-        {spec.queue for spec in current_app.extensions["tandem_registry"].jobs.values()}
+        {spec.queue for spec in hooks.registry().jobs.values()}
         | {"default"}
     )
     connection = redis_connection()
@@ -54,7 +55,7 @@ def jobs() -> None:
 def jobs_list() -> None:
     """Registered jobs and their schedules."""
     for spec in sorted(
-        current_app.extensions["tandem_registry"].jobs.values(), key=lambda s: s.name
+        hooks.registry().jobs.values(), key=lambda s: s.name
     ):
         click.echo(
             f"{spec.name:<36} {spec.schedule or '-':<16} {spec.queue:<10} {spec.description}"

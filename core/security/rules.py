@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
-from flask import current_app
 from flask import has_app_context
 from sqlalchemy import false
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from core import hooks
 from core.security.principal import cached
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def rules_for(model: type) -> list[RecordRule]:
     if not has_app_context():
         return []
-    registry = current_app.extensions.get("tandem_registry")
+    registry = hooks.registry_or_none()
     if registry is None:
         return []
     return registry.record_rules.get(model, [])
