@@ -67,7 +67,7 @@ def _import_core_models() -> None:
     import core.registry.models  # noqa: F401
     import core.security.models  # noqa: F401
     import core.settings  # noqa: F401
-    import core.timeline  # noqa: F401
+    import core.timeline.models  # noqa: F401
 
 
 def _init_extensions(app: Flask) -> None:
@@ -120,7 +120,7 @@ def _configure_babel(app: Flask, registry: Any) -> None:
     dirs += [str(info.path / "translations") for name, info in registry.modules.items()
              if name in registry.installed and (info.path / "translations").is_dir()]
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
-    from core.web.i18n import ensure_compiled
+    from core.i18n import ensure_compiled
 
     ensure_compiled([Path(d) for d in dirs])
 

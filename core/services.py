@@ -23,6 +23,9 @@ from flask_babel import gettext
 from core.db import utcnow
 from core.errors import PermissionDenied
 from core.extensions import db
+from core.security.permissions import has_permission
+from core.security.permissions import permission_label
+from core.security.rules import apply_record_rules
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -51,15 +54,11 @@ class ServiceContext:
         return self.actor.id if self.actor is not None else None
 
     def can(self, permission: str) -> bool:
-        from core.security.permissions import has_permission
-
         return has_permission(self.actor, permission)
 
     def require(self, permission: str) -> None:
         """Raise :class:`PermissionDenied` (with the missing permission) unless allowed."""
         if not self.can(permission):
-            from core.security.permissions import permission_label
-
             label = permission_label(permission)
             raise PermissionDenied(gettext("无权限：需要“%(label)s”（%(permission)s）",
                                            label=gettext(label) if label else label,
@@ -67,8 +66,6 @@ class ServiceContext:
 
     def scoped(self, stmt: Select, model: type) -> Select:
         """Apply the record rules of ``model`` for this actor to a SELECT."""
-        from core.security.rules import apply_record_rules
-
         return apply_record_rules(stmt, model, self.actor)
 
     @classmethod
@@ -166,12 +163,22 @@ def _sqlite_begin(session: Session) -> None:
         raw.execute("BEGIN IMMEDIATE")
 
 
-def run_post_commit(session: Session) -> None:
-    """Start the jobs a committed transaction queued (they may use the database, which
-    SQLAlchemy's own after-commit event may not)."""
-    from core.jobs import run_pending
+_POST_COMMIT = "tandem_post_commit"
 
-    run_pending(session)
+
+def after_commit_returns(callback: Callable[[], None], session: Session | None = None) -> None:
+    """Run ``callback`` once the commit has returned, from :func:`run_post_commit` (the end
+    of the outermost unit of work, or of the request): unlike an :func:`after_commit`
+    callback, which runs inside SQLAlchemy's commit event, it may use the database. Queue
+    it from an :func:`after_commit` callback (jobs start this way)."""
+    session = session or db.session()
+    session.info.setdefault(_POST_COMMIT, []).append(callback)
+
+
+def run_post_commit(session: Session) -> None:
+    """Run the callbacks committed transactions queued with :func:`after_commit_returns`."""
+    for callback in session.info.pop(_POST_COMMIT, []):
+        callback()
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""``manage.py bot say|click|commands``: try the bot from a terminal."""
+"""``manage.py bot say|click|commands``: try the bot from a terminal (the group is added to
+``manage.py`` by :func:`core.cli.register_commands`)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,11 @@ from core.bot.dispatcher import find_user
 from core.bot.messages import CardReply
 from core.bot.messages import IncomingMessage
 from core.bot.messages import Reply
-from core.cli import cli
 from core.extensions import db
 from core.services import ServiceContext
 
 
-@cli.group()
+@click.group()
 def bot() -> None:
     """The chat bot, without WeCom."""
 

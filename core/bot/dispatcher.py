@@ -43,12 +43,12 @@ from core.bot.parser import remove_span
 from core.errors import TandemError
 from core.errors import UserError
 from core.extensions import db
+from core.i18n import default_locale
+from core.i18n import locale_of
 from core.services import ServiceContext
 from core.services import in_unit_of_work
 from core.services import unit_of_work
 from core.util import optional_import
-from core.web.i18n import default_locale
-from core.web.i18n import locale_of
 
 if TYPE_CHECKING:
     from core.registration import BotCommand

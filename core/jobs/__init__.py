@@ -28,6 +28,8 @@ from core.extensions import db
 from core.registration import JobSpec
 from core.services import ServiceContext
 from core.services import after_commit
+from core.services import after_commit_returns
+from core.services import current_context
 from core.services import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -137,7 +139,7 @@ def enqueue_now(name: str, *args: Any, **kwargs: Any) -> bool:
     spec, _func = resolve(name)
     try:
         Queue(spec.queue, connection=redis_connection(app)).enqueue(
-            "core.jobs.worker.rq_entry",
+            "core.worker.rq_entry",
             name,
             list(args),
             kwargs,
@@ -154,23 +156,14 @@ def enqueue(name: str, *args: Any, **kwargs: Any) -> None:
     """Run ``name`` once the current transaction commits (at once when none is open)."""
     if not has_app_context():
         raise RuntimeError("enqueue needs an app context")
-    from core.services import current_context
-
     session = db.session()
     if current_context() is not None or session.in_transaction():
         app = current_app._get_current_object()
 
-        def later() -> None:
-            session.info.setdefault("tandem_jobs", []).append((app, name, args, kwargs))
+        def start() -> None:
+            with app.app_context():
+                enqueue_now(name, *args, **kwargs)
 
-        after_commit(later, session)
+        after_commit(lambda: after_commit_returns(start, session), session)
     else:
         enqueue_now(name, *args, **kwargs)
-
-
-def run_pending(session: Any) -> None:
-    """Run the jobs queued by after-commit callbacks (called after the commit returns)."""
-    pending = session.info.pop("tandem_jobs", [])
-    for app, name, args, kwargs in pending:
-        with app.app_context():
-            enqueue_now(name, *args, **kwargs)

@@ -24,11 +24,11 @@ from sqlalchemy import update
 from core import hooks
 from core.db import utcnow
 from core.extensions import db
+from core.i18n import locale_of
 from core.notify.channels import RetryLater
 from core.notify.models import InboxMessage
 from core.notify.models import Notification
 from core.services import ServiceContext
-from core.web.i18n import locale_of
 
 log = logging.getLogger(__name__)
 
