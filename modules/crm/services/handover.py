@@ -31,11 +31,12 @@ from core.errors import PermissionDenied
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
+from core.i18n import default_locale
 from core.notify import notify
 from core.security.models import Team
 from core.security.models import User
 from core.services import ServiceContext
-from core.web.i18n import default_locale
+from core.settings import get_setting
 from modules.crm.models.customer import Customer
 from modules.crm.models.handover import REASONS
 from modules.crm.models.handover import Handover
@@ -342,8 +343,6 @@ def _notify_people(ctx: ServiceContext, handover: Handover, summary: Callable[[]
 def customer_channels() -> list[str]:
     """Channels customers hear about a handover on (setting ``crm.handover.notify_channels``);
     channels not installed fall back to the log channel."""
-    from core.settings import get_setting
-
     wanted = get_setting("crm.handover.notify_channels") or ["sms", "email"]
     installed = hooks.registry().notification_channels
     return [c for c in wanted if c in installed] or ["log"]

@@ -27,12 +27,12 @@ from core.errors import NotFoundError
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
+from core.i18n import default_locale
 from core.notify import notify
 from core.security.models import Role
 from core.security.models import User
 from core.services import ServiceContext
 from core.settings import get_setting
-from core.web.i18n import default_locale
 from modules.crm.cards import opportunity_card
 from modules.crm.models.customer import FOLLOW_UP_CHANNELS
 from modules.crm.models.customer import FollowUp

@@ -72,6 +72,7 @@ from modules.crm.models.opportunity import STATUSES
 from modules.crm.models.opportunity import TRANSITIONS
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import opportunity_number
+from modules.crm.queries import customer_select
 from modules.crm.services import opportunities as svc
 
 bp = Blueprint("crm_opportunities", __name__, url_prefix="/crm/opportunities",
@@ -267,8 +268,6 @@ def move() -> Any:
 
 
 def _customer_choices(ctx: Any) -> list[tuple[int, str]]:
-    from modules.crm.queries import customer_select
-
     rows = db.session.execute(
         customer_select(ctx, Customer.id, Customer.customer_name)
         .order_by(Customer.customer_name).limit(500))

@@ -33,7 +33,10 @@ from core.security.models import User
 from core.security.rules import managed_member_ids
 from core.services import ServiceContext
 from modules.crm.models.customer import Customer
+from modules.crm.models.handover import Handover
+from modules.crm.models.handover import HandoverCustomer
 from modules.crm.models.opportunity import Opportunity
+from modules.crm.queries import get_customer
 from modules.pool.models import RECYCLE_REASONS
 from modules.pool.models import PoolMove
 from modules.pool.models import PoolRule
@@ -89,9 +92,6 @@ def _exempt(ctx: ServiceContext, ids: list[int]) -> set[int]:
     orders). Locked customers never reach this point (see ``_held``)."""
     if not ids:
         return set()
-    from modules.crm.models.handover import Handover
-    from modules.crm.models.handover import HandoverCustomer
-
     exempt = set(
         db.session.scalars(
             select(HandoverCustomer.customer_id)
@@ -204,8 +204,6 @@ def _remind(ctx: ServiceContext, rule: PoolRule, customer: Customer, reason: str
 
 def release(ctx: ServiceContext, customer_id: int, reason: str) -> Customer:
     """Move a customer to the pool by hand; a reason is required."""
-    from modules.crm.queries import get_customer
-
     ctx.require("pool.customer.release")
     reason = (reason or "").strip()
     if not reason:
