@@ -115,12 +115,11 @@ def search_customers(
     tag: str | None = None,
     industry: str | None = None,
     mine: bool = False,
-    scoped: bool = True,
 ) -> Select:
     """A filtered ``SELECT`` of the customers the actor sees (lists, counts, exports, API,
-    bot). ``scoped=False`` leaves the record rules to a caller that applies them itself
-    (the API's ``paginate``)."""
-    stmt = customer_select(ctx) if scoped else select(Customer)
+    bot), scoped by the record rules (a list view or an API listing given it does not apply
+    them again)."""
+    stmt = customer_select(ctx)
     if q and q.strip():
         text = q.strip()
         like = f"%{text}%"

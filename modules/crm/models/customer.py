@@ -125,6 +125,10 @@ class Customer(AuditedMixin, TimestampMixin, db.Model):
         return customer_number(self.id)
 
     @property
+    def owner_name(self) -> str | None:
+        return self.owner.name if self.owner else None
+
+    @property
     def tag_list(self) -> list[str]:
         return split_tags(self.tags)
 

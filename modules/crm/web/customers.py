@@ -121,7 +121,6 @@ def index() -> Any:
         q=request.args.get("q"),
         tag=request.args.get("tag"),
         mine=request.args.get("mine") == "1",
-        scoped=False,  # the list view applies the record rules
     )
     fmt = request.args.get("export")
     if fmt in ("csv", "xlsx"):
