@@ -22,8 +22,6 @@ from sqlalchemy import false
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import selectinload
 
-from core.errors import NotFoundError
-from core.errors import PermissionDenied
 from core.hooks import registry
 from core.security.access import requires
 from core.security.models import User
@@ -100,16 +98,6 @@ def _export_view(ctx: Any) -> ListView:
                  for key, label, fn in queries.EXPORT_COLUMNS],
         options=[selectinload(Customer.owner).lazyload(User.roles)],
     )
-
-
-@bp.errorhandler(NotFoundError)
-def _not_found(exc: NotFoundError) -> Any:
-    return render_template("crm/customer_error.html", message=exc.message), 404
-
-
-@bp.errorhandler(PermissionDenied)
-def _forbidden(exc: PermissionDenied) -> Any:
-    return render_template("crm/customer_error.html", message=exc.message), 403
 
 
 @bp.route("/")

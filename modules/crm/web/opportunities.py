@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
-from flask import abort
 from flask import flash
 from flask import jsonify
 from flask import redirect
@@ -299,10 +298,7 @@ def new() -> Any:
 @requires("crm.opportunity.read")
 def detail(id: int) -> Any:
     ctx = web_ctx()
-    try:
-        opp = queries.get_opportunity(ctx, id)
-    except NotFoundError:
-        abort(404)
+    opp = queries.get_opportunity(ctx, id)
     allowed = sorted(TRANSITIONS[opp.status], key=list(STATUSES).index)
     owners = (queries.assignable_owners(ctx)
               if ctx.can("crm.opportunity.assign") else [])
@@ -335,7 +331,7 @@ def claim(id: int) -> Any:
         with unit_of_work(ctx):
             svc.claim_opportunity(ctx, id)
     except NotFoundError:
-        abort(404)
+        raise  # the app's 404 page
     except TandemError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("crm_opportunities.index"))
