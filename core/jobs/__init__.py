@@ -25,6 +25,7 @@ from flask_babel import gettext
 
 from core import hooks
 from core.extensions import db
+from core.jobs.models import JobFailure
 from core.registration import JobSpec
 from core.services import ServiceContext
 from core.services import after_commit
@@ -91,7 +92,6 @@ def _record_failure(
 ) -> None:
     from rq import get_current_job
 
-    from core.jobs.models import JobFailure
 
     try:
         job = get_current_job() if runner == "rq" else None

@@ -19,6 +19,7 @@ from core import hooks
 from core.config import PROJECT_ROOT
 from core.extensions import db
 from core.registry.discovery import ModuleInfo
+from core.registry.graph import closure
 
 CORE_MIGRATIONS = PROJECT_ROOT / "core" / "migrations"
 
@@ -118,7 +119,6 @@ def make_revision(info: ModuleInfo | None, message: str, autogenerate: bool = Tr
     # Only the branches of the module and its dependencies: autogenerate needs the database
     # at every head it knows about, and other modules are not installed here.
     if info is not None:
-        from core.registry.graph import closure
 
         relevant = [registry.modules[n] for n in closure([info.name], registry.modules)]
     else:

@@ -22,6 +22,10 @@ from sqlalchemy.orm import selectinload
 from core import hooks
 from core.audit import AuditLog
 from core.extensions import db
+from core.jobs.failures import list_failed
+from core.jobs.failures import retry_failed
+from core.notify import inbox
+from core.notify import mark_read
 from core.security.access import requires
 from core.services import unit_of_work
 from core.settings import get_setting
@@ -146,7 +150,6 @@ def _show(value: Any) -> str:
 @bp.route("/admin/jobs")
 @requires("core.jobs.manage")
 def failed_jobs() -> Any:
-    from core.jobs.failures import list_failed
 
     registry = hooks.registry()
     return render_template("core/admin/jobs.html", failures=list_failed(),
@@ -156,7 +159,6 @@ def failed_jobs() -> Any:
 @bp.route("/admin/jobs/<int:id>/retry", methods=["POST"])
 @requires("core.jobs.manage")
 def retry_job(id: int) -> Any:
-    from core.jobs.failures import retry_failed
 
     with unit_of_work(web_ctx()):
         ok = retry_failed(id)
@@ -171,7 +173,6 @@ def retry_job(id: int) -> Any:
 @bp.route("/notifications")
 @requires()
 def notifications() -> Any:
-    from core.notify import inbox
 
     return render_template("core/notifications.html",
                            messages=inbox(web_ctx().actor, limit=100))
@@ -180,7 +181,6 @@ def notifications() -> Any:
 @bp.route("/notifications/read", methods=["POST"])
 @requires()
 def notifications_read() -> Any:
-    from core.notify import mark_read
 
     ids = [int(i) for i in request.form.getlist("id") if i.isdigit()] or None
     with unit_of_work(ctx := web_ctx()):
