@@ -2,11 +2,11 @@
 
 ``enqueue(name, *args)`` runs a registered :class:`core.registration.JobSpec` (or a
 ``"pkg.mod:func"`` path) after the current transaction commits — never before its rows
-exist (netbox#18880). Every job runs in :func:`run_job`: an app context, a
-``ServiceContext`` with source ``job`` (handed to the job function as ``ctx`` when it takes
-one), one unit of work owned by the job; it is skipped if its module was
-uninstalled, and a failure is recorded for the failed-jobs page. RQ is at-least-once, so
-jobs with outside effects dedupe on a key (the outbox does).
+exist (a job started earlier could find nothing, or race the commit). Every job runs in
+:func:`run_job`: an app context, a ``ServiceContext`` with source ``job`` (handed to the
+job function as ``ctx`` when it takes one), one unit of work owned by the job; it is
+skipped if its module was uninstalled, and a failure is recorded for the failed-jobs page.
+RQ is at-least-once, so jobs with outside effects dedupe on a key (the outbox does).
 """
 
 from __future__ import annotations
