@@ -179,13 +179,3 @@ def run_post_commit(session: Session) -> None:
     """Run the callbacks committed transactions queued with :func:`after_commit_returns`."""
     for callback in session.info.pop(_POST_COMMIT, []):
         callback()
-
-
-@contextmanager
-def acting_as(ctx: ServiceContext) -> Iterator[ServiceContext]:
-    """Make ``ctx`` current without owning the transaction (tests, nested edges)."""
-    token = _current.set(ctx)
-    try:
-        yield ctx
-    finally:
-        _current.reset(token)

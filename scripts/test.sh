@@ -32,6 +32,13 @@ if ! lint-imports --no-cache --config .importlinter >/dev/null 2>&1; then
   status=1
 fi
 
+echo "==> vulture (dead code; [tool.vulture] in pyproject.toml, scripts/vulture_whitelist.py)"
+if ! vulture; then
+  echo "vulture: the unused code above fails the run (remove it, or whitelist what is used" \
+    "where vulture cannot see)" >&2
+  status=1
+fi
+
 passed=0
 failed=0
 run() {

@@ -65,11 +65,6 @@ def bump_registry_version() -> int:
     return state.value
 
 
-def registry_version() -> int:
-    state = db.session.get(CoreState, "registry_version")
-    return state.value if state else 0
-
-
 def ensure_core(progress: Progress = _noop) -> None:
     """Bring the core schema to head and seed the core roles and grants."""
     progress("core: 升级数据库结构")

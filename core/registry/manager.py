@@ -37,14 +37,6 @@ from core.registry.graph import topo_order
 from core.registry.models import CoreModule
 
 
-def _flatten(results: list[list[Any] | None]) -> list[Any]:
-    out: list[Any] = []
-    for res in results:
-        if res:
-            out.extend(res)
-    return out
-
-
 def new_plugin_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager("tandem")
     pm.add_hookspecs(hookspecs)
@@ -58,7 +50,6 @@ class ModuleRegistry:
     modules: dict[str, ModuleInfo]
     installed: list[str]
     pm: pluggy.PluginManager
-    plugin_names: dict[int, str] = field(default_factory=dict)
     permissions: dict[str, Permission] = field(default_factory=dict)
     permission_owner: dict[str, str] = field(default_factory=dict)
     roles: dict[str, Role] = field(default_factory=dict)

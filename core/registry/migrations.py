@@ -12,7 +12,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from core import hooks
@@ -82,18 +81,6 @@ def upgrade_branch(name: str, cfg: Config | None = None) -> None:
 def downgrade_branch(name: str, cfg: Config | None = None) -> None:
     db.session.remove()
     command.downgrade(cfg or _config(), f"{name}@base")
-
-
-def current_heads() -> set[str]:
-    with db.engine.connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads())
-
-
-def branch_is_current(name: str, cfg: Config | None = None) -> bool:
-    """Whether the database has the branch's head revision applied."""
-    script = ScriptDirectory.from_config(cfg or _config())
-    heads = {r.revision for r in script.get_revisions(f"{name}@head")}
-    return heads <= current_heads()
 
 
 def next_revision_id(name: str, versions_dir: Path) -> str:
