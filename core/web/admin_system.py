@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from core import hooks
 from core.audit import AuditLog
-from core.extensions import db
+from core.errors import ValidationError
 from core.jobs.failures import list_failed
 from core.jobs.failures import retry_failed
 from core.notify import inbox
@@ -100,23 +100,25 @@ def settings() -> Any:
     if request.method == "POST":
         ctx = web_ctx()
         errors = {}
-        with unit_of_work(ctx):
-            for key, decl in declared.items():
-                raw = request.form.get(key)
-                if raw is None or (decl.secret and raw == ""):
-                    continue  # a secret is only replaced when a new value is typed
-                try:
-                    value = _parse(decl.type, raw)
-                except ValueError:
-                    errors[key] = gettext("%(label)s：格式不正确", label=gettext(decl.label))
-                    continue
-                if value != get_setting(key):
-                    set_setting(key, value)
-            if errors:
-                db.session.rollback()
-                flash(gettext("未保存：%(errors)s", errors=gettext("；").join(errors.values())),
-                      "danger")
-                return redirect(url_for("core_system.settings"))
+        try:
+            with unit_of_work(ctx):  # one bad value: nothing is saved
+                for key, decl in declared.items():
+                    raw = request.form.get(key)
+                    if raw is None or (decl.secret and raw == ""):
+                        continue  # a secret is only replaced when a new value is typed
+                    try:
+                        value = _parse(decl.type, raw)
+                    except ValueError:
+                        errors[key] = gettext("%(label)s：格式不正确", label=gettext(decl.label))
+                        continue
+                    if value != get_setting(key):
+                        set_setting(key, value)
+                if errors:
+                    raise ValidationError(gettext("未保存：%(errors)s",
+                                                  errors=gettext("；").join(errors.values())))
+        except ValidationError as exc:
+            flash(exc.message, "danger")
+            return redirect(url_for("core_system.settings"))
         flash(gettext("设置已保存"), "success")
         return redirect(url_for("core_system.settings"))
     groups: dict[str, list] = {}
