@@ -9,6 +9,7 @@ from typing import Any
 from flask import flash
 from flask_wtf import FlaskForm
 
+from core.errors import NotFoundError
 from core.errors import TandemError
 from core.services import unit_of_work
 from core.web.context import web_ctx
@@ -41,7 +42,6 @@ def run_action(action: Callable[[Any], Any], done: str, target: str) -> Any:
     refusal, and go back to ``target``; a record the user may not see answers 404."""
     from flask import redirect
 
-    from core.errors import NotFoundError
 
     ctx = web_ctx()
     try:
