@@ -78,18 +78,6 @@ _.workspace_cards
 _.searchers
 
 # ------------------------------------------------------------------------ crm and pool
-# Their port to the one module layout (issue 13) triages these: the hooks_* functions are
-# gathered by name today; can_write, customer_label and apply_errors are dead code to
-# remove there (together with their lines here).
-_.register_models
-_.register_blueprints
-_.register_permissions
-_.register_record_rules
-_.register_menus
-_.register_settings
-_.register_bot_commands
-_.register_card_actions
-_.register_customer_sections
 _.expected_close_date
 _.completed_at
 _.initiator
@@ -101,6 +89,12 @@ _.stage_from
 _.stage_to
 _.created_by
 _.recycle_daily  # JobSpec "modules.pool.jobs:recycle_daily"
-_.can_write
-_.customer_label
-_.apply_errors
+_.tag_list  # CustomerOut.tags reads it (validation_alias="tag_list")
+_.remark  # fields read by the API's response models and the forms' service_data()
+_.wechat
+_.next_follow_up_date
+
+# ------------------------------------------------------------------- import contracts
+_.ManifestDependenciesContract  # .importlinter: contract_types
+_.render_broken_contract  # import-linter calls it
+_.verbose  # ManifestDependenciesContract.check(graph, verbose)
