@@ -1,7 +1,8 @@
 """REST API for customers, contacts and follow-ups under ``/api/v1`` (on :mod:`core.api`).
 
-Field names follow seed 002's tables. A record the caller may not see answers 404, a
-duplicate 409 (without the other record's fields), an invalid field 422 naming it.
+Field names are the tables' (``customer_name``, ``customer_type`` …). A record the caller
+may not see answers 404, a duplicate 409 (without the other record's fields), an invalid
+field 422 naming it.
 """
 
 from __future__ import annotations
