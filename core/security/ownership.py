@@ -9,7 +9,13 @@ through, so both use :func:`unrestricted`.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from typing import Any
 
+from sqlalchemy import select
+
+from core.security.models import RolePermission
+from core.security.models import User as UserModel
+from core.security.models import user_roles
 from core.security.rules import managed_member_ids
 
 if TYPE_CHECKING:
@@ -38,3 +44,14 @@ def may_assign(ctx: ServiceContext, owner_id: int, permission: str) -> bool:
     """Whether the actor may make ``owner_id`` a record's owner (see :func:`assignable_ids`)."""
     ids = assignable_ids(ctx, permission)
     return ids is None or owner_id in ids
+
+
+def holds(permission: str) -> Any:
+    """A condition on ``core_user``: the user holds ``permission`` through one of his roles
+    (as granted now; admins hold every permission without a grant, and are not included).
+    For "who gets this" lists: the salespeople a new opportunity is announced to, the
+    people an owner filter offers."""
+    granted = select(RolePermission.role_code).where(RolePermission.permission == permission)
+    return (select(user_roles.c.user_id)
+            .where(user_roles.c.user_id == UserModel.id, user_roles.c.role_code.in_(granted))
+            .exists())

@@ -31,8 +31,8 @@ from core.errors import ValidationError
 from core.extensions import db
 from core.i18n import default_locale
 from core.notify import notify
-from core.security.models import Role
 from core.security.models import User
+from core.security.ownership import holds
 from core.security.ownership import may_assign
 from core.services import ServiceContext
 from core.settings import get_setting
@@ -317,10 +317,11 @@ class Announcement:
 
 
 def announce(ctx: ServiceContext, opp: Opportunity) -> None:
-    """Announce a new unowned opportunity to the sales team: an in-app notice to each
-    salesperson, the card remembered as the sales chat's context (so ``#认领`` there needs no
-    number), and ``opportunity_announced`` for chat integrations (``wecom_crm`` pushes the
-    card with its 认领 button to each salesperson's WeCom and to the sales group's robot)."""
+    """Announce a new unowned opportunity to the sales team (the holders of
+    ``crm.opportunity.announced``): an in-app notice to each, the card remembered as the
+    sales chat's context (so ``#认领`` there needs no number), and ``opportunity_announced``
+    for chat integrations (``wecom_crm`` pushes the card with its 认领 button to each
+    salesperson's WeCom and to the sales group's robot)."""
     # The card goes to the whole team: in the default language, not the actor's.
     with force_locale(default_locale()):
         card = opportunity_card(opp, source="新商机")
@@ -328,7 +329,7 @@ def announce(ctx: ServiceContext, opp: Opportunity) -> None:
     if chat_id:
         remember_card(str(chat_id), card)
     sales = list(db.session.scalars(select(User).where(
-        User.active.is_(True), User.roles.any(Role.code == "sales"))))
+        User.active.is_(True), holds("crm.opportunity.announced"))))
     announcement = Announcement(
         opportunity=opp, card=card, recipients=sales, title=f"新商机：{card.title}",
         body=f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}",

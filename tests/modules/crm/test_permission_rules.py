@@ -80,3 +80,17 @@ def test_assigning_to_team_members_needs_the_assign_permission(people, make_user
     assert {people["boss"].id, people["taker"].id, people["leaving"].id} <= owners
     assert {u.id for u in queries.assignable_owners(ctx_for(people["taker"]))} == {
         people["taker"].id}
+
+
+def test_new_opportunities_are_announced_to_the_holders_of_the_permission(people, make_user):
+    from sqlalchemy import select
+
+    from core.notify.models import Notification
+    from tests.modules.crm.factories import make_opportunity
+
+    listener = make_user(_role_with("crm.opportunity.announced"))
+    salesperson = make_user("sales")
+    make_opportunity(make_customer(people["leaving"]))  # unowned: announced
+    told = set(db.session.scalars(select(Notification.recipient_id)))
+    assert {listener.id, salesperson.id} <= told
+    assert people["boss"].id not in told  # managers do not hold it by default
