@@ -9,7 +9,6 @@ Detail pages render it with ``{% include "core/timeline.html" %}`` after
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +36,11 @@ from core.db import utcnow
 from core.errors import NotFoundError
 from core.errors import ValidationError
 from core.extensions import db
+from core.history import HistoryEntry
+from core.history import action_label
+from core.history import as_utc
+from core.history import history_entries
+from core.history import source_label
 from core.security.access import requires
 from core.security.models import User
 from core.services import ServiceContext
@@ -47,6 +51,8 @@ MAX_COMMENT = 5000
 
 class Comment(AuditedMixin, db.Model):
     __tablename__ = "core_comment"
+    __label__ = "备注"
+    __labels__ = {"model": "对象", "record_id": "记录", "author_id": "作者", "body": "内容"}
     __table_args__ = (Index("ix_core_comment_record", "model", "record_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -60,15 +66,7 @@ class Comment(AuditedMixin, db.Model):
     author: Mapped[User | None] = relationship(viewonly=True)
 
 
-@dataclass(frozen=True)
-class Entry:
-    kind: str  # "audit" or "comment"
-    at: datetime
-    actor: str
-    source: str
-    action: str
-    changes: dict
-    text: str
+Entry = HistoryEntry  # what the timeline lists: actions (folded, readable) and comments
 
 
 def _owner_and_model(table: str) -> tuple[str, type]:
@@ -117,22 +115,24 @@ def add_comment(ctx: ServiceContext, table: str, record_id: str, body: str) -> C
     return comment
 
 
-def timeline(table: str, record_id: Any, limit: int = 100) -> list[Entry]:
-    """Audit rows and comments of one record, newest first (two queries, names included)."""
+def timeline(table: str, record_id: Any, limit: int = 100) -> list[HistoryEntry]:
+    """A record's actions (one entry each, in people's words: :mod:`core.history`) and its
+    comments, newest first; a few queries whatever the length (names resolved per table)."""
     rid = str(record_id)
-    audits = db.session.scalars(
+    audits = list(db.session.scalars(
         select(AuditLog).options(selectinload(AuditLog.actor))
         .where(AuditLog.model == table, AuditLog.record_id == rid)
-        .order_by(AuditLog.id.desc()).limit(limit))
+        .order_by(AuditLog.id.desc()).limit(limit)))
     comments = db.session.scalars(
         select(Comment).options(selectinload(Comment.author))
         .where(Comment.model == table, Comment.record_id == rid)
         .order_by(Comment.id.desc()).limit(limit))
     system = gettext("系统")  # no actor: a job, the CLI or the system itself
-    entries = [Entry("audit", a.at, a.actor.name if a.actor else system, a.source, a.action,
-                     a.changes or {}, a.message or "") for a in audits]
-    entries += [Entry("comment", c.created_at, c.author.name if c.author else system, "web",
-                      "comment", {}, c.body) for c in comments]
+    entries = history_entries(audits)
+    entries += [HistoryEntry("comment", as_utc(c.created_at),
+                             c.author.name if c.author else system, "web",
+                             source_label("web"), "comment", action_label(None, "comment"),
+                             c.body, model=table, record_id=rid) for c in comments]
     return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
 
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from itertools import count
@@ -53,6 +55,7 @@ from core.extensions import db
 from core.security import principal
 from core.services import ServiceContext
 from core.web.context import app_cached
+from core.web.context import request_cached
 from core.web.links import query_url
 from core.web.links import record_url
 from core.web.templating import local_dt_formatter
@@ -73,6 +76,36 @@ class Column:
 
     def get(self, row: Any) -> Any:
         return self.value(row) if self.value else getattr(row, self.key, None)
+
+
+class LazyChoices(Mapping):
+    """A select filter's choices read when the page renders (``read()`` → ``{value:
+    label}``); with ``cache_key`` they are kept while the auth epoch stays the same (users,
+    roles, teams: what the epoch covers), and the filter keeps its HTML as long."""
+
+    def __init__(self, read: Callable[[], dict[str, str]], cache_key: str | None = None):
+        self._read, self._key = read, cache_key
+        self.kept_per_epoch = cache_key is not None
+
+    def _load(self) -> dict[str, str]:
+        if self._key is None:
+            return request_cached(f"choices:{id(self)}", self._read)
+        return principal.cached(("choices", self._key), self._read)
+
+    def __getitem__(self, key: str) -> str:
+        return self._load()[key]
+
+    def items(self) -> Any:
+        return self._load().items()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._load()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 @dataclass
