@@ -20,8 +20,8 @@ from flask_babel import gettext
 
 from core.extensions import db
 from core.hooks import registry
-from core.registration import SearchHit
 from core.registration import Searcher
+from core.registration import SearchHit
 from core.security.access import requires
 from core.services import ServiceContext
 from core.web.context import web_ctx

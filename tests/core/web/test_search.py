@@ -10,8 +10,8 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from core.extensions import db
-from core.registration import SearchHit
 from core.registration import Searcher
+from core.registration import SearchHit
 from modules.crm.models.customer import Customer
 from tests.conftest import login
 from tests.modules.crm.factories import make_customer
