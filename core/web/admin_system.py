@@ -109,15 +109,16 @@ class AuditListView(ListView):
 AUDIT = AuditListView(
     AuditLog, "core_system.audit",
     columns=[
-        Column("at", "时间", sort=AuditLog.at, fmt="datetime"),
-        Column("actor", "操作人", value=lambda a: a.actor.name if a.actor else gettext("系统")),
+        Column("at", "时间", sort=AuditLog.at, fmt="datetime", phone="field"),
+        Column("actor", "操作人", value=lambda a: a.actor.name if a.actor else gettext("系统"),
+               phone="field"),
         Column("source", "来源", sort=AuditLog.source, fmt="label",
-               value=lambda a: SOURCES.get(a.source, a.source)),
+               value=lambda a: SOURCES.get(a.source, a.source), phone="badge"),
         Column("model", "对象", sort=AuditLog.model,
-               value=lambda a: f"{model_label(a.model)} #{a.record_id}"),
+               value=lambda a: f"{model_label(a.model)} #{a.record_id}", phone="title"),
         Column("action", "操作", sort=AuditLog.action,
-               value=lambda a: action_label(model_for_table(a.model), a.action)),
-        Column("changes", "变更", value=lambda a: _changes_text(a)),
+               value=lambda a: action_label(model_for_table(a.model), a.action), phone="field"),
+        Column("changes", "变更", value=lambda a: _changes_text(a), phone="field"),
     ],
     search=[AuditLog.record_id, AuditLog.message],
     filters=[

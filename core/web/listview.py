@@ -73,6 +73,9 @@ class Column:
     value: Callable[[Any], Any] | None = None
     link: bool = False
     fmt: str | None = None  # "money", "datetime", "label" (a choice label, translated)
+    # On a phone (below 576 px) a row is a card: "title" (the row's name and link), "badge",
+    # "field" (label: value), "action", "hide"; None = guessed (see ListView.phone_roles).
+    phone: str | None = None
 
     def get(self, row: Any) -> Any:
         return self.value(row) if self.value else getattr(row, self.key, None)
@@ -199,6 +202,29 @@ class ListView:
     # Building 50 objects with their related ones cost a list page about 1 ms.
     row_select: Callable[[Select, ServiceContext], Select] | None = None
 
+    def phone_roles(self) -> list[str]:
+        """Each column's part of a row's phone card: declared ``phone=``, else the link
+        column is the title, choice labels are badges, the next three columns are fields
+        and the rest are left out (the card's title opens the record)."""
+        roles: list[str] = []
+        fields = sum(1 for c in self.columns if c.phone == "field")
+        has_title = any(c.phone == "title" for c in self.columns)
+        for col in self.columns:
+            role = col.phone
+            if role is None:
+                if col.link and not has_title:
+                    role, has_title = "title", True
+                elif col.fmt == "label":
+                    role = "badge"
+                elif fields < 3:
+                    role, fields = "field", fields + 1
+                else:
+                    role = "hide"
+            roles.append(role)
+        if not has_title and roles:
+            roles[0] = "title"
+        return roles
+
     def _sorts(self) -> dict[str, Any]:
         sorts = {"id": self.model.id}
         sorts.update({c.key: c.sort for c in self.columns if c.sort is not None})
@@ -265,7 +291,8 @@ class ListView:
             page_url=lambda p: query_url(here, {**args, "page": p}),
             sort_url=sort_url, sort_link=sort_link,
             export_url=lambda fmt: query_url(here, {**args, "export": fmt}),
-            rows_html=self.rows_html(rows, cells or self.column_cells()), **context,
+            rows_html=self.rows_html(rows, cells or self.column_cells()),
+            phone_roles=self.phone_roles(), **context,
         )
 
     @staticmethod
