@@ -35,7 +35,9 @@ from datetime import datetime
 from decimal import Decimal
 from decimal import InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import Boolean
 from sqlalchemy import Date
@@ -185,15 +187,23 @@ class HistoryEntry:
     ids: tuple[int, ...] = ()
 
 
+def money(value: Decimal) -> str:
+    """¥1,234.50 (as the pages write amounts)."""
+    return f"¥{value:,.2f}"
+
+
+def local_dt(value: datetime) -> str:
+    """A UTC time in the display time zone (Asia/Shanghai), to the minute."""
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+    return value.astimezone(zone).isoformat(" ", "minutes")[:16]
+
+
 def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _formatter(model: type | None, key: str, names: dict[tuple[str, str], str]) -> Any:
     """How the values of one field are written."""
-    from core.web.templating import local_dt
-    from core.web.templating import money
-
     choices = _choices(model, key)
     if choices:
         return lambda v: gettext(choices[v]) if choices.get(v) else str(v)
