@@ -78,13 +78,16 @@ def nothing_for_you(ctx: ServiceContext, shown: list[ShownCard]) -> dict[str, An
     applications could be installed, and whom to ask (never a blank page)."""
     if any(not s.card.id.startswith(CORE_PREFIX) for s in shown):
         return None
+    user = ctx.actor
+    roles = sorted(user.role_codes) if user is not None else []
+    if not any(r in ROLE_WORK for r in roles) and any(
+            s.card.id != "core.notifications" for s in shown):
+        return None  # e.g. an administrator with the system overview: not an empty page
     from core.security.models import CORE_ROLES
     from core.security.models import Role
     from core.security.models import User
     from core.security.models import user_roles
 
-    user = ctx.actor
-    roles = sorted(user.role_codes) if user is not None else []
     reg = registry()
     work = [(gettext(CORE_ROLES[r]), gettext(ROLE_WORK[r])) for r in roles if r in ROLE_WORK]
     available = sorted(
