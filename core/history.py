@@ -45,6 +45,7 @@ from sqlalchemy import DateTime
 from sqlalchemy import Numeric
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
+from sqlalchemy.types import TypeDecorator
 
 from core.extensions import db
 
@@ -213,6 +214,8 @@ def _formatter(model: type | None, key: str, names: dict[tuple[str, str], str]) 
         return lambda v: names.get((table, str(v)), f"#{v}")
     col = _column(model, key) if model is not None else None
     kind = col.type if col is not None else None
+    if isinstance(kind, TypeDecorator):  # e.g. core.db.UTCDateTime
+        kind = kind.impl_instance
     declared = getattr(model, "__formats__", {}).get(key) if model is not None else None
     if declared:  # a change that is not a column (e.g. a quote's amount on its opportunity)
         kind = {"money": Numeric(14, 2), "datetime": DateTime(), "date": Date(),

@@ -90,3 +90,23 @@ def test_a_login_writes_no_audit_row(client, make_user):
 def test_crm_customer_and_opportunity_declare_every_field():
     assert undeclared_fields(Customer) == []
     assert undeclared_fields(Opportunity) == []
+
+
+def test_times_dates_money_and_choices_read_as_people_write_them(app_ctx):
+    from core.history import readable_changes
+
+    changes = readable_changes(Opportunity, {
+        "closed_at": [None, "2026-10-28T01:42:38.219907+00:00"],
+        "expected_close_date": ["2026-11-30", "2026-12-31"],
+        "estimated_amount": ["185000.00", "276000"],
+        "status": ["quoted", "won"],
+        "followed_up_at": [None, "2026-10-28T01:42:38+00:00"],  # bookkeeping: hidden
+        "quote": [None, "185000.00"],
+    }, {})
+    assert [(c.label, c.old, c.new) for c in changes] == [
+        ("关闭时间", "—", "2026-10-28 09:42"),
+        ("预计成交日期", "2026-11-30", "2026-12-31"),
+        ("预计金额", "¥185,000.00", "¥276,000.00"),
+        ("状态", "已报价", "成交"),
+        ("报价", "—", "¥185,000.00"),
+    ]
