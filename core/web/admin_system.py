@@ -90,8 +90,11 @@ class AuditListView(ListView):
         lines = []
         for e in history_entries(list(rows)):
             record = query_url(here, {"model": e.model, "record_id": e.record_id})
+            created = e.action == "create"  # a new record's values, without "— →"
             changes = "".join(
-                str(Markup("<li>{}{}{} → {}</li>").format(c.label, gettext("："), c.old, c.new))
+                str(Markup("<li>{}{}{}</li>").format(c.label, gettext("："), c.new) if created
+                    else Markup("<li>{}{}{} → {}</li>").format(c.label, gettext("："), c.old,
+                                                               c.new))
                 for c in e.changes)
             lines.append(str(Markup(
                 '<tr data-id="{}" data-ids="{}"><td class="text-nowrap">{}</td><td>{}</td>'
