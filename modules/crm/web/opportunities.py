@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
-from flask import abort
 from flask import flash
 from flask import jsonify
 from flask import redirect
@@ -72,6 +71,7 @@ from modules.crm.models.opportunity import STATUSES
 from modules.crm.models.opportunity import TRANSITIONS
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import opportunity_number
+from modules.crm.queries import customer_select
 from modules.crm.services import opportunities as svc
 
 bp = Blueprint("crm_opportunities", __name__, url_prefix="/crm/opportunities",
@@ -267,8 +267,6 @@ def move() -> Any:
 
 
 def _customer_choices(ctx: Any) -> list[tuple[int, str]]:
-    from modules.crm.queries import customer_select
-
     rows = db.session.execute(
         customer_select(ctx, Customer.id, Customer.customer_name)
         .order_by(Customer.customer_name).limit(500))
@@ -300,10 +298,7 @@ def new() -> Any:
 @requires("crm.opportunity.read")
 def detail(id: int) -> Any:
     ctx = web_ctx()
-    try:
-        opp = queries.get_opportunity(ctx, id)
-    except NotFoundError:
-        abort(404)
+    opp = queries.get_opportunity(ctx, id)
     allowed = sorted(TRANSITIONS[opp.status], key=list(STATUSES).index)
     owners = (queries.assignable_owners(ctx)
               if ctx.can("crm.opportunity.assign") else [])
@@ -336,7 +331,7 @@ def claim(id: int) -> Any:
         with unit_of_work(ctx):
             svc.claim_opportunity(ctx, id)
     except NotFoundError:
-        abort(404)
+        raise  # the app's 404 page
     except TandemError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("crm_opportunities.index"))
