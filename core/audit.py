@@ -116,13 +116,27 @@ def record(
     )
 
 
+_NOT_AUDITED: dict[type, frozenset[str]] = {}
+
+
+def _not_audited(model: type) -> frozenset[str]:
+    """Fields left out of the audit: ``__audit_exclude__`` (secrets) and what the model
+    declares hidden in history (bookkeeping such as ``last_login_at``, counters,
+    ``updated_at``), so a login or a recount writes no audit row."""
+    if model not in _NOT_AUDITED:
+        from core.history import hidden_fields
+
+        _NOT_AUDITED[model] = hidden_fields(model) - {"id"}
+    return _NOT_AUDITED[model]
+
+
 def _column_changes(obj: Any, only_changed: bool) -> dict:
     state = inspect(obj)
-    exclude = set(getattr(obj, "__audit_exclude__", ()))
+    exclude = _not_audited(type(obj))
     changes: dict[str, list] = {}
     for attr in state.mapper.column_attrs:
         key = attr.key
-        if key in exclude or key in ("created_at", "updated_at"):
+        if key in exclude:
             continue
         hist = state.attrs[key].history
         if only_changed:

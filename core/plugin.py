@@ -10,6 +10,8 @@ from core.registration import BotCommand
 from core.registration import JobSpec
 from core.registration import MenuItem
 from core.registration import Permission
+from core.workspace import core_cards
+from core.workspace import core_searchers
 
 
 @hookimpl
@@ -64,3 +66,13 @@ def register_notification_channels() -> list:
     return BUILTIN_CHANNELS
 
 
+
+
+@hookimpl
+def register_workspace_cards() -> list:
+    return core_cards()
+
+
+@hookimpl
+def register_searchers() -> list:
+    return core_searchers()

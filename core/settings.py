@@ -19,6 +19,8 @@ from core.extensions import db
 
 class SettingValue(AuditedMixin, db.Model):
     __tablename__ = "core_setting"
+    __label__ = "系统设置"
+    __labels__ = {"key": "设置项", "value": "值"}
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON, nullable=True)

@@ -21,6 +21,8 @@ from core.security.models import User
 
 class Comment(AuditedMixin, db.Model):
     __tablename__ = "core_comment"
+    __label__ = "备注"
+    __labels__ = {"model": "对象", "record_id": "记录", "author_id": "作者", "body": "内容"}
     __table_args__ = (Index("ix_core_comment_record", "model", "record_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

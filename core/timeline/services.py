@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext
@@ -15,21 +13,18 @@ from core.audit import AuditLog
 from core.errors import NotFoundError
 from core.errors import ValidationError
 from core.extensions import db
+from core.history import HistoryEntry
+from core.history import action_label
+from core.history import as_utc
+from core.history import history_entries
+from core.history import source_label
 from core.services import ServiceContext
 from core.timeline.models import Comment
 
 MAX_COMMENT = 5000
 
 
-@dataclass(frozen=True)
-class Entry:
-    kind: str  # "audit" or "comment"
-    at: datetime
-    actor: str
-    source: str
-    action: str
-    changes: dict
-    text: str
+Entry = HistoryEntry  # what the timeline lists: actions (folded, readable) and comments
 
 
 def _owner_and_model(table: str) -> tuple[str, type]:
@@ -78,20 +73,22 @@ def add_comment(ctx: ServiceContext, table: str, record_id: str, body: str) -> C
     return comment
 
 
-def timeline(table: str, record_id: Any, limit: int = 100) -> list[Entry]:
-    """Audit rows and comments of one record, newest first (two queries, names included)."""
+def timeline(table: str, record_id: Any, limit: int = 100) -> list[HistoryEntry]:
+    """A record's actions (one entry each, in people's words: :mod:`core.history`) and its
+    comments, newest first; a few queries whatever the length (names resolved per table)."""
     rid = str(record_id)
-    audits = db.session.scalars(
+    audits = list(db.session.scalars(
         select(AuditLog).options(selectinload(AuditLog.actor))
         .where(AuditLog.model == table, AuditLog.record_id == rid)
-        .order_by(AuditLog.id.desc()).limit(limit))
+        .order_by(AuditLog.id.desc()).limit(limit)))
     comments = db.session.scalars(
         select(Comment).options(selectinload(Comment.author))
         .where(Comment.model == table, Comment.record_id == rid)
         .order_by(Comment.id.desc()).limit(limit))
     system = gettext("系统")  # no actor: a job, the CLI or the system itself
-    entries = [Entry("audit", a.at, a.actor.name if a.actor else system, a.source, a.action,
-                     a.changes or {}, a.message or "") for a in audits]
-    entries += [Entry("comment", c.created_at, c.author.name if c.author else system, "web",
-                      "comment", {}, c.body) for c in comments]
+    entries = history_entries(audits)
+    entries += [HistoryEntry("comment", as_utc(c.created_at),
+                             c.author.name if c.author else system, "web",
+                             source_label("web"), "comment", action_label(None, "comment"),
+                             c.body, model=table, record_id=rid) for c in comments]
     return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]

@@ -23,6 +23,7 @@ from core.notify import unread_count
 from core.registration import MenuItem
 from core.security import principal
 from core.security.permissions import has_permission
+from core.web.charts import option_json
 from core.web.links import fixed_url
 
 
@@ -126,6 +127,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["local_dt"] = local_dt
     app.jinja_env.globals["fixed_url"] = fixed_url
     app.jinja_env.globals["menu_bar"] = menu_bar
+    app.jinja_env.globals["chart_option_json"] = option_json
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

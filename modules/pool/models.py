@@ -18,6 +18,7 @@ from core.db import AuditedMixin
 from core.db import utcnow
 from core.extensions import db
 from core.security.models import User
+from modules.crm.models.customer import CUSTOMER_LEVELS
 
 REASONS = {
     "inactive_days": "长期未跟进回收",
@@ -33,6 +34,13 @@ class PoolRule(AuditedMixin, db.Model):
     """Recycling rules for one customer level (important / normal / potential)."""
 
     __tablename__ = "pool_rule"
+    # How a rule reads in history (core.history); the labels are the rules page's.
+    __label__ = "公海规则"
+    __labels__ = {"customer_level": "分级", "enabled": "启用",
+                  "inactive_days": "未跟进回收（天）", "no_deal_days": "未成交回收（天）",
+                  "remind_days": "提前提醒（天）", "max_customers": "持有上限",
+                  "max_claims_per_day": "每日领取上限", "cooldown_days": "原负责人冷却（天）"}
+    __choices__ = {"customer_level": CUSTOMER_LEVELS}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_level: Mapped[str] = mapped_column(String(16), unique=True)
