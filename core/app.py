@@ -44,6 +44,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         registry = build_registry(list(app.config.get("TANDEM_MODULE_PATHS") or []))
     app.extensions["tandem_registry"] = registry
     _configure_babel(app, registry)
+    from core.web import input_guard
+
+    input_guard.install(app)  # the id converter before any route is added
     _register_blueprints(app, registry)
     _add_module_templates(app, registry)
     _install_request_hooks(app)

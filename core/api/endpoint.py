@@ -37,6 +37,8 @@ from core.security.access import AUTHENTICATED
 from core.services import ServiceContext
 from core.services import unit_of_work
 from core.web.i18n import locale_of
+from core.web.input_guard import is_unstorable
+from core.web.input_guard import load_json
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +145,8 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         payload: Any = {}
     else:
         try:
-            payload = json.loads(raw)
-        except ValueError as exc:
+            payload = load_json(raw)
+        except ValueError as exc:  # not JSON, not UTF-8, or nested too deeply
             raise InvalidJson(gettext("请求体不是有效的 JSON")) from exc
     parsed = validate(model, payload)
     request._tandem_body = parsed  # type: ignore[attr-defined]
@@ -265,6 +267,12 @@ def api_view(
                 except HTTPException as exc:
                     db.session.rollback()
                     return http_error_response(exc)
+                except Exception as exc:
+                    if not is_unstorable(exc):
+                        raise
+                    db.session.rollback()
+                    log.info("API value out of range on %s %s", request.method, request.path)
+                    return error_response("invalid_value", gettext("取值超出允许范围"), 422)
             if payload is None and status in (200, 204):
                 return current_app.response_class(status=204)
             return _plain_json_response(payload, status)

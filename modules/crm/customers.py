@@ -117,7 +117,7 @@ def get_customer(
     """
     if isinstance(customer_id, str):
         parsed = parse_customer_number(customer_id)
-        if parsed is None and not customer_id.strip().isdigit():
+        if parsed is None and not (customer_id.strip().isascii() and customer_id.strip().isdigit()):
             raise NotFoundError(str(NOT_FOUND))
         customer_id = parsed if parsed is not None else int(customer_id)
     if not 0 < customer_id < 2**31:
