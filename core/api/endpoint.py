@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.api.listing import Listing
 from core.api.listing import Page
+from core.api.schemas import harden
 from core.api.schemas import jsonable
 from core.api.schemas import validate
 from core.errors import TandemError
@@ -210,6 +211,8 @@ def api_view(
     response. ``permission`` is a permission code or ``"authenticated"`` (any valid token).
     ``summary`` defaults to the docstring's first line."""
     query_model = query if isinstance(query, type) else None
+    if body is not None:
+        harden(body)  # strict ids and booleans, bounded numbers and texts (issue 14)
     query_params = list(query) if isinstance(query, list) else []
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -55,6 +55,7 @@ from core.errors import ValidationError
 from core.services import ServiceContext
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 10**6
 MAX_TEXT_FILTER = 200  # a text filter or search term, in characters
 RANGE_SUFFIXES = {"__gte": "__ge__", "__lte": "__le__"}
 
@@ -172,6 +173,26 @@ class Listing:
             params.append((f"{name}__lte", _python_type(column), "不大于"))
         return params
 
+    def constraints(self, name: str) -> dict[str, Any]:
+        """The JSON-schema bounds of query parameter ``name`` (for the OpenAPI document)."""
+        if name == "page":
+            return {"minimum": 1, "maximum": MAX_PAGE}
+        if name == "per_page":
+            return {"minimum": 1, "maximum": MAX_PER_PAGE}
+        if name in ("q", "sort", "cursor"):
+            return {"maxLength": MAX_TEXT_FILTER if name != "cursor" else 1000}
+        column = self.filters.get(name)
+        if column is None:
+            base = name.removesuffix("__gte").removesuffix("__lte")
+            column = self.ranges.get(base)
+        kind = _python_type(column) if column is not None else str
+        if kind is int:
+            low, high = _int_bounds(column)
+            return {"minimum": low, "maximum": high}
+        if kind is str:
+            return {"maxLength": MAX_TEXT_FILTER}
+        return {}
+
     def _sort_keys(self, args: Mapping[str, str]) -> list[str]:
         raw = args.get("sort") or self.default_sort
         keys = [k.strip() for k in raw.split(",") if k.strip()]
@@ -243,7 +264,7 @@ class Listing:
         if cursor:
             rows_stmt = rows_stmt.where(self._after(keys, _decode_cursor(cursor, keys)))
         else:
-            page = _int_arg(args, "page", 1, 1, 10**6)
+            page = _int_arg(args, "page", 1, 1, MAX_PAGE)
             rows_stmt = rows_stmt.offset((page - 1) * per_page)
         rows_stmt = rows_stmt.limit(per_page + 1)
         if row_select is not None:

@@ -1,0 +1,167 @@
+"""Input hardening shared by every page and endpoint (issue 14, finding 6).
+
+- ``<int:…>`` in a route takes ASCII digits only and at most :data:`MAX_ID` (PostgreSQL's
+  ``integer``): ``/customers/²`` or ``/customers/99999999999`` answer 404, not 500;
+- a NUL byte anywhere in the path, the query string, a form or a JSON body is refused with
+  400 before any view reads it (PostgreSQL cannot store one in text);
+- a value the database cannot hold after all (an integer out of range, a date beyond the
+  calendar once shifted to UTC, too deep a JSON document) answers 422 / 400, never 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask
+from flask import request
+from flask_babel import gettext as _
+from sqlalchemy.exc import DataError
+from sqlalchemy.exc import StatementError
+from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as RoutingValidationError
+
+log = logging.getLogger(__name__)
+
+MAX_ID = 2**31 - 1  # PostgreSQL ``integer``; SQLite's 2**63 - 1 is above it
+MAX_JSON_DEPTH = 32
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class IdConverter(BaseConverter):
+    """``<int:name>``: 0–:data:`MAX_ID` in ASCII digits (werkzeug's own takes ``²``)."""
+
+    regex = r"[0-9]{1,10}"
+    weight = 50
+    part_isolating = True
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        super().__init__(map)
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            raise RoutingValidationError()
+        return number
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+class InputRejected(BadRequest):
+    description = "NUL"
+
+
+def has_nul(value: Any, depth: int = 0) -> bool:
+    """Whether a decoded value (str, or nested lists and dicts) holds a NUL character."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > MAX_JSON_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return any(has_nul(k, depth + 1) or has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v, depth + 1) for v in value)
+    return False
+
+
+def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deeply ``value`` nests (lists and dicts), counting at most ``limit + 1``."""
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def load_json(raw: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` that raises ``ValueError`` (not ``RecursionError``) for a document
+    nested too deeply, and for one nesting beyond ``max_depth``."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8")  # UnicodeDecodeError is a ValueError
+    try:
+        value = json.loads(raw)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+    if json_depth(value, max_depth) > max_depth:
+        raise ValueError("JSON nested too deeply")
+    return value
+
+
+def _request_has_nul() -> bool:
+    if "\x00" in request.path or b"%00" in request.query_string.lower():
+        return True
+    if any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True)):
+        return True
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    if request.mimetype in _FORM_TYPES:
+        return any(has_nul(k) or has_nul(v) for k, v in request.form.items(multi=True))
+    if request.is_json:
+        raw = request.get_data(cache=True)
+        return b"\x00" in raw or b"\\u0000" in raw.lower()
+    return False
+
+
+def reject_nul() -> Any:
+    """``before_request``: a NUL byte in any input answers 400."""
+    try:
+        bad = _request_has_nul()
+    except UnicodeDecodeError:
+        bad = True
+    if bad:
+        raise InputRejected(_("请求中包含不允许的字符（NUL）"))
+    return None
+
+
+def _unstorable(exc: Exception) -> Any:
+    """A value the database refused (out of range, not representable): 422, never 500."""
+    from core.extensions import db
+
+    db.session.rollback()
+    log.info("refused a value the database cannot hold on %s %s: %s",
+             request.method, request.path, type(exc).__name__)
+    message = _("取值超出允许范围")
+    from core.api.endpoint import error_response
+    from core.api.endpoint import is_api_request
+
+    if is_api_request():
+        return error_response("invalid_value", message, 422)
+    from core.web.errors import page_error
+
+    error = BadRequest(message)
+    return page_error(error)
+
+
+def is_unstorable(exc: BaseException) -> bool:
+    """Whether ``exc`` says a value is out of the database's (or Python's) range."""
+    if isinstance(exc, DataError | OverflowError | RecursionError):
+        return True
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, StatementError) and isinstance(orig, OverflowError | ValueError)
+
+
+def install(app: Flask) -> None:
+    """The converter (before any blueprint is registered), the NUL check and the handlers."""
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(reject_nul)
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(RecursionError)
+    @app.errorhandler(StatementError)
+    def _handle(exc: Exception) -> Any:
+        if isinstance(exc, HTTPException):  # pragma: no cover - not one of ours
+            return exc
+        if not is_unstorable(exc):
+            raise exc
+        return _unstorable(exc)
