@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_url_path="/static",
     )
     load_config(app, test_config)
+    _trust_proxies(app)
     _init_extensions(app)
     _import_core_models()
     with app.app_context():
@@ -58,6 +59,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     request_state.install(app)  # last: its function goes before every other one
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TANDEM_PROXY_HOPS`` reverse proxies, take the client's address, scheme
+    (HTTPS → Secure cookie, HSTS) and port from their ``X-Forwarded-*`` headers. Without
+    the setting (0, the default) those headers are ignored: anyone can send them."""
+    hops = int(app.config.get("TANDEM_PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_port=hops)
 
 
 def _import_core_models() -> None:
@@ -113,8 +126,12 @@ def _init_extensions(app: Flask) -> None:
     @ext.login_manager.user_loader
     def _load_user(user_id: str) -> Any:
         from core.security.principal import load_user
+        from core.web.auth import session_is_current
 
-        return load_user(int(user_id))
+        user = load_user(int(user_id))
+        # A session from before a logout, a password change, a disabling or a change of
+        # roles is over, in every process (the generation is in the user's row).
+        return user if user is not None and session_is_current(user) else None
 
 
 def _configure_babel(app: Flask, registry: Any) -> None:

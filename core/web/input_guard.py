@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from flask import current_app
 from flask import request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DataError
@@ -112,14 +113,25 @@ def _request_has_nul() -> bool:
     return False
 
 
+def _longest_form_value() -> int:
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.mimetype not in _FORM_TYPES:
+        return 0
+    return max((len(v) for v in request.form.values()), default=0)
+
+
 def reject_nul() -> Any:
-    """``before_request``: a NUL byte in any input answers 400."""
+    """``before_request``: a NUL byte in any input answers 400; so does a form field longer
+    than ``TANDEM_MAX_FORM_FIELD`` characters (each form's own limits are lower: this bounds
+    the fields that forgot one)."""
     try:
         bad = _request_has_nul()
     except UnicodeDecodeError:
         bad = True
     if bad:
         raise InputRejected(_("请求中包含不允许的字符（NUL）"))
+    limit = int(current_app.config.get("TANDEM_MAX_FORM_FIELD") or 20_000)
+    if _longest_form_value() > limit:
+        raise InputRejected(_("提交的内容过长（每项最多 %(n)s 个字符）", n=limit))
     return None
 
 
