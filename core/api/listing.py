@@ -49,9 +49,9 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.types import TypeDecorator
 
 from core.api.schemas import jsonable
-from core.db import page_with_total
 from core.errors import UserError
 from core.errors import ValidationError
+from core.paging import page_with_total
 from core.services import ServiceContext
 
 MAX_PER_PAGE = 200

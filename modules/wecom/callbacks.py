@@ -20,8 +20,8 @@ from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import ValidationError as PydanticError
 
+from core.inputs import load_json
 from core.security.access import public
-from core.web.input_guard import load_json
 from modules.wecom import inbound
 from modules.wecom.config import load_config
 from modules.wecom.crypto import CryptoError

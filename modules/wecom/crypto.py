@@ -145,7 +145,7 @@ class WeComCrypto:
         self, body: bytes | str, msg_signature: str, timestamp: str, nonce: str
     ) -> str:
         """Decrypt a POSTed JSON envelope ``{"encrypt": …}``; returns the inner JSON text."""
-        from core.web.input_guard import load_json
+        from core.inputs import load_json
 
         try:
             data = load_json(body)  # nested too deeply is a ValueError too
