@@ -51,7 +51,7 @@ def world(app_ctx: Any) -> Any:
     spare token to aim path ids at."""
     if True:
         from core.security.services import create_user
-        from modules.crm.customers import add_contact
+        from modules.crm.services.contacts import add_contact
 
         ctx = ServiceContext.system("cli")
         with unit_of_work(ctx):

@@ -73,15 +73,16 @@ def _check_owner(ctx: ServiceContext, owner_id: int | None) -> dict[str, str]:
     """Field errors for an owner the actor may not give a customer to."""
     if owner_id is None:
         return {}
+    # Whom the actor may give customers to is decided first: a user outside that circle is
+    # refused the same whether he exists or not (issue 14 #2, no oracle).
+    if not unrestricted(ctx) and owner_id != ctx.actor.id:
+        if not ctx.can("crm.customer.assign"):
+            raise PermissionDenied(gettext("无权限：只能把客户分配给自己"))
+        if owner_id not in managed_member_ids(ctx.actor):
+            raise PermissionDenied(gettext("只能把客户分配给本团队成员"))
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active:
         return {"owner_id": gettext("负责人不存在或已停用")}
-    if unrestricted(ctx) or owner_id == ctx.actor.id:
-        return {}
-    if not ctx.can("crm.customer.assign"):
-        raise PermissionDenied(gettext("无权限：只能把客户分配给自己"))
-    if owner_id not in managed_member_ids(ctx.actor):
-        raise PermissionDenied(gettext("只能把客户分配给本团队成员"))
     return {}
 
 
