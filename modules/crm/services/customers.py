@@ -164,8 +164,15 @@ def _clean_customer(
 def _duplicate_error(
     ctx: ServiceContext, existing: Customer, field: str, what: str
 ) -> DuplicateCustomerError:
-    """A message pointing at ``existing`` that only names what the actor may see."""
+    """A message pointing at ``existing`` that only names what the actor may see. When the
+    matching field is one hidden from him (a pool phone hidden from claimers), the answer
+    names no customer: it must not confirm whose it is (issue 14 #16)."""
+    from modules.crm.queries import hidden_fields
+
     ref = customer_number(existing.id)
+    if field in hidden_fields(ctx, existing):
+        return DuplicateCustomerError(
+            gettext("%(what)s 已被其他客户使用，请联系经理处理", what=what), field=field)
     if existing.status == "in_pool" and can_see(ctx, existing.id):
         msg = gettext(
             "%(what)s 已被公海客户「%(name)s」（%(number)s）使用，可在公海中领取该客户",
