@@ -113,8 +113,31 @@ def _unstorable(exc: Exception) -> Any:
     return page_error(error)
 
 
+def _finite_decimals() -> None:
+    """WTForms' ``DecimalField`` takes ``NaN``, ``sNaN`` and ``Infinity`` (Python's Decimal
+    does), and a signalling NaN then fails the field's own range check with a 500: every
+    form's decimal field refuses them as invalid numbers (idempotent)."""
+    from decimal import Decimal
+
+    from wtforms import fields
+
+    original = fields.DecimalField.process_formdata
+    if getattr(original, "_tandem_finite", False):
+        return
+
+    def process_formdata(self: Any, valuelist: list[Any]) -> None:
+        original(self, valuelist)
+        if isinstance(self.data, Decimal) and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+
+    process_formdata._tandem_finite = True  # type: ignore[attr-defined]
+    fields.DecimalField.process_formdata = process_formdata  # type: ignore[method-assign]
+
+
 def install(app: Flask) -> None:
     """The converter (before any blueprint is registered), the NUL check and the handlers."""
+    _finite_decimals()
     app.url_map.converters["int"] = IdConverter
     app.before_request(reject_nul)
 
