@@ -293,10 +293,42 @@ def update_customer(ctx: ServiceContext, customer_id: int, data: Mapping[str, An
     return customer
 
 
+def delete_plan(customer: Customer) -> dict[str, int]:
+    """What deleting ``customer`` drops with it, counted (the confirmation says it all)."""
+    from sqlalchemy import func
+
+    from modules.crm.models.opportunity import Opportunity
+    from modules.crm.models.opportunity import Quote
+
+    opportunities = select(Opportunity.id).where(Opportunity.customer_id == customer.id)
+    count = lambda stmt: db.session.scalar(stmt) or 0  # noqa: E731
+    return {
+        "contacts": len(customer.contacts),
+        "follow_ups": len(customer.follow_ups),
+        "opportunities": count(select(func.count()).select_from(opportunities.subquery())),
+        "quotes": count(select(func.count(Quote.id)).where(
+            Quote.opportunity_id.in_(opportunities))),
+    }
+
+
 def delete_customer(ctx: ServiceContext, customer_id: int) -> None:
-    """Delete a customer with its contacts and follow-ups (needs ``crm.customer.delete``)."""
+    """Delete a customer with its contacts, follow-ups, opportunities and their quotes (needs
+    ``crm.customer.delete``). Each goes through the session, so each is audited and what was
+    kept about it by table and id (comments, chat contexts) goes too (issue 14 #15)."""
+    from modules.crm.models.opportunity import Opportunity
+    from modules.crm.models.opportunity import Quote
+
     ctx.require("crm.customer.delete")
     customer = get_customer(ctx, customer_id, for_write=True)
+    opportunities = list(db.session.scalars(
+        select(Opportunity).where(Opportunity.customer_id == customer.id)))
+    for quote in db.session.scalars(select(Quote).where(
+            Quote.opportunity_id.in_([o.id for o in opportunities]))):
+        db.session.delete(quote)
+    db.session.flush()
+    for opportunity in opportunities:
+        db.session.delete(opportunity)
+    db.session.flush()
     db.session.delete(customer)
     db.session.flush()
 
