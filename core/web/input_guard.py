@@ -129,7 +129,7 @@ def _finite_decimals() -> None:
         original(self, valuelist)
         if isinstance(self.data, Decimal) and not self.data.is_finite():
             self.data = None
-            raise ValueError(self.gettext("Not a valid decimal value."))
+            raise ValueError(_("必须是数字"))
 
     process_formdata._tandem_finite = True  # type: ignore[attr-defined]
     fields.DecimalField.process_formdata = process_formdata  # type: ignore[method-assign]
