@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from core.extensions import db
 from core.security.models import Team
 from tests.modules.crm.factories import make_customer
@@ -76,11 +78,13 @@ def _refusal(response: Any) -> tuple[int, str]:
     return response.status_code, str(error.get("message"))
 
 
-def test_every_reference_in_input_is_scoped(client, people, api):
+@pytest.mark.parametrize("who", ["a", "manager"])
+def test_every_reference_in_input_is_scoped(client, people, api, who):
+    """As salesperson ``a`` and as the manager of his team (who may assign, within it)."""
     world = _world(people)
     own, foreign = world["own"], world["foreign"]
     doc = client.get("/api/v1/openapi.json").json
-    caller = api("a")
+    caller = api(who)
     tried = []
     for path, items in doc["paths"].items():
         for method, op in items.items():

@@ -313,12 +313,13 @@ def assign(ctx: ServiceContext, customer_id: int, owner_id: int) -> Customer:
     """A manager gives a pool customer to himself or a member of a team he manages (an
     admin: to anyone)."""
     ctx.require("pool.customer.assign")
-    owner = db.session.get(User, owner_id)
-    if owner is None or not owner.active:
-        raise ValidationError(_("负责人无效"), fields={"owner_id": _("负责人无效")})
+    # Outside the actor's circle first: absent and not his answer alike (issue 14 #2).
     if (ctx.actor is not None and not ctx.actor.is_admin and owner_id != ctx.actor_id
             and owner_id not in managed_member_ids(ctx.actor)):
         raise PermissionDenied(_("只能分配给本团队成员"))
+    owner = db.session.get(User, owner_id)
+    if owner is None or not owner.active:
+        raise ValidationError(_("负责人无效"), fields={"owner_id": _("负责人无效")})
     won = db.session.execute(
         update(Customer)
         .where(Customer.id == customer_id, Customer.status == "in_pool")
