@@ -40,9 +40,6 @@ DEFAULTS: dict[str, Any] = {
     "TANDEM_PROXY_HOPS": 0,
 }
 
-ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
-
-
 def _parse_env_value(raw: str) -> Any:
     """TANDEM_* values may be JSON (lists, numbers, booleans); otherwise plain strings."""
     try:

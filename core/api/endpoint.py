@@ -38,6 +38,7 @@ from core.i18n import locale_of
 from core.inputs import is_unstorable
 from core.inputs import load_json
 from core.security.access import AUTHENTICATED
+from core.security.services import user_for_token
 from core.services import ServiceContext
 from core.services import unit_of_work
 
@@ -121,7 +122,6 @@ def is_api_request() -> bool:
 
 def bearer_user() -> Any:
     """The user of the request's ``Authorization: Bearer`` token, or None."""
-    from core.security.services import user_for_token
 
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():

@@ -49,25 +49,24 @@ json_value = st.one_of(st.sampled_from(BAD_JSON), st.integers(), st.text(max_siz
 def world(app_ctx: Any) -> Any:
     """An admin with a token and a customer, an opportunity, a contact, a spare user and a
     spare token to aim path ids at."""
-    if True:
-        from core.security.services import create_user
-        from modules.crm.services.contacts import add_contact
+    from core.security.services import create_user
+    from modules.crm.services.contacts import add_contact
 
-        ctx = ServiceContext.system("cli")
-        with unit_of_work(ctx):
-            admin = create_user(ctx, "fuzz-admin", roles=["admin"])
-            spare = create_user(ctx, "fuzz-spare", roles=["sales"])
-            token = issue_token(ctx, admin)
-            issue_token(ctx, spare)
-        customer = make_customer(admin)
-        opportunity = make_opportunity(customer, admin)
-        with unit_of_work(ctx):
-            contact = add_contact(ctx, customer.id, {"name": "联系人", "phone": "13900000000"})
-        spare_token = db.session.scalar(
-            select(ApiToken.id).where(ApiToken.user_id == spare.id))
-        ids = {"customer_id": customer.id, "opportunity_id": opportunity.id,
-               "contact_id": contact.id, "user_id": spare.id, "token_id": spare_token}
-        doc = app_ctx.test_client().get("/api/v1/openapi.json").json
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        admin = create_user(ctx, "fuzz-admin", roles=["admin"])
+        spare = create_user(ctx, "fuzz-spare", roles=["sales"])
+        token = issue_token(ctx, admin)
+        issue_token(ctx, spare)
+    customer = make_customer(admin)
+    opportunity = make_opportunity(customer, admin)
+    with unit_of_work(ctx):
+        contact = add_contact(ctx, customer.id, {"name": "联系人", "phone": "13900000000"})
+    spare_token = db.session.scalar(
+        select(ApiToken.id).where(ApiToken.user_id == spare.id))
+    ids = {"customer_id": customer.id, "opportunity_id": opportunity.id,
+           "contact_id": contact.id, "user_id": spare.id, "token_id": spare_token}
+    doc = app_ctx.test_client().get("/api/v1/openapi.json").json
     return {"headers": {"Authorization": f"Bearer {token}"}, "ids": ids, "doc": doc}
 
 
