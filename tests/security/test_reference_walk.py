@@ -142,3 +142,65 @@ def test_a_follow_up_cannot_point_at_another_teams_opportunity(client, people, a
     ok = api("a").post(url, json={"content": "x",
                                   "opportunity_id": world["own"]["opportunity"]})
     assert ok.status_code == 201
+
+
+# Form fields that carry a record id, and how each is scoped. A new one fails the walk below
+# until it is listed here with a test of its own.
+FORM_REFERENCES = {
+    ("CustomerForm", "owner_id"): "service: _check_owner (may_assign before existence)",
+    ("OpportunityForm", "customer_id"): "choices are the customers the actor may see",
+    ("UserForm", "team_id"): "admin pages only (core.user.manage)",
+    ("TeamForm", "manager_id"): "admin pages only (core.user.manage)",
+}
+
+
+def test_every_form_reference_field_is_listed(app_ctx):
+    from flask_wtf import FlaskForm
+
+    import core.web.admin_users  # noqa: F401
+    import modules.crm.web.forms  # noqa: F401
+    import modules.crm.web.opportunities  # noqa: F401
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    found = set()
+    for form in subclasses(FlaskForm):
+        if not form.__module__.startswith(("core.", "modules.")):
+            continue
+        for name in dir(form):
+            if name.endswith("_id") and name != "tax_id" and hasattr(
+                    getattr(form, name), "field_class"):
+                found.add((form.__name__, name))
+    assert found <= set(FORM_REFERENCES), sorted(found - set(FORM_REFERENCES))
+    assert ("OpportunityForm", "customer_id") in found
+
+
+def test_forms_refuse_another_teams_ids_like_missing_ones(client, people):
+    from tests.conftest import login
+
+    world = _world(people)
+    login(client, people["a"])
+    answers = []
+    for customer in (world["foreign"]["customer"], ABSENT):
+        page = client.post("/crm/opportunities/new", data={
+            "customer_id": customer, "product_name": "越权商机", "quantity": "1",
+            "estimated_amount": "100"})
+        answers.append((page.status_code, "越权商机" in page.get_data(as_text=True)))
+    assert answers[0] == answers[1] and answers[0][0] == 200  # the form again, refused
+    own = world["own"]["customer"]
+    for owner in (world["foreign"]["user"], ABSENT):
+        page = client.post(f"/crm/customers/{own}/edit", data={
+            "customer_type": "individual", "customer_name": "改", "phone": "13900005555",
+            "customer_level": "normal", "status": "active", "owner_id": str(owner)})
+        answers.append(page.status_code)
+    assert answers[2] == answers[3] and answers[2] != 302
+    from modules.crm.models.customer import Customer
+    from modules.crm.models.opportunity import Opportunity
+
+    db.session.expire_all()
+    assert db.session.get(Customer, own).owner_id == people["a"].id
+    assert not db.session.scalars(db.select(Opportunity).where(
+        Opportunity.product_name == "越权商机")).all()
