@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     # Reverse proxies in front of Tandem whose X-Forwarded-For/-Proto/-Port are believed
     # (werkzeug's ProxyFix); 0: none, the headers are ignored.
     "TANDEM_PROXY_HOPS": 0,
+    "TANDEM_MAX_FORM_FIELD": 20_000,  # characters a form field may hold (core.web.input_guard)
 }
 
 def _parse_env_value(raw: str) -> Any:
