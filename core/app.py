@@ -30,6 +30,7 @@ from core.security.principal import load_user
 from core.services import run_post_commit
 from core.web import core_blueprints
 from core.web import request_state
+from core.web.auth import session_is_current
 from core.web.sessions import RefreshingSessionInterface
 from core.web.templating import init_templating
 
@@ -48,12 +49,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_url_path="/static",
     )
     load_config(app, test_config)
+    _trust_proxies(app)
     _init_extensions(app)
     _import_core_models()
     with app.app_context():
         registry = build_registry(list(app.config.get("TANDEM_MODULE_PATHS") or []))
     app.extensions["tandem_registry"] = registry
     _configure_babel(app, registry)
+    from core.web import input_guard
+
+    input_guard.install(app)  # the id converter before any route is added
     _register_blueprints(app, registry)
     _add_module_templates(app, registry)
     _install_request_hooks(app)
@@ -63,6 +68,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     request_state.install(app)  # last: its function goes before every other one
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TANDEM_PROXY_HOPS`` reverse proxies, take the client's address, scheme
+    (HTTPS → Secure cookie, HSTS) and port from their ``X-Forwarded-*`` headers. Without
+    the setting (0, the default) those headers are ignored: anyone can send them."""
+    hops = int(app.config.get("TANDEM_PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_port=hops)
 
 
 def _import_core_models() -> None:
@@ -116,7 +133,10 @@ def _init_extensions(app: Flask) -> None:
     @ext.login_manager.user_loader
     def _load_user(user_id: str) -> Any:
 
-        return load_user(int(user_id))
+        user = load_user(int(user_id))
+        # A session from before a logout, a password change, a disabling or a change of
+        # roles is over, in every process (the generation is in the user's row).
+        return user if user is not None and session_is_current(user) else None
 
 
 def _configure_babel(app: Flask, registry: Any) -> None:
@@ -200,6 +220,12 @@ def _register_blueprints(app: Flask, registry: Any) -> None:
         app.register_blueprint(bp)
         if bp.name.endswith("_api") or bp.name.startswith("api"):
             ext.csrf.exempt(bp)
+    # Every API endpoint authenticates by its bearer header only (never the session
+    # cookie), so a browser cannot be made to send a forged call: CSRF does not apply.
+    # Exempted by view, whatever its blueprint is called.
+    for view in list(app.view_functions.values()):
+        if getattr(view, "_api_meta", None) is not None:
+            ext.csrf.exempt(view)
 
 
 def _install_request_hooks(app: Flask) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import event
 from sqlalchemy import inspect
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
@@ -154,6 +155,46 @@ def _column_changes(obj: Any, only_changed: bool) -> dict:
     return changes
 
 
+def forget_records(connection: Any, records: list[tuple[str, str]]) -> None:
+    """Drop what was kept about deleted records apart from the audit trail: their comments,
+    chat contexts and unsent notifications (issue 14 #1, #15). The audit rows stay: they are
+    the record's deletion history, visible to whoever may read the audit log, and ids are
+    never reused, so they cannot show on another record."""
+    tables = db.metadata.tables
+    for table, record_id in records:
+        if "core_comment" in tables:
+            comment = tables["core_comment"]
+            connection.execute(comment.delete().where(
+                comment.c.model == table, comment.c.record_id == str(record_id)))
+        if "core_bot_chat_context" in tables:
+            chat = tables["core_bot_chat_context"]
+            connection.execute(chat.delete().where(
+                chat.c.model == table, chat.c.record_id == str(record_id)))
+
+
+def forget_tables(connection: Any, prefix: str) -> dict[str, int]:
+    """Remove every core row keyed by a record of the tables named ``prefix…`` (a module's,
+    at uninstall): audit rows, comments, chat contexts, notifications and the inbox
+    messages made from them. Returns how many rows of each kind went."""
+    tables = db.metadata.tables
+    removed: dict[str, int] = {}
+    pattern = prefix.replace("_", "\\_") + "%"
+    for name, column in (("core_audit_log", "model"), ("core_comment", "model"),
+                         ("core_bot_chat_context", "model"),
+                         ("core_notification", "record_model")):
+        table = tables.get(name)
+        if table is None:
+            continue
+        where = table.c[column].like(pattern, escape="\\")
+        if name == "core_notification" and "core_inbox_message" in tables:
+            inbox = tables["core_inbox_message"]
+            ids = sa_select(table.c.id).where(where)
+            result = connection.execute(inbox.delete().where(inbox.c.notification_id.in_(ids)))
+            removed["core_inbox_message"] = result.rowcount or 0
+        removed[name] = connection.execute(table.delete().where(where)).rowcount or 0
+    return removed
+
+
 @event.listens_for(Session, "after_flush")
 def _audit_after_flush(session: Session, flush_context: object) -> None:
     ctx = current_context()
@@ -174,9 +215,14 @@ def _audit_after_flush(session: Session, flush_context: object) -> None:
             changes = _column_changes(obj, only_changed=True)
             if changes:
                 rows.append(_row(ctx, obj.__tablename__, primary_key(obj), "update", changes))
+    gone = []
     for obj in session.deleted:
         if getattr(obj, "__audited__", False):
             rows.append(_row(ctx, obj.__tablename__, primary_key(obj), "delete", {}))
+        if hasattr(obj, "__tablename__"):
+            gone.append((obj.__tablename__, primary_key(obj)))
+    if gone:
+        forget_records(session.connection(), gone)
     if rows:
         session.connection().execute(AuditLog.__table__.insert(), rows)
     changed = session.info.setdefault("changed_records", [])

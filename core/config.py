@@ -23,7 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "TANDEM_DEFAULT_MODULES": [],
     "TANDEM_PAGE_SIZE": 50,
     "TANDEM_COUNT_CAP": 10000,
-    "TANDEM_LOGIN_RATE_LIMIT": "10 per minute",
+    "TANDEM_LOGIN_RATE_LIMIT": "10 per minute",  # per address
+    "TANDEM_LOGIN_ACCOUNT_RATE_LIMIT": "10 per minute;50 per hour",  # per username
     "TANDEM_JOBS_EAGER": None,
     "TANDEM_BASE_URL": "http://127.0.0.1:5000",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -34,6 +35,10 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,
     "BOOTSTRAP_SERVE_LOCAL": True,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # Reverse proxies in front of Tandem whose X-Forwarded-For/-Proto/-Port are believed
+    # (werkzeug's ProxyFix); 0: none, the headers are ignored.
+    "TANDEM_PROXY_HOPS": 0,
+    "TANDEM_MAX_FORM_FIELD": 20_000,  # characters a form field may hold (core.web.input_guard)
 }
 
 def _parse_env_value(raw: str) -> Any:

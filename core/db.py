@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy import MetaData
+from sqlalchemy import Table
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -68,6 +70,17 @@ class AuditedMixin:
     """Marks a model whose inserts, updates and deletes go to the audit log automatically."""
 
     __audited__ = True
+
+
+@event.listens_for(Table, "before_create")
+def _ids_never_reused(table: Table, connection: Any, **_kw: Any) -> None:
+    """On SQLite every table is created ``AUTOINCREMENT`` (issue 14 #1): without it SQLite
+    hands a deleted row's id to the next insert, and history kept by table and id (audit
+    rows, comments, notifications) would show on the new record. PostgreSQL sequences never
+    go back. This runs for ``create_all`` and for every migration's ``op.create_table`` (and
+    batch rebuilds) alike, so no model or migration has to remember it."""
+    if connection.dialect.name == "sqlite":
+        table.dialect_options["sqlite"]["autoincrement"] = True
 
 
 @event.listens_for(Engine, "connect")

@@ -99,3 +99,16 @@ _.next_follow_up_date
 _.ManifestDependenciesContract  # .importlinter: contract_types
 _.render_broken_contract  # import-linter calls it
 _.verbose  # ManifestDependenciesContract.check(graph, verbose)
+
+# Issue 14: werkzeug's URL-converter protocol (core.web.input_guard.IdConverter), Flask's
+# session-interface hook, and the fields of the robot payload model that only validate shape
+_.weight
+_.part_isolating
+_.to_python
+_.to_url
+_.get_cookie_secure
+_.msg_item
+_.template_card_event
+_.chattype
+_.voice
+_.mixed

@@ -28,12 +28,15 @@ from werkzeug.exceptions import HTTPException
 
 from core.api.listing import Listing
 from core.api.listing import Page
+from core.api.schemas import harden
 from core.api.schemas import jsonable
 from core.api.schemas import validate
 from core.errors import TandemError
 from core.errors import UserError
 from core.extensions import db
 from core.i18n import locale_of
+from core.inputs import is_unstorable
+from core.inputs import load_json
 from core.security.access import AUTHENTICATED
 from core.security.services import user_for_token
 from core.services import ServiceContext
@@ -143,8 +146,8 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         payload: Any = {}
     else:
         try:
-            payload = json.loads(raw)
-        except ValueError as exc:
+            payload = load_json(raw)
+        except ValueError as exc:  # not JSON, not UTF-8, or nested too deeply
             raise InvalidJson(gettext("请求体不是有效的 JSON")) from exc
     parsed = validate(model, payload)
     request._tandem_body = parsed  # type: ignore[attr-defined]
@@ -208,6 +211,8 @@ def api_view(
     response. ``permission`` is a permission code or ``"authenticated"`` (any valid token).
     ``summary`` defaults to the docstring's first line."""
     query_model = query if isinstance(query, type) else None
+    if body is not None:
+        harden(body)  # strict ids and booleans, bounded numbers and texts (issue 14)
     query_params = list(query) if isinstance(query, list) else []
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -265,6 +270,12 @@ def api_view(
                 except HTTPException as exc:
                     db.session.rollback()
                     return http_error_response(exc)
+                except Exception as exc:
+                    if not is_unstorable(exc):
+                        raise
+                    db.session.rollback()
+                    log.info("API value out of range on %s %s", request.method, request.path)
+                    return error_response("invalid_value", gettext("取值超出允许范围"), 422)
             if payload is None and status in (200, 204):
                 return current_app.response_class(status=204)
             return _plain_json_response(payload, status)

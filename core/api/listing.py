@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 from decimal import Decimal
@@ -39,10 +40,13 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask import request
 from flask_babel import gettext as _
+from sqlalchemy import BigInteger
+from sqlalchemy import SmallInteger
 from sqlalchemy import and_
 from sqlalchemy import or_
 from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.types import TypeDecorator
 
 from core.api.schemas import jsonable
 from core.errors import UserError
@@ -51,6 +55,8 @@ from core.paging import page_with_total
 from core.services import ServiceContext
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 10**6
+MAX_TEXT_FILTER = 200  # a text filter or search term, in characters
 RANGE_SUFFIXES = {"__gte": "__ge__", "__lte": "__le__"}
 
 
@@ -88,10 +94,23 @@ class Sort:
 
 
 def _python_type(column: Any) -> type:
+    kind = getattr(column, "type", None)
+    if isinstance(kind, TypeDecorator):  # UTCDateTime: the type it stores
+        kind = kind.impl_instance if hasattr(kind, "impl_instance") else kind.impl
     try:
-        return column.type.python_type
+        return kind.python_type
     except (AttributeError, NotImplementedError):
         return str
+
+
+def _int_bounds(column: Any) -> tuple[int, int]:
+    """The range an integer column holds on every backend (PostgreSQL's are narrowest)."""
+    kind = getattr(column, "type", None)
+    if isinstance(kind, SmallInteger):
+        return -(2**15), 2**15 - 1
+    if isinstance(kind, BigInteger):
+        return -(2**63), 2**63 - 1
+    return -(2**31), 2**31 - 1
 
 
 def _keyset_column(model: type, expr: Any) -> Any | None:
@@ -154,6 +173,26 @@ class Listing:
             params.append((f"{name}__lte", _python_type(column), "不大于"))
         return params
 
+    def constraints(self, name: str) -> dict[str, Any]:
+        """The JSON-schema bounds of query parameter ``name`` (for the OpenAPI document)."""
+        if name == "page":
+            return {"minimum": 1, "maximum": MAX_PAGE}
+        if name == "per_page":
+            return {"minimum": 1, "maximum": MAX_PER_PAGE}
+        if name in ("q", "sort", "cursor"):
+            return {"maxLength": MAX_TEXT_FILTER if name != "cursor" else 1000}
+        column = self.filters.get(name)
+        if column is None:
+            base = name.removesuffix("__gte").removesuffix("__lte")
+            column = self.ranges.get(base)
+        kind = _python_type(column) if column is not None else str
+        if kind is int:
+            low, high = _int_bounds(column)
+            return {"minimum": low, "maximum": high}
+        if kind is str:
+            return {"maxLength": MAX_TEXT_FILTER}
+        return {}
+
     def _sort_keys(self, args: Mapping[str, str]) -> list[str]:
         raw = args.get("sort") or self.default_sort
         keys = [k.strip() for k in raw.split(",") if k.strip()]
@@ -182,7 +221,9 @@ class Listing:
                     if name + suffix not in errors:
                         stmt = stmt.where(getattr(column, op)(value))
         text = (args.get("q") or "").strip()
-        if text and self.search:
+        if len(text) > MAX_TEXT_FILTER:
+            errors["q"] = _("最多 %(n)s 个字符", n=MAX_TEXT_FILTER)
+        elif text and self.search:
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             stmt = stmt.where(or_(*(col.ilike(like, escape="\\") for col in self.search)))
         if errors:
@@ -223,7 +264,7 @@ class Listing:
         if cursor:
             rows_stmt = rows_stmt.where(self._after(keys, _decode_cursor(cursor, keys)))
         else:
-            page = _int_arg(args, "page", 1, 1, 10**6)
+            page = _int_arg(args, "page", 1, 1, MAX_PAGE)
             rows_stmt = rows_stmt.offset((page - 1) * per_page)
         rows_stmt = rows_stmt.limit(per_page + 1)
         if row_select is not None:
@@ -292,6 +333,8 @@ def _int_arg(args: Mapping[str, str], name: str, default: int, low: int, high: i
     if raw in (None, ""):
         return default
     try:
+        if not raw.isascii():
+            raise ValueError(raw)
         value = int(raw)
     except ValueError as exc:
         raise ValidationError(_("%(name)s 必须是整数", name=name),
@@ -315,18 +358,29 @@ def _parse(column: Any, raw: str, name: str, errors: dict[str, str]) -> Any:
                 raise ValueError(raw)
             return raw.lower() in ("true", "1")
         if kind is int:
-            return int(raw)
+            if not raw.strip().lstrip("+-").isascii():
+                raise ValueError(raw)
+            number = int(raw)
+            low, high = _int_bounds(column)
+            if not low <= number <= high:
+                raise ValueError(raw)
+            return number
         if kind is Decimal:
-            return Decimal(raw)
+            number = Decimal(raw)
+            if not number.is_finite() or abs(number) >= Decimal(10) ** 18:
+                raise ValueError(raw)
+            return number
         if kind is datetime:
             value = datetime.fromisoformat(raw)
             if value.tzinfo is None:
                 zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
                 value = value.replace(tzinfo=ZoneInfo(zone))
-            return value
+            return value.astimezone(UTC)  # beyond the calendar once in UTC: OverflowError
         if kind is date:
             return date.fromisoformat(raw)
-    except (ValueError, InvalidOperation):
+        if len(raw) > MAX_TEXT_FILTER:
+            raise ValueError(raw)
+    except (ValueError, InvalidOperation, OverflowError):
         messages = {
             bool: _("必须是 true 或 false"),
             int: _("必须是整数"),
@@ -334,7 +388,7 @@ def _parse(column: Any, raw: str, name: str, errors: dict[str, str]) -> Any:
             datetime: _("必须是 ISO 8601 时间"),
             date: _("必须是日期（YYYY-MM-DD）"),
         }
-        errors[name] = messages[kind]
+        errors[name] = messages.get(kind) or _("最多 %(n)s 个字符", n=MAX_TEXT_FILTER)
         return None
     return raw
 

@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 from core.api.endpoint import API_PREFIX
 from core.api.endpoint import ApiMeta
+from core.api.schemas import MAX_ID
 from core.security.access import AUTHENTICATED
 
 REF = "#/components/schemas/{model}"
@@ -64,6 +65,15 @@ LEGACY_LIST_PARAMS = [
     ("per_page", "integer", "每页条数，最多 200"),
     ("sort", "string", "排序，如 -created_at,name"),
 ]
+_LEGACY_BOUNDS: dict[str, dict[str, Any]] = {
+    "page": {"minimum": 1, "maximum": 10**6},
+    "per_page": {"minimum": 1, "maximum": 200},
+    "sort": {"maxLength": 200},
+}
+_QUERY_BOUNDS: dict[str, dict[str, Any]] = {
+    "integer": {"minimum": -(MAX_ID + 1), "maximum": MAX_ID},
+    "string": {"maxLength": 200},
+}
 _TYPES: dict[Any, dict[str, str]] = {
     int: {"type": "integer"},
     bool: {"type": "boolean"},
@@ -80,7 +90,12 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     def repl(match: re.Match[str]) -> str:
         converter, name = match.group(1), match.group(2)
         kind = {"int": "integer", "float": "number"}.get(converter or "", "string")
-        params.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
+        schema: dict[str, Any] = {"type": kind}
+        if kind == "integer":  # core.web.input_guard.IdConverter
+            schema.update(minimum=0, maximum=MAX_ID)
+        else:
+            schema["maxLength"] = 64
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
         return "{" + name + "}"
 
     return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", repl, rule), params
@@ -204,12 +219,13 @@ def _operation(
     params = list(path_params)
     if meta.listing is not None:
         for name, kind, description in meta.listing.parameters():
-            params.append(
-                _query_param(name, dict(_TYPES.get(kind, {"type": "string"})), description)
-            )
+            schema = {**_TYPES.get(kind, {"type": "string"}), **meta.listing.constraints(name)}
+            params.append(_query_param(name, schema, description))
     elif meta.list_endpoint:
-        params += [_query_param(n, {"type": t}, d) for n, t, d in LEGACY_LIST_PARAMS]
-    params += [_query_param(n, {"type": t}, d) for n, t, d in meta.query_params]
+        params += [_query_param(n, {"type": t, **_LEGACY_BOUNDS.get(n, {})}, d)
+                   for n, t, d in LEGACY_LIST_PARAMS]
+    params += [_query_param(n, {"type": t, **_QUERY_BOUNDS.get(t, {})}, d)
+               for n, t, d in meta.query_params]
     if meta.query is not None:
         ref = refs[(meta.query, "validation")]["$ref"]
         model_schema = schemas[ref.rsplit("/", 1)[1]]

@@ -4,6 +4,8 @@ or the reader's language)."""
 from __future__ import annotations
 
 import enum
+import types
+import typing
 import uuid
 from datetime import UTC
 from datetime import date
@@ -13,29 +15,111 @@ from decimal import Decimal
 from typing import Annotated
 from typing import Any
 
+import annotated_types
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import PlainSerializer
+from pydantic import Strict
 from pydantic import ValidationError as PydanticError
+from pydantic import WithJsonSchema
 
 from core.errors import ValidationError
+
+MAX_ID = 2**31 - 1  # PostgreSQL ``integer``, the narrowest column an id or count goes to
+MAX_LIST = 200  # items of a list field that declares no max_length
+DEFAULT_MAX_TEXT = 4000  # characters, for a text field that declares no max_length
+
+
+def _plain(annotation: Any) -> Any:
+    """``X`` for ``X | None``; the annotation itself otherwise."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
 
 
 class ApiIn(BaseModel):
     """Base of request bodies: unknown fields are refused (422 naming them), strings stripped.
 
+    Every subclass's fields are tightened when it is declared (issue 14, #6 and #17):
+    integers and booleans are strict (``true`` is not user 1, ``0`` is not ``false``, ``"5"``
+    and ``5.0`` are not 5), an integer without bounds is kept within PostgreSQL's
+    ``integer``, and a text without ``max_length`` gets :data:`DEFAULT_MAX_TEXT`; the OpenAPI
+    document shows each bound.
+
     For PATCH, ``body.model_dump(exclude_unset=True)`` gives only the fields the caller sent."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        harden(cls)
 
 
 class ApiOut(BaseModel):
     """Base of response models: validated from ORM objects or dicts (``from_attributes``)."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+def harden(model: type[BaseModel]) -> type[BaseModel]:
+    """Tighten ``model``'s fields in place (see :class:`ApiIn`); the endpoint decorator does
+    it to every ``body=`` model, whatever its base. Idempotent."""
+    changed = False
+    for info in model.model_fields.values():
+        kind = _plain(info.annotation)
+        present = {type(m) for m in info.metadata}
+        added: list[Any] = []
+        if kind in (int, bool) and Strict not in present:
+            added.append(Strict())
+        if kind is int and not present & {annotated_types.Ge, annotated_types.Gt}:
+            added.append(annotated_types.Ge(-MAX_ID - 1))
+        if kind is int and not present & {annotated_types.Le, annotated_types.Lt}:
+            added.append(annotated_types.Le(MAX_ID))
+        if kind is str and annotated_types.MaxLen not in present:
+            added.append(annotated_types.MaxLen(DEFAULT_MAX_TEXT))
+        if kind is not str and _has_bare_text(info.annotation):
+            info.annotation = _bounded_text(info.annotation)
+            changed = True
+        if added:
+            info.metadata.extend(added)
+            changed = True
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            harden(kind)
+    if changed:
+        model.model_rebuild(force=True)
+    return model
+
+
+_BOUNDED_TEXT = Annotated[str, annotated_types.MaxLen(DEFAULT_MAX_TEXT)]
+
+
+def _has_bare_text(annotation: Any) -> bool:
+    """Whether ``annotation`` holds a plain ``str`` inside a union or a list."""
+    if annotation is str:
+        return True
+    if typing.get_origin(annotation) is Annotated:
+        return False
+    return any(_has_bare_text(a) for a in typing.get_args(annotation))
+
+
+def _bounded_text(annotation: Any) -> Any:
+    """``annotation`` with each plain ``str`` bounded and each list of them at most
+    :data:`MAX_LIST` long (``list[str] | str | None`` → both branches bounded)."""
+    if annotation is str:
+        return _BOUNDED_TEXT
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return Annotated[list[_bounded_text(item)], annotated_types.MaxLen(MAX_LIST)]
+    if origin in (typing.Union, types.UnionType):
+        args = tuple(_bounded_text(a) for a in typing.get_args(annotation))
+        return typing.Union[args]  # noqa: UP007 - built from a tuple
+    return annotation
 
 
 def _money_text(value: Decimal) -> str:
@@ -48,6 +132,11 @@ Money = Annotated[
     Decimal,
     Field(max_digits=14, decimal_places=2),
     PlainSerializer(_money_text, return_type=str),
+    WithJsonSchema({"anyOf": [
+        {"type": "number", "minimum": -999999999999.99, "maximum": 999999999999.99,
+         "multipleOf": 0.01},
+        {"type": "string", "pattern": r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"},
+    ]}, mode="validation"),
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from flask import current_app
@@ -14,6 +15,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from core import hooks
+from core.audit import forget_tables
 from core.db import utcnow
 from core.errors import ModuleError
 from core.extensions import db
@@ -97,6 +99,8 @@ def _seed_grants(registry: ModuleRegistry, module: str) -> None:
 class UninstallPlan:
     modules: list[str]  # in removal order
     tables: dict[str, int]  # table -> rows that will be dropped
+    # core table -> its rows about the modules' records that go too (audit, comments …)
+    history: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
         lines = [_("将卸载：%(modules)s", modules=_("、").join(self.modules))]
@@ -106,6 +110,11 @@ class UninstallPlan:
                       for t, n in sorted(self.tables.items())]
         else:
             lines.append(_("没有数据表将被删除。"))
+        history = {t: n for t, n in self.history.items() if n}
+        if history:
+            lines.append(_("这些记录的历史（审计日志、备注、通知等）也将删除："))
+            lines += ["  " + _("%(table)s：%(rows)s 行", table=t, rows=n)
+                      for t, n in sorted(history.items())]
         return "\n".join(lines)
 
 
@@ -244,7 +253,22 @@ def uninstall_plan(name: str, *, cascade: bool = False) -> UninstallPlan:
                     tables[table] = db.session.scalar(select(func.count()).select_from(tbl))
                 else:
                     tables[table] = -1
-    return UninstallPlan(order, tables)
+    return UninstallPlan(order, tables, _history_counts(order))
+
+
+def _history_counts(modules: list[str]) -> dict[str, int]:
+    """Rows of core tables keyed by a record of ``modules`` (what uninstall also removes)."""
+    counts: dict[str, int] = {}
+    for name, column in HISTORY_TABLES:
+        table = db.metadata.tables.get(name)
+        if table is None:
+            continue
+        for module in modules:
+            pattern = module.replace("_", "\\_") + "\\_%"
+            counts[name] = counts.get(name, 0) + (db.session.scalar(
+                select(func.count()).select_from(table)
+                .where(table.c[column].like(pattern, escape="\\"))) or 0)
+    return counts
 
 
 def uninstall(
@@ -279,10 +303,17 @@ def uninstall(
     return plan
 
 
+HISTORY_TABLES = (("core_audit_log", "model"), ("core_comment", "model"),
+                  ("core_bot_chat_context", "model"), ("core_notification", "record_model"))
+
+
 def _cleanup_core_rows(module: str) -> None:
-    """Remove core rows that belong to the module (settings, chat contexts …)."""
+    """Remove core rows that belong to the module: its settings, and everything kept about
+    its records (audit rows, comments, chat contexts, notifications): a reinstall starts its
+    ids again, and the old history must not show on new records (issue 14 #1, #15)."""
 
     db.session.execute(delete(SettingValue).where(SettingValue.key.like(f"{module}.%")))
+    forget_tables(db.session.connection(), module + "_")
 
 
 def module_states() -> list[dict[str, Any]]:

@@ -96,6 +96,10 @@ class User(UserMixin, AuditedMixin, TimestampMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(16))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("core_team.id", ondelete="SET NULL"))
     last_login_at: Mapped[datetime | None]
+    # Moved by logout, a password change or reset, disabling and a change of roles or team:
+    # a browser session carries the value it logged in under, and one that differs is over
+    # (``core.web.auth``), in every process, since it is read with the user's row.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id])

@@ -90,7 +90,17 @@ def set_password(ctx: ServiceContext, user: User, password: str) -> None:
         raise ValidationError(_("密码至少 %(n)s 位", n=MIN_LENGTH),
                               fields={"password": _("密码过短")})
     user.password_hash = hash_password(password)
+    end_sessions(user)
+    # The API tokens go too: whoever learnt the old password may have made one.
+    for token in db.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        token.revoked_at = ctx.now
     db.session.flush()
+
+
+def end_sessions(user: User) -> None:
+    """End every browser session of ``user`` (they carry the generation they began under)."""
+    user.session_generation = (user.session_generation or 0) + 1
 
 
 def get_user_by_username(username: str) -> User:
@@ -181,6 +191,7 @@ def update_user(ctx: ServiceContext, user: User, **fields: object) -> User:
             setattr(user, key, (value.strip() or None) if isinstance(value, str) else value)
     if "display_name" in fields and not user.display_name:
         user.display_name = user.username
+    before = (user.role_codes, user.team_id, bool(user.active))
     if "roles" in fields:
         user.roles = _roles(fields["roles"] or [])  # type: ignore[arg-type]
     if "team_id" in fields:
@@ -195,5 +206,7 @@ def update_user(ctx: ServiceContext, user: User, **fields: object) -> User:
             user.active = bool(fields["active"])
     if errors:
         raise ValidationError.of_fields(errors)
+    if (user.role_codes, user.team_id, bool(user.active)) != before:
+        end_sessions(user)  # what the sessions were allowed has changed: log in again
     db.session.flush()
     return user

@@ -42,6 +42,38 @@ def read_permission(table: str) -> str:
     return f"{owner}.{table[len(owner) + 1:]}.read"
 
 
+def visible_history(ctx: ServiceContext, column_model: Any, column_id: Any) -> Any:
+    """A WHERE clause keeping rows of history (``column_model`` the table, ``column_id`` the
+    record id as text: audit rows, comments) about records the actor may see: their model's
+    read permission and record rules, as the record's own page (issue 14 #9). Admins and
+    system contexts see everything; a record that no longer exists, only they."""
+    from sqlalchemy import String
+    from sqlalchemy import and_
+    from sqlalchemy import cast
+    from sqlalchemy import false
+    from sqlalchemy import or_
+
+    from core.security.rules import rule_clause
+
+    user = ctx.actor
+    if user is None or user.is_admin:
+        return None
+    registry = hooks.registry()
+    clauses = []
+    for owner, models in registry.models.items():
+        for model in models:
+            table = model.__tablename__
+            permission = f"{owner}.{table[len(owner) + 1:]}.read"
+            if permission not in registry.permissions or not ctx.can(permission):
+                continue
+            ids = select(cast(model.id, String))
+            rule = rule_clause(model, user)
+            if rule is not None:
+                ids = ids.where(rule)
+            clauses.append(and_(column_model == table, column_id.in_(ids)))
+    return or_(*clauses) if clauses else false()
+
+
 def visible_record(ctx: ServiceContext, table: str, record_id: str) -> Any:
     """The record if the actor may read it, else NotFoundError (never a hint that it exists)."""
     _owner, model = _owner_and_model(table)

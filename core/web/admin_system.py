@@ -147,7 +147,16 @@ AUDIT = AuditListView(
 @bp.route("/admin/audit")
 @requires("core.audit.read")
 def audit() -> Any:
-    return AUDIT.respond(web_ctx(), select(AuditLog), title="操作日志")
+    """The audit log: of each record, only what the reader may see of it (its model's read
+    permission and record rules); admins see it all (issue 14 #9)."""
+    from core.timeline.services import visible_history
+
+    ctx = web_ctx()
+    stmt = select(AuditLog)
+    scope = visible_history(ctx, AuditLog.model, AuditLog.record_id)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    return AUDIT.respond(ctx, stmt, title="操作日志")
 
 
 # ------------------------------------------------------------------------------- settings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint
@@ -50,36 +52,84 @@ def _safe_next(target: str | None) -> str:
     return url_for("core_home.index")
 
 
+SESSION_GENERATION = "_tandem_gen"  # the user's session generation this session began under
+
+
 def _login_limit() -> str:
     return current_app.config["TANDEM_LOGIN_RATE_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["TANDEM_LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _account_key() -> str:
+    """Attempts on one account count together, from whatever address they come."""
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
+_TOO_MANY = lambda: _("登录尝试过于频繁，请稍后再试。")  # noqa: E731
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash to verify against when there is no user's own: every attempt costs one."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def check_credentials(username: str, password: str) -> User | None:
+    """The active user with this username and password, else None, in the same time either
+    way: an unknown, disabled or password-less user still costs one hash (issue 14 #11)."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    stored = user.password_hash if user is not None and user.password_hash else None
+    valid = verify_password(stored or _decoy_hash(), password)
+    if user is None or stored is None or not user.active or not valid:
+        return None
+    return user
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"],
-               error_message=lambda: _("登录尝试过于频繁，请稍后再试。"))
+@limiter.limit(_login_limit, methods=["POST"], error_message=_TOO_MANY)
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key,
+               error_message=_TOO_MANY)
 @public
 def login():  # noqa: ANN201
     if current_user.is_authenticated:
         return redirect(url_for("core_home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user and user.active and verify_password(user.password_hash, form.password.data):
+        user = check_credentials(form.username.data.strip()[:64], form.password.data[:1024])
+        if user is not None:
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(form.password.data)
             user.last_login_at = utcnow()
+            generation = user.session_generation or 0
             db.session.commit()
             session.clear()
             login_user(user)
+            session[SESSION_GENERATION] = generation
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
         flash(_("用户名或密码错误。"), "danger")
     return render_template("core/login.html", form=form)
 
 
+def session_is_current(user: User) -> bool:
+    """Whether this browser session began under the user's present session generation."""
+    return session.get(SESSION_GENERATION) == (user.session_generation or 0)
+
+
 @bp.route("/logout", methods=["POST"])
 @requires()
 def logout():  # noqa: ANN201
+    """Log out: this session, and any copy of its cookie, is over (the user's generation
+    moves, which ends his other sessions too)."""
+    from core.security.services import end_sessions
+
+    user = db.session.get(User, current_user.id)
+    if user is not None:
+        end_sessions(user)
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("您已退出登录。"), "info")

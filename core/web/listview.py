@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -347,7 +348,7 @@ class ListView:
         header = [gettext(c.label) for c in self.columns]  # the reader's language
         yes, no = gettext("是"), gettext("否")
         label = _translator()
-        values = ([label(c.get(r)) if c.fmt == "label" else _plain(c.get(r), yes, no)
+        values = ([safe_cell(label(c.get(r)) if c.fmt == "label" else _plain(c.get(r), yes, no))
                    for c in self.columns] for r in rows)
         name = self.model.__tablename__
         if fmt == "csv":
@@ -370,6 +371,25 @@ class ListView:
         return Response(out.getvalue(), headers={
             "Content-Disposition": f"attachment; filename={name}.xlsx"},
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What XML 1.0 (so XLSX) cannot hold: C0 controls except tab, newline and carriage return.
+_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")  # "-120.50" is an amount, not a formula
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def safe_cell(value: Any) -> Any:
+    """An exported cell that a spreadsheet shows as the text it is (issue 14 #7): a text
+    starting with ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP's CSV
+    injection advice), so ``=HYPERLINK(…)`` is not a live formula; control characters an
+    XLSX cannot hold (NUL …) are dropped. Numbers and dates stay as they are."""
+    if not isinstance(value, str):
+        return value
+    value = _UNWRITABLE.sub("", value)
+    if value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
 
 
 def _translator() -> Callable[[Any], str]:

@@ -14,6 +14,8 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from flask import has_request_context
+from flask import request
 from flask.sessions import SecureCookieSession
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
@@ -45,6 +47,14 @@ class RefreshingSessionInterface(SecureCookieSessionInterface):
         session = self.session_class(data)
         session.signed_at = signed_at
         return session
+
+    def get_cookie_secure(self, app: Any) -> bool:
+        """``Secure`` when configured, and whenever the request came over HTTPS (behind a
+        proxy: as told by ``X-Forwarded-Proto`` from the configured proxies only, see
+        ``TANDEM_PROXY_HOPS``), so the cookie is never sent back over plain HTTP."""
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            return True
+        return has_request_context() and request.is_secure
 
     def should_set_cookie(self, app: Any, session: Any) -> bool:
         if session.modified:

@@ -16,6 +16,8 @@ from core.registration import MenuItem
 from core.registration import Permission
 from core.registration import RecordRule
 from core.registration import Setting
+from core.security.models import User
+from core.security.rules import managed_member_ids
 from core.security.rules import own_records
 from core.security.rules import team_records
 from modules.crm import demo
@@ -133,7 +135,28 @@ def register_record_rules() -> list[RecordRule]:
         RecordRule("crm_quote: of visible opportunities", Quote, ("sales",),
                    lambda user: Quote.opportunity_id.in_(select(Opportunity.id).where(or_(
                        own_records(Opportunity.owner_id)(user), _unowned_open())))),
+        # Handovers (issue 14 #9, #10): the people in it see it; a manager those of his
+        # team's members; reading, reviewing and commenting all go through this rule.
+        RecordRule("crm_handover: own", Handover, ("sales", "engineer", "warehouse"),
+                   _own_handovers),
+        RecordRule("crm_handover: team", Handover, ("manager",), _team_handovers),
     ]
+
+
+def _own_handovers(user: Any) -> Any:
+    return or_(Handover.from_user_id == user.id, Handover.to_user_id == user.id,
+               Handover.initiator_id == user.id)
+
+
+def _team_handovers(user: Any) -> Any:
+    """Handovers of the members of the teams he manages, and of the team he is in (a second
+    manager of a team reviews what the first started)."""
+    members = {user.id, *managed_member_ids(user)}
+    if user.team_id is not None:
+        members |= set(db.session.scalars(select(User.id).where(User.team_id == user.team_id)))
+    members = sorted(members)
+    return or_(Handover.from_user_id.in_(members), Handover.to_user_id.in_(members),
+               Handover.initiator_id == user.id)
 
 
 @hookimpl

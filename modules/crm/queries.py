@@ -78,7 +78,7 @@ def get_customer(
     """
     if isinstance(customer_id, str):
         parsed = parse_customer_number(customer_id)
-        if parsed is None and not customer_id.strip().isdigit():
+        if parsed is None and not (customer_id.strip().isascii() and customer_id.strip().isdigit()):
             raise NotFoundError(str(CUSTOMER_NOT_FOUND))
         customer_id = parsed if parsed is not None else int(customer_id)
     if not 0 < customer_id < 2**31:
@@ -94,7 +94,8 @@ def get_customer(
 def find_customer(ctx: ServiceContext, ref: str) -> Customer:
     """A visible customer by number (``CUS-000123``), id or phone (any format)."""
     ref = (ref or "").strip()
-    if parse_customer_number(ref) is not None or (ref.isdigit() and len(ref) < 11):
+    plain_number = ref.isascii() and ref.isdigit() and len(ref) < 11
+    if parse_customer_number(ref) is not None or plain_number:
         return get_customer(ctx, ref)
     phone = normalize_phone(ref)
     customer = db.session.scalar(customer_select(ctx).where(
@@ -125,7 +126,7 @@ def search_customers(
         like = f"%{text}%"
         clauses = [Customer.customer_name.ilike(like), Customer.tax_id.ilike(like)]
         phone = normalize_phone(text)
-        if phone.isdigit():
+        if phone.isascii() and phone.isdigit():
             clauses.append(unless_hidden(ctx, "phone", Customer.phone.like(f"%{phone}%")))
         number = parse_customer_number(text)
         if number is not None:
@@ -307,7 +308,7 @@ def opportunity_select(ctx: ServiceContext) -> Select:
 def parse_number(ref: str | int) -> int | None:
     """``OPP-1023`` / ``opp1023`` / ``1023`` → 1023."""
     text = str(ref).strip().upper().replace(NUMBER_PREFIX, "").replace("OPP", "")
-    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**31 else None
 
 
 def get_opportunity(ctx: ServiceContext, ref: str | int, *,
@@ -347,20 +348,20 @@ def customer_history(ctx: ServiceContext, phone: str) -> tuple[Customer, list[Op
 
 
 def get_handover(ctx: ServiceContext, handover_id: int) -> Handover:
-    """A handover the actor may see: reviewers (``crm.handover.review``) and admins all,
-    others those they take part in (initiator, previous owner, receiver)."""
+    """A handover the actor may see (its record rule: admins all, a manager his team's
+    members', others their own); any other answers 404 like a missing one."""
     ctx.require("crm.handover.read")
-    handover = db.session.get(Handover, handover_id)
-    if handover is None:
-        raise NotFoundError(_("交接单不存在"))
-    if not _sees_all_handovers(ctx) and ctx.actor_id not in (
-        handover.initiator_id, handover.to_user_id, handover.from_user_id
-    ):
+    handover = db.session.scalar(
+        ctx.scoped(select(Handover).where(Handover.id == handover_id), Handover))
+    if handover is None or not (_sees_all_handovers(ctx) or ctx.actor_id in (
+            handover.initiator_id, handover.to_user_id, handover.from_user_id)):
         raise NotFoundError(_("交接单不存在"))
     return handover
 
 
 def _sees_all_handovers(ctx: ServiceContext) -> bool:
+    """Reviewers and admins see every handover their record rules allow (a manager: his
+    team's); others only those they take part in."""
     return unrestricted(ctx.actor) or ctx.can("crm.handover.review")
 
 
@@ -380,7 +381,7 @@ def list_handovers(ctx: ServiceContext) -> list[Handover]:
         me = ctx.actor_id
         stmt = stmt.where(or_(Handover.initiator_id == me, Handover.to_user_id == me,
                               Handover.from_user_id == me))
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(ctx.scoped(stmt, Handover)))
 
 
 def who_may_act(handover: Handover) -> str:

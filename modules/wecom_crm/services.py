@@ -45,28 +45,33 @@ def _customer_by_phone(phone: str) -> Customer | None:
 
 
 def bind_phone_from_official_account(ctx: ServiceContext, openid: str, text: str) -> str | None:
-    """A customer sent a phone number to the official account: bind it as ``temp``."""
+    """A follower sent a phone number to the official account: a **temporary** binding.
+
+    Rules (issue 14 #3): a binding that is verified, or already tied to a customer, never
+    changes through the official account; a phone only makes or fills a temporary binding of
+    this follower; a customer gets tied to it only when no binding of his exists yet; and the
+    reply is the same whether or not the phone is a customer's (it must not tell)."""
     match = _MOBILE_IN_TEXT.search(text or "")
     if not match or not openid:
         return None
     phone = normalize_phone(match.group(1))
-    customer = _customer_by_phone(phone)
+    reply = f"已收到您的手机号 {mask_phone(phone)}，工作人员会尽快与您联系。"
     binding = db.session.scalar(select(Binding).where(Binding.oa_openid == openid))
-    if binding is None and customer is not None:
-        binding = db.session.scalar(select(Binding).where(Binding.customer_id == customer.id))
+    if binding is not None and (binding.is_verified or binding.customer_id is not None
+                                or binding.binding_status != "temp"):
+        return reply  # his binding stands: a new phone does not rewrite it
     if binding is None:
         binding = Binding(oa_openid=openid, binding_status="temp")
         db.session.add(binding)
-    binding.oa_openid = openid
     binding.phone = phone
-    if customer is not None and binding.customer_id is None:
+    customer = _customer_by_phone(phone)
+    if customer is not None and db.session.scalar(
+            select(Binding.id).where(Binding.customer_id == customer.id)) is None:
         binding.customer_id = customer.id
-    db.session.flush()
-    if customer is not None:
+        db.session.flush()
         audit.record(ctx, customer, "wecom_bind", f"公众号临时绑定手机号 {mask_phone(phone)}")
-        return (f"已收到您的手机号 {mask_phone(phone)}，已关联您的客户档案。"
-                "工作人员通过企业微信添加您后即完成认证。")
-    return f"已收到您的手机号 {mask_phone(phone)}，工作人员会尽快与您联系。"
+    db.session.flush()
+    return reply
 
 
 def _match_customer(state: str | None, mobiles: list[str]) -> Customer | None:

@@ -70,17 +70,20 @@ class DuplicateCustomerError(ConflictError):
 
 
 def _check_owner(ctx: ServiceContext, owner_id: int | None) -> dict[str, str]:
-    """Field errors for an owner the actor may not give a customer to."""
+    """Field errors for an owner the actor may not give a customer to.
+
+    Whom the actor may give customers to is decided first: a user outside that circle is
+    refused the same whether he exists or not (issue 14 #2, no oracle)."""
     if owner_id is None:
         return {}
+    if not may_assign(ctx, owner_id, "crm.customer.assign"):
+        if not ctx.can("crm.customer.assign"):
+            raise PermissionDenied(gettext("无权限：只能把客户分配给自己"))
+        raise PermissionDenied(gettext("只能把客户分配给本团队成员"))
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active:
         return {"owner_id": gettext("负责人不存在或已停用")}
-    if may_assign(ctx, owner_id, "crm.customer.assign"):
-        return {}
-    if not ctx.can("crm.customer.assign"):
-        raise PermissionDenied(gettext("无权限：只能把客户分配给自己"))
-    raise PermissionDenied(gettext("只能把客户分配给本团队成员"))
+    return {}
 
 
 def _clean_customer(
@@ -157,8 +160,15 @@ def _clean_customer(
 def _duplicate_error(
     ctx: ServiceContext, existing: Customer, field: str, what: str
 ) -> DuplicateCustomerError:
-    """A message pointing at ``existing`` that only names what the actor may see."""
+    """A message pointing at ``existing`` that only names what the actor may see. When the
+    matching field is one hidden from him (a pool phone hidden from claimers), the answer
+    names no customer: it must not confirm whose it is (issue 14 #16)."""
+    from modules.crm.queries import hidden_fields
+
     ref = customer_number(existing.id)
+    if field in hidden_fields(ctx, existing):
+        return DuplicateCustomerError(
+            gettext("%(what)s 已被其他客户使用，请联系经理处理", what=what), field=field)
     if existing.status == "in_pool" and can_see(ctx, existing.id):
         msg = gettext(
             "%(what)s 已被公海客户「%(name)s」（%(number)s）使用，可在公海中领取该客户",
@@ -279,10 +289,42 @@ def update_customer(ctx: ServiceContext, customer_id: int, data: Mapping[str, An
     return customer
 
 
+def delete_plan(customer: Customer) -> dict[str, int]:
+    """What deleting ``customer`` drops with it, counted (the confirmation says it all)."""
+    from sqlalchemy import func
+
+    from modules.crm.models.opportunity import Opportunity
+    from modules.crm.models.opportunity import Quote
+
+    opportunities = select(Opportunity.id).where(Opportunity.customer_id == customer.id)
+    count = lambda stmt: db.session.scalar(stmt) or 0  # noqa: E731
+    return {
+        "contacts": len(customer.contacts),
+        "follow_ups": len(customer.follow_ups),
+        "opportunities": count(select(func.count()).select_from(opportunities.subquery())),
+        "quotes": count(select(func.count(Quote.id)).where(
+            Quote.opportunity_id.in_(opportunities))),
+    }
+
+
 def delete_customer(ctx: ServiceContext, customer_id: int) -> None:
-    """Delete a customer with its contacts and follow-ups (needs ``crm.customer.delete``)."""
+    """Delete a customer with its contacts, follow-ups, opportunities and their quotes (needs
+    ``crm.customer.delete``). Each goes through the session, so each is audited and what was
+    kept about it by table and id (comments, chat contexts) goes too (issue 14 #15)."""
+    from modules.crm.models.opportunity import Opportunity
+    from modules.crm.models.opportunity import Quote
+
     ctx.require("crm.customer.delete")
     customer = get_customer(ctx, customer_id, for_write=True)
+    opportunities = list(db.session.scalars(
+        select(Opportunity).where(Opportunity.customer_id == customer.id)))
+    for quote in db.session.scalars(select(Quote).where(
+            Quote.opportunity_id.in_([o.id for o in opportunities]))):
+        db.session.delete(quote)
+    db.session.flush()
+    for opportunity in opportunities:
+        db.session.delete(opportunity)
+    db.session.flush()
     db.session.delete(customer)
     db.session.flush()
 

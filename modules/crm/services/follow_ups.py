@@ -56,7 +56,8 @@ def _as_date(value: Any) -> date | None:
         raise FieldError(gettext("下次跟进日期格式不正确")) from exc
 
 
-def _clean_follow_up(ctx: ServiceContext, values: Mapping[str, Any]) -> dict[str, Any]:
+def _clean_follow_up(ctx: ServiceContext, values: Mapping[str, Any],
+                     customer_id: int) -> dict[str, Any]:
     errors = FieldErrors()
     out: dict[str, Any] = {}
     checks: dict[str, Callable[[], Any]] = {
@@ -75,17 +76,37 @@ def _clean_follow_up(ctx: ServiceContext, values: Mapping[str, Any]) -> dict[str
     nxt = out.get("next_follow_up_date")
     if nxt is not None and at is not None and nxt < at.date():
         errors.add("next_follow_up_date", gettext("下次跟进日期不能早于本次跟进"))
+    out["opportunity_id"] = None
     opp = values.get("opportunity_id")
-    out["opportunity_id"] = int(opp) if opp not in (None, "") else None
+    if opp not in (None, ""):
+        out["opportunity_id"] = errors.check(
+            "opportunity_id", lambda: _opportunity_of(ctx, opp, customer_id))
     errors.raise_if_any()
     return out
+
+
+def _opportunity_of(ctx: ServiceContext, ref: Any, customer_id: int) -> int:
+    """An opportunity id from input, resolved like its page would (record rules) and of this
+    customer: absent, not the actor's to see and another customer's all answer the same
+    (issue 14 #2: no write onto another team's record, no existence oracle)."""
+    from core.errors import NotFoundError
+    from modules.crm.queries import get_opportunity
+
+    try:
+        opportunity = get_opportunity(ctx, ref if isinstance(ref, int) else str(ref))
+    except NotFoundError:
+        opportunity = None
+    if opportunity is None or opportunity.customer_id != customer_id:
+        raise FieldError(gettext("商机不存在"))
+    return opportunity.id
 
 
 def add_follow_up(ctx: ServiceContext, customer_id: int, data: Mapping[str, Any]) -> FollowUp:
     """Record a follow-up by the actor; moves the customer's ``last_follow_up_at`` forward."""
     ctx.require("crm.follow_up.create")
     customer = get_customer(ctx, customer_id, for_write=True)
-    follow_up = FollowUp(customer=customer, user_id=ctx.actor_id, **_clean_follow_up(ctx, data))
+    values = _clean_follow_up(ctx, data, customer.id)
+    follow_up = FollowUp(customer=customer, user_id=ctx.actor_id, **values)
     db.session.add(follow_up)
     if customer.last_follow_up_at is None or follow_up.follow_up_at > customer.last_follow_up_at:
         customer.last_follow_up_at = follow_up.follow_up_at

@@ -221,6 +221,7 @@ def detail(
         "crm/customer_detail.html",
         **view,
         sections=customer_sections(ctx, view["customer"]),
+        delete_plan=customer_service.delete_plan(view["customer"]),
         contact_form=contact_form or ContactForm(formdata=None),
         follow_up_form=follow_up_form or FollowUpForm(formdata=None),
     )

@@ -26,6 +26,8 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import escape
+from pydantic import Field
+from pydantic import StrictInt
 from sqlalchemy import Row
 from sqlalchemy import Select
 from sqlalchemy import select
@@ -42,6 +44,7 @@ from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from core.api.schemas import ApiIn
 from core.errors import NotFoundError
 from core.errors import TandemError
 from core.extensions import db
@@ -252,16 +255,35 @@ def board() -> str:
 @bp.route("/board/move", methods=["POST"])
 @requires("crm.opportunity.write")
 def move() -> Any:
-    data = request.get_json(silent=True) or {}
     ctx = web_ctx()
     try:
+        move = _move_body()
         with unit_of_work(ctx):
-            svc.change_status(ctx, data.get("id", ""), str(data.get("status", "")),
-                              data.get("reason"))
+            svc.change_status(ctx, move.id, move.status, move.reason)
     except TandemError as exc:
         return jsonify({"error": {"code": exc.code, "message": exc.message,
                                   "fields": exc.fields}}), exc.http_status
     return jsonify({"ok": True})
+
+
+class MoveIn(ApiIn):
+    """The kanban's move: a JSON object of this shape, else 400/422 (issue 14 #6)."""
+
+    id: StrictInt | str
+    status: str = Field(max_length=32)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def _move_body() -> MoveIn:
+    from core.api.endpoint import InvalidJson
+    from core.api.schemas import validate
+    from core.inputs import load_json
+
+    try:
+        payload = load_json(request.get_data(cache=True) or b"{}")
+    except ValueError as exc:
+        raise InvalidJson(gettext("请求体不是有效的 JSON")) from exc
+    return validate(MoveIn, payload)
 
 
 def _customer_choices(ctx: Any) -> list[tuple[int, str]]:

@@ -312,11 +312,12 @@ def assign(ctx: ServiceContext, customer_id: int, owner_id: int) -> Customer:
     """A manager gives a pool customer to himself or a member of a team he manages (an
     admin: to anyone)."""
     ctx.require("pool.customer.assign")
+    # Outside the actor's circle first: absent and not his answer alike (issue 14 #2).
+    if not may_assign(ctx, owner_id, "pool.customer.assign"):
+        raise PermissionDenied(_("只能分配给本团队成员"))
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active:
         raise ValidationError(_("负责人无效"), fields={"owner_id": _("负责人无效")})
-    if not may_assign(ctx, owner_id, "pool.customer.assign"):
-        raise PermissionDenied(_("只能分配给本团队成员"))
     won = conditional_update(
         update(Customer)
         .where(Customer.id == customer_id, Customer.status == "in_pool")

@@ -24,7 +24,7 @@ def _change_a_user(app, name):
 
 
 def test_commit_reaches_the_stream_in_process(client, login_as, app):
-    login_as("sales")
+    login_as("admin")
     response = client.get("/events/stream?models=core_user&limit=1")
     # Start reading in a thread, then commit a change from "another channel".
     chunks: list[str] = []
@@ -43,6 +43,35 @@ def test_commit_reaches_the_stream_in_process(client, login_as, app):
     text = "".join(chunks)
     assert "event: change" in text and '"model": "core_user"' in text
     assert "someone-new" not in text  # ids and actions only, never field data
+
+
+def test_each_user_hears_only_of_records_he_may_see(client, make_user, app):
+    """Issue 14 #14: another salesperson's customer is not announced; one's own is."""
+    from tests.conftest import login
+    from tests.modules.crm.factories import make_customer
+
+    mine, other = make_user("sales", username="sse-mine"), make_user("sales", username="sse-o")
+    login(client, mine)
+    response = client.get("/events/stream?models=crm_customer&limit=1")
+    chunks: list[str] = []
+
+    def reader():
+        for chunk in response.response:
+            chunks.append(chunk.decode() if isinstance(chunk, bytes) else chunk)
+            if "event: change" in "".join(chunks):
+                break
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    time.sleep(0.3)
+    with app.app_context():
+        hidden = make_customer(other).id
+        time.sleep(0.3)
+        visible = make_customer(mine).id
+        db.session.remove()
+    thread.join(10)
+    text = "".join(chunks)
+    assert f'"id": "{visible}"' in text and f'"id": "{hidden}"' not in text
 
 
 def test_stream_requires_login(client):

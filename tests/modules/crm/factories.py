@@ -97,8 +97,8 @@ def act(user: Any, fn: Any, *args: Any, source: str = "web", **kwargs: Any) -> A
 
 
 def handover_people(make_user: Any) -> dict[str, Any]:
-    """Team 销售一组 managed by ``boss`` with ``leaving`` and ``taker``; ``boss2`` manages no
-    team of theirs; ``root`` is an admin."""
+    """Team 销售一组 managed by ``boss`` with ``leaving`` and ``taker``; ``boss2`` is a second
+    manager in that team (he reviews what ``boss`` starts); ``root`` is an admin."""
     from core.extensions import db
     from core.security.models import Team
 
@@ -110,7 +110,7 @@ def handover_people(make_user: Any) -> dict[str, Any]:
     db.session.commit()
     return {
         "boss": boss,
-        "boss2": make_user("manager", username="boss2"),
+        "boss2": make_user("manager", username="boss2", team=team),
         "root": make_user("admin", username="root"),
         "leaving": make_user("sales", username="leaving", team=team),
         "taker": make_user("sales", username="taker", team=team),

@@ -333,8 +333,15 @@ def test_unchanged_owner_who_left_does_not_block_edits(people):
     ctx = ctx_for(people["manager"])
     with unit_of_work(ctx):
         customer_service.update_customer(ctx, mine.id, {"industry": "教育"})
+    # A user outside his team is refused like one that does not exist (issue 14 #2) …
+    for outsider in (999999, people["c"].id):
+        with pytest.raises(PermissionDenied, match="只能把客户分配给本团队成员"):
+            customer_service.update_customer(ctx, mine.id, {"owner_id": outsider})
+    # … and a member of his team who left is named as such.
+    with unit_of_work(ServiceContext.system()):
+        db.session.merge(people["b"]).active = False
     with pytest.raises(ValidationError, match="负责人不存在或已停用"):
-        customer_service.update_customer(ctx, mine.id, {"owner_id": 999999})
+        customer_service.update_customer(ctx, mine.id, {"owner_id": people["b"].id})
 
 
 def test_audit_rows_carry_the_source(people):

@@ -80,6 +80,19 @@ def test_list_filters_search_and_sort(client, three, sales_pair):
     assert "冷水机组" in export and "配电柜" not in export
 
 
+def test_kanban_move_of_the_wrong_shape_is_4xx_not_500(client, three):
+    """Issue 14 #6: wrong JSON shapes, deep nesting, huge ids."""
+    a, _b, _c = three
+    url = "/crm/opportunities/board/move"
+    for body in ([1, 2], "x", 5, None, {"id": {"a": 1}, "status": "won"},
+                 {"id": a.id, "status": ["won"]}, {"id": 2**63, "status": "won"},
+                 {"id": a.id, "status": "lost", "reason": {"x": 1}}, {"id": True}):
+        response = client.post(url, json=body)
+        assert 400 <= response.status_code < 500, (body, response.status_code)
+    deep = client.post(url, data="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert deep.status_code == 400
+
+
 def test_kanban_moves_through_the_service_and_refuses_bad_moves(client, three):
     a, _b, c = three
     page = client.get("/crm/opportunities/board").get_data(as_text=True)

@@ -384,3 +384,27 @@ def test_an_english_claimer_reads_the_refusals_in_english(client, li, make_user)
     flask_babel.refresh()  # the test's app context outlives the request (and its locale)
     with pytest.raises(UserError, match="达到上限 1"), unit_of_work(ctx := ctx_for(li)):
         pool_service.claim(ctx, free.id)  # li holds one too: Chinese, the default
+
+
+def test_the_duplicate_answer_does_not_confirm_a_hidden_pool_phone(li):
+    """Issue 14 #16: a claimer typing a pool customer's hidden phone learns only that it is
+    taken, not whose it is."""
+    from core.settings import set_setting
+    from modules.crm.services.customers import create_customer
+
+    hidden = make_customer(None, phone="13955550001", customer_name="隐藏号码客户")
+    shown = make_customer(None, phone="13955550002", customer_name="可见号码客户")
+    with unit_of_work(ServiceContext.system("cli")):
+        set_setting("pool.hidden_fields", ["phone"])
+    ctx = ctx_for(li)
+    with pytest.raises(ConflictError) as caught, unit_of_work(ctx):
+        create_customer(ctx, {"customer_type": "individual", "customer_name": "新",
+                              "phone": "13955550001", "owner_id": li.id})
+    assert "隐藏号码客户" not in caught.value.message and "CUS" not in caught.value.message
+    assert hidden.id
+    with unit_of_work(ServiceContext.system("cli")):
+        set_setting("pool.hidden_fields", [])
+    with pytest.raises(ConflictError) as caught, unit_of_work(ctx):
+        create_customer(ctx, {"customer_type": "individual", "customer_name": "新",
+                              "phone": "13955550002", "owner_id": li.id})
+    assert "可见号码客户" in caught.value.message and shown.id

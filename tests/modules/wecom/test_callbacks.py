@@ -196,3 +196,74 @@ def test_retries_are_applied_once_with_redis_dedupe(make_app, fake_wecom):
         assert client.exists("tandem:wecom:seen:bot:redis-1")
         assert db.session.scalar(select(func.count()).select_from(
             db.metadata.tables["wecom_processed_callback"])) == 0  # Redis, not the table
+
+
+def _signed(crypto, encrypted, timestamp=None, nonce="77"):
+    import time
+
+    from modules.wecom.crypto import signature
+
+    timestamp = timestamp or str(int(time.time()))
+    return {"msg_signature": signature(crypto.token, timestamp, nonce, encrypted),
+            "timestamp": timestamp, "nonce": nonce}
+
+
+def test_a_correctly_signed_but_stale_callback_is_refused(driver, chat_user, wecom_ctx):
+    """Issue 14 #13: a captured request cannot be replayed once outside ±5 minutes."""
+    import time
+
+    chat_user("li.sales")
+    client = wecom_ctx.test_client()
+    crypto = driver.bot_crypto
+    encrypted = crypto.encrypt(json.dumps(_group_message("#小部件 重放", msgid="old")))
+    for skew in (-600, 600):
+        query = _signed(crypto, encrypted, str(int(time.time()) + skew))
+        response = client.post("/wecom/bot/callback", query_string=query,
+                               data=json.dumps({"encrypt": encrypted}))
+        assert response.status_code == 403
+    app_crypto = driver.app_crypto
+    inner = app_crypto.encrypt("<xml><MsgType>text</MsgType></xml>")
+    query = _signed(app_crypto, inner, str(int(time.time()) - 3600))
+    response = client.post("/wecom/app/callback", query_string=query,
+                           data=f"<xml><Encrypt><![CDATA[{inner}]]></Encrypt></xml>")
+    assert response.status_code == 403
+    assert _widgets() == []
+
+
+def test_callbacks_of_bad_shape_answer_4xx_never_500(driver, chat_user, wecom_ctx):
+    """Issue 14 #6: deep JSON unauthenticated, signed payloads of the wrong shape, a receive
+    id that is not UTF-8."""
+    import struct
+
+    from modules.wecom.crypto import _pad
+
+    chat_user("li.sales")
+    client = wecom_ctx.test_client()
+    crypto = driver.bot_crypto
+    deep = "[" * 100_000 + "]" * 100_000
+    assert client.post("/wecom/bot/callback", query_string=_signed(crypto, "x"),
+                       data=deep).status_code == 400
+    for payload in ({"from": "li.sales", "msgtype": "text"}, {"msgtype": ["text"]},
+                    {"msgtype": "text", "text": "hi"}, {"msgtype": "mixed", "mixed": [1]},
+                    {"msgtype": "event", "event": "x"}, {"msgid": {"a": 1}},
+                    [1, 2], "text", {"msgtype": "text", "text": {"content": ["a"]}}):
+        encrypted = crypto.encrypt(json.dumps(payload))
+        response = client.post("/wecom/bot/callback", query_string=_signed(crypto, encrypted),
+                               data=json.dumps({"encrypt": encrypted}))
+        assert response.status_code == 400, payload
+    deep_inner = crypto.encrypt(deep)
+    response = client.post("/wecom/bot/callback", query_string=_signed(crypto, deep_inner),
+                           data=json.dumps({"encrypt": deep_inner}))
+    assert response.status_code == 400
+    # An app callback whose receive id is not UTF-8.
+    app_crypto = driver.app_crypto
+    body = b"<xml/>"
+    plain = b"0" * 16 + struct.pack(">I", len(body)) + body + b"\xff\xfe\xfa"
+    encryptor = app_crypto._cipher().encryptor()
+    import base64
+
+    inner = base64.b64encode(encryptor.update(_pad(plain)) + encryptor.finalize()).decode()
+    response = client.post("/wecom/app/callback", query_string=_signed(app_crypto, inner),
+                           data=f"<xml><Encrypt><![CDATA[{inner}]]></Encrypt></xml>")
+    assert response.status_code in (400, 403)
+    assert _widgets() == []

@@ -4,6 +4,7 @@ WeCom add event (verified only when added by phone search), and the handover tra
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -107,6 +108,57 @@ def test_phone_sent_to_the_official_account_binds_temporarily(ctx_app):
     binding = _binding(customer.id)
     assert binding.binding_status == "temp" and binding.oa_openid == "openid-1"
     assert not binding.is_verified
+
+
+def _oa_text(openid: str, content: str, msgid: int) -> str:
+    return (f"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+            "</FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]>"
+            f"</MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msgid}</MsgId></xml>")
+
+
+def test_official_account_binding_cannot_be_hijacked_and_does_not_tell(ctx_app):
+    """Issue 14 #3: another follower sending a customer's phone changes nothing of that
+    customer's binding; a bound follower's new phone does not rewrite his binding; the
+    reply is the same for a known and an unknown phone."""
+    from modules.wecom_crm.models import Binding
+
+    owner = _user("li.sales")
+    customer = _customer(owner)
+    client = ctx_app.test_client()
+    assert _oa_post(client, _oa_text("openid-1", "13812345678", 801)).status_code == 200
+    binding = _binding(customer.id)
+    binding.is_verified = True
+    db.session.commit()
+    known = _oa_post(client, _oa_text("attacker", "13812345678", 802)).get_data(as_text=True)
+    unknown = _oa_post(client, _oa_text("other", "13900001111", 803)).get_data(as_text=True)
+    assert _binding(customer.id).oa_openid == "openid-1" and _binding(customer.id).is_verified
+    attacker = db.session.scalar(select(Binding).where(Binding.oa_openid == "attacker"))
+    assert attacker.customer_id is None and attacker.binding_status == "temp"
+    reply = re.compile(r"<Content><!\[CDATA\[(.*?)\]\]></Content>", re.S)
+    assert reply.search(known).group(1).replace("138****5678", "#") == \
+        reply.search(unknown).group(1).replace("139****1111", "#")
+    # The bound follower sends another phone: his binding keeps its phone and customer.
+    _oa_post(client, _oa_text("openid-1", "13700002222", 804))
+    mine = _binding(customer.id)
+    assert mine.phone == "13812345678" and mine.customer_id == customer.id
+
+
+def test_official_account_with_an_aes_key_takes_only_encrypted_messages(ctx_app):
+    from core.settings import set_setting
+
+    set_setting("wecom.oa_aes_key", "a" * 43)
+    db.session.commit()
+    response = _oa_post(ctx_app.test_client(), _oa_text("openid-9", "13812345678", 901))
+    assert response.status_code == 403
+
+
+def test_official_account_refuses_a_stale_timestamp(ctx_app):
+    timestamp, nonce = str(int(time.time()) - 3600), "12345"
+    sig = hashlib.sha1("".join(sorted([OA_TOKEN, timestamp, nonce])).encode()).hexdigest()
+    response = ctx_app.test_client().post(
+        "/wecom/oa/callback", data=_oa_text("openid-1", "13812345678", 905),
+        query_string={"signature": sig, "timestamp": timestamp, "nonce": nonce})
+    assert response.status_code == 403
 
 
 def test_official_account_refuses_a_bad_signature(ctx_app):
