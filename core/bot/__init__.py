@@ -35,7 +35,11 @@ back. Any other exception is logged and answered with an apology, never a traceb
 ``argv`` (NFKC tokens: ``＃报价 １８５０００`` → ``["185000"]``), ``mentions`` /
 ``mentioned_user()`` (``@李工`` by WeCom userid or display name), ``split_reference()`` /
 ``resolve()`` (``OPP-1023`` given or, without one, the record of the last card the bot
-posted in the chat) and ``sender``. Return a :class:`TextReply`, :class:`MarkdownReply`,
+posted in the chat) and ``sender``. ``resolve(..., usable=, candidates=)`` acts on the
+last card only when the sender may act on its record, and otherwise lists the sender's
+candidates numbered, answerable with ``1`` or ``#跟进 1`` (:mod:`core.bot.choice`).
+Amounts as people type them ("18.5万", "¥185,000") are read by :func:`find_amount` /
+:func:`parse_amount`. Return a :class:`TextReply`, :class:`MarkdownReply`,
 :class:`CardReply`, a :class:`Card`, a ``str`` or ``None`` (→ "已完成。"). A returned card
 with ``record=(model, id)`` becomes the chat's context for later commands.
 
@@ -81,11 +85,15 @@ from core.bot.messages import IncomingMessage
 from core.bot.messages import MarkdownReply
 from core.bot.messages import Reply
 from core.bot.messages import TextReply
+from core.bot.parser import Amount
 from core.bot.parser import Reference
+from core.bot.parser import find_amount
+from core.bot.parser import parse_amount
 from core.bot.parser import parse_reference
 from core.bot.parser import parse_text
 
 __all__ = [
+    "Amount",
     "Card",
     "CardButton",
     "CardClick",
@@ -100,8 +108,10 @@ __all__ = [
     "TextReply",
     "dispatch",
     "dispatch_card_action",
+    "find_amount",
     "help_text",
     "last_record",
+    "parse_amount",
     "parse_reference",
     "parse_text",
     "record_for_task",
