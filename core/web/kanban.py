@@ -72,8 +72,8 @@ class Kanban:
             scoped.order_by(None)
             .with_only_columns(self.status_column, *figures, maintain_column_froms=True)
             .group_by(self.status_column))
-        totals: dict[str, tuple[int, Any]] = {value: (0, 0 if self.amount is not None
-                                                      else None) for value in self.columns}
+        empty = (0, 0 if self.amount is not None else None)
+        totals: dict[str, tuple[int, Any]] = dict.fromkeys(self.columns, empty)
         for value, n, *total in rows:
             if value in totals:
                 totals[value] = (n, total[0] if total else None)

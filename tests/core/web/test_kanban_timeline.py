@@ -116,10 +116,11 @@ def test_comments_on_records_the_user_cannot_see_are_404(board):
 def test_column_totals_filters_and_the_move_menu(board, board_app):
     """Each column's count and sum of ``amount`` in one GROUP BY through the record rules;
     a filter from the query string narrows the board; every card has a 移动到… menu."""
+    from demo_a.models import Widget
+
     from core.services import ServiceContext
     from core.web.kanban import Kanban
     from core.web.listview import Filter
-    from demo_a.models import Widget
 
     me, other = _user("s1", "sales"), _user("s2", "sales")
     _widgets([("a", me.id, "new"), ("b", me.id, "new"), ("c", me.id, "doing"),
