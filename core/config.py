@@ -68,6 +68,20 @@ def _secret_key(instance_path: Path) -> str:
     return key
 
 
+def derived_base_url(env: Any) -> str | None:
+    """The address the server is reached at, from ``HOST``/``PORT`` (what ``demo.sh`` serves
+    on), for links in chat cards and e-mails; None when neither is set. A wildcard host
+    (``0.0.0.0``, ``::``) is answered as the loopback address."""
+    host, port = (env.get("HOST") or "").strip(), (env.get("PORT") or "").strip()
+    if not host and not port:
+        return None
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - a name to replace, not a bind
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port or '5000'}"
+
+
 def instance_path() -> Path:
     return Path(os.environ.get("TANDEM_INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
 
@@ -82,6 +96,9 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         app.config["REDIS_URL"] = env["REDIS_URL"] or None
     if env.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = env["SECRET_KEY"]
+    if (app.config["TANDEM_BASE_URL"] == DEFAULTS["TANDEM_BASE_URL"]
+            and "TANDEM_BASE_URL" not in env and (derived := derived_base_url(env))):
+        app.config["TANDEM_BASE_URL"] = derived  # unless set in instance/config.py or env
     for key, raw in env.items():
         if key.startswith("TANDEM_") and key != "TANDEM_INSTANCE_PATH":
             app.config[key] = _parse_env_value(raw)

@@ -70,6 +70,13 @@ def register_notification_channels() -> list:
     return BUILTIN_CHANNELS
 
 
+@hookimpl
+def register_workspace_cards() -> list:
+    from core.web.home import core_cards
+
+    return core_cards()
+
+
 def registry() -> Any:
     """The module registry of the running app (installed modules, their registrations)."""
     return current_app.extensions["tandem_registry"]

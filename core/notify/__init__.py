@@ -159,7 +159,7 @@ def deliver(notification_id: int) -> str:
     db.session.refresh(row)
     row.last_error = None  # a channel may note a partial failure while sending
     try:
-        _channel(row.channel).send(row)
+        outcome = _channel(row.channel).send(row)
     except RetryLater as later:  # queued behind a rate limit: not a failed attempt
         db.session.rollback()
         row = db.session.get(Notification, notification_id)
@@ -181,9 +181,12 @@ def deliver(notification_id: int) -> str:
         db.session.commit()
         log.warning("notification %s failed (attempt %s): %s", row.id, row.attempts, exc)
         return row.status
-    row.status, row.sent_at = "sent", utcnow()
+    # A channel that only wrote the message to the log (no provider configured) says so:
+    # the row records what really happened.
+    row.status = "logged" if outcome == "logged" else "sent"
+    row.sent_at = utcnow()
     db.session.commit()
-    return "sent"
+    return row.status
 
 
 def relay(limit: int = 500) -> int:
@@ -206,7 +209,7 @@ def relay(limit: int = 500) -> int:
     )
     sent = 0
     for notification_id in ids:
-        sent += deliver(notification_id) == "sent"
+        sent += deliver(notification_id) in ("sent", "logged")
     return sent
 
 

@@ -1,6 +1,7 @@
 """Built-in notification channels. A channel has a ``name`` and ``send(notification)``;
-raising means "failed, retry later". Modules add channels (WeCom) through the
-``register_notification_channels`` hook."""
+raising means "failed, retry later"; returning :data:`LOGGED` means "only written to the
+log, nobody received it" (the row's status becomes ``logged``, not ``sent``). Modules add
+channels (WeCom) through the ``register_notification_channels`` hook."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from core.notify.models import InboxMessage
 from core.notify.models import Notification
 
 log = logging.getLogger("tandem.notify")
+
+LOGGED = "logged"  # what a channel's send() returns when it only logged the message
 
 
 class ChannelError(Exception):
@@ -55,7 +58,7 @@ class LogChannel:
 
     name = "log"
 
-    def send(self, notification: Notification) -> None:
+    def send(self, notification: Notification) -> str:
         log.info(
             "notification %s to %s: %s — %s",
             notification.id,
@@ -63,6 +66,7 @@ class LogChannel:
             notification.subject,
             notification.body,
         )
+        return LOGGED
 
 
 def _recipient_attr(notification: Notification, attr: str) -> str | None:
@@ -81,15 +85,14 @@ class EmailChannel:
 
     name = "email"
 
-    def send(self, notification: Notification) -> None:
+    def send(self, notification: Notification) -> str | None:
         config = current_app.config
         host = config.get("TANDEM_SMTP_HOST")
         to = _recipient_attr(notification, "email")
         if not to:
             raise ChannelError("no e-mail address")
         if not host:
-            LogChannel().send(notification)
-            return
+            return LogChannel().send(notification)
         message = EmailMessage()
         message["Subject"] = notification.subject
         message["From"] = config.get("TANDEM_SMTP_FROM", "tandem@localhost")
@@ -106,8 +109,9 @@ class EmailChannel:
 class LogSmsProvider:
     """The SMS provider when none is configured: logs what would be sent."""
 
-    def send(self, phone: str, text: str) -> None:
+    def send(self, phone: str, text: str) -> str:
         log.info("SMS to %s: %s", phone, text)
+        return LOGGED
 
 
 class SmsChannel:
@@ -125,11 +129,11 @@ class SmsChannel:
         module, _, cls = path.partition(":")
         return getattr(importlib.import_module(module), cls)()
 
-    def send(self, notification: Notification) -> None:
+    def send(self, notification: Notification) -> str | None:
         phone = _recipient_attr(notification, "phone")
         if not phone:
             raise ChannelError("no phone number")
-        self.provider().send(phone, f"{notification.subject} {notification.body}".strip())
+        return self.provider().send(phone, f"{notification.subject} {notification.body}".strip())
 
 
 BUILTIN_CHANNELS = [InAppChannel(), LogChannel(), EmailChannel(), SmsChannel()]

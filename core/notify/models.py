@@ -19,7 +19,8 @@ from core.extensions import db
 
 class Notification(db.Model):
     """One message for one recipient on one channel, written in the business transaction
-    and delivered by a job; ``status`` pending → sending → sent (or failed)."""
+    and delivered by a job; ``status`` pending → sending → sent (or failed; ``logged``
+    when the channel only wrote it to the log because no provider is configured)."""
 
     __tablename__ = "core_notification"
     __table_args__ = (Index("ix_core_notification_due", "status", "next_attempt_at"),)

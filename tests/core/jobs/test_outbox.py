@@ -100,7 +100,8 @@ def test_failed_channel_retries_with_backoff_then_succeeds(jobs_ctx):
     db.session.commit()
     assert notify.relay() == 1
     db.session.refresh(row)
-    assert row.status == "sent" and row.attempts == 2
+    # No SMS provider is configured: the message was only written to the log.
+    assert row.status == "logged" and row.attempts == 2
 
 
 def test_dedupe_key_makes_repeats_no_ops(jobs_ctx):
@@ -154,3 +155,36 @@ def test_nothing_lost_while_redis_is_down(jobs_app, redis_server):
     from tests.conftest import _clean
 
     _clean(jobs_app)
+
+
+@pytest.mark.parametrize("channel", ["sms", "log"])
+def test_a_channel_that_only_logs_marks_the_row_logged_not_sent(jobs_ctx, channel):
+    user = _user()
+    db.session.add(Notification(channel=channel, recipient_id=user.id, subject="回访提醒",
+                                body="明天上午"))
+    db.session.commit()
+    row_id = db.session.scalar(select(Notification.id))
+    assert notify.deliver(row_id) == "logged"
+    db.session.expire_all()
+    row = db.session.get(Notification, row_id)
+    assert row.status == "logged" and row.sent_at is not None
+    assert notify.deliver(row_id) == "skipped"  # never picked up again
+
+
+def test_an_sms_through_a_real_provider_is_sent(jobs_ctx, monkeypatch):
+    from flask import current_app
+
+    sent = []
+
+    class Provider:
+        def send(self, phone, text):
+            sent.append((phone, text))
+
+    monkeypatch.setitem(current_app.config, "TANDEM_SMS_PROVIDER", f"{__name__}:_Provider")
+    globals()["_Provider"] = Provider
+    user = _user()
+    db.session.add(Notification(channel="sms", recipient_id=user.id, subject="回访提醒"))
+    db.session.commit()
+    row_id = db.session.scalar(select(Notification.id))
+    assert notify.deliver(row_id) == "sent"
+    assert sent == [("13800000000", "回访提醒")]
