@@ -175,13 +175,15 @@ def _install_template_gettext(app: Flask) -> None:
 
 
 def _add_module_templates(app: Flask, registry: Any) -> None:
-    """Every installed module's ``templates/`` folder, also for modules without routes (a
-    bridge rendering a customer-360 section, say); blueprints' folders are searched too."""
+    """Every installed module's templates (``web/templates/``, or ``templates/`` at the
+    module's root), also for modules without routes (a bridge rendering a customer-360
+    section, say); blueprints' folders are searched too."""
     from jinja2 import ChoiceLoader
     from jinja2 import FileSystemLoader
 
-    folders = [str(info.path / "templates") for name, info in registry.modules.items()
-               if name in registry.installed and (info.path / "templates").is_dir()]
+    folders = [str(info.path / sub) for name, info in registry.modules.items()
+               if name in registry.installed
+               for sub in ("web/templates", "templates") if (info.path / sub).is_dir()]
     if folders:
         app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(folders)])
 

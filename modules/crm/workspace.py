@@ -22,7 +22,6 @@ from flask import current_app
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -246,7 +245,7 @@ def _owns_any(ctx: ServiceContext) -> bool:
 def search_customers(ctx: ServiceContext, term: str, limit: int) -> list[SearchHit]:
     """Customers by name, phone (partial), number or tax id, as the list's search finds
     them (record rules, and phones hidden from the actor are not matched)."""
-    from modules.crm import customers as queries
+    from modules.crm import queries
 
     stmt = queries.search_customers(ctx, q=term).order_by(Customer.id.desc()).limit(limit)
     hits = []
@@ -260,7 +259,7 @@ def search_customers(ctx: ServiceContext, term: str, limit: int) -> list[SearchH
 
 def search_opportunities(ctx: ServiceContext, term: str, limit: int) -> list[SearchHit]:
     """Opportunities by number (``OPP-1023`` / ``1023``) or product, through the rules."""
-    from modules.crm.opportunities import parse_number
+    from modules.crm.queries import parse_number
 
     text = term.strip()
     if not text:
@@ -287,5 +286,3 @@ def searchers() -> list[Searcher]:
                  permission="crm.opportunity.read", sequence=20),
     ]
 
-
-__all__ = ["and_", "searchers", "workspace_cards"]

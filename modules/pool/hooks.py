@@ -26,7 +26,7 @@ def register_models() -> list:
 @hookimpl
 def register_blueprints() -> list:
     from modules.pool.api import bp as api_bp
-    from modules.pool.views import bp
+    from modules.pool.web.views import bp
 
     return [bp, api_bp]
 
@@ -76,7 +76,7 @@ def register_settings() -> list:
 
 
 def _section(customer: Any, ctx: Any) -> str:
-    from modules.pool.services import history
+    from modules.pool.queries import history
 
     moves = history(customer.id)
     html = render_template("pool/moves.html", moves=moves)
@@ -95,7 +95,7 @@ def register_customer_sections() -> list:
 @hookimpl
 def customer_hidden_fields(customer: Any, ctx: Any) -> list[str]:
     """crm asks which fields to blank: while in the pool, those hidden from claimers."""
-    from modules.pool.services import hidden_fields
+    from modules.pool.queries import hidden_fields
 
     if customer.status != "in_pool" or ctx.can("pool.customer.assign"):
         return []
@@ -106,7 +106,7 @@ def customer_hidden_fields(customer: Any, ctx: Any) -> list[str]:
 def customer_hidden_where(field: str, ctx: Any) -> Any:
     """The same rule as a condition: customers in the pool, when ``field`` is hidden."""
     from modules.crm.models.customer import Customer
-    from modules.pool.services import hidden_fields
+    from modules.pool.queries import hidden_fields
 
     if field not in hidden_fields() or ctx.can("pool.customer.assign"):
         return None
@@ -115,9 +115,6 @@ def customer_hidden_where(field: str, ctx: Any) -> Any:
 
 @hookimpl
 def load_demo_data(ctx: Any) -> None:
-    """Save the default rules per level. Some demo customers are overdue on purpose: the
-    daily job (``manage.py jobs run pool.recycle_daily``) recycles them."""
-    from modules.pool.services import update_rule
+    from modules.pool.demo import load
 
-    for level in ("important", "normal", "potential"):
-        update_rule(ctx, level, {})
+    load(ctx)

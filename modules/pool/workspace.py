@@ -55,10 +55,11 @@ def _deadline(rule: Any, customer: Customer, reason: str) -> datetime:
 def due_soon(ctx: ServiceContext, *, mine: bool = True) -> list[DueCustomer]:
     """The actor's customers (``mine``; else all he sees) the daily job would recycle
     within their rule's reminder days, soonest first."""
-    from modules.pool import services
+    from modules.pool import queries
+    from modules.pool.services import customers as services
 
     found: dict[int, tuple[Any, str]] = {}
-    for rule in services.rules().values():
+    for rule in queries.rules().values():
         if not rule.enabled:
             continue
         ahead = max(rule.remind_days or 0, 1)

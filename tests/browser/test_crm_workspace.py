@@ -27,7 +27,7 @@ def _opportunity(live, owner, status="contacted"):
     from modules.crm.models.opportunity import Opportunity
 
     with live.app_context():
-        from modules.crm.queries import create_customer  # noqa: PLC0415
+        from modules.crm.services.customers import create_customer
 
         ctx = ServiceContext.system("cli")
         with unit_of_work(ctx):
@@ -130,7 +130,7 @@ def _expected(live, username):
     from modules.crm.models.handover import Handover
     from modules.crm.models.handover import HandoverCustomer
     from modules.crm.models.opportunity import Opportunity
-    from modules.pool.services import rules
+    from modules.pool.queries import rules
 
     with live.app_context():
         user = db.session.scalar(select(User).where(User.username == username))

@@ -11,7 +11,8 @@ import pytest
 
 from core.errors import UserError
 from core.errors import ValidationError
-from modules.crm import handover as svc
+from modules.crm import queries
+from modules.crm.services import handover as svc
 from tests.conftest import login
 from tests.modules.crm.factories import act
 from tests.modules.crm.factories import ctx_for
@@ -70,7 +71,7 @@ def test_customers_are_picked_on_the_page(client, people):
         "reason": "resignation", "scope": "picked", "customer_ids": [str(one.id)]})
     assert response.status_code == 302
     handover_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
-    h = svc.get_handover(ctx_for(people["boss"]), handover_id)
+    h = queries.get_handover(ctx_for(people["boss"]), handover_id)
     assert [c.customer_id for c in h.customers] == [one.id]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "已创建交接单" in page and "1 个客户交给 taker" in page

@@ -22,11 +22,12 @@ from core.extensions import db
 from core.security.access import requires
 from core.services import unit_of_work
 from core.web.context import web_ctx
-from modules.crm import handover as svc
+from modules.crm import queries
 from modules.crm.models.customer import parse_customer_number
 from modules.crm.models.handover import ACTIONS
 from modules.crm.models.handover import REASONS
 from modules.crm.models.handover import STAGES
+from modules.crm.services import handover as handover_service
 
 bp = Blueprint("crm_handover", __name__, url_prefix="/crm/handovers", template_folder="templates")
 
@@ -44,10 +45,10 @@ def _customer_ids(text: str) -> list[int]:
 @bp.route("/")
 @requires("crm.handover.read")
 def index() -> str:
-    return render_template("crm/handover_list.html", handovers=svc.list_handovers(web_ctx()))
+    return render_template("crm/handover_list.html", handovers=queries.list_handovers(web_ctx()))
 
 
-def _busy_message(exc: svc.HandoverBusy) -> Markup:
+def _busy_message(exc: handover_service.HandoverBusy) -> Markup:
     """The refusal with a link to each open handover it names."""
     links = Markup(_("、")).join(
         Markup('<a href="{}" class="alert-link">{}</a>').format(
@@ -88,7 +89,7 @@ def new() -> Any:
         else:
             try:
                 with unit_of_work(ctx):
-                    handover = svc.start_handover(
+                    handover = handover_service.start_handover(
                         ctx,
                         to_user_id=request.form.get("to_user_id", type=int) or 0,
                         from_user_id=from_user_id,
@@ -101,15 +102,15 @@ def new() -> Any:
                              n=len(handover.customers), name=handover.to_user.name)
                 flash(done, "success")
                 return redirect(url_for("crm_handover.detail", id=handover.id))
-            except svc.HandoverBusy as exc:
+            except handover_service.HandoverBusy as exc:
                 flash(_busy_message(exc), "danger")
             except TandemError as exc:
                 flash(exc.message, "danger")
     picked = {int(i) for i in request.form.getlist("customer_ids") if i.isdigit()}
     picked |= set(_customer_ids(request.args.get("customers", "")))
     return render_template(
-        "crm/handover_new.html", departing=svc.departing_users(ctx),
-        receivers=svc.receivers(), reasons=REASONS, form=source,
+        "crm/handover_new.html", departing=handover_service.departing_users(ctx),
+        receivers=handover_service.receivers(), reasons=REASONS, form=source,
         from_user_id=from_user_id, customers=_owned_customers(ctx, from_user_id),
         picked=picked)
 
@@ -118,18 +119,18 @@ def new() -> Any:
 @requires("crm.handover.read")
 def detail(id: int) -> str:
     try:
-        handover = svc.get_handover(web_ctx(), id)
+        handover = queries.get_handover(web_ctx(), id)
     except NotFoundError:
         abort(404)
     return render_template(
         "crm/handover_detail.html",
         h=handover,
-        who=svc.who_may_act(handover),
+        who=queries.who_may_act(handover),
         stages=STAGES,
         actions=ACTIONS,
-        allowed=svc.allowed_actions(web_ctx(), handover),
-        settled=svc.item_settled,
-        settled_count=len(handover.checklist or []) - len(svc.open_items(handover)),
+        allowed=handover_service.allowed_actions(web_ctx(), handover),
+        settled=handover_service.item_settled,
+        settled_count=len(handover.checklist or []) - len(handover_service.open_items(handover)),
     )
 
 
@@ -139,7 +140,7 @@ def act(id: int, action: str) -> Any:
     ctx = web_ctx()
     comment = request.form.get("comment") or None
     actions = {
-        "checklist": lambda: svc.update_checklist(
+        "checklist": lambda: handover_service.update_checklist(
             ctx,
             id,
             [int(i) for i in request.form.getlist("done") if i.isdigit()],
@@ -150,11 +151,11 @@ def act(id: int, action: str) -> Any:
             },
             [int(i) for i in request.form.getlist("waived") if i.isdigit()],
         ),
-        "submit": lambda: svc.submit(ctx, id),
-        "approve": lambda: svc.review(ctx, id, True, comment),
-        "reject": lambda: svc.review(ctx, id, False, comment),
-        "confirm": lambda: svc.confirm(ctx, id),
-        "cancel": lambda: svc.cancel(ctx, id, comment),
+        "submit": lambda: handover_service.submit(ctx, id),
+        "approve": lambda: handover_service.review(ctx, id, True, comment),
+        "reject": lambda: handover_service.review(ctx, id, False, comment),
+        "confirm": lambda: handover_service.confirm(ctx, id),
+        "cancel": lambda: handover_service.cancel(ctx, id, comment),
     }
     if action not in actions:
         abort(404)
@@ -174,7 +175,7 @@ def _done_message(action: str, h: Any) -> str:
     """What the step did, in words (not a generic 已处理)."""
     items = h.checklist or []
     if action == "checklist":
-        left = len(svc.open_items(h))
+        left = len(handover_service.open_items(h))
         return (_("已保存交接清单：%(done)s/%(n)s 项已完成或豁免。", done=len(items) - left,
                   n=len(items))
                 + (_("还有 %(left)s 项待处理。", left=left) if left else
