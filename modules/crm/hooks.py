@@ -199,6 +199,20 @@ def register_customer_sections() -> list[CustomerSection]:
 
 
 @hookimpl
+def register_workspace_cards() -> list:
+    from modules.crm.workspace import workspace_cards
+
+    return workspace_cards()
+
+
+@hookimpl
+def register_searchers() -> list:
+    from modules.crm.workspace import searchers
+
+    return searchers()
+
+
+@hookimpl
 def load_demo_data(ctx: Any) -> None:
     from modules.crm.demo import load
 

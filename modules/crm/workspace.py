@@ -95,7 +95,7 @@ def follow_ups_card(ctx: ServiceContext) -> CardContent:
                               .limit(SHOWN)).all()
     items = tuple(
         TodoItem(title=customer.customer_name,
-                 url=url_for("crm_customers.detail", id=customer.id),
+                 url=url_for("crm_customers.detail", customer_id=customer.id),
                  detail=(follow.content or "")[:40],
                  badge=_due_badge(today, follow.next_follow_up_date))
         for follow, customer in rows)
@@ -219,8 +219,9 @@ def _is_manager(ctx: ServiceContext) -> bool:
 
 def workspace_cards() -> list[WorkspaceCard]:
     def mine(ctx: ServiceContext) -> CardContent | None:
-        return None if _is_manager(ctx) and not ctx.actor.is_admin and not _owns_any(ctx) \
-            else my_opportunities_card(ctx)
+        if _is_manager(ctx) and not _owns_any(ctx):
+            return None  # a manager (or an admin) owning none: the team card says it all
+        return my_opportunities_card(ctx)
 
     return [
         WorkspaceCard("crm.my_opportunities", _l("我的商机"), mine, kind="kpi",
@@ -252,7 +253,7 @@ def search_customers(ctx: ServiceContext, term: str, limit: int) -> list[SearchH
     for customer in db.session.scalars(stmt):
         owner = customer.owner.name if customer.owner else _("公海")
         hits.append(SearchHit(customer.customer_name,
-                              url_for("crm_customers.detail", id=customer.id),
+                              url_for("crm_customers.detail", customer_id=customer.id),
                               f"{customer_number(customer.id)} · {owner}"))
     return hits
 

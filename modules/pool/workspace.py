@@ -92,7 +92,7 @@ def recycle_card(ctx: ServiceContext) -> CardContent:
     due = due_soon(ctx)
     items = tuple(
         TodoItem(title=d.customer.customer_name,
-                 url=url_for("crm_customers.detail", id=d.customer.id),
+                 url=url_for("crm_customers.detail", customer_id=d.customer.id),
                  detail=_("未跟进") if d.reason == "inactive_days" else _("未成交"),
                  badge=days_left_badge(today, d.deadline))
         for d in due[:SHOWN])

@@ -45,7 +45,11 @@ def _customer_ids(text: str) -> list[int]:
 @bp.route("/")
 @requires("crm.handover.read")
 def index() -> str:
-    return render_template("crm/handover_list.html", handovers=queries.list_handovers(web_ctx()))
+    handovers = queries.list_handovers(web_ctx())
+    stage = request.args.get("stage")
+    if stage in STAGES:  # the workspace's 待审核 / 待确认
+        handovers = [h for h in handovers if h.stage == stage]
+    return render_template("crm/handover_list.html", handovers=handovers)
 
 
 def _busy_message(exc: handover_service.HandoverBusy) -> Markup:
