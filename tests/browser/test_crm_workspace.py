@@ -113,7 +113,7 @@ def _demo(live):
 def _log_in_demo(page, live, username):
     from core.demo import DEMO_PASSWORD
 
-    page.goto(f"{live.url}/logout")
+    page.context.clear_cookies()
     page.goto(f"{live.url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", DEMO_PASSWORD)
