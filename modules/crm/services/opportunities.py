@@ -198,7 +198,7 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
         visible = db.session.scalar(
             opportunity_select(ctx).where(Opportunity.id == opp.id)) is not None
         # Who was faster is told about announced (claimed) ones, never about others' records.
-        if opp.owner_id is not None and (visible or _was_claimed(opp.id)):
+        if opp.owner_id is not None and (visible or was_claimed(opp.id)):
             raise ConflictError(_("%(number)s 已被%(name)s认领", number=opp.number,
                                   name=opp.owner.name if opp.owner else _("他人")))
         if not visible:
@@ -215,7 +215,7 @@ def _check_assignee(ctx: ServiceContext, owner_id: int) -> None:
                               fields={"owner_id": _("无效的负责人")})
 
 
-def _was_claimed(opp_id: int) -> bool:
+def was_claimed(opp_id: int) -> bool:
     return db.session.scalar(select(AuditLog.id).where(
         AuditLog.model == Opportunity.__tablename__, AuditLog.record_id == str(opp_id),
         AuditLog.action == "claim").limit(1)) is not None
@@ -293,37 +293,65 @@ def follow_up(ctx: ServiceContext, ref: str | int, content: str,
     return record
 
 
+def announce_recipients(opp: Opportunity) -> list[Any]:
+    """Who hears of a new unowned opportunity personally: the customer's owner and the
+    manager of his team when the customer has an owner (never other teams); otherwise
+    nobody personally (the configured group hears of it)."""
+    from core.security.models import Team
+    from core.security.models import User
+
+    owner = opp.customer.owner
+    if owner is None or not owner.active:
+        return []
+    people = [owner]
+    if owner.team_id is not None:
+        manager_id = db.session.scalar(select(Team.manager_id).where(Team.id == owner.team_id))
+        manager = db.session.get(User, manager_id) if manager_id else None
+        if manager is not None and manager.active and manager.id != owner.id:
+            people.append(manager)
+    return people
+
+
 def announce(ctx: ServiceContext, opp: Opportunity) -> None:
-    """Announce a new unowned opportunity to the sales team: a card in the sales group (the
-    group robot, when WeCom is installed), a card with a 认领 button to each salesperson's
-    WeCom, and an in-app notice. The group's chat remembers the card, so ``#认领`` there
-    needs no number."""
+    """Announce a new unowned opportunity. On a customer someone owns: to that owner (and
+    his team's manager) — an in-app notice and a card with a 认领 button in their WeCom
+    chats, whose context it becomes, so a bare ``#认领`` there claims it. On a customer
+    nobody owns: to the configured sales group (its robot and its chat's context), with an
+    in-app notice to those who may claim; without a group, to each of them on WeCom."""
     from core.bot import remember_card
     from core.notify import notify
     from core.security.models import Role
     from core.security.models import User
     from core.settings import get_setting
 
-    # The card goes to the whole team: in the default language, not the actor's.
+    # The card goes to several people: in the default language, not the actor's.
     with force_locale(default_locale()):
         card = opportunity_card(opp, source="新商机")
         payload = {"msgtype": "template_card", "card": card.to_template_card()}
-    chat_id = get_setting("crm.sales_chat_id")
-    if chat_id:
-        remember_card(str(chat_id), card)
     channels = hooks.registry().notification_channels
-    sales = list(db.session.scalars(select(User).where(
-        User.active.is_(True), User.roles.any(Role.code == "sales"))))
     body = f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}"
     key = f"crm.announce:{opp.id}"
-    notify(ctx, sales, f"新商机：{card.title}", body, channels=("inapp",), url=card.url,
-           dedupe_key=key, record=opp)
-    on_wecom = [u for u in sales if u.wecom_userid]
+    title = f"新商机：{card.title}"
+    people = announce_recipients(opp)
+    group = False
+    if not people:
+        chat_id = get_setting("crm.sales_chat_id")
+        if chat_id:
+            remember_card(str(chat_id), card)
+            group = True
+        webhook = get_setting("crm.sales_webhook")
+        configured = get_setting("wecom.webhook_keys") or {}
+        if "wecom_webhook" in channels and webhook and webhook in configured:
+            notify(ctx, [], title, body, channels=("wecom_webhook",), url=card.url,
+                   payload=payload, dedupe_key=key, address=str(webhook), record=opp)
+            group = True
+        people = list(db.session.scalars(select(User).where(
+            User.active.is_(True), User.roles.any(Role.code == "sales"))))
+    notify(ctx, people, title, body, channels=("inapp",), url=card.url, dedupe_key=key,
+           record=opp)
+    on_wecom = [] if group else [u for u in people if u.wecom_userid]
     if "wecom" in channels and on_wecom:
-        notify(ctx, on_wecom, f"新商机：{card.title}", body, channels=("wecom",), url=card.url,
+        notify(ctx, on_wecom, title, body, channels=("wecom",), url=card.url,
                payload=payload, dedupe_key=key, record=opp)
-    webhook = get_setting("crm.sales_webhook")
-    configured = get_setting("wecom.webhook_keys") or {}
-    if "wecom_webhook" in channels and webhook and webhook in configured:
-        notify(ctx, [], f"新商机：{card.title}", body, channels=("wecom_webhook",), url=card.url,
-               payload=payload, dedupe_key=key, address=str(webhook), record=opp)
+        for user in on_wecom:
+            remember_card(f"single:{user.wecom_userid}", card)

@@ -76,10 +76,10 @@ def test_bot_replies_are_in_the_senders_language(tom, people):
     assert say(f"#报价 {mine.number} 185000", "tom.en") == (
         f"{mine.number} quoted at ¥185,000.00 (current quote)")
     card = dispatch(IncomingMessage(f"#成交 {mine.number}", "tom.en", "chat-en")).card
-    assert card.source == "Won" and card.emphasis == ("Estimated amount", "¥185,000.00")
+    assert card.source == "Won" and card.emphasis == ("Won amount", "¥185,000.00")
     assert card.fields == [
         ("Customer", mine.customer.customer_name), ("Number", mine.number), ("Status", "Won"),
-        ("Owner", tom.name), ("Current quote", "¥185,000.00")]
+        ("Owner", tom.name), ("Estimated amount", "¥185,000.00")]
     assert [b.text for b in card.buttons] == ["View"]
     # Sent later, outside the sender's locale, the card keeps its reader's language.
     assert "> Customer: " in card.to_markdown() and "[Details](" in card.to_markdown()
