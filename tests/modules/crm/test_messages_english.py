@@ -95,7 +95,7 @@ def test_bot_replies_are_in_the_senders_language(tom, people):
     assert say(f"#报价 {theirs.number} 185000", "li.zh") == (
         f"{theirs.number} 已报价 ¥185,000.00（当前报价）")
     card = dispatch(IncomingMessage(f"#成交 {theirs.number}", "li.zh", "chat-zh")).card
-    assert card.source == "已成交" and card.emphasis == ("预计金额", "¥185,000.00")
-    assert [k for k, _v in card.fields] == ["客户", "编号", "状态", "负责人", "当前报价"]
+    assert card.source == "已成交" and card.emphasis == ("成交金额", "¥185,000.00")
+    assert [k for k, _v in card.fields] == ["客户", "编号", "状态", "负责人", "预计金额"]
     assert [b.text for b in card.buttons] == ["查看"]
     assert say("#帮助 跟进", "li.zh").startswith("#跟进 [OPP-编号] 内容　记录商机跟进")
