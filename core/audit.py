@@ -115,13 +115,27 @@ def record(
     )
 
 
+_NOT_AUDITED: dict[type, frozenset[str]] = {}
+
+
+def _not_audited(model: type) -> frozenset[str]:
+    """Fields left out of the audit: ``__audit_exclude__`` (secrets) and what the model
+    declares hidden in history (bookkeeping such as ``last_login_at``, counters,
+    ``updated_at``), so a login or a recount writes no audit row."""
+    if model not in _NOT_AUDITED:
+        from core.history import hidden_fields
+
+        _NOT_AUDITED[model] = hidden_fields(model) - {"id"}
+    return _NOT_AUDITED[model]
+
+
 def _column_changes(obj: Any, only_changed: bool) -> dict:
     state = inspect(obj)
-    exclude = set(getattr(obj, "__audit_exclude__", ()))
+    exclude = _not_audited(type(obj))
     changes: dict[str, list] = {}
     for attr in state.mapper.column_attrs:
         key = attr.key
-        if key in exclude or key in ("created_at", "updated_at"):
+        if key in exclude:
             continue
         hist = state.attrs[key].history
         if only_changed:
@@ -171,6 +185,8 @@ def _audit_after_flush(session: Session, flush_context: object) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: wait for the real commit
+        return
     callbacks = session.info.pop("after_commit", [])
     changed = session.info.pop("changed_records", [])
     if changed:
@@ -183,5 +199,7 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: unit_of_work cuts back its own part
+        return
     session.info.pop("after_commit", None)
     session.info.pop("changed_records", None)

@@ -60,6 +60,10 @@ class RolePermission(db.Model):
 
 class Team(AuditedMixin, db.Model):
     __tablename__ = "core_team"
+    __label__ = "团队"
+    __record_title__ = "name"
+    __labels__ = {"name": "名称", "manager_id": "经理"}
+    __references__ = {"manager_id": "core_user"}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -74,6 +78,12 @@ class Team(AuditedMixin, db.Model):
 class User(UserMixin, AuditedMixin, TimestampMixin, db.Model):
     __tablename__ = "core_user"
     __audit_exclude__ = ("password_hash",)
+    __label__ = "用户"
+    __record_title__ = "name"  # a change of an owner_id reads as the user's name
+    __labels__ = {"username": "用户名", "display_name": "姓名", "wecom_userid": "企业微信账号",
+                  "phone": "手机号", "email": "邮箱", "active": "启用", "locale": "语言",
+                  "team_id": "团队"}
+    __hidden_in_history__ = ("last_login_at",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -10,33 +10,43 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core import hooks
 from core.audit import AuditLog
 from core.extensions import db
+from core.history import SOURCES
+from core.history import action_label
+from core.history import history_entries
+from core.history import model_for_table
+from core.history import model_label
+from core.history import readable_changes
 from core.security.access import requires
+from core.security.models import User
 from core.services import unit_of_work
 from core.settings import get_setting
 from core.settings import mask_secret
 from core.settings import set_setting
 from core.web.context import web_ctx
+from core.web.links import query_url
 from core.web.listview import Column
 from core.web.listview import Filter
+from core.web.listview import LazyChoices
 from core.web.listview import ListView
+from core.web.templating import local_dt
 
 bp = Blueprint("core_system", __name__)
 
-SOURCES = {"web": "网页", "api": "API", "bot": "机器人", "job": "后台任务", "cli": "命令行",
-           "system": "系统"}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
 
 def _day_start(value: str) -> datetime:
     return datetime.combine(date.fromisoformat(value), time.min, SHANGHAI)
@@ -46,39 +56,87 @@ def _day_end(value: str) -> datetime:
     return datetime.combine(date.fromisoformat(value), time.max, SHANGHAI)
 
 
-AUDIT = ListView(
+def _audit_users() -> dict[str, str]:
+    """Who can appear as an actor: every user, by name (kept per auth epoch)."""
+    return {str(i): name for i, name in db.session.execute(
+        select(User.id, User.name).order_by(User.name))}
+
+
+def _audited_models() -> dict[str, str]:
+    """Audited tables of this app by their declared names (``crm_opportunity`` → 商机)."""
+    tables = sorted({m.class_.__tablename__ for m in db.Model.registry.mappers
+                     if getattr(m.class_, "__audited__", False)
+                     and model_for_table(m.class_.__tablename__) is m.class_})
+    return {t: model_label(t) for t in tables}
+
+
+def _changes_text(entry: AuditLog) -> str:
+    """One row's changes in words (for the export: references stay numbers)."""
+    model = model_for_table(entry.model)
+    parts = [f"{c.label}{gettext('：')}{c.old} → {c.new}"
+             for c in readable_changes(model, entry.changes or {}, {})]
+    text = gettext("；").join(parts)
+    if entry.message:
+        text = f"{entry.message}{gettext('；') + text if text else ''}"
+    return text[:300]
+
+
+class AuditListView(ListView):
+    """The audit log: the rows one action wrote for a record (the named action and its
+    field changes) are one line, in people's words (:mod:`core.history`)."""
+
+    def rows_html(self, rows: list[Any], cells: Any) -> Markup:  # type: ignore[override]
+        here = url_for(self.endpoint)
+        lines = []
+        for e in history_entries(list(rows)):
+            record = query_url(here, {"model": e.model, "record_id": e.record_id})
+            created = e.action == "create"  # a new record's values, without "— →"
+            changes = "".join(
+                str(Markup("<li>{}{}{}</li>").format(c.label, gettext("："), c.new) if created
+                    else Markup("<li>{}{}{} → {}</li>").format(c.label, gettext("："), c.old,
+                                                               c.new))
+                for c in e.changes)
+            lines.append(str(Markup(
+                '<tr data-id="{}" data-ids="{}"><td class="text-nowrap">{}</td><td>{}</td>'
+                '<td><span class="badge text-bg-light border">{}</span></td>'
+                '<td><a href="{}" title="{}">{} #{}</a></td>'
+                '<td><span class="fw-semibold">{}</span>{}</td>'
+                '<td><ul class="list-unstyled mb-0 small">{}</ul></td></tr>').format(
+                e.ids[0], " ".join(map(str, e.ids)), local_dt(e.at), e.actor, e.source_label,
+                record, gettext("只看这条记录"), e.model_label, e.record_id, e.action_label,
+                Markup("{}{}").format(gettext("："), e.text) if e.text else "",
+                Markup(changes))))
+        return Markup("".join(lines))
+
+
+AUDIT = AuditListView(
     AuditLog, "core_system.audit",
     columns=[
-        Column("at", "时间", sort=AuditLog.at, fmt="datetime"),
-        Column("actor", "操作人", value=lambda a: a.actor.name if a.actor else "—"),
+        Column("at", "时间", sort=AuditLog.at, fmt="datetime", phone="field"),
+        Column("actor", "操作人", value=lambda a: a.actor.name if a.actor else gettext("系统"),
+               phone="field"),
         Column("source", "来源", sort=AuditLog.source, fmt="label",
-               value=lambda a: SOURCES.get(a.source, a.source)),
-        Column("model", "对象", sort=AuditLog.model),
-        Column("record_id", "记录"),
-        Column("action", "操作", sort=AuditLog.action),
-        Column("changes", "变更", value=lambda a: _changes(a)),
+               value=lambda a: SOURCES.get(a.source, a.source), phone="badge"),
+        Column("model", "对象", sort=AuditLog.model,
+               value=lambda a: f"{model_label(a.model)} #{a.record_id}", phone="title"),
+        Column("action", "操作", sort=AuditLog.action,
+               value=lambda a: action_label(model_for_table(a.model), a.action), phone="field"),
+        Column("changes", "变更", value=lambda a: _changes_text(a), phone="field"),
     ],
-    search=[AuditLog.model, AuditLog.record_id, AuditLog.message],
+    search=[AuditLog.record_id, AuditLog.message],
     filters=[
+        Filter("model", "对象", AuditLog.model, LazyChoices(_audited_models), translate=False),
+        Filter("record_id", "记录编号", AuditLog.record_id),
+        Filter("actor_id", "操作人", AuditLog.actor_id,
+               LazyChoices(_audit_users, cache_key="core.audit.users"), convert=int,
+               translate=False),
         Filter("source", "来源", AuditLog.source, SOURCES),
-        Filter("model", "对象", AuditLog.model),
-        Filter("record_id", "记录", AuditLog.record_id),
-        Filter("actor_id", "操作人ID", AuditLog.actor_id, convert=int),
         Filter("from", "起始日期", AuditLog.at, kind="date_from", convert=_day_start),
         Filter("to", "截止日期", AuditLog.at, kind="date_to", convert=_day_end),
     ],
     default_sort="-at",
     options=[selectinload(AuditLog.actor)],
 )
-
-
-def _changes(entry: AuditLog) -> str:
-    parts = [f"{k}: {v[0]} → {v[1]}" if isinstance(v, list) and len(v) == 2 else f"{k}: {v}"
-             for k, v in (entry.changes or {}).items()]
-    text = "；".join(parts)
-    if entry.message:
-        text = f"{entry.message}{'；' + text if text else ''}"
-    return text[:300]
 
 
 @bp.route("/admin/audit")
@@ -91,7 +149,7 @@ def audit() -> Any:
 @bp.route("/admin/settings", methods=["GET", "POST"])
 @requires("core.settings.manage")
 def settings() -> Any:
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     declared = registry.settings
     if request.method == "POST":
         ctx = web_ctx()
@@ -148,7 +206,7 @@ def _show(value: Any) -> str:
 def failed_jobs() -> Any:
     from core.jobs.failures import list_failed
 
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     return render_template("core/admin/jobs.html", failures=list_failed(),
                            jobs=sorted(registry.jobs.values(), key=lambda s: s.name))
 

@@ -17,14 +17,11 @@ from typing import Any
 from flask import Blueprint
 from flask import render_template
 from flask_babel import gettext
-from sqlalchemy import func
 from sqlalchemy import select
 
 from core.extensions import db
 from core.hooks import registry
 from core.registration import CardContent
-from core.registration import Kpi
-from core.registration import TodoItem
 from core.registration import WorkspaceCard
 from core.security.access import requires
 from core.services import ServiceContext
@@ -81,13 +78,16 @@ def nothing_for_you(ctx: ServiceContext, shown: list[ShownCard]) -> dict[str, An
     applications could be installed, and whom to ask (never a blank page)."""
     if any(not s.card.id.startswith(CORE_PREFIX) for s in shown):
         return None
+    user = ctx.actor
+    roles = sorted(user.role_codes) if user is not None else []
+    if not any(r in ROLE_WORK for r in roles) and any(
+            s.card.id != "core.notifications" for s in shown):
+        return None  # e.g. an administrator with the system overview: not an empty page
     from core.security.models import CORE_ROLES
     from core.security.models import Role
     from core.security.models import User
     from core.security.models import user_roles
 
-    user = ctx.actor
-    roles = sorted(user.role_codes) if user is not None else []
     reg = registry()
     work = [(gettext(CORE_ROLES[r]), gettext(ROLE_WORK[r])) for r in roles if r in ROLE_WORK]
     available = sorted(
@@ -114,47 +114,3 @@ def index():  # noqa: ANN201
     groups["todo"] += [s for s in shown if s.card.kind not in KINDS]
     return render_template("core/home.html", groups=groups,
                            hint=nothing_for_you(ctx, shown))
-
-
-# ------------------------------------------------------------------ the core's own cards
-def notifications_card(ctx: ServiceContext) -> CardContent:
-    """The user's unread notifications (the bell's list), newest first."""
-    from core.notify import unread_count
-    from core.notify.models import InboxMessage
-
-    user = ctx.actor
-    unread = db.session.scalars(
-        select(InboxMessage).where(InboxMessage.user_id == user.id,
-                                   InboxMessage.read_at.is_(None))
-        .order_by(InboxMessage.id.desc()).limit(5))
-    return CardContent(
-        items=tuple(TodoItem(m.title, m.url or fixed_url("core_system.notifications"),
-                             m.body[:80]) for m in unread),
-        total=unread_count(user), more_url=fixed_url("core_system.notifications"),
-        empty_text=gettext("没有未读通知"))
-
-
-def admin_card(ctx: ServiceContext) -> CardContent:
-    """Users, applications and failed background jobs, for administrators."""
-    from core.jobs.models import JobFailure
-    from core.security.models import User
-
-    users = db.session.scalar(select(func.count()).select_from(User)
-                              .where(User.active.is_(True))) or 0
-    failed = db.session.scalar(select(func.count()).select_from(JobFailure).where(
-        JobFailure.final.is_(True), JobFailure.retried_at.is_(None))) or 0
-    apps = len(registry().installed)
-    return CardContent(
-        kpis=(Kpi(gettext("启用的用户"), f"{users:,}", fixed_url("core_users.users")),
-              Kpi(gettext("已安装应用"), str(apps), fixed_url("core_admin.apps")),
-              Kpi(gettext("失败的后台任务"), str(failed), fixed_url("core_system.failed_jobs"),
-                  hint=gettext("待处理") if failed else "")))
-
-
-def core_cards() -> list[WorkspaceCard]:
-    return [
-        WorkspaceCard("core.notifications", "未读通知", notifications_card, kind="todo",
-                      sequence=900),
-        WorkspaceCard("core.admin", "系统概况", admin_card, kind="kpi",
-                      permission="core.module.manage", sequence=900),
-    ]

@@ -29,6 +29,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from itertools import count
@@ -48,11 +50,12 @@ from markupsafe import escape
 from sqlalchemy import Select
 from sqlalchemy import or_
 
-from core.db import page_with_total
+from core.cache import app_cached
+from core.cache import request_cached
 from core.extensions import db
+from core.paging import page_with_total
 from core.security import principal
 from core.services import ServiceContext
-from core.web.context import app_cached
 from core.web.links import query_url
 from core.web.links import record_url
 from core.web.templating import local_dt_formatter
@@ -70,9 +73,42 @@ class Column:
     value: Callable[[Any], Any] | None = None
     link: bool = False
     fmt: str | None = None  # "money", "datetime", "label" (a choice label, translated)
+    # On a phone (below 576 px) a row is a card: "title" (the row's name and link), "badge",
+    # "field" (label: value), "action", "hide"; None = guessed (see ListView.phone_roles).
+    phone: str | None = None
 
     def get(self, row: Any) -> Any:
         return self.value(row) if self.value else getattr(row, self.key, None)
+
+
+class LazyChoices(Mapping):
+    """A select filter's choices read when the page renders (``read()`` → ``{value:
+    label}``); with ``cache_key`` they are kept while the auth epoch stays the same (users,
+    roles, teams: what the epoch covers), and the filter keeps its HTML as long."""
+
+    def __init__(self, read: Callable[[], dict[str, str]], cache_key: str | None = None):
+        self._read, self._key = read, cache_key
+        self.kept_per_epoch = cache_key is not None
+
+    def _load(self) -> dict[str, str]:
+        if self._key is None:
+            return request_cached(f"choices:{id(self)}", self._read)
+        return principal.cached(("choices", self._key), self._read)
+
+    def __getitem__(self, key: str) -> str:
+        return self._load()[key]
+
+    def items(self) -> Any:
+        return self._load().items()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._load()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 @dataclass
@@ -166,6 +202,29 @@ class ListView:
     # Building 50 objects with their related ones cost a list page about 1 ms.
     row_select: Callable[[Select, ServiceContext], Select] | None = None
 
+    def phone_roles(self) -> list[str]:
+        """Each column's part of a row's phone card: declared ``phone=``, else the link
+        column is the title, choice labels are badges, the next three columns are fields
+        and the rest are left out (the card's title opens the record)."""
+        roles: list[str] = []
+        fields = sum(1 for c in self.columns if c.phone == "field")
+        has_title = any(c.phone == "title" for c in self.columns)
+        for col in self.columns:
+            role = col.phone
+            if role is None:
+                if col.link and not has_title:
+                    role, has_title = "title", True
+                elif col.fmt == "label":
+                    role = "badge"
+                elif fields < 3:
+                    role, fields = "field", fields + 1
+                else:
+                    role = "hide"
+            roles.append(role)
+        if not has_title and roles:
+            roles[0] = "title"
+        return roles
+
     def _sorts(self) -> dict[str, Any]:
         sorts = {"id": self.model.id}
         sorts.update({c.key: c.sort for c in self.columns if c.sort is not None})
@@ -232,7 +291,8 @@ class ListView:
             page_url=lambda p: query_url(here, {**args, "page": p}),
             sort_url=sort_url, sort_link=sort_link,
             export_url=lambda fmt: query_url(here, {**args, "export": fmt}),
-            rows_html=self.rows_html(rows, cells or self.column_cells()), **context,
+            rows_html=self.rows_html(rows, cells or self.column_cells()),
+            phone_roles=self.phone_roles(), **context,
         )
 
     @staticmethod

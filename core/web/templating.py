@@ -18,8 +18,10 @@ from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 
+from core import hooks
 from core.registration import MenuItem
 from core.security.permissions import has_permission
+from core.web.charts import option_json
 from core.web.links import fixed_url
 
 
@@ -45,7 +47,7 @@ def menu_bar() -> Markup:
 
 
 def _visible_menus(user: Any) -> list[dict[str, Any]]:
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     items: list[MenuItem] = registry.menus
     allowed = [m for m in items if m.permission is None or has_permission(user, m.permission)]
     tree = []
@@ -126,6 +128,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["local_dt"] = local_dt
     app.jinja_env.globals["fixed_url"] = fixed_url
     app.jinja_env.globals["menu_bar"] = menu_bar
+    app.jinja_env.globals["chart_option_json"] = option_json
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -155,8 +155,6 @@ def register_menus() -> list[MenuItem]:
 @hookimpl
 def register_settings() -> list[Setting]:
     return [
-        Setting("crm.sales_webhook", "新商机推送的群机器人名称", default="sales",
-                help="WECOM_WEBHOOK_KEYS 中的名称"),
         Setting("crm.sales_chat_id", "销售群的会话 ID（chatid）",
                 help="机器人在销售群收到消息时的 chatid；用于 #认领 不写编号时找到最近发布的商机"),
         Setting(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from typing import Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from core.services import ServiceContext
+    from modules.crm.services.opportunities import Announcement
 
 hookspec = pluggy.HookspecMarker("tandem")
 
@@ -39,3 +44,11 @@ def customer_hidden_where(field: str, ctx: Any) -> Any:
     Searches leave those customers out of a match on that field: finding a customer by a
     phone number you may not see would tell you the number. The customer list, which reads
     plain rows rather than customers, masks the phone by it."""
+
+
+@hookspec
+def opportunity_announced(announcement: Announcement, ctx: ServiceContext) -> None:
+    """A new unowned opportunity was announced to the sales team (an in-app notice each);
+    ``announcement`` (``modules.crm.services.opportunities.Announcement``) carries the
+    opportunity, its card in the installation's language, the recipients, the notice's
+    title, body and dedupe key. Chat integrations push it on (``wecom_crm``: WeCom)."""

@@ -35,7 +35,6 @@ from core.extensions import db
 from core.security.models import User
 from core.security.rules import managed_member_ids
 from core.services import ServiceContext
-from core.web.templating import translated_label
 from modules.crm.models.customer import Contact
 from modules.crm.models.customer import Customer
 from modules.crm.models.customer import FollowUp
@@ -163,20 +162,26 @@ def count_customers(ctx: ServiceContext, **filters: Any) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
 
+def _label(value: Any) -> str:
+    """A label of the source language (a status, a level) in the reader's language; "" and
+    None stay empty (``gettext("")`` answers the catalog's header)."""
+    return gettext(value) if value else ""
+
+
 # Labels and choice values in the reader's language (translated at export time).
 EXPORT_COLUMNS: list[tuple[str, str, Callable[[Customer], Any]]] = [
     ("number", "客户编号", lambda c: c.number),
     ("customer_name", "客户名称", lambda c: c.customer_name),
-    ("customer_type", "客户类型", lambda c: translated_label(c.type_label)),
+    ("customer_type", "客户类型", lambda c: _label(c.type_label)),
     ("phone", "手机号", lambda c: c.phone or ""),
     ("tax_id", "统一社会信用代码", lambda c: c.tax_id or ""),
     ("industry", "所属行业", lambda c: c.industry or ""),
-    ("customer_level", "客户分级", lambda c: translated_label(c.level_label)),
+    ("customer_level", "客户分级", lambda c: _label(c.level_label)),
     ("tags", "标签", lambda c: c.tags or ""),
     ("address", "地址", lambda c: c.address or ""),
-    ("source", "来源渠道", lambda c: translated_label(c.source_label)),
+    ("source", "来源渠道", lambda c: _label(c.source_label)),
     ("owner", "负责人", lambda c: c.owner.name if c.owner else ""),
-    ("status", "状态", lambda c: translated_label(c.status_label)),
+    ("status", "状态", lambda c: _label(c.status_label)),
     ("last_follow_up_at", "最后跟进时间", lambda c: c.last_follow_up_at),
 ]
 

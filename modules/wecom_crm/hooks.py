@@ -9,6 +9,7 @@ from flask import render_template
 from core import hookimpl
 from core.registration import CustomerSection
 from core.registration import JobSpec
+from core.registration import Setting
 from modules.wecom_crm import services
 from modules.wecom_crm.models import Binding
 from modules.wecom_crm.models import ExternalLink
@@ -17,6 +18,20 @@ from modules.wecom_crm.models import ExternalLink
 @hookimpl
 def register_models() -> list:
     return [Binding, ExternalLink]
+
+
+@hookimpl
+def register_settings() -> list:
+    return [
+        Setting("wecom_crm.sales_webhook", "新商机推送的群机器人名称", default="sales",
+                help="WECOM_WEBHOOK_KEYS 中的名称"),
+    ]
+
+
+@hookimpl
+def opportunity_announced(announcement: Any, ctx: Any) -> None:
+    """crm announced a new opportunity: push its card to WeCom too."""
+    services.push_announcement(ctx, announcement)
 
 
 @hookimpl

@@ -85,6 +85,18 @@ class Customer(AuditedMixin, TimestampMixin, db.Model):
         ),
         Index("ix_crm_customer_owner_status", "owner_id", "status"),
     )
+    # How the customer reads in history (core.history).
+    __label__ = "客户"
+    __record_title__ = "customer_name"
+    __labels__ = {
+        "customer_type": "客户类型", "customer_name": "客户名称", "phone": "手机号",
+        "tax_id": "税号", "industry": "行业", "customer_level": "客户分级", "tags": "标签",
+        "address": "地址", "source": "来源渠道", "remark": "备注", "owner_id": "负责人",
+        "owner_since": "负责起始", "status": "状态", "locked": "锁定",
+    }
+    __choices__ = {"customer_type": CUSTOMER_TYPES, "customer_level": CUSTOMER_LEVELS,
+                   "status": CUSTOMER_STATUSES, "source": CUSTOMER_SOURCES}
+    __hidden_in_history__ = ("last_follow_up_at",)  # the follow-up itself is in history
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_type: Mapped[str] = mapped_column(String(16), default="individual")

@@ -68,6 +68,21 @@ class Opportunity(AuditedMixin, TimestampMixin, db.Model):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("estimated_amount >= 0", name="amount_not_negative"),
     )
+    # How the opportunity reads in history (core.history).
+    __label__ = "商机"
+    __record_title__ = "product_name"
+    __labels__ = {
+        "customer_id": "客户", "product_name": "产品", "quantity": "数量",
+        "estimated_amount": "预计金额", "status": "状态", "source": "来源渠道",
+        "requirements": "需求", "owner_id": "负责人", "lost_reason": "丢单原因",
+        "stage_reached": "最远阶段", "expected_close_date": "预计成交日期",
+        "won_at": "成交时间", "closed_at": "关闭时间", "quote": "报价",
+    }
+    __choices__ = {"status": STATUSES, "stage_reached": STATUSES, "source": SOURCES}
+    __hidden_in_history__ = ("followed_up_at",)  # the follow-up itself is in history
+    __formats__ = {"quote": "money"}  # the "quote" action's change (not a column)
+    __history_actions__ = {"status": "状态变更", "claim": "认领商机", "assign": "分配商机",
+                           "quote": "报价", "follow_up": "跟进"}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("crm_customer.id", ondelete="CASCADE"),

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask_babel import get_timezone
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
@@ -39,7 +39,7 @@ def _as_datetime(value: Any, ctx: ServiceContext) -> datetime:
     if not isinstance(value, datetime):
         raise FieldError(gettext("跟进时间格式不正确"))
     if value.tzinfo is None:
-        tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+        tz = ZoneInfo(str(get_timezone() or "Asia/Shanghai"))
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
 

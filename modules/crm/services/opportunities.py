@@ -5,6 +5,7 @@ are in :mod:`modules.crm.queries`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from decimal import InvalidOperation
@@ -19,12 +20,18 @@ from sqlalchemy import update
 from core import audit
 from core import hooks
 from core.audit import AuditLog
+from core.bot import Card
+from core.bot import remember_card
 from core.errors import ConflictError
 from core.errors import NotFoundError
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
+from core.notify import notify
+from core.security.models import Role
+from core.security.models import User
 from core.services import ServiceContext
+from core.settings import get_setting
 from core.web.i18n import default_locale
 from modules.crm.cards import opportunity_card
 from modules.crm.models.customer import FOLLOW_UP_CHANNELS
@@ -298,7 +305,6 @@ def announce_recipients(opp: Opportunity) -> list[Any]:
     manager of his team when the customer has an owner (never other teams); otherwise
     nobody personally (the configured group hears of it)."""
     from core.security.models import Team
-    from core.security.models import User
 
     owner = opp.customer.owner
     if owner is None or not owner.active:
@@ -312,46 +318,43 @@ def announce_recipients(opp: Opportunity) -> list[Any]:
     return people
 
 
-def announce(ctx: ServiceContext, opp: Opportunity) -> None:
-    """Announce a new unowned opportunity. On a customer someone owns: to that owner (and
-    his team's manager) — an in-app notice and a card with a 认领 button in their WeCom
-    chats, whose context it becomes, so a bare ``#认领`` there claims it. On a customer
-    nobody owns: to the configured sales group (its robot and its chat's context), with an
-    in-app notice to those who may claim; without a group, to each of them on WeCom."""
-    from core.bot import remember_card
-    from core.notify import notify
-    from core.security.models import Role
-    from core.security.models import User
-    from core.settings import get_setting
+@dataclass(frozen=True)
+class Announcement:
+    """A new unowned opportunity announced to the sales team: its card (in the installation's
+    language), who was told, and the notice's texts and dedupe key, for the modules that
+    push it on through ``opportunity_announced``."""
 
+    opportunity: Opportunity
+    card: Card
+    recipients: list[User]
+    title: str
+    body: str
+    dedupe_key: str
+    to_group: bool = True  # the customer has no owner: the sales group hears of it
+
+
+def announce(ctx: ServiceContext, opp: Opportunity) -> None:
+    """Announce a new unowned opportunity. On a customer someone owns: to that owner and his
+    team's manager only (never other teams). On a customer nobody owns: to the sales team —
+    the card remembered as the sales chat's context (so ``#认领`` there needs no number) and
+    the group told. An in-app notice to each recipient, and ``opportunity_announced`` for
+    chat integrations (``wecom_crm`` pushes the card with its 认领 button to the recipients'
+    WeCom, or to the sales group's robot when the group hears of it)."""
     # The card goes to several people: in the default language, not the actor's.
     with force_locale(default_locale()):
         card = opportunity_card(opp, source="新商机")
-        payload = {"msgtype": "template_card", "card": card.to_template_card()}
-    channels = hooks.registry().notification_channels
-    body = f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}"
-    key = f"crm.announce:{opp.id}"
-    title = f"新商机：{card.title}"
-    people = announce_recipients(opp)
-    group = False
-    if not people:
+    recipients = announce_recipients(opp)
+    to_group = not recipients
+    if to_group:
         chat_id = get_setting("crm.sales_chat_id")
         if chat_id:
             remember_card(str(chat_id), card)
-            group = True
-        webhook = get_setting("crm.sales_webhook")
-        configured = get_setting("wecom.webhook_keys") or {}
-        if "wecom_webhook" in channels and webhook and webhook in configured:
-            notify(ctx, [], title, body, channels=("wecom_webhook",), url=card.url,
-                   payload=payload, dedupe_key=key, address=str(webhook), record=opp)
-            group = True
-        people = list(db.session.scalars(select(User).where(
+        recipients = list(db.session.scalars(select(User).where(
             User.active.is_(True), User.roles.any(Role.code == "sales"))))
-    notify(ctx, people, title, body, channels=("inapp",), url=card.url, dedupe_key=key,
-           record=opp)
-    on_wecom = [] if group else [u for u in people if u.wecom_userid]
-    if "wecom" in channels and on_wecom:
-        notify(ctx, on_wecom, title, body, channels=("wecom",), url=card.url,
-               payload=payload, dedupe_key=key, record=opp)
-        for user in on_wecom:
-            remember_card(f"single:{user.wecom_userid}", card)
+    announcement = Announcement(
+        opportunity=opp, card=card, recipients=recipients, title=f"新商机：{card.title}",
+        body=f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}",
+        dedupe_key=f"crm.announce:{opp.id}", to_group=to_group)
+    notify(ctx, recipients, announcement.title, announcement.body, channels=("inapp",),
+           url=card.url, dedupe_key=announcement.dedupe_key, record=opp)
+    hooks.call("opportunity_announced", announcement=announcement, ctx=ctx)

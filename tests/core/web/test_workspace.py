@@ -120,3 +120,9 @@ def test_unread_notifications_card_lists_them(client, make_user):
     login(client, user)
     card = client.get("/").get_data(as_text=True).split('data-card="core.notifications"')[1]
     assert "客户即将回收" in card and 'href="/crm/x"' in card and 'data-total="1"' in card
+
+
+def test_an_administrator_alone_gets_his_overview_without_the_hint(client, make_user):
+    login(client, make_user("admin", username="root2"))
+    page = client.get("/").get_data(as_text=True)
+    assert 'data-card="core.admin"' in page and 'id="workspace-hint"' not in page

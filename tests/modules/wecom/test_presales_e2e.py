@@ -96,7 +96,7 @@ def test_pushed_card_claim_button_claims_for_the_clicker_and_updates_his_card(dr
     from core.settings import set_setting
 
     with unit_of_work(ServiceContext.system("cli")):
-        set_setting("crm.sales_webhook", "")  # no sales group: each salesperson hears
+        set_setting("wecom_crm.sales_webhook", "")  # no sales group: each salesperson hears
     # unowned, on a customer nobody owns and no group configured: to each salesperson
     opp = make_opportunity(make_customer(None))
     pushed = [r["json"] for r in fake_wecom.state.received("/cgi-bin/message/send")
@@ -188,11 +188,32 @@ def test_a_bare_command_lists_the_senders_records_and_the_number_answers(driver)
     assert db.session.get(Opportunity, theirs.id).followed_up_at is None
 
 
-def test_an_unowned_customers_new_opportunity_goes_to_the_configured_group(driver,
-                                                                          fake_wecom):
+def test_new_opportunity_goes_to_the_sales_group_robot_through_the_bridge(ctx_app, fake_wecom):
+    """crm announces; the wecom_crm bridge (installed with crm and wecom) pushes the card to
+    the group robot named by ``wecom_crm.sales_webhook`` ("sales" by default)."""
     _sales("li.sales")
-    make_opportunity(make_customer(None))
+    opp = make_opportunity(make_customer(None))  # unowned, on a customer nobody owns
     personal = [r for r in fake_wecom.state.received("/cgi-bin/message/send")
                 if r["json"]["msgtype"] == "template_card"]
     assert personal == []  # the group robot carries it, not every salesperson's chat
-    assert fake_wecom.state.received("/cgi-bin/webhook/send")
+    sent = fake_wecom.state.received("/cgi-bin/webhook/send")
+    assert [r["args"]["key"] for r in sent] == ["sales-key"]
+    assert sent[0]["json"]["msgtype"] == "template_card"
+    assert opp.product_name in sent[0]["json"]["template_card"]["main_title"]["title"]
+
+
+def test_crm_alone_announces_in_the_app_only(databases, instance_dir, fake_wecom):
+    """Without the bridge crm knows nothing of WeCom: the notice is in-app, nothing is
+    pushed, and crm declares no WeCom setting."""
+    from core.notify.models import Notification
+    from core.settings import get_setting
+
+    fake_wecom.state.requests.clear()
+    with installed_app(databases, instance_dir, ["crm"]) as app, cleaned_context(app):
+        assert "wecom_crm" not in app.extensions["tandem_registry"].installed
+        li = _sales("li.sales")
+        make_opportunity(make_customer(li))
+        channels = set(db.session.scalars(select(Notification.channel)))
+        assert channels == {"inapp"}
+        assert get_setting("wecom_crm.sales_webhook") is None
+    assert fake_wecom.state.requests == []
