@@ -221,3 +221,35 @@ def test_every_demo_login_has_a_home_with_the_right_counts(page, live):
     page.click("[data-card='crm.follow_ups_due'] a:has-text('查看全部'), "
                "[data-card='crm.follow_ups_due'] .workspace-items a >> nth=0")
     assert "/crm/customers" in page.url
+
+
+# ------------------------------------------------------------------------- global search
+def test_global_search_by_partial_phone_never_finds_another_salespersons_customer(page, live):
+    from modules.crm.services.customers import create_customer
+
+    li = live.user("li", "sales")
+    sun = live.user("sun", "sales")
+    with live.app_context():
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            create_customer(ctx, {"customer_name": "上海恒通机电设备有限公司",
+                                  "customer_type": "enterprise", "phone": "13912345678",
+                                  "tax_id": "91310000MA1FL0000N", "owner_id": li.id})
+            create_customer(ctx, {"customer_name": "孙的客户", "phone": "13912349999",
+                                  "owner_id": sun.id})
+        db.session.remove()
+    log_in(page, live, "li")
+    page.keyboard.press("/")  # the shortcut focuses the navbar's search
+    page.keyboard.type("1234")
+    dropdown = page.locator("#global-search-results")
+    dropdown.get_by_text("上海恒通机电设备有限公司").wait_for()
+    assert "孙的客户" not in dropdown.inner_text()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=1234")
+    results = page.locator("[data-searcher='crm.customers']")
+    assert "上海恒通机电设备有限公司" in results.inner_text()
+    assert "孙的客户" not in page.content()
+    page.goto(f"{live.url}/search?q=9999")
+    assert "孙的客户" not in page.content()
+    assert page.locator("#search-empty").count() == 1 or page.locator(
+        "[data-searcher='crm.customers'] .list-group-item").count() == 0
