@@ -18,6 +18,7 @@ from core.db import AuditedMixin
 from core.db import utcnow
 from core.extensions import db
 from core.security.models import User
+from modules.crm.models.customer import CUSTOMER_LEVELS
 
 REASONS = {
     "inactive_days": "长期未跟进回收",
@@ -33,6 +34,15 @@ class PoolRule(AuditedMixin, db.Model):
     """Recycling rules for one customer level (important / normal / potential)."""
 
     __tablename__ = "pool_rule"
+    # How a rule reads in history (core.history).
+    __label__ = "公海规则"
+    __record_title__ = "customer_level"
+    __labels__ = {"customer_level": "客户分级", "enabled": "启用",
+                  "inactive_days": "未跟进回收天数", "no_deal_days": "未成交回收天数",
+                  "remind_days": "提前提醒天数",
+                  "max_customers": "每人最多持有", "max_claims_per_day": "每天最多领取",
+                  "cooldown_days": "原负责人冷却天数"}
+    __choices__ = {"customer_level": CUSTOMER_LEVELS}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_level: Mapped[str] = mapped_column(String(16), unique=True)
@@ -49,6 +59,11 @@ class PoolMove(db.Model):
     """One move of a customer: into the pool (recycled or released) or out (claim, assign)."""
 
     __tablename__ = "pool_move"
+    # How a move reads in history (core.history).
+    __label__ = "公海流转"
+    __labels__ = {"customer_id": "客户", "from_owner_id": "原负责人", "to_owner_id": "新负责人",
+                  "reason": "原因", "note": "说明", "actor_id": "操作人", "at": "时间"}
+    __choices__ = {"reason": REASONS}
     __table_args__ = (
         Index("ix_pool_move_customer", "customer_id", "at"),
         Index("ix_pool_move_claims", "to_owner_id", "reason", "at"),
