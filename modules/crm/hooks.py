@@ -70,7 +70,6 @@ def register_permissions() -> list[Permission]:
         Permission("crm.opportunity.write", "修改商机（跟进、报价、状态）", SALES),
         Permission("crm.opportunity.claim", "认领商机", SALES),
         Permission("crm.opportunity.assign", "分配商机", ("manager",)),
-        Permission("crm.analytics.read", "查看销售分析", ("manager",)),
         Permission("crm.handover.read", "查看客户交接", ("manager", "sales")),
         Permission("crm.handover.start", "发起客户交接", ("manager",)),
         Permission("crm.handover.review", "审核客户交接", ("manager",)),
@@ -148,7 +147,7 @@ def register_menus() -> list[MenuItem]:
         MenuItem("opportunities.board", "商机看板", "crm_opportunities.board", "opportunities",
                  20, "crm.opportunity.read"),
         MenuItem("opportunities.analytics", "销售分析", "crm_analytics.index", "opportunities",
-                 30, "crm.analytics.read"),
+                 30, "crm.opportunity.read"),
     ]
 
 

@@ -253,3 +253,39 @@ def test_global_search_by_partial_phone_never_finds_another_salespersons_custome
     assert "孙的客户" not in page.content()
     assert page.locator("#search-empty").count() == 1 or page.locator(
         "[data-searcher='crm.customers'] .list-group-item").count() == 0
+
+
+# ------------------------------------------------------------------------------ analytics
+def test_a_salesperson_sees_his_own_figures_drawn_with_quick_ranges(page, live):
+    from modules.crm.models.opportunity import Opportunity
+    from modules.crm.models.opportunity import Quote
+
+    li = live.user("li", "sales")
+    sun = live.user("sun", "sales")
+    opp_id = _opportunity(live, li, status="negotiating")
+    with live.app_context():
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            opp = db.session.get(Opportunity, opp_id)
+            opp.status, opp.won_at, opp.closed_at = "won", ctx.now, ctx.now
+            db.session.add(Quote(opportunity_id=opp.id, amount=Decimal("650000"),
+                                 is_current=True))
+            db.session.add(Opportunity(customer_id=opp.customer_id, owner_id=sun.id,
+                                       status="won", won_at=ctx.now, closed_at=ctx.now,
+                                       product_name="孙的单子", quantity=1,
+                                       estimated_amount=Decimal("999000")))
+        db.session.remove()
+    log_in(page, live, "li")
+    page.goto(f"{live.url}/crm/analytics/")  # not a 403: his own figures
+    assert page.get_attribute("[data-range=month]", "aria-current") == "true"
+    page.locator("#amounts .chart-canvas svg").first.wait_for()  # ECharts drew it
+    assert "¥650,000.00" in page.inner_text("#performance")
+    assert "sun" not in page.inner_text("#performance")
+    assert "999,000" not in page.content() and "孙的单子" not in page.content()
+    page.click("[data-range=year]")
+    page.wait_for_url("**range=year")
+    page.locator("#owners .chart-canvas svg").first.wait_for()
+    assert "¥650,000.00" in page.inner_text("#performance")
+    page.set_viewport_size({"width": 390, "height": 844})
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
