@@ -217,24 +217,37 @@ def _is_manager(ctx: ServiceContext) -> bool:
     return ctx.can("crm.opportunity.assign")
 
 
+def by_role(permission: str, compute: Any) -> Any:
+    """``compute`` for those whose roles grant ``permission``: an administrator's blanket
+    rights do not make him a salesperson (his home keeps its own cards and hints)."""
+    from core.security.permissions import granted_permissions
+
+    def card(ctx: ServiceContext) -> CardContent | None:
+        if ctx.actor is None or permission not in granted_permissions(ctx.actor):
+            return None
+        return compute(ctx)
+
+    return card
+
+
 def workspace_cards() -> list[WorkspaceCard]:
     def mine(ctx: ServiceContext) -> CardContent | None:
         if _is_manager(ctx) and not _owns_any(ctx):
-            return None  # a manager (or an admin) owning none: the team card says it all
+            return None  # a manager owning none: the team card says it all
         return my_opportunities_card(ctx)
 
-    return [
-        WorkspaceCard("crm.my_opportunities", _l("我的商机"), mine, kind="kpi",
-                      permission="crm.opportunity.read", sequence=10),
-        WorkspaceCard("crm.team", _l("团队业绩"), team_card, kind="kpi",
-                      permission="crm.opportunity.assign", sequence=20),
-        WorkspaceCard("crm.follow_ups_due", _l("今日待跟进"), follow_ups_card, kind="todo",
-                      permission="crm.follow_up.read", sequence=10),
-        WorkspaceCard("crm.handovers_to_review", _l("待审核的交接"), review_card, kind="todo",
-                      permission="crm.handover.review", sequence=30),
-        WorkspaceCard("crm.handovers_to_confirm", _l("待我确认的交接"), confirm_card,
-                      kind="todo", permission="crm.handover.read", sequence=31),
+    cards = [
+        ("crm.my_opportunities", _l("我的商机"), mine, "kpi", "crm.opportunity.read", 10),
+        ("crm.team", _l("团队业绩"), team_card, "kpi", "crm.opportunity.assign", 20),
+        ("crm.follow_ups_due", _l("今日待跟进"), follow_ups_card, "todo", "crm.follow_up.read",
+         10),
+        ("crm.handovers_to_review", _l("待审核的交接"), review_card, "todo",
+         "crm.handover.review", 30),
+        ("crm.handovers_to_confirm", _l("待我确认的交接"), confirm_card, "todo",
+         "crm.handover.read", 31),
     ]
+    return [WorkspaceCard(cid, title, by_role(perm, compute), kind=kind, permission=perm,
+                          sequence=seq) for cid, title, compute, kind, perm, seq in cards]
 
 
 def _owns_any(ctx: ServiceContext) -> bool:

@@ -101,5 +101,8 @@ def recycle_card(ctx: ServiceContext) -> CardContent:
 
 
 def workspace_cards() -> list[WorkspaceCard]:
-    return [WorkspaceCard("pool.due_soon", _l("即将回收公海的客户"), recycle_card, kind="todo",
+    from modules.crm.workspace import by_role
+
+    return [WorkspaceCard("pool.due_soon", _l("即将回收公海的客户"),
+                          by_role("pool.customer.release", recycle_card), kind="todo",
                           permission="pool.customer.release", sequence=20)]

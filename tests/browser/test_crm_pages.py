@@ -82,6 +82,11 @@ def test_handover_stages_and_analytics_in_the_browser(page, live):
     with page.expect_navigation():  # choosing the person loads his customers
         page.select_option("#from_user_id", label="leaving")
     assert "浏览器客户" in page.inner_text("#customer-options")
+    page.fill("#customer-filter", "没有这个")  # the filter narrows the list as one types
+    assert page.locator("#customer-options [data-search]:visible").count() == 0
+    page.fill("#customer-filter", "浏览器")
+    page.click("#pick-shown")
+    assert page.inner_text("#picked-count") == "1" and page.is_checked("#scope-picked")
     assert "root" not in page.inner_text("#to_user_id")  # an admin owns no customers
     page.select_option("#to_user_id", label="taker")
     page.click("#create-handover")

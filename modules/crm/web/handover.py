@@ -29,8 +29,7 @@ from modules.crm.models.handover import REASONS
 from modules.crm.models.handover import STAGES
 from modules.crm.services import handover as handover_service
 
-bp = Blueprint("crm_handover", __name__, url_prefix="/crm/handovers", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+bp = Blueprint("crm_handover", __name__, url_prefix="/crm/handovers", template_folder="templates")
 
 
 def _customer_ids(text: str) -> list[int]:
