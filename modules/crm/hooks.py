@@ -18,6 +18,11 @@ from core.registration import RecordRule
 from core.registration import Setting
 from core.security.rules import own_records
 from core.security.rules import team_records
+from modules.crm import demo
+from modules.crm.api import customers as customers_api
+from modules.crm.api import opportunities as opportunities_api
+from modules.crm.bot import card_actions
+from modules.crm.bot import commands
 from modules.crm.models.customer import Contact
 from modules.crm.models.customer import Customer
 from modules.crm.models.customer import FollowUp
@@ -27,6 +32,11 @@ from modules.crm.models.handover import HandoverStep
 from modules.crm.models.opportunity import OPEN_STATUSES
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import Quote
+from modules.crm.queries import opportunity_select
+from modules.crm.web import analytics as analytics_web
+from modules.crm.web import customers as customers_web
+from modules.crm.web import handover as handover_web
+from modules.crm.web import opportunities as opportunities_web
 
 SALES = ("sales", "manager")
 
@@ -39,15 +49,8 @@ def register_models() -> list:
 
 @hookimpl
 def register_blueprints() -> list:
-    from modules.crm.api import customers as customers_api
-    from modules.crm.api import opportunities as opportunities_api
-    from modules.crm.web import analytics
-    from modules.crm.web import customers
-    from modules.crm.web import handover
-    from modules.crm.web import opportunities
-
-    return [customers.bp, customers_api.bp, opportunities.bp, opportunities_api.bp,
-            analytics.bp, handover.bp]
+    return [customers_web.bp, customers_api.bp, opportunities_web.bp, opportunities_api.bp,
+            analytics_web.bp, handover_web.bp]
 
 
 @hookimpl
@@ -70,6 +73,7 @@ def register_permissions() -> list[Permission]:
         Permission("crm.opportunity.write", "修改商机（跟进、报价、状态）", SALES),
         Permission("crm.opportunity.claim", "认领商机", SALES),
         Permission("crm.opportunity.assign", "分配商机", ("manager",)),
+        Permission("crm.opportunity.announced", "接收新商机推送", ("sales",)),
         Permission("crm.handover.read", "查看客户交接", ("manager", "sales")),
         Permission("crm.handover.start", "发起客户交接", ("manager",)),
         Permission("crm.handover.review", "审核客户交接", ("manager",)),
@@ -168,21 +172,15 @@ def register_settings() -> list[Setting]:
 
 @hookimpl
 def register_bot_commands() -> list:
-    from modules.crm.bot import commands
-
     return commands()
 
 
 @hookimpl
 def register_card_actions() -> list:
-    from modules.crm.bot import card_actions
-
     return card_actions()
 
 
 def _opportunity_section(customer: Any, ctx: Any) -> str:
-    from modules.crm.queries import opportunity_select
-
     opps = list(db.session.scalars(
         opportunity_select(ctx).where(Opportunity.customer_id == customer.id)
         .order_by(Opportunity.id.desc()).limit(20)))
@@ -211,6 +209,4 @@ def register_searchers() -> list:
 
 @hookimpl
 def load_demo_data(ctx: Any) -> None:
-    from modules.crm.demo import load
-
-    load(ctx)
+    demo.load(ctx)

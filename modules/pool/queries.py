@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.cache import request_cached
 from core.extensions import db
+from core.settings import get_setting
 from modules.crm.models.customer import CUSTOMER_LEVELS
 from modules.pool.models import PoolMove
 from modules.pool.models import PoolRule
@@ -51,9 +53,6 @@ def history(customer_id: int) -> list[PoolMove]:
 
 def hidden_fields() -> set[str]:
     """The fields an admin hides from claimers (read once per request)."""
-    from core.settings import get_setting
-    from core.web.context import request_cached
-
     def read() -> frozenset[str]:
         value = get_setting("pool.hidden_fields") or []
         return frozenset(value if isinstance(value, list) else [])

@@ -7,6 +7,7 @@ from typing import Any
 from flask import render_template
 
 from core import hookimpl
+from core import jobs
 from core.registration import CustomerSection
 from core.registration import JobSpec
 from core.registration import Setting
@@ -71,7 +72,5 @@ def wecom_official_account_message(message: dict, ctx: Any) -> str | None:
 def customers_handed_over(customer_ids: list[int], from_user_id: int | None, to_user_id: int,
                           handover_id: int, ctx: Any) -> None:
     """crm's handover confirmed: move the WeCom relationship too (a job, once committed)."""
-    from core import jobs
-
     jobs.enqueue("wecom_crm.transfer_on_handover", list(customer_ids), from_user_id,
                  to_user_id)

@@ -1,4 +1,5 @@
-"""Customer identity upgrade (seed 001) and the WeCom side of a handover."""
+"""Customer identity upgrade (a phone bound through the official account, verified once the
+customer adds a salesperson on WeCom) and the WeCom side of a handover."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from sqlalchemy import select
 from core import audit
 from core import hooks
 from core.extensions import db
+from core.i18n import default_locale
 from core.notify import notify
 from core.security.models import User
 from core.services import ServiceContext
 from core.settings import get_setting
-from core.web.i18n import default_locale
 from modules.crm.models.customer import Customer
 from modules.crm.models.customer import parse_customer_number
 from modules.crm.validation import normalize_phone

@@ -26,16 +26,20 @@ from sqlalchemy.orm import selectinload
 
 from core import audit
 from core import hooks
+from core.concurrency import conditional_update
 from core.errors import ConflictError
 from core.errors import PermissionDenied
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
+from core.i18n import default_locale
 from core.notify import notify
 from core.security.models import Team
 from core.security.models import User
+from core.security.ownership import holds
+from core.security.ownership import unrestricted
 from core.services import ServiceContext
-from core.web.i18n import default_locale
+from core.settings import get_setting
 from modules.crm.models.customer import Customer
 from modules.crm.models.handover import REASONS
 from modules.crm.models.handover import Handover
@@ -65,10 +69,6 @@ def _step(
         )
     )
     handover.stage = to
-
-
-def _is_admin(ctx: ServiceContext) -> bool:
-    return ctx.actor is None or ctx.actor.is_admin
 
 
 def checklist(ctx: ServiceContext, customer_ids: list[int]) -> list[dict]:
@@ -110,7 +110,7 @@ def checklist(ctx: ServiceContext, customer_ids: list[int]) -> list[dict]:
 def _check_may_start(ctx: ServiceContext, from_user_id: int | None) -> None:
     """Admins start any handover; a manager only for a member of a team he manages."""
     ctx.require("crm.handover.start")
-    if from_user_id is None or _is_admin(ctx):
+    if from_user_id is None or unrestricted(ctx.actor):
         return
     member = db.session.scalar(
         select(User.id)
@@ -137,14 +137,8 @@ OWNER_PERMISSION = "crm.customer.write"  # who may own (and so receive) customer
 def receivers() -> list[User]:
     """Active users whose roles grant :data:`OWNER_PERMISSION`: those who may own customers
     (a permission, not a role code; an admin's blanket rights do not make him a receiver)."""
-    from core.security.models import RolePermission
-    from core.security.models import user_roles
-
-    granted = (select(user_roles.c.user_id)
-               .join(RolePermission, RolePermission.role_code == user_roles.c.role_code)
-               .where(RolePermission.permission == OWNER_PERMISSION))
     return list(db.session.scalars(select(User).where(
-        User.active.is_(True), User.id.in_(granted)).order_by(User.display_name, User.id)))
+        User.active.is_(True), holds(OWNER_PERMISSION)).order_by(User.display_name, User.id)))
 
 
 def departing_users(ctx: ServiceContext) -> list[User]:
@@ -152,7 +146,7 @@ def departing_users(ctx: ServiceContext) -> list[User]:
     of the teams he manages."""
     stmt = select(User).where(User.id.in_(select(Customer.owner_id).where(
         Customer.owner_id.is_not(None))))
-    if not _is_admin(ctx):
+    if not unrestricted(ctx.actor):
         stmt = stmt.join(Team, User.team_id == Team.id).where(Team.manager_id == ctx.actor_id)
     return list(db.session.scalars(stmt.order_by(User.display_name, User.id)))
 
@@ -253,7 +247,9 @@ def update_checklist(
     with a note (a waived item needs the note), and adds notes."""
     handover = get_handover(ctx, handover_id)
     _require_stage(handover, "preparation", _l("只有准备阶段可以修改交接清单"))
-    if not _is_admin(ctx) and ctx.actor_id not in (handover.initiator_id, handover.from_user_id):
+    may_edit = unrestricted(ctx.actor) or ctx.actor_id in (handover.initiator_id,
+                                                           handover.from_user_id)
+    if not may_edit:
         raise PermissionDenied(_("只有发起人或原负责人可以完善交接清单"))
     notes = notes or {}
     waived_set = set(waived or ())
@@ -286,7 +282,7 @@ def submit(ctx: ServiceContext, handover_id: int) -> Handover:
     handover = get_handover(ctx, handover_id)
     ctx.require("crm.handover.start")
     _require_stage(handover, "preparation", _l("只有准备中的交接单可以提交审核"))
-    if not _is_admin(ctx) and ctx.actor_id != handover.initiator_id:
+    if not unrestricted(ctx.actor) and ctx.actor_id != handover.initiator_id:
         raise PermissionDenied(_("只有发起人可以提交审核"))
     pending = open_items(handover)
     if pending:
@@ -354,12 +350,11 @@ def confirm(ctx: ServiceContext, handover_id: int) -> Handover:
             ctx, ids, handover.to_user_id, f"客户交接 {handover.number}", authorized=True
         )
     moved = (
-        db.session.execute(
+        conditional_update(
             update(Opportunity)
             .where(Opportunity.customer_id.in_(ids), Opportunity.status.in_(OPEN_STATUSES))
             .values(owner_id=handover.to_user_id, updated_at=ctx.now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if ids
         else 0
     )
@@ -405,8 +400,6 @@ def _notify_people(ctx: ServiceContext, handover: Handover, summary: Callable[[]
 def customer_channels() -> list[str]:
     """Channels customers hear about a handover on (setting ``crm.handover.notify_channels``);
     channels not installed fall back to the log channel."""
-    from core.settings import get_setting
-
     wanted = get_setting("crm.handover.notify_channels") or ["sms", "email"]
     installed = hooks.registry().notification_channels
     return [c for c in wanted if c in installed] or ["log"]
@@ -455,9 +448,8 @@ def cancel(ctx: ServiceContext, handover_id: int, comment: str | None = None) ->
     handover = get_handover(ctx, handover_id)
     if handover.stage not in OPEN_STAGES:
         raise UserError(_("交接单已结束"))
-    if not (
-        _is_admin(ctx) or ctx.actor_id == handover.initiator_id or ctx.can("crm.handover.review")
-    ):
+    if not (unrestricted(ctx.actor) or ctx.actor_id == handover.initiator_id
+            or ctx.can("crm.handover.review")):
         raise PermissionDenied(_("无权限取消该交接单"))
     _step(ctx, handover, "cancel", "cancelled", comment)
     db.session.flush()
@@ -466,7 +458,7 @@ def cancel(ctx: ServiceContext, handover_id: int, comment: str | None = None) ->
 
 def allowed_actions(ctx: ServiceContext, handover: Handover) -> set[str]:
     """The actions the actor may take on ``handover`` now (the page shows only these)."""
-    admin = _is_admin(ctx)
+    admin = unrestricted(ctx.actor)
     me = ctx.actor_id
     out: set[str] = set()
     if handover.stage == "preparation":

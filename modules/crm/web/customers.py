@@ -26,8 +26,6 @@ from sqlalchemy import false
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import selectinload
 
-from core.errors import NotFoundError
-from core.errors import PermissionDenied
 from core.hooks import registry
 from core.security.access import requires
 from core.security.models import User
@@ -113,16 +111,6 @@ def _export_view(ctx: Any) -> ListView:
     )
 
 
-@bp.errorhandler(NotFoundError)
-def _not_found(exc: NotFoundError) -> Any:
-    return render_template("crm/customer_error.html", message=exc.message), 404
-
-
-@bp.errorhandler(PermissionDenied)
-def _forbidden(exc: PermissionDenied) -> Any:
-    return render_template("crm/customer_error.html", message=exc.message), 403
-
-
 @bp.route("/")
 @requires("crm.customer.read")
 def index() -> Any:
@@ -132,7 +120,6 @@ def index() -> Any:
         q=request.args.get("q"),
         tag=request.args.get("tag"),
         mine=request.args.get("mine") == "1",
-        scoped=False,  # the list view applies the record rules
     )
     title = "客户"
     if request.args.get("follow") == "due":  # the workspace's 今日待跟进

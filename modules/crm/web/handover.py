@@ -16,12 +16,12 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
-from core.errors import NotFoundError
 from core.errors import TandemError
 from core.extensions import db
 from core.security.access import requires
 from core.services import unit_of_work
 from core.web.context import web_ctx
+from core.web.forms import run_action
 from modules.crm import queries
 from modules.crm.models.customer import parse_customer_number
 from modules.crm.models.handover import ACTIONS
@@ -122,10 +122,7 @@ def new() -> Any:
 @bp.route("/<int:id>")
 @requires("crm.handover.read")
 def detail(id: int) -> str:
-    try:
-        handover = queries.get_handover(web_ctx(), id)
-    except NotFoundError:
-        abort(404)
+    handover = queries.get_handover(web_ctx(), id)
     return render_template(
         "crm/handover_detail.html",
         h=handover,
@@ -141,10 +138,9 @@ def detail(id: int) -> str:
 @bp.route("/<int:id>/<action>", methods=["POST"])
 @requires("crm.handover.read")
 def act(id: int, action: str) -> Any:
-    ctx = web_ctx()
     comment = request.form.get("comment") or None
     actions = {
-        "checklist": lambda: handover_service.update_checklist(
+        "checklist": lambda ctx: handover_service.update_checklist(
             ctx,
             id,
             [int(i) for i in request.form.getlist("done") if i.isdigit()],
@@ -155,24 +151,16 @@ def act(id: int, action: str) -> Any:
             },
             [int(i) for i in request.form.getlist("waived") if i.isdigit()],
         ),
-        "submit": lambda: handover_service.submit(ctx, id),
-        "approve": lambda: handover_service.review(ctx, id, True, comment),
-        "reject": lambda: handover_service.review(ctx, id, False, comment),
-        "confirm": lambda: handover_service.confirm(ctx, id),
-        "cancel": lambda: handover_service.cancel(ctx, id, comment),
+        "submit": lambda ctx: handover_service.submit(ctx, id),
+        "approve": lambda ctx: handover_service.review(ctx, id, True, comment),
+        "reject": lambda ctx: handover_service.review(ctx, id, False, comment),
+        "confirm": lambda ctx: handover_service.confirm(ctx, id),
+        "cancel": lambda ctx: handover_service.cancel(ctx, id, comment),
     }
     if action not in actions:
-        abort(404)
-    try:
-        with unit_of_work(ctx):
-            handover = actions[action]()
-            message = _done_message(action, handover)
-        flash(message, "success")
-    except NotFoundError:
-        abort(404)
-    except TandemError as exc:
-        flash(exc.message, "danger")
-    return redirect(url_for("crm_handover.detail", id=id))
+        abort(404)  # no such page
+    return run_action(actions[action], lambda h: _done_message(action, h),
+                      url_for("crm_handover.detail", id=id))
 
 
 def _done_message(action: str, h: Any) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
-from flask import abort
 from flask import flash
 from flask import jsonify
 from flask import redirect
@@ -49,7 +48,7 @@ from core.extensions import db
 from core.security import principal
 from core.security.access import requires
 from core.security.models import User
-from core.security.models import user_roles
+from core.security.ownership import holds
 from core.services import unit_of_work
 from core.timeline import timeline
 from core.web.context import web_ctx
@@ -73,6 +72,7 @@ from modules.crm.models.opportunity import STATUSES
 from modules.crm.models.opportunity import TRANSITIONS
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import opportunity_number
+from modules.crm.queries import customer_select
 from modules.crm.services import opportunities as svc
 
 bp = Blueprint("crm_opportunities", __name__, url_prefix="/crm/opportunities",
@@ -101,13 +101,11 @@ def _day_end(value: str) -> datetime:
 
 @cache
 def _owner_choices() -> Select:
-    """Active sales and managers, by name: one statement object (made on first use, once the
+    """Active users who may own opportunities (``crm.opportunity.claim``: sales and managers
+    by default), by name: one statement object (made on first use, once the
     mappers are configured), whose cache key SQLAlchemy keeps instead of recomputing it."""
-    has_role = (select(user_roles.c.user_id)
-                .where(user_roles.c.user_id == User.id,
-                       user_roles.c.role_code.in_(("sales", "manager"))).exists())
     return (select(User.id, User.name)
-            .where(User.active.is_(True), has_role)  # the role codes: no join to core_role
+            .where(User.active.is_(True), holds("crm.opportunity.claim"))
             .order_by(User.display_name, User.id))
 
 
@@ -276,8 +274,6 @@ def move() -> Any:
 
 
 def _customer_choices(ctx: Any) -> list[tuple[int, str]]:
-    from modules.crm.queries import customer_select
-
     rows = db.session.execute(
         customer_select(ctx, Customer.id, Customer.customer_name)
         .order_by(Customer.customer_name).limit(500))
@@ -309,10 +305,7 @@ def new() -> Any:
 @requires("crm.opportunity.read")
 def detail(id: int) -> Any:
     ctx = web_ctx()
-    try:
-        opp = queries.get_opportunity(ctx, id)
-    except NotFoundError:
-        abort(404)
+    opp = queries.get_opportunity(ctx, id)
     allowed = sorted(TRANSITIONS[opp.status], key=list(STATUSES).index)
     owners = (queries.assignable_owners(ctx)
               if ctx.can("crm.opportunity.assign") else [])
@@ -345,7 +338,7 @@ def claim(id: int) -> Any:
         with unit_of_work(ctx):
             svc.claim_opportunity(ctx, id)
     except NotFoundError:
-        abort(404)
+        raise  # the app's 404 page
     except TandemError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("crm_opportunities.index"))

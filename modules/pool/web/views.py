@@ -20,6 +20,7 @@ from core.errors import TandemError
 from core.extensions import db
 from core.security.access import requires
 from core.services import unit_of_work
+from core.settings import set_setting
 from core.web.context import request_cached
 from core.web.context import web_ctx
 from core.web.forms import run_action
@@ -28,6 +29,7 @@ from core.web.listview import Filter
 from core.web.listview import ListView
 from modules.crm.models.customer import CUSTOMER_LEVELS
 from modules.crm.models.customer import Customer
+from modules.crm.queries import assignable_owners
 from modules.pool import queries
 from modules.pool.services import customers as customer_service
 from modules.pool.services import rules as rule_service
@@ -102,8 +104,6 @@ def detail(id: int) -> Any:
     customer = db.session.get(Customer, id)
     if customer is None or customer.status != "in_pool":
         return redirect(url_for("crm_customers.detail", customer_id=id))
-    from modules.crm.queries import assignable_owners
-
     ctx = web_ctx()
     owners = assignable_owners(ctx) if ctx.can("pool.customer.assign") else []
     return render_template(
@@ -161,8 +161,6 @@ def rules() -> Any:
                     }
                     values["enabled"] = f"{level}.enabled" in request.form
                     rule_service.update_rule(ctx, level, values)
-                from core.settings import set_setting
-
                 set_setting("pool.hidden_fields", request.form.getlist("hidden"))
             flash(_("公海规则已保存"), "success")
         except TandemError as exc:
