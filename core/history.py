@@ -353,9 +353,14 @@ def history_entries(rows: list[Any]) -> list[HistoryEntry]:
         text = next((r.message for r in group if r.message), "") or ""
         if not changes and not text and head.action == "update":
             continue  # only bookkeeping changed (e.g. a login's last_login_at)
+        label = action_label(model, head.action)
+        if text == label:  # "分配商机" named twice
+            text = ""
+        elif text.startswith(label + " "):  # "报价 ¥438,000.00" under 报价
+            text = text[len(label) + 1:]
         actor = head.actor.name if head.actor is not None else system
         entries.append(HistoryEntry(
             "audit", as_utc(head.at), actor, head.source, source_label(head.source),
-            head.action, action_label(model, head.action), text, changes, head.model,
+            head.action, label, text, changes, head.model,
             head.record_id, model_label(head.model), tuple(r.id for r in group)))
     return entries

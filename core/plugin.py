@@ -10,6 +10,8 @@ from core.registration import BotCommand
 from core.registration import JobSpec
 from core.registration import MenuItem
 from core.registration import Permission
+from core.workspace import core_cards
+from core.workspace import core_searchers
 
 
 @hookimpl
@@ -68,6 +70,9 @@ def register_notification_channels() -> list:
 
 @hookimpl
 def register_workspace_cards() -> list:
-    from core.workspace import core_cards
-
     return core_cards()
+
+
+@hookimpl
+def register_searchers() -> list:
+    return core_searchers()

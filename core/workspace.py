@@ -1,11 +1,12 @@
-"""The core's own workspace cards (``register_workspace_cards`` in :mod:`core.plugin`): the
-user's unread notifications, and a system overview for administrators."""
+"""The core's own workspace cards and searcher (registered in :mod:`core.plugin`): the user's
+unread notifications, a system overview for administrators, and users in the global search."""
 
 from __future__ import annotations
 
 from flask import url_for
 from flask_babel import gettext
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from core.extensions import db
@@ -15,6 +16,8 @@ from core.notify import unread_count
 from core.notify.models import InboxMessage
 from core.registration import CardContent
 from core.registration import Kpi
+from core.registration import Searcher
+from core.registration import SearchHit
 from core.registration import TodoItem
 from core.registration import WorkspaceCard
 from core.security.models import User
@@ -56,3 +59,19 @@ def core_cards() -> list[WorkspaceCard]:
         WorkspaceCard("core.admin", "系统概况", admin_card, kind="kpi",
                       permission="core.module.manage", sequence=900),
     ]
+
+
+def search_users(ctx: ServiceContext, term: str, limit: int) -> list[SearchHit]:
+    """Users by login, name, phone or e-mail (for those who may read users)."""
+    like = f"%{term}%"
+    users = db.session.scalars(
+        ctx.scoped(select(User).where(or_(User.username.ilike(like), User.display_name.ilike(like),
+                                          User.phone.like(like), User.email.ilike(like)))
+                   .order_by(User.username).limit(limit), User))
+    return [SearchHit(u.name, url_for("core_users.user_edit", id=u.id),
+                      " · ".join(p for p in (u.username, u.phone or "") if p)) for u in users]
+
+
+def core_searchers() -> list[Searcher]:
+    return [Searcher("core.users", "用户", search_users, permission="core.user.read",
+                     sequence=900)]

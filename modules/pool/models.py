@@ -34,14 +34,13 @@ class PoolRule(AuditedMixin, db.Model):
     """Recycling rules for one customer level (important / normal / potential)."""
 
     __tablename__ = "pool_rule"
-    # How a rule reads in history (core.history).
+    # How a rule reads in history (core.history); the labels are the rules page's.
     __label__ = "公海规则"
     __record_title__ = "customer_level"
-    __labels__ = {"customer_level": "客户分级", "enabled": "启用",
-                  "inactive_days": "未跟进回收天数", "no_deal_days": "未成交回收天数",
-                  "remind_days": "提前提醒天数",
-                  "max_customers": "每人最多持有", "max_claims_per_day": "每天最多领取",
-                  "cooldown_days": "原负责人冷却天数"}
+    __labels__ = {"customer_level": "分级", "enabled": "启用",
+                  "inactive_days": "未跟进回收（天）", "no_deal_days": "未成交回收（天）",
+                  "remind_days": "提前提醒（天）", "max_customers": "持有上限",
+                  "max_claims_per_day": "每日领取上限", "cooldown_days": "原负责人冷却（天）"}
     __choices__ = {"customer_level": CUSTOMER_LEVELS}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

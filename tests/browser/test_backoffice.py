@@ -60,8 +60,8 @@ def test_user_list_and_form_round_trip(page, live):
     page.click("[data-action=save]")
     page.wait_for_url(f"{live.url}/admin/users")
     assert "wang.sales" in page.inner_text("#list-core_user")
-    page.fill("input[name=q]", "wang")
-    page.click("text=筛选")
+    page.fill("main input[name=q]", "wang")  # not the navbar's global search
+    page.locator(".list-filters button[type=submit]:visible").click()  # 筛选
     assert page.locator("#list-core_user tbody tr").count() == 1
 
 

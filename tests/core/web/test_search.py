@@ -74,3 +74,15 @@ def test_empty_and_long_terms_and_the_navbar_box(client, make_user, searchers):
     assert 'id="global-search"' in home and "search.js" in home
     client.post("/logout")
     assert client.get("/search/suggest?q=x").status_code in (302, 401)
+
+
+def test_the_core_finds_users_for_those_who_may_read_them(client, make_user):
+    make_user("sales", username="li.sales", display_name="李销售", phone="13900001111")
+    login(client, make_user("manager", username="boss"))
+    data = client.get("/search/suggest?q=0000111").get_json()
+    assert [(g["id"], [h["title"] for h in g["hits"]]) for g in data["groups"]] == [
+        ("core.users", ["李销售"])]
+    client.post("/logout")
+    login(client, make_user("sales", username="s9"))
+    assert all(g["id"] != "core.users"
+               for g in client.get("/search/suggest?q=li").get_json()["groups"])

@@ -111,7 +111,7 @@ def test_detail_page_actions_and_timeline(client, three):
     page = client.get(url).get_data(as_text=True)
     assert "丢单需要填写原因" in page
     assert "已发送方案" in page and "上门拜访" in page and "¥350,000.00" in page
-    assert 'id="timeline"' in page and "报价 ¥350,000.00" in page
+    assert 'id="timeline"' in page and "：¥350,000.00</span>" in page  # under 报价
     assert 'id="assign-form"' not in page  # sales may not assign
     db.session.expire_all()
     assert db.session.get(Opportunity, a.id).status == "quoted"
