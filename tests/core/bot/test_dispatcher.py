@@ -267,12 +267,14 @@ def choose_command(add_command):
                 reference="W-")
 
 
-def test_bare_command_on_a_usable_last_card_acts_on_it(sales, choose_command):
+@pytest.mark.usefixtures("choose_command")
+def test_bare_command_on_a_usable_last_card_acts_on_it(sales):
     widget_id = say("#小部件 甲").card.record[1]
     assert say("#选名 甲二").text == f"已改名：W-{widget_id} 甲二"
 
 
-def test_bare_command_lists_candidates_and_the_number_answers(sales, bot_user, choose_command):
+@pytest.mark.usefixtures("choose_command")
+def test_bare_command_lists_candidates_and_the_number_answers(sales, bot_user):
     first = say("#小部件 甲").card.record[1]
     second = say("#小部件 乙").card.record[1]
     bot_user("sales", wecom_userid="lisi")
@@ -291,7 +293,8 @@ def test_bare_command_lists_candidates_and_the_number_answers(sales, bot_user, c
     assert names == {first: "新名字", second: "乙二", locked: "锁定的"}
 
 
-def test_the_list_is_the_senders_own_and_per_chat(sales, bot_user, choose_command):
+@pytest.mark.usefixtures("choose_command")
+def test_the_list_is_the_senders_own_and_per_chat(sales, bot_user):
     say("#小部件 甲")
     say("#小部件 锁乙")
     bot_user("sales", wecom_userid="lisi")
@@ -301,7 +304,8 @@ def test_the_list_is_the_senders_own_and_per_chat(sales, bot_user, choose_comman
     assert say("#选名 丙", userid="lisi").text == "您没有可改名的小部件。"
 
 
-def test_a_refused_choice_keeps_the_list(sales, choose_command):
+@pytest.mark.usefixtures("choose_command")
+def test_a_refused_choice_keeps_the_list(sales):
     widget_id = say("#小部件 锁甲").card.record[1]
     other = say("#小部件 乙").card.record[1]
     say("#小部件 锁丙")

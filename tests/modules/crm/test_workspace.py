@@ -38,7 +38,8 @@ def _kpis(content):
     return {k.label: k.value for k in content.kpis}
 
 
-def test_my_opportunities_and_the_team_through_the_record_rules(people, req):
+@pytest.mark.usefixtures("req")
+def test_my_opportunities_and_the_team_through_the_record_rules(people):
     a, b, c = people["a"], people["b"], people["c"]
     mine = make_opportunity(make_customer(a), a, estimated_amount="100000")
     make_opportunity(make_customer(a), a, estimated_amount="50000.50")
@@ -59,7 +60,8 @@ def test_my_opportunities_and_the_team_through_the_record_rules(people, req):
     assert links["进行中的商机"] == f"/crm/opportunities/board?owner_id={a.id}"
 
 
-def test_follow_ups_due_today_and_overdue_are_mine_and_latest(people, req):
+@pytest.mark.usefixtures("req")
+def test_follow_ups_due_today_and_overdue_are_mine_and_latest(people):
     a, b = people["a"], people["b"]
     today = local_today(ServiceContext.system())
     due = make_customer(a, customer_name="今天要跟的客户")
@@ -104,7 +106,8 @@ def test_the_due_list_is_the_cards_list(client, people):
     assert "今天要跟的客户" in page and "不用跟的客户" not in page
 
 
-def test_search_by_partial_phone_never_finds_another_salespersons_customer(people, req):
+@pytest.mark.usefixtures("req")
+def test_search_by_partial_phone_never_finds_another_salespersons_customer(people):
     a, c = people["a"], people["c"]
     mine = make_customer(a, customer_name="甲方", phone="13912345678")
     make_customer(c, customer_name="别组的客户", phone="13912349999")
@@ -119,7 +122,8 @@ def test_search_by_partial_phone_never_finds_another_salespersons_customer(peopl
     assert pool.status == "in_pool"
 
 
-def test_search_opportunities_by_number_or_product(people, req):
+@pytest.mark.usefixtures("req")
+def test_search_opportunities_by_number_or_product(people):
     a, c = people["a"], people["c"]
     opp = make_opportunity(make_customer(a), a, product_name="冷水机组")
     other = make_opportunity(make_customer(c), c, product_name="冷水机组")
