@@ -119,7 +119,7 @@ def load_customers(ctx: Any) -> None:
                     "is_primary": True,
                 },
             )
-        _history(ctx, rng, customer, due_soon=i % 8 in (1, 5))
+        _history(ctx, rng, customer, due_soon=rng.random() < 0.2)
 
 
 def _history(ctx: Any, rng: random.Random, customer: Customer, due_soon: bool) -> None:
@@ -185,6 +185,8 @@ def load_opportunities(ctx: Any) -> None:
         opp.stage_reached = status if status != "lost" else rng.choice(STAGES[:4])
         if status == "won":
             won = created + timedelta(days=rng.randint(5, 40))
+            if rng.random() < 0.3:  # some deals closed in the last days (this month's KPIs)
+                won = now - timedelta(hours=rng.randint(2, 60))
             opp.won_at = opp.closed_at = min(won, now - timedelta(hours=rng.randint(1, 72)))
         if status == "lost":
             opp.lost_reason, opp.closed_at = rng.choice(LOST), created + timedelta(days=10)

@@ -174,6 +174,16 @@ def opportunity_figures(ctx: ServiceContext, *, mine: bool) -> dict[str, Any]:
             "won_count": won_count, "won_sum": Decimal(won_sum or 0)}
 
 
+def money_short(value: Decimal) -> str:
+    """A KPI's amount: ``¥1,901.30万`` from 10万 on (as Chinese back-offices write it; the
+    list behind the KPI has the exact figure), else ``¥9,800.00``."""
+    from flask_babel import get_locale
+
+    if abs(value) >= 100000 and str(get_locale() or "zh").startswith("zh"):
+        return f"¥{value / 10000:,.2f}万"
+    return money(value)
+
+
 def _figures_kpis(ctx: ServiceContext, figures: dict[str, Any],
                   owner_id: int | None) -> tuple[Kpi, ...]:
     owner = {"owner_id": owner_id} if owner_id is not None else {}
@@ -182,9 +192,9 @@ def _figures_kpis(ctx: ServiceContext, figures: dict[str, Any],
                   won_from=month_start(ctx).date().isoformat(), **owner)
     return (
         Kpi(_("进行中的商机"), str(figures["open_count"]), board),
-        Kpi(_("进行中金额"), money(figures["open_sum"]), board),
+        Kpi(_("进行中金额"), money_short(figures["open_sum"]), board),
         Kpi(_("本月成交"), str(figures["won_count"]), won, hint=_("本月")),
-        Kpi(_("本月成交额"), money(figures["won_sum"]), won, hint=_("本月")),
+        Kpi(_("本月成交额"), money_short(figures["won_sum"]), won, hint=_("本月")),
     )
 
 

@@ -184,6 +184,11 @@ def _expected(live, username):
             "soon": soon, "review": review}
 
 
+def _wan(amount):
+    """How a KPI writes an amount: in 万 from 10万 on."""
+    return f"¥{amount / 10000:,.2f}万" if amount >= 100000 else f"¥{amount:,.2f}"
+
+
 def _kpi(page, card, label):
     return page.inner_text(f"[data-card='{card}'] [data-kpi='{label}'] .kpi-value")
 
@@ -198,7 +203,7 @@ def test_every_demo_login_has_a_home_with_the_right_counts(page, live):
         want = _expected(live, username)
         _log_in_demo(page, live, username)
         assert _kpi(page, "crm.my_opportunities", "进行中的商机") == str(want["open"])
-        assert _kpi(page, "crm.my_opportunities", "进行中金额") == f"¥{want['open_sum']:,.2f}"
+        assert _kpi(page, "crm.my_opportunities", "进行中金额") == _wan(want["open_sum"])
         assert _kpi(page, "crm.my_opportunities", "本月成交") == str(want["won"])
         assert _total(page, "crm.follow_ups_due") == want["due"]
         assert _total(page, "pool.due_soon") == want["soon"]
@@ -209,7 +214,7 @@ def test_every_demo_login_has_a_home_with_the_right_counts(page, live):
     want = _expected(live, "manager")
     _log_in_demo(page, live, "manager")
     assert _kpi(page, "crm.team", "进行中的商机") == str(want["open"])
-    assert _kpi(page, "crm.team", "进行中金额") == f"¥{want['open_sum']:,.2f}"
+    assert _kpi(page, "crm.team", "进行中金额") == _wan(want["open_sum"])
     assert _total(page, "crm.handovers_to_review") == want["review"]
     page.click("[data-card='crm.team'] [data-kpi='进行中的商机']")
     assert "/crm/opportunities/board" in page.url

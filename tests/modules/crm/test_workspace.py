@@ -50,10 +50,10 @@ def test_my_opportunities_and_the_team_through_the_record_rules(people):
     make_opportunity(make_customer(c), c, estimated_amount="999999")  # another team
     make_opportunity(make_customer(None), None, estimated_amount="1000")  # unclaimed
     figures = _kpis(my_opportunities_card(ctx_for(a)))
-    assert figures == {"进行中的商机": "2", "进行中金额": "¥150,000.50", "本月成交": "1",
-                       "本月成交额": "¥185,000.00"}  # the won quote, not the estimate
+    assert figures == {"进行中的商机": "2", "进行中金额": "¥15.00万", "本月成交": "1",
+                       "本月成交额": "¥18.50万"}  # the won quote, not the estimate
     team = _kpis(team_card(ctx_for(people["manager"])))
-    assert team["进行中的商机"] == "3" and team["进行中金额"] == "¥220,000.50"
+    assert team["进行中的商机"] == "3" and team["进行中金额"] == "¥22.00万"
     assert team["待认领商机"] == "1"
     assert mine.id  # the link is the board filtered by owner
     links = {k.label: k.url for k in my_opportunities_card(ctx_for(a)).kpis}
@@ -131,3 +131,13 @@ def test_search_opportunities_by_number_or_product(people):
         f"{opp.number} 冷水机组 × 10"]
     assert len(search_opportunities(ctx_for(a), opp.number, 10)) == 1
     assert search_opportunities(ctx_for(a), other.number, 10) == []
+
+
+def test_kpi_amounts_in_wan_from_ten_thousand_yuan_on(req):
+    from decimal import Decimal
+
+    from modules.crm.workspace import money_short
+
+    assert money_short(Decimal("98000")) == "¥98,000.00"
+    assert money_short(Decimal("185000")) == "¥18.50万"
+    assert money_short(Decimal("19013000")) == "¥1,901.30万"
