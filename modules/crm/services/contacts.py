@@ -1,5 +1,4 @@
-"""Contact writes: add, change and remove a customer's contacts.
-"""
+"""Contact writes: add, change and remove a customer's contacts."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Follow-up writes: record a follow-up on a customer.
-"""
+"""Follow-up writes: record a follow-up on a customer."""
 
 from __future__ import annotations
 

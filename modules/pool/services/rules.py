@@ -1,5 +1,4 @@
-"""Pool rule writes: change the recycling rule of a customer level.
-"""
+"""Pool rule writes: change the recycling rule of a customer level."""
 
 from __future__ import annotations
 

@@ -120,3 +120,26 @@ def test_rq_job_run_by_a_real_worker_against_real_redis(jobs_app, redis_server):
             db.session.scalar(select(func.count()).select_from(db.metadata.tables["demo_a_widget"]))
             == 0
         )
+
+
+SEEN: list = []
+
+
+def record_context(value, ctx):
+    """Job (by path): keeps what it was given."""
+    from core.services import current_context
+
+    SEEN.append((value, ctx.source, current_context() is ctx))
+
+
+def test_a_job_gets_its_service_context_passed_in(jobs_ctx):
+    SEEN.clear()
+    jobs.run_job("tests.core.jobs.test_jobs:record_context", ["default"])
+    jobs.run_job("tests.core.jobs.test_jobs:record_context", ["given"],
+                 ctx=ServiceContext.system("cli"))
+    assert SEEN == [("default", "job", True), ("given", "cli", True)]
+
+
+def test_a_job_without_a_ctx_parameter_is_called_without_one(jobs_ctx):
+    assert isinstance(jobs.run_job("demo_a.make_widget", ["plain"]), int)
+    assert _widget_names() == ["plain"]

@@ -164,3 +164,23 @@ def test_openapi_documents_the_customer_endpoints(client):
     assert create["x-permission"] == "crm.customer.create" and "409" in create["responses"]
     schema = doc["components"]["schemas"]["CustomerCreate"]
     assert {"customer_name", "customer_type", "phone", "tax_id"} <= set(schema["properties"])
+
+
+def test_a_listed_customer_is_answered_as_its_own_get(api, people):
+    """The list and the single GET write a customer the same way (fields hidden from the
+    caller included), in the same field order."""
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+    from core.settings import set_setting
+
+    make_customer(people["a"], customer_name="甲", tags="老客户,重点")
+    make_customer(None, customer_name="公海", phone=mobile(903), industry="医疗")
+    with unit_of_work(ServiceContext.system()):
+        set_setting("pool.hidden_fields", ["phone", "industry"])
+    listed = api("a").get("/api/v1/customers").json["data"]
+    assert {c["customer_name"] for c in listed} == {"甲", "公海"}
+    for item in listed:
+        single = api("a").get(f"/api/v1/customers/{item['id']}").json
+        assert list(item.items()) == list(single.items())
+    pooled = next(c for c in listed if c["customer_name"] == "公海")
+    assert pooled["phone"] is None and pooled["hidden_fields"] == ["industry", "phone"]
