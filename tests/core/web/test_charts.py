@@ -92,3 +92,19 @@ def test_the_chart_has_its_data_its_table_and_its_exports(chart_client):
     assert [list(r) for r in sheet.iter_rows(values_only=True)][1] == ["新建", 2]
     assert db.session.scalar(select(db.func.count()).select_from(
         db.metadata.tables["demo_a_widget"])) == 3
+
+
+def test_funnel_and_pie_options_carry_their_figures():
+    from decimal import Decimal
+
+    from core.web.charts import funnel_option
+    from core.web.charts import pie_option
+
+    funnel = json.loads(str(option_json(funnel_option([("新建", 40), ("已报价", 12)]))))
+    assert funnel["series"][0]["type"] == "funnel"
+    assert funnel["series"][0]["data"] == [{"name": "新建", "value": 40},
+                                           {"name": "已报价", "value": 12}]
+    pie = json.loads(str(option_json(pie_option([("企业微信", Decimal("185000.50"))]))))
+    assert pie["series"][0]["data"] == [{"name": "企业微信", "value": 185000.5}]
+    money = bar_option(["9月"], [("成交金额", [Decimal("1.5")])], money=True, kind="line")
+    assert money["yAxis"]["tandemMoney"] is True and money["series"][0]["type"] == "line"
