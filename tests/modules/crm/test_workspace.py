@@ -133,7 +133,8 @@ def test_search_opportunities_by_number_or_product(people):
     assert search_opportunities(ctx_for(a), other.number, 10) == []
 
 
-def test_kpi_amounts_in_wan_from_ten_thousand_yuan_on(req):
+@pytest.mark.usefixtures("req")
+def test_kpi_amounts_in_wan_from_ten_thousand_yuan_on():
     from decimal import Decimal
 
     from modules.crm.workspace import money_short
