@@ -1,8 +1,9 @@
 """The chat bot, free of any transport: commands, card buttons, replies and cards.
 
 How a module registers commands and card buttons, what a handler receives and may return,
-and how cards become a chat's context: ``docs/bot.md``. Transports call :func:`dispatch` /
-:func:`dispatch_card_action`.
+how cards become a chat's context, bare commands' numbered choices (:mod:`core.bot.choice`)
+and amounts as people type them (:func:`find_amount`): ``docs/bot.md``. Transports call
+:func:`dispatch` / :func:`dispatch_card_action`.
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ from core.bot.messages import IncomingMessage
 from core.bot.messages import MarkdownReply
 from core.bot.messages import Reply
 from core.bot.messages import TextReply
+from core.bot.parser import Amount
 from core.bot.parser import Reference
+from core.bot.parser import find_amount
+from core.bot.parser import parse_amount
 from core.bot.parser import parse_reference
 from core.bot.parser import parse_text
 
 __all__ = [
+    "Amount",
     "Card",
     "CardButton",
     "CardClick",
@@ -43,8 +48,10 @@ __all__ = [
     "TextReply",
     "dispatch",
     "dispatch_card_action",
+    "find_amount",
     "help_text",
     "last_record",
+    "parse_amount",
     "parse_reference",
     "parse_text",
     "record_for_task",

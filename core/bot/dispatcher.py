@@ -26,6 +26,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from core import hooks
+from core.bot import choice
 from core.bot.context import RecordRef
 from core.bot.context import last_record
 from core.bot.context import record_for_task
@@ -40,6 +41,7 @@ from core.bot.parser import normalize_trigger
 from core.bot.parser import parse_reference
 from core.bot.parser import parse_text
 from core.bot.parser import remove_span
+from core.errors import NotFoundError
 from core.errors import TandemError
 from core.errors import UserError
 from core.extensions import db
@@ -86,6 +88,7 @@ class CommandCall:
     mentions: list[Mention]
     message: IncomingMessage
     sender: User
+    chosen: str | None = None  # the record picked from a numbered list ("1")
 
     @property
     def chat_id(self) -> str | None:
@@ -157,6 +160,9 @@ class CommandCall:
         prefix: str | None = None,
         model: str | None = None,
         pattern: str | None = None,
+        usable: Callable[[T], bool] | None = None,
+        candidates: Callable[[], Sequence[tuple[Any, str]]] | None = None,
+        empty: str = "",
     ) -> tuple[T, str]:
         """The target record and the remaining text, for ``#跟进 [OPP-1023] 内容``.
 
@@ -164,13 +170,50 @@ class CommandCall:
         ``model`` card in the chat, ``by_id(record_id)`` (default ``lookup``). ``prefix``
         and ``model`` default to the command's ``reference`` and ``model``. Lookups should
         apply record rules (``ctx.scoped``) and raise ``NotFoundError``.
+
+        With ``candidates`` (``[(record_id, label), …]``, the sender's records this command
+        fits, newest first) the last card counts only when its record is found and
+        ``usable(record)``; otherwise the sender gets the candidates numbered (``empty``
+        when there are none) and answers with the number: ``1`` or ``#跟进 1``.
         """
         prefix = self._prefix(prefix)
+        model = model or self.command.model
         ref, rest = self.split_reference(prefix, pattern)
         if ref is not None:
             return lookup(ref.value), rest
-        record = self.context_record(model, example=f"{prefix}1023")
-        return (by_id or lookup)(record.record_id), rest
+        find = by_id or lookup
+        if self.chosen is not None:
+            return find(self.chosen), rest
+        if candidates is None:
+            record = self.context_record(model, example=f"{prefix}1023")
+            return find(record.record_id), rest
+        picked = self._picked(rest, model)
+        if picked is not None:
+            record_id, rest = picked
+            return find(record_id), rest
+        last = last_record(self.chat_id, model)
+        if last is not None:
+            try:
+                target = find(last.record_id)
+            except NotFoundError:
+                target = None
+            if target is not None and (usable is None or usable(target)):
+                return target, rest
+        raise choice.ChoiceNeeded(self.trigger, model or "", candidates(), rest, empty,
+                                  example=f"#{self.trigger} {prefix}1023")
+
+    def _picked(self, rest: str, model: str | None) -> tuple[str, str] | None:
+        """``#跟进 1 …`` after a numbered list: the chosen record id and the text (the
+        text typed with the first command when none follows the number)."""
+        waiting = choice.pending(self.sender.id, self.chat_id)
+        if waiting is None or waiting.trigger != self.trigger or waiting.model != (model or ""):
+            return None
+        token, _sep, tail = rest.strip().partition(" ")
+        record_id = waiting.pick(token)
+        if record_id is None:
+            return None
+        choice.forget(self.sender.id, self.chat_id)
+        return record_id, tail.strip() or waiting.rest
 
 
 @dataclass
@@ -406,6 +449,14 @@ def _dispatch(ctx: ServiceContext, message: IncomingMessage) -> Reply:
     parsed = parse_text(message.text)
     commands = hooks.registry().bot_commands
     command = commands.get(parsed.trigger) if parsed is not None else None
+    chosen: str | None = None
+    if command is None and parsed is not None and not parsed.args:
+        command, chosen = _answer_to_list(ctx, parsed.trigger, message.context_id)
+        if command is not None:
+            parsed.trigger = normalize_trigger(command.trigger)
+            waiting = choice.pending(ctx.actor.id, message.context_id)
+            parsed.args = waiting.rest if waiting is not None else ""
+            parsed.argv = parse_text(f"#x {parsed.args}").argv if parsed.args else []
     if command is None:
         if parsed is not None and parsed.explicit:
             intro = _("没有“#%(trigger)s”这个命令。", trigger=parsed.trigger)
@@ -413,7 +464,8 @@ def _dispatch(ctx: ServiceContext, message: IncomingMessage) -> Reply:
             intro = _("您好，我是 Tandem 机器人，请发送以 # 开头的命令。")
         return TextReply(intro + "\n" + help_text(ctx))
     try:
-        command = _pick(ctx, parsed.trigger, command, parsed.args, message.context_id)
+        if chosen is None:
+            command = _pick(ctx, parsed.trigger, command, parsed.args, message.context_id)
         if command.permission:
             ctx.require(command.permission)
         with unit_of_work(ctx):
@@ -425,13 +477,39 @@ def _dispatch(ctx: ServiceContext, message: IncomingMessage) -> Reply:
                 mentions=resolve_mentions(parsed.mention_names, message.mentions),
                 message=message,
                 sender=ctx.actor,
+                chosen=chosen,
             )
+            if chosen is not None:
+                choice.forget(ctx.actor.id, message.context_id)
             reply = as_reply(command.handler(ctx, call))
             if isinstance(reply, CardReply):
                 remember_card(message.context_id, reply.card)
         return reply
+    except choice.ChoiceNeeded as needed:
+        with unit_of_work(ctx):  # the command rolled back; the list is kept on its own
+            choice.keep(ctx.actor.id, message.context_id, needed)
+        return TextReply(needed.message)
     except TandemError as exc:
         return TextReply(exc.message)
+
+
+def _answer_to_list(
+    ctx: ServiceContext, text: str, chat_id: str | None
+) -> tuple[BotCommand | None, str | None]:
+    """A message that is only a number answers the sender's numbered list in the chat:
+    the command it was about and the chosen record id, else ``(None, None)``."""
+    waiting = choice.pending(ctx.actor.id, chat_id)
+    record_id = waiting.pick(text) if waiting is not None else None
+    if waiting is None or record_id is None:
+        return None, None
+    key = normalize_trigger(waiting.trigger)
+    first = hooks.registry().bot_commands.get(key)
+    if first is None:
+        return None, None
+    for cmd in _variants(key, first):
+        if (cmd.model or "") == waiting.model:
+            return cmd, record_id
+    return None, None
 
 
 # ---------------------------------------------------------------------------- card clicks

@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from dataclasses import field
+from decimal import Decimal
+from decimal import InvalidOperation
 
 # Separators between a trigger and its arguments, and between arguments.
 SEPARATORS = " \t\r\n\u3000\u2005,，;；:：、"
@@ -149,3 +151,56 @@ def remove_span(text: str, span: tuple[int, int]) -> str:
     left = text[: span[0]].rstrip(SEPARATORS)
     right = text[span[1] :].lstrip(SEPARATORS)
     return (left + (" " if left and right else "") + right).strip()
+
+
+# An amount as people type it: "18.5万", "1.85万元", "¥185,000", "185000元", "RMB 2千".
+_AMOUNT = re.compile(
+    r"(?<![0-9A-Za-z.\-])(?<!\d,)(?:(?:¥|RMB|人民币)\s*)?"
+    r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(万|千|k|w)?\s*(?:元|块)?(?![0-9A-Za-z.%]|,\d)",
+    re.IGNORECASE,
+)
+_UNITS = {None: 1, "万": 10000, "w": 10000, "千": 1000, "k": 1000}
+
+
+@dataclass(frozen=True)
+class Amount:
+    """An amount found in text: ``value`` in yuan, ``span`` its position in the text."""
+
+    value: Decimal
+    span: tuple[int, int]
+
+
+def _amount_text(text: str) -> str:
+    """``text`` folded for amounts, one char for one (so spans are positions in ``text``)."""
+    return fold(text or "").replace("\uffe5", "¥")
+
+
+def find_amount(text: str) -> Amount | None:
+    """The first amount in ``text`` as people type it in a chat: thousands commas, a
+    currency sign (``¥``/``￥``/``RMB``), ``元``/``块`` and the units ``万``/``千``
+    (``w``/``k``), full-width digits too. ``"18.5万"`` → 185000.00; ``None`` when there is
+    none. A number glued to letters (``OPP-1023``, ``5a``) or a percentage is no amount.
+    ``span`` is the amount's position in ``text`` (for :func:`remove_span`)."""
+    match = _AMOUNT.search(_amount_text(text))
+    if match is None:
+        return None
+    whole, fraction, unit = match.group(1), match.group(2) or "", match.group(3)
+    try:
+        value = Decimal(whole.replace(",", "") + fraction)
+    except InvalidOperation:  # pragma: no cover - the regex only lets digits through
+        return None
+    value *= _UNITS[unit.lower() if unit and unit.isascii() else unit]
+    cents = value.quantize(Decimal("0.01"))
+    return Amount(value=cents if cents == value else value, span=match.span())
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """``text`` as one amount (nothing else in it), else ``None``:
+    ``parse_amount("1.85万元") == Decimal("18500.00")``."""
+    found = find_amount(text)
+    if found is None:
+        return None
+    folded = _amount_text(text)
+    if folded[: found.span[0]].strip() or folded[found.span[1] :].strip():
+        return None
+    return found.value

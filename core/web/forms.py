@@ -37,17 +37,20 @@ def submit(form: FlaskForm, action: Callable[[Any], Any]) -> tuple[bool, Any]:
     return True, result
 
 
-def run_action(action: Callable[[Any], Any], done: str, target: str) -> Any:
-    """A button's POST: run ``action(ctx)`` in one unit of work, flash ``done`` or the
-    refusal, and go back to ``target``; a record the user may not see answers 404."""
+def run_action(action: Callable[[Any], Any], done: str | Callable[[Any], str],
+               target: str) -> Any:
+    """A button's POST: run ``action(ctx)`` in one unit of work, flash ``done`` (or
+    ``done(result)``, the words for what the action did) or the refusal, and go back to
+    ``target``; a record the user may not see answers 404."""
     from flask import redirect
 
 
     ctx = web_ctx()
     try:
         with unit_of_work(ctx):
-            action(ctx)
-        flash(done, "success")
+            result = action(ctx)
+            message = done(result) if callable(done) else done
+        flash(message, "success")
     except NotFoundError:
         raise  # the app's 404 page (core.web.errors)
     except TandemError as exc:

@@ -7,8 +7,16 @@ an endpoint that calls the same service as the form and the API.
                    detail_endpoint="crm.opportunity", move_endpoint="crm.opportunity_move")
     return board.render(web_ctx(), select(Opportunity), title="商机看板")
 
-The move endpoint receives JSON ``{"id": …, "status": …}`` (CSRF token in ``X-CSRFToken``)
-and answers 200, or an error JSON ``{"error": {"message"}}`` that puts the card back.
+The move endpoint receives JSON ``{"id": …, "status": …}`` (and ``"reason"`` for a column
+in ``reasons``; CSRF token in ``X-CSRFToken``) and answers 200, or an error JSON
+``{"error": {"message"}}`` that puts the card back.
+
+``amount`` (a column) adds each column's ¥ sum next to its count; ``filters`` (the list
+views' :class:`~core.web.listview.Filter`, e.g. owner and date) narrow the board from the
+query string; ``reasons`` maps a status to the label of the text a move there needs
+(``{"lost": "丢单原因"}``): dropping a card there opens a small dialog asking for it, then
+posts the move with it. Each card also has a "移动到…" menu (for phones, where dragging is
+awkward) that posts the same move.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from dataclasses import field
 from typing import Any
 
 from flask import render_template
+from flask import request
 from flask import url_for
 from flask_babel import gettext
 from sqlalchemy import func
@@ -28,6 +37,7 @@ from sqlalchemy import union_all
 from core.extensions import db
 from core.services import ServiceContext
 from core.web.links import record_url
+from core.web.templating import money
 
 
 @dataclass
@@ -41,17 +51,41 @@ class Kanban:
     detail_endpoint: str | None = None
     per_column: int = 30
     options: list[Any] = field(default_factory=list)
+    amount: Any = None  # a column summed per status (¥ totals in the headers)
+    filters: list[Any] = field(default_factory=list)  # core.web.listview.Filter
+    reasons: dict[str, str] = field(default_factory=dict)  # status → label of the reason
+    card_amount: Callable[[Any], Any] | None = None  # a card's amount (moves the totals)
 
     def counts(self, ctx: ServiceContext, base: Any, *, scoped: Any = None) -> dict[str, int]:
         """Cards per column in one GROUP BY, through the record rules."""
+        return {value: n for value, (n, _sum) in self.totals(ctx, base, scoped=scoped).items()}
+
+    def totals(self, ctx: ServiceContext, base: Any, *,
+               scoped: Any = None) -> dict[str, tuple[int, Any]]:
+        """``(count, sum of amount)`` per column in one GROUP BY, through the record rules
+        (the sum is None without ``amount``)."""
         scoped = scoped if scoped is not None else ctx.scoped(base, self.model)
+        figures = [func.count()]
+        if self.amount is not None:
+            figures.append(func.coalesce(func.sum(self.amount), 0))
         rows = db.session.execute(
             scoped.order_by(None)
-            .with_only_columns(self.status_column, func.count(), maintain_column_froms=True)
+            .with_only_columns(self.status_column, *figures, maintain_column_froms=True)
             .group_by(self.status_column))
-        counts = dict.fromkeys(self.columns, 0)
-        counts.update({value: n for value, n in rows if value in counts})
-        return counts
+        empty = (0, 0 if self.amount is not None else None)
+        totals: dict[str, tuple[int, Any]] = dict.fromkeys(self.columns, empty)
+        for value, n, *total in rows:
+            if value in totals:
+                totals[value] = (n, total[0] if total else None)
+        return totals
+
+    def filtered(self, base: Any) -> Any:
+        """``base`` narrowed by the filters given in the query string (a bad value: 400)."""
+        for flt in self.filters:
+            raw = request.args.get(flt.key, "").strip()
+            if raw:
+                base = flt.apply(base, raw)
+        return base
 
     def cards(self, ctx: ServiceContext, base: Any, *, scoped: Any = None) -> dict[str, list[Any]]:
         """The newest ``per_column`` records of every column: their ids in one UNION of
@@ -73,7 +107,8 @@ class Kanban:
         return out
 
     def render(self, ctx: ServiceContext, base: Any, *, title: str,
-               live_models: str | None = None) -> str:
+               live_models: str | None = None, actions: Any = ()) -> str:
+        base = self.filtered(base)
         scoped = ctx.scoped(base, self.model)  # the record rules, resolved once
         detail = record_url(self.detail_endpoint) if self.detail_endpoint else None
         labels: dict[str, str] = {}  # field labels, each translated once
@@ -84,14 +119,23 @@ class Kanban:
                 if label not in labels:
                     labels[label] = gettext(label)
                 fields.append((labels[label], value))
-            return {"id": row.id, "title": self.title(row),
+            amount = (self.card_amount(row) if self.card_amount is not None
+                      else getattr(row, self.amount.key, None) if self.amount is not None
+                      else None)
+            return {"id": row.id, "title": self.title(row), "status": getattr(
+                row, self.status_column.key), "amount": amount,
                     "url": detail(row.id) if detail else None, "fields": fields}
 
         cards = {value: [card(row) for row in rows]
                  for value, rows in self.cards(ctx, base, scoped=scoped).items()}
+        totals = self.totals(ctx, base, scoped=scoped)
         return render_template(
             "core/components/kanban.html", board=self, title=title,
-            counts=self.counts(ctx, base, scoped=scoped), cards=cards,
+            counts={value: n for value, (n, _sum) in totals.items()},
+            sums={value: (money(total) if self.amount is not None else None)
+                  for value, (_n, total) in totals.items()},
+            cards=cards, actions=actions,
+            filtering=any(request.args.get(f.key) for f in self.filters),
             move_url=url_for(self.move_endpoint), live_models=live_models or
             self.model.__tablename__,
         )

@@ -25,12 +25,19 @@ def opportunity_card(opp: Opportunity, source: str | None = None) -> Card:
     fields = [(pgettext("card", "客户"), opp.customer.customer_name), (_("编号"), opp.number),
               (_("状态"), _(opp.status_label)),
               (_("负责人"), opp.owner.name if opp.owner else _("待认领"))]
-    if quote is not None:
-        fields.append((_("当前报价"), f"¥{quote.amount:,.2f}"))
+    estimate = (_("预计金额"), f"¥{opp.estimated_amount:,.2f}")
+    if opp.status == "won":  # the deal's figure: the quote it was won at
+        amount = quote.amount if quote is not None else opp.estimated_amount
+        emphasis = (_("成交金额"), f"¥{amount:,.2f}")
+        fields.append(estimate)
+    else:
+        emphasis = estimate
+        if quote is not None:
+            fields.append((_("当前报价"), f"¥{quote.amount:,.2f}"))
     buttons = [CardButton.link(pgettext("card", "查看"), _url(opp))]
     if opp.owner_id is None and opp.is_open:
         buttons.insert(0, CardButton.action(_("认领"), "crm.opportunity.claim", opp.id))
     return Card(title=f"{opp.product_name} × {opp.quantity}",
                 source=source if source is not None else pgettext("card", "商机"),
-                emphasis=(_("预计金额"), f"¥{opp.estimated_amount:,.2f}"), fields=fields,
+                emphasis=emphasis, fields=fields,
                 url=_url(opp), buttons=buttons, record=(MODEL, opp.id))

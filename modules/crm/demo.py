@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy import select
@@ -19,6 +20,9 @@ from core.errors import ConflictError
 from core.extensions import db
 from core.security.models import User
 from core.services import ServiceContext
+from modules.crm.demo_names import CITIES
+from modules.crm.demo_names import Names
+from modules.crm.demo_names import address
 from modules.crm.models.customer import CUSTOMER_SOURCES
 from modules.crm.models.customer import FOLLOW_UP_CHANNELS
 from modules.crm.models.customer import Customer
@@ -31,23 +35,12 @@ from modules.crm.services.customers import create_customer
 from modules.crm.services.follow_ups import add_follow_up
 from modules.crm.services.handover import start_handover
 from modules.crm.services.handover import submit
+from modules.crm.services.handover import update_checklist
 
 DEMO_CUSTOMERS = 200
 
 
 OWNERS = ("sales1", "sales2", "sales3", "manager")
-
-
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-
-
-GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "军", "强", "丽", "涛")
-
-
-CITIES = ("上海", "北京", "广州", "深圳", "杭州", "苏州", "南京", "成都", "武汉", "宁波")
-
-
-TRADES = ("机电", "制冷", "环保", "科技", "建设", "物业", "酒店管理", "食品", "医疗器械")
 
 
 INDUSTRIES = ("制造业", "酒店餐饮", "物业管理", "医疗", "教育", "零售", "政府机关", "地产")
@@ -63,7 +56,10 @@ NOTES = (
     "客户询问保养套餐",
     "约下周拜访决策人",
     "客户反馈预算有限",
+    "机房空调噪音大，想了解替换方案",
+    "采购流程走到财务，下周给结果",
 )
+TITLES = ("采购经理", "总经理", "设备主管", "行政主管", "工程部经理", "物业经理")
 
 
 def _tax_id(rng: random.Random) -> str:
@@ -72,40 +68,45 @@ def _tax_id(rng: random.Random) -> str:
 
 
 def load_customers(ctx: Any) -> None:
-    """Create the demo customers once (skipped when customers already exist)."""
+    """Create the demo customers once (skipped when customers already exist): plausible
+    company and person names, addresses in real districts, a follow-up history whose
+    latest entry asks for the next one (a few of them today or a day or two ago). One in
+    ten sits in the pool (the pool demo writes how it got there)."""
     if db.session.scalar(select(func.count()).select_from(Customer)):
         return
     rng = random.Random(20240601)
-    owners = list(db.session.scalars(select(User).where(User.username.in_(OWNERS))))
+    names = Names(rng)
+    owners = list(db.session.scalars(select(User).where(User.username.in_(OWNERS))
+                                     .order_by(User.id)))
     if not owners:
         return
     levels = ["important"] * 3 + ["normal"] * 5 + ["potential"] * 2
+    phones: set[str] = set()
     for i in range(DEMO_CUSTOMERS):
         enterprise = i % 3 != 0
-        person = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(("", *GIVEN))
+        city = rng.choice(CITIES)
+        person = names.person()
         in_pool = i % 10 == 9
+        phone = f"1{rng.choice((3, 5, 7, 8, 9))}{rng.randrange(10)}{rng.randrange(10**8):08d}"
+        if phone in phones:
+            continue
+        phones.add(phone)
         data = {
             "customer_type": "enterprise" if enterprise else "individual",
-            "customer_name": (
-                f"{rng.choice(CITIES)}{rng.choice(('恒', '盛', '华', '鑫', '瑞'))}"
-                f"{rng.choice(('达', '通', '源', '泰', '安'))}{rng.choice(TRADES)}"
-                f"有限公司{i + 1:03d}"
-                if enterprise
-                else person
-            ),
-            "phone": f"13{rng.randrange(5, 10)}{rng.randrange(10**8):08d}",
+            "customer_name": names.company(city) if enterprise else person,
+            "phone": phone,
             "tax_id": _tax_id(rng) if enterprise else None,
             "industry": rng.choice(INDUSTRIES) if enterprise else None,
             "customer_level": rng.choice(levels),
             "tags": ",".join(rng.sample(TAGS, rng.randrange(0, 3))),
-            "address": f"{rng.choice(CITIES)}市示范路{rng.randrange(1, 999)}号",
+            "address": address(rng, city),
             "source": rng.choice(list(CUSTOMER_SOURCES)),
             "status": "in_pool" if in_pool else "active",
             "owner_id": None if in_pool else owners[i % len(owners)].id,
         }
         try:
             customer = create_customer(ctx, data)
-        except ConflictError:  # an unlucky duplicate phone: skip it
+        except ConflictError:  # an unlucky duplicate: skip it
             continue
         if enterprise:
             add_contact(
@@ -113,35 +114,38 @@ def load_customers(ctx: Any) -> None:
                 customer.id,
                 {
                     "name": person,
-                    "title": rng.choice(("采购经理", "总经理", "设备主管", "行政主管")),
+                    "title": rng.choice(TITLES),
                     "phone": data["phone"],
                     "is_primary": True,
                 },
             )
-        _history(ctx, rng, customer, overdue=i % 10 in (3, 7))
+        _history(ctx, rng, customer, due_soon=rng.random() < 0.2)
 
 
-def _history(ctx: Any, rng: random.Random, customer: Customer, overdue: bool) -> None:
-    """Backdate ownership and add follow-ups; ``overdue`` ones are due for recycling."""
-    days_owned = rng.randrange(90, 200) if overdue else rng.randrange(5, 120)
+def _history(ctx: Any, rng: random.Random, customer: Customer, due_soon: bool) -> None:
+    """Backdate ownership and add follow-ups, the latest asking for the next one: today or
+    a day or two ago when ``due_soon``, else in the coming days or weeks."""
+    days_owned = rng.randrange(5, 120)
     customer.owner_since = ctx.now - timedelta(days=days_owned) if customer.owner_id else None
     customer.created_at = ctx.now - timedelta(days=days_owned + rng.randrange(0, 60))
-    last = rng.randrange(60, days_owned) if overdue else rng.randrange(0, min(days_owned, 20) + 1)
     if customer.owner is None:
         return
+    last = rng.randrange(1, min(days_owned, 12) + 1)
     owner_ctx = replace(ctx, actor=customer.owner)
-    for back in sorted(
-        {last, *rng.sample(range(last, last + 60), rng.randrange(0, 3))}, reverse=True
-    ):
-        add_follow_up(
-            owner_ctx,
-            customer.id,
-            {
-                "follow_up_at": ctx.now - timedelta(days=back, hours=rng.randrange(0, 8)),
-                "channel": rng.choice(list(FOLLOW_UP_CHANNELS)),
-                "content": rng.choice(NOTES),
-            },
-        )
+    backs = sorted({last, *rng.sample(range(last + 1, last + 60), rng.randrange(0, 3))},
+                   reverse=True)
+    zone = ZoneInfo("Asia/Shanghai")
+    today = ctx.now.astimezone(zone).date()
+    for back in backs:
+        at = ctx.now - timedelta(days=back, hours=rng.randrange(0, 8))
+        data = {"follow_up_at": at, "channel": rng.choice(list(FOLLOW_UP_CHANNELS)),
+                "content": rng.choice(NOTES)}
+        if back == last:  # the latest: when to follow up next
+            at_day = at.astimezone(zone).date()
+            wanted = (today - timedelta(days=rng.choice((0, 0, 1, 2))) if due_soon
+                      else today + timedelta(days=rng.randrange(1, 21)))
+            data["next_follow_up_date"] = max(wanted, at_day)
+        add_follow_up(owner_ctx, customer.id, data)
 
 
 # --- opportunities -----------------------------------------------------------------------
@@ -180,7 +184,10 @@ def load_opportunities(ctx: Any) -> None:
                           created_at=created, updated_at=created)
         opp.stage_reached = status if status != "lost" else rng.choice(STAGES[:4])
         if status == "won":
-            opp.won_at = opp.closed_at = created + timedelta(days=rng.randint(5, 40))
+            won = created + timedelta(days=rng.randint(5, 40))
+            if rng.random() < 0.3:  # some deals closed in the last days (this month's KPIs)
+                won = now - timedelta(hours=rng.randint(2, 60))
+            opp.won_at = opp.closed_at = min(won, now - timedelta(hours=rng.randint(1, 72)))
         if status == "lost":
             opp.lost_reason, opp.closed_at = rng.choice(LOST), created + timedelta(days=10)
         db.session.add(opp)
@@ -195,6 +202,12 @@ def load_opportunities(ctx: Any) -> None:
                                  amount=(Decimal(price * quantity) * Decimal("0.95"))
                                  .quantize(Decimal("0.01")),
                                  is_current=True, created_at=created + timedelta(days=2)))
+    for customer in customers:  # the opportunities' follow-ups are the customers' too
+        latest = db.session.scalar(select(func.max(FollowUp.follow_up_at)).where(
+            FollowUp.customer_id == customer.id))
+        if latest is not None and (customer.last_follow_up_at is None
+                                   or latest > customer.last_follow_up_at):
+            customer.last_follow_up_at = latest
     for product, price in PRODUCTS[:2]:
         customer = rng.choice(customers)
         db.session.add(Opportunity(customer_id=customer.id, owner_id=None, status="new",
@@ -208,8 +221,9 @@ def load_opportunities(ctx: Any) -> None:
 
 
 def load_handover(ctx: Any) -> None:
-    """One handover waiting for review: 销售一组's manager moves three of sales2's customers
-    to sales1 (an admin approves it, sales1 confirms)."""
+    """One handover waiting for review: the admin moves three of sales2's customers to
+    sales1, with the checklist gone through; 销售一组's manager reviews it, sales1
+    confirms."""
 
 
     if db.session.scalar(select(func.count()).select_from(Handover)):
@@ -217,7 +231,7 @@ def load_handover(ctx: Any) -> None:
     users = {
         u.username: u
         for u in db.session.scalars(
-            select(User).where(User.username.in_(("manager", "sales1", "sales2")))
+            select(User).where(User.username.in_(("admin", "sales1", "sales2")))
         )
     }
     if len(users) < 3:
@@ -232,15 +246,17 @@ def load_handover(ctx: Any) -> None:
     )
     if not picked:
         return
-    boss = ServiceContext(actor=users["manager"], source=ctx.source)
+    boss = ServiceContext(actor=users["admin"], source=ctx.source)
     h = start_handover(
         boss,
         to_user_id=users["sales1"].id,
         reason="position_change",
         from_user_id=users["sales2"].id,
         customer_ids=picked,
-        note="sales2 调往售后部，部分客户转给 sales1",
+        note="赵销售调往售后部，三位老客户转给李销售",
     )
+    items = list(range(len(h.checklist)))
+    update_checklist(boss, h.id, items, {0: "客户资料已核对，联系人电话均有效"})
     submit(boss, h.id)
 
 

@@ -76,7 +76,6 @@ def register_permissions() -> list[Permission]:
         Permission("crm.opportunity.claim", "认领商机", SALES),
         Permission("crm.opportunity.assign", "分配商机", ("manager",)),
         Permission("crm.opportunity.announced", "接收新商机推送", ("sales",)),
-        Permission("crm.analytics.read", "查看销售分析", ("manager",)),
         Permission("crm.handover.read", "查看客户交接", ("manager", "sales")),
         Permission("crm.handover.start", "发起客户交接", ("manager",)),
         Permission("crm.handover.review", "审核客户交接", ("manager",)),
@@ -175,7 +174,7 @@ def register_menus() -> list[MenuItem]:
         MenuItem("opportunities.board", "商机看板", "crm_opportunities.board", "opportunities",
                  20, "crm.opportunity.read"),
         MenuItem("opportunities.analytics", "销售分析", "crm_analytics.index", "opportunities",
-                 30, "crm.analytics.read"),
+                 30, "crm.opportunity.read"),
     ]
 
 
@@ -215,6 +214,20 @@ def _opportunity_section(customer: Any, ctx: Any) -> str:
 def register_customer_sections() -> list[CustomerSection]:
     return [CustomerSection("opportunities", "商机", _opportunity_section, sequence=10,
                             permission="crm.opportunity.read")]
+
+
+@hookimpl
+def register_workspace_cards() -> list:
+    from modules.crm.workspace import workspace_cards
+
+    return workspace_cards()
+
+
+@hookimpl
+def register_searchers() -> list:
+    from modules.crm.workspace import searchers
+
+    return searchers()
 
 
 @hookimpl

@@ -405,7 +405,9 @@ CENT = Decimal("0.01")
 
 
 def _visible(ctx: ServiceContext, *where: Any) -> Any:
-    ctx.require("crm.analytics.read")
+    """The opportunities the actor sees (a salesperson his own, a manager his team's: the
+    record rules decide, so everyone who reads opportunities gets his own figures)."""
+    ctx.require("crm.opportunity.read")
     return ctx.scoped(select(Opportunity).where(*where), Opportunity).subquery()
 
 

@@ -110,5 +110,12 @@ def customer_hidden_where(field: str, ctx: Any) -> Any:
 
 
 @hookimpl
+def register_workspace_cards() -> list:
+    from modules.pool.workspace import workspace_cards
+
+    return workspace_cards()
+
+
+@hookimpl
 def load_demo_data(ctx: Any) -> None:
     demo.load(ctx)

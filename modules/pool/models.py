@@ -36,6 +36,7 @@ class PoolRule(AuditedMixin, db.Model):
     __tablename__ = "pool_rule"
     # How a rule reads in history (core.history); the labels are the rules page's.
     __label__ = "公海规则"
+    __record_title__ = "customer_level"
     __labels__ = {"customer_level": "分级", "enabled": "启用",
                   "inactive_days": "未跟进回收（天）", "no_deal_days": "未成交回收（天）",
                   "remind_days": "提前提醒（天）", "max_customers": "持有上限",
@@ -57,6 +58,11 @@ class PoolMove(db.Model):
     """One move of a customer: into the pool (recycled or released) or out (claim, assign)."""
 
     __tablename__ = "pool_move"
+    # How a move reads in history (core.history).
+    __label__ = "公海流转"
+    __labels__ = {"customer_id": "客户", "from_owner_id": "原负责人", "to_owner_id": "新负责人",
+                  "reason": "原因", "note": "说明", "actor_id": "操作人", "at": "时间"}
+    __choices__ = {"reason": REASONS}
     __table_args__ = (
         Index("ix_pool_move_customer", "customer_id", "at"),
         Index("ix_pool_move_claims", "to_owner_id", "reason", "at"),

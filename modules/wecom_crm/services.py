@@ -244,21 +244,31 @@ def poll_transfers(ctx: ServiceContext, client: WeComClient | None = None) -> in
 
 
 def push_announcement(ctx: ServiceContext, announcement: Any) -> None:
-    """A new opportunity's card (with its 认领 button) to each announced salesperson's
-    WeCom and to the sales group's robot (``wecom_crm.sales_webhook``, one of
-    ``wecom.webhook_keys``), where those channels are installed and configured."""
+    """A new opportunity's card (with its 认领 button) on WeCom. When the sales group hears
+    of it (a customer nobody owns) it goes to the group's robot (``wecom_crm.sales_webhook``,
+    one of ``wecom.webhook_keys``), or to each salesperson's WeCom when no group robot is
+    configured. On a customer someone owns, to the announced people only (the owner and his
+    manager), whose single chats then have it as context (a bare ``#认领`` claims it)."""
+    from core.bot import remember_card
+
     card, opp = announcement.card, announcement.opportunity
     with force_locale(default_locale()):
         payload = {"msgtype": "template_card", "card": card.to_template_card()}
     channels = hooks.registry().notification_channels
     texts = {"url": card.url, "payload": payload, "dedupe_key": announcement.dedupe_key,
              "record": opp}
+    to_group = getattr(announcement, "to_group", True)
+    webhook = get_setting("wecom_crm.sales_webhook")
+    configured = get_setting("wecom.webhook_keys") or {}
+    group = (to_group and "wecom_webhook" in channels and bool(webhook)
+             and webhook in configured)
+    if group:
+        notify(ctx, [], announcement.title, announcement.body, channels=("wecom_webhook",),
+               address=str(webhook), **texts)
+        return
     on_wecom = [u for u in announcement.recipients if u.wecom_userid]
     if "wecom" in channels and on_wecom:
         notify(ctx, on_wecom, announcement.title, announcement.body, channels=("wecom",),
                **texts)
-    webhook = get_setting("wecom_crm.sales_webhook")
-    configured = get_setting("wecom.webhook_keys") or {}
-    if "wecom_webhook" in channels and webhook and webhook in configured:
-        notify(ctx, [], announcement.title, announcement.body, channels=("wecom_webhook",),
-               address=str(webhook), **texts)
+        for user in on_wecom:
+            remember_card(f"single:{user.wecom_userid}", card)

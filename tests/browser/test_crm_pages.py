@@ -79,10 +79,24 @@ def test_handover_stages_and_analytics_in_the_browser(page, live):
     _customer_and_opportunity(live, leaving)
     log_in(page, live, "boss")
     page.goto(f"{live.url}/crm/handovers/new")
-    page.select_option("#from_user_id", label="leaving")
+    with page.expect_navigation():  # choosing the person loads his customers
+        page.select_option("#from_user_id", label="leaving")
+    assert "浏览器客户" in page.inner_text("#customer-options")
+    page.fill("#customer-filter", "没有这个")  # the filter narrows the list as one types
+    assert page.locator("#customer-options [data-search]:visible").count() == 0
+    page.fill("#customer-filter", "浏览器")
+    page.click("#pick-shown")
+    assert page.inner_text("#picked-count") == "1" and page.is_checked("#scope-picked")
+    assert "root" not in page.inner_text("#to_user_id")  # an admin owns no customers
     page.select_option("#to_user_id", label="taker")
-    page.click("#handover-form button[type=submit]")
+    page.click("#create-handover")
+    assert "已创建交接单" in page.inner_text(".alert")
     assert "客户基本信息" in page.inner_text("#checklist")
+    assert page.locator("[data-action=approve]").count() == 0  # not for the initiator
+    for box in page.locator("#checklist input[name=done]").all():
+        box.check()
+    page.click("[data-action=checklist]")
+    assert "清单已齐" in page.inner_text(".alert")
     page.click("[data-action=submit]")
     assert "审核" in page.inner_text("#handover-stage")
     page.goto(f"{live.url}/crm/analytics/")

@@ -172,6 +172,12 @@ class Contact(AuditedMixin, TimestampMixin, db.Model):
     """A person at a customer (an enterprise has many)."""
 
     __tablename__ = "crm_contact"
+    # How the contact reads in history (core.history).
+    __label__ = "联系人"
+    __record_title__ = "name"
+    __labels__ = {"customer_id": "客户", "name": "姓名", "title": "职务", "phone": "手机号",
+                  "email": "邮箱", "wechat": "微信", "is_primary": "主要联系人",
+                  "remark": "备注"}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(
@@ -195,6 +201,13 @@ class FollowUp(AuditedMixin, TimestampMixin, db.Model):
     """One contact with a customer (optionally about an opportunity)."""
 
     __tablename__ = "crm_follow_up"
+    # How the follow-up reads in history (core.history).
+    __label__ = "跟进记录"
+    __record_title__ = "content"
+    __labels__ = {"customer_id": "客户", "opportunity_id": "商机", "user_id": "跟进人",
+                  "follow_up_at": "跟进时间", "channel": "跟进方式", "content": "跟进内容",
+                  "next_follow_up_date": "下次跟进日期"}
+    __choices__ = {"channel": FOLLOW_UP_CHANNELS}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(

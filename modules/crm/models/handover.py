@@ -40,6 +40,13 @@ REASONS = {"resignation": "离职", "position_change": "岗位调整", "other": 
 
 class Handover(AuditedMixin, TimestampMixin, db.Model):
     __tablename__ = "crm_handover"
+    # How the handover reads in history (core.history).
+    __label__ = "客户交接"
+    __labels__ = {"from_user_id": "原负责人", "to_user_id": "接收人", "initiator_id": "发起人",
+                  "reason": "原因", "note": "说明", "stage": "阶段", "checklist": "交接清单",
+                  "completed_at": "完成时间"}
+    __choices__ = {"reason": REASONS, "stage": STAGES}
+    __history_actions__ = {"completed": "交接完成"}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     from_user_id: Mapped[int | None] = mapped_column(

@@ -138,6 +138,12 @@ class Quote(AuditedMixin, db.Model):
         Index("uq_crm_quote_current", "opportunity_id", unique=True,
               postgresql_where=text("is_current"), sqlite_where=text("is_current")),
     )
+    # How the quote reads in history (core.history).
+    __label__ = "报价"
+    __record_title__ = "amount"
+    __labels__ = {"opportunity_id": "商机", "amount": "报价金额", "valid_until": "有效期至",
+                  "note": "说明", "created_by": "报价人"}
+    __hidden_in_history__ = ("is_current",)  # moves with each new quote: bookkeeping
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     opportunity_id: Mapped[int] = mapped_column(

@@ -36,6 +36,7 @@ from core.i18n import default_locale
 from core.notify import notify
 from core.security.models import Team
 from core.security.models import User
+from core.security.ownership import holds
 from core.security.ownership import unrestricted
 from core.services import ServiceContext
 from core.settings import get_setting
@@ -120,6 +121,36 @@ def _check_may_start(ctx: ServiceContext, from_user_id: int | None) -> None:
         raise PermissionDenied(_("只能为本团队成员发起交接"))
 
 
+class HandoverBusy(ConflictError):
+    """Some of the customers are in open handovers already: ``handovers`` names them."""
+
+    def __init__(self, handovers: list[Handover], count: int) -> None:
+        self.handovers = handovers
+        numbers = _("、").join(h.number for h in handovers)
+        super().__init__(_("有 %(n)s 个客户已在进行中的交接单 %(numbers)s 里，"
+                           "请先完成或取消那张交接单", n=count, numbers=numbers))
+
+
+OWNER_PERMISSION = "crm.customer.write"  # who may own (and so receive) customers
+
+
+def receivers() -> list[User]:
+    """Active users whose roles grant :data:`OWNER_PERMISSION`: those who may own customers
+    (a permission, not a role code; an admin's blanket rights do not make him a receiver)."""
+    return list(db.session.scalars(select(User).where(
+        User.active.is_(True), holds(OWNER_PERMISSION)).order_by(User.display_name, User.id)))
+
+
+def departing_users(ctx: ServiceContext) -> list[User]:
+    """Whose customers the actor may hand over: every owner for an admin, else the members
+    of the teams he manages."""
+    stmt = select(User).where(User.id.in_(select(Customer.owner_id).where(
+        Customer.owner_id.is_not(None))))
+    if not unrestricted(ctx.actor):
+        stmt = stmt.join(Team, User.team_id == Team.id).where(Team.manager_id == ctx.actor_id)
+    return list(db.session.scalars(stmt.order_by(User.display_name, User.id)))
+
+
 def start_handover(
     ctx: ServiceContext,
     *,
@@ -137,6 +168,9 @@ def start_handover(
     if target is None or not target.active:
         message = _("接收人无效")
         raise ValidationError(message, fields={"to_user_id": message})
+    if target.id not in {u.id for u in receivers()}:
+        message = _("%(name)s 不能负责客户，请选择销售人员", name=target.name)
+        raise ValidationError(message, fields={"to_user_id": message})
     if from_user_id is not None and from_user_id == to_user_id:
         raise ValidationError(_("接收人不能是原负责人"), fields={"to_user_id": _("不能是原负责人")})
     stmt = select(Customer.id).where(Customer.status != "in_pool")
@@ -152,16 +186,17 @@ def start_handover(
     if not visible:
         message = _("没有可交接的客户")
         raise ValidationError(message, fields={"customer_ids": message})
-    busy = db.session.scalar(
-        select(func.count())
+    busy = db.session.execute(
+        select(Handover.id, func.count())
         .select_from(HandoverCustomer)
         .join(Handover)
         .where(HandoverCustomer.customer_id.in_(visible), Handover.stage.in_(OPEN_STAGES))
-    )
+        .group_by(Handover.id)
+        .order_by(Handover.id)
+    ).all()
     if busy:
-        raise ConflictError(
-            _("有 %(n)s 个客户已在进行中的交接单里，请先完成或取消那张交接单", n=busy)
-        )
+        raise HandoverBusy([db.session.get(Handover, hid) for hid, _n in busy],
+                           sum(n for _hid, n in busy))
     handover = Handover(
         from_user_id=from_user_id,
         to_user_id=to_user_id,
@@ -195,10 +230,21 @@ def _require_stage(handover: Handover, stage: str, message: Any) -> None:
         raise UserError(str(message))
 
 
+def item_settled(item: dict) -> bool:
+    """A checklist item is settled when done, or waived with a note saying why."""
+    return bool(item.get("done") or (item.get("waived") and (item.get("note") or "").strip()))
+
+
+def open_items(handover: Handover) -> list[dict]:
+    return [item for item in handover.checklist or [] if not item_settled(item)]
+
+
 def update_checklist(
-    ctx: ServiceContext, handover_id: int, done: list[int], notes: dict[int, str] | None = None
+    ctx: ServiceContext, handover_id: int, done: list[int], notes: dict[int, str] | None = None,
+    waived: list[int] | None = None,
 ) -> Handover:
-    """Preparation: the initiator or the departing user ticks items off and adds notes."""
+    """Preparation: the initiator or the departing user ticks items off, or waives them
+    with a note (a waived item needs the note), and adds notes."""
     handover = get_handover(ctx, handover_id)
     _require_stage(handover, "preparation", _l("只有准备阶段可以修改交接清单"))
     may_edit = unrestricted(ctx.actor) or ctx.actor_id in (handover.initiator_id,
@@ -206,12 +252,19 @@ def update_checklist(
     if not may_edit:
         raise PermissionDenied(_("只有发起人或原负责人可以完善交接清单"))
     notes = notes or {}
+    waived_set = set(waived or ())
     items = []
+    unexplained = []
     for index, item in enumerate(handover.checklist or []):
-        item = dict(item, done=index in done)
+        item = dict(item, done=index in done, waived=index in waived_set and index not in done)
         if index in notes:
             item["note"] = (notes[index] or "").strip()[:500]
+        if item["waived"] and not item.get("note"):
+            unexplained.append(_(item["title"]))
         items.append(item)
+    if unexplained:
+        raise ValidationError(_("豁免的事项需要填写说明：%(items)s",
+                                items=_("、").join(unexplained)))
     handover.checklist = items  # a new list, so the JSON column is saved
     _step(
         ctx,
@@ -231,6 +284,11 @@ def submit(ctx: ServiceContext, handover_id: int) -> Handover:
     _require_stage(handover, "preparation", _l("只有准备中的交接单可以提交审核"))
     if not unrestricted(ctx.actor) and ctx.actor_id != handover.initiator_id:
         raise PermissionDenied(_("只有发起人可以提交审核"))
+    pending = open_items(handover)
+    if pending:
+        raise UserError(_("交接清单还有 %(n)s 项未完成：%(items)s。请勾选完成，"
+                          "或勾选“豁免”并填写说明后再提交审核。", n=len(pending),
+                          items=_("、").join(_(i["title"]) for i in pending)))
     _step(ctx, handover, "submit", "review")
     db.session.flush()
     return handover
@@ -396,3 +454,25 @@ def cancel(ctx: ServiceContext, handover_id: int, comment: str | None = None) ->
     _step(ctx, handover, "cancel", "cancelled", comment)
     db.session.flush()
     return handover
+
+
+def allowed_actions(ctx: ServiceContext, handover: Handover) -> set[str]:
+    """The actions the actor may take on ``handover`` now (the page shows only these)."""
+    admin = unrestricted(ctx.actor)
+    me = ctx.actor_id
+    out: set[str] = set()
+    if handover.stage == "preparation":
+        if admin or me in (handover.initiator_id, handover.from_user_id):
+            out.add("checklist")
+        if ctx.can("crm.handover.start") and (admin or me == handover.initiator_id):
+            out.add("submit")
+    elif handover.stage == "review":
+        if ctx.can("crm.handover.review") and (me is None or me != handover.initiator_id):
+            out |= {"approve", "reject"}
+    elif handover.stage == "confirmation" and me == handover.to_user_id:
+        out.add("confirm")
+    if handover.stage in OPEN_STAGES and (
+            admin or me == handover.initiator_id or ctx.can("crm.handover.review")):
+        out.add("cancel")
+    return out
+

@@ -205,7 +205,7 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
         visible = db.session.scalar(
             opportunity_select(ctx).where(Opportunity.id == opp.id)) is not None
         # Who was faster is told about announced (claimed) ones, never about others' records.
-        if opp.owner_id is not None and (visible or _was_claimed(opp.id)):
+        if opp.owner_id is not None and (visible or was_claimed(opp.id)):
             raise ConflictError(_("%(number)s 已被%(name)s认领", number=opp.number,
                                   name=opp.owner.name if opp.owner else _("他人")))
         if not visible:
@@ -224,7 +224,7 @@ def _check_assignee(ctx: ServiceContext, owner_id: int) -> None:
                               fields={"owner_id": _("无效的负责人")})
 
 
-def _was_claimed(opp_id: int) -> bool:
+def was_claimed(opp_id: int) -> bool:
     return db.session.scalar(select(AuditLog.id).where(
         AuditLog.model == Opportunity.__tablename__, AuditLog.record_id == str(opp_id),
         AuditLog.action == "claim").limit(1)) is not None
@@ -302,6 +302,24 @@ def follow_up(ctx: ServiceContext, ref: str | int, content: str,
     return record
 
 
+def announce_recipients(opp: Opportunity) -> list[Any]:
+    """Who hears of a new unowned opportunity personally: the customer's owner and the
+    manager of his team when the customer has an owner (never other teams); otherwise
+    nobody personally (the configured group hears of it)."""
+    from core.security.models import Team
+
+    owner = opp.customer.owner
+    if owner is None or not owner.active:
+        return []
+    people = [owner]
+    if owner.team_id is not None:
+        manager_id = db.session.scalar(select(Team.manager_id).where(Team.id == owner.team_id))
+        manager = db.session.get(User, manager_id) if manager_id else None
+        if manager is not None and manager.active and manager.id != owner.id:
+            people.append(manager)
+    return people
+
+
 @dataclass(frozen=True)
 class Announcement:
     """A new unowned opportunity announced to the sales team: its card (in the installation's
@@ -314,26 +332,32 @@ class Announcement:
     title: str
     body: str
     dedupe_key: str
+    to_group: bool = True  # the customer has no owner: the sales group hears of it
 
 
 def announce(ctx: ServiceContext, opp: Opportunity) -> None:
-    """Announce a new unowned opportunity to the sales team (the holders of
-    ``crm.opportunity.announced``): an in-app notice to each, the card remembered as the
-    sales chat's context (so ``#认领`` there needs no number), and ``opportunity_announced``
-    for chat integrations (``wecom_crm`` pushes the card with its 认领 button to each
-    salesperson's WeCom and to the sales group's robot)."""
-    # The card goes to the whole team: in the default language, not the actor's.
+    """Announce a new unowned opportunity. On a customer someone owns: to that owner and his
+    team's manager only (never other teams). On a customer nobody owns: to the sales team (the
+    holders of ``crm.opportunity.announced``) —
+    the card remembered as the sales chat's context (so ``#认领`` there needs no number) and
+    the group told. An in-app notice to each recipient, and ``opportunity_announced`` for
+    chat integrations (``wecom_crm`` pushes the card with its 认领 button to the recipients'
+    WeCom, or to the sales group's robot when the group hears of it)."""
+    # The card goes to several people: in the default language, not the actor's.
     with force_locale(default_locale()):
         card = opportunity_card(opp, source="新商机")
-    chat_id = get_setting("crm.sales_chat_id")
-    if chat_id:
-        remember_card(str(chat_id), card)
-    sales = list(db.session.scalars(select(User).where(
-        User.active.is_(True), holds("crm.opportunity.announced"))))
+    recipients = announce_recipients(opp)
+    to_group = not recipients
+    if to_group:
+        chat_id = get_setting("crm.sales_chat_id")
+        if chat_id:
+            remember_card(str(chat_id), card)
+        recipients = list(db.session.scalars(select(User).where(
+            User.active.is_(True), holds("crm.opportunity.announced"))))
     announcement = Announcement(
-        opportunity=opp, card=card, recipients=sales, title=f"新商机：{card.title}",
+        opportunity=opp, card=card, recipients=recipients, title=f"新商机：{card.title}",
         body=f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}",
-        dedupe_key=f"crm.announce:{opp.id}")
-    notify(ctx, sales, announcement.title, announcement.body, channels=("inapp",),
+        dedupe_key=f"crm.announce:{opp.id}", to_group=to_group)
+    notify(ctx, recipients, announcement.title, announcement.body, channels=("inapp",),
            url=card.url, dedupe_key=announcement.dedupe_key, record=opp)
     hooks.call("opportunity_announced", announcement=announcement, ctx=ctx)

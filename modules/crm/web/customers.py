@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date
+from datetime import datetime
+from datetime import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint
 from flask import flash
@@ -51,6 +55,11 @@ from modules.crm.web.forms import FollowUpForm
 
 log = logging.getLogger(__name__)
 
+def beijing_day(value: str) -> datetime:
+    """``2026-12-01`` → its first moment in Beijing (a list's date filter)."""
+    return datetime.combine(date.fromisoformat(value), time.min, ZoneInfo("Asia/Shanghai"))
+
+
 bp = Blueprint("crm_customers", __name__, url_prefix="/crm/customers", template_folder="templates")
 
 _OWNER = aliased(User)  # made once: the statement stays in SQLAlchemy's cache
@@ -82,6 +91,8 @@ CUSTOMERS = ListView(
         Filter("customer_type", "类型", Customer.customer_type, CUSTOMER_TYPES),
         Filter("customer_level", "分级", Customer.customer_level, CUSTOMER_LEVELS),
         Filter("status", "状态", Customer.status, CUSTOMER_STATUSES),
+        Filter("created_from", "创建起始", Customer.created_at, kind="date_from",
+               convert=beijing_day),
     ],
     default_sort="-updated_at",
     row_select=_list_rows,
@@ -110,6 +121,12 @@ def index() -> Any:
         tag=request.args.get("tag"),
         mine=request.args.get("mine") == "1",
     )
+    title = "客户"
+    if request.args.get("follow") == "due":  # the workspace's 今日待跟进
+        from modules.crm.workspace import due_customer_ids
+
+        base = base.where(Customer.id.in_(due_customer_ids(ctx).scalar_subquery()))
+        title = "今日待跟进的客户"
     fmt = request.args.get("export")
     if fmt in ("csv", "xlsx"):
         ctx.require("crm.customer.export")
@@ -118,7 +135,7 @@ def index() -> Any:
     return CUSTOMERS.respond(
         ctx,
         base,
-        title="客户",
+        title=title,
         template="crm/customer_list.html",
         actions=[("新建客户", url_for(".create"))] if ctx.can("crm.customer.create") else [],
         cells=_row_cells(),

@@ -69,6 +69,7 @@ from core.web.templating import translated_label
 from modules.crm import queries
 from modules.crm.models.customer import FOLLOW_UP_CHANNELS
 from modules.crm.models.customer import Customer
+from modules.crm.models.opportunity import OPEN_STATUSES
 from modules.crm.models.opportunity import SOURCES
 from modules.crm.models.opportunity import STATUSES
 from modules.crm.models.opportunity import TRANSITIONS
@@ -204,6 +205,7 @@ LIST = ListView(
                translate=False),
         Filter("from", "起始日期", Opportunity.created_at, kind="date_from", convert=_day),
         Filter("to", "截止日期", Opportunity.created_at, kind="date_to", convert=_day_end),
+        Filter("won_from", "成交起始", Opportunity.won_at, kind="date_from", convert=_day),
         Filter("min", "最低金额", Opportunity.estimated_amount, kind="number_min",
                convert=_decimal),
         Filter("max", "最高金额", Opportunity.estimated_amount, kind="number_max",
@@ -220,7 +222,9 @@ BOARD = Kanban(Opportunity, Opportunity.status, STATUSES,
                                  ("金额", f"¥{o.estimated_amount:,.2f}"),
                                  ("负责人", o.owner.name if o.owner else gettext("待认领"))],
                move_endpoint="crm_opportunities.move",
-               detail_endpoint="crm_opportunities.detail", options=LOADERS)
+               detail_endpoint="crm_opportunities.detail", options=LOADERS,
+               amount=Opportunity.estimated_amount, reasons={"lost": "丢单原因"},
+               filters=[f for f in LIST.filters if f.key in ("owner_id", "from", "to")])
 
 
 class OpportunityForm(FlaskForm):
@@ -242,14 +246,19 @@ def index() -> Any:
     actions = [("看板", url_for("crm_opportunities.board"))]
     if web_ctx().can("crm.opportunity.create"):
         actions.insert(0, ("新建商机", url_for("crm_opportunities.new")))
-    return LIST.respond(web_ctx(), select(Opportunity), title="商机", actions=actions,
-                        cells=_row_cells())
+    base, title = select(Opportunity), "商机"
+    if request.args.get("unclaimed") == "1":  # the workspace's 待认领商机
+        base = base.where(Opportunity.owner_id.is_(None),
+                          Opportunity.status.in_(OPEN_STATUSES))
+        title = "待认领的商机"
+    return LIST.respond(web_ctx(), base, title=title, actions=actions, cells=_row_cells())
 
 
 @bp.route("/board")
 @requires("crm.opportunity.read")
 def board() -> str:
-    return BOARD.render(web_ctx(), select(Opportunity), title="商机看板")
+    return BOARD.render(web_ctx(), select(Opportunity), title="商机看板",
+                        actions=[("列表", url_for("crm_opportunities.index"))])
 
 
 @bp.route("/board/move", methods=["POST"])

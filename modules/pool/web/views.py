@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint
 from flask import flash
@@ -81,6 +82,20 @@ def index() -> Any:
         view = replace(POOL, search=[Customer.customer_name])  # no finding by a hidden field
     return view.respond(ctx, select(Customer).where(Customer.status == "in_pool"),
                         title="公海池")
+
+
+@bp.route("/due")
+@requires("pool.customer.release")
+def due() -> Any:
+    """Customers about to be recycled: the actor's own (a manager: also his team's), soonest
+    first, each with its day and why (the workspace card's "查看全部")."""
+    from modules.pool.workspace import days_left_badge
+    from modules.pool.workspace import due_soon
+
+    ctx = web_ctx()
+    rows = due_soon(ctx, mine=not ctx.can("pool.customer.assign"))
+    today = ctx.now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return render_template("pool/due.html", rows=rows, today=today, badge=days_left_badge)
 
 
 @bp.route("/customers/<int:id>")

@@ -240,3 +240,76 @@ def test_single_chat_has_its_own_context(sales):
     assert last_record("single:zhangsan").record_id == str(widget_id)
     assert say("#改名 乙", chat=None, chat_type="single").text == f"已改名：W-{widget_id} 乙"
     assert "请写明要操作的记录" in say("#改名 丙", chat="group-x").text
+
+
+@pytest.fixture
+def choose_command(add_command):
+    """``#选名 [W-编号] 新名称``: acts on the last card only when its widget is not locked
+    (its name starts with 锁); otherwise the sender's widgets are listed, numbered."""
+    from demo_a.hooks import _get_widget
+    from demo_a.models import Widget
+    from sqlalchemy import select as sa_select
+
+    def handler(ctx, call):
+        def candidates():
+            rows = db.session.scalars(ctx.scoped(sa_select(Widget), Widget)
+                                      .where(~Widget.name.startswith("锁"))
+                                      .order_by(Widget.id.desc()))
+            return [(w.id, f"W-{w.id} {w.name}") for w in rows]
+
+        widget, name = call.resolve(lambda value: _get_widget(ctx, value),
+                                    usable=lambda w: not w.name.startswith("锁"),
+                                    candidates=candidates, empty="您没有可改名的小部件。")
+        widget.name = name
+        return f"已改名：W-{widget.id} {name}"
+
+    add_command("选名", handler, permission="demo_a.widget.read", model="demo_a_widget",
+                reference="W-")
+
+
+@pytest.mark.usefixtures("choose_command")
+def test_bare_command_on_a_usable_last_card_acts_on_it(sales):
+    widget_id = say("#小部件 甲").card.record[1]
+    assert say("#选名 甲二").text == f"已改名：W-{widget_id} 甲二"
+
+
+@pytest.mark.usefixtures("choose_command")
+def test_bare_command_lists_candidates_and_the_number_answers(sales, bot_user):
+    first = say("#小部件 甲").card.record[1]
+    second = say("#小部件 乙").card.record[1]
+    bot_user("sales", wecom_userid="lisi")
+    locked = say("#小部件 锁定的", userid="lisi").card.record[1]  # lisi's card is the last
+    reply = say("#选名 新名字").text
+    assert reply.splitlines() == [
+        "请选择要操作的记录，回复编号即可（例如“1”或“#选名 1”）：",
+        f"1. W-{second} 乙",
+        f"2. W-{first} 甲",
+    ]
+    assert say("2").text == f"已改名：W-{first} 新名字"  # the text typed the first time
+    assert "请发送以 # 开头的命令" in say("2").text  # the list is used up
+    say("#选名 再改")
+    assert say("#选名 1 乙二").text == f"已改名：W-{second} 乙二"  # number and new text
+    names = {wid: name for wid, name, _o in widgets()}
+    assert names == {first: "新名字", second: "乙二", locked: "锁定的"}
+
+
+@pytest.mark.usefixtures("choose_command")
+def test_the_list_is_the_senders_own_and_per_chat(sales, bot_user):
+    say("#小部件 甲")
+    say("#小部件 锁乙")
+    bot_user("sales", wecom_userid="lisi")
+    assert say("#选名 丙").text.startswith("请选择要操作的记录")
+    assert "请发送以 # 开头的命令" in say("1", userid="lisi").text  # not lisi's list
+    assert "请发送以 # 开头的命令" in say("1", chat="chat-2").text  # nor another chat's
+    assert say("#选名 丙", userid="lisi").text == "您没有可改名的小部件。"
+
+
+@pytest.mark.usefixtures("choose_command")
+def test_a_refused_choice_keeps_the_list(sales):
+    widget_id = say("#小部件 锁甲").card.record[1]
+    other = say("#小部件 乙").card.record[1]
+    say("#小部件 锁丙")
+    assert say("#选名 丁").text.endswith(f"1. W-{other} 乙")
+    assert "请发送以 # 开头的命令" in say("3").text  # out of range: not an answer
+    assert say("1").text == f"已改名：W-{other} 丁"
+    assert {wid: name for wid, name, _o in widgets()}[widget_id] == "锁甲"

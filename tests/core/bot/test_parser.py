@@ -89,3 +89,49 @@ def test_remove_span_keeps_chinese_punctuation():
     assert remove_span(text, ref.span) == "已发方案，客户考虑中。"
     text = "已发方案 OPP-9 客户考虑中"
     assert remove_span(text, parse_reference(text, "OPP-").span) == "已发方案 客户考虑中"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("18.5万", "185000.00"),
+        ("1.85万元", "18500.00"),
+        ("¥185,000", "185000.00"),
+        ("￥185,000", "185000.00"),
+        ("185000元", "185000.00"),
+        ("185,000", "185000.00"),
+        ("185000", "185000.00"),
+        ("１８５０００", "185000.00"),  # full-width digits
+        ("18.5 万", "185000.00"),
+        ("¥ 12,345.50 元", "12345.50"),
+        ("RMB 2千", "2000.00"),
+        ("0.5w", "5000.00"),
+        ("3块", "3.00"),
+    ],
+)
+def test_amount_forms(text, value):
+    from decimal import Decimal
+
+    from core.bot.parser import parse_amount
+
+    assert parse_amount(text) == Decimal(value)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "abc", "50%", "OPP-1023", "1,85", "18.5万 含安装", "万元", "12a"]
+)
+def test_not_one_amount(text):
+    from core.bot.parser import parse_amount
+
+    assert parse_amount(text) is None
+
+
+def test_find_amount_in_a_sentence_and_remove_it():
+    from decimal import Decimal
+
+    from core.bot.parser import find_amount
+
+    text = "OPP-7 报价，18.5万，含安装"
+    found = find_amount(text)
+    assert found.value == Decimal("185000.00")
+    assert remove_span(text, found.span) == "OPP-7 报价 含安装"

@@ -111,3 +111,38 @@ def test_comments_on_records_the_user_cannot_see_are_404(board):
     assert board.post(f"/timeline/demo_a_widget/{wid}/comments",
                       data={"body": "x"}).status_code == 404
     assert board.post("/timeline/core_user/1/comments", data={"body": "x"}).status_code == 404
+
+
+def test_column_totals_filters_and_the_move_menu(board, board_app):
+    """Each column's count and sum of ``amount`` in one GROUP BY through the record rules;
+    a filter from the query string narrows the board; every card has a 移动到… menu."""
+    from demo_a.models import Widget
+
+    from core.services import ServiceContext
+    from core.web.kanban import Kanban
+    from core.web.listview import Filter
+
+    me, other = _user("s1", "sales"), _user("s2", "sales")
+    _widgets([("a", me.id, "new"), ("b", me.id, "new"), ("c", me.id, "doing"),
+              ("theirs", other.id, "new")])
+    ids = dict(db.session.execute(select(Widget.name, Widget.id)).all())
+    names = {"a": "a", "b": "b", "c": "c"}
+    kanban = Kanban(Widget, Widget.status, {"new": "新建", "doing": "进行中", "done": "完成"},
+                    title=lambda w: w.name, move_endpoint="demo_a_board.move",
+                    amount=Widget.id, reasons={"done": "完成说明"},
+                    filters=[Filter("name", "名称", Widget.name, names, translate=False)])
+    ctx = ServiceContext(actor=me, source="web")
+    assert kanban.totals(ctx, select(Widget)) == {
+        "new": (2, ids["a"] + ids["b"]), "doing": (1, ids["c"]), "done": (0, 0)}
+    with board_app.test_request_context("/?name=b"):
+        from flask_login import login_user
+
+        login_user(me)
+        page = kanban.render(ctx, select(Widget), title="看板")
+    assert f'data-sum="new">¥{ids["b"]:,.2f}<' in page
+    assert 'data-count="new">1<' in page and 'data-count="doing">0<' in page
+    assert 'data-reason-label="完成说明"' in page and 'id="kanban-reason"' in page
+    assert page.count("data-move-to=") == 3  # one card, one item per column
+    with board_app.test_request_context("/?name=zzz"), pytest.raises(Exception) as bad:
+        kanban.filtered(select(Widget))
+    assert getattr(bad.value, "code", None) == 400

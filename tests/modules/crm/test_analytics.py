@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.errors import PermissionDenied
 from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
@@ -107,14 +106,41 @@ def test_won_by_month(data):
 
 
 def test_page_and_access(client, data):
-    with pytest.raises(PermissionDenied):
-        funnel(ctx_for(data["a"]), START, END)
+    """Everyone who reads opportunities sees his own figures (record rules, not a 403): a
+    salesperson his, a manager his team's."""
+    a_rows = performance(ctx_for(data["a"]), START, END)
+    assert {r["owner"] for r in a_rows} <= {data["a"].name, "待认领"}
     login(client, data["a"])
-    assert client.get("/crm/analytics/").status_code == 403
-    client.post("/logout")
+    page = client.get("/crm/analytics/?from=2026-01-01&to=2026-03-31").get_data(as_text=True)
+    assert "我的商机" in page and data["b"].name not in page
+    client = client.application.test_client()
     login(client, data["manager"])
     page = client.get("/crm/analytics/?from=2026-01-01&to=2026-03-31").get_data(as_text=True)
-    assert '<svg id="funnel"' in page and 'data-stage="won">3 · 43%<' in page
-    assert '<svg id="months"' in page and 'data-month="2026-01">2<' in page
+    assert 'id="funnel"' in page and '<li data-stage="won">成交：3 · 43%</li>' in page
+    assert 'id="amounts"' in page and 'id="counts"' in page and 'id="owners"' in page
+    assert "<td>2026-01</td><td>2</td><td>¥120,000.00</td>" in page  # the months' table
     assert "¥170,000.00" in page and "75%" in page and "23.3" in page
     assert client.get("/crm/analytics/?from=bad&to=2026-13-01").status_code == 200
+
+
+def test_quick_ranges_and_exports(client, data):
+    from datetime import date
+
+    from modules.crm.web.analytics import quick_range
+
+    today = date(2026, 5, 20)
+    assert quick_range("month", today) == (date(2026, 5, 1), today)
+    assert quick_range("quarter", today) == (date(2026, 4, 1), today)
+    assert quick_range("year", today) == (date(2026, 1, 1), today)
+    assert quick_range("nope", today) is None
+    login(client, data["manager"])
+    page = client.get("/crm/analytics/").get_data(as_text=True)  # this month by default
+    assert 'data-range="month" aria-current="true"' in page
+    assert 'data-range="quarter"' in page and 'data-range="year"' in page
+    csv = client.get("/crm/analytics/?from=2026-01-01&to=2026-03-31&export=csv&chart=months")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    text = csv.get_data(as_text=True)
+    assert "月份,成交数量,成交金额" in text and "2026-01,2,"in text
+    xlsx = client.get("/crm/analytics/?from=2026-01-01&to=2026-03-31&export=xlsx&chart=owners")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert client.get("/crm/analytics/?export=csv&chart=nope").status_code == 400

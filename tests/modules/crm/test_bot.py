@@ -60,7 +60,7 @@ def reload(opp):
 
 
 def test_announced_card_is_the_groups_context_and_claim_needs_no_number(li, zhao):
-    opp = announce(make_customer(li))
+    opp = announce(make_customer(None))  # a customer nobody owns: the group hears of it
     assert last_record(GROUP, "crm_opportunity").record_id == str(opp.id)
     inbox = db.session.scalars(select(InboxMessage.user_id)).all()
     assert set(inbox) == {li.id, zhao.id}  # every salesperson hears of it
@@ -73,7 +73,7 @@ def test_announced_card_is_the_groups_context_and_claim_needs_no_number(li, zhao
 
 
 def test_card_button_is_the_same_claim(li, zhao):
-    opp = announce(make_customer(li))
+    opp = announce(make_customer(None))
     button = opportunity_card(opp).buttons[0]
     assert button.text == "认领"
     reply = dispatch_card_action("zhao.sales", button.key, None, GROUP)
@@ -84,7 +84,7 @@ def test_card_button_is_the_same_claim(li, zhao):
 
 
 def test_each_command_with_the_last_card(li):
-    customer = make_customer(li, phone="13912345678")
+    customer = make_customer(None, phone="13912345678")
     opp = announce(customer)
     say("#认领")
     assert say("#跟进 已发送方案，客户考虑中").to_text() == (
@@ -120,10 +120,12 @@ def test_each_command_with_an_explicit_reference(li):
 
 def test_usage_hints_and_refused_moves(li):
     opp = make_opportunity(make_customer(li), li)
-    assert "OPP-1023" in say("#跟进 没有卡片的群", chat="empty").to_text()  # asks for a number
+    listed = say("#跟进 没有卡片的群", chat="empty").to_text()  # no card: his candidates
+    assert listed.startswith("请选择要操作的记录") and f"1. {opp.number}" in listed
     assert "请写跟进内容" in say(f"#跟进 {opp.number}").to_text()
     assert "请写报价金额" in say(f"#报价 {opp.number}").to_text()
-    assert "不是有效的金额" in say(f"#报价 {opp.number} 十万").to_text()
+    assert "请写报价金额" in say(f"#报价 {opp.number} 十万").to_text()
+    assert "最多两位小数" in say(f"#报价 {opp.number} 185000.123").to_text()
     assert "请写丢单原因" in say(f"#丢单 {opp.number}").to_text()
     assert "不能从“新建”变为“成交”" in say(f"#成交 {opp.number}").to_text()
     assert "请写手机号" in say("#客户历史").to_text()
@@ -142,14 +144,15 @@ def test_refusals_leak_nothing(li, zhao, make_user):
     # the last card of a shared chat is li's opportunity: zhao still cannot act on it
     with unit_of_work(ServiceContext.system()):
         remember_card("shared", opportunity_card(reload(opp)))
-    assert "不存在或无权查看" in say("#跟进 看看", "zhao.sales", "shared").to_text()
+    reply = say("#跟进 看看", "zhao.sales", "shared").to_text()  # zhao's own, of which none
+    assert reply == "您没有进行中的商机。请写明编号，例如：#跟进 OPP-1023"
     make_user("engineer", wecom_userid="gong")
     assert say(f"#跟进 {opp.number} x", "gong").to_text().startswith("无权限")
     assert [f.content for f in reload(opp).follow_ups] == ["电话沟通"]
 
 
 def test_unclaimed_opportunity_must_be_claimed_before_work(li):
-    opp = announce(make_customer(li))
+    opp = announce(make_customer(None))
     assert "请先认领" in say("#跟进 先跟进").to_text()
     assert reload(opp).owner_id is None and reload(opp).status == "new"
 
@@ -160,3 +163,56 @@ def test_manage_py_bot_say(app, li):
                                              f"#报价 {opp.number} 99000"]).output
     assert "¥99,000.00" in out
     assert reload(opp).status == "quoted"
+
+
+@pytest.mark.parametrize(("typed", "amount"), [
+    ("18.5万", "185,000.00"), ("1.85万元", "18,500.00"), ("¥185,000", "185,000.00"),
+    ("185000元", "185,000.00"), ("185,000", "185,000.00"), ("￥１８５０００", "185,000.00"),
+])
+def test_quote_amounts_as_people_type_them(li, typed, amount):
+    opp = make_opportunity(make_customer(li), li)
+    assert say(f"#报价 {opp.number} {typed}").to_text() == (
+        f"{opp.number} 已报价 ¥{amount}（当前报价）")
+    assert f"{reload(opp).current_quote.amount:,.2f}" == amount
+
+
+def test_quote_keeps_the_words_after_the_amount_as_its_note(li):
+    opp = make_opportunity(make_customer(li), li)
+    say(f"#报价 {opp.number} 18.5万 含安装调试")
+    assert reload(opp).current_quote.note == "含安装调试"
+
+
+def test_won_card_emphasises_the_won_quote(li):
+    opp = make_opportunity(make_customer(li), li, estimated_amount="276000")
+    say(f"#报价 {opp.number} 18.5万")
+    card = say(f"#成交 {opp.number}").card
+    assert card.emphasis == ("成交金额", "¥185,000.00")
+    assert ("预计金额", "¥276,000.00") in card.fields
+
+
+def test_bare_claim_in_a_group_never_picks_someone_elses_won_opportunity(li, zhao):
+    """Seed 000: sales2's bare #认领 after sales1's won card lists what can be claimed."""
+    won = make_opportunity(make_customer(li), li)
+    say(f"#报价 {won.number} 18.5万")
+    say(f"#成交 {won.number}")  # li's won card is the group's last
+    waiting = announce(make_customer(None), product_name="精密空调")
+    with unit_of_work(ServiceContext.system()):
+        remember_card(GROUP, opportunity_card(reload(won)))
+    listed = say("#认领", "zhao.sales").to_text()
+    assert listed.splitlines()[1] == f"1. {waiting.number} 精密空调 × 10 · " \
+        f"{waiting.customer.customer_name} · 新建"
+    assert "不存在" not in listed
+    assert "已认领" in say("1", "zhao.sales").to_text()
+    assert reload(waiting).owner_id == zhao.id and reload(won).owner_id == li.id
+
+
+def test_bare_command_on_a_closed_last_card_lists_the_senders_open_ones(li):
+    done = make_opportunity(make_customer(li), li, product_name="配电柜")
+    say(f"#跟进 {done.number} 电话")
+    say(f"#丢单 {done.number} 预算取消")
+    open_one = make_opportunity(make_customer(li), li, product_name="新风系统")
+    with unit_of_work(ServiceContext.system()):
+        remember_card(GROUP, opportunity_card(reload(done)))
+    listed = say("#跟进 客户在比价").to_text()
+    assert f"1. {open_one.number} 新风系统" in listed and "配电柜" not in listed
+    assert say("#跟进 1").to_text() == f"已记录 {open_one.number} 的跟进：客户在比价"

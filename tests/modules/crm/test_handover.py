@@ -30,6 +30,11 @@ def people(app_ctx, make_user):
     return handover_people(make_user)
 
 
+
+def settle(user, h):
+    """Tick every checklist item off (submitting needs a settled checklist)."""
+    act(user, handover_service.update_checklist, h.id, list(range(len(h.checklist))))
+
 def test_full_handover_moves_customers_and_open_opportunities(people):
     leaving, taker = people["leaving"], people["taker"]
     c1 = make_customer(leaving, phone="13900001111")
@@ -47,6 +52,7 @@ def test_full_handover_moves_customers_and_open_opportunities(people):
     )
     titles = {item["title"]: item["count"] for item in h.checklist}
     assert titles == {"客户基本信息": 2, "进行中的商机": 1}
+    settle(people["boss"], h)
     act(people["boss"], handover_service.submit, h.id)
     with pytest.raises(PermissionDenied, match="发起人不能审核"):
         act(people["boss"], handover_service.review, h.id, True)
@@ -62,7 +68,8 @@ def test_full_handover_moves_customers_and_open_opportunities(people):
     assert db.session.get(Opportunity, won_opp.id).owner_id == leaving.id  # closed: kept
     handover = queries.get_handover(ctx_for(people["boss"]), h.id)
     assert handover.stage == "completed"
-    assert [s.action for s in handover.steps] == ["start", "submit", "approve", "confirm"]
+    assert [s.action for s in handover.steps] == [
+        "start", "checklist", "submit", "approve", "confirm"]
     notices = db.session.scalars(
         select(Notification).where(Notification.address == "13900001111")
     ).all()
@@ -76,6 +83,7 @@ def test_notices_are_in_each_readers_language_and_the_history_in_the_default(peo
     make_customer(leaving)
     h = act(people["boss"], handover_service.start_handover, to_user_id=taker.id, from_user_id=leaving.id,
             reason="resignation")
+    settle(people["boss"], h)
     act(people["boss"], handover_service.submit, h.id)
     act(people["boss2"], handover_service.review, h.id, True, "同意")
     with force_locale("en"):  # as in his request
@@ -99,6 +107,7 @@ def test_rejected_handover_goes_back_to_preparation(people):
         from_user_id=people["leaving"].id,
         reason="position_change",
     )
+    settle(people["boss"], h)
     act(people["boss"], handover_service.submit, h.id)
     act(people["boss2"], handover_service.review, h.id, False, "客户清单不全")
     assert queries.get_handover(ctx_for(people["boss"]), h.id).stage == "preparation"

@@ -73,6 +73,11 @@ def plugin(app_ctx):
     pm.unregister(name="test_tickets")
 
 
+
+def settle(user, h):
+    """Tick every checklist item off (submitting needs a settled checklist)."""
+    act(user, handover_service.update_checklist, h.id, list(range(len(h.checklist))))
+
 def test_only_a_manager_of_the_team_or_an_admin_starts_it(people):
     make_customer(people["leaving"])
     with pytest.raises(PermissionDenied, match="本团队"):
@@ -133,6 +138,7 @@ def test_nobody_reviews_a_handover_he_started_not_even_an_admin(people):
         from_user_id=people["leaving"].id,
         reason="resignation",
     )
+    settle(people["root"], h)
     act(people["root"], handover_service.submit, h.id)
     with pytest.raises(PermissionDenied, match="发起人不能审核"):
         act(people["root"], handover_service.review, h.id, True)
@@ -141,6 +147,7 @@ def test_nobody_reviews_a_handover_he_started_not_even_an_admin(people):
 
 
 def _to_confirmation(people, h):
+    settle(people["boss"], h)
     act(people["boss"], handover_service.submit, h.id)
     act(people["boss2"], handover_service.review, h.id, True, "同意")
 

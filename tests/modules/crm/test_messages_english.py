@@ -76,10 +76,10 @@ def test_bot_replies_are_in_the_senders_language(tom, people):
     assert say(f"#报价 {mine.number} 185000", "tom.en") == (
         f"{mine.number} quoted at ¥185,000.00 (current quote)")
     card = dispatch(IncomingMessage(f"#成交 {mine.number}", "tom.en", "chat-en")).card
-    assert card.source == "Won" and card.emphasis == ("Estimated amount", "¥185,000.00")
+    assert card.source == "Won" and card.emphasis == ("Won amount", "¥185,000.00")
     assert card.fields == [
         ("Customer", mine.customer.customer_name), ("Number", mine.number), ("Status", "Won"),
-        ("Owner", tom.name), ("Current quote", "¥185,000.00")]
+        ("Owner", tom.name), ("Estimated amount", "¥185,000.00")]
     assert [b.text for b in card.buttons] == ["View"]
     # Sent later, outside the sender's locale, the card keeps its reader's language.
     assert "> Customer: " in card.to_markdown() and "[Details](" in card.to_markdown()
@@ -95,7 +95,7 @@ def test_bot_replies_are_in_the_senders_language(tom, people):
     assert say(f"#报价 {theirs.number} 185000", "li.zh") == (
         f"{theirs.number} 已报价 ¥185,000.00（当前报价）")
     card = dispatch(IncomingMessage(f"#成交 {theirs.number}", "li.zh", "chat-zh")).card
-    assert card.source == "已成交" and card.emphasis == ("预计金额", "¥185,000.00")
-    assert [k for k, _v in card.fields] == ["客户", "编号", "状态", "负责人", "当前报价"]
+    assert card.source == "已成交" and card.emphasis == ("成交金额", "¥185,000.00")
+    assert [k for k, _v in card.fields] == ["客户", "编号", "状态", "负责人", "预计金额"]
     assert [b.text for b in card.buttons] == ["查看"]
     assert say("#帮助 跟进", "li.zh").startswith("#跟进 [OPP-编号] 内容　记录商机跟进")

@@ -90,7 +90,22 @@ def test_new_opportunities_are_announced_to_the_holders_of_the_permission(people
 
     listener = make_user(_role_with("crm.opportunity.announced"))
     salesperson = make_user("sales")
-    make_opportunity(make_customer(people["leaving"]))  # unowned: announced
+    make_opportunity(make_customer(None))  # unowned, on a customer nobody owns: announced
     told = set(db.session.scalars(select(Notification.recipient_id)))
     assert {listener.id, salesperson.id} <= told
     assert people["boss"].id not in told  # managers do not hold it by default
+
+
+def test_an_owned_customers_new_opportunity_is_announced_to_its_owner_and_his_manager(
+        people, make_user):
+    """Never to other teams: the customer's owner and the manager of his team only."""
+    from sqlalchemy import select
+
+    from core.notify.models import Notification
+    from tests.modules.crm.factories import make_opportunity
+
+    outsider = make_user(_role_with("crm.opportunity.announced"))
+    make_opportunity(make_customer(people["leaving"]))
+    told = set(db.session.scalars(select(Notification.recipient_id)))
+    assert told == {people["leaving"].id, people["boss"].id}
+    assert outsider.id not in told

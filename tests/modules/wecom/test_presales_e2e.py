@@ -50,13 +50,27 @@ def driver(ctx_app: Any) -> CallbackDriver:
                           bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""))
 
 
-def _sales(username: str) -> Any:
+def _sales(username: str, role: str = "sales", team: Any = None) -> Any:
     from core.security.services import create_user
 
     ctx = ServiceContext.system("cli")
     with unit_of_work(ctx):
-        return create_user(ctx, username, roles=["sales"], wecom_userid=username,
-                           display_name=username)
+        return create_user(ctx, username, roles=[role], wecom_userid=username,
+                           display_name=username, team=team)
+
+
+def _group_text(driver: Any, text: str, userid: str, chat: str = "g1", n: int = 1) -> str:
+    """One group message to the bot and its decrypted text answer."""
+    payload = {"msgid": f"m-{userid}-{n}", "chatid": chat, "chattype": "group",
+               "from": {"userid": userid}, "msgtype": "text",
+               "text": {"content": f"@Tandem {text}"}}
+    status, answer = driver.bot_message(payload)[0]
+    assert status == 200
+    reply = driver.decrypt_bot_reply(answer)
+    for kind in ("stream", "text", "markdown"):
+        if kind in reply:
+            return reply[kind]["content"]
+    return str(reply)
 
 
 def test_group_follow_up_is_stored_once_with_source_bot(driver):
@@ -78,8 +92,13 @@ def test_group_follow_up_is_stored_once_with_source_bot(driver):
 
 def test_pushed_card_claim_button_claims_for_the_clicker_and_updates_his_card(driver,
                                                                              fake_wecom):
-    li, zhao = _sales("li.sales"), _sales("zhao.sales")
-    opp = make_opportunity(make_customer(li))  # unowned: announced to the sales team
+    _li, zhao = _sales("li.sales"), _sales("zhao.sales")
+    from core.settings import set_setting
+
+    with unit_of_work(ServiceContext.system("cli")):
+        set_setting("wecom_crm.sales_webhook", "")  # no sales group: each salesperson hears
+    # unowned, on a customer nobody owns and no group configured: to each salesperson
+    opp = make_opportunity(make_customer(None))
     pushed = [r["json"] for r in fake_wecom.state.received("/cgi-bin/message/send")
               if r["json"]["msgtype"] == "template_card"]
     assert {p["touser"] for p in pushed} == {"li.sales", "zhao.sales"}
@@ -118,11 +137,65 @@ def test_slow_command_answers_at_once_then_through_response_url(driver, fake_wec
     assert "负责人" in answers[0]["json"]["markdown"]["content"]
 
 
+def test_an_owned_customers_new_opportunity_goes_to_its_owner_and_his_manager_only(
+        driver, fake_wecom):
+    """Seed 000: a manager's unowned opportunity on a customer that sales2 owns reaches
+    sales2 and the manager of his team, never sales3 of another team."""
+    from core.notify.models import InboxMessage
+    from core.security.models import Team
+
+    with unit_of_work(ServiceContext.system("cli")):
+        one, two = Team(name="销售一组"), Team(name="销售二组")
+        db.session.add_all([one, two])
+    boss = _sales("wang.manager", "manager", one)
+    with unit_of_work(ServiceContext.system("cli")):
+        db.session.get(Team, one.id).manager_id = boss.id
+    sales2 = _sales("zhao.sales", team=one)
+    sales3 = _sales("sun.sales", team=two)
+    opp = make_opportunity(make_customer(sales2))  # unowned opportunity, owned customer
+    pushed = [r["json"] for r in fake_wecom.state.received("/cgi-bin/message/send")
+              if r["json"]["msgtype"] == "template_card"]
+    assert {p["touser"] for p in pushed} == {"zhao.sales", "wang.manager"}
+    inbox = set(db.session.scalars(select(InboxMessage.user_id)))
+    assert inbox == {sales2.id, boss.id} and sales3.id not in inbox
+    # the card is the context of sales2's own chat: a bare #认领 there claims it
+    reply = _group_text(driver, "#认领", "zhao.sales", chat="single:zhao.sales")
+    db.session.expire_all()
+    assert db.session.get(Opportunity, opp.id).owner_id == sales2.id, reply
+
+
+def test_a_bare_command_lists_the_senders_records_and_the_number_answers(driver):
+    """Seed 000's bare #跟进 after someone else's card: sales2 gets his own open
+    opportunities numbered (not "商机不存在或无权查看"), and "1" records the follow-up."""
+    li, zhao = _sales("li.sales"), _sales("zhao.sales")
+    theirs = make_opportunity(make_customer(li), li, product_name="冷水机组")
+    mine = make_opportunity(make_customer(zhao), zhao, product_name="新风系统")
+    from core.bot import remember_card
+    from modules.crm.cards import opportunity_card
+
+    with unit_of_work(ServiceContext.system("cli")):
+        remember_card("g1", opportunity_card(theirs))  # li's card is the group's last
+    listed = _group_text(driver, "#跟进 已发送方案，客户考虑中", "zhao.sales", n=1)
+    assert "请选择要操作的记录" in listed and f"1. {mine.number} 新风系统" in listed
+    assert "冷水机组" not in listed and "不存在" not in listed
+    done = _group_text(driver, "1", "zhao.sales", n=2)
+    assert done == f"已记录 {mine.number} 的跟进：已发送方案，客户考虑中"
+    assert _group_text(driver, "#报价 1.85万元", "zhao.sales", n=3).startswith("请选择")
+    assert "¥18,500.00" in _group_text(driver, "#报价 1", "zhao.sales", n=4)
+    db.session.expire_all()
+    follow = db.session.scalar(select(FollowUp).where(FollowUp.opportunity_id == mine.id))
+    assert follow.content == "已发送方案，客户考虑中"
+    assert db.session.get(Opportunity, theirs.id).followed_up_at is None
+
+
 def test_new_opportunity_goes_to_the_sales_group_robot_through_the_bridge(ctx_app, fake_wecom):
     """crm announces; the wecom_crm bridge (installed with crm and wecom) pushes the card to
     the group robot named by ``wecom_crm.sales_webhook`` ("sales" by default)."""
-    li = _sales("li.sales")
-    opp = make_opportunity(make_customer(li))  # unowned: announced
+    _sales("li.sales")
+    opp = make_opportunity(make_customer(None))  # unowned, on a customer nobody owns
+    personal = [r for r in fake_wecom.state.received("/cgi-bin/message/send")
+                if r["json"]["msgtype"] == "template_card"]
+    assert personal == []  # the group robot carries it, not every salesperson's chat
     sent = fake_wecom.state.received("/cgi-bin/webhook/send")
     assert [r["args"]["key"] for r in sent] == ["sales-key"]
     assert sent[0]["json"]["msgtype"] == "template_card"

@@ -297,6 +297,7 @@ def test_confirmed_handover_transfers_the_wecom_relationship(ctx_app, app_driver
 
     h = run(admin, handover_service.start_handover, to_user_id=new.id, from_user_id=old.id,
             reason="resignation")
+    run(admin, handover_service.update_checklist, h.id, list(range(len(h.checklist))))
     run(admin, handover_service.submit, h.id)
     run(reviewer, handover_service.review, h.id, True)
     run(new, handover_service.confirm, h.id)  # the transfer job runs after this commit
