@@ -83,7 +83,7 @@ class User(UserMixin, AuditedMixin, TimestampMixin, db.Model):
     __labels__ = {"username": "用户名", "display_name": "姓名", "wecom_userid": "企业微信账号",
                   "phone": "手机号", "email": "邮箱", "active": "启用", "locale": "语言",
                   "team_id": "团队"}
-    __hidden_in_history__ = ("last_login_at",)
+    __hidden_in_history__ = ("last_login_at", "session_generation")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
