@@ -66,7 +66,8 @@ def push_request_card(ctx: ServiceContext, req: Any, approvers: list[Any]) -> No
     title = f"配件申请 {req.number}：{card.title}"
     key = f"stock.request.new:{req.id}:{req.updated_at.isoformat() if req.updated_at else ''}"
     others = [u for u in approvers if u.id != req.requester_id]
-    notify(ctx, others, title, req.notes or "", url=card.url, dedupe_key=key, record=req)
+    if others:
+        notify(ctx, others, title, req.notes or "", url=card.url, dedupe_key=key, record=req)
     channels = _channels()
     on_wecom = [u for u in others if u.wecom_userid]
     if "wecom" in channels and on_wecom:
@@ -104,7 +105,8 @@ def push_low_stock_card(ctx: ServiceContext, raised: list[Any]) -> None:
         RolePermission.permission == "stock.purchase.write")
     keepers = list(db.session.scalars(select(User).where(
         User.active.is_(True), User.roles.any(Role.code.in_(granted)))))
-    notify(ctx, keepers, card.title, body, url=card.url, dedupe_key=key)
+    if keepers:
+        notify(ctx, keepers, card.title, body, url=card.url, dedupe_key=key)
     webhook = get_setting("stock.warehouse_webhook")
     configured = get_setting("wecom.webhook_keys") or {}
     if "wecom_webhook" in _channels() and webhook and webhook in configured:

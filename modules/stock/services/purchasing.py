@@ -139,6 +139,7 @@ def create_purchase_order(ctx: ServiceContext, supplier_id: int, warehouse_id: i
                 .execution_options(synchronize_session=False)).rowcount
             if not done:
                 raise ConflictError(_("采购申请已被他人下单"))
+            db.session.expire(item["pr"])
     return order
 
 
