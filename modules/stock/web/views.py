@@ -407,12 +407,20 @@ def purchase_request_new() -> Any:
         url_for(".purchase_requests"))
 
 
-@bp.route("/purchase-requests/<int:pr_id>/<any(approve, reject):verdict>", methods=["POST"])
+@bp.route("/purchase-requests/<int:pr_id>/approve", methods=["POST"])
 @requires("stock.purchase.approve")
-def purchase_request_decide(pr_id: int, verdict: str) -> Any:
+def purchase_request_approve(pr_id: int) -> Any:
     return run_action(lambda c: purchasing.decide_purchase_request(
-        c, pr_id, verdict == "approve", request.form.get("note", "")),
-        _("已批准") if verdict == "approve" else _("已驳回"), url_for(".purchase_requests"))
+        c, pr_id, True, request.form.get("note", "")), _("已批准"),
+        url_for(".purchase_requests"))
+
+
+@bp.route("/purchase-requests/<int:pr_id>/reject", methods=["POST"])
+@requires("stock.purchase.approve")
+def purchase_request_reject(pr_id: int) -> Any:
+    return run_action(lambda c: purchasing.decide_purchase_request(
+        c, pr_id, False, request.form.get("note", "")), _("已驳回"),
+        url_for(".purchase_requests"))
 
 
 @bp.route("/purchase-orders")
