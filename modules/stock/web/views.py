@@ -95,10 +95,10 @@ def parts() -> Any:
                          actions=actions)
 
 
-@bp.route("/parts/<int:part_id>")
+@bp.route("/parts/<int:id>")
 @requires("stock.part.read")
-def part_detail(part_id: int) -> Any:
-    part = db.session.get(Part, part_id)
+def part_detail(id: int) -> Any:  # noqa: A002 - the list view links with ``id``
+    part = db.session.get(Part, id)
     if part is None:
         abort(404)
     figures = dict(queries.projected_stock(part_ids=[part.id])).get(part) or {}
@@ -145,7 +145,7 @@ def _part_form(part: Part | None) -> Any:
                          else catalogue.update_part(ctx, part.id, values))
                 saved_id = saved.id
             flash(_("配件已保存"), "success")
-            return redirect(url_for(".part_detail", part_id=saved_id))
+            return redirect(url_for(".part_detail", id=saved_id))
         except TandemError as exc:
             flash(exc.message, "danger")
             errors = exc.fields
@@ -220,7 +220,7 @@ def request_new() -> Any:
                     submit="draft" not in request.form)
                 req_id = req.id
             flash(_("配件申请已提交"), "success")
-            return redirect(url_for(".request_detail", request_id=req_id))
+            return redirect(url_for(".request_detail", id=req_id))
         except TandemError as exc:
             flash(exc.message, "danger")
             errors = exc.fields
@@ -230,12 +230,12 @@ def request_new() -> Any:
                            parts=parts_, purposes=PURPOSES), (422 if errors else 200)
 
 
-@bp.route("/requests/<int:request_id>")
+@bp.route("/requests/<int:id>")
 @requires("stock.request.read")
-def request_detail(request_id: int) -> Any:
+def request_detail(id: int) -> Any:  # noqa: A002 - the list view links with ``id``
     ctx = web_ctx()
     try:
-        req = svc.get_request(ctx, request_id)
+        req = svc.get_request(ctx, id)
     except NotFoundError:
         abort(404)
     stock = {ln.part_id: sum(q for _w, q in queries.stock_by_warehouse(ln.part_id))
@@ -248,7 +248,7 @@ def request_detail(request_id: int) -> Any:
 
 
 def _req_action(request_id: int, action: Any, done: str) -> Any:
-    return run_action(action, done, url_for(".request_detail", request_id=request_id))
+    return run_action(action, done, url_for(".request_detail", id=request_id))
 
 
 @bp.route("/requests/<int:request_id>/approve", methods=["POST"])
