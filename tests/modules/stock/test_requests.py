@@ -67,7 +67,8 @@ def test_short_part_takes_a_declared_substitute(people):
 
 
 def test_urgent_purchase_when_short_and_the_queue_meanwhile(people):
-    part, main = make_part(), make_warehouse()
+    part = make_part()
+    make_warehouse()
     req = make_request(people["eng"], part, 3)
     as_user(people["keeper"], svc.approve_request, req.id, when_short="purchase")
     pr = db.session.scalar(select(PurchaseRequest))
