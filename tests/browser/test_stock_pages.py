@@ -46,6 +46,10 @@ def _no_horizontal_overflow(page) -> None:  # noqa: ANN001
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"page is {overflow}px wider than the viewport"
+    sideways = page.evaluate("""() => [...document.querySelectorAll('body *').values()]
+        .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)
+                     && e.scrollWidth > e.clientWidth + 1).length""")
+    assert sideways == 0, f"{sideways} element(s) scroll sideways"
 
 
 @pytest.mark.parametrize("width", list(WIDTHS), ids=list(WIDTHS))

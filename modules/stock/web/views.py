@@ -86,13 +86,30 @@ def _back(default: str) -> str:
     return request.referrer or default
 
 
+PHONE_HIDDEN = frozenset({"category", "specification", "unit_price"})
+HIDDEN_TD = '<td class="d-none d-md-table-cell"'
+
+
+def _part_cells() -> Any:
+    """The columns' own cells; those of ``PHONE_HIDDEN`` are hidden below 768 px."""
+    writers = []
+    for col in PARTS.columns:
+        write = PARTS._cell_writer(col)
+        if col.key in PHONE_HIDDEN:
+            writers.append(lambda row, w=write: HIDDEN_TD + w(row)[3:])
+        else:
+            writers.append(write)
+    return lambda row: "".join([w(row) for w in writers])
+
+
 @bp.route("/parts")
 @requires("stock.part.read")
 def parts() -> Any:
     ctx = web_ctx()
     actions = [("新建配件", url_for(".part_new"))] if ctx.can("stock.part.write") else []
     return PARTS.respond(ctx, select(Part).where(Part.active.is_(True)), title="配件",
-                         actions=actions)
+                         actions=actions, template="stock/part_list.html",
+                         cells=_part_cells(), phone_hidden=PHONE_HIDDEN)
 
 
 @bp.route("/parts/<int:id>")
