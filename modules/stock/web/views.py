@@ -507,3 +507,31 @@ def warehouses() -> Any:
                                    .order_by(User.username).limit(500)).all()
     return render_template("stock/warehouses.html", rows=rows, kinds=WAREHOUSE_KINDS,
                            engineers=engineers)
+
+
+# ------------------------------------------------------------------ usage statistics
+@bp.route("/usage")
+@requires("stock.purchase.read")
+def usage() -> Any:
+    from datetime import date
+
+    group = request.args.get("group", "part")
+    if group not in queries.USAGE_GROUPS:
+        abort(400)
+
+    def day(name: str) -> Any:
+        raw = request.args.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            abort(400)
+
+    rows = queries.usage_stats(web_ctx(), group, day("date_from"), day("date_to"))
+    if group == "category":
+        for r in rows:
+            r["key"] = PART_CATEGORIES.get(r["key"], r["key"])
+    top = max((r["quantity"] for r in rows), default=0) or 1
+    return render_template("stock/usage.html", rows=rows, group=group, top=top,
+                           groups=queries.USAGE_GROUPS, args=request.args)

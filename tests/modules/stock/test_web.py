@@ -122,3 +122,23 @@ def test_parts_list_in_english(client, login_as):
         update_user(ctx, db.session.merge(user), locale="en")
     page = client.get("/stock/parts").get_data(as_text=True)
     assert "Part code" in page and "Minimum stock" in page
+
+
+def test_usage_statistics_by_part_engineer_month_and_model(client, login_as, make_user):
+    from modules.stock.services import requests as svc
+    from tests.modules.stock.factories import as_user
+
+    _low, ok, main = _stocked()
+    eng = make_user("engineer", display_name="张工")
+    req = make_request(eng, ok, 3, ticket_id=5, equipment_id=11)
+    as_user(make_user("warehouse"), svc.approve_request, req.id)
+    as_user(eng, svc.return_unused, req.id, req.lines[0].id, 1)
+    login_as("manager")
+    page = client.get("/stock/usage?group=part").get_data(as_text=True)
+    assert "AC-FILTER-001 空调滤网" in page and "<td class=\"text-end\">2</td>" in page
+    assert "张工" in client.get("/stock/usage?group=engineer").get_data(as_text=True)
+    assert "未知" in client.get("/stock/usage?group=model").get_data(as_text=True)
+    month = client.get("/stock/usage?group=month&date_from=2020-01-01").get_data(as_text=True)
+    assert "<td class=\"text-end\">2</td>" in month
+    assert client.get("/stock/usage?group=bogus").status_code == 400
+    assert client.get("/stock/usage?date_from=x").status_code == 400
