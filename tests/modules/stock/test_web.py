@@ -128,7 +128,7 @@ def test_usage_statistics_by_part_engineer_month_and_model(client, login_as, mak
     from modules.stock.services import requests as svc
     from tests.modules.stock.factories import as_user
 
-    _low, ok, main = _stocked()
+    _low, ok, _main = _stocked()
     eng = make_user("engineer", display_name="张工")
     req = make_request(eng, ok, 3, ticket_id=5, equipment_id=11)
     as_user(make_user("warehouse"), svc.approve_request, req.id)
