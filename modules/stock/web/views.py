@@ -535,3 +535,18 @@ def usage() -> Any:
     top = max((r["quantity"] for r in rows), default=0) or 1
     return render_template("stock/usage.html", rows=rows, group=group, top=top,
                            groups=queries.USAGE_GROUPS, args=request.args)
+
+
+@bp.route("/suppliers", methods=["GET", "POST"])
+@requires("stock.purchase.read")
+def suppliers() -> Any:
+    ctx = web_ctx()
+    if request.method == "POST":
+        if not ctx.can("stock.part.write"):
+            abort(403)
+        f = request.form
+        return run_action(lambda c: catalogue.create_supplier(
+            c, f.get("name", ""), f.get("contact_name", ""), f.get("phone", "")),
+            _("供应商已保存"), url_for(".suppliers"))
+    rows = db.session.scalars(select(Supplier).order_by(Supplier.name)).all()
+    return render_template("stock/suppliers.html", rows=rows)

@@ -33,7 +33,7 @@ def test_every_stock_page_renders_for_the_warehouse_keeper(client, login_as, mak
                 f"/stock/parts/{low.id}/edit", "/stock/requests", "/stock/requests/new",
                 f"/stock/requests/{req.id}", "/stock/receipt", "/stock/transfer",
                 "/stock/count", "/stock/purchase-requests", "/stock/purchase-orders",
-                "/stock/warehouses"]:
+                "/stock/warehouses", "/stock/suppliers", "/stock/usage"]:
         response = client.get(url)
         assert response.status_code == 200, url
 
@@ -142,3 +142,13 @@ def test_usage_statistics_by_part_engineer_month_and_model(client, login_as, mak
     assert "<td class=\"text-end\">2</td>" in month
     assert client.get("/stock/usage?group=bogus").status_code == 400
     assert client.get("/stock/usage?date_from=x").status_code == 400
+
+
+def test_suppliers_page_creates_a_supplier(client, login_as):
+    login_as("warehouse")
+    response = client.post("/stock/suppliers", data={"name": "苏州恒温电气配件厂",
+                                                     "contact_name": "郑女士"})
+    assert response.status_code == 302
+    assert "苏州恒温电气配件厂" in client.get("/stock/suppliers").get_data(as_text=True)
+    client.post("/stock/suppliers", data={"name": "苏州恒温电气配件厂"})
+    assert "已存在" in client.get("/stock/suppliers").get_data(as_text=True)
