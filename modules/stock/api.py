@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from core import api
 from core.errors import ValidationError
-from core.extensions import db
 from modules.stock import queries
 from modules.stock.models import OnHand
 from modules.stock.models import Part
@@ -90,10 +89,8 @@ PARTS = api.Listing(
 
 
 def _part_out(part: Part, on_hand: int | None = None) -> dict:
-    if on_hand is None:
-        on_hand = sum(q for _wh, q in queries.stock_by_warehouse(part.id))
     return {**{k: getattr(part, k) for k in PartOut.model_fields if k != "on_hand"},
-            "on_hand": on_hand}
+            "on_hand": part.on_hand_total if on_hand is None else on_hand}
 
 
 @api.route(bp, "/parts", permission="stock.part.read", response=PartOut, listing=PARTS,
@@ -105,11 +102,7 @@ def list_parts(ctx, query: PartsQuery):  # noqa: ANN001, ANN201
         clause = queries.low_stock_clause()
         stmt = stmt.where(clause if query.low_stock else ~clause)
     page = PARTS.page(ctx, stmt)
-    ids = [p.id for p in page.items]
-    totals = dict(db.session.execute(
-        select(OnHand.part_id, db.func.sum(OnHand.on_hand)).where(OnHand.part_id.in_(ids))
-        .group_by(OnHand.part_id)).all()) if ids else {}
-    page.items = [_part_out(p, int(totals.get(p.id, 0))) for p in page.items]
+    page.items = [_part_out(p) for p in page.items]
     return page
 
 

@@ -89,14 +89,12 @@ def projected_stock(*, below_minimum: bool = False,
 
 def low_stock_clause() -> Any:
     """Parts whose on-hand (all warehouses) is below their minimum."""
-    total = (select(func.coalesce(func.sum(OnHand.on_hand), 0))
-             .where(OnHand.part_id == Part.id).scalar_subquery())
-    return and_(Part.min_stock_alert > 0, total < Part.min_stock_alert)
+    return and_(Part.min_stock_alert > 0, Part.on_hand_total < Part.min_stock_alert)
 
 
 def total_on_hand_expr() -> Any:
-    return (select(func.coalesce(func.sum(OnHand.on_hand), 0))
-            .where(OnHand.part_id == Part.id).correlate(Part).scalar_subquery())
+    """A part's on-hand over all warehouses (kept on the part by the ledger)."""
+    return Part.on_hand_total
 
 
 def stock_by_warehouse(part_id: int) -> list[tuple[Warehouse, int]]:
