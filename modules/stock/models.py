@@ -365,6 +365,7 @@ class PartsUsage(db.Model):
     part_id: Mapped[int] = mapped_column(ForeignKey("stock_part.id"), index=True)
     part_code: Mapped[str] = mapped_column(String(50))
     quantity: Mapped[int] = mapped_column(Integer)
+    unit_cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))  # at issue
     engineer_id: Mapped[int | None] = mapped_column(
         ForeignKey("core_user.id", ondelete="SET NULL"), index=True
     )

@@ -179,7 +179,7 @@ def usage_stats(ctx: ServiceContext, group: str, date_from: Any = None,
     from core import hooks
     from modules.stock.models import PartsUsage
 
-    value = func.sum(PartsUsage.quantity * func.coalesce(StockMove.unit_cost, 0))
+    value = func.sum(PartsUsage.quantity * func.coalesce(PartsUsage.unit_cost, 0))
     qty = func.sum(PartsUsage.quantity)
     if group == "month":
         key = func.substr(func.cast(PartsUsage.usage_date, db.String), 1, 7)
@@ -190,12 +190,12 @@ def usage_stats(ctx: ServiceContext, group: str, date_from: Any = None,
     elif group == "model":
         key = PartsUsage.equipment_id
     else:
-        key = Part.part_code
+        key = PartsUsage.part_code
     stmt = (select(key.label("key"), qty.label("quantity"), value.label("value"),
                    func.count(func.distinct(PartsUsage.ticket_id)).label("tickets"))
-            .join(Part, Part.id == PartsUsage.part_id)
-            .outerjoin(StockMove, StockMove.id == PartsUsage.move_id)
             .group_by(key).order_by(qty.desc()).limit(limit))
+    if group == "category":
+        stmt = stmt.join(Part, Part.id == PartsUsage.part_id)
     if date_from is not None:
         stmt = stmt.where(PartsUsage.usage_date >= date_from)
     if date_to is not None:

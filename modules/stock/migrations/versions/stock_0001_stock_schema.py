@@ -2,7 +2,7 @@
 
 Revision ID: stock_0001
 Revises:
-Create Date: 2026-12-04 23:22:27.122025
+Create Date: 2026-12-04 23:25:10.189654
 """
 
 from alembic import op
@@ -498,6 +498,7 @@ def upgrade() -> None:
         sa.Column("part_id", sa.Integer(), nullable=False),
         sa.Column("part_code", sa.String(length=50), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("unit_cost", sa.Numeric(precision=14, scale=4), nullable=True),
         sa.Column("engineer_id", sa.Integer(), nullable=True),
         sa.Column("engineer_userid", sa.String(length=100), nullable=True),
         sa.Column("engineer_name", sa.String(length=100), nullable=True),
