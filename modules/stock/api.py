@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from flask import Blueprint
@@ -38,7 +39,7 @@ class PartOut(api.ApiOut):
     applicable_models: str | None
     unit: str
     unit_price: api.Money | None
-    average_cost: api.Money | None
+    average_cost: Decimal | None  # moving average, 4 decimals
     min_stock_alert: int
     reorder_quantity: int
     supplier_id: int | None
@@ -142,7 +143,7 @@ class MoveOut(api.ApiOut):
     warehouse_id: int
     kind: str
     quantity: int
-    unit_cost: api.Money | None
+    unit_cost: Decimal | None
     ticket_id: int | None
     request_id: int | None
     created_at: datetime

@@ -77,6 +77,11 @@ def test_request_approve_reject_checkout_receipt(api):
     receipt = keeper.post("/stock/receipts", json={"part_id": part.id, "warehouse_id": main.id,
                                                    "quantity": 2, "unit_cost": "20.00"})
     assert receipt.status_code == 201 and receipt.json["on_hand"] == 2
+    keeper.post("/stock/receipts", json={"part_id": part.id, "warehouse_id": main.id,
+                                         "quantity": 1, "unit_cost": "10.00"})
+    keeper.post(f"/parts/{part.id}/checkout", json={"quantity": 1, "warehouse_id": main.id})
+    got = keeper.get(f"/parts/{part.id}")  # an average of 16.6667: four decimals
+    assert got.status_code == 200 and got.json["average_cost"].startswith("16.666")
     created = eng.post("/part-requests", json={"ticket_id": 42, "notes": "3楼空调", "items": [
         {"part_id": part.id, "quantity": 1, "urgency": "urgent"}]})
     assert created.status_code == 201, created.json
