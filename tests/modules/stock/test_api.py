@@ -62,6 +62,15 @@ def test_parts_crud_filters_and_stock(api):
         "AC-COMP-2023"]
     assert [p["part_code"] for p in keeper.get("/parts?q=压缩").json["data"]] == ["AC-COMP-2023"]
     assert keeper.get(f"/parts/{other.id}").json["on_hand"] == 3
+    listed = keeper.get("/parts").json["data"]
+    from core.extensions import db
+
+    db.session.expire_all()  # the single GET reads the row as stored, as a server does
+    assert listed == [keeper.get(f"/parts/{p['id']}").json for p in listed]
+    page = keeper.get("/parts?per_page=1&sort=part_code").json
+    assert page["meta"]["next_cursor"]
+    nxt = keeper.get(f"/parts?per_page=1&sort=part_code&cursor={page['meta']['next_cursor']}")
+    assert nxt.json["data"][0]["part_code"] == "AC-FILTER-001"
     patched = keeper.patch(f"/parts/{part['id']}", json={"min_stock_alert": 1})
     assert patched.status_code == 200 and patched.json["min_stock_alert"] == 1
     assert api("eng").patch(f"/parts/{part['id']}", json={"min_stock_alert": 9}).status_code == 403
