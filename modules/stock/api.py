@@ -371,6 +371,26 @@ def receipt(ctx, body: ReceiptIn):  # noqa: ANN001, ANN201
                                     body.unit_cost, body.note))
 
 
+@api.route(bp, "/stock/returns", methods=["POST"], permission="stock.move.write",
+           body=ReceiptIn, response=MoveOut, status=201, tags=TAGS)
+def stock_return(ctx, body: ReceiptIn):  # noqa: ANN001, ANN201
+    """Unused parts back into a warehouse (退料) without a request; the queue is served."""
+    return _move_out(ledger.return_parts(ctx, body.part_id, body.warehouse_id, body.quantity,
+                                         body.note))
+
+
+class ReverseIn(api.ApiIn):
+    note: str = Field(default="", max_length=500)
+
+
+@api.route(bp, "/stock/moves/<int:move_id>/reverse", methods=["POST"],
+           permission="stock.move.write", body=ReverseIn, response=MoveOut, status=201,
+           tags=TAGS)
+def reverse_move(ctx, move_id: int, body: ReverseIn):  # noqa: ANN001, ANN201
+    """Cancel a ledger entry by its reversing entry (409 when the stock is gone)."""
+    return _move_out(ledger.reverse(ctx, move_id, body.note))
+
+
 class PoLineIn(api.ApiIn):
     part_id: int = Field(ge=1)
     quantity: int = Field(ge=1, le=1_000_000)
@@ -427,6 +447,13 @@ def create_order(ctx, body: PurchaseOrderIn):  # noqa: ANN001, ANN201
         ctx, body.supplier_id, body.warehouse_id, [ln.model_dump() for ln in body.lines],
         expected_date=body.expected_date, notes=body.notes,
         purchase_request_ids=body.purchase_request_ids)
+
+
+@api.route(bp, "/purchase-orders/<int:order_id>/cancel", methods=["POST"],
+           permission="stock.purchase.write", response=PurchaseOrderOut, tags=TAGS)
+def cancel_order(ctx, order_id: int):  # noqa: ANN001, ANN201
+    """Cancel an order nothing was received on yet (409 otherwise)."""
+    return purchasing.cancel_order(ctx, order_id)
 
 
 class ReceiveLineIn(api.ApiIn):

@@ -15,7 +15,6 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy import update
 
 from core.errors import ConflictError
@@ -23,7 +22,6 @@ from core.errors import NotFoundError
 from core.errors import ValidationError
 from core.extensions import db
 from core.services import ServiceContext
-from modules.stock.models import Part
 from modules.stock.models import PurchaseOrder
 from modules.stock.models import PurchaseOrderLine
 from modules.stock.models import PurchaseRequest
@@ -208,6 +206,3 @@ def cancel_order(ctx: ServiceContext, order_id: int) -> PurchaseOrder:
     db.session.expire(order)
     return order
 
-
-def parts_of_supplier(supplier_id: int) -> list[Part]:
-    return list(db.session.scalars(select(Part).where(Part.supplier_id == supplier_id)))

@@ -82,10 +82,6 @@ PARTS = ListView(
 )
 
 
-def _back(default: str) -> str:
-    return request.referrer or default
-
-
 PHONE_HIDDEN = frozenset({"category", "specification", "unit_price"})
 HIDDEN_TD = '<td class="d-none d-md-table-cell"'
 

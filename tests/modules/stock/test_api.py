@@ -149,3 +149,23 @@ def test_purchase_orders_and_partial_receiving(api):
     assert made.status_code == 201
     assert keeper.post("/suppliers", json={"name": "上海冷通制冷设备有限公司"}).status_code == 409
     assert len(keeper.get("/suppliers").json["data"]) == 2
+
+
+def test_returns_reversals_and_order_cancellation(api):
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        sup = catalogue.create_supplier(ctx, "苏州恒温电气配件厂")
+    part, main = make_part("AC-CAP-035"), make_warehouse("WH-MAIN")
+    keeper = api("keeper")
+    back = keeper.post("/stock/returns", json={"part_id": part.id, "warehouse_id": main.id,
+                                               "quantity": 2, "note": "工单多领"})
+    assert back.status_code == 201 and back.json["kind"] == "return"
+    undone = keeper.post(f"/stock/moves/{back.json['id']}/reverse", json={})
+    assert undone.status_code == 201 and undone.json["on_hand"] == 0
+    assert keeper.post(f"/stock/moves/{back.json['id']}/reverse", json={}).status_code == 400
+    order = keeper.post("/purchase-orders", json={
+        "supplier_id": sup.id, "warehouse_id": main.id,
+        "lines": [{"part_id": part.id, "quantity": 3}]}).json
+    cancelled = keeper.post(f"/purchase-orders/{order['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    assert keeper.post(f"/purchase-orders/{order['id']}/cancel").status_code == 409
