@@ -177,3 +177,38 @@ def test_demo_data_loads_and_the_daily_job_raises_for_the_short_compressor(app_c
         assert low_stock_daily() == {"purchase_requests": 1}
     with unit_of_work(ServiceContext.system("job")):
         assert low_stock_daily() == {"purchase_requests": 0}
+
+
+def test_the_bridge_names_the_ticket_of_a_chat_request(app, people):
+    """``service_stock`` answers ``part_request_target`` (an AS number or the chat's last
+    ticket card); without it a plain ticket id is read."""
+    from core.bot import IncomingMessage
+    from core.bot import dispatch
+    from core.security.services import update_user
+
+    with unit_of_work(ServiceContext.system("cli")):
+        update_user(ServiceContext.system("cli"), db.session.merge(people["eng"]),
+                    wecom_userid="zhang.eng")
+    part = make_part("AC-FILTER-001")
+    make_warehouse()
+
+    class Bridge:
+        @hookimpl
+        def part_request_target(self, text, chat_id, ctx):  # noqa: ANN001, ANN201
+            return {"ticket_id": 4242, "equipment_id": 7} if text.startswith("AS") else None
+
+    pm = app.extensions["tandem_registry"].pm
+    plugin = Bridge()
+    pm.register(plugin)
+    try:
+        dispatch(IncomingMessage("#申请配件 AC-FILTER-001 1 AS20240202123456ABC", "zhang.eng",
+                                 "g1"))
+        dispatch(IncomingMessage("#申请配件 AC-FILTER-001 2 工单42", "zhang.eng", "g1"))
+        refused = dispatch(IncomingMessage("#申请配件 AC-FILTER-001 1 什么", "zhang.eng", "g1"))
+    finally:
+        pm.unregister(plugin)
+    rows = db.session.execute(select(PartRequest.ticket_id, PartRequest.equipment_id)
+                              .order_by(PartRequest.id)).all()
+    assert [tuple(r) for r in rows] == [(4242, 7), (42, None)]
+    assert "看不懂工单号" in refused.to_text()
+    assert part.id
