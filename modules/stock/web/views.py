@@ -35,6 +35,7 @@ from modules.stock.models import REQUEST_STATUSES
 from modules.stock.models import WAREHOUSE_KINDS
 from modules.stock.models import Part
 from modules.stock.models import PartRequest
+from modules.stock.models import PartRequestLine
 from modules.stock.models import PurchaseOrder
 from modules.stock.models import PurchaseRequest
 from modules.stock.models import Supplier
@@ -198,7 +199,9 @@ REQUESTS = ListView(
     default_sort="-id",
     detail_endpoint="stock.request_detail",
     live_models="stock_part_request",
-    options=[selectinload(PartRequest.lines), selectinload(PartRequest.requester)],
+    search=[PartRequest.notes],
+    options=[selectinload(PartRequest.lines).selectinload(PartRequestLine.part),
+             selectinload(PartRequest.requester)],
 )
 
 

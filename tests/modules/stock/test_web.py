@@ -152,3 +152,28 @@ def test_suppliers_page_creates_a_supplier(client, login_as):
     assert "苏州恒温电气配件厂" in client.get("/stock/suppliers").get_data(as_text=True)
     client.post("/stock/suppliers", data={"name": "苏州恒温电气配件厂"})
     assert "已存在" in client.get("/stock/suppliers").get_data(as_text=True)
+
+
+def test_the_request_list_costs_the_same_queries_at_two_sizes(client, login_as, make_user):
+    from sqlalchemy import event
+
+    login_as("warehouse")
+    _stocked()
+    eng = make_user("engineer")
+    client.get("/stock/requests?q=滤网")  # per-process caches filled once
+    counts = []
+    for n in (2, 8):
+        while (done := db.session.query(PartRequest).count()) < n:
+            make_request(eng, make_part(f"AC-N-{done}"), 1, notes="更换滤网")
+        seen: list[str] = []
+
+        def note(*args, seen=seen):  # noqa: ANN002, ANN202
+            seen.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            assert client.get("/stock/requests?q=滤网").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+        counts.append(len(seen))
+    assert counts[0] == counts[1]
