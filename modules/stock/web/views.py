@@ -37,6 +37,7 @@ from modules.stock.models import Part
 from modules.stock.models import PartRequest
 from modules.stock.models import PartRequestLine
 from modules.stock.models import PurchaseOrder
+from modules.stock.models import PurchaseOrderLine
 from modules.stock.models import PurchaseRequest
 from modules.stock.models import Supplier
 from modules.stock.models import Warehouse
@@ -445,7 +446,9 @@ def purchase_orders() -> Any:
     stmt = select(PurchaseOrder).order_by(PurchaseOrder.id.desc()).limit(200)
     if request.args.get("open"):
         stmt = stmt.where(PurchaseOrder.status.in_(("ordered", "partial")))
-    rows = db.session.scalars(stmt.options(selectinload(PurchaseOrder.lines))).all()
+    rows = db.session.scalars(stmt.options(
+        selectinload(PurchaseOrder.lines).selectinload(PurchaseOrderLine.part),
+        selectinload(PurchaseOrder.supplier))).all()
     return render_template("stock/purchase_orders.html", rows=rows)
 
 
