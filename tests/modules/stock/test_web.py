@@ -1,0 +1,179 @@
+"""Stock pages: every page renders for a warehouse keeper, the parts list filters, a
+request is approved and a receipt recorded from the web, permissions and record rules."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.extensions import db
+from modules.stock.models import PartRequest
+from tests.conftest import login
+from tests.modules.stock.factories import make_part
+from tests.modules.stock.factories import make_request
+from tests.modules.stock.factories import make_warehouse
+from tests.modules.stock.factories import on_hand
+from tests.modules.stock.factories import receive
+
+
+def _stocked():  # noqa: ANN202
+    low = make_part("AC-COMP-2023", part_name="变频压缩机", category="compressor",
+                    min_stock_alert=3)
+    ok = make_part("AC-FILTER-001", part_name="空调滤网", category="filter", min_stock_alert=2)
+    main = make_warehouse("WH-MAIN", name="主仓库")
+    receive(low, main, 2)
+    receive(ok, main, 10)
+    return low, ok, main
+
+
+def test_every_stock_page_renders_for_the_warehouse_keeper(client, login_as, make_user):
+    login_as("warehouse")
+    low, _ok, _main = _stocked()
+    req = make_request(make_user("engineer"), low, 1, ticket_id=7)
+    for url in ["/stock/parts", f"/stock/parts/{low.id}", "/stock/parts/new",
+                f"/stock/parts/{low.id}/edit", "/stock/requests", "/stock/requests/new",
+                f"/stock/requests/{req.id}", "/stock/receipt", "/stock/transfer",
+                "/stock/count", "/stock/purchase-requests", "/stock/purchase-orders",
+                "/stock/warehouses", "/stock/suppliers", "/stock/usage"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+
+def test_parts_list_filters_low_stock_category_and_search(client, login_as):
+    login_as("warehouse")
+    _stocked()
+    page = client.get("/stock/parts?low_stock=1").get_data(as_text=True)
+    assert "AC-COMP-2023" in page and "AC-FILTER-001" not in page
+    page = client.get("/stock/parts?category=filter").get_data(as_text=True)
+    assert "AC-FILTER-001" in page and "AC-COMP-2023" not in page
+    page = client.get("/stock/parts?q=压缩机").get_data(as_text=True)
+    assert "AC-COMP-2023" in page and "AC-FILTER-001" not in page
+    assert client.get("/stock/parts?low_stock=x").status_code == 400
+
+
+def test_approve_from_the_web_issues_and_reject_needs_a_reason(client, login_as, make_user):
+    _low, ok, main = _stocked()
+    eng = make_user("engineer")
+    first, second = make_request(eng, ok, 3, ticket_id=9), make_request(eng, ok, 1)
+    login_as("warehouse")
+    response = client.post(f"/stock/requests/{first.id}/approve",
+                           data={"warehouse_id": main.id, "when_short": "queue"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(PartRequest, first.id).status == "issued"
+    assert on_hand(ok, main) == 7
+    client.post(f"/stock/requests/{second.id}/reject", data={"reason": ""})
+    db.session.expire_all()
+    assert db.session.get(PartRequest, second.id).status == "pending"
+    page = client.get(f"/stock/requests/{second.id}").get_data(as_text=True)
+    assert "驳回需要填写原因" in page
+    client.post(f"/stock/requests/{second.id}/reject", data={"reason": "型号不符"})
+    db.session.expire_all()
+    assert db.session.get(PartRequest, second.id).status == "rejected"
+
+
+def test_receipt_form_records_stock_and_bad_input_is_kept_with_a_message(client, login_as):
+    login_as("warehouse")
+    _low, ok, main = _stocked()
+    response = client.post("/stock/receipt", data={"part_id": ok.id, "warehouse_id": main.id,
+                                                   "quantity": "abc", "unit_cost": "20"})
+    assert response.status_code == 422
+    assert "数量必须是整数" in response.get_data(as_text=True)
+    response = client.post("/stock/receipt", data={"part_id": ok.id, "warehouse_id": main.id,
+                                                   "quantity": "5", "unit_cost": "20"})
+    assert response.status_code == 302
+    assert on_hand(ok, main) == 15
+
+
+def test_engineer_requests_and_sees_only_his_own_requests(client, make_user):
+    low, ok, _main = _stocked()
+    me, other = make_user("engineer"), make_user("engineer")
+    theirs = make_request(other, ok, 1)
+    login(client, me)
+    response = client.post("/stock/requests/new", data={"part_id": low.id, "quantity": "1",
+                                                         "ticket_id": "42", "purpose": "repair"})
+    assert response.status_code == 302
+    mine = db.session.scalar(select(PartRequest).where(PartRequest.requester_id == me.id))
+    assert (mine.status, mine.ticket_id) == ("pending", 42)
+    assert client.get(f"/stock/requests/{theirs.id}").status_code == 404
+    listing = client.get("/stock/requests").get_data(as_text=True)
+    assert mine.number in listing and theirs.number not in listing
+    assert client.post(f"/stock/requests/{mine.id}/approve").status_code == 403
+    assert client.get("/stock/receipt").status_code == 403
+
+
+def test_count_adjusts_the_difference(client, login_as):
+    login_as("warehouse")
+    _low, ok, main = _stocked()
+    response = client.post(f"/stock/count?warehouse_id={main.id}",
+                           data={"warehouse_id": main.id, f"counted_{ok.id}": "8"})
+    assert response.status_code == 302
+    assert on_hand(ok, main) == 8
+
+
+def test_parts_list_in_english(client, login_as):
+    user = login_as("warehouse")
+    _stocked()
+    from core.security.services import update_user
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        update_user(ctx, db.session.merge(user), locale="en")
+    page = client.get("/stock/parts").get_data(as_text=True)
+    assert "Part code" in page and "Minimum stock" in page
+
+
+def test_usage_statistics_by_part_engineer_month_and_model(client, login_as, make_user):
+    from modules.stock.services import requests as svc
+    from tests.modules.stock.factories import as_user
+
+    _low, ok, _main = _stocked()
+    eng = make_user("engineer", display_name="张工")
+    req = make_request(eng, ok, 3, ticket_id=5, equipment_id=11)
+    as_user(make_user("warehouse"), svc.approve_request, req.id)
+    as_user(eng, svc.return_unused, req.id, req.lines[0].id, 1)
+    login_as("manager")
+    page = client.get("/stock/usage?group=part").get_data(as_text=True)
+    assert "AC-FILTER-001 空调滤网" in page and "<td class=\"text-end\">2</td>" in page
+    assert "张工" in client.get("/stock/usage?group=engineer").get_data(as_text=True)
+    assert "未知" in client.get("/stock/usage?group=model").get_data(as_text=True)
+    month = client.get("/stock/usage?group=month&date_from=2020-01-01").get_data(as_text=True)
+    assert "<td class=\"text-end\">2</td>" in month
+    assert client.get("/stock/usage?group=bogus").status_code == 400
+    assert client.get("/stock/usage?date_from=x").status_code == 400
+
+
+def test_suppliers_page_creates_a_supplier(client, login_as):
+    login_as("warehouse")
+    response = client.post("/stock/suppliers", data={"name": "苏州恒温电气配件厂",
+                                                     "contact_name": "郑女士"})
+    assert response.status_code == 302
+    assert "苏州恒温电气配件厂" in client.get("/stock/suppliers").get_data(as_text=True)
+    client.post("/stock/suppliers", data={"name": "苏州恒温电气配件厂"})
+    assert "已存在" in client.get("/stock/suppliers").get_data(as_text=True)
+
+
+def test_the_request_list_costs_the_same_queries_at_two_sizes(client, login_as, make_user):
+    from sqlalchemy import event
+
+    login_as("warehouse")
+    _stocked()
+    eng = make_user("engineer")
+    client.get("/stock/requests?q=滤网")  # per-process caches filled once
+    counts = []
+    for n in (2, 8):
+        while (done := db.session.query(PartRequest).count()) < n:
+            make_request(eng, make_part(f"AC-N-{done}"), 1, notes="更换滤网")
+        seen: list[str] = []
+
+        def note(*args, seen=seen):  # noqa: ANN002, ANN202
+            seen.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            assert client.get("/stock/requests?q=滤网").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+        counts.append(len(seen))
+    assert counts[0] == counts[1]
