@@ -49,8 +49,10 @@ def test_another_teams_handover_cannot_be_read_reviewed_or_commented(client, peo
     from modules.crm.services import handover as handover_service
 
     handover = _handover_of_team_two(people, make_user)
-    act(db.session.get(type(people["c"]), handover.initiator_id), handover_service.submit,
-        handover.id)
+    initiator = db.session.get(type(people["c"]), handover.initiator_id)
+    act(initiator, handover_service.update_checklist, handover.id,
+        list(range(len(handover.checklist))))  # submitting needs a settled checklist
+    act(initiator, handover_service.submit, handover.id)
     manager = people["manager"]  # manages team 一组
     with pytest.raises(NotFoundError):
         act(manager, get_handover, handover.id)
