@@ -9,6 +9,7 @@ from typing import Literal
 
 from flask import Blueprint
 from flask_babel import gettext as _
+from pydantic import BaseModel
 from pydantic import Field
 from sqlalchemy import select
 
@@ -76,7 +77,7 @@ class PartPatch(api.ApiIn):
     active: bool | None = None
 
 
-class PartsQuery(api.ApiIn):
+class PartsQuery(BaseModel):  # a query string: "true" is a boolean here
     low_stock: bool | None = None
 
 

@@ -21,6 +21,7 @@ from core.registration import WorkspaceCard
 from core.security.rules import own_records
 from modules.stock.models import MODELS
 from modules.stock.models import PartRequest
+from modules.stock.services.requests import serve_waiting
 
 FIELD = ("engineer", "warehouse", "manager")
 KEEPERS = ("warehouse", "manager")
@@ -186,3 +187,9 @@ def load_demo_data(ctx: Any) -> None:
     from modules.stock.demo import load
 
     load(ctx)
+
+
+@hookimpl
+def stock_arrived(part_ids: list[int], ctx: Any) -> None:
+    for part_id in dict.fromkeys(part_ids):
+        serve_waiting(ctx, part_id)

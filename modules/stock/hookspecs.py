@@ -31,3 +31,9 @@ def part_request_target(text: str, chat_id: str | None, ctx: ServiceContext) -> 
 def equipment_model_names(equipment_ids: list[int], ctx: ServiceContext) -> dict[int, str]:
     """The model names of equipment records (``{id: "KFR-35GW"}``) for usage statistics by
     equipment model; answered by a bridge to the equipment module."""
+
+
+@hookspec
+def stock_arrived(part_ids: list[int], ctx: ServiceContext) -> None:
+    """Stock of these parts came in (receipt, return, transfer, count, purchase receipt);
+    stock itself serves its waiting part requests in order."""

@@ -20,14 +20,18 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from core import hooks
 from core.errors import ConflictError
 from core.errors import NotFoundError
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
+from core.security.models import User
 from core.services import ServiceContext
+from modules.stock.models import PURPOSES
 from modules.stock.models import OnHand
 from modules.stock.models import Part
+from modules.stock.models import PartsUsage
 from modules.stock.models import StockCount
 from modules.stock.models import StockCountLine
 from modules.stock.models import StockMove
@@ -163,9 +167,7 @@ def receive(ctx: ServiceContext, part_id: int, warehouse_id: int, qty: Any,
     n = quantity(qty)
     cost = _cost(unit_cost)
     move = post_move(ctx, part, wh, n, "receipt", unit_cost=cost, note=note or None, **refs)
-    from modules.stock.services.requests import serve_waiting
-
-    serve_waiting(ctx, part.id)
+    stock_arrived(ctx, [part.id])
     return move
 
 
@@ -175,8 +177,6 @@ def checkout(ctx: ServiceContext, part_id: int, warehouse_id: int, qty: Any,
              note: str = "") -> StockMove:
     """Issue parts directly (出库 / checkout), recorded as parts usage."""
     ctx.require("stock.move.issue")
-    from modules.stock.services.requests import record_usage
-
     part, wh = get_part(part_id), get_warehouse(warehouse_id)
     n = quantity(qty)
     move = post_move(ctx, part, wh, -n, "issue", ticket_id=ticket_id,
@@ -192,9 +192,7 @@ def return_parts(ctx: ServiceContext, part_id: int, warehouse_id: int, qty: Any,
     ctx.require("stock.move.write")
     part, wh = get_part(part_id), get_warehouse(warehouse_id)
     move = post_move(ctx, part, wh, quantity(qty), "return", note=note or None, **refs)
-    from modules.stock.services.requests import serve_waiting
-
-    serve_waiting(ctx, part.id)
+    stock_arrived(ctx, [part.id])
     return move
 
 
@@ -211,9 +209,7 @@ def transfer(ctx: ServiceContext, part_id: int, from_id: int, to_id: int, qty: A
     key = uuid.uuid4().hex
     out = post_move(ctx, part, source, -n, "transfer", transfer_key=key, note=note or None)
     into = post_move(ctx, part, target, n, "transfer", transfer_key=key, note=note or None)
-    from modules.stock.services.requests import serve_waiting
-
-    serve_waiting(ctx, part.id)
+    stock_arrived(ctx, [part.id])
     return out, into
 
 
@@ -238,10 +234,7 @@ def count(ctx: ServiceContext, warehouse_id: int, counted: dict[int, Any],
                              actual=actual))
         record.lines.append(StockCountLine(part_id=part.id, expected=expected, counted=actual))
     db.session.flush()
-    from modules.stock.services.requests import serve_waiting
-
-    for part_id in counted:
-        serve_waiting(ctx, part_id)
+    stock_arrived(ctx, list(counted))
     return record
 
 
@@ -257,3 +250,27 @@ def reverse(ctx: ServiceContext, move_id: int, note: str = "") -> StockMove:
     return post_move(ctx, move.part, move.warehouse, -move.quantity, "reversal",
                      reverses_id=move.id, unit_cost=move.unit_cost,
                      note=note or _("冲销 #%(id)s", id=move.id))
+
+
+def stock_arrived(ctx: ServiceContext, part_ids: list[int]) -> None:
+    """Tell whoever waits for these parts (the request queue, through the ``stock_arrived``
+    hook) that stock came in."""
+    hooks.call("stock_arrived", part_ids=[int(i) for i in part_ids], ctx=ctx)
+
+
+def record_usage(ctx: ServiceContext, part: Part, n: int, move: StockMove, *,
+                 ticket_id: int | None, equipment_id: int | None, purpose: str,
+                 engineer_id: int | None, request_id: int | None = None) -> PartsUsage:
+    """A ``parts_usage`` row (seed 000 field names) for an issue or a return."""
+    engineer = db.session.get(User, engineer_id) if engineer_id else None
+    usage = PartsUsage(ticket_id=ticket_id, equipment_id=equipment_id, part_id=part.id,
+                       part_code=part.part_code, quantity=n, unit_cost=move.unit_cost,
+                       engineer_id=engineer.id if engineer else None,
+                       engineer_userid=engineer.wecom_userid if engineer else None,
+                       engineer_name=engineer.name if engineer else None,
+                       usage_date=ctx.now.date(),
+                       purpose=purpose if purpose in PURPOSES else "repair",
+                       request_id=request_id, move_id=move.id, created_at=ctx.now)
+    db.session.add(usage)
+    db.session.flush()
+    return usage

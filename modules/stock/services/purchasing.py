@@ -32,6 +32,7 @@ from modules.stock.services.ledger import get_part
 from modules.stock.services.ledger import get_warehouse
 from modules.stock.services.ledger import post_move
 from modules.stock.services.ledger import quantity
+from modules.stock.services.ledger import stock_arrived
 
 
 def raise_purchase_request(ctx: ServiceContext, part_id: int, qty: Any, *,
@@ -169,8 +170,6 @@ def receive_order(ctx: ServiceContext, order_id: int, received: dict[int, Any],
             wanted[line.id] = n
     if not wanted:
         raise ValidationError.of_fields({"lines": _("请填写本次到货数量")})
-    from modules.stock.services.requests import serve_waiting
-
     for line_id, n in wanted.items():
         line = lines[line_id]
         done = db.session.execute(update(PurchaseOrderLine).where(
@@ -189,8 +188,7 @@ def receive_order(ctx: ServiceContext, order_id: int, received: dict[int, Any],
     complete = all(ln.open_quantity <= 0 for ln in order.lines)
     order.status = "received" if complete else "partial"
     db.session.flush()
-    for line_id in wanted:
-        serve_waiting(ctx, lines[line_id].part_id)
+    stock_arrived(ctx, [lines[line_id].part_id for line_id in wanted])
     return order
 
 

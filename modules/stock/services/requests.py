@@ -36,13 +36,15 @@ from modules.stock.models import Part
 from modules.stock.models import PartRequest
 from modules.stock.models import PartRequestLine
 from modules.stock.models import PartSubstitute
-from modules.stock.models import PartsUsage
 from modules.stock.models import StockMove
 from modules.stock.models import Warehouse
 from modules.stock.services.ledger import OutOfStock
 from modules.stock.services.ledger import get_part
+from modules.stock.services.ledger import get_warehouse
 from modules.stock.services.ledger import post_move
 from modules.stock.services.ledger import quantity
+from modules.stock.services.ledger import record_usage
+from modules.stock.services.purchasing import raise_purchase_request
 
 DECIDABLE = ("pending", "info_requested")
 SHORT_CHOICES = ("queue", "refuse", "purchase")
@@ -126,8 +128,6 @@ def create_request(ctx: ServiceContext, items: list[dict], ticket_id: int | None
         if value is not None and (not isinstance(value, int) or value <= 0):
             raise ValidationError.of_fields({name: _("编号必须是正整数")})
     if warehouse_id is not None:
-        from modules.stock.services.ledger import get_warehouse
-
         get_warehouse(warehouse_id)
     lines = _lines(items)
     urgent = any(line.urgency == "urgent" for line in lines)
@@ -179,8 +179,6 @@ def approve_request(ctx: ServiceContext, request_id: int, *, when_short: str = "
         raise ValidationError.of_fields({"when_short": _("缺货处理方式不正确")})
     req = get_request(ctx, request_id)
     wh_id = warehouse_id or req.warehouse_id or default_warehouse().id
-    from modules.stock.services.ledger import get_warehouse
-
     warehouse = get_warehouse(wh_id)
     if not _move_status(req, DECIDABLE, status="waiting", decided_by_id=ctx.actor_id,
                         decided_at=ctx.now, queued_at=ctx.now, warehouse_id=warehouse.id,
@@ -196,8 +194,6 @@ def approve_request(ctx: ServiceContext, request_id: int, *, when_short: str = "
                            parts=_("、").join(f"{ln.part.part_code}×{ln.open_quantity}"
                                              for ln in short)))
     if short and when_short == "purchase":
-        from modules.stock.services.purchasing import raise_purchase_request
-
         for line in short:
             raise_purchase_request(ctx, line.part_id, line.open_quantity, reason="urgent",
                                    part_request_id=req.id)
@@ -369,8 +365,6 @@ def return_unused(ctx: ServiceContext, request_id: int, line_id: int, qty: Any,
         raise ValidationError.of_fields({"quantity": _("退料数量不能超过已领未退数量 %(n)s",
                                                        n=line.issued_quantity
                                                        - line.returned_quantity)})
-    from modules.stock.services.ledger import get_warehouse
-
     wh = get_warehouse(warehouse_id) if warehouse_id else (req.warehouse or default_warehouse())
     done = db.session.execute(
         update(PartRequestLine).where(PartRequestLine.id == line.id,
@@ -388,24 +382,6 @@ def return_unused(ctx: ServiceContext, request_id: int, line_id: int, qty: Any,
     db.session.expire(line)
     serve_waiting(ctx, line.part_id)
     return move
-
-
-def record_usage(ctx: ServiceContext, part: Part, n: int, move: StockMove, *,
-                 ticket_id: int | None, equipment_id: int | None, purpose: str,
-                 engineer_id: int | None, request_id: int | None = None) -> PartsUsage:
-    """A ``parts_usage`` row (seed 000 field names) for an issue or a return."""
-    engineer = db.session.get(User, engineer_id) if engineer_id else None
-    usage = PartsUsage(ticket_id=ticket_id, equipment_id=equipment_id, part_id=part.id,
-                       part_code=part.part_code, quantity=n, unit_cost=move.unit_cost,
-                       engineer_id=engineer.id if engineer else None,
-                       engineer_userid=engineer.wecom_userid if engineer else None,
-                       engineer_name=engineer.name if engineer else None,
-                       usage_date=ctx.now.date(),
-                       purpose=purpose if purpose in PURPOSES else "repair",
-                       request_id=request_id, move_id=move.id, created_at=ctx.now)
-    db.session.add(usage)
-    db.session.flush()
-    return usage
 
 
 # ---------------------------------------------------------------- who is told what
