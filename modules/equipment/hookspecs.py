@@ -1,0 +1,42 @@
+"""Extension points of equipment: sections of the equipment 360° view, and the maintenance
+order the preventive scan asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pluggy
+
+from core.services import ServiceContext
+
+hookspec = pluggy.HookspecMarker("tandem")
+
+
+@dataclass(frozen=True, slots=True)
+class EquipmentSection:
+    """A block of the equipment 360° view, like ``core.registration.CustomerSection``.
+
+    ``render(equipment, ctx)`` returns HTML-safe markup; it should cost a fixed number of
+    queries whatever the unit's history (load lists in one query each)."""
+
+    id: str
+    title: str
+    render: Callable[[Any, Any], str]
+    sequence: int = 100
+    permission: str | None = None
+
+
+@hookspec
+def register_equipment_sections() -> list[EquipmentSection]:
+    """Blocks of the equipment 360° view (tickets, parts … from other modules)."""
+
+
+@hookspec(firstresult=True)
+def maintenance_order_requested(equipment: Any, due_date: date, ctx: ServiceContext) -> Any:
+    """The preventive scan (``#生成维护工单`` or its card button) asks for a maintenance
+    order for ``equipment`` due on ``due_date``. ``service`` answers with the ticket it
+    created (an object with ``id`` and ``ticket_no``); when nobody answers (None), equipment
+    creates a maintenance record to fill in."""
