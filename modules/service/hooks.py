@@ -134,3 +134,11 @@ def handover_checklist_items(customer_ids: list[int], ctx: Any) -> list[dict]:
     detail = "、".join(f"{t.ticket_no} {t.subject}" for t in rows[:10])
     return [{"category": "service_tickets", "title": "未结售后工单", "count": len(rows),
              "detail": detail}]
+
+
+@hookimpl
+def maintenance_order_requested(equipment: Any, due_date: Any, ctx: Any) -> Any:
+    """Equipment's preventive scan asks for a maintenance order: a maintenance ticket."""
+    from modules.service.services.tickets import create_maintenance_ticket
+
+    return create_maintenance_ticket(ctx, equipment, due_date)

@@ -30,6 +30,8 @@ from core.extensions import db
 if TYPE_CHECKING:
     from core.security.models import User
     from modules.crm.models.customer import Customer
+    from modules.equipment.models import Equipment
+    from modules.sales.models import Order
 
 TICKET_TYPES = {
     "repair": "维修",
@@ -110,8 +112,12 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("crm_customer.id", ondelete="RESTRICT"), index=True
     )
-    order_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    equipment_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales_order.id", ondelete="SET NULL"), index=True
+    )
+    equipment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("equipment_equipment.id", ondelete="SET NULL"), index=True
+    )
     contact_name: Mapped[str | None] = mapped_column(String(100))
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(String(300))
@@ -161,6 +167,8 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
     rated_at: Mapped[datetime | None]
 
     customer: Mapped[Customer] = relationship(foreign_keys=[customer_id])
+    order: Mapped[Order | None] = relationship(foreign_keys=[order_id])
+    equipment: Mapped[Equipment | None] = relationship(foreign_keys=[equipment_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     collaborators: Mapped[list[TicketCollaborator]] = relationship(

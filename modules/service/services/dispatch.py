@@ -49,10 +49,8 @@ def dispatch_new(ctx: ServiceContext, ticket: Ticket) -> None:
     """A new ticket: the project owner first, else by the dispatch mode."""
     owner_id = links.order_owner_id(ticket.order_id)
     if owner_id and get_setting("service.assign_project_owner", True):
-        owner = db.session.get(User, owner_id)
-        if owner is not None and owner.active and has_permission(owner, "service.ticket.write"):
-            offer(ctx, ticket, owner, how="project_owner")
-            return
+        offer(ctx, ticket, db.session.get(User, owner_id), how="project_owner")
+        return
     how = mode()
     if how == "grab":
         minutes = int(get_setting("service.grab_minutes", 15) or 15)

@@ -91,10 +91,11 @@ def _sales_people(ticket: Ticket) -> list[User]:
     out = []
     if ticket.customer is not None and ticket.customer.owner is not None:
         out.append(ticket.customer.owner)
+    out.append(links.sales_owner(ticket.order_id))
     owner_id = links.order_owner_id(ticket.order_id)
     if owner_id:
         out.append(db.session.get(User, owner_id))
-    return out
+    return [u for u in out if u is not None]
 
 
 def managers() -> list[User]:

@@ -670,3 +670,20 @@ def action_log(ticket_id: int) -> list[TicketActionLog]:
     return list(db.session.scalars(select(TicketActionLog)
                                    .where(TicketActionLog.ticket_id == ticket_id)
                                    .order_by(TicketActionLog.id)))
+
+
+def create_maintenance_ticket(ctx: ServiceContext, equipment: Any, due_date: Any) -> Ticket:
+    """A maintenance ticket for ``equipment`` due on ``due_date`` (equipment's
+    ``maintenance_order_requested``); one open maintenance ticket per unit at a time."""
+    existing = db.session.scalar(select(Ticket).where(
+        Ticket.equipment_id == equipment.id, Ticket.ticket_type == "maintenance",
+        Ticket.status.in_(OPEN_STATUSES)).limit(1))
+    if existing is not None:
+        return existing
+    name = " ".join(p for p in (equipment.install_location, equipment.brand, equipment.model)
+                    if p) or equipment.equipment_no
+    return create_ticket(ctx, {
+        "customer_id": equipment.customer_id, "ticket_type": "maintenance",
+        "equipment_id": equipment.id, "channel": "equipment",
+        "subject": f"定期保养：{name}"[:200],
+        "description": f"设备 {equipment.equipment_no} 计划保养日期 {due_date}"})

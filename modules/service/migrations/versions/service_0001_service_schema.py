@@ -2,7 +2,7 @@
 
 Revision ID: service_0001
 Revises:
-Create Date: 2026-12-04 22:38:40.794631
+Create Date: 2026-12-04 22:41:55.979742
 """
 
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 revision = "service_0001"
 down_revision = None
 branch_labels = ("service",)
-depends_on = "crm_0002"
+depends_on = ["crm_0002", "sales_0001", "equipment_0001"]
 
 
 def upgrade() -> None:
@@ -118,6 +118,18 @@ def upgrade() -> None:
             ["crm_customer.id"],
             name=op.f("fk_service_ticket_customer_id_crm_customer"),
             ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["equipment_id"],
+            ["equipment_equipment.id"],
+            name=op.f("fk_service_ticket_equipment_id_equipment_equipment"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["sales_order.id"],
+            name=op.f("fk_service_ticket_order_id_sales_order"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["sla_policy_id"],

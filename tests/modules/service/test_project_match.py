@@ -1,0 +1,80 @@
+"""Intake matches the customer's project (seed 001): the most recent in-progress order, or
+the equipment by serial; the project owner gets the ticket first; warranty on the date."""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import timedelta
+
+import pytest
+
+from core.errors import ValidationError
+from core.extensions import db
+from core.notify.models import Notification
+from core.services import ServiceContext
+from core.services import unit_of_work
+from modules.equipment.models import Equipment
+from tests.modules.sales.factories import advance
+from tests.modules.sales.factories import make_order
+from tests.modules.service.factories import make_customer
+from tests.modules.service.factories import make_ticket
+from tests.modules.service.factories import service_people
+from tests.modules.service.factories import set_settings
+
+
+@pytest.fixture
+def people(app_ctx, make_user):
+    set_settings(dispatch_mode="grab")
+    return service_people(make_user)
+
+
+def _equipment(customer, order=None, **kw):
+    with unit_of_work(ServiceContext.system("cli")):
+        unit = Equipment(equipment_no=kw.pop("equipment_no", "EQ-0001"), customer_id=customer.id,
+                         order_id=order.id if order else None, **kw)
+        db.session.add(unit)
+    return unit
+
+
+def test_latest_in_progress_order_and_its_owner(people):
+    sales, li = people["sales"], people["li"]
+    customer = make_customer(sales)
+    old = make_order(sales, customer, engineer_id=li.id)
+    advance(sales, old, "confirmed")
+    newer = make_order(sales, customer, engineer_id=li.id)
+    ticket = make_ticket(customer)  # the customer himself (system intake)
+    assert ticket.order_id == newer.id
+    # the project owner (the order's engineer) has it first, and sales + owner are told
+    assert ticket.assignee_id == li.id and ticket.offered_at is not None
+    told = {n.recipient_id for n in db.session.query(Notification).filter(
+        Notification.record_id == str(ticket.id))}
+    assert {li.id, sales.id} <= told
+    body = db.session.query(Notification).filter(Notification.recipient_id == sales.id).first()
+    assert f"项目详情：/sales/orders/{newer.id}" in body.body
+
+
+def test_without_order_the_ticket_is_open_for_grabs(people):
+    ticket = make_ticket(make_customer(people["sales"]))
+    assert ticket.order_id is None and ticket.assignee_id is None
+    assert ticket.grab_until is not None
+
+
+def test_equipment_by_serial_and_warranty(people):
+    customer = make_customer(people["sales"])
+    order = make_order(people["sales"], customer)
+    today = date.today()
+    _equipment(customer, order, serial_number="GREE-88", install_location="3楼会议室",
+               warranty_end_date=today + timedelta(days=30))
+    _equipment(customer, equipment_no="EQ-0002", serial_number="OLD-1",
+               warranty_end_date=today - timedelta(days=400))
+    ticket = make_ticket(customer, equipment_serial="GREE-88")
+    assert ticket.equipment_id is not None and ticket.order_id == order.id
+    assert ticket.warranty_status == "in_warranty" and ticket.address == "3楼会议室"
+    old = make_ticket(customer, equipment_serial="OLD-1")
+    assert old.warranty_status == "out_of_warranty"
+    with pytest.raises(ValidationError) as err:
+        make_ticket(customer, equipment_serial="NOPE")
+    assert "equipment_serial" in err.value.fields
+    other = make_customer(people["sales"])
+    with pytest.raises(ValidationError):
+        make_ticket(other, order_id=order.id)
