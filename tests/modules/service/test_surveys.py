@@ -73,7 +73,7 @@ def test_low_score_creates_a_revisit_or_reopens(people):
 
 
 def test_no_answer_is_no_rating_never_a_good_one(people):
-    ticket, token = resolved(people)
+    ticket, _token = resolved(people)
     later = ServiceContext.system("job")
     later.now = later.now + timedelta(days=4)
     with unit_of_work(later):
@@ -81,12 +81,12 @@ def test_no_answer_is_no_rating_never_a_good_one(people):
     db.session.expire_all()
     t = db.session.get(Ticket, ticket.id)
     assert (t.survey_state, t.rating, t.status) == ("no_rating", None, "closed")
-    rated, token2 = resolved(people)
+    _rated, token2 = resolved(people)
     answer(token2, 4)
     assert surveys.csat(ServiceContext.system()) == (4.0, 1)
     with pytest.raises(UserError):
         ctx = ServiceContext.system("web")
         ctx.now = ctx.now + timedelta(days=10)
-        third, token3 = resolved(people)
+        _third, token3 = resolved(people)
         with unit_of_work(ctx):
             surveys.answer_survey(ctx, token3, 5)
