@@ -38,8 +38,9 @@ def _resolve(ctx: Any, call: Any) -> tuple[Any, str]:
 
 
 def claim(ctx: Any, call: Any) -> Any:
-    ticket, _rest = _resolve(ctx, call)
-    return ticket_card(svc.claim_ticket(ctx, ticket.id), source=_("已认领"))
+    """#认领: the claim service itself tells who was faster (the ticket was announced)."""
+    ref, _rest = call.resolve(lambda value: REFERENCE + value, by_id=lambda rid: rid)
+    return ticket_card(svc.claim_ticket(ctx, ref), source=_("已认领"))
 
 
 def transfer(ctx: Any, call: Any) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON
 from sqlalchemy import Boolean
@@ -26,12 +25,10 @@ from core.db import AuditedMixin
 from core.db import TimestampMixin
 from core.db import utcnow
 from core.extensions import db
-
-if TYPE_CHECKING:
-    from core.security.models import User
-    from modules.crm.models.customer import Customer
-    from modules.equipment.models import Equipment
-    from modules.sales.models import Order
+from core.security.models import User
+from modules.crm.models.customer import Customer
+from modules.equipment.models import Equipment
+from modules.sales.models import Order
 
 TICKET_TYPES = {
     "repair": "维修",
