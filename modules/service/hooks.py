@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core import hookimpl
 from core.registration import JobSpec
+from core.registration import MenuItem
 from core.registration import Permission
 from core.registration import RecordRule
 from core.registration import Role
@@ -142,3 +143,61 @@ def maintenance_order_requested(equipment: Any, due_date: Any, ctx: Any) -> Any:
     from modules.service.services.tickets import create_maintenance_ticket
 
     return create_maintenance_ticket(ctx, equipment, due_date)
+
+
+@hookimpl
+def register_blueprints() -> list:
+    from modules.service.api import bp as api_bp
+    from modules.service.web.views import bp
+    from modules.service.web.views import public_bp
+
+    return [bp, public_bp, api_bp]
+
+
+@hookimpl
+def register_customer_sections() -> list:
+    from core.registration import CustomerSection
+    from modules.service.web.sections import customer_section
+
+    return [CustomerSection("service", "售后工单", customer_section, sequence=40,
+                            permission="service.ticket.read")]
+
+
+@hookimpl
+def register_workspace_cards() -> list:
+    from modules.service.web.workspace import cards
+
+    return cards()
+
+
+@hookimpl
+def register_searchers() -> list:
+    from modules.service.web.workspace import searchers
+
+    return searchers()
+
+
+@hookimpl
+def register_menus() -> list:
+    return [
+        MenuItem("service", "售后", sequence=40, icon="tools"),
+        MenuItem("service.today", "我的今日工单", "service.today", "service", 5,
+                 "service.ticket.write"),
+        MenuItem("service.tickets", "工单列表", "service.index", "service", 10,
+                 "service.ticket.read"),
+        MenuItem("service.board", "工单看板", "service.board", "service", 20,
+                 "service.ticket.read"),
+        MenuItem("service.new", "新建工单", "service.create", "service", 30,
+                 "service.ticket.create"),
+        MenuItem("service.policies", "SLA 策略", "service.policies", "service", 80,
+                 "service.policy.manage"),
+    ]
+
+
+@hookimpl
+def register_equipment_sections() -> list:
+    from modules.equipment.hookspecs import EquipmentSection
+    from modules.service.web.sections import equipment_section
+
+    return [EquipmentSection("service", "维修与保养工单", equipment_section, sequence=30,
+                             permission="service.ticket.read")]

@@ -296,3 +296,14 @@ class Survey(db.Model):
     comment: Mapped[str | None] = mapped_column(Text)
 
     ticket: Mapped[Ticket] = relationship()
+
+ACTION_LABELS = {
+    "create": "创建", "claim": "认领", "offer": "派单", "accept": "接单", "decline": "拒单",
+    "offer_timeout": "接单超时", "dispatch_failed": "无人可派", "grab_open": "开放抢单",
+    "grab_expired": "抢单超时", "transfer": "转派", "collaborator": "添加协作",
+    "start": "开始服务", "progress": "进度", "resolve": "已解决", "revisit": "需要回访",
+    "revisit_done": "已回访", "escalate": "催办", "reject": "驳回", "cancel": "取消",
+    "close": "关闭", "reopen": "重开", "priority": "调整优先级", "update": "更新信息",
+    "sla_pause": "暂停 SLA", "sla_resume": "恢复 SLA", "survey_sent": "发送满意度调查",
+    "rated": "客户评价", "no_rating": "未评价",
+}
