@@ -45,8 +45,14 @@ def maintenance_order(ctx: Any, call: Any) -> str:
     return _order_reply(ctx, equipment)
 
 
-def maintenance_order_clicked(ctx: Any, click: Any) -> str:
-    return _order_reply(ctx, svc.get_equipment(ctx, click.record_id()))
+def maintenance_order_clicked(ctx: Any, click: Any) -> Any:
+    """The reminder card's button: the same service; the clicker's card shows the result."""
+    from modules.equipment.push import reminder_card
+
+    equipment = svc.get_equipment(ctx, click.record_id())
+    due = equipment.next_maintenance_date or svc.today(ctx)
+    text = _order_reply(ctx, equipment)
+    return reminder_card(equipment, due, source=_("已生成维护工单"), done=text)
 
 
 def find(ctx: Any, call: Any) -> str:

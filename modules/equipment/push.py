@@ -34,8 +34,14 @@ def url(equipment: Equipment) -> str:
     return f"{current_app.config['TANDEM_BASE_URL'].rstrip('/')}/equipment/{equipment.id}"
 
 
-def reminder_card(equipment: Equipment, due: date, *, source: str | None = None) -> Card:
-    """【维护提醒】ABC公司-3楼中央空调 建议安排保养, with the 生成维护工单 button."""
+def reminder_card(equipment: Equipment, due: date, *, source: str | None = None,
+                  done: str | None = None) -> Card:
+    """【维护提醒】ABC公司-3楼中央空调 建议安排保养, with the 生成维护工单 button (once the
+    order is made, ``done`` names it instead)."""
+    buttons = [CardButton.link(_("查看"), url(equipment))]
+    if done is None:
+        buttons.insert(0, CardButton.action(_("生成维护工单"), "equipment.maintenance.order",
+                                            equipment.id))
     return Card(
         title=_("【维护提醒】%(name)s 建议安排保养", name=equipment.display_name),
         source=source or _("维护提醒"),
@@ -44,11 +50,8 @@ def reminder_card(equipment: Equipment, due: date, *, source: str | None = None)
                 (_("型号"), f"{equipment.brand or ''} {equipment.model or ''}".strip() or "—"),
                 (_("序列号"), equipment.serial_number or "—"),
                 (_("工程师"), equipment.engineer.name if equipment.engineer else "—")],
-        url=url(equipment),
-        buttons=[CardButton.action(_("生成维护工单"), "equipment.maintenance.order",
-                                   equipment.id),
-                 CardButton.link(_("查看"), url(equipment))],
-        record=(MODEL, equipment.id))
+        description=done or "",
+        url=url(equipment), buttons=buttons, record=(MODEL, equipment.id))
 
 
 def _channels() -> Any:
