@@ -231,7 +231,8 @@ def add_record(equipment_id: int) -> Any:
     else:
         for field in form:
             for error in field.errors:
-                flash(f"{field.label.text}：{error}", "danger")
+                flash(gettext("%(label)s：%(error)s", label=field.label.text, error=error),
+                      "danger")
     return redirect(url_for(".detail", equipment_id=equipment_id) + "#section-maintenance")
 
 
