@@ -98,7 +98,7 @@ def _due_card(ctx: Any) -> CardContent:
                               .order_by(Equipment.next_maintenance_date, Equipment.id)
                               .limit(SHOWN))
     due_url = url_for("equipment.due")
-    items = tuple(TodoItem(e.display_name, url_for("equipment.detail", equipment_id=e.id),
+    items = tuple(TodoItem(e.display_name, url_for("equipment.detail", id=e.id),
                            detail=e.equipment_no,
                            badge=(_("已逾期") if e.next_maintenance_date < on
                                   else e.next_maintenance_date.isoformat()))
@@ -124,7 +124,7 @@ def _search(ctx: Any, term: str, limit: int) -> list[SearchHit]:
                                             Equipment.equipment_no.ilike(like)))
         .options(joinedload(Equipment.customer)).order_by(Equipment.id.desc()).limit(limit))
     return [SearchHit(f"{e.equipment_no} {e.display_name}",
-                      url_for("equipment.detail", equipment_id=e.id),
+                      url_for("equipment.detail", id=e.id),
                       detail=_("序列号 %(serial)s", serial=e.serial_number or "—"))
             for e in rows]
 

@@ -52,7 +52,7 @@ def _todo(ctx: Any, stmt: Any, badge: Any, empty: str, more_url: str,
     total = db.session.scalar(stmt.with_only_columns(func.count()).order_by(None))
     rows = db.session.scalars(stmt.options(joinedload(Order.customer)).limit(SHOWN))
     items = tuple(TodoItem(f"{o.order_no} {o.customer.customer_name}",
-                           url_for("sales.detail", order_id=o.id),
+                           url_for("sales.detail", id=o.id),
                            detail=f"¥{o.total_amount:,.2f}", badge=badge(o)) for o in rows)
     return CardContent(kpis=(Kpi(kpi_label, str(total), more_url),), items=items, total=total,
                        more_url=more_url, empty_text=empty)
@@ -97,7 +97,7 @@ def _search(ctx: Any, term: str, limit: int) -> list[SearchHit]:
     rows = db.session.scalars(
         order_select(ctx).where(Order.order_no.like(f"%{term[:20]}%"))
         .options(joinedload(Order.customer)).order_by(Order.id.desc()).limit(limit))
-    return [SearchHit(o.order_no, url_for("sales.detail", order_id=o.id),
+    return [SearchHit(o.order_no, url_for("sales.detail", id=o.id),
                       detail=f"{o.customer.customer_name} · ¥{o.total_amount:,.2f} · "
                              f"{_(o.status_label)}") for o in rows]
 

@@ -152,16 +152,17 @@ def sections(equipment: Equipment, ctx: Any) -> list[dict[str, Any]]:
     return out
 
 
-@bp.route("/<int:equipment_id>")
+@bp.route("/<int:id>")
 @requires("equipment.equipment.read")
-def detail(equipment_id: int) -> Any:
+def detail(id: int) -> Any:  # noqa: A002 - the list's link parameter
     ctx = web_ctx()
-    equipment = _equipment_or_404(ctx, equipment_id)
+    equipment = _equipment_or_404(ctx, id)
     on = svc.today(ctx)
     return render_template(
         "equipment/detail.html", equipment=equipment, warranty=svc.warranty_status(equipment, on),
         warranty_labels=WARRANTY_STATUSES, sections=sections(equipment, ctx),
-        entries=timeline("equipment_equipment", equipment.id), types=MAINTENANCE_TYPES,
+        entries=timeline("equipment_equipment", equipment.id),
+        timeline_target=("equipment_equipment", equipment.id), types=MAINTENANCE_TYPES,
         record_form=RecordForm(formdata=None), today=on)
 
 
@@ -198,7 +199,7 @@ def edit(equipment_id: int) -> Any:
     done, _ = submit(form, action)
     if done:
         flash(gettext("设备档案已保存"), "success")
-        return redirect(url_for(".detail", equipment_id=equipment_id))
+        return redirect(url_for(".detail", id=equipment_id))
     return render_template("equipment/form.html", form=form, equipment=equipment)
 
 
@@ -233,7 +234,7 @@ def add_record(equipment_id: int) -> Any:
             for error in field.errors:
                 flash(gettext("%(label)s：%(error)s", label=field.label.text, error=error),
                       "danger")
-    return redirect(url_for(".detail", equipment_id=equipment_id) + "#section-maintenance")
+    return redirect(url_for(".detail", id=equipment_id) + "#section-maintenance")
 
 
 @bp.route("/maintenance-records/<int:record_id>", methods=["GET", "POST"])
@@ -249,7 +250,7 @@ def complete_record(record_id: int) -> Any:
         ctx, record_id, form.data_for_service()))
     if done:
         flash(gettext("维护记录已完成"), "success")
-        return redirect(url_for(".detail", equipment_id=equipment.id))
+        return redirect(url_for(".detail", id=equipment.id))
     return render_template("equipment/record_form.html", form=form, record=record,
                            equipment=equipment)
 
@@ -258,4 +259,4 @@ def complete_record(record_id: int) -> Any:
 @requires("equipment.maintenance.write")
 def maintenance_order(equipment_id: int) -> Any:
     return run_action(lambda ctx: maintenance.request_maintenance_order(ctx, equipment_id),
-                      gettext("已生成维护工单"), url_for(".detail", equipment_id=equipment_id))
+                      gettext("已生成维护工单"), url_for(".detail", id=equipment_id))
