@@ -36,6 +36,7 @@ from core.extensions import db
 from core.hooks import call
 from core.security.access import requires
 from core.timeline import timeline
+from core.web.context import request_cached
 from core.web.context import web_ctx
 from core.web.forms import run_action
 from core.web.forms import submit
@@ -50,12 +51,16 @@ from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceRecord
 from modules.equipment.services import equipment as svc
 from modules.equipment.services import maintenance
+from modules.equipment.services import plans
 
 bp = Blueprint("equipment", __name__, url_prefix="/equipment", template_folder="templates")
 
 
 def _warranty_label(e: Equipment) -> str:
-    status = svc.warranty_status(e, svc.today(web_ctx()))
+    """The row's warranty status today (the day and the threshold read once a request)."""
+    on, days = request_cached("equipment.warranty_today",
+                              lambda: (svc.today(web_ctx()), svc.expiring_days()))
+    status = plans.warranty_status(e.warranty_end_date, on, days)
     return WARRANTY_STATUSES[status] if status else "—"
 
 
