@@ -96,3 +96,38 @@ def pool_exempt_customers(customer_ids: list[int], ctx: Any) -> list[int]:
     return list(db.session.scalars(
         select(Order.customer_id).where(Order.customer_id.in_(customer_ids),
                                         Order.status.in_(OPEN_STATUSES)).distinct()))
+
+
+@hookimpl
+def register_bot_commands() -> list:
+    from modules.sales.bot import commands
+
+    return commands()
+
+
+@hookimpl
+def register_customer_sections() -> list:
+    from modules.sales.cards import customer_sections
+
+    return customer_sections()
+
+
+@hookimpl
+def register_workspace_cards() -> list:
+    from modules.sales.cards import workspace_cards
+
+    return workspace_cards()
+
+
+@hookimpl
+def register_searchers() -> list:
+    from modules.sales.cards import searchers
+
+    return searchers()
+
+
+@hookimpl
+def load_demo_data(ctx: Any) -> None:
+    from modules.sales.demo import load
+
+    load(ctx)

@@ -260,6 +260,11 @@ def create_from_opportunity(ctx: ServiceContext, opportunity: Any) -> Order:
     audit.record(ctx, order, "create", f"商机 {opportunity.number} 成交，生成订单 {order.order_no}",
                  {"total_amount": [None, str(total)]})
     audit.record(ctx, opportunity, "order", f"生成订单 {order.order_no}", {})
+    if ctx.source == "bot" and ctx.chat_id:  # ``#确认订单`` … there then need no number
+        from core.bot import remember_card
+        from modules.sales.bot import order_card
+
+        remember_card(ctx.chat_id, order_card(order, source=_("新订单")))
     _push(ctx, order, lambda: _("新订单 %(no)s", no=order.order_no),
           lambda: _("%(customer)s · ¥%(amount)s", customer=order.customer.customer_name,
                     amount=f"{order.total_amount:,.2f}"), key=f"sales.created:{order.id}")
@@ -454,7 +459,7 @@ def _push(ctx: ServiceContext, order: Order, subject: Any, body: Any, *, key: st
     from core.security.models import User
 
     ids = {i for i in (to or (order.sales_user_id,)) if i and i != ctx.actor_id}
-    if not ids:
+    if not ids or ctx.extra.get("demo"):
         return
     users = list(db.session.scalars(select(User).where(User.id.in_(ids),
                                                        User.active.is_(True))))

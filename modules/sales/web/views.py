@@ -91,11 +91,11 @@ def _order_or_404(ctx: Any, order_id: int) -> Order:
         abort(404)
 
 
-@bp.route("/orders/<int:order_id>")
+@bp.route("/orders/<int:id>")
 @requires("sales.order.read")
-def detail(order_id: int) -> Any:
+def detail(id: int) -> Any:  # noqa: A002 - the list's link parameter
     ctx = web_ctx()
-    order = _order_or_404(ctx, order_id)
+    order = _order_or_404(ctx, id)
     modifications = list(db.session.scalars(
         select(OrderModification).where(OrderModification.order_id == order.id)
         .options(joinedload(OrderModification.user)).order_by(OrderModification.id.desc())))
@@ -107,7 +107,8 @@ def detail(order_id: int) -> Any:
     return render_template(
         "sales/order_detail.html", order=order, modifications=modifications, moves=moves,
         can_install=can_install, can_cancel=can_cancel, can_edit=can_edit, statuses=STATUSES,
-        entries=timeline("sales_order", order.id), equipment_links=_equipment_links(order))
+        entries=timeline("sales_order", order.id), timeline_target=("sales_order", order.id),
+        equipment_links=_equipment_links(order))
 
 
 def _equipment_links(order: Order) -> list[tuple[str, str]]:
@@ -122,7 +123,7 @@ def _equipment_links(order: Order) -> list[tuple[str, str]]:
                                      Equipment.serial_number)
                               .where(Equipment.order_id == order.id).order_by(Equipment.id))
     return [(f"{r.equipment_no} · {r.serial_number or ''}",
-             url_for("equipment.detail", equipment_id=r.id)) for r in rows]
+             url_for("equipment.detail", id=r.id)) for r in rows]
 
 
 @bp.route("/orders/<int:order_id>/status", methods=["POST"])
@@ -133,7 +134,7 @@ def status(order_id: int) -> Any:
     label = gettext(STATUSES.get(new, new))
     return run_action(lambda ctx: svc.change_status(ctx, order_id, new, reason),
                       gettext("订单已更新为“%(status)s”", status=label),
-                      url_for(".detail", order_id=order_id))
+                      url_for(".detail", id=order_id))
 
 
 def _engineers() -> list[tuple[str, str]]:
@@ -192,7 +193,7 @@ def create() -> Any:
     done, order = submit(form, lambda ctx: svc.create_order(ctx, form.service_data()))
     if done:
         flash(gettext("订单 %(no)s 已创建", no=order.order_no), "success")
-        return redirect(url_for(".detail", order_id=order.id))
+        return redirect(url_for(".detail", id=order.id))
     return render_template("sales/order_form.html", form=form, order=None,
                            line_rows=_line_rows(None))
 
@@ -218,7 +219,7 @@ def edit(order_id: int) -> Any:
     done, _ = submit(form, action)
     if done:
         flash(gettext("订单已保存"), "success")
-        return redirect(url_for(".detail", order_id=order_id))
+        return redirect(url_for(".detail", id=order_id))
     return render_template("sales/order_form.html", form=form, order=order,
                            line_rows=_line_rows(order))
 
@@ -242,7 +243,7 @@ def install(order_id: int) -> Any:
             flash(exc.message, "danger")
         else:
             flash(gettext("已登记安装，设备档案已创建"), "success")
-            return redirect(url_for(".detail", order_id=order_id))
+            return redirect(url_for(".detail", id=order_id))
     return render_template("sales/order_install.html", order=order, units=units)
 
 

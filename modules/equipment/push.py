@@ -1,0 +1,144 @@
+"""What the preventive scan pushes: the maintenance reminder card (service group robot,
+the unit's engineer on WeCom, in-app), the overdue escalation to the manager, and the
+warranty-expiry alert to the sales owner. Everything goes through ``core.notify`` (the
+outbox): delivery happens after the commit, once per row."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from core.bot import Card
+from core.bot import CardButton
+from core.extensions import db
+from core.hooks import registry
+from core.notify import notify
+from core.security.models import Role
+from core.security.models import User
+from core.services import ServiceContext
+from core.settings import get_setting
+from core.web.i18n import default_locale
+from modules.equipment.models import Equipment
+from modules.equipment.models import MaintenanceReminder
+
+MODEL = "equipment_equipment"
+
+
+def url(equipment: Equipment) -> str:
+    return f"{current_app.config['TANDEM_BASE_URL'].rstrip('/')}/equipment/{equipment.id}"
+
+
+def reminder_card(equipment: Equipment, due: date, *, source: str | None = None,
+                  done: str | None = None) -> Card:
+    """【维护提醒】ABC公司-3楼中央空调 建议安排保养, with the 生成维护工单 button (once the
+    order is made, ``done`` names it instead)."""
+    buttons = [CardButton.link(_("查看"), url(equipment))]
+    if done is None:
+        buttons.insert(0, CardButton.action(_("生成维护工单"), "equipment.maintenance.order",
+                                            equipment.id))
+    return Card(
+        title=_("【维护提醒】%(name)s 建议安排保养", name=equipment.display_name),
+        source=source or _("维护提醒"),
+        emphasis=(_("计划维护日期"), due.isoformat()),
+        fields=[(_("设备编号"), equipment.equipment_no),
+                (_("型号"), f"{equipment.brand or ''} {equipment.model or ''}".strip() or "—"),
+                (_("序列号"), equipment.serial_number or "—"),
+                (_("工程师"), equipment.engineer.name if equipment.engineer else "—")],
+        description=done or "",
+        url=url(equipment), buttons=buttons, record=(MODEL, equipment.id))
+
+
+def _channels() -> Any:
+    return registry().notification_channels
+
+
+def _send(ctx: ServiceContext, users: list[User], subject: Any, body: Any, *, link: str,
+          key: str, record: Any, card: Card | None = None) -> None:
+    """In-app to ``users`` and, when WeCom is installed, to those bound to WeCom."""
+    users = [u for u in users if u is not None and u.active]
+    if not users:
+        return
+    notify(ctx, users, subject, body, channels=("inapp",), url=link, dedupe_key=key,
+           record=record)
+    on_wecom = [u for u in users if u.wecom_userid]
+    if on_wecom and "wecom" in _channels():
+        payload = ({"msgtype": "template_card", "card": card.to_template_card()}
+                   if card is not None else None)
+        notify(ctx, on_wecom, subject, body, channels=("wecom",), url=link, dedupe_key=key,
+               record=record, payload=payload)
+
+
+def _to_group(ctx: ServiceContext, card: Card, subject: str, body: str, key: str,
+              record: Any) -> None:
+    """The service group's robot (``equipment.service_webhook``), remembering the card in
+    the group's chat so that ``#生成维护工单`` there needs no number."""
+    from core.bot import remember_card
+
+    chat_id = get_setting("equipment.service_chat_id")
+    if chat_id:
+        remember_card(str(chat_id), card)
+    webhook = get_setting("equipment.service_webhook")
+    configured = get_setting("wecom.webhook_keys") or {}
+    if "wecom_webhook" in _channels() and webhook and webhook in configured:
+        notify(ctx, [], subject, body, channels=("wecom_webhook",), url=card.url,
+               payload={"msgtype": "template_card", "card": card.to_template_card()},
+               dedupe_key=key, address=str(webhook), record=record)
+
+
+def _managers(engineer: User | None) -> list[User]:
+    """The engineer's team manager, else every active manager."""
+    if engineer is not None and engineer.team is not None and engineer.team.manager_id:
+        manager = db.session.get(User, engineer.team.manager_id)
+        if manager is not None:
+            return [manager]
+    return list(db.session.scalars(select(User).where(
+        User.active.is_(True), User.roles.any(Role.code == "manager"))))
+
+
+def _reminders(ids: list[int]) -> list[MaintenanceReminder]:
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(MaintenanceReminder).where(MaintenanceReminder.id.in_(ids))
+        .options(joinedload(MaintenanceReminder.equipment).joinedload(Equipment.customer),
+                 joinedload(MaintenanceReminder.equipment).joinedload(Equipment.engineer),
+                 joinedload(MaintenanceReminder.equipment).joinedload(Equipment.order))
+        .order_by(MaintenanceReminder.id)))
+
+
+def reminders(ctx: ServiceContext, due_ids: list[int], overdue_ids: list[int],
+              warranty_ids: list[int], on: date) -> None:
+    with force_locale(default_locale()):
+        for reminder in _reminders(due_ids):
+            equipment = reminder.equipment
+            card = reminder_card(equipment, reminder.due_date)
+            subject = card.title
+            body = _("%(no)s 计划维护日期 %(day)s", no=equipment.equipment_no,
+                     day=reminder.due_date.isoformat())
+            key = f"equipment.due:{reminder.id}"
+            _to_group(ctx, card, subject, body, key, equipment)
+            _send(ctx, [equipment.engineer], subject, body, link=card.url, key=key,
+                  record=equipment, card=card)
+        for reminder in _reminders(overdue_ids):
+            equipment = reminder.equipment
+            subject = _("【维护逾期】%(name)s", name=equipment.display_name)
+            body = _("%(no)s 应于 %(day)s 维护，已逾期 %(n)s 天", no=equipment.equipment_no,
+                     day=reminder.due_date.isoformat(), n=(on - reminder.due_date).days)
+            _send(ctx, _managers(equipment.engineer), subject, body, link=url(equipment),
+                  key=f"equipment.overdue:{reminder.id}", record=equipment)
+        for reminder in _reminders(warranty_ids):
+            equipment = reminder.equipment
+            owner_id = (equipment.order.sales_user_id if equipment.order is not None
+                        else None) or equipment.customer.owner_id
+            owner = db.session.get(User, owner_id) if owner_id else None
+            subject = _("【保修到期】%(name)s", name=equipment.display_name)
+            body = _("%(no)s 保修将于 %(day)s 到期，可联系客户续保", no=equipment.equipment_no,
+                     day=reminder.due_date.isoformat())
+            _send(ctx, [owner], subject, body, link=url(equipment),
+                  key=f"equipment.warranty:{reminder.id}", record=equipment)
