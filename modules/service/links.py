@@ -112,3 +112,26 @@ def equipment_label(equipment_id: int | None) -> str | None:
 def order_url(order_id: int | None) -> str | None:
     """The project link pushed with the ticket (the sales order's page)."""
     return f"/sales/orders/{order_id}" if order_id else None
+
+
+def record_maintenance(ctx: Any, ticket: Any) -> Any:
+    """A resolved ticket on a unit becomes its maintenance record (repair or routine), which
+    moves the unit's last and next maintenance dates (seed 000 §7 scenario 2, step 6)."""
+    from core.services import ServiceContext
+    from modules.equipment.services.maintenance import add_record
+
+    if ticket.equipment_id is None:
+        return None
+    kind = "routine" if ticket.ticket_type == "maintenance" else "repair"
+    work = ticket.solution or ticket.subject
+    if ticket.root_cause:
+        work = f"{ticket.root_cause}；{work}"
+    data = {"maintenance_type": kind, "work_description": f"{ticket.ticket_no} {work}"[:5000],
+            "parts_replaced": ticket.parts_used, "ticket_id": ticket.id,
+            "cost": ticket.total_fee if ticket.total_fee else None,
+            "engineer_id": ticket.assignee_id}
+    # The record follows from the resolution: written even when the engineer may not edit
+    # equipment himself (the audit keeps the channel; the record names the engineer).
+    actor_ctx = ctx if ctx.can("equipment.maintenance.write") else ServiceContext(
+        actor=None, source=ctx.source, now=ctx.now)
+    return add_record(actor_ctx, ticket.equipment_id, data)

@@ -473,6 +473,7 @@ def resolve_ticket(ctx: ServiceContext, ref: Any, data: dict | None = None) -> T
                from_status=old, to_status="resolved",
                data={"root_cause": ticket.root_cause, "solution": ticket.solution})
     surveys.send_survey(ctx, ticket)
+    links.record_maintenance(ctx, ticket)
     pushes.ticket_changed(ctx, ticket, "resolve")
     call("ticket_resolved", ticket=ticket, ctx=ctx)
     return ticket

@@ -78,3 +78,25 @@ def test_equipment_by_serial_and_warranty(people):
     other = make_customer(people["sales"])
     with pytest.raises(ValidationError):
         make_ticket(other, order_id=order.id)
+
+
+def test_resolution_updates_the_units_maintenance_record(people):
+    from modules.equipment.models import MaintenanceRecord
+    from modules.service.services import tickets as svc
+    from tests.modules.service.factories import act
+
+    customer = make_customer(people["sales"])
+    unit = _equipment(customer, serial_number="GREE-99", maintenance_cycle_days=90,
+                      warranty_end_date=date.today() + timedelta(days=300))
+    ticket = make_ticket(customer, equipment_serial="GREE-99")
+    act(people["li"], svc.claim_ticket, ticket.id)
+    act(people["li"], svc.resolve_ticket, ticket.id, {"root_cause": "滤网堵塞",
+                                                      "solution": "更换滤网",
+                                                      "parts_used": "AC-FILTER-001 × 1"})
+    record = db.session.query(MaintenanceRecord).filter_by(ticket_id=ticket.id).one()
+    assert record.maintenance_type == "repair" and "更换滤网" in record.work_description
+    assert record.parts_replaced == "AC-FILTER-001 × 1" and record.engineer_id == people["li"].id
+    db.session.expire_all()
+    refreshed = db.session.get(Equipment, unit.id)
+    assert refreshed.last_maintenance_date is not None
+    assert refreshed.next_maintenance_date > refreshed.last_maintenance_date
