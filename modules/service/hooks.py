@@ -201,3 +201,10 @@ def register_equipment_sections() -> list:
 
     return [EquipmentSection("service", "维修与保养工单", equipment_section, sequence=30,
                              permission="service.ticket.read")]
+@hookimpl
+def load_demo_data(ctx: Any) -> None:
+    from modules.service.demo import load
+
+    load(ctx)
+
+
