@@ -1,0 +1,27 @@
+"""Extension points of the stock module."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from typing import Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from core.services import ServiceContext
+
+hookspec = pluggy.HookspecMarker("tandem")
+
+
+@hookspec
+def part_request_decided(request: Any, ctx: ServiceContext) -> None:
+    """A part request was approved (parts issued or queued), rejected or sent back for
+    more information; ``request.status`` says which (``service_stock`` links it to the
+    ticket)."""
+
+
+@hookspec(firstresult=True)
+def part_request_target(text: str, chat_id: str | None, ctx: ServiceContext) -> dict | None:
+    """For ``#申请配件`` in chat: the ticket (and equipment) the request is for, from the
+    rest of the command's text (``AS2024…``) or the chat's last ticket card, as
+    ``{"ticket_id": int, "equipment_id": int | None}``; None when no module knows."""

@@ -1,0 +1,169 @@
+"""Reads of the stock module: on-hand, on order, requested, projected stock, lists.
+
+Aggregates are computed in SQL, one statement per figure for all parts at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from core.extensions import db
+from core.services import ServiceContext
+from modules.stock.models import OPEN_PURCHASE_ORDER_STATUSES
+from modules.stock.models import OPEN_PURCHASE_REQUEST_STATUSES
+from modules.stock.models import OPEN_REQUEST_STATUSES
+from modules.stock.models import OnHand
+from modules.stock.models import Part
+from modules.stock.models import PartRequest
+from modules.stock.models import PartRequestLine
+from modules.stock.models import PurchaseOrder
+from modules.stock.models import PurchaseOrderLine
+from modules.stock.models import PurchaseRequest
+from modules.stock.models import StockMove
+from modules.stock.models import Warehouse
+
+
+def on_hand_sq() -> Any:
+    return (select(OnHand.part_id, func.sum(OnHand.on_hand).label("qty"))
+            .group_by(OnHand.part_id).subquery("oh"))
+
+
+def on_order_sq() -> Any:
+    ordered = (select(PurchaseOrderLine.part_id.label("part_id"),
+                      (PurchaseOrderLine.quantity - PurchaseOrderLine.received_quantity)
+                      .label("qty"))
+               .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
+               .where(PurchaseOrder.status.in_(OPEN_PURCHASE_ORDER_STATUSES)))
+    requested = (select(PurchaseRequest.part_id.label("part_id"),
+                        PurchaseRequest.quantity.label("qty"))
+                 .where(PurchaseRequest.status.in_(OPEN_PURCHASE_REQUEST_STATUSES)))
+    both = ordered.union_all(requested).subquery("o")
+    return (select(both.c.part_id, func.sum(both.c.qty).label("qty"))
+            .group_by(both.c.part_id).subquery("oo"))
+
+
+def requested_sq() -> Any:
+    """Open quantity of part requests in any open state (drafts included)."""
+    return (select(PartRequestLine.part_id,
+                   func.sum(PartRequestLine.quantity - PartRequestLine.issued_quantity)
+                   .label("qty"))
+            .join(PartRequest, PartRequest.id == PartRequestLine.request_id)
+            .where(PartRequest.status.in_(OPEN_REQUEST_STATUSES))
+            .group_by(PartRequestLine.part_id).subquery("rq"))
+
+
+def figures_select() -> tuple[Any, Any, Any, Any]:
+    """``SELECT Part, on_hand, on_order, requested, projected`` over all parts."""
+    oh, oo, rq = on_hand_sq(), on_order_sq(), requested_sq()
+    on_hand = func.coalesce(oh.c.qty, 0)
+    on_order = func.coalesce(oo.c.qty, 0)
+    requested = func.coalesce(rq.c.qty, 0)
+    projected = on_hand + on_order - requested
+    stmt = (select(Part, on_hand.label("on_hand"), on_order.label("on_order"),
+                   requested.label("requested"), projected.label("projected"))
+            .outerjoin(oh, oh.c.part_id == Part.id)
+            .outerjoin(oo, oo.c.part_id == Part.id)
+            .outerjoin(rq, rq.c.part_id == Part.id))
+    return stmt, on_hand, projected, Part.min_stock_alert
+
+
+def projected_stock(*, below_minimum: bool = False,
+                    part_ids: list[int] | None = None) -> list[tuple[Part, dict[str, int]]]:
+    stmt, _on_hand, projected, minimum = figures_select()
+    stmt = stmt.where(Part.active.is_(True))
+    if below_minimum:
+        stmt = stmt.where(minimum > 0, projected < minimum)
+    if part_ids is not None:
+        stmt = stmt.where(Part.id.in_(part_ids))
+    out = []
+    for part, oh, oo, rq, pj in db.session.execute(stmt.order_by(Part.part_code)):
+        out.append((part, {"on_hand": int(oh), "on_order": int(oo), "requested": int(rq),
+                           "projected": int(pj)}))
+    return out
+
+
+def low_stock_clause() -> Any:
+    """Parts whose on-hand (all warehouses) is below their minimum."""
+    total = (select(func.coalesce(func.sum(OnHand.on_hand), 0))
+             .where(OnHand.part_id == Part.id).scalar_subquery())
+    return and_(Part.min_stock_alert > 0, total < Part.min_stock_alert)
+
+
+def total_on_hand_expr() -> Any:
+    return (select(func.coalesce(func.sum(OnHand.on_hand), 0))
+            .where(OnHand.part_id == Part.id).correlate(Part).scalar_subquery())
+
+
+def stock_by_warehouse(part_id: int) -> list[tuple[Warehouse, int]]:
+    rows = db.session.execute(
+        select(Warehouse, func.coalesce(OnHand.on_hand, 0))
+        .outerjoin(OnHand, and_(OnHand.warehouse_id == Warehouse.id, OnHand.part_id == part_id))
+        .where(or_(Warehouse.active.is_(True), OnHand.on_hand > 0))
+        .order_by(Warehouse.kind != "main", Warehouse.id))
+    return [(wh, int(qty)) for wh, qty in rows]
+
+
+def open_order_lines(part_id: int) -> list[PurchaseOrderLine]:
+    return list(db.session.scalars(
+        select(PurchaseOrderLine).join(PurchaseOrder)
+        .where(PurchaseOrderLine.part_id == part_id,
+               PurchaseOrder.status.in_(OPEN_PURCHASE_ORDER_STATUSES),
+               PurchaseOrderLine.received_quantity < PurchaseOrderLine.quantity)
+        .order_by(PurchaseOrder.expected_date, PurchaseOrder.id)))
+
+
+def ledger(part_id: int, limit: int = 50) -> list[StockMove]:
+    return list(db.session.scalars(
+        select(StockMove).where(StockMove.part_id == part_id)
+        .order_by(StockMove.id.desc()).limit(limit)))
+
+
+def ledger_sums() -> dict[tuple[int, int], int]:
+    rows = db.session.execute(select(StockMove.part_id, StockMove.warehouse_id,
+                                     func.sum(StockMove.quantity))
+                              .group_by(StockMove.part_id, StockMove.warehouse_id))
+    return {(p, w): int(q) for p, w, q in rows}
+
+
+def on_hand_table() -> dict[tuple[int, int], int]:
+    return {(r.part_id, r.warehouse_id): r.on_hand for r in db.session.scalars(select(OnHand))}
+
+
+def requests_select(ctx: ServiceContext) -> Any:
+    return ctx.scoped(select(PartRequest), PartRequest)
+
+
+def pending_requests(ctx: ServiceContext, limit: int = 5) -> tuple[list[PartRequest], int]:
+    stmt = requests_select(ctx).where(PartRequest.status == "pending")
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(db.session.scalars(stmt.order_by(PartRequest.id).limit(limit)))
+    return rows, total
+
+
+def parts_below_minimum(limit: int = 5) -> tuple[list[tuple[Part, int]], int]:
+    total_expr = total_on_hand_expr()
+    stmt = select(Part, total_expr).where(Part.active.is_(True), low_stock_clause())
+    total = db.session.scalar(select(func.count()).select_from(
+        select(Part.id).where(Part.active.is_(True), low_stock_clause()).subquery())) or 0
+    rows = [(p, int(q)) for p, q in db.session.execute(stmt.order_by(Part.part_code).limit(limit))]
+    return rows, total
+
+
+def receipts_expected(day: Any, limit: int = 5) -> tuple[list[PurchaseOrder], int]:
+    stmt = select(PurchaseOrder).where(PurchaseOrder.status.in_(OPEN_PURCHASE_ORDER_STATUSES),
+                                       PurchaseOrder.expected_date <= day)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return list(db.session.scalars(stmt.order_by(PurchaseOrder.expected_date,
+                                                 PurchaseOrder.id).limit(limit))), total
+
+
+def search_parts(term: str, limit: int) -> list[Part]:
+    like = f"%{term.strip()}%"
+    return list(db.session.scalars(
+        select(Part).where(or_(Part.part_code.ilike(like), Part.part_name.ilike(like)))
+        .order_by(Part.part_code).limit(limit)))

@@ -1,0 +1,124 @@
+"""Stock pages: every page renders for a warehouse keeper, the parts list filters, a
+request is approved and a receipt recorded from the web, permissions and record rules."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.extensions import db
+from modules.stock.models import PartRequest
+from tests.conftest import login
+from tests.modules.stock.factories import make_part
+from tests.modules.stock.factories import make_request
+from tests.modules.stock.factories import make_warehouse
+from tests.modules.stock.factories import on_hand
+from tests.modules.stock.factories import receive
+
+
+def _stocked():  # noqa: ANN202
+    low = make_part("AC-COMP-2023", part_name="变频压缩机", category="compressor",
+                    min_stock_alert=3)
+    ok = make_part("AC-FILTER-001", part_name="空调滤网", category="filter", min_stock_alert=2)
+    main = make_warehouse("WH-MAIN", name="主仓库")
+    receive(low, main, 2)
+    receive(ok, main, 10)
+    return low, ok, main
+
+
+def test_every_stock_page_renders_for_the_warehouse_keeper(client, login_as, make_user):
+    login_as("warehouse")
+    low, _ok, _main = _stocked()
+    req = make_request(make_user("engineer"), low, 1, ticket_id=7)
+    for url in ["/stock/parts", f"/stock/parts/{low.id}", "/stock/parts/new",
+                f"/stock/parts/{low.id}/edit", "/stock/requests", "/stock/requests/new",
+                f"/stock/requests/{req.id}", "/stock/receipt", "/stock/transfer",
+                "/stock/count", "/stock/purchase-requests", "/stock/purchase-orders",
+                "/stock/warehouses"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+
+def test_parts_list_filters_low_stock_category_and_search(client, login_as):
+    login_as("warehouse")
+    _stocked()
+    page = client.get("/stock/parts?low_stock=1").get_data(as_text=True)
+    assert "AC-COMP-2023" in page and "AC-FILTER-001" not in page
+    page = client.get("/stock/parts?category=filter").get_data(as_text=True)
+    assert "AC-FILTER-001" in page and "AC-COMP-2023" not in page
+    page = client.get("/stock/parts?q=压缩机").get_data(as_text=True)
+    assert "AC-COMP-2023" in page and "AC-FILTER-001" not in page
+    assert client.get("/stock/parts?low_stock=x").status_code == 400
+
+
+def test_approve_from_the_web_issues_and_reject_needs_a_reason(client, login_as, make_user):
+    _low, ok, main = _stocked()
+    eng = make_user("engineer")
+    first, second = make_request(eng, ok, 3, ticket_id=9), make_request(eng, ok, 1)
+    login_as("warehouse")
+    response = client.post(f"/stock/requests/{first.id}/approve",
+                           data={"warehouse_id": main.id, "when_short": "queue"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(PartRequest, first.id).status == "issued"
+    assert on_hand(ok, main) == 7
+    client.post(f"/stock/requests/{second.id}/reject", data={"reason": ""})
+    db.session.expire_all()
+    assert db.session.get(PartRequest, second.id).status == "pending"
+    page = client.get(f"/stock/requests/{second.id}").get_data(as_text=True)
+    assert "驳回需要填写原因" in page
+    client.post(f"/stock/requests/{second.id}/reject", data={"reason": "型号不符"})
+    db.session.expire_all()
+    assert db.session.get(PartRequest, second.id).status == "rejected"
+
+
+def test_receipt_form_records_stock_and_bad_input_is_kept_with_a_message(client, login_as):
+    login_as("warehouse")
+    _low, ok, main = _stocked()
+    response = client.post("/stock/receipt", data={"part_id": ok.id, "warehouse_id": main.id,
+                                                   "quantity": "abc", "unit_cost": "20"})
+    assert response.status_code == 422
+    assert "数量必须是整数" in response.get_data(as_text=True)
+    response = client.post("/stock/receipt", data={"part_id": ok.id, "warehouse_id": main.id,
+                                                   "quantity": "5", "unit_cost": "20"})
+    assert response.status_code == 302
+    assert on_hand(ok, main) == 15
+
+
+def test_engineer_requests_and_sees_only_his_own_requests(client, make_user):
+    low, ok, _main = _stocked()
+    me, other = make_user("engineer"), make_user("engineer")
+    theirs = make_request(other, ok, 1)
+    login(client, me)
+    response = client.post("/stock/requests/new", data={"part_id": low.id, "quantity": "1",
+                                                         "ticket_id": "42", "purpose": "repair"})
+    assert response.status_code == 302
+    mine = db.session.scalar(select(PartRequest).where(PartRequest.requester_id == me.id))
+    assert (mine.status, mine.ticket_id) == ("pending", 42)
+    assert client.get(f"/stock/requests/{theirs.id}").status_code == 404
+    listing = client.get("/stock/requests").get_data(as_text=True)
+    assert mine.number in listing and theirs.number not in listing
+    assert client.post(f"/stock/requests/{mine.id}/approve").status_code == 403
+    assert client.get("/stock/receipt").status_code == 403
+
+
+def test_count_adjusts_the_difference(client, login_as):
+    login_as("warehouse")
+    _low, ok, main = _stocked()
+    response = client.post(f"/stock/count?warehouse_id={main.id}",
+                           data={"warehouse_id": main.id, f"counted_{ok.id}": "8"})
+    assert response.status_code == 302
+    assert on_hand(ok, main) == 8
+
+
+def test_parts_list_in_english(client, login_as):
+    user = login_as("warehouse")
+    _stocked()
+    from core.security.services import update_user
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        update_user(ctx, db.session.merge(user), locale="en")
+    page = client.get("/stock/parts").get_data(as_text=True)
+    assert "Part code" in page and "Minimum stock" in page
