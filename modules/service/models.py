@@ -305,5 +305,5 @@ ACTION_LABELS = {
     "revisit_done": "已回访", "escalate": "催办", "reject": "驳回", "cancel": "取消",
     "close": "关闭", "reopen": "重开", "priority": "调整优先级", "update": "更新信息",
     "sla_pause": "暂停 SLA", "sla_resume": "恢复 SLA", "survey_sent": "发送满意度调查",
-    "rated": "客户评价", "no_rating": "未评价",
+    "rated": "客户评价", "no_rating": "未评价", "parts": "配件",
 }

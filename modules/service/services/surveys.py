@@ -52,6 +52,12 @@ def send_survey(ctx: ServiceContext, ticket: Ticket) -> str:
         notify(ctx, [], "服务满意度调查", body, channels=("sms",), url=path,
                address=ticket.contact_phone, dedupe_key=f"service.survey:{ticket.id}:"
                f"{ticket.survey_sent_at.isoformat()}", record=ticket)
+    else:  # no phone on file: the sales owner forwards the link (in-app)
+        owner = ticket.customer.owner if ticket.customer is not None else None
+        if owner is not None:
+            notify(ctx, [owner], f"请转发满意度调查给客户：{ticket.ticket_no}", body,
+                   channels=("inapp",), url=path, record=ticket,
+                   dedupe_key=f"service.survey:{ticket.id}:{ticket.survey_sent_at.isoformat()}")
     log_action(ctx, ticket, "survey_sent", _("已发送满意度调查"))
     return path
 

@@ -1,0 +1,24 @@
+"""Registrations of the service × stock bridge (installed automatically with both)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import hookimpl
+from modules.service_stock import services
+
+
+@hookimpl
+def part_request_target(text: str, chat_id: str | None, ctx: Any) -> dict | None:
+    """``#申请配件 AC-FILTER-001 1 [AS…]``: the ticket named, else the chat's last ticket."""
+    return services.request_target(ctx, text, chat_id)
+
+
+@hookimpl
+def part_request_decided(request: Any, ctx: Any) -> None:
+    services.request_decided(ctx, request)
+
+
+@hookimpl
+def ticket_sections(ticket: Any, ctx: Any) -> list[str]:
+    return [services.render_section(ticket, ctx)]
