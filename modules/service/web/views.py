@@ -47,6 +47,7 @@ from core.web.listview import ListView
 from modules.crm.models.customer import Customer
 from modules.service import links
 from modules.service.models import ACTION_LABELS
+from modules.service.models import CHANNELS
 from modules.service.models import COMPLAINT_LEVELS
 from modules.service.models import OPEN_STATUSES
 from modules.service.models import PRIORITIES
@@ -207,7 +208,8 @@ def detail(id: int) -> Any:  # noqa: A002 - the list and kanban components link 
         and ticket.status in ("pending", "reopened"),
         offered_to_me=is_assignee and ticket.offered_at is not None,
         servers=_servers() if is_worker else [], priorities=PRIORITIES,
-        local=to_local, statuses=STATUSES, action_labels=ACTION_LABELS)
+        local=to_local, statuses=STATUSES, action_labels=ACTION_LABELS,
+        channels=CHANNELS)
 
 
 ACTIONS = {
