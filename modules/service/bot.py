@@ -118,6 +118,43 @@ def mine(ctx: Any, call: Any) -> str:
     return "\n".join(lines)
 
 
+TYPE_WORDS = {"维修": "repair", "保养": "maintenance", "投诉": "complaint", "退货": "return",
+              "安装": "installation", "咨询": "inquiry"}
+
+
+def report(ctx: Any, call: Any) -> Any:
+    """``#报修 13800138000 [维修|保养|投诉…] 3楼空调制冷不好``: a ticket for that customer
+    (by phone, CUS- number or exact name), its project matched, dispatched; the reply is its
+    card, so ``#认领`` in the chat then means it."""
+
+    from core.errors import NotFoundError
+    from core.extensions import db
+    from modules.crm.customers import customer_select
+    from modules.crm.customers import find_customer
+    from modules.crm.models.customer import Customer
+
+    words = call.args.split()
+    if len(words) < 2:
+        raise ValidationError(_("请写客户和问题，例如：#报修 13800138000 3楼空调制冷不好"))
+    who, rest = words[0], words[1:]
+    try:
+        customer = find_customer(ctx, who)
+    except NotFoundError:
+        customer = db.session.scalar(customer_select(ctx).where(Customer.customer_name == who))
+        if customer is None:
+            raise
+    ticket_type = TYPE_WORDS.get(rest[0], "repair") if rest else "repair"
+    if rest and rest[0] in TYPE_WORDS:
+        rest = rest[1:]
+    subject = " ".join(rest).strip()
+    if not subject:
+        raise ValidationError(_("请写问题描述，例如：#报修 13800138000 3楼空调制冷不好"))
+    ticket = svc.create_ticket(ctx, {"customer_id": customer.id, "ticket_type": ticket_type,
+                                     "subject": subject[:200], "description": subject,
+                                     "channel": "bot"})
+    return ticket_card(ticket, source=_("新售后工单"))
+
+
 # ------------------------------------------------------------------------------ buttons
 def claim_clicked(ctx: Any, click: Any) -> Any:
     return ticket_card(svc.claim_ticket(ctx, click.record_id()), source=_("已认领"))
@@ -157,6 +194,8 @@ def commands() -> list[BotCommand]:
                    _l("#接单 [AS工单号]"), **common),
         BotCommand("拒单", decline, "service.ticket.write", _l("拒绝派给您的工单（需写原因）"),
                    _l("#拒单 [AS工单号] 原因"), **common),
+        BotCommand("报修", report, "service.ticket.create", _l("为客户登记售后工单"),
+                   _l("#报修 客户手机号 [维修|保养|投诉] 问题描述"), **common),
         BotCommand("我的工单", mine, "service.ticket.read", _l("查询自己负责的工单"),
                    _l("#我的工单")),
     ]

@@ -98,3 +98,14 @@ def test_claim_button_and_no_leak_to_sales(people):
     assert "已认领" in reply.to_text()
     denied = say(f"#进度 {ticket.ticket_no} 50%", "wangxs")
     assert "无权限" in denied
+
+
+def test_report_in_chat_then_claim(people):
+    customer = make_customer(people["sales"])
+    reply = say(f"#报修 {customer.phone} 投诉 安装师傅迟到", "wangxs")
+    ticket = db.session.scalar(select(Ticket))
+    assert ticket.ticket_no in reply and ticket.ticket_type == "complaint"
+    assert (ticket.priority, ticket.channel) == ("urgent", "bot")
+    assert "已认领" in say("#认领")
+    assert "请写客户和问题" in say("#报修", "wangxs")
+    assert "不存在" in say("#报修 13999999999 漏水", "wangxs")

@@ -169,3 +169,20 @@ def test_api_offer_accept_reject(api, people):
     assert api("li").post(f"/api/v1/tickets/{second.id}/reject", json={}).status_code == 422
     r = api("li").post(f"/api/v1/tickets/{second.id}/reject", json={"reason": "请假"})
     assert r.status_code == 200 and r.get_json()["assignee_id"] != people["li"].id
+
+
+def test_equipment_section(client, people, make_user):
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+    from modules.equipment.models import Equipment
+
+    customer = make_customer(people["sales"])
+    with unit_of_work(ServiceContext.system("cli")):
+        unit = Equipment(equipment_no="EQ-9", customer_id=customer.id, serial_number="SN-9")
+        db.session.add(unit)
+    ticket = make_ticket(customer, equipment_serial="SN-9")
+    login(client, make_user("admin"))
+    page = client.get(f"/equipment/{unit.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "维修与保养工单" in html and ticket.ticket_no in html
