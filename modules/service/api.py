@@ -233,3 +233,43 @@ def accept(ctx, ticket_id: int):  # noqa: ANN001, ANN201
 def reject(ctx, ticket_id: int, body: ReasonIn):  # noqa: ANN001, ANN201
     """Reject the ticket offered to the caller, with a reason (the next candidate gets it)."""
     return out(svc.decline_ticket(ctx, ticket_id, body.reason))
+
+
+class SyncAction(api.ApiIn):
+    id: str | int | None = None
+    type: str = Field(min_length=1, max_length=32)
+    ticket_id: int = Field(ge=1)
+    assignee_id: int | None = Field(default=None, description="负责人（离线时看到的），变了即冲突")
+    payload: dict = Field(default_factory=dict)
+
+
+class SyncIn(api.ApiIn):
+    actions: list[SyncAction] = Field(max_length=200)
+
+
+class SyncResult(api.ApiOut):
+    id: str | int | None
+    type: str | None
+    ticket_id: int | None
+    ticket_no: str | None = None
+    status: Literal["applied", "conflict", "error"]
+    message: str | None = None
+    ticket: TicketOut | None = None
+
+
+class SyncOut(api.ApiOut):
+    results: list[SyncResult]
+
+
+def sync_actions(body: SyncIn) -> list[dict]:
+    return [a.model_dump(exclude_none=True) for a in body.actions]
+
+
+@api.route(bp, "/sync/batch", methods=["POST"], permission="service.ticket.write",
+           body=SyncIn, response=SyncOut, tags=["service"])
+def sync_batch(ctx, body: SyncIn):  # noqa: ANN001, ANN201
+    """Apply actions queued offline (progress, check_in, check_out, start, resolve, revisit,
+    details, accept), each answered applied / conflict (with the current ticket) / error."""
+    from modules.service.services.sync import apply_batch
+
+    return {"results": apply_batch(ctx, sync_actions(body), out)}

@@ -16,11 +16,13 @@ from core.registration import Role
 from core.registration import Setting
 from modules.service.models import OPEN_STATUSES
 from modules.service.models import Engineer
+from modules.service.models import ServiceReport
 from modules.service.models import SlaPolicy
 from modules.service.models import Survey
 from modules.service.models import Ticket
 from modules.service.models import TicketActionLog
 from modules.service.models import TicketCollaborator
+from modules.service.models import Visit
 
 SERVICE = ("engineer", "manager")
 EVERYONE = ("engineer", "manager", "sales")
@@ -28,7 +30,8 @@ EVERYONE = ("engineer", "manager", "sales")
 
 @hookimpl
 def register_models() -> list:
-    return [Ticket, TicketCollaborator, TicketActionLog, Engineer, SlaPolicy, Survey]
+    return [Ticket, TicketCollaborator, TicketActionLog, Engineer, SlaPolicy, Survey, Visit,
+            ServiceReport]
 
 
 @hookimpl
@@ -120,6 +123,9 @@ def register_settings() -> list:
                 help="WECOM_WEBHOOK_KEYS 中的名称"),
         Setting("service.group_chat_id", "售后群会话 ID", default="",
                 help="智能机器人所在售后群的 chatid：群里 #认领 默认指工单"),
+        Setting("service.checkin_radius_m", "签到半径（米）", type="int", default=500),
+        Setting("service.pdf_font", "服务报告 PDF 字体", default="",
+                help="含中文的 TTF/TTC 字体路径；留空使用系统文泉驿微米黑"),
         Setting("service.survey_days", "满意度调查有效天数", type="int", default=3),
         Setting("service.low_score_reopen", "低分（≤2）时重开工单", type="bool", default=False,
                 help="关闭时低分生成回访任务"),

@@ -14,6 +14,7 @@ from sqlalchemy import Date
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
 from sqlalchemy import Numeric
 from sqlalchemy import String
 from sqlalchemy import Text
@@ -118,6 +119,9 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
     contact_name: Mapped[str | None] = mapped_column(String(100))
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(String(300))
+    # The service address's coordinates (check-in distances are measured from them).
+    site_lat: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    site_lng: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     appointment_at: Mapped[datetime | None]
     service_date: Mapped[date | None] = mapped_column(Date)
     warranty_status: Mapped[str] = mapped_column(String(16), default="unknown")
@@ -279,6 +283,57 @@ class SlaPolicy(AuditedMixin, db.Model):
     sequence: Mapped[int] = mapped_column(Integer, default=100)
 
 
+class Visit(db.Model):
+    """An engineer's check-in and check-out on site, with where he was and how far that is
+    from the service address (flagged beyond the radius)."""
+
+    __tablename__ = "service_visit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("service_ticket.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id", ondelete="SET NULL"))
+    check_in_at: Mapped[datetime]
+    check_in_lat: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    check_in_lng: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    check_in_distance_m: Mapped[int | None] = mapped_column(Integer)
+    check_out_at: Mapped[datetime | None]
+    check_out_lat: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    check_out_lng: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    check_out_distance_m: Mapped[int | None] = mapped_column(Integer)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def minutes(self) -> int | None:
+        if self.check_out_at is None:
+            return None
+        return int((self.check_out_at - self.check_in_at).total_seconds() // 60)
+
+
+class ServiceReport(db.Model):
+    """The signed service report: parts, hours and fees frozen with the customer's
+    signature and a PDF; signing again after edits makes a new version."""
+
+    __tablename__ = "service_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("service_ticket.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    signer_name: Mapped[str] = mapped_column(String(100))
+    signature_png: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("core_user.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Survey(db.Model):
     """A satisfaction survey sent on resolution: a single-use link (token stored hashed)."""
 
@@ -305,5 +360,6 @@ ACTION_LABELS = {
     "revisit_done": "已回访", "escalate": "催办", "reject": "驳回", "cancel": "取消",
     "close": "关闭", "reopen": "重开", "priority": "调整优先级", "update": "更新信息",
     "sla_pause": "暂停 SLA", "sla_resume": "恢复 SLA", "survey_sent": "发送满意度调查",
-    "rated": "客户评价", "no_rating": "未评价", "parts": "配件",
+    "rated": "客户评价", "no_rating": "未评价", "parts": "配件", "check_in": "签到",
+    "check_out": "签退", "report": "客户签字确认",
 }

@@ -5,6 +5,7 @@ action endpoint that calls the same service as the chat and the API."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint
@@ -62,12 +63,15 @@ from modules.service.models import SlaPolicy
 from modules.service.models import Ticket
 from modules.service.queries import mine_clause
 from modules.service.services import dispatch
+from modules.service.services import onsite
 from modules.service.services import sla as sla_service
 from modules.service.services import surveys
 from modules.service.services import tickets as svc
 from modules.service.sla import to_local
 
 bp = Blueprint("service", __name__, url_prefix="/service", template_folder="templates")
+STATIC = Path(__file__).parent / "static"
+SCRIPTS = {"today.js", "sign.js", "sw.js"}
 public_bp = Blueprint("service_public", __name__, url_prefix="/service",
                       template_folder="templates")
 
@@ -209,7 +213,8 @@ def detail(id: int) -> Any:  # noqa: A002 - the list and kanban components link 
         offered_to_me=is_assignee and ticket.offered_at is not None,
         servers=_servers() if is_worker else [], priorities=PRIORITIES,
         local=to_local, statuses=STATUSES, action_labels=ACTION_LABELS,
-        channels=CHANNELS)
+        channels=CHANNELS, visits=onsite.visits(ticket.id),
+        report=onsite.latest_report(ticket.id))
 
 
 ACTIONS = {
@@ -241,6 +246,10 @@ ACTIONS = {
     "pause": (lambda ctx, t, f: sla_service.pause(ctx, t, f.get("reason", "")), _l("SLA 已暂停")),
     "resume": (lambda ctx, t, f: sla_service.resume(ctx, t), _l("SLA 已恢复")),
     "details": (lambda ctx, t, f: svc.update_ticket(ctx, t, dict(f)), _l("已保存")),
+    "check_in": (lambda ctx, t, f: onsite.check_in(ctx, t, f.get("lat"), f.get("lng")),
+                 _l("已签到")),
+    "check_out": (lambda ctx, t, f: onsite.check_out(ctx, t, f.get("lat"), f.get("lng")),
+                  _l("已签退")),
 }
 
 
@@ -257,6 +266,88 @@ def act(ticket_id: int, action: str) -> Any:
         target = url_for(".detail", id=ticket_id)
     form.pop("next", None)
     return run_action(lambda ctx: fn(ctx, ticket_id, form), str(done), target)
+
+
+@bp.route("/tickets/<int:ticket_id>/sign", methods=["GET", "POST"])
+@requires("service.ticket.write")
+def sign(ticket_id: int) -> Any:
+    """The service report the customer signs on the engineer's phone."""
+    ctx = web_ctx()
+    ticket = _ticket_or_404(ctx, ticket_id)
+    error = None
+    if request.method == "POST":
+        try:
+            with unit_of_work(ctx):
+                report = onsite.sign_report(ctx, ticket_id, request.form.get("signer_name", ""),
+                                            request.form.get("signature", ""))
+            flash(gettext("客户已签字，服务报告第 %(v)s 版已生成", v=report.version), "success")
+            return redirect(url_for(".detail", id=ticket_id))
+        except NotFoundError:
+            abort(404)
+        except TandemError as exc:
+            error = exc.message
+        ticket = _ticket_or_404(ctx, ticket_id)
+    return render_template("service/sign.html", t=ticket, data=onsite.snapshot(ticket),
+                           error=error, report=onsite.latest_report(ticket.id)), \
+        (422 if error else 200)
+
+
+@bp.route("/tickets/<int:ticket_id>/report.pdf")
+@requires("service.ticket.read")
+def report_pdf(ticket_id: int) -> Any:
+    from flask import Response
+
+    ctx = web_ctx()
+    ticket = _ticket_or_404(ctx, ticket_id)
+    report = onsite.latest_report(ticket.id)
+    if report is None:
+        abort(404)
+    name = f"{ticket.ticket_no}-v{report.version}.pdf"
+    return Response(report.pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@bp.route("/sync/batch", methods=["POST"])
+@requires("service.ticket.write")
+def sync_batch() -> Any:
+    """The phone page's offline queue, sent back on reconnect (session + CSRF header);
+    the same service as ``POST /api/v1/sync/batch``."""
+    from modules.service.api import out
+    from modules.service.services.sync import apply_batch
+
+    data = request.get_json(silent=True) or {}
+    actions = data.get("actions")
+    if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+        return jsonify({"error": {"code": "invalid", "message": gettext("请求格式无效")}}), 400
+    ctx = web_ctx()
+    try:
+        with unit_of_work(ctx):
+            results = apply_batch(ctx, actions, out)
+    except TandemError as exc:
+        return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.http_status
+    from core.api.schemas import jsonable
+
+    return jsonify({"results": jsonable(results)})
+
+
+@public_bp.route("/sw.js")
+@public
+def service_worker() -> Any:
+    """The offline service worker (scope /service/: the phone pages keep working)."""
+    return script("sw.js")
+
+
+@public_bp.route("/static/<name>")
+@public
+def script(name: str) -> Any:
+    """The module's scripts (the CSP allows only same-origin script files)."""
+    from flask import send_from_directory
+
+    if name not in SCRIPTS:
+        abort(404)
+    response = send_from_directory(STATIC, name, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 # ------------------------------------------------------------------------------ new ticket
@@ -320,8 +411,12 @@ def today() -> Any:
             Ticket.assignee_id.is_(None), Ticket.status.in_(("pending", "reopened")))
         .options(joinedload(Ticket.customer)).order_by(Ticket.id.desc()).limit(10)).unique()) \
         if ctx.can("service.ticket.claim") else []
+    from modules.service.models import Visit
+
+    open_visits = set(db.session.scalars(select(Visit.ticket_id).where(
+        Visit.user_id == ctx.actor_id, Visit.check_out_at.is_(None))))
     return render_template("service/today.html", rows=rows, claimable=claimable, day=day,
-                           local=to_local, map_url=_map_url)
+                           local=to_local, map_url=_map_url, open_visits=open_visits)
 
 
 def _map_url(address: str | None) -> str | None:
