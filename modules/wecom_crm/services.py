@@ -6,12 +6,17 @@ import logging
 import re
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from core import audit
+from core import hooks
 from core.extensions import db
+from core.i18n import default_locale
+from core.notify import notify
 from core.security.models import User
 from core.services import ServiceContext
+from core.settings import get_setting
 from modules.crm.models.customer import Customer
 from modules.crm.models.customer import parse_customer_number
 from modules.crm.validation import normalize_phone
@@ -230,3 +235,24 @@ def poll_transfers(ctx: ServiceContext, client: WeComClient | None = None) -> in
                 changed += 1
     db.session.flush()
     return changed
+
+
+def push_announcement(ctx: ServiceContext, announcement: Any) -> None:
+    """A new opportunity's card (with its 认领 button) to each announced salesperson's
+    WeCom and to the sales group's robot (``wecom_crm.sales_webhook``, one of
+    ``wecom.webhook_keys``), where those channels are installed and configured."""
+    card, opp = announcement.card, announcement.opportunity
+    with force_locale(default_locale()):
+        payload = {"msgtype": "template_card", "card": card.to_template_card()}
+    channels = hooks.registry().notification_channels
+    texts = {"url": card.url, "payload": payload, "dedupe_key": announcement.dedupe_key,
+             "record": opp}
+    on_wecom = [u for u in announcement.recipients if u.wecom_userid]
+    if "wecom" in channels and on_wecom:
+        notify(ctx, on_wecom, announcement.title, announcement.body, channels=("wecom",),
+               **texts)
+    webhook = get_setting("wecom_crm.sales_webhook")
+    configured = get_setting("wecom.webhook_keys") or {}
+    if "wecom_webhook" in channels and webhook and webhook in configured:
+        notify(ctx, [], announcement.title, announcement.body, channels=("wecom_webhook",),
+               address=str(webhook), **texts)

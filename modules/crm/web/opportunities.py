@@ -64,13 +64,16 @@ from core.web.templating import local_dt_formatter
 from core.web.templating import money
 from core.web.templating import translated
 from core.web.templating import translated_label
-from modules.crm import opportunities as svc
+from modules.crm import queries
 from modules.crm.models.customer import FOLLOW_UP_CHANNELS
 from modules.crm.models.customer import Customer
 from modules.crm.models.opportunity import SOURCES
 from modules.crm.models.opportunity import STATUSES
+from modules.crm.models.opportunity import TRANSITIONS
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import opportunity_number
+from modules.crm.queries import customer_select
+from modules.crm.services import opportunities as svc
 
 bp = Blueprint("crm_opportunities", __name__, url_prefix="/crm/opportunities",
                template_folder="templates")
@@ -265,8 +268,6 @@ def move() -> Any:
 
 
 def _customer_choices(ctx: Any) -> list[tuple[int, str]]:
-    from modules.crm.customers import customer_select
-
     rows = db.session.execute(
         customer_select(ctx, Customer.id, Customer.customer_name)
         .order_by(Customer.customer_name).limit(500))
@@ -299,16 +300,16 @@ def new() -> Any:
 def detail(id: int) -> Any:
     ctx = web_ctx()
     try:
-        opp = svc.get_opportunity(ctx, id)
+        opp = queries.get_opportunity(ctx, id)
     except NotFoundError:
         abort(404)
-    allowed = sorted(svc.TRANSITIONS[opp.status], key=list(STATUSES).index)
-    owners = (svc.customer_services.assignable_owners(ctx)
+    allowed = sorted(TRANSITIONS[opp.status], key=list(STATUSES).index)
+    owners = (queries.assignable_owners(ctx)
               if ctx.can("crm.opportunity.assign") else [])
     return render_template("crm/opportunity_detail.html", opp=opp, statuses=STATUSES,
                            allowed=allowed, owners=owners, channels=FOLLOW_UP_CHANNELS,
                            sources=SOURCES,
-                           customer_visible=svc.customer_services.can_see(ctx, opp.customer_id),
+                           customer_visible=queries.can_see(ctx, opp.customer_id),
                            entries=timeline("crm_opportunity", opp.id),
                            timeline_target=("crm_opportunity", opp.id))
 

@@ -19,6 +19,7 @@ from core.errors import TandemError
 from core.extensions import db
 from core.security.access import requires
 from core.services import unit_of_work
+from core.settings import set_setting
 from core.web.context import request_cached
 from core.web.context import web_ctx
 from core.web.forms import run_action
@@ -27,7 +28,10 @@ from core.web.listview import Filter
 from core.web.listview import ListView
 from modules.crm.models.customer import CUSTOMER_LEVELS
 from modules.crm.models.customer import Customer
-from modules.pool import services
+from modules.crm.queries import assignable_owners
+from modules.pool import queries
+from modules.pool.services import customers as customer_service
+from modules.pool.services import rules as rule_service
 
 bp = Blueprint("pool", __name__, url_prefix="/pool", template_folder="templates")
 MASK = "••••"
@@ -42,7 +46,7 @@ def _shown(field: str, value: Any) -> Any:
 def _hidden_from_actor() -> frozenset[str]:
     if web_ctx().can("pool.customer.assign"):
         return frozenset()
-    return frozenset(services.hidden_fields())
+    return frozenset(queries.hidden_fields())
 
 
 POOL = ListView(
@@ -85,14 +89,12 @@ def detail(id: int) -> Any:
     customer = db.session.get(Customer, id)
     if customer is None or customer.status != "in_pool":
         return redirect(url_for("crm_customers.detail", customer_id=id))
-    from modules.crm.customers import assignable_owners
-
     ctx = web_ctx()
     owners = assignable_owners(ctx) if ctx.can("pool.customer.assign") else []
     return render_template(
         "pool/detail.html",
         customer=customer,
-        moves=services.history(id),
+        moves=queries.history(id),
         shown=_shown,
         owners=owners,
     )
@@ -102,7 +104,7 @@ def detail(id: int) -> Any:
 @requires("pool.customer.claim")
 def claim(id: int) -> Any:
     return run_action(
-        lambda c: services.claim(c, id),
+        lambda c: customer_service.claim(c, id),
         _("已领取客户"),
         url_for("crm_customers.detail", customer_id=id),
     )
@@ -113,7 +115,7 @@ def claim(id: int) -> Any:
 def assign(id: int) -> Any:
     owner = request.form.get("owner_id", type=int) or 0
     return run_action(
-        lambda c: services.assign(c, id, owner),
+        lambda c: customer_service.assign(c, id, owner),
         _("已分配"),
         url_for("crm_customers.detail", customer_id=id),
     )
@@ -123,7 +125,7 @@ def assign(id: int) -> Any:
 @requires("pool.customer.release")
 def release(id: int) -> Any:
     return run_action(
-        lambda c: services.release(c, id, request.form.get("reason", "")),
+        lambda c: customer_service.release(c, id, request.form.get("reason", "")),
         _("已放入公海"),
         url_for("pool.index"),
     )
@@ -143,20 +145,18 @@ def rules() -> Any:
                         if k.startswith(level + ".")
                     }
                     values["enabled"] = f"{level}.enabled" in request.form
-                    services.update_rule(ctx, level, values)
-                from core.settings import set_setting
-
+                    rule_service.update_rule(ctx, level, values)
                 set_setting("pool.hidden_fields", request.form.getlist("hidden"))
             flash(_("公海规则已保存"), "success")
         except TandemError as exc:
             flash(exc.message, "danger")
         return redirect(url_for("pool.rules"))
     with unit_of_work(ctx):
-        current = services.rules()
+        current = queries.rules()
     return render_template(
         "pool/rules.html",
         rules=current,
         levels=CUSTOMER_LEVELS,
-        hidden=services.hidden_fields(),
+        hidden=queries.hidden_fields(),
         fields={"phone": "手机号", "address": "地址", "industry": "所属行业"},
     )

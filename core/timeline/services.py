@@ -1,11 +1,4 @@
-"""A record's timeline: its audit history and the comments people left, newest first.
-
-Detail pages render it with ``{% include "core/timeline.html" %}`` after
-``entries = timeline(model_table, record_id)``; the comment form posts to
-``POST /timeline/<model>/<record_id>/comments``, allowed when the actor can see the record
-(its model's record rules) and holds the model's read permission (``crm_customer`` →
-``crm.customer.read``).
-"""
+"""A record's timeline (audit rows and comments, newest first) and adding a comment."""
 
 from __future__ import annotations
 
@@ -13,51 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint
-from flask import abort
-from flask import current_app
-from flask import flash
-from flask import redirect
-from flask import request
 from flask_babel import gettext
-from sqlalchemy import ForeignKey
-from sqlalchemy import Index
-from sqlalchemy import Integer
-from sqlalchemy import String
-from sqlalchemy import Text
 from sqlalchemy import select
-from sqlalchemy.orm import Mapped
-from sqlalchemy.orm import mapped_column
-from sqlalchemy.orm import relationship
 from sqlalchemy.orm import selectinload
 
+from core import hooks
 from core.audit import AuditLog
-from core.db import AuditedMixin
-from core.db import utcnow
 from core.errors import NotFoundError
 from core.errors import ValidationError
 from core.extensions import db
-from core.security.access import requires
-from core.security.models import User
 from core.services import ServiceContext
-from core.services import unit_of_work
+from core.timeline.models import Comment
 
 MAX_COMMENT = 5000
-
-
-class Comment(AuditedMixin, db.Model):
-    __tablename__ = "core_comment"
-    __table_args__ = (Index("ix_core_comment_record", "model", "record_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    model: Mapped[str] = mapped_column(String(64))
-    record_id: Mapped[str] = mapped_column(String(64))
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id",
-                                                             ondelete="SET NULL"))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    author: Mapped[User | None] = relationship(viewonly=True)
 
 
 @dataclass(frozen=True)
@@ -72,7 +33,7 @@ class Entry:
 
 
 def _owner_and_model(table: str) -> tuple[str, type]:
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     for owner, models in registry.models.items():
         for model in models:
             if model.__tablename__ == table:
@@ -90,7 +51,7 @@ def visible_record(ctx: ServiceContext, table: str, record_id: str) -> Any:
     """The record if the actor may read it, else NotFoundError (never a hint that it exists)."""
     _owner, model = _owner_and_model(table)
     permission = read_permission(table)
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     if permission not in registry.permissions or not ctx.can(permission):
         raise NotFoundError(gettext("记录不存在"))
     try:
@@ -134,33 +95,3 @@ def timeline(table: str, record_id: Any, limit: int = 100) -> list[Entry]:
     entries += [Entry("comment", c.created_at, c.author.name if c.author else system, "web",
                       "comment", {}, c.body) for c in comments]
     return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
-
-
-bp = Blueprint("core_timeline", __name__)
-
-
-@bp.route("/timeline/<table>/<record_id>/comments", methods=["POST"])
-@requires()
-def post_comment(table: str, record_id: str) -> Any:
-    from core.errors import TandemError
-    from core.web.context import web_ctx
-
-    ctx = web_ctx()
-    try:
-        with unit_of_work(ctx):
-            add_comment(ctx, table, record_id, request.form.get("body", ""))
-        flash(gettext("已添加备注"), "success")
-    except NotFoundError:
-        abort(404)
-    except TandemError as exc:
-        flash(exc.message, "danger")
-    from urllib.parse import urlsplit
-
-    from core.web.auth import _safe_next
-
-    target = request.form.get("next") or urlsplit(request.referrer or "/").path
-    return redirect(_safe_next(target))
-
-
-def blueprints() -> list[Blueprint]:
-    return [bp]

@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_
 from sqlalchemy import exists
@@ -23,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from core import audit
+from core import hooks
 from core.errors import ConflictError
-from core.errors import NotFoundError
 from core.errors import PermissionDenied
 from core.errors import UserError
 from core.errors import ValidationError
@@ -33,76 +32,17 @@ from core.notify import notify
 from core.security.models import User
 from core.security.rules import managed_member_ids
 from core.services import ServiceContext
-from modules.crm.models.customer import CUSTOMER_LEVELS
 from modules.crm.models.customer import Customer
+from modules.crm.models.handover import Handover
+from modules.crm.models.handover import HandoverCustomer
 from modules.crm.models.opportunity import Opportunity
+from modules.crm.queries import get_customer
 from modules.pool.models import RECYCLE_REASONS
 from modules.pool.models import PoolMove
 from modules.pool.models import PoolRule
+from modules.pool.queries import rules
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-DEFAULT_RULES = {
-    "important": {"inactive_days": 60, "no_deal_days": 180, "remind_days": 7},
-    "normal": {"inactive_days": 30, "no_deal_days": 90, "remind_days": 3},
-    "potential": {"inactive_days": 15, "no_deal_days": 60, "remind_days": 2},
-}
-
-
-def _default_rule(level: str) -> PoolRule:
-    values = {
-        "inactive_days": 30,
-        "no_deal_days": 90,
-        "remind_days": 3,
-        "max_customers": 200,
-        "max_claims_per_day": 10,
-        "cooldown_days": 7,
-        "enabled": True,
-    }
-    values.update(DEFAULT_RULES.get(level, {}))
-    return PoolRule(customer_level=level, **values)
-
-
-def rules() -> dict[str, PoolRule]:
-    """The rule of every level; levels without a saved rule get the defaults (not saved,
-    so concurrent readers never race to insert them)."""
-    found = {r.customer_level: r for r in db.session.scalars(select(PoolRule))}
-    for level in CUSTOMER_LEVELS:
-        found.setdefault(level, _default_rule(level))
-    return found
-
-
-def update_rule(ctx: ServiceContext, level: str, values: dict[str, Any]) -> PoolRule:
-    ctx.require("pool.rule.manage")
-    rule = rules().get(level)
-    if rule is None:
-        raise NotFoundError(_("客户分级不存在"))
-    if rule.id is None:
-        db.session.add(rule)
-    errors = {}
-    for key in (
-        "inactive_days",
-        "no_deal_days",
-        "remind_days",
-        "max_customers",
-        "max_claims_per_day",
-        "cooldown_days",
-    ):
-        if key in values:
-            try:
-                number = int(values[key])
-                if number < 0 or number > 3650:
-                    raise ValueError
-                setattr(rule, key, number)
-            except (TypeError, ValueError):
-                errors[key] = _("请输入 0–3650 的整数")
-    if "enabled" in values:
-        rule.enabled = bool(values["enabled"])
-    if rule.remind_days >= min(rule.inactive_days, rule.no_deal_days) > 0:
-        errors["remind_days"] = _("提醒天数必须小于回收天数")
-    if errors:
-        raise ValidationError.of_fields(errors)
-    db.session.flush()
-    return rule
 
 
 def _start() -> Any:
@@ -152,9 +92,6 @@ def _exempt(ctx: ServiceContext, ids: list[int]) -> set[int]:
     orders). Locked customers never reach this point (see ``_held``)."""
     if not ids:
         return set()
-    from modules.crm.models.handover import Handover
-    from modules.crm.models.handover import HandoverCustomer
-
     exempt = set(
         db.session.scalars(
             select(HandoverCustomer.customer_id)
@@ -165,9 +102,8 @@ def _exempt(ctx: ServiceContext, ids: list[int]) -> set[int]:
             )
         )
     )
-    hook = getattr(current_app.extensions["tandem_registry"].hook, "pool_exempt_customers", None)
-    if hook is not None:
-        exempt |= {cid for answer in hook(customer_ids=ids, ctx=ctx) for cid in (answer or [])}
+    answers = hooks.call("pool_exempt_customers", customer_ids=ids, ctx=ctx) or []
+    exempt |= {cid for answer in answers for cid in (answer or [])}
     return exempt
 
 
@@ -268,8 +204,6 @@ def _remind(ctx: ServiceContext, rule: PoolRule, customer: Customer, reason: str
 
 def release(ctx: ServiceContext, customer_id: int, reason: str) -> Customer:
     """Move a customer to the pool by hand; a reason is required."""
-    from modules.crm.customers import get_customer
-
     ctx.require("pool.customer.release")
     reason = (reason or "").strip()
     if not reason:
@@ -403,23 +337,3 @@ def assign(ctx: ServiceContext, customer_id: int, owner_id: int) -> Customer:
         record_id=customer_id,
     )
     return db.session.get(Customer, customer_id)
-
-
-def history(customer_id: int) -> list[PoolMove]:
-    return list(
-        db.session.scalars(
-            select(PoolMove).where(PoolMove.customer_id == customer_id).order_by(PoolMove.id.desc())
-        )
-    )
-
-
-def hidden_fields() -> set[str]:
-    """The fields an admin hides from claimers (read once per request)."""
-    from core.settings import get_setting
-    from core.web.context import request_cached
-
-    def read() -> frozenset[str]:
-        value = get_setting("pool.hidden_fields") or []
-        return frozenset(value if isinstance(value, list) else [])
-
-    return set(request_cached("pool.hidden_fields", read))

@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from core import api
-from modules.crm import opportunities as svc
+from modules.crm import queries
 from modules.crm.models.customer import Customer
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import Quote
 from modules.crm.models.opportunity import opportunity_number
+from modules.crm.services import opportunities as svc
 
 bp = Blueprint("crm_opportunities_api", __name__, url_prefix=api.API_PREFIX)
 
@@ -196,7 +197,7 @@ def create_opportunity(ctx, body: OpportunityIn):  # noqa: ANN001, ANN201
            response=OpportunityOut, tags=["crm"])
 def get_opportunity(ctx, opportunity_id: int):  # noqa: ANN001, ANN201
     """One opportunity (404 when the caller may not see it)."""
-    return _out(svc.get_opportunity(ctx, opportunity_id))
+    return _out(queries.get_opportunity(ctx, opportunity_id))
 
 
 @api.route(bp, "/opportunities/<int:opportunity_id>/status", methods=["PATCH"],

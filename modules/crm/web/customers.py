@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 from markupsafe import escape
 from sqlalchemy import Row
 from sqlalchemy import Select
@@ -22,8 +24,10 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import NotFoundError
 from core.errors import PermissionDenied
+from core.hooks import registry
 from core.security.access import requires
 from core.security.models import User
+from core.services import ServiceContext
 from core.services import unit_of_work
 from core.web.context import web_ctx
 from core.web.forms import submit
@@ -33,16 +37,21 @@ from core.web.listview import Filter
 from core.web.listview import ListView
 from core.web.templating import local_dt_formatter
 from core.web.templating import translated
-from modules.crm import customers as svc
-from modules.crm.forms import ContactForm
-from modules.crm.forms import CustomerForm
-from modules.crm.forms import FollowUpForm
+from modules.crm import queries
 from modules.crm.models.customer import CUSTOMER_LEVELS
 from modules.crm.models.customer import CUSTOMER_STATUSES
 from modules.crm.models.customer import CUSTOMER_TYPES
 from modules.crm.models.customer import Customer
 from modules.crm.models.customer import customer_number
 from modules.crm.models.customer import split_tags
+from modules.crm.services import contacts as contact_service
+from modules.crm.services import customers as customer_service
+from modules.crm.services import follow_ups as follow_up_service
+from modules.crm.web.forms import ContactForm
+from modules.crm.web.forms import CustomerForm
+from modules.crm.web.forms import FollowUpForm
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("crm_customers", __name__, url_prefix="/crm/customers", template_folder="templates")
 
@@ -52,7 +61,7 @@ _OWNER = aliased(User)  # made once: the statement stays in SQLAlchemy's cache
 def _list_rows(stmt: Select, ctx: Any) -> Select:
     """What a row of the list shows, as plain columns, and whether its phone is hidden from
     the actor (the pool hides fields from claimers)."""
-    hidden = svc.hidden_where(ctx, "phone")
+    hidden = queries.hidden_where(ctx, "phone")
     return (stmt.with_only_columns(
         Customer.id, Customer.customer_type, Customer.customer_name, Customer.phone,
         Customer.customer_level, Customer.tags, Customer.status, Customer.last_follow_up_at,
@@ -87,8 +96,8 @@ def _export_view(ctx: Any) -> ListView:
     return ListView(
         Customer,
         "crm_customers.index",
-        columns=[Column(key, label, value=svc.masked(ctx, key, fn))
-                 for key, label, fn in svc.EXPORT_COLUMNS],
+        columns=[Column(key, label, value=queries.masked(ctx, key, fn))
+                 for key, label, fn in queries.EXPORT_COLUMNS],
         options=[selectinload(Customer.owner).lazyload(User.roles)],
     )
 
@@ -107,7 +116,7 @@ def _forbidden(exc: PermissionDenied) -> Any:
 @requires("crm.customer.read")
 def index() -> Any:
     ctx = web_ctx()
-    base = svc.search_customers(
+    base = queries.search_customers(
         ctx,
         q=request.args.get("q"),
         tag=request.args.get("tag"),
@@ -166,7 +175,7 @@ def _row_cells() -> Callable[[Row], str]:
 def _customer_form(customer: Customer | None) -> CustomerForm:
     ctx = web_ctx()
     form = CustomerForm(obj=customer)
-    owners = svc.assignable_owners(ctx)
+    owners = queries.assignable_owners(ctx)
     if customer is not None and customer.owner is not None and customer.owner not in owners:
         owners.insert(0, customer.owner)
     form.set_owner_choices(owners)
@@ -182,9 +191,9 @@ def _save(form: CustomerForm, customer_id: int | None) -> Any:
     def action(ctx: Any) -> Customer:
         try:
             if customer_id is None:
-                return svc.create_customer(ctx, form.service_data())
-            return svc.update_customer(ctx, customer_id, form.service_data())
-        except svc.DuplicateCustomerError as exc:
+                return customer_service.create_customer(ctx, form.service_data())
+            return customer_service.update_customer(ctx, customer_id, form.service_data())
+        except customer_service.DuplicateCustomerError as exc:
             form.existing_id = exc.existing_id  # link to the record the user may see
             raise
 
@@ -205,7 +214,7 @@ def create() -> Any:
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
 @requires("crm.customer.write")
 def edit(customer_id: int) -> Any:
-    customer = svc.get_customer(web_ctx(), customer_id, for_write=True)
+    customer = queries.get_customer(web_ctx(), customer_id, for_write=True)
     form = _customer_form(customer)
     return _save(form, customer_id) or render_template(
         "crm/customer_form.html", form=form, customer=customer
@@ -219,10 +228,12 @@ def detail(
     contact_form: ContactForm | None = None,
     follow_up_form: FollowUpForm | None = None,
 ) -> Any:
-    view = svc.customer_360(web_ctx(), customer_id)
+    ctx = web_ctx()
+    view = queries.customer_360(ctx, customer_id)
     return render_template(
         "crm/customer_detail.html",
         **view,
+        sections=customer_sections(ctx, view["customer"]),
         contact_form=contact_form or ContactForm(formdata=None),
         follow_up_form=follow_up_form or FollowUpForm(formdata=None),
     )
@@ -233,14 +244,14 @@ def detail(
 def delete(customer_id: int) -> Any:
     ctx = web_ctx()
     with unit_of_work(ctx):
-        svc.delete_customer(ctx, customer_id)
+        customer_service.delete_customer(ctx, customer_id)
     flash(_("客户已删除"), "success")
     return redirect(url_for(".index"))
 
 
 def _detail_form(form: Any, form_kw: str, customer_id: int, action: Any, ok: str) -> Any:
     """Submit a form shown on the detail page; on errors show the page again with it open."""
-    svc.get_customer(web_ctx(), customer_id)  # 404 before anything else
+    queries.get_customer(web_ctx(), customer_id)  # 404 before anything else
     done, _result = submit(form, action)
     if done:
         flash(ok, "success")
@@ -256,7 +267,7 @@ def add_contact(customer_id: int) -> Any:
         form,
         "contact_form",
         customer_id,
-        lambda ctx: svc.add_contact(ctx, customer_id, form.service_data()),
+        lambda ctx: contact_service.add_contact(ctx, customer_id, form.service_data()),
         _("联系人已添加"),
     )
 
@@ -269,7 +280,7 @@ def add_follow_up(customer_id: int) -> Any:
         form,
         "follow_up_form",
         customer_id,
-        lambda ctx: svc.add_follow_up(ctx, customer_id, form.service_data()),
+        lambda ctx: follow_up_service.add_follow_up(ctx, customer_id, form.service_data()),
         _("跟进记录已添加"),
     )
 
@@ -277,10 +288,10 @@ def add_follow_up(customer_id: int) -> Any:
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
 @requires("crm.contact.write")
 def edit_contact(contact_id: int) -> Any:
-    contact = svc.get_contact(web_ctx(), contact_id, for_write=True)
+    contact = queries.get_contact(web_ctx(), contact_id, for_write=True)
     form = ContactForm(obj=contact)
     done, _result = submit(
-        form, lambda ctx: svc.update_contact(ctx, contact_id, form.service_data())
+        form, lambda ctx: contact_service.update_contact(ctx, contact_id, form.service_data())
     )
     if done:
         flash(_("联系人已保存"), "success")
@@ -293,7 +304,25 @@ def edit_contact(contact_id: int) -> Any:
 def delete_contact(contact_id: int) -> Any:
     ctx = web_ctx()
     with unit_of_work(ctx):
-        customer_id = svc.get_contact(ctx, contact_id).customer_id
-        svc.delete_contact(ctx, contact_id)
+        customer_id = queries.get_contact(ctx, contact_id).customer_id
+        contact_service.delete_contact(ctx, contact_id)
     flash(_("联系人已删除"), "success")
     return redirect(url_for(".detail", customer_id=customer_id))
+
+
+def customer_sections(ctx: ServiceContext, customer: Customer) -> list[dict[str, Any]]:
+    """Sections other installed modules contribute to the 360° view, rendered for the actor.
+
+    A section that fails is shown as an error instead of breaking the whole page.
+    """
+    out = []
+    for section in registry().customer_sections:
+        if section.permission and not ctx.can(section.permission):
+            continue
+        try:
+            html = Markup(section.render(customer, ctx))
+        except Exception:  # a broken add-on must not hide the customer
+            log.exception("customer section %s failed", section.id)
+            html = Markup('<div class="text-danger">{}</div>').format(_("该部分加载失败"))
+        out.append({"id": section.id, "title": section.title, "html": html})
+    return out

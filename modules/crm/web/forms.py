@@ -1,7 +1,7 @@
 """Web forms for customers, contacts and follow-ups.
 
-Forms only collect input: the services validate and normalise, and their field errors are
-put back on the form with :func:`apply_errors` so the page shows them next to the inputs.
+Forms only collect input: the services validate and normalise, and ``core.web.forms.submit``
+puts their field errors back on the form so the page shows them next to the inputs.
 """
 
 from __future__ import annotations
@@ -90,14 +90,3 @@ class FollowUpForm(FlaskForm):
     def service_data(self) -> dict[str, Any]:
         return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
 
-
-def apply_errors(form: FlaskForm, fields: dict[str, str]) -> list[str]:
-    """Attach service field errors to the form; return those that match no field."""
-    leftover = []
-    for name, message in fields.items():
-        field = form._fields.get(name)
-        if field is None:
-            leftover.append(message)
-        else:
-            field.errors = [*list(field.errors or []), message]
-    return leftover

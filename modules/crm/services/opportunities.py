@@ -1,35 +1,41 @@
-"""Opportunity services: the one place the web, the API, the bot and jobs change them."""
+"""Opportunity writes: the one place the web, the API, the bot and jobs change them. Reads
+are in :mod:`modules.crm.queries`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from decimal import InvalidOperation
 from typing import Any
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select
 from sqlalchemy import select
 from sqlalchemy import update
 
 from core import audit
+from core import hooks
 from core.audit import AuditLog
+from core.bot import Card
+from core.bot import remember_card
 from core.errors import ConflictError
 from core.errors import NotFoundError
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
+from core.i18n import default_locale
+from core.notify import notify
+from core.security.models import Role
+from core.security.models import User
 from core.services import ServiceContext
-from core.web.i18n import default_locale
-from modules.crm import customers as customer_services
+from core.settings import get_setting
+from modules.crm.cards import opportunity_card
 from modules.crm.models.customer import FOLLOW_UP_CHANNELS
-from modules.crm.models.customer import Customer
 from modules.crm.models.customer import FollowUp
-from modules.crm.models.opportunity import NUMBER_PREFIX
 from modules.crm.models.opportunity import OPEN_STATUSES
 from modules.crm.models.opportunity import SOURCES
 from modules.crm.models.opportunity import STAGES
@@ -37,45 +43,16 @@ from modules.crm.models.opportunity import STATUSES
 from modules.crm.models.opportunity import TRANSITIONS
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import Quote
+from modules.crm.queries import CUSTOMER_NOT_FOUND
+from modules.crm.queries import OPPORTUNITY_NOT_FOUND
+from modules.crm.queries import assignable_owners
+from modules.crm.queries import get_customer
+from modules.crm.queries import get_opportunity
+from modules.crm.queries import opportunity_select
+from modules.crm.queries import parse_number
+from modules.crm.queries import writable_opportunity
 
-NOT_FOUND = _l("商机不存在或无权查看")
 MAX_AMOUNT = Decimal("999999999999.99")
-
-
-def opportunity_select(ctx: ServiceContext) -> Select:
-    ctx.require("crm.opportunity.read")
-    return ctx.scoped(select(Opportunity), Opportunity)
-
-
-def parse_number(ref: str | int) -> int | None:
-    """``OPP-1023`` / ``opp1023`` / ``1023`` → 1023."""
-    text = str(ref).strip().upper().replace(NUMBER_PREFIX, "").replace("OPP", "")
-    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
-
-
-def get_opportunity(ctx: ServiceContext, ref: str | int, *,
-                    for_update: bool = False) -> Opportunity:
-    """A visible opportunity (404 otherwise, never saying whether it exists). With
-    ``for_update`` the row is locked (PostgreSQL) so concurrent changes queue up."""
-    opp_id = parse_number(ref)
-    if opp_id is None:
-        raise NotFoundError(str(NOT_FOUND))
-    stmt = opportunity_select(ctx).where(Opportunity.id == opp_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=Opportunity).execution_options(populate_existing=True)
-    opp = db.session.scalar(stmt)
-    if opp is None:
-        raise NotFoundError(str(NOT_FOUND))
-    return opp
-
-
-def writable_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
-    """A visible opportunity the actor may change, locked for the transaction."""
-    ctx.require("crm.opportunity.write")
-    opp = get_opportunity(ctx, ref, for_update=True)
-    if opp.owner_id is None and not ctx.can("crm.opportunity.assign"):
-        raise UserError(_("该商机尚未认领，请先认领（#认领）"))
-    return opp
 
 
 def _amount(raw: Any, field: str, label: str) -> Decimal:
@@ -139,9 +116,9 @@ def create_opportunity(ctx: ServiceContext, data: Mapping[str, Any]) -> Opportun
     announced unowned (``owner_id=None`` with ``unowned=True``) for someone to claim."""
     ctx.require("crm.opportunity.create")
     try:
-        customer = customer_services.get_customer(ctx, data.get("customer_id") or 0)
+        customer = get_customer(ctx, data.get("customer_id") or 0)
     except NotFoundError as exc:
-        raise ValidationError(str(customer_services.NOT_FOUND),
+        raise ValidationError(str(CUSTOMER_NOT_FOUND),
                               fields={"customer_id": _("客户不存在")}) from exc
     values = _clean(ctx, data, partial=False)
     owner_id = None if data.get("unowned") else (data.get("owner_id") or ctx.actor_id)
@@ -199,9 +176,7 @@ def change_status(ctx: ServiceContext, ref: str | int, status: str,
     db.session.flush()
     audit.record(ctx, opp, "status", reason or None, {"status": [previous, status]})
     if status == "won":
-        hook = getattr(current_app.extensions["tandem_registry"].hook, "opportunity_won", None)
-        if hook is not None:
-            hook(opportunity=opp, ctx=ctx)
+        hooks.call("opportunity_won", opportunity=opp, ctx=ctx)
     return opp
 
 
@@ -211,7 +186,7 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
     ctx.require("crm.opportunity.claim")
     opp_id = parse_number(ref)
     if opp_id is None:
-        raise NotFoundError(str(NOT_FOUND))
+        raise NotFoundError(str(OPPORTUNITY_NOT_FOUND))
     won = db.session.execute(
         update(Opportunity)
         .where(Opportunity.id == opp_id, Opportunity.owner_id.is_(None),
@@ -224,7 +199,7 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
         db.session.refresh(opp)
     if not won:
         if opp is None:
-            raise NotFoundError(str(NOT_FOUND))
+            raise NotFoundError(str(OPPORTUNITY_NOT_FOUND))
         if opp.owner_id == ctx.actor_id:
             raise ConflictError(_("%(number)s 已经是您的商机", number=opp.number))
         visible = db.session.scalar(
@@ -234,7 +209,7 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
             raise ConflictError(_("%(number)s 已被%(name)s认领", number=opp.number,
                                   name=opp.owner.name if opp.owner else _("他人")))
         if not visible:
-            raise NotFoundError(str(NOT_FOUND))
+            raise NotFoundError(str(OPPORTUNITY_NOT_FOUND))
         raise ConflictError(_("%(number)s 已关闭，不能认领", number=opp.number))
     audit.record(ctx, opp, "claim", "认领商机", {"owner_id": [None, ctx.actor_id]})
     return opp
@@ -242,7 +217,7 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
 
 def _check_assignee(ctx: ServiceContext, owner_id: int) -> None:
     """A manager assigns within his team, an admin to any active user."""
-    if owner_id not in {u.id for u in customer_services.assignable_owners(ctx)}:
+    if owner_id not in {u.id for u in assignable_owners(ctx)}:
         raise ValidationError(_("负责人不存在、已停用或不在您的团队"),
                               fields={"owner_id": _("无效的负责人")})
 
@@ -325,46 +300,37 @@ def follow_up(ctx: ServiceContext, ref: str | int, content: str,
     return record
 
 
-def customer_history(ctx: ServiceContext, phone: str) -> tuple[Customer, list[Opportunity]]:
-    """A visible customer by phone and its opportunities the actor may see."""
-    customer = customer_services.find_customer(ctx, phone)
-    opps = list(db.session.scalars(opportunity_select(ctx).where(
-        Opportunity.customer_id == customer.id).order_by(Opportunity.id.desc()).limit(10)))
-    return customer, opps
+@dataclass(frozen=True)
+class Announcement:
+    """A new unowned opportunity announced to the sales team: its card (in the installation's
+    language), who was told, and the notice's texts and dedupe key, for the modules that
+    push it on through ``opportunity_announced``."""
+
+    opportunity: Opportunity
+    card: Card
+    recipients: list[User]
+    title: str
+    body: str
+    dedupe_key: str
 
 
 def announce(ctx: ServiceContext, opp: Opportunity) -> None:
-    """Announce a new unowned opportunity to the sales team: a card in the sales group (the
-    group robot, when WeCom is installed), a card with a 认领 button to each salesperson's
-    WeCom, and an in-app notice. The group's chat remembers the card, so ``#认领`` there
-    needs no number."""
-    from core.bot import remember_card
-    from core.notify import notify
-    from core.security.models import Role
-    from core.security.models import User
-    from core.settings import get_setting
-    from modules.crm.bot import opportunity_card
-
+    """Announce a new unowned opportunity to the sales team: an in-app notice to each
+    salesperson, the card remembered as the sales chat's context (so ``#认领`` there needs no
+    number), and ``opportunity_announced`` for chat integrations (``wecom_crm`` pushes the
+    card with its 认领 button to each salesperson's WeCom and to the sales group's robot)."""
     # The card goes to the whole team: in the default language, not the actor's.
     with force_locale(default_locale()):
         card = opportunity_card(opp, source="新商机")
-        payload = {"msgtype": "template_card", "card": card.to_template_card()}
     chat_id = get_setting("crm.sales_chat_id")
     if chat_id:
         remember_card(str(chat_id), card)
-    channels = current_app.extensions["tandem_registry"].notification_channels
     sales = list(db.session.scalars(select(User).where(
         User.active.is_(True), User.roles.any(Role.code == "sales"))))
-    body = f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}"
-    key = f"crm.announce:{opp.id}"
-    notify(ctx, sales, f"新商机：{card.title}", body, channels=("inapp",), url=card.url,
-           dedupe_key=key, record=opp)
-    on_wecom = [u for u in sales if u.wecom_userid]
-    if "wecom" in channels and on_wecom:
-        notify(ctx, on_wecom, f"新商机：{card.title}", body, channels=("wecom",), url=card.url,
-               payload=payload, dedupe_key=key, record=opp)
-    webhook = get_setting("crm.sales_webhook")
-    configured = get_setting("wecom.webhook_keys") or {}
-    if "wecom_webhook" in channels and webhook and webhook in configured:
-        notify(ctx, [], f"新商机：{card.title}", body, channels=("wecom_webhook",), url=card.url,
-               payload=payload, dedupe_key=key, address=str(webhook), record=opp)
+    announcement = Announcement(
+        opportunity=opp, card=card, recipients=sales, title=f"新商机：{card.title}",
+        body=f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}",
+        dedupe_key=f"crm.announce:{opp.id}")
+    notify(ctx, sales, announcement.title, announcement.body, channels=("inapp",),
+           url=card.url, dedupe_key=announcement.dedupe_key, record=opp)
+    hooks.call("opportunity_announced", announcement=announcement, ctx=ctx)

@@ -22,11 +22,12 @@ from core.security.access import requires
 from core.security.models import User
 from core.services import unit_of_work
 from core.web.context import web_ctx
-from modules.crm import handover as svc
+from modules.crm import queries
 from modules.crm.models.customer import parse_customer_number
 from modules.crm.models.handover import ACTIONS
 from modules.crm.models.handover import REASONS
 from modules.crm.models.handover import STAGES
+from modules.crm.services import handover as handover_service
 
 bp = Blueprint("crm_handover", __name__, url_prefix="/crm/handovers", template_folder="templates")
 
@@ -44,7 +45,7 @@ def _customer_ids(text: str) -> list[int]:
 @bp.route("/")
 @requires("crm.handover.read")
 def index() -> str:
-    return render_template("crm/handover_list.html", handovers=svc.list_handovers(web_ctx()))
+    return render_template("crm/handover_list.html", handovers=queries.list_handovers(web_ctx()))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -56,7 +57,7 @@ def new() -> Any:
         ids = _customer_ids(request.form.get("customer_refs", "")) or None
         try:
             with unit_of_work(ctx):
-                handover = svc.start_handover(
+                handover = handover_service.start_handover(
                     ctx,
                     to_user_id=request.form.get("to_user_id", type=int) or 0,
                     from_user_id=request.form.get("from_user_id", type=int),
@@ -75,13 +76,13 @@ def new() -> Any:
 @requires("crm.handover.read")
 def detail(id: int) -> str:
     try:
-        handover = svc.get_handover(web_ctx(), id)
+        handover = queries.get_handover(web_ctx(), id)
     except NotFoundError:
         abort(404)
     return render_template(
         "crm/handover_detail.html",
         h=handover,
-        who=svc.who_may_act(handover),
+        who=queries.who_may_act(handover),
         stages=STAGES,
         actions=ACTIONS,
     )
@@ -93,7 +94,7 @@ def act(id: int, action: str) -> Any:
     ctx = web_ctx()
     comment = request.form.get("comment") or None
     actions = {
-        "checklist": lambda: svc.update_checklist(
+        "checklist": lambda: handover_service.update_checklist(
             ctx,
             id,
             [int(i) for i in request.form.getlist("done") if i.isdigit()],
@@ -103,11 +104,11 @@ def act(id: int, action: str) -> Any:
                 if k.startswith("note-") and k[5:].isdigit()
             },
         ),
-        "submit": lambda: svc.submit(ctx, id),
-        "approve": lambda: svc.review(ctx, id, True, comment),
-        "reject": lambda: svc.review(ctx, id, False, comment),
-        "confirm": lambda: svc.confirm(ctx, id),
-        "cancel": lambda: svc.cancel(ctx, id, comment),
+        "submit": lambda: handover_service.submit(ctx, id),
+        "approve": lambda: handover_service.review(ctx, id, True, comment),
+        "reject": lambda: handover_service.review(ctx, id, False, comment),
+        "confirm": lambda: handover_service.confirm(ctx, id),
+        "cancel": lambda: handover_service.cancel(ctx, id, comment),
     }
     if action not in actions:
         abort(404)

@@ -24,10 +24,13 @@ from core.api import json_body
 from core.api import paginate
 from core.errors import ValidationError
 from core.services import ServiceContext
-from modules.crm import customers as svc
+from modules.crm import queries
 from modules.crm.models.customer import Contact
 from modules.crm.models.customer import Customer
 from modules.crm.models.customer import FollowUp
+from modules.crm.services import contacts as contact_service
+from modules.crm.services import customers as customer_service
+from modules.crm.services import follow_ups as follow_up_service
 
 bp = Blueprint("crm_customers_api", __name__, url_prefix="/api/v1")
 
@@ -234,36 +237,37 @@ def list_customers(ctx: ServiceContext) -> dict:
         k: request.args.get(k) or None
         for k in ("q", "customer_type", "customer_level", "status", "tag", "industry")
     }
-    stmt = svc.search_customers(ctx, owner_id=_owner_filter(), scoped=False, **filters)
+    stmt = queries.search_customers(ctx, owner_id=_owner_filter(), scoped=False, **filters)
     stmt = stmt.options(selectinload(Customer.owner))
     return paginate(ctx, stmt, Customer, lambda c: _customer_out(ctx, c), sorts=SORTS,
                     default_sort="-id")
 
 
 def _customer_out(ctx: ServiceContext, customer: Customer) -> dict[str, Any]:
-    return customer_json(customer, svc.hidden_fields(ctx, customer))
+    return customer_json(customer, queries.hidden_fields(ctx, customer))
 
 
 @bp.post("/customers")
 @api_view("crm.customer.create", body=CustomerCreate, response=CustomerOut, status=201, tags=TAGS)
 def create_customer(ctx: ServiceContext) -> dict:
     """Create a customer (owner defaults to the caller)."""
-    return customer_json(svc.create_customer(ctx, json_body(CustomerCreate, partial=True)))
+    body = json_body(CustomerCreate, partial=True)
+    return customer_json(customer_service.create_customer(ctx, body))
 
 
 @bp.get("/customers/<customer_id>")
 @api_view("crm.customer.read", response=CustomerOut, tags=TAGS)
 def get_customer(ctx: ServiceContext, customer_id: str) -> dict:
     """One customer, by id or number (``CUS-000123``)."""
-    return _customer_out(ctx, svc.get_customer(ctx, customer_id))
+    return _customer_out(ctx, queries.get_customer(ctx, customer_id))
 
 
 @bp.patch("/customers/<customer_id>")
 @api_view("crm.customer.write", body=CustomerPatch, response=CustomerOut, tags=TAGS)
 def update_customer(ctx: ServiceContext, customer_id: str) -> dict:
     """Change the fields sent."""
-    target = svc.get_customer(ctx, customer_id).id
-    return _customer_out(ctx, svc.update_customer(ctx, target,
+    target = queries.get_customer(ctx, customer_id).id
+    return _customer_out(ctx, customer_service.update_customer(ctx, target,
                                                   json_body(CustomerPatch, partial=True)))
 
 
@@ -274,44 +278,47 @@ def update_customer(ctx: ServiceContext, customer_id: str) -> dict:
 @api_view("crm.contact.read", tags=TAGS)
 def list_contacts(ctx: ServiceContext, customer_id: str) -> dict:
     """The customer's contacts."""
-    customer = svc.get_customer(ctx, customer_id)
-    hide = "phone" in svc.hidden_fields(ctx, customer)
-    return {"data": [contact_json(c, hide) for c in svc.list_contacts(ctx, customer.id)]}
+    customer = queries.get_customer(ctx, customer_id)
+    hide = "phone" in queries.hidden_fields(ctx, customer)
+    return {"data": [contact_json(c, hide) for c in queries.list_contacts(ctx, customer.id)]}
 
 
 @bp.post("/customers/<customer_id>/contacts")
 @api_view("crm.contact.create", body=ContactIn, response=ContactOut, status=201, tags=TAGS)
 def create_contact(ctx: ServiceContext, customer_id: str) -> dict:
     """Add a contact to the customer."""
-    customer = svc.get_customer(ctx, customer_id)
-    return contact_json(svc.add_contact(ctx, customer.id, json_body(ContactIn, partial=True)))
+    customer = queries.get_customer(ctx, customer_id)
+    body = json_body(ContactIn, partial=True)
+    return contact_json(contact_service.add_contact(ctx, customer.id, body))
 
 
 @bp.patch("/contacts/<int:contact_id>")
 @api_view("crm.contact.write", body=ContactIn, response=ContactOut, tags=TAGS)
 def update_contact(ctx: ServiceContext, contact_id: int) -> dict:
     """Change a contact."""
-    return contact_json(svc.update_contact(ctx, contact_id, json_body(ContactIn, partial=True)))
+    body = json_body(ContactIn, partial=True)
+    return contact_json(contact_service.update_contact(ctx, contact_id, body))
 
 
 @bp.delete("/contacts/<int:contact_id>")
 @api_view("crm.contact.delete", status=204, tags=TAGS)
 def delete_contact(ctx: ServiceContext, contact_id: int) -> None:
     """Delete a contact."""
-    svc.delete_contact(ctx, contact_id)
+    contact_service.delete_contact(ctx, contact_id)
 
 
 @bp.get("/customers/<customer_id>/follow-ups")
 @api_view("crm.follow_up.read", tags=TAGS)
 def list_follow_ups(ctx: ServiceContext, customer_id: str) -> dict:
     """The customer's follow-ups, newest first."""
-    customer = svc.get_customer(ctx, customer_id)
-    return {"data": [follow_up_json(f) for f in svc.list_follow_ups(ctx, customer.id)]}
+    customer = queries.get_customer(ctx, customer_id)
+    return {"data": [follow_up_json(f) for f in queries.list_follow_ups(ctx, customer.id)]}
 
 
 @bp.post("/customers/<customer_id>/follow-ups")
 @api_view("crm.follow_up.create", body=FollowUpIn, response=FollowUpOut, status=201, tags=TAGS)
 def create_follow_up(ctx: ServiceContext, customer_id: str) -> dict:
     """Record a follow-up (moves the customer's last follow-up time)."""
-    customer = svc.get_customer(ctx, customer_id)
-    return follow_up_json(svc.add_follow_up(ctx, customer.id, json_body(FollowUpIn, partial=True)))
+    customer = queries.get_customer(ctx, customer_id)
+    body = json_body(FollowUpIn, partial=True)
+    return follow_up_json(follow_up_service.add_follow_up(ctx, customer.id, body))

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,18 +25,18 @@ from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
 from core import audit
+from core import hooks
 from core.errors import ConflictError
-from core.errors import NotFoundError
 from core.errors import PermissionDenied
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
+from core.i18n import default_locale
 from core.notify import notify
 from core.security.models import Team
 from core.security.models import User
 from core.services import ServiceContext
-from core.web.i18n import default_locale
-from modules.crm.customers import reassign_customers
+from core.settings import get_setting
 from modules.crm.models.customer import Customer
 from modules.crm.models.handover import REASONS
 from modules.crm.models.handover import Handover
@@ -46,6 +45,8 @@ from modules.crm.models.handover import HandoverStep
 from modules.crm.models.opportunity import NUMBER_PREFIX
 from modules.crm.models.opportunity import OPEN_STATUSES
 from modules.crm.models.opportunity import Opportunity
+from modules.crm.queries import get_handover
+from modules.crm.services.customers import reassign_customers
 
 OPEN_STAGES = ("preparation", "review", "confirmation")
 
@@ -65,10 +66,6 @@ def _step(
         )
     )
     handover.stage = to
-
-
-def _hook(name: str) -> Any:
-    return getattr(current_app.extensions["tandem_registry"].hook, name, None)
 
 
 def _is_admin(ctx: ServiceContext) -> bool:
@@ -100,10 +97,9 @@ def checklist(ctx: ServiceContext, customer_ids: list[int]) -> list[dict]:
             "detail": "、".join(f"{NUMBER_PREFIX}{o.id} {o.product_name}" for o in opps[:10]),
         },
     ]
-    hook = _hook("handover_checklist_items")
-    if hook is not None:
-        for answer in hook(customer_ids=customer_ids, ctx=ctx):
-            items.extend(answer or [])
+    for answer in hooks.call("handover_checklist_items", customer_ids=customer_ids,
+                             ctx=ctx) or []:
+        items.extend(answer or [])
     for item in items:
         item.setdefault("count", 0)
         item.setdefault("detail", "")
@@ -192,23 +188,6 @@ def start_handover(
         )
     )
     db.session.flush()
-    return handover
-
-
-def get_handover(ctx: ServiceContext, handover_id: int) -> Handover:
-    """A handover the actor may see: managers and admins all, others their own."""
-    ctx.require("crm.handover.read")
-    handover = db.session.get(Handover, handover_id)
-    if handover is None:
-        raise NotFoundError(_("交接单不存在"))
-    actor = ctx.actor
-    if (
-        actor is not None
-        and not actor.is_admin
-        and "manager" not in actor.role_codes
-        and actor.id not in (handover.to_user_id, handover.from_user_id)
-    ):
-        raise NotFoundError(_("交接单不存在"))
     return handover
 
 
@@ -335,9 +314,9 @@ def confirm(ctx: ServiceContext, handover_id: int) -> Handover:
     audit.record(ctx, handover, "completed", f"交接完成：{stored}")
     _notify_people(ctx, handover, summary)
     _notify_customers(ctx, handover, ids)
-    hook = _hook("customers_handed_over")
-    if hook is not None and ids:
-        hook(
+    if ids:
+        hooks.call(
+            "customers_handed_over",
             customer_ids=ids,
             from_user_id=handover.from_user_id,
             to_user_id=handover.to_user_id,
@@ -364,10 +343,8 @@ def _notify_people(ctx: ServiceContext, handover: Handover, summary: Callable[[]
 def customer_channels() -> list[str]:
     """Channels customers hear about a handover on (setting ``crm.handover.notify_channels``);
     channels not installed fall back to the log channel."""
-    from core.settings import get_setting
-
     wanted = get_setting("crm.handover.notify_channels") or ["sms", "email"]
-    installed = current_app.extensions["tandem_registry"].notification_channels
+    installed = hooks.registry().notification_channels
     return [c for c in wanted if c in installed] or ["log"]
 
 
@@ -421,32 +398,3 @@ def cancel(ctx: ServiceContext, handover_id: int, comment: str | None = None) ->
     _step(ctx, handover, "cancel", "cancelled", comment)
     db.session.flush()
     return handover
-
-
-def list_handovers(ctx: ServiceContext) -> list[Handover]:
-    ctx.require("crm.handover.read")
-    stmt = (
-        select(Handover)
-        .options(
-            selectinload(Handover.customers),
-            selectinload(Handover.from_user),
-            selectinload(Handover.to_user),
-        )
-        .order_by(Handover.id.desc())
-        .limit(200)
-    )
-    actor = ctx.actor
-    if actor is not None and not actor.is_admin and "manager" not in actor.role_codes:
-        stmt = stmt.where((Handover.to_user_id == actor.id) | (Handover.from_user_id == actor.id))
-    return list(db.session.scalars(stmt))
-
-
-def who_may_act(handover: Handover) -> str:
-    """Who acts next, for the detail page."""
-    if handover.stage == "preparation":
-        return "发起人（可由原负责人完善清单）"
-    if handover.stage == "review":
-        return "发起人以外的经理或管理员"
-    if handover.stage == "confirmation":
-        return handover.to_user.name if handover.to_user else "接收人"
-    return "—"
