@@ -18,12 +18,12 @@ from core.bot import Card
 from core.bot import CardButton
 from core.extensions import db
 from core.hooks import registry
+from core.i18n import default_locale
 from core.notify import notify
 from core.security.models import Role
 from core.security.models import User
 from core.services import ServiceContext
 from core.settings import get_setting
-from core.web.i18n import default_locale
 from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceReminder
 

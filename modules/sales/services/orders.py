@@ -22,7 +22,7 @@ from core.errors import ValidationError
 from core.extensions import db
 from core.hooks import call
 from core.services import ServiceContext
-from modules.crm import customers as customer_services
+from modules.crm import queries as customer_services
 from modules.sales.models import NUMBER_PREFIX
 from modules.sales.models import STATUSES
 from modules.sales.models import TRANSITIONS
@@ -225,7 +225,7 @@ def create_order(ctx: ServiceContext, data: Mapping[str, Any]) -> Order:
     try:
         customer = customer_services.get_customer(ctx, data.get("customer_id") or 0)
     except NotFoundError as exc:
-        raise ValidationError(str(customer_services.NOT_FOUND),
+        raise ValidationError(str(customer_services.CUSTOMER_NOT_FOUND),
                               fields={"customer_id": _("客户不存在")}) from exc
     lines = clean_lines(data.get("lines"))
     header = _clean_header(ctx, data)

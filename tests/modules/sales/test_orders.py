@@ -13,8 +13,8 @@ from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.notify.models import Notification
-from modules.crm.opportunities import add_quote
-from modules.crm.opportunities import change_status as opp_status
+from modules.crm.services.opportunities import add_quote
+from modules.crm.services.opportunities import change_status as opp_status
 from modules.sales.models import Order
 from modules.sales.models import OrderModification
 from modules.sales.services import orders as svc
