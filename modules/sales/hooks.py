@@ -71,11 +71,15 @@ def register_menus() -> list:
 
 
 @hookimpl(optionalhook=True)
-def opportunity_won(opportunity: Any, ctx: Any) -> None:
+def opportunity_won(opportunity: Any, ctx: Any) -> str:
     """``#成交``, the web button and ``PATCH …/status won`` all land here: the order."""
+    from flask_babel import gettext
+
     from modules.sales.services.orders import create_from_opportunity
 
-    create_from_opportunity(ctx, opportunity)
+    order = create_from_opportunity(ctx, opportunity)
+    return gettext("已生成订单 %(no)s（¥%(amount)s），下一步：#确认订单", no=order.order_no,
+                   amount=f"{order.total_amount:,.2f}")
 
 
 @hookimpl(optionalhook=True)

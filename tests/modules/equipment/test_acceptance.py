@@ -115,6 +115,7 @@ def test_scenario_1_through_the_bot(driver, ctx_app):
     assert "成交" in reply
     order = db.session.scalar(select(Order).where(Order.opportunity_id == opp.id))
     assert order is not None and order.order_no.startswith("SO")
+    assert f"已生成订单 {order.order_no}" in reply  # the next step is in #成交's answer
     assert str(order.total_amount) == "37000.00"
     # The order card #成交 left in the chat lets the next commands omit the number.
     assert "已确认" in _say(driver, "li.sales", "sales-group", "#确认订单")
