@@ -30,9 +30,10 @@ def register_models() -> list:
 @hookimpl
 def register_blueprints() -> list:
     from modules.sales.api import bp as api_bp
+    from modules.sales.web.calendar import bp as calendar_bp
     from modules.sales.web.views import bp
 
-    return [bp, api_bp]
+    return [bp, api_bp, calendar_bp]
 
 
 @hookimpl
@@ -67,6 +68,8 @@ def register_menus() -> list:
         MenuItem("orders", "订单", sequence=25, icon="receipt"),
         MenuItem("orders.list", "订单列表", "sales.index", "orders", 10, "sales.order.read"),
         MenuItem("orders.new", "新建订单", "sales.create", "orders", 20, "sales.order.create"),
+        MenuItem("orders.calendar", "配送与安装日历", "sales_calendar.index", "orders", 30,
+                 "sales.order.read"),
     ]
 
 
