@@ -32,9 +32,10 @@ def register_models() -> list:
 @hookimpl
 def register_blueprints() -> list:
     from modules.equipment.api import bp as api_bp
+    from modules.equipment.web.public import bp as public_bp
     from modules.equipment.web.views import bp
 
-    return [bp, api_bp]
+    return [bp, api_bp, public_bp]
 
 
 @hookimpl
