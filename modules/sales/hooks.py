@@ -114,21 +114,21 @@ def register_bot_commands() -> list:
 
 @hookimpl
 def register_customer_sections() -> list:
-    from modules.sales.cards import customer_sections
+    from modules.sales.workspace import customer_sections
 
     return customer_sections()
 
 
 @hookimpl
 def register_workspace_cards() -> list:
-    from modules.sales.cards import workspace_cards
+    from modules.sales.workspace import workspace_cards
 
     return workspace_cards()
 
 
 @hookimpl
 def register_searchers() -> list:
-    from modules.sales.cards import searchers
+    from modules.sales.workspace import searchers
 
     return searchers()
 

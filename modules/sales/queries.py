@@ -1,22 +1,61 @@
-"""Reads of sales, scoped by the record rules: the delivery and installation plan (the
-calendar and its .ics feed) with the conflicts of each engineer."""
+"""Reads of sales, always scoped by the record rules: orders by id or number, and the
+delivery and installation plan (the calendar and its .ics feed) with each engineer's
+conflicts."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import or_
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 
+from core.errors import NotFoundError
 from core.extensions import db
 from core.services import ServiceContext
+from modules.sales.models import NUMBER_PREFIX
 from modules.sales.models import Order
-from modules.sales.services.orders import order_select
+
+NOT_FOUND = _l("订单不存在或无权查看")
 
 PLANNED = ("pending", "confirmed", "paid", "delivered", "installed")
+
+
+def order_select(ctx: ServiceContext) -> Select:
+    ctx.require("sales.order.read")
+    return ctx.scoped(select(Order), Order)
+
+
+def parse_order_ref(ref: str | int) -> tuple[str, Any] | None:
+    """``SO202612040001`` → ("no", …); ``12`` → ("id", 12)."""
+    text = str(ref).strip().upper()
+    if text.startswith(NUMBER_PREFIX) and text[2:].isdigit():
+        return "no", text
+    if text.isdigit() and 0 < int(text) < 2**31:
+        return "id", int(text)
+    return None
+
+
+def get_order(ctx: ServiceContext, ref: str | int, *, for_update: bool = False) -> Order:
+    """A visible order by id or number (404 otherwise); ``for_update`` locks its row."""
+    parsed = parse_order_ref(ref)
+    if parsed is None:
+        raise NotFoundError(str(NOT_FOUND))
+    kind, value = parsed
+    stmt = order_select(ctx).where(Order.order_no == value if kind == "no" else Order.id == value)
+    if for_update:
+        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
+    order = db.session.scalar(stmt.options(selectinload(Order.lines)))
+    if order is None:
+        raise NotFoundError(str(NOT_FOUND))
+    return order
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm import selectinload
 from wtforms import DateField
 from wtforms import IntegerField
 from wtforms import SelectField
@@ -42,6 +41,7 @@ from core.web.listview import Column
 from core.web.listview import Filter
 from core.web.listview import ListView
 from modules.crm.models.customer import Customer
+from modules.sales import queries
 from modules.sales.models import STATUSES
 from modules.sales.models import TRANSITIONS
 from modules.sales.models import Order
@@ -86,7 +86,7 @@ def index() -> Any:
 
 def _order_or_404(ctx: Any, order_id: int) -> Order:
     try:
-        return svc.get_order(ctx, order_id)
+        return queries.get_order(ctx, order_id)
     except NotFoundError:
         abort(404)
 
@@ -245,9 +245,3 @@ def install(order_id: int) -> Any:
             flash(gettext("已登记安装，设备档案已创建"), "success")
             return redirect(url_for(".detail", id=order_id))
     return render_template("sales/order_install.html", order=order, units=units)
-
-
-def load_for_section(ctx: Any, customer_id: int) -> list[Order]:
-    return list(db.session.scalars(
-        svc.order_select(ctx).where(Order.customer_id == customer_id)
-        .options(selectinload(Order.lines)).order_by(Order.id.desc()).limit(20)))

@@ -57,7 +57,7 @@ def _order_section(equipment: Any, ctx: Any) -> str:
     order = equipment.order
     visible = False
     if order is not None and ctx.can("sales.order.read"):
-        from modules.sales.services.orders import order_select
+        from modules.sales.queries import order_select
 
         visible = db.session.scalar(order_select(ctx).with_only_columns(
             func.count()).where(order.__class__.id == order.id)) > 0

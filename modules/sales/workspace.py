@@ -23,8 +23,8 @@ from core.registration import SearchHit
 from core.registration import TodoItem
 from core.registration import WorkspaceCard
 from modules.sales.models import Order
+from modules.sales.queries import order_select
 from modules.sales.services.numbering import local_date
-from modules.sales.services.orders import order_select
 
 SHOWN = 5
 
