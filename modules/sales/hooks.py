@@ -31,9 +31,10 @@ def register_models() -> list:
 def register_blueprints() -> list:
     from modules.sales.api import bp as api_bp
     from modules.sales.web.calendar import bp as calendar_bp
+    from modules.sales.web.share import bp as share_bp
     from modules.sales.web.views import bp
 
-    return [bp, api_bp, calendar_bp]
+    return [bp, api_bp, calendar_bp, share_bp]
 
 
 @hookimpl
@@ -103,6 +104,13 @@ def pool_exempt_customers(customer_ids: list[int], ctx: Any) -> list[int]:
     return list(db.session.scalars(
         select(Order.customer_id).where(Order.customer_id.in_(customer_ids),
                                         Order.status.in_(OPEN_STATUSES)).distinct()))
+
+
+@hookimpl
+def register_settings() -> list:
+    from core.registration import Setting
+
+    return [Setting("sales.share_days", "订单只读链接有效天数", type="int", default=7)]
 
 
 @hookimpl

@@ -47,6 +47,7 @@ from modules.sales.models import TRANSITIONS
 from modules.sales.models import Order
 from modules.sales.models import OrderModification
 from modules.sales.services import orders as svc
+from modules.sales.web.share import shown_link
 
 bp = Blueprint("sales", __name__, url_prefix="/sales", template_folder="templates")
 LINE_ROWS = 5  # blank line rows on the form (no script: the CSP forbids inline ones)
@@ -108,6 +109,7 @@ def detail(id: int) -> Any:  # noqa: A002 - the list's link parameter
         "sales/order_detail.html", order=order, modifications=modifications, moves=moves,
         can_install=can_install, can_cancel=can_cancel, can_edit=can_edit, statuses=STATUSES,
         entries=timeline("sales_order", order.id), timeline_target=("sales_order", order.id),
+        share_link=shown_link(order.id),
         equipment_links=_equipment_links(order))
 
 
