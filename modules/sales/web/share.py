@@ -6,6 +6,7 @@ name with a masked phone, the installed equipment — nothing else, no navigatio
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint
@@ -14,6 +15,7 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import send_from_directory
 from flask import session
 from flask import url_for
 from flask_babel import gettext
@@ -30,8 +32,8 @@ from core.services import unit_of_work
 from core.web.context import web_ctx
 from modules.sales.services import sharing
 
-bp = Blueprint("sales_share", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/sales-static")
+bp = Blueprint("sales_share", __name__, template_folder="templates")
+STATIC = Path(__file__).parent / "static"
 SHOWN_KEY = "sales.share_link"
 
 
@@ -73,6 +75,13 @@ def shown_link(order_id: int) -> str | None:
         session.pop(SHOWN_KEY, None)
         return shown.get("url")
     return None
+
+
+@bp.route("/p/share.js")
+@public
+def script() -> Any:
+    """The link page's script (the CSP allows scripts of this site only)."""
+    return send_from_directory(STATIC, "share.js", mimetype="text/javascript", max_age=3600)
 
 
 @bp.route("/p/order", methods=["GET", "POST"])
