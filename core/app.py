@@ -17,6 +17,7 @@ from flask_babel import refresh
 from flask_login import current_user
 
 from core import extensions as ext
+from core import hooks
 from core.config import PROJECT_ROOT
 from core.config import instance_path
 from core.config import load_config
@@ -66,7 +67,7 @@ def _import_core_models() -> None:
     import core.registry.models  # noqa: F401
     import core.security.models  # noqa: F401
     import core.settings  # noqa: F401
-    import core.timeline  # noqa: F401
+    import core.timeline.models  # noqa: F401
 
 
 def _init_extensions(app: Flask) -> None:
@@ -98,7 +99,7 @@ def _init_extensions(app: Flask) -> None:
 
     @ext.migrate.configure
     def _configure_alembic(config: Any) -> Any:
-        registry = app.extensions.get("tandem_registry")
+        registry = app.extensions.get("tandem_registry")  # None while it is built
         if registry is not None:
             from core.registry.migrations import version_locations
 
@@ -119,7 +120,7 @@ def _configure_babel(app: Flask, registry: Any) -> None:
     dirs += [str(info.path / "translations") for name, info in registry.modules.items()
              if name in registry.installed and (info.path / "translations").is_dir()]
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
-    from core.web.i18n import ensure_compiled
+    from core.i18n import ensure_compiled
 
     ensure_compiled([Path(d) for d in dirs])
 
@@ -175,13 +176,15 @@ def _install_template_gettext(app: Flask) -> None:
 
 
 def _add_module_templates(app: Flask, registry: Any) -> None:
-    """Every installed module's ``templates/`` folder, also for modules without routes (a
-    bridge rendering a customer-360 section, say); blueprints' folders are searched too."""
+    """Every installed module's templates (``web/templates/``, or ``templates/`` at the
+    module's root), also for modules without routes (a bridge rendering a customer-360
+    section, say); blueprints' folders are searched too."""
     from jinja2 import ChoiceLoader
     from jinja2 import FileSystemLoader
 
-    folders = [str(info.path / "templates") for name, info in registry.modules.items()
-               if name in registry.installed and (info.path / "templates").is_dir()]
+    folders = [str(info.path / sub) for name, info in registry.modules.items()
+               if name in registry.installed
+               for sub in ("web/templates", "templates") if (info.path / sub).is_dir()]
     if folders:
         app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(folders)])
 
@@ -223,4 +226,4 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _request_start() -> None:
-        g.tandem_registry = app.extensions["tandem_registry"]
+        g.tandem_registry = hooks.registry(app)

@@ -171,6 +171,8 @@ def _audit_after_flush(session: Session, flush_context: object) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: wait for the real commit
+        return
     callbacks = session.info.pop("after_commit", [])
     changed = session.info.pop("changed_records", [])
     if changed:
@@ -183,5 +185,7 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: unit_of_work cuts back its own part
+        return
     session.info.pop("after_commit", None)
     session.info.pop("changed_records", None)

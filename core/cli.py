@@ -11,7 +11,17 @@ from flask.cli import FlaskGroup
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
+from core import commands
+from core import hooks
+from core import worker
+from core.app import create_app
+from core.bot import cli as bot_cli
+from core.commands import echo_progress
+from core.commands import fail
 from core.errors import TandemError
+from core.jobs import cli as jobs_cli
+from core.registry import installer
+from core.registry import migrations
 
 
 class TandemGroup(FlaskGroup):
@@ -24,18 +34,7 @@ class TandemGroup(FlaskGroup):
 
 
 def _create_app() -> Any:
-    from core.app import create_app
-
     return create_app()
-
-
-def _echo_progress(msg: str) -> None:
-    click.echo(f"  → {msg}")
-
-
-def _fail(exc: TandemError) -> None:
-    click.echo(_("错误：%(message)s", message=exc.message), err=True)
-    sys.exit(1)
 
 
 @click.group(cls=TandemGroup, create_app=_create_app, add_version_option=False)
@@ -53,10 +52,8 @@ def db() -> None:
 @with_appcontext
 def db_upgrade() -> None:
     """Bring core and every installed module to its migration head."""
-    from core.registry import installer
-
-    installer.ensure_core(_echo_progress)
-    done = installer.upgrade(None, _echo_progress)
+    installer.ensure_core(echo_progress)
+    done = installer.upgrade(None, echo_progress)
     click.echo(f"数据库已是最新（core{'、' + '、'.join(done) if done else ''}）。")
 
 
@@ -70,8 +67,6 @@ def modules() -> None:
 @with_appcontext
 def modules_list() -> None:
     """Every discovered module with its state and version."""
-    from core.registry import installer
-
     installer.ensure_core()
     rows = installer.module_states()
     click.echo(f"{'NAME':<20} {'STATE':<12} {'VERSION':<10} {'INSTALLED':<10} DEPENDS")
@@ -91,10 +86,8 @@ def modules_list() -> None:
 @with_appcontext
 def modules_install(names: tuple[str, ...], default: bool, demo: bool) -> None:
     """Install modules with their dependencies."""
-    from core.registry import installer
-
     if default:
-        registry = current_app.extensions["tandem_registry"]
+        registry = hooks.registry()
         names = tuple(current_app.config.get("TANDEM_DEFAULT_MODULES") or sorted(
             n for n, info in registry.modules.items()
             if info.origin == "builtin" and info.manifest.installable
@@ -103,9 +96,9 @@ def modules_install(names: tuple[str, ...], default: bool, demo: bool) -> None:
         raise click.UsageError(_("请指定模块名，或使用 --default"))
     try:
         installer.ensure_core()
-        done = installer.install(list(names), demo=demo, progress=_echo_progress)
+        done = installer.install(list(names), demo=demo, progress=echo_progress)
     except TandemError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"已安装：{'、'.join(done)}" if done else "无需安装：均已安装。")
 
 
@@ -114,13 +107,11 @@ def modules_install(names: tuple[str, ...], default: bool, demo: bool) -> None:
 @with_appcontext
 def modules_upgrade(names: tuple[str, ...]) -> None:
     """Upgrade installed modules (all when none named)."""
-    from core.registry import installer
-
     try:
         installer.ensure_core()
-        done = installer.upgrade(list(names) or None, progress=_echo_progress)
+        done = installer.upgrade(list(names) or None, progress=echo_progress)
     except TandemError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"已升级：{'、'.join(done)}" if done else "没有已安装的模块。")
 
 
@@ -131,20 +122,18 @@ def modules_upgrade(names: tuple[str, ...]) -> None:
 @with_appcontext
 def modules_uninstall(name: str, cascade: bool, yes: bool) -> None:
     """Uninstall a module, dropping its tables after showing what will be lost."""
-    from core.registry import installer
-
     try:
         plan = installer.uninstall_plan(name, cascade=cascade)
     except TandemError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(plan.describe())
     if not yes and not click.confirm("确认卸载？", default=False):
         click.echo("已取消。")
         sys.exit(1)
     try:
-        installer.uninstall(name, cascade=cascade, progress=_echo_progress)
+        installer.uninstall(name, cascade=cascade, progress=echo_progress)
     except TandemError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"已卸载：{'、'.join(plan.modules)}")
 
 
@@ -155,9 +144,7 @@ def modules_uninstall(name: str, cascade: bool, yes: bool) -> None:
 @with_appcontext
 def modules_revision(name: str, message: str, empty: bool) -> None:
     """Create the next migration of a module's branch (``core`` for the core)."""
-    from core.registry import migrations
-
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     info = None if name == "core" else registry.modules[name]
     rev = migrations.make_revision(info, message, autogenerate=not empty)
     click.echo(f"created {rev}")
@@ -171,11 +158,20 @@ def add_module_commands(group: click.Group) -> None:
         click.echo(_("(模块命令不可用：%(error)s)", error=exc), err=True)
         return
     with app.app_context():
-        app.extensions["tandem_registry"].hook.register_cli_commands(cli=group)
+        hooks.call("register_cli_commands", cli=group)
+
+
+def register_commands(group: click.Group) -> None:
+    """Add the core's command groups to ``group``, here rather than by import side effects
+    (modules add theirs through the ``register_cli_commands`` hook, see
+    :func:`add_module_commands`)."""
+    for command in (*commands.COMMANDS, bot_cli.bot, jobs_cli.jobs, worker.worker):
+        group.add_command(command)
+
+
+register_commands(cli)
 
 
 def main() -> None:
-    from core import commands  # noqa: F401  (registers the remaining command groups)
-
     add_module_commands(cli)
     cli(prog_name="manage.py")

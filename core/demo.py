@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app
 from sqlalchemy import select
 
+from core import hooks
 from core.extensions import db
 from core.registry.models import CoreModule
 from core.security.models import Team
@@ -67,7 +67,7 @@ def load_all(progress: Callable[[str], None] = lambda m: None) -> None:
     ctx = ServiceContext.system("cli")
     with unit_of_work(ctx):
         load_core_demo(ctx)
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     rows = {r.name: r for r in db.session.scalars(select(CoreModule))}
     for name in registry.installed:
         if rows.get(name) is not None and rows[name].demo:

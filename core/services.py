@@ -23,6 +23,9 @@ from flask_babel import gettext
 from core.db import utcnow
 from core.errors import PermissionDenied
 from core.extensions import db
+from core.security.permissions import has_permission
+from core.security.permissions import permission_label
+from core.security.rules import apply_record_rules
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -51,15 +54,11 @@ class ServiceContext:
         return self.actor.id if self.actor is not None else None
 
     def can(self, permission: str) -> bool:
-        from core.security.permissions import has_permission
-
         return has_permission(self.actor, permission)
 
     def require(self, permission: str) -> None:
         """Raise :class:`PermissionDenied` (with the missing permission) unless allowed."""
         if not self.can(permission):
-            from core.security.permissions import permission_label
-
             label = permission_label(permission)
             raise PermissionDenied(gettext("无权限：需要“%(label)s”（%(permission)s）",
                                            label=gettext(label) if label else label,
@@ -67,8 +66,6 @@ class ServiceContext:
 
     def scoped(self, stmt: Select, model: type) -> Select:
         """Apply the record rules of ``model`` for this actor to a SELECT."""
-        from core.security.rules import apply_record_rules
-
         return apply_record_rules(stmt, model, self.actor)
 
     @classmethod
@@ -82,33 +79,106 @@ def current_context() -> ServiceContext | None:
 
 
 def after_commit(callback: Callable[[], None], session: Session | None = None) -> None:
-    """Run ``callback`` once the current transaction commits (dropped on rollback)."""
+    """Run ``callback`` once the outermost transaction commits.
+
+    Dropped when that transaction rolls back, and when the savepoint of the nested
+    :func:`unit_of_work` that registered it rolls back."""
     session = session or db.session()
     session.info.setdefault("after_commit", []).append(callback)
 
 
+_DEPTH = "tandem_uow_depth"
+# Lists in ``session.info`` that belong to what a savepoint did: cut back when it rolls back.
+_SAVEPOINT_LISTS = ("after_commit", "changed_records")
+
+
+def in_unit_of_work(session: Session | None = None) -> bool:
+    """Whether a :func:`unit_of_work` is open on ``session`` (an edge owns the transaction)."""
+    return bool((session or db.session()).info.get(_DEPTH))
+
+
 @contextmanager
 def unit_of_work(ctx: ServiceContext) -> Iterator[Session]:
-    """One business transaction: commit on success, roll back on error; ``ctx`` is current."""
+    """One business transaction, owned by the edge that opens the outermost unit.
+
+    The outermost unit (a request's view, a WeCom callback, a job, a CLI command) commits on
+    success and rolls back on error. A unit opened inside another one is a SAVEPOINT
+    (``session.begin_nested()``): on success it is released and its rows commit only with
+    the outer transaction; on error only its own work is rolled back (the outer unit's rows
+    stay) and the error propagates to the caller, which may catch it and go on. The
+    :func:`after_commit` callbacks and changed-record notices of an inner unit wait for the
+    outer commit, and are dropped with the savepoint or with the outer transaction.
+
+    Code inside a unit never calls ``session.commit()`` itself; services only ``flush()``.
+    ``ctx`` is the current context (:func:`current_context`) while the unit runs.
+    """
     token = _current.set(ctx)
     session = db.session()
+    depth = session.info.get(_DEPTH, 0)
+    session.info[_DEPTH] = depth + 1
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        if depth:
+            with _savepoint(session):
+                yield session
+            return
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
     finally:
+        session.info[_DEPTH] = depth
         _current.reset(token)
     run_post_commit(session)
 
 
-def run_post_commit(session: Session) -> None:
-    """Start the jobs a committed transaction queued (they may use the database, which
-    SQLAlchemy's own after-commit event may not)."""
-    from core.jobs import run_pending
+@contextmanager
+def _savepoint(session: Session) -> Iterator[None]:
+    session.flush()
+    _sqlite_begin(session)
+    marks = {key: len(session.info.get(key, ())) for key in _SAVEPOINT_LISTS}
+    nested = session.begin_nested()
+    try:
+        yield
+    except BaseException:
+        if nested.is_active:
+            nested.rollback()
+        for key, mark in marks.items():
+            del session.info.get(key, [])[mark:]
+        raise
+    if nested.is_active:
+        nested.commit()
 
-    run_pending(session)
+
+def _sqlite_begin(session: Session) -> None:
+    """Open SQLite's transaction before a SAVEPOINT when pysqlite has not yet (it begins
+    lazily, before the first write): a SAVEPOINT outside a transaction would start one of
+    its own, and releasing it would commit at once, before the outer unit."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.driver_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+
+
+_POST_COMMIT = "tandem_post_commit"
+
+
+def after_commit_returns(callback: Callable[[], None], session: Session | None = None) -> None:
+    """Run ``callback`` once the commit has returned, from :func:`run_post_commit` (the end
+    of the outermost unit of work, or of the request): unlike an :func:`after_commit`
+    callback, which runs inside SQLAlchemy's commit event, it may use the database. Queue
+    it from an :func:`after_commit` callback (jobs start this way)."""
+    session = session or db.session()
+    session.info.setdefault(_POST_COMMIT, []).append(callback)
+
+
+def run_post_commit(session: Session) -> None:
+    """Run the callbacks committed transactions queued with :func:`after_commit_returns`."""
+    for callback in session.info.pop(_POST_COMMIT, []):
+        callback()
 
 
 @contextmanager

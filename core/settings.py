@@ -12,6 +12,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
+from core import hooks
 from core.db import AuditedMixin
 from core.extensions import db
 
@@ -28,7 +29,7 @@ def get_setting(key: str, default: Any = None) -> Any:
     row = db.session.get(SettingValue, key)
     if row is not None and row.value is not None:
         return row.value
-    registry = current_app.extensions.get("tandem_registry")
+    registry = hooks.registry_or_none()
     decl = registry.settings.get(key) if registry else None
     env_name = decl.env if decl and decl.env else None
     if env_name and (current_app.config.get(env_name) or os.environ.get(env_name)):

@@ -33,10 +33,10 @@ from core.api.schemas import validate
 from core.errors import TandemError
 from core.errors import UserError
 from core.extensions import db
+from core.i18n import locale_of
 from core.security.access import AUTHENTICATED
 from core.services import ServiceContext
 from core.services import unit_of_work
-from core.web.i18n import locale_of
 
 log = logging.getLogger(__name__)
 

@@ -45,9 +45,9 @@ from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.sql.elements import UnaryExpression
 
 from core.api.schemas import jsonable
-from core.db import page_with_total
 from core.errors import UserError
 from core.errors import ValidationError
+from core.paging import page_with_total
 from core.services import ServiceContext
 
 MAX_PER_PAGE = 200

@@ -32,6 +32,7 @@ from core.api.schemas import ApiOut
 from core.errors import NotFoundError
 from core.errors import ValidationError
 from core.extensions import db
+from core.i18n import locale_of
 from core.security.access import AUTHENTICATED
 from core.security.access import public
 from core.security.models import ApiToken
@@ -40,7 +41,6 @@ from core.security.models import Team
 from core.security.models import User
 from core.security.models import user_roles
 from core.services import ServiceContext
-from core.web.i18n import locale_of
 
 bp = Blueprint("api_core", __name__, url_prefix=API_PREFIX)
 TAGS = ["core"]
@@ -299,7 +299,9 @@ def _caller_locale() -> str:
     return locale_of(user)
 
 
-def _json_http_error(exc: HTTPException) -> Any:
+def json_http_error(exc: HTTPException) -> Any:
+    """An HTTP error of an API request as JSON, in the caller's language (the app's error
+    handler, in :mod:`core.web.errors`, sends API requests here)."""
     with force_locale(_caller_locale()):
         return http_error_response(exc)
 
@@ -309,18 +311,5 @@ def _api_routing_errors() -> Any:
     """Unknown ``/api/v1`` paths and wrong methods answer JSON errors (404, 405)."""
     exc = request.routing_exception
     if exc is not None and not isinstance(exc, RequestRedirect) and is_api_request():
-        return _json_http_error(exc)  # type: ignore[arg-type]
+        return json_http_error(exc)  # type: ignore[arg-type]
     return None
-
-
-@bp.app_errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> Any:
-    """Other HTTP errors (429, 413 …) of API requests as JSON; pages get the error page in
-    the reader's language (``core.web.errors``)."""
-    if isinstance(exc, RequestRedirect) or (exc.code or 500) < 400:
-        return exc
-    if is_api_request():
-        return _json_http_error(exc)
-    from core.web.errors import page_error
-
-    return page_error(exc)

@@ -1,26 +1,26 @@
-"""``manage.py bot say|click|commands``: try the bot from a terminal."""
+"""``manage.py bot say|click|commands``: try the bot from a terminal (the group is added to
+``manage.py`` by :func:`core.cli.register_commands`)."""
 
 from __future__ import annotations
 
 import json
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from core import hooks
 from core.bot.dispatcher import dispatch
 from core.bot.dispatcher import dispatch_card_action
 from core.bot.dispatcher import find_user
 from core.bot.messages import CardReply
 from core.bot.messages import IncomingMessage
 from core.bot.messages import Reply
-from core.cli import cli
 from core.extensions import db
 from core.services import ServiceContext
 
 
-@cli.group()
+@click.group()
 def bot() -> None:
     """The chat bot, without WeCom."""
 
@@ -91,7 +91,7 @@ def bot_click(user: str, chat: str | None, task_id: str | None, as_json: bool, k
 @with_appcontext
 def bot_commands() -> None:
     """List the registered chat commands and card actions."""
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     seen: set[int] = set()
     for trigger, cmd in registry.bot_commands.items():
         if id(cmd) in seen:

@@ -1,7 +1,10 @@
 """The transport-free bot dispatcher: chat text or a card click in, one reply out.
 
 :func:`dispatch` maps the sender's WeCom userid to an active user, finds the command,
-checks its permission and runs its handler in a unit of work with source ``bot``.
+checks its permission and runs its handler in a unit of work with source ``bot``: its own
+transaction when called alone (CLI, tests), a savepoint inside the transaction of the edge
+that called it (a WeCom callback, a job), so that a refused or failed command leaves the
+edge's rows (callback log, dedupe key) in place.
 :func:`dispatch_card_action` does the same for card button clicks. Neither ever raises:
 a :class:`core.errors.TandemError` becomes its message, anything else a logged apology.
 """
@@ -17,12 +20,12 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import TypeVar
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from core import hooks
 from core.bot.context import RecordRef
 from core.bot.context import last_record
 from core.bot.context import record_for_task
@@ -40,11 +43,12 @@ from core.bot.parser import remove_span
 from core.errors import TandemError
 from core.errors import UserError
 from core.extensions import db
+from core.i18n import default_locale
+from core.i18n import locale_of
 from core.services import ServiceContext
+from core.services import in_unit_of_work
 from core.services import unit_of_work
 from core.util import optional_import
-from core.web.i18n import default_locale
-from core.web.i18n import locale_of
 
 if TYPE_CHECKING:
     from core.registration import BotCommand
@@ -288,14 +292,10 @@ def _actor_context(userid: str, chat_id: str | None) -> ServiceContext | Reply:
 
 
 # ------------------------------------------------------------------------------ commands
-def _registry() -> Any:
-    return current_app.extensions["tandem_registry"]
-
-
 def available_commands(ctx: ServiceContext) -> list[BotCommand]:
     """Commands ``ctx.actor`` may use, once each, in registration order."""
     seen: dict[int, BotCommand] = {}
-    for key, first in _registry().bot_commands.items():
+    for key, first in hooks.registry().bot_commands.items():
         for cmd in _variants(key, first):
             if id(cmd) not in seen and (cmd.permission is None or ctx.can(cmd.permission)):
                 seen[id(cmd)] = cmd
@@ -303,7 +303,7 @@ def available_commands(ctx: ServiceContext) -> list[BotCommand]:
 
 
 def _variants(key: str, first: BotCommand) -> list[BotCommand]:
-    return _registry().bot_command_variants.get(key) or [first]
+    return hooks.registry().bot_command_variants.get(key) or [first]
 
 
 def _pick(
@@ -341,7 +341,7 @@ def _usage(cmd: BotCommand) -> str:
 def help_text(ctx: ServiceContext, topic: str | None = None) -> str:
     """The help: one command's usage when ``topic`` names one, else the user's commands."""
     key = normalize_trigger(topic or "")
-    first = _registry().bot_commands.get(key) if key else None
+    first = hooks.registry().bot_commands.get(key) if key else None
     if first is not None:
         lines = []
         for cmd in _variants(key, first):
@@ -398,13 +398,14 @@ def _guarded(
                 return run(ctx)
         except Exception:
             log.exception("bot: error while handling %s from %s", what, userid)
-            db.session.rollback()
+            if not in_unit_of_work():  # inside an edge's unit its savepoint rolled back
+                db.session.rollback()
             return TextReply(_("抱歉，处理您的消息时出错了，请稍后再试或联系管理员。"))
 
 
 def _dispatch(ctx: ServiceContext, message: IncomingMessage) -> Reply:
     parsed = parse_text(message.text)
-    commands = _registry().bot_commands
+    commands = hooks.registry().bot_commands
     command = commands.get(parsed.trigger) if parsed is not None else None
     if command is None:
         if parsed is not None and parsed.explicit:
@@ -461,7 +462,7 @@ def _dispatch_click(
     ctx: ServiceContext, event_key: str, task_id: str | None, chat_id: str | None
 ) -> Reply:
     key, _sep, arg = (event_key or "").partition(":")
-    action = _registry().card_actions.get(key)
+    action = hooks.registry().card_actions.get(key)
     if action is None:
         return TextReply(_("这个按钮已失效，请在系统中操作。"))
     try:

@@ -3,7 +3,8 @@
 ``enqueue(name, *args)`` runs a registered :class:`core.registration.JobSpec` (or a
 ``"pkg.mod:func"`` path) after the current transaction commits — never before its rows
 exist (netbox#18880). Every job runs in :func:`run_job`: an app context, a
-``ServiceContext`` with source ``job``, one unit of work; it is skipped if its module was
+``ServiceContext`` with source ``job`` (handed to the job function as ``ctx`` when it takes
+one), one unit of work owned by the job; it is skipped if its module was
 uninstalled, and a failure is recorded for the failed-jobs page. RQ is at-least-once, so
 jobs with outside effects dedupe on a key (the outbox does).
 """
@@ -11,6 +12,7 @@ jobs with outside effects dedupe on a key (the outbox does).
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import traceback
 from collections.abc import Callable
@@ -21,10 +23,13 @@ from flask import current_app
 from flask import has_app_context
 from flask_babel import gettext
 
+from core import hooks
 from core.extensions import db
 from core.registration import JobSpec
 from core.services import ServiceContext
 from core.services import after_commit
+from core.services import after_commit_returns
+from core.services import current_context
 from core.services import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -34,7 +39,7 @@ RETRY_INTERVALS = [10, 30, 60]
 
 def resolve(name: str) -> tuple[JobSpec, Callable[..., Any]]:
     """The job spec and function for a registered name or a ``pkg.mod:func`` path."""
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     spec = registry.jobs.get(name)
     if spec is None:
         if ":" not in name:
@@ -46,7 +51,7 @@ def resolve(name: str) -> tuple[JobSpec, Callable[..., Any]]:
 
 
 def _owner_installed(spec: JobSpec) -> bool:
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     owner = spec.name.split(".", 1)[0]
     return owner == "core" or owner not in registry.modules or registry.is_installed(owner)
 
@@ -57,16 +62,24 @@ def run_job(
     kwargs: dict | None = None,
     runner: str = "inprocess",
     final: bool = True,
+    ctx: ServiceContext | None = None,
 ) -> Any:
-    """Run one job in the current app context, in its own unit of work."""
+    """Run one job in the current app context; the job owns its transaction.
+
+    ``ctx`` (default: the system acting through ``job``) is current during the job's unit of
+    work and is passed to the job function as ``ctx`` when the function declares that
+    parameter; units of work the job opens are savepoints of the job's transaction."""
     spec, func = resolve(name)
     if not _owner_installed(spec):
         log.info("job %s skipped: its module is not installed", name)
         return None
-    ctx = ServiceContext.system("job")
+    ctx = ctx or ServiceContext.system("job")
+    call_kwargs = dict(kwargs or {})
+    if "ctx" in inspect.signature(func).parameters:
+        call_kwargs["ctx"] = ctx
     try:
         with unit_of_work(ctx):
-            return func(*args, **(kwargs or {}))
+            return func(*args, **call_kwargs)
     except Exception as exc:
         log.exception("job %s failed", name)
         _record_failure(name, list(args), kwargs or {}, exc, runner, final)
@@ -126,7 +139,7 @@ def enqueue_now(name: str, *args: Any, **kwargs: Any) -> bool:
     spec, _func = resolve(name)
     try:
         Queue(spec.queue, connection=redis_connection(app)).enqueue(
-            "core.jobs.worker.rq_entry",
+            "core.worker.rq_entry",
             name,
             list(args),
             kwargs,
@@ -143,23 +156,14 @@ def enqueue(name: str, *args: Any, **kwargs: Any) -> None:
     """Run ``name`` once the current transaction commits (at once when none is open)."""
     if not has_app_context():
         raise RuntimeError("enqueue needs an app context")
-    from core.services import current_context
-
     session = db.session()
     if current_context() is not None or session.in_transaction():
         app = current_app._get_current_object()
 
-        def later() -> None:
-            session.info.setdefault("tandem_jobs", []).append((app, name, args, kwargs))
+        def start() -> None:
+            with app.app_context():
+                enqueue_now(name, *args, **kwargs)
 
-        after_commit(later, session)
+        after_commit(lambda: after_commit_returns(start, session), session)
     else:
         enqueue_now(name, *args, **kwargs)
-
-
-def run_pending(session: Any) -> None:
-    """Run the jobs queued by after-commit callbacks (called after the commit returns)."""
-    pending = session.info.pop("tandem_jobs", [])
-    for app, name, args, kwargs in pending:
-        with app.app_context():
-            enqueue_now(name, *args, **kwargs)

@@ -17,6 +17,7 @@ from typing import Any
 from croniter import croniter
 from flask import Flask
 
+from core import hooks
 from core.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class Scheduler:
         app = self._app_provider()
         started = []
         with app.app_context():
-            for spec in app.extensions["tandem_registry"].jobs.values():
+            for spec in hooks.registry(app).jobs.values():
                 if not spec.schedule:
                     continue
                 for slot in due(spec.schedule, self._last, now):

@@ -12,7 +12,6 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from flask import current_app
 from flask import has_request_context
 from flask import request
 from flask_babel import force_locale
@@ -22,13 +21,14 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from core import hooks
 from core.db import utcnow
 from core.extensions import db
+from core.i18n import locale_of
 from core.notify.channels import RetryLater
 from core.notify.models import InboxMessage
 from core.notify.models import Notification
 from core.services import ServiceContext
-from core.web.i18n import locale_of
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def notify_admins(
 
 
 def _channel(name: str) -> Any:
-    channels = current_app.extensions["tandem_registry"].notification_channels
+    channels = hooks.registry().notification_channels
     if name not in channels:
         raise LookupError(f"unknown notification channel {name}")
     return channels[name]

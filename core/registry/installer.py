@@ -13,6 +13,7 @@ from sqlalchemy import func
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
+from core import hooks
 from core.db import utcnow
 from core.errors import ModuleError
 from core.extensions import db
@@ -43,7 +44,7 @@ def _extra_paths() -> list[str]:
 
 
 def _registry() -> ModuleRegistry:
-    return current_app.extensions["tandem_registry"]
+    return hooks.registry()
 
 
 def installed_names() -> list[str]:

@@ -180,6 +180,10 @@ class ModuleRegistry:
             self.permission_owner[perm.code] = owner
 
 
+# The core's own registrations, loaded by name like a module's ``hooks``.
+CORE_PLUGIN = "core.plugin"
+
+
 def normalize_trigger(trigger: str) -> str:
     from core.bot.parser import normalize_trigger as normalize
 
@@ -222,9 +226,7 @@ def build_registry(extra_paths: list[str], installed: list[str] | None = None) -
         if spec_mod is not None:
             pm.add_hookspecs(spec_mod)
         hook_modules.append((name, import_hooks(modules[name])))
-    from core import hooks as core_hooks
-
-    pm.register(core_hooks, name="core")
+    pm.register(importlib.import_module(CORE_PLUGIN), name="core")
     for name, mod in hook_modules:
         pm.register(mod, name=name)
     pm.check_pending()

@@ -14,8 +14,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import current_app
 
+from core import hooks
 from core.config import PROJECT_ROOT
 from core.extensions import db
 from core.registry.discovery import ModuleInfo
@@ -61,7 +61,7 @@ def alembic_config(modules: Iterable[ModuleInfo], module_filter: str | None = No
 
 
 def _config() -> Config:
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     return alembic_config(registry.modules.values())
 
 
@@ -106,7 +106,7 @@ def next_revision_id(name: str, versions_dir: Path) -> str:
 
 def make_revision(info: ModuleInfo | None, message: str, autogenerate: bool = True) -> str:
     """Create the next revision of a module's branch (or core's when ``info`` is None)."""
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     if info is not None:
         for dep in [*info.manifest.depends, info.name]:
             dep_info = registry.modules.get(dep)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import current_app
 from flask import g
 from flask import has_app_context
 from flask import has_request_context
 from sqlalchemy import select
 
+from core import hooks
 from core.extensions import db
 from core.security.models import RolePermission
 from core.security.principal import cached
@@ -50,7 +50,7 @@ def has_permission(user: User | None, permission: str) -> bool:
 def permission_label(code: str) -> str:
     """The human label of a permission code, from the running registry."""
     if has_app_context():
-        registry = current_app.extensions.get("tandem_registry")
+        registry = hooks.registry_or_none()
         if registry is not None:
             perm = registry.permissions.get(code)
             if perm is not None:

@@ -30,9 +30,12 @@ from flask import request
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm import make_transient_to_detached
 
+from core.cache import request_cached
 from core.extensions import db
+from core.security.models import User
 
 T = TypeVar("T")
 
@@ -96,8 +99,6 @@ def cached(key: Any, compute: Callable[[], T]) -> T:
     if epoch is not None:
         return _cache().get(epoch, key, compute)
     if has_request_context():
-        from core.web.context import request_cached
-
         return request_cached(f"principal:{key!r}", compute)
     return compute()
 
@@ -145,10 +146,6 @@ def _copy_columns(obj: Any) -> Any:
 
 def load_user(user_id: int) -> Any:
     """The active user ``user_id`` with his roles, in this request's session."""
-    from sqlalchemy.orm import joinedload
-
-    from core.security.models import User
-
     def read() -> Any:
         return db.session.get(User, user_id, options=[joinedload(User.roles)])
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
-from flask import current_app
 from flask import has_app_context
 from sqlalchemy import false
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from core import hooks
+from core.extensions import db
+from core.security.models import Team
+from core.security.models import User as UserModel
 from core.security.principal import cached
 
 if TYPE_CHECKING:
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 def rules_for(model: type) -> list[RecordRule]:
     if not has_app_context():
         return []
-    registry = current_app.extensions.get("tandem_registry")
+    registry = hooks.registry_or_none()
     if registry is None:
         return []
     return registry.record_rules.get(model, [])
@@ -80,10 +83,6 @@ def team_records(owner_column: Any) -> Any:
 def managed_member_ids(user: User) -> set[int]:
     """Ids of the members of the teams ``user`` manages (in an HTTP request kept while the
     auth epoch is unchanged, see ``core.security.principal``)."""
-    from core.extensions import db
-    from core.security.models import Team
-    from core.security.models import User as UserModel
-
     members = cached(("team", user.id), lambda: frozenset(db.session.scalars(
         select(UserModel.id).join(Team, UserModel.team_id == Team.id)
         .where(Team.manager_id == user.id))))

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -22,7 +23,12 @@ from core.security.models import Team
 from core.security.models import User
 from core.security.passwords import MIN_LENGTH
 from core.security.passwords import hash_password
-from core.services import ServiceContext
+from core.security.principal import cached
+from core.security.principal import load_user
+from core.security.principal import remember
+
+if TYPE_CHECKING:
+    from core.services import ServiceContext
 
 TOKEN_PREFIX = "tdm_"
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
@@ -123,10 +129,6 @@ def revoke_token(ctx: ServiceContext, token_id: int) -> None:
 def user_for_token(raw: str) -> User | None:
     """The active user owning a valid, unrevoked token (kept per process while the auth
     epoch is unchanged: revoking a token moves it)."""
-    from core.security.principal import cached
-    from core.security.principal import load_user
-    from core.security.principal import remember
-
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
     digest = _hash_token(raw)

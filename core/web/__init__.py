@@ -9,12 +9,13 @@ def core_blueprints() -> list[Blueprint]:
     """Blueprints of the core, registered before the modules' ones."""
     from core import api
     from core import realtime_web
-    from core import timeline
+    from core.web import timeline
     from core.web.admin import bp as admin_bp
     from core.web.admin_system import bp as system_bp
     from core.web.admin_users import bp as users_bp
     from core.web.auth import bp as auth_bp
+    from core.web.errors import bp as errors_bp
     from core.web.home import bp as home_bp
 
     return [auth_bp, home_bp, admin_bp, users_bp, system_bp, *api.blueprints(),
-            *realtime_web.blueprints(), *timeline.blueprints()]
+            *realtime_web.blueprints(), *timeline.blueprints(), errors_bp]

@@ -10,7 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -20,6 +19,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core import hooks
 from core.audit import AuditLog
 from core.extensions import db
 from core.security.access import requires
@@ -91,7 +91,7 @@ def audit() -> Any:
 @bp.route("/admin/settings", methods=["GET", "POST"])
 @requires("core.settings.manage")
 def settings() -> Any:
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     declared = registry.settings
     if request.method == "POST":
         ctx = web_ctx()
@@ -148,7 +148,7 @@ def _show(value: Any) -> str:
 def failed_jobs() -> Any:
     from core.jobs.failures import list_failed
 
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     return render_template("core/admin/jobs.html", failures=list_failed(),
                            jobs=sorted(registry.jobs.values(), key=lambda s: s.name))
 

@@ -28,6 +28,7 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from core import audit
+from core import hooks
 from core.extensions import db
 from core.security.access import requires
 from core.security.models import Role
@@ -155,9 +156,8 @@ def user_edit(id: int) -> Any:
 @bp.route("/roles", methods=["GET", "POST"])
 @requires("core.role.manage")
 def roles() -> Any:
-    from flask import current_app
 
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     all_roles = list(db.session.scalars(select(Role).order_by(Role.code)))
     granted = {(g.role_code, g.permission) for g in db.session.scalars(select(RolePermission))}
     if request.method == "POST":

@@ -1,45 +1,19 @@
-"""Service contexts for web requests."""
+"""Service contexts for web requests (the caches, once in this module, are in
+:mod:`core.cache`; they are imported here for the pages that reach them at this address)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
-from flask import current_app
-from flask import has_request_context
-from flask import request
 from flask_babel import get_locale
 from flask_login import current_user
 
+from core.cache import app_cached
+from core.cache import request_cached
 from core.services import ServiceContext
 
-T = TypeVar("T")
+__all__ = ["app_cached", "request_cached", "web_ctx"]
 
 
 def web_ctx() -> ServiceContext:
     """The acting user of this request, source ``web``."""
     return ServiceContext(actor=current_user._get_current_object(), source="web",
                           locale=str(get_locale()))
-
-
-def request_cached(key: str, compute: Callable[[], T]) -> T:
-    """``compute()`` once per HTTP request (outside a request, on every call). Kept in the
-    request's environ, not in ``g``, which tests share between requests."""
-    if not has_request_context():
-        return compute()
-    cache = request.environ.setdefault("tandem.request_cache", {})
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]
-
-
-def app_cached(key: object, compute: Callable[[], T]) -> T:
-    """``compute()`` once per app (per key): for what depends only on the app's installed
-    modules and routes (and a key's other parts), such as links the same on every page and
-    a filter's labels in each language."""
-    cache = current_app.extensions.get("tandem_app_cache")
-    if cache is None:  # the first value of this app
-        cache = current_app.extensions.setdefault("tandem_app_cache", {})
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]

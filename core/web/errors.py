@@ -3,18 +3,25 @@
 A page request that fails — a filter or sort value the list does not know, an address that
 does not exist, a method the page does not take — answers Tandem's page, in Chinese or
 English, with the navigation bar to go on from, instead of werkzeug's English one. API
-requests keep their JSON errors (``core.api``)."""
+requests keep their JSON errors (``core.api``): the app's one handler of HTTP errors is here
+and sends them there."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import Blueprint
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
+from core.api.endpoint import is_api_request
+from core.api.views import json_http_error
 from core.extensions import db
+
+bp = Blueprint("core_errors", __name__)
 
 _PAGES = {
     400: (_l("请求无效"),
@@ -46,3 +53,14 @@ def page_error(exc: HTTPException) -> Any:
         if exc.description != type(exc).description:
             detail = exc.description
     return render_template("core/error.html", code=code, title=title, detail=detail), code
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Any:
+    """HTTP errors (404, 405, 429, 413 …): JSON for API requests, else the error page in the
+    reader's language."""
+    if isinstance(exc, RequestRedirect) or (exc.code or 500) < 400:
+        return exc
+    if is_api_request():
+        return json_http_error(exc)
+    return page_error(exc)

@@ -1,39 +1,10 @@
-"""Translations: Chinese is the source language (msgids); ``en`` catalogs translate it.
-
-Catalogs are compiled from ``.po`` to ``.mo`` on start when stale, so a fresh clone needs
-no separate compile step.
-"""
+"""The language helpers under their former web address; they live in :mod:`core.i18n`, which
+code outside ``core.web`` imports."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from core.i18n import default_locale
+from core.i18n import ensure_compiled
+from core.i18n import locale_of
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
-
-def ensure_compiled(dirs: list[Path]) -> None:
-    for root in dirs:
-        for po in root.glob("*/LC_MESSAGES/*.po"):
-            mo = po.with_suffix(".mo")
-            if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-                continue
-            with po.open("rb") as fh:
-                catalog = read_po(fh)
-            tmp = mo.with_suffix(".mo.tmp")
-            with tmp.open("wb") as fh:
-                write_mo(fh, catalog)
-            tmp.replace(mo)
-
-
-def default_locale() -> str:
-    """The installation's language (``BABEL_DEFAULT_LOCALE``): jobs, the CLI, shared records."""
-    from flask import current_app
-
-    return current_app.config.get("BABEL_DEFAULT_LOCALE") or "zh_CN"
-
-
-def locale_of(user: Any) -> str:
-    """The language ``user`` chose, else the installation's."""
-    return getattr(user, "locale", None) or default_locale()
+__all__ = ["default_locale", "ensure_compiled", "locale_of"]

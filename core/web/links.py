@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from flask import request
 from flask import url_for
 
-from core.web.context import app_cached
+from core.cache import app_cached
 
 _MARKER = 987654321
 

@@ -48,11 +48,11 @@ from markupsafe import escape
 from sqlalchemy import Select
 from sqlalchemy import or_
 
-from core.db import page_with_total
+from core.cache import app_cached
 from core.extensions import db
+from core.paging import page_with_total
 from core.security import principal
 from core.services import ServiceContext
-from core.web.context import app_cached
 from core.web.links import query_url
 from core.web.links import record_url
 from core.web.templating import local_dt_formatter

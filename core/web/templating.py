@@ -18,6 +18,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 
+from core import hooks
 from core.registration import MenuItem
 from core.security.permissions import has_permission
 from core.web.links import fixed_url
@@ -45,7 +46,7 @@ def menu_bar() -> Markup:
 
 
 def _visible_menus(user: Any) -> list[dict[str, Any]]:
-    registry = current_app.extensions["tandem_registry"]
+    registry = hooks.registry()
     items: list[MenuItem] = registry.menus
     allowed = [m for m in items if m.permission is None or has_permission(user, m.permission)]
     tree = []

@@ -9,47 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import pgettext
 
 from core.bot import Card
-from core.bot import CardButton
 from core.errors import ValidationError
 from core.registration import BotCommand
 from core.registration import CardAction
-from modules.crm import opportunities as svc
+from modules.crm import queries
+from modules.crm.cards import MODEL
+from modules.crm.cards import opportunity_card
 from modules.crm.models.opportunity import Opportunity
-
-MODEL = "crm_opportunity"
-
-
-def _url(opp: Opportunity) -> str:
-    """Absolute link to the opportunity page (built without a request: bots and jobs)."""
-    return f"{current_app.config['TANDEM_BASE_URL'].rstrip('/')}/crm/opportunities/{opp.id}"
-
-
-def opportunity_card(opp: Opportunity, source: str | None = None) -> Card:
-    """The opportunity's card, labelled in the current locale (the reader's: the bot runs a
-    command in its sender's); ``source`` defaults to "商机"."""
-    quote = opp.current_quote
-    fields = [(pgettext("card", "客户"), opp.customer.customer_name), (_("编号"), opp.number),
-              (_("状态"), _(opp.status_label)),
-              (_("负责人"), opp.owner.name if opp.owner else _("待认领"))]
-    if quote is not None:
-        fields.append((_("当前报价"), f"¥{quote.amount:,.2f}"))
-    buttons = [CardButton.link(pgettext("card", "查看"), _url(opp))]
-    if opp.owner_id is None and opp.is_open:
-        buttons.insert(0, CardButton.action(_("认领"), "crm.opportunity.claim", opp.id))
-    return Card(title=f"{opp.product_name} × {opp.quantity}",
-                source=source if source is not None else pgettext("card", "商机"),
-                emphasis=(_("预计金额"), f"¥{opp.estimated_amount:,.2f}"), fields=fields,
-                url=_url(opp), buttons=buttons, record=(MODEL, opp.id))
+from modules.crm.services import opportunities as svc
 
 
 def _resolve(ctx: Any, call: Any) -> tuple[Opportunity, str]:
-    return call.resolve(lambda value: svc.get_opportunity(ctx, value))
+    return call.resolve(lambda value: queries.get_opportunity(ctx, value))
 
 
 def claim(ctx: Any, call: Any) -> Card:
@@ -78,7 +53,9 @@ def quote(ctx: Any, call: Any) -> str:
 
 def won(ctx: Any, call: Any) -> Card:
     opp, _rest = _resolve(ctx, call)
-    return opportunity_card(svc.change_status(ctx, opp.id, "won"), source=_("已成交"))
+    card = opportunity_card(svc.change_status(ctx, opp.id, "won"), source=_("已成交"))
+    card.description = "；".join(ctx.extra.get("won_notes", [])) or card.description
+    return card
 
 
 def lost(ctx: Any, call: Any) -> str:
@@ -92,7 +69,7 @@ def lost(ctx: Any, call: Any) -> str:
 def history(ctx: Any, call: Any) -> str:
     if not call.args.strip():
         raise ValidationError(_("请写手机号，例如：#客户历史 13812345678"))
-    customer, opps = svc.customer_history(ctx, call.args.strip())
+    customer, opps = queries.customer_history(ctx, call.args.strip())
     lines = [_("**%(name)s**（%(number)s，%(level)s）", name=customer.customer_name,
                number=customer.number, level=_(customer.level_label)),
              _("负责人：%(owner)s", owner=customer.owner.name if customer.owner else _("公海"))]

@@ -1,11 +1,14 @@
-"""crm demo data, customers part: 200 customers across levels and owners, with contacts and
-follow-ups; some sit in the pool and some are overdue for recycling."""
+"""crm demo data: 200 customers across levels and owners, with contacts and follow-ups
+(some sit in the pool and some are overdue for recycling); opportunities in every stage
+across owners, with quotes and follow-ups, and two unowned ones waiting to be claimed;
+one handover waiting for review."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func
@@ -15,21 +18,44 @@ from stdnum.cn import uscc
 from core.errors import ConflictError
 from core.extensions import db
 from core.security.models import User
-from modules.crm.customers import add_contact
-from modules.crm.customers import add_follow_up
-from modules.crm.customers import create_customer
+from core.services import ServiceContext
 from modules.crm.models.customer import CUSTOMER_SOURCES
 from modules.crm.models.customer import FOLLOW_UP_CHANNELS
 from modules.crm.models.customer import Customer
+from modules.crm.models.customer import FollowUp
+from modules.crm.models.handover import Handover
+from modules.crm.models.opportunity import Opportunity
+from modules.crm.models.opportunity import Quote
+from modules.crm.services.contacts import add_contact
+from modules.crm.services.customers import create_customer
+from modules.crm.services.follow_ups import add_follow_up
+from modules.crm.services.handover import start_handover
+from modules.crm.services.handover import submit
 
 DEMO_CUSTOMERS = 200
+
+
 OWNERS = ("sales1", "sales2", "sales3", "manager")
+
+
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+
+
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "军", "强", "丽", "涛")
+
+
 CITIES = ("上海", "北京", "广州", "深圳", "杭州", "苏州", "南京", "成都", "武汉", "宁波")
+
+
 TRADES = ("机电", "制冷", "环保", "科技", "建设", "物业", "酒店管理", "食品", "医疗器械")
+
+
 INDUSTRIES = ("制造业", "酒店餐饮", "物业管理", "医疗", "教育", "零售", "政府机关", "地产")
+
+
 TAGS = ("老客户", "重点跟进", "价格敏感", "决策快", "转介绍来源", "需上门")
+
+
 NOTES = (
     "电话沟通设备需求，客户考虑中",
     "上门查看现场，需出安装方案",
@@ -116,3 +142,110 @@ def _history(ctx: Any, rng: random.Random, customer: Customer, overdue: bool) ->
                 "content": rng.choice(NOTES),
             },
         )
+
+
+# --- opportunities -----------------------------------------------------------------------
+
+
+PRODUCTS = (("中央空调", 185000), ("精密空调", 92000), ("冷水机组", 360000), ("新风系统", 48000),
+            ("变频多联机", 126000), ("空气净化设备", 23000), ("配电柜", 67000))
+
+
+STAGES = ("new", "contacted", "quoted", "negotiating", "won", "lost")
+
+
+OPPORTUNITY_NOTES = ("已电话沟通需求", "已发送方案，客户考虑中", "约了下周现场勘察",
+                     "客户要求再优惠")
+
+
+LOST = ("价格高于竞品", "客户预算取消", "交期不满足", "选择了原供应商")
+
+
+def load_opportunities(ctx: Any) -> None:
+    if db.session.scalar(select(func.count()).select_from(Opportunity)):
+        return
+    rng = random.Random(20261124)
+    customers = list(db.session.scalars(select(Customer).where(Customer.owner_id.is_not(None))
+                                        .order_by(Customer.id)))
+    now = ctx.now
+    for i, customer in enumerate(customers[:120]):
+        product, price = rng.choice(PRODUCTS)
+        quantity = rng.randint(1, 12)
+        status = STAGES[i % len(STAGES)]
+        created = now - timedelta(days=rng.randint(3, 150), hours=rng.randint(0, 23))
+        opp = Opportunity(customer_id=customer.id, owner_id=customer.owner_id, status=status,
+                          product_name=product, quantity=quantity,
+                          estimated_amount=Decimal(price * quantity), source="wecom",
+                          requirements=f"{customer.customer_name}需要{product}{quantity}台",
+                          created_at=created, updated_at=created)
+        opp.stage_reached = status if status != "lost" else rng.choice(STAGES[:4])
+        if status == "won":
+            opp.won_at = opp.closed_at = created + timedelta(days=rng.randint(5, 40))
+        if status == "lost":
+            opp.lost_reason, opp.closed_at = rng.choice(LOST), created + timedelta(days=10)
+        db.session.add(opp)
+        db.session.flush()
+        if status != "new":
+            opp.followed_up_at = created + timedelta(days=1)
+            db.session.add(FollowUp(customer_id=customer.id, opportunity_id=opp.id,
+                                    user_id=customer.owner_id, follow_up_at=opp.followed_up_at,
+                                    channel="phone", content=rng.choice(OPPORTUNITY_NOTES)))
+        if opp.stage_reached in ("quoted", "negotiating", "won"):
+            db.session.add(Quote(opportunity_id=opp.id,
+                                 amount=(Decimal(price * quantity) * Decimal("0.95"))
+                                 .quantize(Decimal("0.01")),
+                                 is_current=True, created_at=created + timedelta(days=2)))
+    for product, price in PRODUCTS[:2]:
+        customer = rng.choice(customers)
+        db.session.add(Opportunity(customer_id=customer.id, owner_id=None, status="new",
+                                   product_name=product, quantity=5,
+                                   estimated_amount=Decimal(price * 5), source="wecom",
+                                   requirements="群里新发布，待认领"))
+    db.session.flush()
+
+
+# --- handover ----------------------------------------------------------------------------
+
+
+def load_handover(ctx: Any) -> None:
+    """One handover waiting for review: 销售一组's manager moves three of sales2's customers
+    to sales1 (an admin approves it, sales1 confirms)."""
+
+
+    if db.session.scalar(select(func.count()).select_from(Handover)):
+        return
+    users = {
+        u.username: u
+        for u in db.session.scalars(
+            select(User).where(User.username.in_(("manager", "sales1", "sales2")))
+        )
+    }
+    if len(users) < 3:
+        return
+    picked = list(
+        db.session.scalars(
+            select(Customer.id)
+            .where(Customer.owner_id == users["sales2"].id, Customer.status != "in_pool")
+            .order_by(Customer.id)
+            .limit(3)
+        )
+    )
+    if not picked:
+        return
+    boss = ServiceContext(actor=users["manager"], source=ctx.source)
+    h = start_handover(
+        boss,
+        to_user_id=users["sales1"].id,
+        reason="position_change",
+        from_user_id=users["sales2"].id,
+        customer_ids=picked,
+        note="sales2 调往售后部，部分客户转给 sales1",
+    )
+    submit(boss, h.id)
+
+
+def load(ctx: Any) -> None:
+    """All of crm's demo data, in order: customers, opportunities, the handover."""
+    load_customers(ctx)
+    load_opportunities(ctx)
+    load_handover(ctx)

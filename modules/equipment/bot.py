@@ -13,8 +13,8 @@ from core.errors import ValidationError
 from core.extensions import db
 from core.registration import BotCommand
 from core.registration import CardAction
-from modules.crm.customers import customer_select
 from modules.crm.models.customer import Customer
+from modules.crm.queries import customer_select
 from modules.equipment.models import WARRANTY_STATUSES
 from modules.equipment.models import Equipment
 from modules.equipment.push import MODEL

@@ -32,9 +32,10 @@ def register_models() -> list:
 @hookimpl
 def register_blueprints() -> list:
     from modules.equipment.api import bp as api_bp
+    from modules.equipment.web.public import bp as public_bp
     from modules.equipment.web.views import bp
 
-    return [bp, api_bp]
+    return [bp, api_bp, public_bp]
 
 
 @hookimpl
@@ -122,35 +123,35 @@ def order_installed(order: Any, installations: list[dict], ctx: Any) -> list:
 
 @hookimpl
 def register_customer_sections() -> list:
-    from modules.equipment.cards import customer_sections
+    from modules.equipment.workspace import customer_sections
 
     return customer_sections()
 
 
 @hookimpl
 def register_equipment_sections() -> list:
-    from modules.equipment.cards import equipment_sections
+    from modules.equipment.workspace import equipment_sections
 
     return equipment_sections()
 
 
 @hookimpl
 def register_workspace_cards() -> list:
-    from modules.equipment.cards import workspace_cards
+    from modules.equipment.workspace import workspace_cards
 
     return workspace_cards()
 
 
 @hookimpl
 def register_searchers() -> list:
-    from modules.equipment.cards import searchers
+    from modules.equipment.workspace import searchers
 
     return searchers()
 
 
 @hookimpl(optionalhook=True)
 def handover_checklist_items(customer_ids: list[int], ctx: Any) -> list[dict]:
-    from modules.equipment.cards import handover_items
+    from modules.equipment.workspace import handover_items
 
     return handover_items(customer_ids)
 

@@ -40,3 +40,12 @@ def maintenance_order_requested(equipment: Any, due_date: date, ctx: ServiceCont
     order for ``equipment`` due on ``due_date``. ``service`` answers with the ticket it
     created (an object with ``id`` and ``ticket_no``); when nobody answers (None), equipment
     creates a maintenance record to fill in."""
+
+
+@hookspec(firstresult=True)
+def equipment_fault_reported(equipment: Any, description: str, contact_phone: str | None,
+                             ctx: ServiceContext) -> Any:
+    """A customer reported a fault on the unit's public page (its QR label). ``service``
+    answers with the service request or ticket it created (an object with ``id`` and
+    ``ticket_no``); when nobody answers, equipment records a repair to fill in and tells
+    the unit's engineer."""

@@ -18,12 +18,12 @@ from core.bot import Card
 from core.bot import CardButton
 from core.extensions import db
 from core.hooks import registry
+from core.i18n import default_locale
 from core.notify import notify
 from core.security.models import Role
 from core.security.models import User
 from core.services import ServiceContext
 from core.settings import get_setting
-from core.web.i18n import default_locale
 from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceReminder
 
@@ -142,3 +142,21 @@ def reminders(ctx: ServiceContext, due_ids: list[int], overdue_ids: list[int],
                      day=reminder.due_date.isoformat())
             _send(ctx, [owner], subject, body, link=url(equipment),
                   key=f"equipment.warranty:{reminder.id}", record=equipment)
+
+
+def fault_reported(ctx: ServiceContext, equipment: Equipment, description: str, kind: str,
+                   ref: str) -> None:
+    """A customer's fault report: to the unit's engineer and the service group."""
+    with force_locale(default_locale()):
+        subject = _("【客户报修】%(name)s", name=equipment.display_name)
+        what = (_("工单 %(ref)s", ref=ref) if kind == "ticket"
+                else _("维修记录 #%(ref)s（待填写）", ref=ref))
+        body = f"{equipment.equipment_no}：{description[:200]} · {what}"
+        key = f"equipment.fault:{kind}:{ref}"
+        card = Card(title=subject, source=_("客户报修"), description=description[:200],
+                    fields=[(_("设备编号"), equipment.equipment_no), (_("处理"), what)],
+                    url=url(equipment), buttons=[CardButton.link(_("查看"), url(equipment))],
+                    record=(MODEL, equipment.id))
+        _to_group(ctx, card, subject, body, key, equipment)
+        _send(ctx, [equipment.engineer] if equipment.engineer else _managers(None), subject,
+              body, link=url(equipment), key=key, record=equipment)

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from core import api
 from modules.crm.models.customer import Customer
-from modules.pool import services
+from modules.pool import queries
+from modules.pool.services import customers as customer_service
 
 bp = Blueprint("pool_api", __name__, url_prefix=api.API_PREFIX)
 
@@ -69,7 +70,7 @@ POOL = api.Listing(
 )
 def pool_customers(ctx):  # noqa: ANN001, ANN201
     """Customers in the pool (fields the admin hid are null for claimers)."""
-    mask = set() if ctx.can("pool.customer.assign") else services.hidden_fields()
+    mask = set() if ctx.can("pool.customer.assign") else queries.hidden_fields()
     page = POOL.page(ctx, select(Customer).where(Customer.status == "in_pool"))
     page.items = [_out(c, mask) for c in page.items]
     return page
@@ -85,7 +86,7 @@ def pool_customers(ctx):  # noqa: ANN001, ANN201
 )
 def claim(ctx, customer_id: int):  # noqa: ANN001, ANN201
     """Claim a pool customer (409 when someone was faster; 400 past a cap or cool-down)."""
-    return _out(services.claim(ctx, customer_id))
+    return _out(customer_service.claim(ctx, customer_id))
 
 
 @api.route(
@@ -99,7 +100,7 @@ def claim(ctx, customer_id: int):  # noqa: ANN001, ANN201
 )
 def assign(ctx, customer_id: int, body: AssignIn):  # noqa: ANN001, ANN201
     """Assign a pool customer to a salesperson (managers)."""
-    return _out(services.assign(ctx, customer_id, body.owner_id))
+    return _out(customer_service.assign(ctx, customer_id, body.owner_id))
 
 
 @api.route(
@@ -113,4 +114,4 @@ def assign(ctx, customer_id: int, body: AssignIn):  # noqa: ANN001, ANN201
 )
 def release(ctx, customer_id: int, body: ReleaseIn):  # noqa: ANN001, ANN201
     """Move a customer to the pool; a reason is required."""
-    return _out(services.release(ctx, customer_id, body.reason))
+    return _out(customer_service.release(ctx, customer_id, body.reason))

@@ -12,8 +12,14 @@ from core.registration import JobSpec
 from core.registration import MenuItem
 from core.registration import Permission
 from core.registration import Setting
+from modules.crm.models.customer import Customer
+from modules.pool import demo
+from modules.pool.api import bp as api_bp
 from modules.pool.models import PoolMove
 from modules.pool.models import PoolRule
+from modules.pool.queries import hidden_fields
+from modules.pool.queries import history
+from modules.pool.web.views import bp
 
 SALES = ("sales", "manager")
 
@@ -25,9 +31,6 @@ def register_models() -> list:
 
 @hookimpl
 def register_blueprints() -> list:
-    from modules.pool.api import bp as api_bp
-    from modules.pool.views import bp
-
     return [bp, api_bp]
 
 
@@ -76,8 +79,6 @@ def register_settings() -> list:
 
 
 def _section(customer: Any, ctx: Any) -> str:
-    from modules.pool.services import history
-
     moves = history(customer.id)
     html = render_template("pool/moves.html", moves=moves)
     if customer.status != "in_pool" and ctx.can("pool.customer.release"):
@@ -95,8 +96,6 @@ def register_customer_sections() -> list:
 @hookimpl
 def customer_hidden_fields(customer: Any, ctx: Any) -> list[str]:
     """crm asks which fields to blank: while in the pool, those hidden from claimers."""
-    from modules.pool.services import hidden_fields
-
     if customer.status != "in_pool" or ctx.can("pool.customer.assign"):
         return []
     return sorted(hidden_fields())
@@ -105,9 +104,6 @@ def customer_hidden_fields(customer: Any, ctx: Any) -> list[str]:
 @hookimpl
 def customer_hidden_where(field: str, ctx: Any) -> Any:
     """The same rule as a condition: customers in the pool, when ``field`` is hidden."""
-    from modules.crm.models.customer import Customer
-    from modules.pool.services import hidden_fields
-
     if field not in hidden_fields() or ctx.can("pool.customer.assign"):
         return None
     return Customer.status == "in_pool"
@@ -115,9 +111,4 @@ def customer_hidden_where(field: str, ctx: Any) -> Any:
 
 @hookimpl
 def load_demo_data(ctx: Any) -> None:
-    """Save the default rules per level. Some demo customers are overdue on purpose: the
-    daily job (``manage.py jobs run pool.recycle_daily``) recycles them."""
-    from modules.pool.services import update_rule
-
-    for level in ("important", "normal", "potential"):
-        update_rule(ctx, level, {})
+    demo.load(ctx)

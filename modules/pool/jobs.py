@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.services import ServiceContext
-from modules.pool.services import recycle_due
+from modules.pool.services.customers import recycle_due
 
 
 def recycle_daily() -> dict[str, int]:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core import api
+from modules.sales import queries
 from modules.sales.models import Order
 from modules.sales.services import orders as svc
 
@@ -157,7 +158,7 @@ def create_order(ctx, body: OrderIn):  # noqa: ANN001, ANN201
            tags=["sales"])
 def get_order(ctx, order_id: int):  # noqa: ANN001, ANN201
     """One order with its lines (404 when the caller may not see it)."""
-    return _out(svc.get_order(ctx, order_id))
+    return _out(queries.get_order(ctx, order_id))
 
 
 @api.route(bp, "/orders/<int:order_id>", methods=["PATCH"], permission="sales.order.write",
@@ -192,5 +193,5 @@ def install(ctx, order_id: int, body: InstallIn):  # noqa: ANN001, ANN201
            response=ModificationOut, many=True, tags=["sales"])
 def modifications(ctx, order_id: int):  # noqa: ANN001, ANN201
     """The changes made to the order since it was confirmed, newest first."""
-    return list(svc.get_order(ctx, order_id).modifications)
+    return list(queries.get_order(ctx, order_id).modifications)
 

@@ -15,6 +15,7 @@ from core.bot import Card
 from core.bot import CardButton
 from core.errors import ValidationError
 from core.registration import BotCommand
+from modules.sales import queries
 from modules.sales.models import Order
 from modules.sales.services import orders as svc
 
@@ -42,8 +43,8 @@ def order_card(order: Order, source: str | None = None) -> Card:
 
 
 def _resolve(ctx: Any, call: Any) -> tuple[Order, str]:
-    return call.resolve(lambda value: svc.get_order(ctx, f"SO{value}"),
-                        by_id=lambda value: svc.get_order(ctx, int(value)))
+    return call.resolve(lambda value: queries.get_order(ctx, f"SO{value}"),
+                        by_id=lambda value: queries.get_order(ctx, int(value)))
 
 
 def show(ctx: Any, call: Any) -> Card:

@@ -30,9 +30,11 @@ def register_models() -> list:
 @hookimpl
 def register_blueprints() -> list:
     from modules.sales.api import bp as api_bp
+    from modules.sales.web.calendar import bp as calendar_bp
+    from modules.sales.web.share import bp as share_bp
     from modules.sales.web.views import bp
 
-    return [bp, api_bp]
+    return [bp, api_bp, calendar_bp, share_bp]
 
 
 @hookimpl
@@ -67,15 +69,21 @@ def register_menus() -> list:
         MenuItem("orders", "订单", sequence=25, icon="receipt"),
         MenuItem("orders.list", "订单列表", "sales.index", "orders", 10, "sales.order.read"),
         MenuItem("orders.new", "新建订单", "sales.create", "orders", 20, "sales.order.create"),
+        MenuItem("orders.calendar", "配送与安装日历", "sales_calendar.index", "orders", 30,
+                 "sales.order.read"),
     ]
 
 
 @hookimpl(optionalhook=True)
-def opportunity_won(opportunity: Any, ctx: Any) -> None:
+def opportunity_won(opportunity: Any, ctx: Any) -> str:
     """``#成交``, the web button and ``PATCH …/status won`` all land here: the order."""
+    from flask_babel import gettext
+
     from modules.sales.services.orders import create_from_opportunity
 
-    create_from_opportunity(ctx, opportunity)
+    order = create_from_opportunity(ctx, opportunity)
+    return gettext("已生成订单 %(no)s（¥%(amount)s），下一步：#确认订单", no=order.order_no,
+                   amount=f"{order.total_amount:,.2f}")
 
 
 @hookimpl(optionalhook=True)
@@ -99,6 +107,13 @@ def pool_exempt_customers(customer_ids: list[int], ctx: Any) -> list[int]:
 
 
 @hookimpl
+def register_settings() -> list:
+    from core.registration import Setting
+
+    return [Setting("sales.share_days", "订单只读链接有效天数", type="int", default=7)]
+
+
+@hookimpl
 def register_bot_commands() -> list:
     from modules.sales.bot import commands
 
@@ -107,21 +122,21 @@ def register_bot_commands() -> list:
 
 @hookimpl
 def register_customer_sections() -> list:
-    from modules.sales.cards import customer_sections
+    from modules.sales.workspace import customer_sections
 
     return customer_sections()
 
 
 @hookimpl
 def register_workspace_cards() -> list:
-    from modules.sales.cards import workspace_cards
+    from modules.sales.workspace import workspace_cards
 
     return workspace_cards()
 
 
 @hookimpl
 def register_searchers() -> list:
-    from modules.sales.cards import searchers
+    from modules.sales.workspace import searchers
 
     return searchers()
 

@@ -89,6 +89,8 @@ class Order(AuditedMixin, TimestampMixin, db.Model):
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Read-only share links carry this number: revoking them all increments it.
+    share_version: Mapped[int] = mapped_column(Integer, default=0)
 
     customer: Mapped[Customer] = relationship()
     opportunity: Mapped[Opportunity | None] = relationship()

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
 
 from flask import current_app
 
+from core import hooks
 from core.bot import CardReply
 from core.bot import IncomingMessage
 from core.bot import Reply
@@ -55,32 +57,54 @@ def _log(
 
 def _record_duplicate(channel: str, kind: str, key: str, sender: str | None, payload: dict) -> None:
     db.session.rollback()
-    _log(channel, kind, key, sender, payload, duplicate=True)
-    db.session.commit()
+    with unit_of_work(ServiceContext.system("bot")):
+        _log(channel, kind, key, sender, payload, duplicate=True)
     log.info("wecom: duplicate %s callback %s ignored", channel, key)
 
 
 def _applied_once(
-    channel: str, kind: str, key: str | None, sender: str | None, payload: dict, run: Any
+    channel: str,
+    kind: str,
+    key: str | None,
+    sender: str | None,
+    payload: dict,
+    run: Callable[[ServiceContext], Any],
 ) -> Any:
-    """Run ``run()`` once per dedupe ``key``; a repeat returns ``None``. Never raises."""
+    """Apply a callback once per dedupe ``key``; a repeat returns ``None``. Never raises.
+
+    The callback owns one transaction: its log row, its dedupe key and the business change
+    commit together. ``run(ctx)`` (the business part) runs in a nested unit of work, i.e. a
+    savepoint: if it fails, only its work is rolled back; the log and the dedupe key still
+    commit, so WeCom's retry of a failed callback is not applied again. The dispatcher turns
+    a command's errors into its reply itself, so a refused command is answered once.
+    With Redis the key is released when the transaction does not commit.
+    """
+    ctx = ServiceContext.system("bot")
     try:
         if key is None:
-            _log(channel, kind, None, sender, payload)
-            result = run()
-            db.session.commit()
-            return result
-        with dedupe.once(key):
+            with unit_of_work(ctx):
+                _log(channel, kind, None, sender, payload)
+                return _business(ctx, run, channel, key)
+        with dedupe.once(key), unit_of_work(ctx):
             _log(channel, kind, key, sender, payload)
-            result = run()
-            db.session.commit()  # the dedupe row (no Redis) commits with what was applied
-            return result
+            return _business(ctx, run, channel, key)
     except dedupe.Duplicate:
         _record_duplicate(channel, kind, key, sender, payload)
         return None
     except Exception:
         log.exception("wecom: failed to handle %s callback %s", channel, key)
         db.session.rollback()
+        return None
+
+
+def _business(ctx: ServiceContext, run: Callable[[ServiceContext], Any], channel: str,
+              key: str | None) -> Any:
+    """``run(ctx)`` in a savepoint of the callback's transaction; ``None`` if it failed."""
+    try:
+        with unit_of_work(ctx):
+            return run(ctx)
+    except Exception:
+        log.exception("wecom: %s callback %s failed; logged, not applied", channel, key)
         return None
 
 
@@ -123,20 +147,20 @@ def handle_bot_message(payload: dict[str, Any]) -> dict | None:
         if eventtype == "template_card_event":
             click = event.get("template_card_event") or {}
 
-            def run_click() -> dict:
+            def run_click(ctx: ServiceContext) -> dict:
                 reply = dispatch_card_action(
                     sender, click.get("event_key", ""), click.get("task_id"), payload.get("chatid")
                 )
                 return _card_update(sender, reply)
 
             return _applied_once("bot", eventtype, key, sender, payload, run_click)
-        _applied_once("bot", eventtype, key, sender, payload, lambda: None)
+        _applied_once("bot", eventtype, key, sender, payload, lambda ctx: None)
         return None
     if kind == "stream":
         return None  # we always finish the stream in the first answer
     text = _robot_text(payload)
 
-    def run() -> dict:
+    def run(ctx: ServiceContext) -> dict:
         if payload.get("response_url") and _is_slow(text):
             # Answer within WeCom's 5 s at once; the job replies through response_url.
             from core import jobs
@@ -174,7 +198,7 @@ def _is_slow(text: str) -> bool:
     parsed = parse_text(text)
     if parsed is None:
         return False
-    command = current_app.extensions["tandem_registry"].bot_commands.get(parsed.trigger)
+    command = hooks.registry().bot_commands.get(parsed.trigger)
     return bool(command and command.extra.get("slow"))
 
 
@@ -223,7 +247,10 @@ def handle_app_message(message: dict[str, str]) -> str | None:
         event = message.get("Event", "unknown")
         if event == "template_card_event":
             key = f"app:card:{sender}:{message.get('CreateTime')}:{message.get('EventKey')}"
-            _applied_once("app", event, key, sender, message, lambda: _app_card_click(message))
+            update = _applied_once("app", event, key, sender, message,
+                                   lambda ctx: _app_card_click(message))
+            if update is not None:  # the change is committed: update the clicker's card
+                _send_card_update(sender, *update)
             return None
         if event == "change_external_contact":
             key = "app:contact:" + ":".join(
@@ -235,17 +262,17 @@ def handle_app_message(message: dict[str, str]) -> str | None:
                 key,
                 sender,
                 message,
-                lambda: _external_contact_event(message),
+                lambda ctx: _external_contact_event(ctx, message),
             )
             return None
         key = f"app:event:{sender}:{message.get('CreateTime')}:{event}"
-        _applied_once("app", event, key, sender, message, lambda: None)
+        _applied_once("app", event, key, sender, message, lambda ctx: None)
         return None
     if kind != "text":
         return None
     key = f"app:msg:{message.get('MsgId')}" if message.get("MsgId") else None
 
-    def run() -> str:
+    def run(ctx: ServiceContext) -> str:
         reply = dispatch(
             IncomingMessage(
                 text=message.get("Content", ""),
@@ -261,16 +288,16 @@ def handle_app_message(message: dict[str, str]) -> str | None:
     return _applied_once("app", kind, key, sender, message, run)
 
 
-def _app_card_click(message: dict[str, str]) -> None:
-    """A button on an app card: same service call as the command; then update the card for
-    the clicker through ``message/update_template_card`` once the change is committed."""
+def _app_card_click(message: dict[str, str]) -> tuple[str, dict] | None:
+    """A button on an app card: same service call as the command. Returns the response
+    code and the card to send the clicker through ``message/update_template_card`` once the
+    callback's transaction has committed (``None`` without a response code)."""
     sender = message.get("FromUserName", "")
     reply = dispatch_card_action(sender, message.get("EventKey", ""), message.get("TaskId"))
     response_code = message.get("ResponseCode")
     if not response_code:
-        return
-    # The dispatcher committed the change already: update the clicker's card now.
-    _send_card_update(sender, response_code, _card_update(sender, reply)["template_card"])
+        return None
+    return response_code, _card_update(sender, reply)["template_card"]
 
 
 def _send_card_update(userid: str, response_code: str, template_card: dict) -> None:
@@ -283,7 +310,7 @@ def _send_card_update(userid: str, response_code: str, template_card: dict) -> N
         log.exception("wecom: update_template_card failed for %s", userid)
 
 
-def _external_contact_event(message: dict[str, str]) -> None:
+def _external_contact_event(ctx: ServiceContext, message: dict[str, str]) -> None:
     """Store the 客户联系 event as it came; bridges (e.g. wecom_crm) link it to customers."""
     event = ExternalContactEvent(
         change_type=message.get("ChangeType", ""),
@@ -295,13 +322,8 @@ def _external_contact_event(message: dict[str, str]) -> None:
     )
     db.session.add(event)
     db.session.flush()
-    registry = current_app.extensions["tandem_registry"]
-    hook = getattr(registry.hook, "wecom_external_contact_changed", None)
-    if hook is None:
-        return
-    ctx = ServiceContext.system("bot")
-    with unit_of_work(ctx):
-        hook(event=dict(message, _event_id=event.id), ctx=ctx)
+    hooks.call("wecom_external_contact_changed", event=dict(message, _event_id=event.id),
+               ctx=ctx)
 
 
 # ------------------------------------------------------------------ official account (XML)
@@ -316,15 +338,8 @@ def handle_official_account_message(message: Any) -> str | None:
         "event": getattr(message, "event", "") or "",
     }
     key = f"oa:{fields['msgid']}" if fields["msgid"] not in ("", "0", "None") else None
-    registry = current_app.extensions["tandem_registry"]
-    hook = getattr(registry.hook, "wecom_official_account_message", None)
 
-    def run() -> str | None:
-        if hook is None:
-            return None
-        ctx = ServiceContext.system("bot")
-        with unit_of_work(ctx):
-            answers = hook(message=fields, ctx=ctx)
-        return next((a for a in answers if a), None)
+    def run(ctx: ServiceContext) -> str | None:
+        return hooks.call("wecom_official_account_message", message=fields, ctx=ctx)
 
     return _applied_once("oa", fields["type"] or "unknown", key, fields["openid"], fields, run)

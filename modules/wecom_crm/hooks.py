@@ -7,8 +7,10 @@ from typing import Any
 from flask import render_template
 
 from core import hookimpl
+from core import jobs
 from core.registration import CustomerSection
 from core.registration import JobSpec
+from core.registration import Setting
 from modules.wecom_crm import services
 from modules.wecom_crm.models import Binding
 from modules.wecom_crm.models import ExternalLink
@@ -17,6 +19,20 @@ from modules.wecom_crm.models import ExternalLink
 @hookimpl
 def register_models() -> list:
     return [Binding, ExternalLink]
+
+
+@hookimpl
+def register_settings() -> list:
+    return [
+        Setting("wecom_crm.sales_webhook", "新商机推送的群机器人名称", default="sales",
+                help="WECOM_WEBHOOK_KEYS 中的名称"),
+    ]
+
+
+@hookimpl
+def opportunity_announced(announcement: Any, ctx: Any) -> None:
+    """crm announced a new opportunity: push its card to WeCom too."""
+    services.push_announcement(ctx, announcement)
 
 
 @hookimpl
@@ -48,15 +64,14 @@ def wecom_external_contact_changed(event: dict, ctx: Any) -> None:
 def wecom_official_account_message(message: dict, ctx: Any) -> str | None:
     if message.get("type") != "text":
         return None
-    return services.bind_phone_from_official_account(ctx, message.get("openid", ""),
-                                                     message.get("content", ""))
+    openid, content = message.get("openid", ""), message.get("content", "")
+    return (services.bind_phone_from_official_account(ctx, openid, content)
+            or services.lead_from_official_account(ctx, openid, content))
 
 
 @hookimpl(optionalhook=True)
 def customers_handed_over(customer_ids: list[int], from_user_id: int | None, to_user_id: int,
                           handover_id: int, ctx: Any) -> None:
     """crm's handover confirmed: move the WeCom relationship too (a job, once committed)."""
-    from core import jobs
-
     jobs.enqueue("wecom_crm.transfer_on_handover", list(customer_ids), from_user_id,
                  to_user_id)

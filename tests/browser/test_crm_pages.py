@@ -14,8 +14,8 @@ pytestmark = pytest.mark.browser
 
 
 def _customer_and_opportunity(live, owner):
-    from modules.crm.customers import create_customer
-    from modules.crm.opportunities import create_opportunity
+    from modules.crm.services.customers import create_customer
+    from modules.crm.services.opportunities import create_opportunity
 
     with live.app_context():
         ctx = ServiceContext.system("cli")

@@ -1,4 +1,4 @@
-"""Order and equipment pages in Chromium at desktop width (1400 px) and on a phone (390 px):
+"""Order, calendar and equipment pages in Chromium at desktop width (1400 px) and on a phone (390 px):
 the pages work (a status button moves the order, the install form creates equipment) and
 never scroll sideways."""
 
@@ -69,9 +69,12 @@ def test_order_and_equipment_pages_desktop_and_phone(page, live):
     assert page.locator("#section-maintenance").count() == 1
     _no_overflow(page, f"{live.url}/equipment/")
     _no_overflow(page, f"{live.url}/sales/orders/new")
+    _no_overflow(page, f"{live.url}/sales/calendar/?view=month&date=2026-12-01")
+    assert page.locator("#calendar-days [data-day]").count() == 31
 
     page.set_viewport_size({"width": 390, "height": 844})
     for url in (f"{live.url}/sales/orders", order_url, f"{live.url}/sales/orders/new",
                 f"{live.url}/sales/orders/{ids['order']}/edit", f"{live.url}/equipment/",
-                f"{live.url}/equipment/?warranty=in", equipment_url):
+                f"{live.url}/equipment/?warranty=in", equipment_url,
+                f"{live.url}/sales/calendar/", f"{live.url}/sales/calendar/?view=month"):
         _no_overflow(page, url)

@@ -1,5 +1,6 @@
-"""crm models, one file per area (customers, opportunities, handover)."""
+"""crm models, one file per aggregate (customers, opportunities, handovers). Importing the
+package registers every table."""
 
-from modules.crm.util import import_optional_parts
-
-import_optional_parts(__name__, ("customer", "opportunity", "handover"))
+from modules.crm.models import customer  # noqa: F401
+from modules.crm.models import handover  # noqa: F401
+from modules.crm.models import opportunity  # noqa: F401

@@ -31,12 +31,12 @@ from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from core.cache import request_cached
 from core.errors import NotFoundError
 from core.extensions import db
 from core.hooks import call
 from core.security.access import requires
 from core.timeline import timeline
-from core.web.context import request_cached
 from core.web.context import web_ctx
 from core.web.forms import run_action
 from core.web.forms import submit

@@ -11,9 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.errors import NotFoundError
@@ -22,17 +20,16 @@ from core.errors import ValidationError
 from core.extensions import db
 from core.hooks import call
 from core.services import ServiceContext
-from modules.crm import customers as customer_services
-from modules.sales.models import NUMBER_PREFIX
+from modules.crm import queries as customer_services
 from modules.sales.models import STATUSES
 from modules.sales.models import TRANSITIONS
 from modules.sales.models import Order
 from modules.sales.models import OrderLine
 from modules.sales.models import OrderModification
+from modules.sales.queries import get_order
 from modules.sales.services.numbering import local_date
 from modules.sales.services.numbering import next_number
 
-NOT_FOUND = _l("订单不存在或无权查看")
 MAX_AMOUNT = Decimal("999999999999.99")
 MAX_LINES = 200
 # The permission each move needs (cancel: from any state before completed, with a reason).
@@ -54,38 +51,7 @@ TRACKED = {
 }
 
 
-# --- reading ---------------------------------------------------------------------------
-
-
-def order_select(ctx: ServiceContext) -> Select:
-    ctx.require("sales.order.read")
-    return ctx.scoped(select(Order), Order)
-
-
-def parse_order_ref(ref: str | int) -> tuple[str, Any] | None:
-    """``SO202612040001`` → ("no", …); ``12`` → ("id", 12)."""
-    text = str(ref).strip().upper()
-    if text.startswith(NUMBER_PREFIX) and text[2:].isdigit():
-        return "no", text
-    if text.isdigit() and 0 < int(text) < 2**31:
-        return "id", int(text)
-    return None
-
-
-def get_order(ctx: ServiceContext, ref: str | int, *, for_update: bool = False) -> Order:
-    """A visible order by id or number (404 otherwise); ``for_update`` locks its row."""
-    parsed = parse_order_ref(ref)
-    if parsed is None:
-        raise NotFoundError(str(NOT_FOUND))
-    kind, value = parsed
-    stmt = order_select(ctx).where(Order.order_no == value if kind == "no" else Order.id == value)
-    if for_update:
-        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
-    order = db.session.scalar(stmt.options(selectinload(Order.lines)))
-    if order is None:
-        raise NotFoundError(str(NOT_FOUND))
-    return order
-
+# --- reading (modules/sales/queries.py) ----------------------------------------------------
 
 def _writable(ctx: ServiceContext, ref: str | int) -> Order:
     ctx.require("sales.order.read")
@@ -225,7 +191,7 @@ def create_order(ctx: ServiceContext, data: Mapping[str, Any]) -> Order:
     try:
         customer = customer_services.get_customer(ctx, data.get("customer_id") or 0)
     except NotFoundError as exc:
-        raise ValidationError(str(customer_services.NOT_FOUND),
+        raise ValidationError(str(customer_services.CUSTOMER_NOT_FOUND),
                               fields={"customer_id": _("客户不存在")}) from exc
     lines = clean_lines(data.get("lines"))
     header = _clean_header(ctx, data)

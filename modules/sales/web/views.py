@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm import selectinload
 from wtforms import DateField
 from wtforms import IntegerField
 from wtforms import SelectField
@@ -42,11 +41,13 @@ from core.web.listview import Column
 from core.web.listview import Filter
 from core.web.listview import ListView
 from modules.crm.models.customer import Customer
+from modules.sales import queries
 from modules.sales.models import STATUSES
 from modules.sales.models import TRANSITIONS
 from modules.sales.models import Order
 from modules.sales.models import OrderModification
 from modules.sales.services import orders as svc
+from modules.sales.web.share import shown_link
 
 bp = Blueprint("sales", __name__, url_prefix="/sales", template_folder="templates")
 LINE_ROWS = 5  # blank line rows on the form (no script: the CSP forbids inline ones)
@@ -86,7 +87,7 @@ def index() -> Any:
 
 def _order_or_404(ctx: Any, order_id: int) -> Order:
     try:
-        return svc.get_order(ctx, order_id)
+        return queries.get_order(ctx, order_id)
     except NotFoundError:
         abort(404)
 
@@ -108,6 +109,7 @@ def detail(id: int) -> Any:  # noqa: A002 - the list's link parameter
         "sales/order_detail.html", order=order, modifications=modifications, moves=moves,
         can_install=can_install, can_cancel=can_cancel, can_edit=can_edit, statuses=STATUSES,
         entries=timeline("sales_order", order.id), timeline_target=("sales_order", order.id),
+        share_link=shown_link(order.id),
         equipment_links=_equipment_links(order))
 
 
@@ -245,9 +247,3 @@ def install(order_id: int) -> Any:
             flash(gettext("已登记安装，设备档案已创建"), "success")
             return redirect(url_for(".detail", id=order_id))
     return render_template("sales/order_install.html", order=order, units=units)
-
-
-def load_for_section(ctx: Any, customer_id: int) -> list[Order]:
-    return list(db.session.scalars(
-        svc.order_select(ctx).where(Order.customer_id == customer_id)
-        .options(selectinload(Order.lines)).order_by(Order.id.desc()).limit(20)))

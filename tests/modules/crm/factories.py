@@ -41,7 +41,7 @@ def customer_data(**overrides: Any) -> dict[str, Any]:
 
 def make_customer(owner: Any = None, **overrides: Any) -> Any:
     """Create and commit a customer owned by ``owner`` (a User; None = pool)."""
-    from modules.crm.customers import create_customer
+    from modules.crm.services.customers import create_customer
 
     ctx = ServiceContext.system("cli")
     data = customer_data(**overrides)
@@ -79,7 +79,7 @@ def make_people(make_user: Any) -> dict[str, Any]:
 
 def make_opportunity(customer: Any, owner: Any = None, **overrides: Any) -> Any:
     """Create and commit an opportunity (owned by ``owner``; None = unowned, announced)."""
-    from modules.crm.opportunities import create_opportunity
+    from modules.crm.services.opportunities import create_opportunity
 
     ctx = ServiceContext.system("cli")
     data = {"customer_id": customer.id, "product_name": "中央空调", "quantity": 10,

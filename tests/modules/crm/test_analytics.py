@@ -15,11 +15,11 @@ from core.errors import PermissionDenied
 from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
-from modules.crm.analytics import by_month
-from modules.crm.analytics import funnel
-from modules.crm.analytics import performance
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import Quote
+from modules.crm.queries import by_month
+from modules.crm.queries import funnel
+from modules.crm.queries import performance
 from tests.conftest import login
 from tests.modules.crm.factories import ctx_for
 from tests.modules.crm.factories import make_customer

@@ -20,10 +20,10 @@ from core.notify.models import InboxMessage
 from core.services import ServiceContext
 from core.services import unit_of_work
 from core.settings import set_setting
-from modules.crm import opportunities as svc
-from modules.crm.bot import opportunity_card
+from modules.crm.cards import opportunity_card
 from modules.crm.models.customer import FollowUp
 from modules.crm.models.opportunity import Opportunity
+from modules.crm.services import opportunities as opportunity_service
 from tests.modules.crm.factories import make_customer
 from tests.modules.crm.factories import make_opportunity
 
@@ -49,7 +49,7 @@ def announce(customer, **data):
     ctx = ServiceContext.system("system")
     with unit_of_work(ctx):
         set_setting("crm.sales_chat_id", GROUP)
-        return svc.create_opportunity(ctx, {"customer_id": customer.id, "product_name": "中央空调",
+        return opportunity_service.create_opportunity(ctx, {"customer_id": customer.id, "product_name": "中央空调",
                                             "quantity": 10, "estimated_amount": "185000",
                                             "unowned": True, **data})
 

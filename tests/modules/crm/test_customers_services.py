@@ -17,8 +17,11 @@ from core.errors import ValidationError
 from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
-from modules.crm import customers as svc
+from modules.crm import queries
 from modules.crm.models.customer import Customer
+from modules.crm.services import contacts as contact_service
+from modules.crm.services import customers as customer_service
+from modules.crm.services import follow_ups as follow_up_service
 from tests.conftest import backend
 from tests.modules.crm.factories import ctx_for
 from tests.modules.crm.factories import customer_data
@@ -30,7 +33,7 @@ from tests.modules.crm.factories import tax_id
 def create(user, **data):
     ctx = ctx_for(user)
     with unit_of_work(ctx):
-        return svc.create_customer(ctx, customer_data(**data))
+        return customer_service.create_customer(ctx, customer_data(**data))
 
 
 # --- uniqueness ----------------------------------------------------------------------------
@@ -102,9 +105,9 @@ def test_update_checks_uniqueness_against_others(people):
     two = create(people["a"], phone=mobile(506))
     ctx = ctx_for(people["a"])
     with pytest.raises(ConflictError), unit_of_work(ctx):
-        svc.update_customer(ctx, two.id, {"phone": "139 0000 0505"})
+        customer_service.update_customer(ctx, two.id, {"phone": "139 0000 0505"})
     with unit_of_work(ctx):  # saving itself unchanged is fine
-        svc.update_customer(ctx, one.id, {"phone": mobile(505), "customer_level": "important"})
+        customer_service.update_customer(ctx, one.id, {"phone": mobile(505), "customer_level": "important"})
     assert db.session.get(Customer, one.id).customer_level == "important"
 
 
@@ -112,9 +115,9 @@ def test_database_catches_a_duplicate_the_check_missed(people, monkeypatch):
     """With the friendly pre-check skipped, the unique index still refuses, as a 409."""
     create(people["a"], phone=mobile(507))
     calls = []
-    original = svc._check_duplicates
+    original = customer_service._check_duplicates
     monkeypatch.setattr(
-        svc, "_check_duplicates", lambda *a: calls.append(1) if len(calls) == 0 else original(*a)
+        customer_service, "_check_duplicates", lambda *a: calls.append(1) if len(calls) == 0 else original(*a)
     )
     with pytest.raises(ConflictError) as err:
         create(people["a"], phone=mobile(507))
@@ -128,14 +131,14 @@ def test_concurrent_duplicate_creates_exactly_one_wins(app, people, monkeypatch)
     """Two requests pass the pre-check together; the unique index lets exactly one commit."""
     owner_ids = [people["a"].id, people["c"].id]
     barrier = threading.Barrier(2, timeout=10)
-    original = svc._check_duplicates
+    original = customer_service._check_duplicates
 
     def check_then_wait(ctx, values, exclude_id):
         original(ctx, values, exclude_id)
         if threading.current_thread() is not threading.main_thread():
             barrier.wait()
 
-    monkeypatch.setattr(svc, "_check_duplicates", check_then_wait)
+    monkeypatch.setattr(customer_service, "_check_duplicates", check_then_wait)
     results: list = []
 
     def worker(owner_id):
@@ -145,7 +148,7 @@ def test_concurrent_duplicate_creates_exactly_one_wins(app, people, monkeypatch)
             ctx = ctx_for(db.session.get(User, owner_id), source="api")
             try:
                 with unit_of_work(ctx):
-                    c = svc.create_customer(ctx, customer_data(phone=mobile(508)))
+                    c = customer_service.create_customer(ctx, customer_data(phone=mobile(508)))
                 results.append(("ok", c.id))
             except ConflictError as exc:
                 results.append(("conflict", exc.message))
@@ -173,7 +176,7 @@ def test_follow_up_moves_last_follow_up_forward_only(people):
     customer = create(people["a"])
     ctx = ctx_for(people["a"])
     with unit_of_work(ctx):
-        fu = svc.add_follow_up(
+        fu = follow_up_service.add_follow_up(
             ctx,
             customer.id,
             {"channel": "visit", "content": "上门演示", "next_follow_up_date": "2099-01-01"},
@@ -181,7 +184,7 @@ def test_follow_up_moves_last_follow_up_forward_only(people):
     assert fu.user_id == people["a"].id
     assert db.session.get(Customer, customer.id).last_follow_up_at == fu.follow_up_at
     with unit_of_work(ctx):
-        svc.add_follow_up(
+        follow_up_service.add_follow_up(
             ctx, customer.id, {"content": "补记", "follow_up_at": "2020-01-01T10:00:00"}
         )
     refreshed = db.session.get(Customer, customer.id)
@@ -194,7 +197,7 @@ def test_follow_up_validation(people):
     customer = create(people["a"])
     ctx = ctx_for(people["a"])
     with pytest.raises(ValidationError) as err:
-        svc.add_follow_up(
+        follow_up_service.add_follow_up(
             ctx, customer.id, {"content": "", "channel": "fax", "follow_up_at": "2999-01-01T00:00"}
         )
     assert set(err.value.fields) == {"content", "channel", "follow_up_at"}
@@ -204,7 +207,7 @@ def test_naive_follow_up_time_is_shanghai_time(people):
     customer = create(people["a"])
     ctx = ctx_for(people["a"])
     with unit_of_work(ctx):
-        fu = svc.add_follow_up(
+        fu = follow_up_service.add_follow_up(
             ctx, customer.id, {"content": "x", "follow_up_at": "2024-05-01T10:00"}
         )
     assert fu.follow_up_at.isoformat() == "2024-05-01T02:00:00+00:00"
@@ -214,14 +217,14 @@ def test_contacts_one_primary(people):
     customer = create(people["a"], customer_type="enterprise")
     ctx = ctx_for(people["a"])
     with unit_of_work(ctx):
-        first = svc.add_contact(
+        first = contact_service.add_contact(
             ctx, customer.id, {"name": "张三", "phone": "010-88886666", "is_primary": True}
         )
-        second = svc.add_contact(ctx, customer.id, {"name": "李四", "is_primary": True})
+        second = contact_service.add_contact(ctx, customer.id, {"name": "李四", "is_primary": True})
     assert not db.session.get(type(first), first.id).is_primary
     assert db.session.get(type(second), second.id).is_primary
     with pytest.raises(ValidationError) as err:
-        svc.add_contact(ctx, customer.id, {"name": "", "email": "bad"})
+        contact_service.add_contact(ctx, customer.id, {"name": "", "email": "bad"})
     assert set(err.value.fields) == {"name", "email"}
 
 
@@ -230,7 +233,7 @@ def test_contacts_one_primary(people):
 
 def _visible(user, **filters):
     ctx = ctx_for(user)
-    return {c.customer_name for c in db.session.scalars(svc.search_customers(ctx, **filters))}
+    return {c.customer_name for c in db.session.scalars(queries.search_customers(ctx, **filters))}
 
 
 def test_record_rules_on_list_count_search_export_and_detail(people):
@@ -244,25 +247,25 @@ def test_record_rules_on_list_count_search_export_and_detail(people):
     assert _visible(people["a"], q="客户") == {"A的客户", "公海客户"}
     assert _visible(people["manager"], tag="重点") == {"A的客户", "B的客户"}
     assert _visible(people["admin"], tag="老客户") == {"B的客户"}
-    assert svc.count_customers(ctx_for(people["a"])) == 2
-    assert svc.count_customers(ctx_for(people["c"]), status="in_pool") == 1
-    header, rows = svc.export_customers(ctx_for(people["b"]))
+    assert queries.count_customers(ctx_for(people["a"])) == 2
+    assert queries.count_customers(ctx_for(people["c"]), status="in_pool") == 1
+    header, rows = queries.export_customers(ctx_for(people["b"]))
     assert header[1] == "客户名称" and {r[1] for r in rows} == {"B的客户", "公海客户"}
     c_customer = db.session.scalar(select(Customer).where(Customer.customer_name == "C的客户"))
     with pytest.raises(NotFoundError):
-        svc.get_customer(ctx_for(people["a"]), c_customer.id)
+        queries.get_customer(ctx_for(people["a"]), c_customer.id)
     with pytest.raises(NotFoundError):
-        svc.get_customer(ctx_for(people["manager"]), c_customer.number)
-    assert svc.get_customer(ctx_for(people["c"]), c_customer.number).id == c_customer.id
+        queries.get_customer(ctx_for(people["manager"]), c_customer.number)
+    assert queries.get_customer(ctx_for(people["c"]), c_customer.number).id == c_customer.id
     with pytest.raises(NotFoundError):
-        svc.list_follow_ups(ctx_for(people["a"]), c_customer.id)
+        queries.list_follow_ups(ctx_for(people["a"]), c_customer.id)
 
 
 def test_find_customer_by_phone_respects_rules(people):
     theirs = create(people["c"], phone=mobile(601))
-    assert svc.find_customer(ctx_for(people["c"]), "+86 139 0000 0601").id == theirs.id
+    assert queries.find_customer(ctx_for(people["c"]), "+86 139 0000 0601").id == theirs.id
     with pytest.raises(NotFoundError):
-        svc.find_customer(ctx_for(people["a"]), mobile(601))
+        queries.find_customer(ctx_for(people["a"]), mobile(601))
 
 
 def test_sales_change_only_their_own(people):
@@ -271,31 +274,31 @@ def test_sales_change_only_their_own(people):
     pooled = make_customer(None)
     ctx = ctx_for(people["a"])
     with unit_of_work(ctx):
-        svc.update_customer(ctx, mine.id, {"industry": "制造业"})
+        customer_service.update_customer(ctx, mine.id, {"industry": "制造业"})
     with pytest.raises(NotFoundError):
-        svc.update_customer(ctx, theirs.id, {"industry": "x"})
+        customer_service.update_customer(ctx, theirs.id, {"industry": "x"})
     with pytest.raises(PermissionDenied, match="公海客户"):
-        svc.update_customer(ctx, pooled.id, {"industry": "x"})
+        customer_service.update_customer(ctx, pooled.id, {"industry": "x"})
     with pytest.raises(PermissionDenied):
-        svc.add_follow_up(ctx, pooled.id, {"content": "x"})
+        follow_up_service.add_follow_up(ctx, pooled.id, {"content": "x"})
     with pytest.raises(PermissionDenied):  # giving it away needs crm.customer.assign
-        svc.update_customer(ctx, mine.id, {"owner_id": people["b"].id})
+        customer_service.update_customer(ctx, mine.id, {"owner_id": people["b"].id})
     with pytest.raises(PermissionDenied):
-        svc.update_customer(ctx, mine.id, {"locked": True})
+        customer_service.update_customer(ctx, mine.id, {"locked": True})
     with pytest.raises(ValidationError):
-        svc.update_customer(ctx, mine.id, {"status": "in_pool"})
+        customer_service.update_customer(ctx, mine.id, {"status": "in_pool"})
 
 
 def test_manager_assigns_within_the_team(people):
     mine = create(people["a"])
     ctx = ctx_for(people["manager"])
     with unit_of_work(ctx):
-        svc.update_customer(ctx, mine.id, {"owner_id": people["b"].id, "locked": True})
+        customer_service.update_customer(ctx, mine.id, {"owner_id": people["b"].id, "locked": True})
     changed = db.session.get(Customer, mine.id)
     assert changed.owner_id == people["b"].id and changed.locked
     assert changed.owner_since is not None
     with pytest.raises(PermissionDenied, match="本团队"):
-        svc.update_customer(ctx, mine.id, {"owner_id": people["c"].id})
+        customer_service.update_customer(ctx, mine.id, {"owner_id": people["c"].id})
 
 
 def test_reassign_customers_for_handover(people):
@@ -304,7 +307,7 @@ def test_reassign_customers_for_handover(people):
     pooled = make_customer(None)
     ctx = ServiceContext.system("job")
     with unit_of_work(ctx):
-        moved = svc.reassign_customers(ctx, [one.id, two.id, pooled.id], people["c"].id, "离职交接")
+        moved = customer_service.reassign_customers(ctx, [one.id, two.id, pooled.id], people["c"].id, "离职交接")
     assert {c.owner_id for c in moved} == {people["c"].id}
     assert db.session.get(Customer, pooled.id).status == "active"
     rows = db.session.scalars(
@@ -313,13 +316,13 @@ def test_reassign_customers_for_handover(people):
     assert len(rows) == 3 and {r.message for r in rows} == {"离职交接"}
     assert {r.source for r in rows} == {"job"}
     with pytest.raises(PermissionDenied):
-        svc.reassign_customers(ctx_for(people["a"]), [one.id], people["a"].id, "x")
+        customer_service.reassign_customers(ctx_for(people["a"]), [one.id], people["a"].id, "x")
     with pytest.raises(ValidationError):
-        svc.reassign_customers(ctx, [one.id], people["a"].id, " ")
+        customer_service.reassign_customers(ctx, [one.id], people["a"].id, " ")
     # a confirmed handover: the receiving salesperson could not see them before
     receiver = ctx_for(people["b"], source="web")
     with unit_of_work(receiver):
-        svc.reassign_customers(receiver, [one.id], people["b"].id, "交接确认", authorized=True)
+        customer_service.reassign_customers(receiver, [one.id], people["b"].id, "交接确认", authorized=True)
     assert db.session.get(Customer, one.id).owner_id == people["b"].id
 
 
@@ -329,17 +332,17 @@ def test_unchanged_owner_who_left_does_not_block_edits(people):
         db.session.merge(people["a"]).active = False
     ctx = ctx_for(people["manager"])
     with unit_of_work(ctx):
-        svc.update_customer(ctx, mine.id, {"industry": "教育"})
+        customer_service.update_customer(ctx, mine.id, {"industry": "教育"})
     with pytest.raises(ValidationError, match="负责人不存在或已停用"):
-        svc.update_customer(ctx, mine.id, {"owner_id": 999999})
+        customer_service.update_customer(ctx, mine.id, {"owner_id": 999999})
 
 
 def test_audit_rows_carry_the_source(people):
     ctx = ctx_for(people["a"], source="api")
     with unit_of_work(ctx):
-        customer = svc.create_customer(ctx, customer_data())
+        customer = customer_service.create_customer(ctx, customer_data())
     with unit_of_work(ctx_for(people["a"], source="web")):
-        svc.update_customer(
+        customer_service.update_customer(
             ctx_for(people["a"], source="web"), customer.id, {"customer_level": "important"}
         )
     rows = db.session.scalars(
@@ -357,10 +360,10 @@ def test_audit_rows_carry_the_source(people):
 def test_delete_needs_permission(people):
     mine = create(people["a"])
     with pytest.raises(PermissionDenied):
-        svc.delete_customer(ctx_for(people["a"]), mine.id)
+        customer_service.delete_customer(ctx_for(people["a"]), mine.id)
     ctx = ctx_for(people["manager"])
     with unit_of_work(ctx):
-        svc.delete_customer(ctx, mine.id)
+        customer_service.delete_customer(ctx, mine.id)
     assert db.session.get(Customer, mine.id) is None
 
 

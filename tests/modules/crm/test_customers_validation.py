@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import ValidationError
-from modules.crm.customers import create_customer
+from modules.crm.services.customers import create_customer
 from modules.crm.validation import FieldError
 from modules.crm.validation import clean_contact_phone
 from modules.crm.validation import clean_mobile

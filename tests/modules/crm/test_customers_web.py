@@ -227,7 +227,7 @@ def test_360_view_shows_sections_of_other_modules(make_app):
     """demo_b contributes sections; crm does not import it; permissions and failures handled."""
     from core.services import ServiceContext
     from core.services import unit_of_work
-    from modules.crm.customers import customer_360
+    from modules.crm.web.customers import customer_sections
 
     app = make_app(modules=["crm", "demo_a", "demo_b"])
     with app.app_context():
@@ -238,8 +238,8 @@ def test_360_view_shows_sections_of_other_modules(make_app):
             sales = create_user(ctx, "s1", roles=["sales"], password="secret-pass-1")
             admin = create_user(ctx, "ad", roles=["admin"], password="secret-pass-1")
         customer = make_customer(sales)
-        view = customer_360(ServiceContext(actor=sales), customer.id)
-        sections = {s["id"]: s for s in view["sections"]}
+        rendered = customer_sections(ServiceContext(actor=sales), customer)
+        sections = {s["id"]: s for s in rendered}
         assert [s for s in sections if s.startswith("demo_b")] == ["demo_b_gadgets",
                                                                   "demo_b_broken"]
         assert "该部分加载失败" in sections["demo_b_broken"]["html"]
@@ -266,8 +266,8 @@ def test_pages_in_english(client, people):
 def test_edit_and_delete_contact(app_ctx, client, people):
     from core.services import ServiceContext
     from core.services import unit_of_work
-    from modules.crm.customers import add_contact
     from modules.crm.models.customer import Contact
+    from modules.crm.services.contacts import add_contact
 
     customer = make_customer(people["a"], customer_type="enterprise")
     ctx = ServiceContext.system()

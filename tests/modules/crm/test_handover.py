@@ -12,10 +12,11 @@ from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.notify.models import Notification
-from modules.crm import handover as svc
+from modules.crm import queries
 from modules.crm.models.customer import Customer
 from modules.crm.models.opportunity import Opportunity
-from modules.crm.opportunities import change_status
+from modules.crm.services import handover as handover_service
+from modules.crm.services.opportunities import change_status
 from tests.conftest import login
 from tests.modules.crm.factories import act
 from tests.modules.crm.factories import ctx_for
@@ -39,27 +40,27 @@ def test_full_handover_moves_customers_and_open_opportunities(people):
     act(leaving, change_status, won_opp.id, "won")
     h = act(
         people["boss"],
-        svc.start_handover,
+        handover_service.start_handover,
         to_user_id=taker.id,
         from_user_id=leaving.id,
         reason="resignation",
     )
     titles = {item["title"]: item["count"] for item in h.checklist}
     assert titles == {"客户基本信息": 2, "进行中的商机": 1}
-    act(people["boss"], svc.submit, h.id)
+    act(people["boss"], handover_service.submit, h.id)
     with pytest.raises(PermissionDenied, match="发起人不能审核"):
-        act(people["boss"], svc.review, h.id, True)
+        act(people["boss"], handover_service.review, h.id, True)
     with pytest.raises(ValidationError, match="退回需要填写意见"):
-        act(people["boss2"], svc.review, h.id, False)
-    act(people["boss2"], svc.review, h.id, True, "同意")
+        act(people["boss2"], handover_service.review, h.id, False)
+    act(people["boss2"], handover_service.review, h.id, True, "同意")
     with pytest.raises(PermissionDenied, match="只有接收人"):
-        act(people["boss"], svc.confirm, h.id)
-    act(taker, svc.confirm, h.id)
+        act(people["boss"], handover_service.confirm, h.id)
+    act(taker, handover_service.confirm, h.id)
     db.session.expire_all()
     assert {c.owner_id for c in db.session.scalars(select(Customer))} == {taker.id}
     assert db.session.get(Opportunity, open_opp.id).owner_id == taker.id
     assert db.session.get(Opportunity, won_opp.id).owner_id == leaving.id  # closed: kept
-    handover = svc.get_handover(ctx_for(people["boss"]), h.id)
+    handover = queries.get_handover(ctx_for(people["boss"]), h.id)
     assert handover.stage == "completed"
     assert [s.action for s in handover.steps] == ["start", "submit", "approve", "confirm"]
     notices = db.session.scalars(
@@ -73,19 +74,19 @@ def test_notices_are_in_each_readers_language_and_the_history_in_the_default(peo
     taker.locale = "en"  # the recipient, who confirms
     db.session.commit()
     make_customer(leaving)
-    h = act(people["boss"], svc.start_handover, to_user_id=taker.id, from_user_id=leaving.id,
+    h = act(people["boss"], handover_service.start_handover, to_user_id=taker.id, from_user_id=leaving.id,
             reason="resignation")
-    act(people["boss"], svc.submit, h.id)
-    act(people["boss2"], svc.review, h.id, True, "同意")
+    act(people["boss"], handover_service.submit, h.id)
+    act(people["boss2"], handover_service.review, h.id, True, "同意")
     with force_locale("en"):  # as in his request
-        act(taker, svc.confirm, h.id)
+        act(taker, handover_service.confirm, h.id)
     sent = {(n.recipient_id, n.subject) for n in db.session.scalars(select(Notification))}
     assert (taker.id, f"Please confirm customer handover {h.number}") in sent
     assert (leaving.id, f"客户交接 {h.number} 已完成") in sent
     done = db.session.scalar(select(Notification).where(Notification.recipient_id == leaving.id,
                                                          Notification.subject.like("%已完成")))
     assert done.body == "1 个客户，0 个进行中商机"
-    handover = svc.get_handover(ctx_for(people["boss"]), h.id)
+    handover = queries.get_handover(ctx_for(people["boss"]), h.id)
     assert handover.steps[-1].comment == "1 个客户，0 个进行中商机"  # not the taker's English
 
 
@@ -93,23 +94,23 @@ def test_rejected_handover_goes_back_to_preparation(people):
     make_customer(people["leaving"])
     h = act(
         people["boss"],
-        svc.start_handover,
+        handover_service.start_handover,
         to_user_id=people["taker"].id,
         from_user_id=people["leaving"].id,
         reason="position_change",
     )
-    act(people["boss"], svc.submit, h.id)
-    act(people["boss2"], svc.review, h.id, False, "客户清单不全")
-    assert svc.get_handover(ctx_for(people["boss"]), h.id).stage == "preparation"
+    act(people["boss"], handover_service.submit, h.id)
+    act(people["boss2"], handover_service.review, h.id, False, "客户清单不全")
+    assert queries.get_handover(ctx_for(people["boss"]), h.id).stage == "preparation"
     with pytest.raises(UserError):
-        act(people["taker"], svc.confirm, h.id)
+        act(people["taker"], handover_service.confirm, h.id)
 
 
 def test_sales_cannot_start_a_handover(people):
     with pytest.raises(PermissionDenied):
         act(
             people["taker"],
-            svc.start_handover,
+            handover_service.start_handover,
             to_user_id=people["taker"].id,
             from_user_id=people["leaving"].id,
             reason="resignation",

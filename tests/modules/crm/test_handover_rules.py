@@ -15,9 +15,10 @@ from core.extensions import db
 from core.notify.models import Notification
 from core.services import ServiceContext
 from core.services import unit_of_work
-from modules.crm import handover as svc
-from modules.crm.customers import add_contact
+from modules.crm import queries
 from modules.crm.models.customer import Customer
+from modules.crm.services import handover as handover_service
+from modules.crm.services.contacts import add_contact
 from tests.conftest import login
 from tests.modules.crm.factories import act
 from tests.modules.crm.factories import ctx_for
@@ -34,7 +35,7 @@ def _start(people, **kwargs):
     kwargs.setdefault("from_user_id", people["leaving"].id)
     return act(
         people["boss"],
-        svc.start_handover,
+        handover_service.start_handover,
         to_user_id=people["taker"].id,
         reason="resignation",
         **kwargs,
@@ -77,14 +78,14 @@ def test_only_a_manager_of_the_team_or_an_admin_starts_it(people):
     with pytest.raises(PermissionDenied, match="本团队"):
         act(
             people["boss2"],
-            svc.start_handover,
+            handover_service.start_handover,
             to_user_id=people["taker"].id,
             from_user_id=people["leaving"].id,
             reason="resignation",
         )
     h = act(
         people["root"],
-        svc.start_handover,
+        handover_service.start_handover,
         to_user_id=people["taker"].id,
         from_user_id=people["leaving"].id,
         reason="resignation",
@@ -97,7 +98,7 @@ def test_a_customer_is_in_one_open_handover_at_a_time(people):
     first = _start(people)
     with pytest.raises(ConflictError, match="进行中的交接单"):
         _start(people, customer_ids=[customer.id])
-    act(people["boss"], svc.cancel, first.id, "重新发起")
+    act(people["boss"], handover_service.cancel, first.id, "重新发起")
     assert _start(people).stage == "preparation"
 
 
@@ -109,15 +110,15 @@ def test_checklist_items_from_modules_ticked_by_the_departing_user(people, plugi
     assert items["opportunities"]["done"]  # nothing open: nothing to check
     tickets = [i["category"] for i in h.checklist].index("service_tickets")
     with pytest.raises(PermissionDenied, match="发起人或原负责人"):
-        act(people["taker"], svc.update_checklist, h.id, [tickets])
+        act(people["taker"], handover_service.update_checklist, h.id, [tickets])
     act(
         people["leaving"],
-        svc.update_checklist,
+        handover_service.update_checklist,
         h.id,
         [0, 1, tickets],
         {tickets: "两张工单已与客户确认"},
     )
-    h = svc.get_handover(ctx_for(people["boss"]), h.id)
+    h = queries.get_handover(ctx_for(people["boss"]), h.id)
     assert all(i["done"] for i in h.checklist)
     assert h.checklist[tickets]["note"] == "两张工单已与客户确认"
     assert [s.action for s in h.steps] == ["start", "checklist"]
@@ -127,37 +128,37 @@ def test_nobody_reviews_a_handover_he_started_not_even_an_admin(people):
     make_customer(people["leaving"])
     h = act(
         people["root"],
-        svc.start_handover,
+        handover_service.start_handover,
         to_user_id=people["taker"].id,
         from_user_id=people["leaving"].id,
         reason="resignation",
     )
-    act(people["root"], svc.submit, h.id)
+    act(people["root"], handover_service.submit, h.id)
     with pytest.raises(PermissionDenied, match="发起人不能审核"):
-        act(people["root"], svc.review, h.id, True)
-    act(people["boss"], svc.review, h.id, True)
-    assert svc.get_handover(ctx_for(people["boss"]), h.id).stage == "confirmation"
+        act(people["root"], handover_service.review, h.id, True)
+    act(people["boss"], handover_service.review, h.id, True)
+    assert queries.get_handover(ctx_for(people["boss"]), h.id).stage == "confirmation"
 
 
 def _to_confirmation(people, h):
-    act(people["boss"], svc.submit, h.id)
-    act(people["boss2"], svc.review, h.id, True, "同意")
+    act(people["boss"], handover_service.submit, h.id)
+    act(people["boss2"], handover_service.review, h.id, True, "同意")
 
 
 def test_confirmation_skips_customers_that_moved_and_tells_modules(people, plugin):
-    from modules.pool import services as pool
+    from modules.pool.services import customers as pool_service
 
     stays = make_customer(people["leaving"])
     recycled = make_customer(people["leaving"])
     h = _start(people)
     _to_confirmation(people, h)
-    act(people["leaving"], pool.release, recycled.id, "客户不再需要")
-    act(people["taker"], svc.confirm, h.id)
+    act(people["leaving"], pool_service.release, recycled.id, "客户不再需要")
+    act(people["taker"], handover_service.confirm, h.id)
     db.session.expire_all()
     assert db.session.get(Customer, stays.id).owner_id == people["taker"].id
     assert db.session.get(Customer, recycled.id).status == "in_pool"
     assert plugin.calls == [([stays.id], people["leaving"].id, people["taker"].id, h.id)]
-    last = svc.get_handover(ctx_for(people["boss"]), h.id).steps[-1]
+    last = queries.get_handover(ctx_for(people["boss"]), h.id).steps[-1]
     assert "1 个客户已不在原负责人名下" in last.comment
 
 
@@ -180,7 +181,7 @@ def test_customers_hear_by_the_configured_channels(people):
         set_setting("crm.handover.notify_channels", ["email"])
     h = _start(people)
     _to_confirmation(people, h)
-    act(people["taker"], svc.confirm, h.id)
+    act(people["taker"], handover_service.confirm, h.id)
     notices = db.session.scalars(
         select(Notification).where(Notification.record_model == "crm_customer")
     ).all()
@@ -207,7 +208,7 @@ def test_pages_pick_customers_by_number_and_save_the_checklist(client, people):
     )
     assert response.status_code == 302
     handover_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
-    h = svc.get_handover(ctx_for(people["boss"]), handover_id)
+    h = queries.get_handover(ctx_for(people["boss"]), handover_id)
     assert [c.customer_id for c in h.customers] == [first.id]
     client.post(
         f"/crm/handovers/{handover_id}/checklist", data={"done": ["0", "1"], "note-0": "已核对"}

@@ -18,12 +18,13 @@ from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.services import unit_of_work
-from modules.crm import opportunities as svc
+from modules.crm import queries
 from modules.crm.models.customer import Customer
 from modules.crm.models.customer import FollowUp
 from modules.crm.models.opportunity import STATUSES
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import Quote
+from modules.crm.services import opportunities as opportunity_service
 from tests.conftest import backend
 from tests.modules.crm.factories import act
 from tests.modules.crm.factories import ctx_for
@@ -62,25 +63,25 @@ def test_transition_table(sales_pair, start, target):
     opp = _at(li, start)
     reason = "价格高于竞品" if target == "lost" else None
     if (start, target) in ALLOWED:
-        assert act(li, svc.change_status, opp.id, target, reason).status == target
+        assert act(li, opportunity_service.change_status, opp.id, target, reason).status == target
     else:
         with pytest.raises(UserError, match=f"不能从“{STATUSES[start]}”变为“{STATUSES[target]}”"):
-            act(li, svc.change_status, opp.id, target, reason)
+            act(li, opportunity_service.change_status, opp.id, target, reason)
         assert db.session.get(Opportunity, opp.id).status == start
 
 
 def test_lost_needs_a_reason_and_status_changes_are_audited(sales_pair):
     li, _ = sales_pair
     opp = make_opportunity(make_customer(li), li)
-    act(li, svc.change_status, opp.id, "contacted")
+    act(li, opportunity_service.change_status, opp.id, "contacted")
     with pytest.raises(ValidationError, match="丢单需要填写原因") as refused:
-        act(li, svc.change_status, opp.id, "lost", "  ")
+        act(li, opportunity_service.change_status, opp.id, "lost", "  ")
     assert refused.value.fields == {"reason": "请填写丢单原因"}
     with pytest.raises(ValidationError):
-        act(li, svc.change_status, opp.id, "closed")
-    lost = act(li, svc.change_status, opp.id, "lost", "价格高于竞品")
+        act(li, opportunity_service.change_status, opp.id, "closed")
+    lost = act(li, opportunity_service.change_status, opp.id, "lost", "价格高于竞品")
     assert lost.lost_reason == "价格高于竞品" and lost.closed_at is not None
-    reopened = act(li, svc.change_status, opp.id, "new")
+    reopened = act(li, opportunity_service.change_status, opp.id, "new")
     assert reopened.lost_reason is None and reopened.closed_at is None
     audit = db.session.scalars(select(AuditLog).where(
         AuditLog.model == "crm_opportunity", AuditLog.action == "status").order_by(AuditLog.id)
@@ -94,8 +95,8 @@ def test_stage_reached_keeps_the_furthest_stage(sales_pair):
     li, _ = sales_pair
     opp = make_opportunity(make_customer(li), li)
     for status in ("quoted", "negotiating", "quoted", "contacted"):
-        act(li, svc.change_status, opp.id, status)
-    act(li, svc.change_status, opp.id, "lost", "预算取消")
+        act(li, opportunity_service.change_status, opp.id, status)
+    act(li, opportunity_service.change_status, opp.id, "lost", "预算取消")
     assert db.session.get(Opportunity, opp.id).stage_reached == "negotiating"
 
 
@@ -120,7 +121,7 @@ def test_won_calls_the_hook_and_reactivates_the_customer(app, sales_pair):
     plugin = Sales()
     pm.register(plugin)
     try:
-        act(li, svc.change_status, opp.id, "won", source="bot")
+        act(li, opportunity_service.change_status, opp.id, "won", source="bot")
     finally:
         pm.unregister(plugin)
     assert seen == [(opp.id, "bot")]
@@ -132,8 +133,8 @@ def test_won_calls_the_hook_and_reactivates_the_customer(app, sales_pair):
 def test_quotes_keep_one_current_and_move_to_quoted(sales_pair):
     li, _ = sales_pair
     opp = make_opportunity(make_customer(li), li)
-    act(li, svc.add_quote, opp.id, "180000", "2026-12-31")
-    act(li, svc.add_quote, opp.id, "175,500.50")
+    act(li, opportunity_service.add_quote, opp.id, "180000", "2026-12-31")
+    act(li, opportunity_service.add_quote, opp.id, "175,500.50")
     db.session.expire_all()
     opp = db.session.get(Opportunity, opp.id)
     assert opp.status == "quoted"
@@ -142,16 +143,16 @@ def test_quotes_keep_one_current_and_move_to_quoted(sales_pair):
     assert str(opp.quotes[1].valid_until) == "2026-12-31"
     for bad in ("十万", "0", "-5", "1.234"):
         with pytest.raises(ValidationError):
-            act(li, svc.add_quote, opp.id, bad)
-    act(li, svc.change_status, opp.id, "lost", "预算取消")
+            act(li, opportunity_service.add_quote, opp.id, bad)
+    act(li, opportunity_service.change_status, opp.id, "lost", "预算取消")
     with pytest.raises(UserError, match="不能再报价"):
-        act(li, svc.add_quote, opp.id, "1000")
+        act(li, opportunity_service.add_quote, opp.id, "1000")
 
 
 def test_the_database_allows_one_current_quote(sales_pair):
     li, _ = sales_pair
     opp = make_opportunity(make_customer(li), li)
-    act(li, svc.add_quote, opp.id, "1000")
+    act(li, opportunity_service.add_quote, opp.id, "1000")
     with pytest.raises(IntegrityError), unit_of_work(ctx_for(li)):  # two quotes saved at once
         db.session.add(Quote(opportunity_id=opp.id, amount=Decimal("900"), is_current=True))
     db.session.rollback()
@@ -164,7 +165,7 @@ def test_follow_up_is_stored_with_the_customer_and_moves_new_to_contacted(sales_
     opp = make_opportunity(customer, zhao)
     with unit_of_work(ctx_for(zhao)):
         db.session.get(Opportunity, opp.id).owner_id = li.id
-    record = act(li, svc.follow_up, opp.id, " 已发送方案 ", "phone")
+    record = act(li, opportunity_service.follow_up, opp.id, " 已发送方案 ", "phone")
     assert (record.content, record.opportunity_id, record.user_id) == ("已发送方案", opp.id, li.id)
     db.session.expire_all()
     opp = db.session.get(Opportunity, opp.id)
@@ -172,9 +173,9 @@ def test_follow_up_is_stored_with_the_customer_and_moves_new_to_contacted(sales_
     assert db.session.get(Customer, customer.id).last_follow_up_at == opp.followed_up_at
     assert [f.content for f in opp.follow_ups] == ["已发送方案"]
     with pytest.raises(ValidationError):
-        act(li, svc.follow_up, opp.id, "")
+        act(li, opportunity_service.follow_up, opp.id, "")
     with pytest.raises(ValidationError):
-        act(li, svc.follow_up, opp.id, "x", "telepathy")
+        act(li, opportunity_service.follow_up, opp.id, "x", "telepathy")
 
 
 def test_sales_see_and_change_only_their_own_and_the_unclaimed(make_user, app_ctx):
@@ -186,33 +187,33 @@ def test_sales_see_and_change_only_their_own_and_the_unclaimed(make_user, app_ct
     unclaimed = make_opportunity(make_customer(a))
 
     def visible(user):
-        return set(db.session.scalars(svc.opportunity_select(ctx_for(user))
+        return set(db.session.scalars(queries.opportunity_select(ctx_for(user))
                                       .with_only_columns(Opportunity.id)))
 
     assert visible(a) == {mine.id, unclaimed.id}
     assert visible(manager) == {mine.id, teammate.id, unclaimed.id}
     assert visible(admin) == {mine.id, teammate.id, other_team.id, unclaimed.id}
     with pytest.raises(NotFoundError, match="商机不存在或无权查看"):
-        act(a, svc.change_status, teammate.id, "contacted")
+        act(a, opportunity_service.change_status, teammate.id, "contacted")
     with pytest.raises(NotFoundError):
-        act(a, svc.add_quote, other_team.id, "100")
+        act(a, opportunity_service.add_quote, other_team.id, "100")
     with pytest.raises(UserError, match="请先认领"):
-        act(a, svc.follow_up, unclaimed.id, "看看")
-    assert act(manager, svc.change_status, teammate.id, "contacted").status == "contacted"
+        act(a, opportunity_service.follow_up, unclaimed.id, "看看")
+    assert act(manager, opportunity_service.change_status, teammate.id, "contacted").status == "contacted"
     with pytest.raises(NotFoundError):
-        act(manager, svc.change_status, other_team.id, "contacted")
+        act(manager, opportunity_service.change_status, other_team.id, "contacted")
 
 
 def test_assignment_stays_within_the_managers_team(make_user, app_ctx):
     people = make_people(make_user)
     a, b, c, manager = (people[k] for k in ("a", "b", "c", "manager"))
     opp = make_opportunity(make_customer(a), a)
-    assert act(manager, svc.assign_opportunity, opp.id, b.id).owner_id == b.id
+    assert act(manager, opportunity_service.assign_opportunity, opp.id, b.id).owner_id == b.id
     with pytest.raises(ValidationError) as refused:
-        act(manager, svc.assign_opportunity, opp.id, c.id)
+        act(manager, opportunity_service.assign_opportunity, opp.id, c.id)
     assert "owner_id" in refused.value.fields
     with pytest.raises(Exception, match="无权限"):
-        act(a, svc.assign_opportunity, opp.id, a.id)
+        act(a, opportunity_service.assign_opportunity, opp.id, a.id)
     assert db.session.scalar(select(AuditLog.changes).where(AuditLog.action == "assign")) == {
         "owner_id": [a.id, b.id]}
 
@@ -222,32 +223,32 @@ def test_only_assigners_create_unowned_or_others_opportunities(sales_pair, make_
     customer = make_customer(li)
     data = {"customer_id": customer.id, "product_name": "配电柜"}
     with pytest.raises(ValidationError, match="只能为自己创建商机"):
-        act(li, svc.create_opportunity, {**data, "unowned": True})
+        act(li, opportunity_service.create_opportunity, {**data, "unowned": True})
     with pytest.raises(ValidationError, match="只能为自己创建商机"):
-        act(li, svc.create_opportunity, {**data, "owner_id": zhao.id})
-    assert act(li, svc.create_opportunity, data).owner_id == li.id
+        act(li, opportunity_service.create_opportunity, {**data, "owner_id": zhao.id})
+    assert act(li, opportunity_service.create_opportunity, data).owner_id == li.id
     with pytest.raises(ValidationError) as refused:
-        act(zhao, svc.create_opportunity, data)  # li's customer: zhao may not see it
+        act(zhao, opportunity_service.create_opportunity, data)  # li's customer: zhao may not see it
     assert refused.value.fields == {"customer_id": "客户不存在"}
     admin = make_user("admin")
-    assert act(admin, svc.create_opportunity, {**data, "unowned": True}).owner_id is None
+    assert act(admin, opportunity_service.create_opportunity, {**data, "unowned": True}).owner_id is None
 
 
 def test_unowned_opportunity_is_claimed_once(sales_pair, make_user):
     li, zhao = sales_pair
     opp = make_opportunity(make_customer(li))
-    claimed = act(zhao, svc.claim_opportunity, f"OPP-{opp.id}")
+    claimed = act(zhao, opportunity_service.claim_opportunity, f"OPP-{opp.id}")
     assert claimed.owner_id == zhao.id
     with pytest.raises(ConflictError, match="已被zhao认领"):
-        act(li, svc.claim_opportunity, opp.id)
+        act(li, opportunity_service.claim_opportunity, opp.id)
     with pytest.raises(ConflictError, match="已经是您的商机"):
-        act(zhao, svc.claim_opportunity, opp.id)
+        act(zhao, opportunity_service.claim_opportunity, opp.id)
     # an opportunity that was never announced: others learn nothing about it
     owned = make_opportunity(make_customer(zhao), zhao)
     with pytest.raises(NotFoundError):
-        act(li, svc.claim_opportunity, owned.id)
+        act(li, opportunity_service.claim_opportunity, owned.id)
     with pytest.raises(NotFoundError):
-        act(li, svc.claim_opportunity, "OPP-99999")
+        act(li, opportunity_service.claim_opportunity, "OPP-99999")
     assert db.session.scalar(select(AuditLog.changes).where(AuditLog.action == "claim")) == {
         "owner_id": [None, zhao.id]}
 
@@ -263,7 +264,7 @@ def test_concurrent_claims_exactly_one_wins(app, sales_pair):
         with app.app_context():
             barrier.wait()
             try:
-                act(user, svc.claim_opportunity, opp.id)
+                act(user, opportunity_service.claim_opportunity, opp.id)
                 results.append("won")
             except ConflictError as exc:
                 results.append(exc.message)
@@ -293,7 +294,7 @@ def test_concurrent_quotes_leave_one_current(app, sales_pair):
         with app.app_context():
             barrier.wait()
             try:
-                act(li, svc.add_quote, opp.id, amount)
+                act(li, opportunity_service.add_quote, opp.id, amount)
             except Exception as exc:  # noqa: BLE001
                 errors.append(exc)
             finally:

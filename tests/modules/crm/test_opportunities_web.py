@@ -219,9 +219,9 @@ def test_the_list_cells_are_the_column_writers_html(app_ctx, sales_pair, locale)
     up, a name to escape) and in either language."""
     from flask_babel import force_locale
 
-    from modules.crm.views_opportunities import LIST
-    from modules.crm.views_opportunities import _list_rows
-    from modules.crm.views_opportunities import _row_cells
+    from modules.crm.web.opportunities import LIST
+    from modules.crm.web.opportunities import _list_rows
+    from modules.crm.web.opportunities import _row_cells
 
     li, _zhao = sales_pair
     customer = make_customer(li, customer_name="<b>&Co</b>")

@@ -27,7 +27,8 @@ from core.jobs import run_job
 from core.services import ServiceContext
 from core.services import unit_of_work
 from core.settings import set_setting
-from modules.crm.opportunities import add_quote
+from modules.crm.services.opportunities import add_quote
+from modules.crm.services.opportunities import change_status as opp_status
 from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceRecord
 from modules.equipment.models import MaintenanceReminder
@@ -108,12 +109,13 @@ def test_scenario_1_through_the_bot(driver, ctx_app):
     customer = make_customer(li, customer_name="ABC公司", customer_type="enterprise")
     opp = make_opportunity(customer, li, product_name="中央空调", quantity=2)
     act(li, add_quote, opp.id, "37000.00")
-    act(li, __import__("modules.crm.opportunities", fromlist=["x"]).change_status, opp.id,
+    act(li, opp_status, opp.id,
         "negotiating")
     reply = _say(driver, "li.sales", "sales-group", f"#成交 {opp.number}")
     assert "成交" in reply
     order = db.session.scalar(select(Order).where(Order.opportunity_id == opp.id))
     assert order is not None and order.order_no.startswith("SO")
+    assert f"已生成订单 {order.order_no}" in reply  # the next step is in #成交's answer
     assert str(order.total_amount) == "37000.00"
     # The order card #成交 left in the chat lets the next commands omit the number.
     assert "已确认" in _say(driver, "li.sales", "sales-group", "#确认订单")

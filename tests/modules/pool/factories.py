@@ -35,10 +35,10 @@ def age(customer: Any, *, owned_days: int = 0, follow_up_days: int | None = None
 
 def recycle(now: datetime | None = None) -> dict[str, int]:
     """One run of the daily job's service (as the job source), at ``now`` if given."""
-    from modules.pool import services
+    from modules.pool.services import customers as pool_service
 
     ctx = ServiceContext.system("job")
     if now is not None:
         ctx.now = now
     with unit_of_work(ctx):
-        return services.recycle_due(ctx)
+        return pool_service.recycle_due(ctx)

@@ -21,8 +21,10 @@ from core.notify.models import Notification
 from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.crm.models.customer import Customer
-from modules.pool import services
+from modules.pool import queries as pool_queries
 from modules.pool.models import PoolMove
+from modules.pool.services import customers as pool_service
+from modules.pool.services import rules as rule_service
 from tests.conftest import login
 from tests.modules.crm.factories import ctx_for
 from tests.modules.crm.factories import make_customer
@@ -110,9 +112,9 @@ def test_locked_customers_are_exempt(li):
 def test_manual_release_needs_a_reason(li):
     customer = make_customer(li)
     with pytest.raises(ValidationError, match="原因"), unit_of_work(ctx_for(li)):
-        services.release(ctx_for(li), customer.id, "  ")
+        pool_service.release(ctx_for(li), customer.id, "  ")
     with unit_of_work(ctx := ctx_for(li)):
-        services.release(ctx, customer.id, "客户已搬迁")
+        pool_service.release(ctx, customer.id, "客户已搬迁")
     move = db.session.scalar(select(PoolMove))
     assert (move.reason, move.note) == ("manual", "客户已搬迁")
 
@@ -120,23 +122,23 @@ def test_manual_release_needs_a_reason(li):
 def test_claim_caps_and_cooldown(li, make_user):
     zhao = make_user("sales", username="zhao")
     with unit_of_work(ctx := ServiceContext.system("cli")):
-        services.update_rule(ctx, "normal", {"max_claims_per_day": 2, "cooldown_days": 7})
+        rule_service.update_rule(ctx, "normal", {"max_claims_per_day": 2, "cooldown_days": 7})
     pool = [make_customer(None, customer_level="normal") for _ in range(3)]
     for c in pool[:2]:
         with unit_of_work(ctx := ctx_for(zhao)):
-            services.claim(ctx, c.id)
+            pool_service.claim(ctx, c.id)
     with pytest.raises(UserError, match="每日上限"), unit_of_work(ctx := ctx_for(zhao)):
-        services.claim(ctx, pool[2].id)
+        pool_service.claim(ctx, pool[2].id)
     mine = make_customer(li, customer_level="normal")
     with unit_of_work(ctx := ctx_for(li)):
-        services.release(ctx, mine.id, "暂不跟进")
+        pool_service.release(ctx, mine.id, "暂不跟进")
     with pytest.raises(UserError, match="冷却期"), unit_of_work(ctx := ctx_for(li)):
-        services.claim(ctx, mine.id)
+        pool_service.claim(ctx, mine.id)
     make_customer(li, customer_level="normal")  # li now holds one customer
     with unit_of_work(ctx := ServiceContext.system("cli")):
-        services.update_rule(ctx, "normal", {"max_customers": 1})
+        rule_service.update_rule(ctx, "normal", {"max_customers": 1})
     with pytest.raises(UserError, match="达到上限 1"), unit_of_work(ctx := ctx_for(li)):
-        services.claim(ctx, pool[2].id)
+        pool_service.claim(ctx, pool[2].id)
 
 
 def _manage(manager, *members):
@@ -156,13 +158,13 @@ def test_claim_history_and_assignment(li, make_user):
     customer = make_customer(None)
     stranger = make_user("manager", username="other")
     with pytest.raises(PermissionDenied, match="本团队"), unit_of_work(ctx := ctx_for(stranger)):
-        services.assign(ctx, customer.id, li.id)
+        pool_service.assign(ctx, customer.id, li.id)
     with unit_of_work(ctx := ctx_for(manager)):
-        services.assign(ctx, customer.id, li.id)
+        pool_service.assign(ctx, customer.id, li.id)
     assert _status(customer).owner_id == li.id
     with pytest.raises(ConflictError), unit_of_work(ctx := ctx_for(manager)):
-        services.assign(ctx, customer.id, li.id)
-    assert [m.reason for m in services.history(customer.id)] == ["assign"]
+        pool_service.assign(ctx, customer.id, li.id)
+    assert [m.reason for m in pool_queries.history(customer.id)] == ["assign"]
 
 
 def test_two_people_claiming_at_once_exactly_one_wins(app, li, make_user):
@@ -176,7 +178,7 @@ def test_two_people_claiming_at_once_exactly_one_wins(app, li, make_user):
             barrier.wait()
             try:
                 with unit_of_work(ctx := ctx_for(user)):
-                    services.claim(ctx, customer.id)
+                    pool_service.claim(ctx, customer.id)
                 results.append("won")
             except (ConflictError, UserError) as exc:
                 results.append(exc.message)
@@ -256,9 +258,9 @@ def test_rules_page_saves_rules_per_level(client, login_as):
     form["normal.enabled"] = "on"
     form["hidden"] = ["phone"]
     assert client.post("/pool/rules", data=form).status_code == 302
-    rule = services.rules()["normal"]
+    rule = pool_queries.rules()["normal"]
     assert (rule.inactive_days, rule.max_claims_per_day) == (20, 5)
-    assert services.hidden_fields() == {"phone"}
+    assert pool_queries.hidden_fields() == {"phone"}
     bad = dict(form, **{"normal.remind_days": "30"})
     assert "提醒天数必须小于回收天数" in client.post(
         "/pool/rules", data=bad, follow_redirects=True
@@ -272,7 +274,7 @@ def test_crm_pages_api_and_export_withhold_fields_hidden_from_claimers(client, l
 
     from core.security.services import issue_token
     from core.settings import set_setting
-    from modules.crm.customers import add_contact
+    from modules.crm.services.contacts import add_contact
 
     customer = make_customer(None, phone="13955556666", address="秘密地址 1 号")
     with unit_of_work(ctx := ServiceContext.system("cli")):
@@ -305,7 +307,7 @@ def test_crm_pages_api_and_export_withhold_fields_hidden_from_claimers(client, l
     assert ",Individual," in export and "公海" not in export and "个人" not in export
 
     with unit_of_work(ctx := ctx_for(li)):
-        services.claim(ctx, customer.id)
+        pool_service.claim(ctx, customer.id)
     one = client.get(f"/api/v1/customers/{customer.id}", headers=headers).json
     assert (one["phone"], one["hidden_fields"]) == ("13955556666", [])
     assert "13977778888" in client.get(f"/crm/customers/{customer.id}").get_data(as_text=True)
@@ -318,8 +320,8 @@ def test_a_claimer_cannot_find_a_pool_customer_by_a_field_hidden_from_him(client
     list and API, ``#客户历史``, the pool list) leave such customers out; a manager, who sees
     the fields, finds them; after the claim, so does the new owner."""
     from core.settings import set_setting
-    from modules.crm.customers import find_customer
-    from modules.crm.customers import search_customers
+    from modules.crm.queries import find_customer
+    from modules.crm.queries import search_customers
 
     hidden = make_customer(None, customer_name="隐藏客户", phone="13955556666",
                            industry="冷链物流")
@@ -343,7 +345,7 @@ def test_a_claimer_cannot_find_a_pool_customer_by_a_field_hidden_from_him(client
     assert "隐藏客户" in client.get("/pool/?q=隐藏").get_data(as_text=True)
 
     with unit_of_work(ctx := ctx_for(li)):
-        services.claim(ctx, hidden.id)
+        pool_service.claim(ctx, hidden.id)
     assert found(li, q="13955556666") == [hidden.id] == found(li, industry="冷链物流")
 
 
@@ -354,7 +356,7 @@ def test_an_english_claimer_reads_the_refusals_in_english(client, li, make_user)
     zhao.locale = "en"
     db.session.commit()
     with unit_of_work(ctx := ServiceContext.system("cli")):
-        services.update_rule(ctx, "normal", {"max_customers": 1})
+        rule_service.update_rule(ctx, "normal", {"max_customers": 1})
     taken = make_customer(li, customer_level="normal")
     free = make_customer(None, customer_level="normal")
     own = make_customer(zhao, customer_level="normal")  # zhao is at his cap
@@ -381,4 +383,4 @@ def test_an_english_claimer_reads_the_refusals_in_english(client, li, make_user)
 
     flask_babel.refresh()  # the test's app context outlives the request (and its locale)
     with pytest.raises(UserError, match="达到上限 1"), unit_of_work(ctx := ctx_for(li)):
-        services.claim(ctx, free.id)  # li holds one too: Chinese, the default
+        pool_service.claim(ctx, free.id)  # li holds one too: Chinese, the default

@@ -21,8 +21,10 @@ from core.notify.models import Notification
 from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.crm.models.customer import Customer
-from modules.pool import services
+from modules.pool import queries as pool_queries
 from modules.pool.models import PoolMove
+from modules.pool.services import customers as pool_service
+from modules.pool.services import rules as rule_service
 from tests.modules.crm.factories import ctx_for
 from tests.modules.crm.factories import make_customer
 from tests.modules.pool.factories import age
@@ -65,7 +67,7 @@ def test_a_module_can_exempt_customers_with_an_open_won_order(li):
 
 
 def test_customers_in_an_open_handover_are_neither_recycled_nor_reminded(li, make_user):
-    from modules.crm import handover
+    from modules.crm.services import handover as handover_service
 
     boss = make_user("admin", username="root")
     taker = make_user("sales", username="taker")
@@ -74,7 +76,7 @@ def test_customers_in_an_open_handover_are_neither_recycled_nor_reminded(li, mak
     age(due, owned_days=200, follow_up_days=200)
     age(soon, owned_days=28, follow_up_days=28)
     with unit_of_work(ctx := ctx_for(boss)):
-        h = handover.start_handover(
+        h = handover_service.start_handover(
             ctx,
             to_user_id=taker.id,
             from_user_id=li.id,
@@ -84,7 +86,7 @@ def test_customers_in_an_open_handover_are_neither_recycled_nor_reminded(li, mak
     assert recycle() == {"inactive_days": 0, "no_deal": 0, "reminded": 0}
     assert _status(due) == "active"
     with unit_of_work(ctx := ctx_for(boss)):
-        handover.cancel(ctx, h.id, "取消")
+        handover_service.cancel(ctx, h.id, "取消")
     assert recycle()["inactive_days"] == 1
 
 
@@ -107,33 +109,33 @@ def test_cool_down_after_automatic_recycling_binds_only_the_previous_owner(li, m
     age(customer, owned_days=40, follow_up_days=40)
     assert recycle()["inactive_days"] == 1
     with pytest.raises(UserError, match="冷却期"), unit_of_work(ctx := ctx_for(li)):
-        services.claim(ctx, customer.id)
+        pool_service.claim(ctx, customer.id)
     later = ctx_for(li)
     later.now = utcnow() + timedelta(days=8)
     with unit_of_work(later):
-        services.claim(later, customer.id)  # after the cool-down the old owner may
+        pool_service.claim(later, customer.id)  # after the cool-down the old owner may
     assert _status(customer) == "active"
     with unit_of_work(ctx := ctx_for(li)):
-        services.release(ctx, customer.id, "再放回去")
+        pool_service.release(ctx, customer.id, "再放回去")
     with unit_of_work(ctx := ctx_for(zhao)):
-        services.claim(ctx, customer.id)  # anyone else may claim at once
-    reasons = [m.reason for m in services.history(customer.id)]
+        pool_service.claim(ctx, customer.id)  # anyone else may claim at once
+    reasons = [m.reason for m in pool_queries.history(customer.id)]
     assert reasons == ["claim", "manual", "claim", "inactive_days"]
 
 
 def test_a_failed_cap_check_leaves_the_customer_in_the_pool(li):
     with unit_of_work(ctx := ServiceContext.system("cli")):
-        services.update_rule(ctx, "normal", {"max_customers": 0})
+        rule_service.update_rule(ctx, "normal", {"max_customers": 0})
     customer = make_customer(None, customer_level="normal")
     with pytest.raises(UserError, match="达到上限 0"), unit_of_work(ctx := ctx_for(li)):
-        services.claim(ctx, customer.id)
+        pool_service.claim(ctx, customer.id)
     assert _status(customer) == "in_pool"
     assert db.session.scalar(select(func.count()).select_from(PoolMove)) == 0
 
 
 def test_one_claimer_racing_two_claims_cannot_pass_the_daily_cap(app, li):
     with unit_of_work(ctx := ServiceContext.system("cli")):
-        services.update_rule(ctx, "normal", {"max_claims_per_day": 1})
+        rule_service.update_rule(ctx, "normal", {"max_claims_per_day": 1})
     customers = [make_customer(None, customer_level="normal") for _ in range(2)]
     barrier = threading.Barrier(2, timeout=10)
     results = []
@@ -146,7 +148,7 @@ def test_one_claimer_racing_two_claims_cannot_pass_the_daily_cap(app, li):
             barrier.wait()
             try:
                 with unit_of_work(ctx := ctx_for(user)):
-                    services.claim(ctx, customer_id)
+                    pool_service.claim(ctx, customer_id)
                 results.append("won")
             except (ConflictError, UserError) as exc:
                 results.append(exc.message)
@@ -203,7 +205,7 @@ def test_demo_data_has_customers_due_for_recycling_and_a_handover_in_review(app_
     for name in ("crm", "pool"):
         installer.load_demo(name, registry=registry, ctx=ctx)
     assert db.session.scalar(select(Handover.stage)) == "review"
-    assert len(services.rules()) == 3 and all(r.id for r in services.rules().values())
+    assert len(pool_queries.rules()) == 3 and all(r.id for r in pool_queries.rules().values())
     before = db.session.scalar(
         select(func.count()).select_from(Customer).where(Customer.status == "in_pool")
     )
@@ -228,7 +230,7 @@ def test_crm_learns_which_fields_to_hide_from_claimers(li, make_user):
     boss = make_user("manager", username="boss")
     assert not any(hook(customer=customer, ctx=ctx_for(boss)))
     with unit_of_work(ctx := ctx_for(li)):
-        services.claim(ctx, customer.id)
+        pool_service.claim(ctx, customer.id)
     db.session.refresh(customer)
     assert not any(hook(customer=customer, ctx=ctx_for(li)))
 

@@ -13,8 +13,8 @@ from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.notify.models import Notification
-from modules.crm.opportunities import add_quote
-from modules.crm.opportunities import change_status as opp_status
+from modules.crm.services.opportunities import add_quote
+from modules.crm.services.opportunities import change_status as opp_status
 from modules.sales.models import Order
 from modules.sales.models import OrderModification
 from modules.sales.services import orders as svc
@@ -45,7 +45,7 @@ def test_status_machine_only_allows_the_next_step_and_audits_each(people):
     assert order.delivered_on is not None
     assert [x.delivered_quantity for x in order.lines] == [2]
     moves = db.session.scalars(select(AuditLog).where(
-        AuditLog.model == "sales_order", AuditLog.action == "status")).all()
+        AuditLog.model == "sales_order", AuditLog.action == "status").order_by(AuditLog.id)).all()
     assert [m.changes["status"] for m in moves] == [
         ["pending", "confirmed"], ["confirmed", "paid"], ["paid", "delivered"]]
 

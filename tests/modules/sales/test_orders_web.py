@@ -118,7 +118,7 @@ def test_customer_section_cards_and_searcher(client, people, app_ctx):
 
 
 def test_handover_checklist_lists_open_orders(people):
-    from modules.crm.handover import checklist
+    from modules.crm.services.handover import checklist
 
     customer = make_customer(people["a"])
     order = make_order(people["a"], customer=customer)

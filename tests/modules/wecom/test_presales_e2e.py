@@ -116,3 +116,31 @@ def test_slow_command_answers_at_once_then_through_response_url(driver, fake_wec
     answers = fake_wecom.state.received("/cgi-bin/aibot/response")
     assert len(answers) == 1 and answers[0]["args"]["response_code"] == "rc1"
     assert "负责人" in answers[0]["json"]["markdown"]["content"]
+
+
+def test_new_opportunity_goes_to_the_sales_group_robot_through_the_bridge(ctx_app, fake_wecom):
+    """crm announces; the wecom_crm bridge (installed with crm and wecom) pushes the card to
+    the group robot named by ``wecom_crm.sales_webhook`` ("sales" by default)."""
+    li = _sales("li.sales")
+    opp = make_opportunity(make_customer(li))  # unowned: announced
+    sent = fake_wecom.state.received("/cgi-bin/webhook/send")
+    assert [r["args"]["key"] for r in sent] == ["sales-key"]
+    assert sent[0]["json"]["msgtype"] == "template_card"
+    assert opp.product_name in sent[0]["json"]["template_card"]["main_title"]["title"]
+
+
+def test_crm_alone_announces_in_the_app_only(databases, instance_dir, fake_wecom):
+    """Without the bridge crm knows nothing of WeCom: the notice is in-app, nothing is
+    pushed, and crm declares no WeCom setting."""
+    from core.notify.models import Notification
+    from core.settings import get_setting
+
+    fake_wecom.state.requests.clear()
+    with installed_app(databases, instance_dir, ["crm"]) as app, cleaned_context(app):
+        assert "wecom_crm" not in app.extensions["tandem_registry"].installed
+        li = _sales("li.sales")
+        make_opportunity(make_customer(li))
+        channels = set(db.session.scalars(select(Notification.channel)))
+        assert channels == {"inapp"}
+        assert get_setting("wecom_crm.sales_webhook") is None
+    assert fake_wecom.state.requests == []

@@ -53,7 +53,7 @@ def _user(username: str, *roles: str) -> Any:
 
 
 def _customer(owner: Any, phone: str = "13812345678") -> Any:
-    from modules.crm.customers import create_customer
+    from modules.crm.services.customers import create_customer
 
     ctx = ServiceContext.system("cli")
     with unit_of_work(ctx):
@@ -227,7 +227,7 @@ def test_bridge_installs_itself_and_cascades_out(make_app):
 
 
 def test_confirmed_handover_transfers_the_wecom_relationship(ctx_app, app_driver, fake_wecom):
-    from modules.crm import handover
+    from modules.crm.services import handover as handover_service
     from modules.wecom_crm.models import ExternalLink
 
     old, new = _user("li.sales"), _user("zhao.sales")
@@ -243,11 +243,11 @@ def test_confirmed_handover_transfers_the_wecom_relationship(ctx_app, app_driver
         with unit_of_work(ctx):
             return fn(ctx, *args, **kwargs)
 
-    h = run(admin, handover.start_handover, to_user_id=new.id, from_user_id=old.id,
+    h = run(admin, handover_service.start_handover, to_user_id=new.id, from_user_id=old.id,
             reason="resignation")
-    run(admin, handover.submit, h.id)
-    run(reviewer, handover.review, h.id, True)
-    run(new, handover.confirm, h.id)  # the transfer job runs after this commit
+    run(admin, handover_service.submit, h.id)
+    run(reviewer, handover_service.review, h.id, True)
+    run(new, handover_service.confirm, h.id)  # the transfer job runs after this commit
     calls = fake_wecom.state.received("/cgi-bin/externalcontact/transfer_customer")
     assert calls and calls[-1]["json"]["external_userid"] == ["wm_ho"]
     assert calls[-1]["json"]["takeover_userid"] == "zhao.sales"

@@ -2,7 +2,7 @@
 
 Revision ID: sales_0001
 Revises:
-Create Date: 2026-12-04 22:34:37.942191
+Create Date: 2026-12-04 23:10:23.560386
 """
 
 from alembic import op
@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancel_reason", sa.Text(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("share_version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("total_amount >= 0", name=op.f("ck_sales_order_total_not_negative")),

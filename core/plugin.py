@@ -1,0 +1,66 @@
+"""The core's own registrations, made through the same hooks as any module's ``hooks.py``
+(the registry loads this module by name, like a module's hooks)."""
+
+from __future__ import annotations
+
+from core import hookimpl
+from core.bot.dispatcher import help_command
+from core.notify.channels import BUILTIN_CHANNELS
+from core.registration import BotCommand
+from core.registration import JobSpec
+from core.registration import MenuItem
+from core.registration import Permission
+
+
+@hookimpl
+def register_permissions() -> list[Permission]:
+    return [
+        Permission("core.user.read", "查看用户", ("manager",)),
+        Permission("core.user.manage", "管理用户"),
+        Permission("core.role.manage", "管理角色与权限"),
+        Permission("core.team.manage", "管理团队"),
+        Permission("core.settings.manage", "管理系统设置"),
+        Permission("core.audit.read", "查看操作日志", ("manager",)),
+        Permission("core.module.manage", "安装与卸载应用"),
+        Permission("core.jobs.manage", "查看与重试后台任务"),
+    ]
+
+
+@hookimpl
+def register_menus() -> list[MenuItem]:
+    return [
+        MenuItem("settings", "设置", sequence=900, icon="gear"),
+        MenuItem("settings.apps", "应用", "core_admin.apps", "settings", 10, "core.module.manage"),
+        MenuItem("settings.users", "用户", "core_users.users", "settings", 20, "core.user.read"),
+        MenuItem("settings.roles", "角色与权限", "core_users.roles", "settings", 30,
+                 "core.role.manage"),
+        MenuItem("settings.teams", "团队", "core_users.teams", "settings", 40, "core.team.manage"),
+        MenuItem("settings.settings", "系统设置", "core_system.settings", "settings", 50,
+                 "core.settings.manage"),
+        MenuItem("settings.audit", "操作日志", "core_system.audit", "settings", 60,
+                 "core.audit.read"),
+        MenuItem("settings.jobs", "后台任务", "core_system.failed_jobs", "settings", 70,
+                 "core.jobs.manage"),
+    ]
+
+
+@hookimpl
+def register_bot_commands() -> list[BotCommand]:
+    return [BotCommand("帮助", help_command, help="查看可用命令", usage="#帮助 [命令]",
+                       aliases=("help",))]
+
+
+@hookimpl
+def register_jobs() -> list[JobSpec]:
+    return [
+        JobSpec("core.notify.deliver", "core.notify:deliver", description="发送一条通知"),
+        JobSpec("core.outbox.relay", "core.notify:relay", schedule="* * * * *",
+                description="补发未送出或待重试的通知"),
+    ]
+
+
+@hookimpl
+def register_notification_channels() -> list:
+    return BUILTIN_CHANNELS
+
+
