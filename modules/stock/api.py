@@ -19,6 +19,7 @@ from modules.stock.models import OnHand
 from modules.stock.models import Part
 from modules.stock.models import PartRequest
 from modules.stock.models import PurchaseOrder
+from modules.stock.models import Supplier
 from modules.stock.models import Warehouse
 from modules.stock.services import catalogue
 from modules.stock.services import ledger
@@ -297,6 +298,38 @@ WAREHOUSES = api.Listing(Warehouse, sort={"code": Warehouse.code}, default_sort=
 def warehouses(ctx):  # noqa: ANN001, ANN201
     """Warehouses, engineers' vans included (kind ``van``)."""
     return WAREHOUSES.page(ctx, select(Warehouse))
+
+
+class SupplierOut(api.ApiOut):
+    id: int
+    name: str
+    contact_name: str | None
+    phone: str | None
+    active: bool
+
+
+class SupplierIn(api.ApiIn):
+    name: str = Field(min_length=1, max_length=200)
+    contact_name: str = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=40)
+
+
+SUPPLIERS = api.Listing(Supplier, sort={"name": Supplier.name}, default_sort="name",
+                        search=[Supplier.name])
+
+
+@api.route(bp, "/suppliers", permission="stock.purchase.read", response=SupplierOut,
+           listing=SUPPLIERS, tags=TAGS)
+def suppliers(ctx):  # noqa: ANN001, ANN201
+    """Suppliers."""
+    return SUPPLIERS.page(ctx, select(Supplier))
+
+
+@api.route(bp, "/suppliers", methods=["POST"], permission="stock.part.write", body=SupplierIn,
+           response=SupplierOut, status=201, tags=TAGS)
+def create_supplier(ctx, body: SupplierIn):  # noqa: ANN001, ANN201
+    """Add a supplier (the name is unique: 409 when taken)."""
+    return catalogue.create_supplier(ctx, body.name, body.contact_name, body.phone)
 
 
 class StockOut(api.ApiOut):

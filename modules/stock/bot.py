@@ -96,6 +96,14 @@ def reject(ctx: Any, call: Any) -> Card:
                         buttons=False)
 
 
+def ask_info(ctx: Any, call: Any) -> Card:
+    req, question = _request(ctx, call)
+    if not question.strip():
+        raise ValidationError(_("请写需要补充的信息，例如：#退回配件 PR-12 请补充故障照片"))
+    return request_card(svc.ask_for_information(ctx, req.id, question.strip()),
+                        source=_("已退回补充信息"), buttons=False)
+
+
 def approve_clicked(ctx: Any, click: Any) -> Card:
     """The card's 批准 button: approve and issue; the clicker's card shows the outcome."""
     req = svc.approve_request(ctx, int(click.record_id()))
@@ -109,6 +117,12 @@ def reject_clicked(ctx: Any, click: Any) -> str:
     return _("请发送：#驳回配件 %(number)s 原因", number=req.number)
 
 
+def ask_info_clicked(ctx: Any, click: Any) -> str:
+    """The card's 需补充 button: the question is asked for in chat."""
+    req = svc.get_request(ctx, int(click.record_id()))
+    return _("请发送：#退回配件 %(number)s 需要补充的信息", number=req.number)
+
+
 def commands() -> list[BotCommand]:
     common = {"model": MODEL, "reference": "PR-"}
     return [
@@ -120,6 +134,9 @@ def commands() -> list[BotCommand]:
                    _l("#批准配件 [PR-编号]"), **common),
         BotCommand("驳回配件", reject, "stock.request.approve", _l("驳回配件申请（需写原因）"),
                    _l("#驳回配件 [PR-编号] 原因"), **common),
+        BotCommand("退回配件", ask_info, "stock.request.approve",
+                   _l("退回配件申请，请申请人补充信息"), _l("#退回配件 [PR-编号] 需要补充的信息"),
+                   **common),
     ]
 
 
@@ -129,4 +146,6 @@ def card_actions() -> list[CardAction]:
                    _l("批准")),
         CardAction("stock.request.reject", reject_clicked, "stock.request.approve",
                    _l("驳回")),
+        CardAction("stock.request.ask_info", ask_info_clicked, "stock.request.approve",
+                   _l("需补充")),
     ]

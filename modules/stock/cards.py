@@ -41,7 +41,8 @@ def request_card(req: Any, source: str | None = None, *, buttons: bool = True) -
     card_buttons = [CardButton.link(pgettext("card", "查看"), request_url(req))]
     if buttons and req.status in ("pending", "info_requested"):
         card_buttons[:0] = [CardButton.action(_("批准"), "stock.request.approve", req.id),
-                            CardButton.action(_("驳回"), "stock.request.reject", req.id, 2)]
+                            CardButton.action(_("驳回"), "stock.request.reject", req.id, 2),
+                            CardButton.action(_("需补充"), "stock.request.ask_info", req.id, 2)]
     return Card(title=items, source=source if source is not None else _("配件申请"),
                 emphasis=(_("紧急程度"), _("紧急") if req.urgency == "urgent" else _("普通")),
                 description=req.notes or "", fields=fields, url=request_url(req),

@@ -79,6 +79,10 @@ def register_menus() -> list:
                  "stock.purchase.read"),
         MenuItem("stock.warehouses", "仓库", "stock.warehouses", "stock", 80,
                  "stock.part.read"),
+        MenuItem("stock.suppliers", "供应商", "stock.suppliers", "stock", 85,
+                 "stock.purchase.read"),
+        MenuItem("stock.usage", "配件使用统计", "stock.usage", "stock", 90,
+                 "stock.purchase.read"),
     ]
 
 

@@ -25,3 +25,9 @@ def part_request_target(text: str, chat_id: str | None, ctx: ServiceContext) -> 
     """For ``#申请配件`` in chat: the ticket (and equipment) the request is for, from the
     rest of the command's text (``AS2024…``) or the chat's last ticket card, as
     ``{"ticket_id": int, "equipment_id": int | None}``; None when no module knows."""
+
+
+@hookspec
+def equipment_model_names(equipment_ids: list[int], ctx: ServiceContext) -> dict[int, str]:
+    """The model names of equipment records (``{id: "KFR-35GW"}``) for usage statistics by
+    equipment model; answered by a bridge to the equipment module."""

@@ -167,3 +167,60 @@ def search_parts(term: str, limit: int) -> list[Part]:
     return list(db.session.scalars(
         select(Part).where(or_(Part.part_code.ilike(like), Part.part_name.ilike(like)))
         .order_by(Part.part_code).limit(limit)))
+
+
+USAGE_GROUPS = {"part": "配件", "category": "类别", "engineer": "工程师", "month": "月份",
+                "model": "设备型号"}
+
+
+def usage_stats(ctx: ServiceContext, group: str, date_from: Any = None,
+                date_to: Any = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Parts used (issues less returns) by part, category, engineer, month or equipment
+    model, with their value at the cost they were issued at — one aggregate in SQL.
+    Equipment models come from the ``equipment_model_names`` hook (None → "未知")."""
+    from core import hooks
+    from modules.stock.models import PartsUsage
+
+    value = func.sum(PartsUsage.quantity * func.coalesce(StockMove.unit_cost, 0))
+    qty = func.sum(PartsUsage.quantity)
+    if group == "month":
+        key = func.substr(func.cast(PartsUsage.usage_date, db.String), 1, 7)
+    elif group == "engineer":
+        key = func.coalesce(PartsUsage.engineer_name, "-")
+    elif group == "category":
+        key = Part.category
+    elif group == "model":
+        key = PartsUsage.equipment_id
+    else:
+        key = Part.part_code
+    stmt = (select(key.label("key"), qty.label("quantity"), value.label("value"),
+                   func.count(func.distinct(PartsUsage.ticket_id)).label("tickets"))
+            .join(Part, Part.id == PartsUsage.part_id)
+            .outerjoin(StockMove, StockMove.id == PartsUsage.move_id)
+            .group_by(key).order_by(qty.desc()).limit(limit))
+    if date_from is not None:
+        stmt = stmt.where(PartsUsage.usage_date >= date_from)
+    if date_to is not None:
+        stmt = stmt.where(PartsUsage.usage_date <= date_to)
+    rows = [{"key": r.key, "quantity": int(r.quantity or 0), "value": r.value or 0,
+             "tickets": int(r.tickets or 0)} for r in db.session.execute(stmt)]
+    if group == "part":
+        names = dict(db.session.execute(select(Part.part_code, Part.part_name).where(
+            Part.part_code.in_([r["key"] for r in rows]))).all())
+        for r in rows:
+            r["key"] = f"{r['key']} {names.get(r['key'], '')}".strip()
+    if group == "model":
+        ids = [r["key"] for r in rows if r["key"] is not None]
+        answers = hooks.call("equipment_model_names", equipment_ids=ids, ctx=ctx) or []
+        names = {}
+        for answer in answers:
+            names.update(answer or {})
+        merged: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            name = names.get(r["key"]) or "未知"
+            slot = merged.setdefault(name, {"key": name, "quantity": 0, "value": 0,
+                                            "tickets": 0})
+            for k in ("quantity", "value", "tickets"):
+                slot[k] += r[k]
+        rows = sorted(merged.values(), key=lambda r: -r["quantity"])
+    return rows

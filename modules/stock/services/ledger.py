@@ -138,6 +138,18 @@ def _cost(value: Any) -> Decimal | None:
     return cost
 
 
+def _lock_in_order(part_id: int, warehouse_ids: list[int]) -> None:
+    """Take the on-hand rows of a move touching several warehouses in one order (by
+    warehouse id), so that two opposite transfers queue instead of deadlocking
+    (PostgreSQL; SQLite's single writer needs nothing)."""
+    for wh_id in sorted(warehouse_ids):
+        db.session.execute(_insert_ignore({"part_id": part_id, "warehouse_id": wh_id,
+                                           "on_hand": 0}))
+    db.session.execute(select(OnHand.id).where(
+        OnHand.part_id == part_id, OnHand.warehouse_id.in_(warehouse_ids))
+        .order_by(OnHand.warehouse_id).with_for_update())
+
+
 def receive(ctx: ServiceContext, part_id: int, warehouse_id: int, qty: Any,
             unit_cost: Any = None, note: str = "", **refs: Any) -> StockMove:
     """A receipt (入库) without a purchase order (opening stock, a found box …); waiting
@@ -191,6 +203,7 @@ def transfer(ctx: ServiceContext, part_id: int, from_id: int, to_id: int, qty: A
     if source.id == target.id:
         raise ValidationError.of_fields({"to_warehouse_id": _("调入仓库不能与调出仓库相同")})
     n = quantity(qty)
+    _lock_in_order(part.id, [source.id, target.id])
     key = uuid.uuid4().hex
     out = post_move(ctx, part, source, -n, "transfer", transfer_key=key, note=note or None)
     into = post_move(ctx, part, target, n, "transfer", transfer_key=key, note=note or None)

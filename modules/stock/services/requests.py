@@ -188,7 +188,7 @@ def approve_request(ctx: ServiceContext, request_id: int, *, when_short: str = "
         raise ConflictError(_("申请 %(number)s 已处理（%(status)s），无需再次审批",
                               number=req.number, status=_(req.status_label)))
     short = []
-    for line in req.lines:
+    for line in sorted(req.lines, key=lambda ln: ln.part_id):  # one lock order: no deadlock
         if not _issue_line(ctx, req, line, warehouse, respect_queue=True):
             short.append(line)
     if short and when_short == "refuse":

@@ -86,13 +86,30 @@ def _back(default: str) -> str:
     return request.referrer or default
 
 
+PHONE_HIDDEN = frozenset({"category", "specification", "unit_price"})
+HIDDEN_TD = '<td class="d-none d-md-table-cell"'
+
+
+def _part_cells() -> Any:
+    """The columns' own cells; those of ``PHONE_HIDDEN`` are hidden below 768 px."""
+    writers = []
+    for col in PARTS.columns:
+        write = PARTS._cell_writer(col)
+        if col.key in PHONE_HIDDEN:
+            writers.append(lambda row, w=write: HIDDEN_TD + w(row)[3:])
+        else:
+            writers.append(write)
+    return lambda row: "".join([w(row) for w in writers])
+
+
 @bp.route("/parts")
 @requires("stock.part.read")
 def parts() -> Any:
     ctx = web_ctx()
     actions = [("新建配件", url_for(".part_new"))] if ctx.can("stock.part.write") else []
     return PARTS.respond(ctx, select(Part).where(Part.active.is_(True)), title="配件",
-                         actions=actions)
+                         actions=actions, template="stock/part_list.html",
+                         cells=_part_cells(), phone_hidden=PHONE_HIDDEN)
 
 
 @bp.route("/parts/<int:id>")
@@ -490,3 +507,46 @@ def warehouses() -> Any:
                                    .order_by(User.username).limit(500)).all()
     return render_template("stock/warehouses.html", rows=rows, kinds=WAREHOUSE_KINDS,
                            engineers=engineers)
+
+
+# ------------------------------------------------------------------ usage statistics
+@bp.route("/usage")
+@requires("stock.purchase.read")
+def usage() -> Any:
+    from datetime import date
+
+    group = request.args.get("group", "part")
+    if group not in queries.USAGE_GROUPS:
+        abort(400)
+
+    def day(name: str) -> Any:
+        raw = request.args.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            abort(400)
+
+    rows = queries.usage_stats(web_ctx(), group, day("date_from"), day("date_to"))
+    if group == "category":
+        for r in rows:
+            r["key"] = PART_CATEGORIES.get(r["key"], r["key"])
+    top = max((r["quantity"] for r in rows), default=0) or 1
+    return render_template("stock/usage.html", rows=rows, group=group, top=top,
+                           groups=queries.USAGE_GROUPS, args=request.args)
+
+
+@bp.route("/suppliers", methods=["GET", "POST"])
+@requires("stock.purchase.read")
+def suppliers() -> Any:
+    ctx = web_ctx()
+    if request.method == "POST":
+        if not ctx.can("stock.part.write"):
+            abort(403)
+        f = request.form
+        return run_action(lambda c: catalogue.create_supplier(
+            c, f.get("name", ""), f.get("contact_name", ""), f.get("phone", "")),
+            _("供应商已保存"), url_for(".suppliers"))
+    rows = db.session.scalars(select(Supplier).order_by(Supplier.name)).all()
+    return render_template("stock/suppliers.html", rows=rows)

@@ -131,3 +131,7 @@ def test_purchase_orders_and_partial_receiving(api):
     assert keeper.get(f"/parts/{part.id}").json["on_hand"] == 6
     assert [o["status"] for o in keeper.get("/purchase-orders").json["data"]] == ["received"]
     assert api("eng").get("/purchase-orders").status_code == 403
+    made = keeper.post("/suppliers", json={"name": "上海冷通制冷设备有限公司"})
+    assert made.status_code == 201
+    assert keeper.post("/suppliers", json={"name": "上海冷通制冷设备有限公司"}).status_code == 409
+    assert len(keeper.get("/suppliers").json["data"]) == 2

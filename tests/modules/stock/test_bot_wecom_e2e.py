@@ -160,3 +160,17 @@ def test_unknown_part_code_answers_clearly(driver):
     make_warehouse("WH-MAIN")
     reply = _say(driver, "zhang.eng", "#申请配件 NOPE-1 1", "m-bad-1")
     assert "配件编码 NOPE-1 不存在" in reply["stream"]["content"]
+
+
+def test_ask_for_information_from_chat(driver):
+    _user("zhang.eng", "engineer", "张工")
+    _user("liu.wh", "warehouse", "刘仓管")
+    make_part("AC-FILTER-001")
+    make_warehouse("WH-MAIN")
+    _say(driver, "zhang.eng", "#申请配件 AC-FILTER-001 1", "m-req-3")
+    req = db.session.scalar(select(PartRequest))
+    reply = _say(driver, "liu.wh", f"#退回配件 {req.number} 请补充故障照片", "m-ask-1")
+    assert reply["msgtype"] == "template_card"
+    db.session.expire_all()
+    req = db.session.get(PartRequest, req.id)
+    assert (req.status, req.decision_note) == ("info_requested", "请补充故障照片")

@@ -109,3 +109,21 @@ def test_fifty_concurrent_approvals_issue_ten_and_queue_forty_in_order(app_ctx, 
     assert served == [r.id for r in waiting[:3]]
     assert on_hand(part, main) == 0
     _ledger_equals_on_hand(part, main)
+
+
+def test_opposite_concurrent_transfers_neither_deadlock_nor_lose_stock(app_ctx):
+    part, a, b = make_part(), make_warehouse(), make_warehouse()
+    receive(part, a, STOCK)
+    receive(part, b, STOCK)
+    ids = (part.id, a.id, b.id)
+
+    def work(ctx, i):  # noqa: ANN001, ANN202
+        source, target = (ids[1], ids[2]) if i % 2 else (ids[2], ids[1])
+        return ledger.transfer(ctx, ids[0], source, target, 1)
+
+    ok, refused = _race(app_ctx, work)
+    assert len(ok) + len(refused) == N
+    db.session.expire_all()
+    assert on_hand(part, a) + on_hand(part, b) == 2 * STOCK
+    _ledger_equals_on_hand(part, a)
+    _ledger_equals_on_hand(part, b)

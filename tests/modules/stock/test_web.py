@@ -33,7 +33,7 @@ def test_every_stock_page_renders_for_the_warehouse_keeper(client, login_as, mak
                 f"/stock/parts/{low.id}/edit", "/stock/requests", "/stock/requests/new",
                 f"/stock/requests/{req.id}", "/stock/receipt", "/stock/transfer",
                 "/stock/count", "/stock/purchase-requests", "/stock/purchase-orders",
-                "/stock/warehouses"]:
+                "/stock/warehouses", "/stock/suppliers", "/stock/usage"]:
         response = client.get(url)
         assert response.status_code == 200, url
 
@@ -122,3 +122,33 @@ def test_parts_list_in_english(client, login_as):
         update_user(ctx, db.session.merge(user), locale="en")
     page = client.get("/stock/parts").get_data(as_text=True)
     assert "Part code" in page and "Minimum stock" in page
+
+
+def test_usage_statistics_by_part_engineer_month_and_model(client, login_as, make_user):
+    from modules.stock.services import requests as svc
+    from tests.modules.stock.factories import as_user
+
+    _low, ok, _main = _stocked()
+    eng = make_user("engineer", display_name="张工")
+    req = make_request(eng, ok, 3, ticket_id=5, equipment_id=11)
+    as_user(make_user("warehouse"), svc.approve_request, req.id)
+    as_user(eng, svc.return_unused, req.id, req.lines[0].id, 1)
+    login_as("manager")
+    page = client.get("/stock/usage?group=part").get_data(as_text=True)
+    assert "AC-FILTER-001 空调滤网" in page and "<td class=\"text-end\">2</td>" in page
+    assert "张工" in client.get("/stock/usage?group=engineer").get_data(as_text=True)
+    assert "未知" in client.get("/stock/usage?group=model").get_data(as_text=True)
+    month = client.get("/stock/usage?group=month&date_from=2020-01-01").get_data(as_text=True)
+    assert "<td class=\"text-end\">2</td>" in month
+    assert client.get("/stock/usage?group=bogus").status_code == 400
+    assert client.get("/stock/usage?date_from=x").status_code == 400
+
+
+def test_suppliers_page_creates_a_supplier(client, login_as):
+    login_as("warehouse")
+    response = client.post("/stock/suppliers", data={"name": "苏州恒温电气配件厂",
+                                                     "contact_name": "郑女士"})
+    assert response.status_code == 302
+    assert "苏州恒温电气配件厂" in client.get("/stock/suppliers").get_data(as_text=True)
+    client.post("/stock/suppliers", data={"name": "苏州恒温电气配件厂"})
+    assert "已存在" in client.get("/stock/suppliers").get_data(as_text=True)
