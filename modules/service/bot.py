@@ -122,27 +122,37 @@ TYPE_WORDS = {"维修": "repair", "保养": "maintenance", "投诉": "complaint"
               "安装": "installation", "咨询": "inquiry"}
 
 
+def _customer(ctx: Any, who: str) -> Any:
+    """A visible customer by CUS- number, phone or exact name (record rules apply)."""
+    from sqlalchemy import or_
+    from sqlalchemy import select
+
+    from core.errors import NotFoundError
+    from core.extensions import db
+    from modules.crm.models.customer import Customer
+    from modules.crm.models.customer import parse_customer_number
+    from modules.crm.validation import normalize_phone
+
+    number = parse_customer_number(who)
+    if number is not None:
+        where = Customer.id == number
+    else:
+        where = or_(Customer.phone == normalize_phone(who), Customer.customer_name == who)
+    found = db.session.scalars(ctx.scoped(select(Customer), Customer).where(where).limit(2)).all()
+    if len(found) != 1:
+        raise NotFoundError(_("找不到客户“%(who)s”，请用手机号或客户编号", who=who))
+    return found[0]
+
+
 def report(ctx: Any, call: Any) -> Any:
     """``#报修 13800138000 [维修|保养|投诉…] 3楼空调制冷不好``: a ticket for that customer
     (by phone, CUS- number or exact name), its project matched, dispatched; the reply is its
     card, so ``#认领`` in the chat then means it."""
-
-    from core.errors import NotFoundError
-    from core.extensions import db
-    from modules.crm.customers import customer_select
-    from modules.crm.customers import find_customer
-    from modules.crm.models.customer import Customer
-
     words = call.args.split()
     if len(words) < 2:
         raise ValidationError(_("请写客户和问题，例如：#报修 13800138000 3楼空调制冷不好"))
     who, rest = words[0], words[1:]
-    try:
-        customer = find_customer(ctx, who)
-    except NotFoundError:
-        customer = db.session.scalar(customer_select(ctx).where(Customer.customer_name == who))
-        if customer is None:
-            raise
+    customer = _customer(ctx, who)
     ticket_type = TYPE_WORDS.get(rest[0], "repair") if rest else "repair"
     if rest and rest[0] in TYPE_WORDS:
         rest = rest[1:]

@@ -108,4 +108,4 @@ def test_report_in_chat_then_claim(people):
     assert (ticket.priority, ticket.channel) == ("urgent", "bot")
     assert "已认领" in say("#认领")
     assert "请写客户和问题" in say("#报修", "wangxs")
-    assert "不存在" in say("#报修 13999999999 漏水", "wangxs")
+    assert "找不到客户" in say("#报修 13999999999 漏水", "wangxs")

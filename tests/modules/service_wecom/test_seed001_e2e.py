@@ -86,16 +86,13 @@ def _oa(client: Any, openid: str, text: str) -> str:
 def test_verified_customer_reports_and_the_owner_sales_and_group_hear(ctx_app, driver,
                                                                        fake_wecom):
     from core.settings import set_setting
-    from modules.crm.customers import create_customer
+    from tests.modules.crm.factories import make_customer
 
     with unit_of_work(ServiceContext.system("cli")):
         set_setting("service.group_webhook", "service")
     li = _user("li.sales", "sales", "李销售")
     zhang = _user("zhang.eng", "engineer", "张工")
-    ctx = ServiceContext.system("cli")
-    with unit_of_work(ctx):
-        customer = create_customer(ctx, {"customer_name": "张三", "customer_type": "individual",
-                                         "phone": "13800138000", "owner_id": li.id})
+    customer = make_customer(li, customer_name="张三", phone="13800138000")
     old = make_order(li, customer)
     advance(li, old, "confirmed")
     project = make_order(li, customer, engineer_id=zhang.id)
