@@ -103,11 +103,31 @@ def managers() -> list[User]:
         User.active.is_(True), User.roles.any(Role.code == "manager"))))
 
 
+def admins() -> list[User]:
+    return list(db.session.scalars(select(User).where(
+        User.active.is_(True), User.roles.any(Role.code == "admin"))))
+
+
+def complaint_handlers(ticket: Ticket) -> list[User]:
+    """Seed 003 §3.2: a general complaint stays with service, a serious one brings in the
+    supervisors, a major one the management as well."""
+    if ticket.ticket_type != "complaint":
+        return []
+    if ticket.complaint_level == "major":
+        return managers() + admins()
+    if ticket.complaint_level == "serious":
+        return managers()
+    return []
+
+
 def ticket_created(ctx: ServiceContext, ticket: Ticket) -> None:
     subject = f"【售后工单提醒】{ticket.ticket_no} {ticket.subject}"
+    if ticket.complaint_level in ("serious", "major"):
+        level = "重大投诉" if ticket.complaint_level == "major" else "严重投诉"
+        subject = f"【{level}】{ticket.ticket_no} {ticket.subject}"
     card = _card(ticket, "新售后工单")
     key = f"service.created:{ticket.id}"
-    people = _sales_people(ticket)
+    people = _sales_people(ticket) + complaint_handlers(ticket)
     if ticket.assignee is not None:
         people.insert(0, ticket.assignee)
     _send(ctx, people, subject, ticket, key, card=card)

@@ -199,3 +199,14 @@ def test_concurrent_claims_exactly_one_wins(app, make_user, people, customer):
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(TicketActionLog).where(
         TicketActionLog.action == "claim")) == 1
+
+
+def test_complaints_reach_the_level_that_handles_them(people, customer, make_user):
+    boss = make_user("admin", username="ceo")
+    for level, told in (("general", set()), ("serious", {people["manager"].id}),
+                        ("major", {people["manager"].id, boss.id})):
+        ticket = make_ticket(customer, ticket_type="complaint", complaint_level=level,
+                             subject=f"{level} 投诉")
+        got = {n.recipient_id for n in db.session.scalars(select(Notification).where(
+            Notification.record_id == str(ticket.id), Notification.channel == "inapp"))}
+        assert got - {people["sales"].id} == told, level
