@@ -139,7 +139,7 @@ def handover_checklist_items(customer_ids: list[int], ctx: Any) -> list[dict]:
 
     rows = open_tickets_of(customer_ids)
     detail = "、".join(f"{t.ticket_no} {t.subject}" for t in rows[:10])
-    return [{"category": "service_tickets", "title": "未结售后工单", "count": len(rows),
+    return [{"category": "service.open_tickets", "title": "未结售后工单", "count": len(rows),
              "detail": detail}]
 
 
@@ -214,3 +214,17 @@ def load_demo_data(ctx: Any) -> None:
     load(ctx)
 
 
+
+
+@hookimpl
+def equipment_fault_reported(equipment: Any, description: str, contact_phone: str | None,
+                             ctx: Any) -> Any:
+    """A customer reported a fault on the unit's QR page: a repair ticket for that unit."""
+    from modules.service.services.tickets import create_ticket
+
+    data = {"customer_id": equipment.customer_id, "ticket_type": "repair",
+            "equipment_id": equipment.id, "channel": "equipment",
+            "subject": description.splitlines()[0][:60], "description": description}
+    if contact_phone:
+        data["contact_phone"] = contact_phone
+    return create_ticket(ctx, data)

@@ -96,6 +96,7 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
     __table_args__ = (
         Index("ix_service_ticket_assignee_status", "assignee_id", "status"),
         Index("ix_service_ticket_stage", "stage", "id"),
+        Index("ix_service_ticket_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

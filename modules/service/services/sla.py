@@ -30,6 +30,9 @@ from modules.service.sla import deadline_utc
 from modules.service.sla import parse_intervals
 
 RUNNING = ("response_due", "resolution_due")
+# Breaches are marked in one UPDATE however many; their escalations (pushes to people) go
+# out at most this many a run (every minute), so a mass breach drains over a few runs.
+ESCALATE_PER_RUN = 50
 
 
 def calendar() -> WorkCalendar:
@@ -173,7 +176,7 @@ def refresh(ctx: ServiceContext) -> dict[str, int]:
             .execution_options(synchronize_session=False)).rowcount or 0
     ids = list(db.session.scalars(select(Ticket.id).where(
         Ticket.sla_state == "breached", Ticket.sla_escalated.is_(False),
-        Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id).limit(200)))
+        Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id).limit(ESCALATE_PER_RUN)))
     for ticket_id in ids:
         db.session.execute(update(Ticket).where(Ticket.id == ticket_id)
                            .values(sla_escalated=True)

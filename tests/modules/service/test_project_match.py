@@ -100,3 +100,19 @@ def test_resolution_updates_the_units_maintenance_record(people):
     refreshed = db.session.get(Equipment, unit.id)
     assert refreshed.last_maintenance_date is not None
     assert refreshed.next_maintenance_date > refreshed.last_maintenance_date
+
+
+def test_a_fault_reported_on_the_qr_page_becomes_a_repair_ticket(people):
+    from modules.equipment.services.faults import report_fault
+
+    customer = make_customer(people["sales"])
+    unit = _equipment(customer, serial_number="QR-1", install_location="5楼")
+    ctx = ServiceContext.system("web")
+    with unit_of_work(ctx):
+        kind, ref = report_fault(ctx, unit.id, "室内机漏水\n地板已经湿了", "138 0013 8000")
+    from modules.service.models import Ticket
+
+    ticket = db.session.query(Ticket).filter_by(ticket_no=ref).one()
+    assert kind == "ticket" and ticket.equipment_id == unit.id
+    assert (ticket.subject, ticket.channel, ticket.contact_phone, ticket.address) == \
+        ("室内机漏水", "equipment", "13800138000", "5楼")

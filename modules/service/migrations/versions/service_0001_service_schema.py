@@ -2,7 +2,7 @@
 
 Revision ID: service_0001
 Revises:
-Create Date: 2026-12-04 23:07:11.784304
+Create Date: 2026-12-04 23:37:56.444853
 """
 
 from alembic import op
@@ -146,6 +146,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_service_ticket_assignee_status", ["assignee_id", "status"], unique=False
         )
+        batch_op.create_index("ix_service_ticket_created_at", ["created_at"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_service_ticket_customer_id"), ["customer_id"], unique=False
         )
@@ -343,6 +344,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_service_ticket_order_id"))
         batch_op.drop_index(batch_op.f("ix_service_ticket_equipment_id"))
         batch_op.drop_index(batch_op.f("ix_service_ticket_customer_id"))
+        batch_op.drop_index("ix_service_ticket_created_at")
         batch_op.drop_index("ix_service_ticket_assignee_status")
 
     op.drop_table("service_ticket")
