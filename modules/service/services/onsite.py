@@ -149,9 +149,11 @@ def snapshot(ticket: Ticket) -> dict[str, Any]:
         "engineer": ticket.assignee.name if ticket.assignee else "",
         "root_cause": ticket.root_cause or "", "solution": ticket.solution or "",
         "parts_used": ticket.parts_used or "",
-        "service_hours": str(ticket.service_hours or "0"),
-        "fee_visit": str(ticket.fee_visit or 0), "fee_labour": str(ticket.fee_labour or 0),
-        "fee_parts": str(ticket.fee_parts or 0), "total": str(ticket.total_fee),
+        "service_hours": f"{Decimal(ticket.service_hours or 0):.2f}",
+        "fee_visit": f"{Decimal(ticket.fee_visit or 0):.2f}",
+        "fee_labour": f"{Decimal(ticket.fee_labour or 0):.2f}",
+        "fee_parts": f"{Decimal(ticket.fee_parts or 0):.2f}",
+        "total": f"{Decimal(ticket.total_fee):.2f}",
         "warranty": ticket.warranty_label,
     }
 
