@@ -95,6 +95,8 @@ def register_settings() -> list:
                 default="next", help="none 不调整 / previous 提前 / next 顺延（含调休）"),
         Setting("equipment.service_webhook", "维护提醒推送的群机器人名称", default="service",
                 help="WECOM_WEBHOOK_KEYS 中的名称"),
+        Setting("equipment.group_card_limit", "每次扫描推送到售后群的维护提醒卡片上限",
+                type="int", default=10, help="超出的合并为一条汇总（群机器人每分钟最多 20 条）"),
         Setting("equipment.service_chat_id", "售后群的会话 ID（chatid）",
                 help="#生成维护工单 不写编号时，找到该群最近推送的维护提醒"),
     ]

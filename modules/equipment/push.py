@@ -28,6 +28,7 @@ from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceReminder
 
 MODEL = "equipment_equipment"
+GROUP_CARD_LIMIT = 10  # reminder cards per scan to the service group; the rest summed up
 
 
 def url(equipment: Equipment) -> str:
@@ -91,6 +92,19 @@ def _to_group(ctx: ServiceContext, card: Card, subject: str, body: str, key: str
                dedupe_key=key, address=str(webhook), record=record)
 
 
+def _group_summary(ctx: ServiceContext, more: int, on: date) -> None:
+    """One message for the reminders past the group's card limit."""
+    webhook = get_setting("equipment.service_webhook")
+    configured = get_setting("wecom.webhook_keys") or {}
+    if "wecom_webhook" not in _channels() or not webhook or webhook not in configured:
+        return
+    link = f"{current_app.config['TANDEM_BASE_URL'].rstrip('/')}/equipment/?due_days=7"
+    subject = _("【维护提醒】另有 %(n)s 台设备近期需要保养", n=more)
+    notify(ctx, [], subject, _("请在“待维护设备”中查看并安排"), channels=("wecom_webhook",),
+           url=link, dedupe_key=f"equipment.due-summary:{on.isoformat()}",
+           address=str(webhook))
+
+
 def _managers(engineer: User | None) -> list[User]:
     """The engineer's team manager, else every active manager."""
     if engineer is not None and engineer.team is not None and engineer.team.manager_id:
@@ -114,17 +128,22 @@ def _reminders(ids: list[int]) -> list[MaintenanceReminder]:
 
 def reminders(ctx: ServiceContext, due_ids: list[int], overdue_ids: list[int],
               warranty_ids: list[int], on: date) -> None:
+    limit = int(get_setting("equipment.group_card_limit") or GROUP_CARD_LIMIT)
     with force_locale(default_locale()):
-        for reminder in _reminders(due_ids):
+        due = _reminders(due_ids)
+        for n, reminder in enumerate(due):
             equipment = reminder.equipment
             card = reminder_card(equipment, reminder.due_date)
             subject = card.title
             body = _("%(no)s 计划维护日期 %(day)s", no=equipment.equipment_no,
                      day=reminder.due_date.isoformat())
             key = f"equipment.due:{reminder.id}"
-            _to_group(ctx, card, subject, body, key, equipment)
+            if n < limit:  # the group robot takes 20 messages a minute: the rest in one
+                _to_group(ctx, card, subject, body, key, equipment)
             _send(ctx, [equipment.engineer], subject, body, link=card.url, key=key,
                   record=equipment, card=card)
+        if len(due) > limit:
+            _group_summary(ctx, len(due) - limit, on)
         for reminder in _reminders(overdue_ids):
             equipment = reminder.equipment
             subject = _("【维护逾期】%(name)s", name=equipment.display_name)
