@@ -37,12 +37,17 @@ def holiday_policy() -> str:
 
 
 def expiring_days() -> int:
-    return int(get_setting("equipment.warranty_expiring_days") or plans.EXPIRING_DAYS)
+    """The "expiring" threshold (read once per request: an unset setting costs a query)."""
+    from core.cache import request_cached
+
+    return request_cached("equipment.expiring_days", lambda: int(
+        get_setting("equipment.warranty_expiring_days") or plans.EXPIRING_DAYS))
 
 
-def warranty_status(equipment: Equipment, on: date) -> str | None:
+def warranty_status(equipment: Equipment, on: date, days: int | None = None) -> str | None:
     """In / expiring / out on ``on``, computed when read (never stored)."""
-    return plans.warranty_status(equipment.warranty_end_date, on, expiring_days())
+    return plans.warranty_status(equipment.warranty_end_date, on,
+                                 expiring_days() if days is None else days)
 
 
 def warranty_where(status: str, on: date) -> Any:
