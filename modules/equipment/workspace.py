@@ -139,6 +139,8 @@ def handover_items(customer_ids: list[int]) -> list[dict]:
         select(Equipment.equipment_no, Equipment.equipment_type, Equipment.install_location)
         .where(Equipment.customer_id.in_(customer_ids), Equipment.status != "retired")
         .order_by(Equipment.id)).all()
+    if not rows:
+        return []
     return [{"category": "equipment", "title": "在用设备", "count": len(rows),
              "detail": "、".join(f"{r.equipment_no} {r.install_location or ''}"
                                 f"{r.equipment_type or ''}" for r in rows[:10])

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:
+    from core.services import ServiceContext
+    from modules.sales.models import Order
 
 hookspec = pluggy.HookspecMarker("tandem")
 
 
 @hookspec
-def order_status_changed(order: Any, old: str, new: str, ctx: Any) -> None:
+def order_status_changed(order: Order, old: str, new: str, ctx: ServiceContext) -> None:
     """An order moved from ``old`` to ``new`` (inside the transaction that moved it)."""
 
 
 @hookspec
-def order_installed(order: Any, installations: list[dict], ctx: Any) -> list[Any]:
+def order_installed(order: Order, installations: list[dict], ctx: ServiceContext) -> list:
     """An order is being marked installed. ``installations`` has one dict per unit
     (``line``: the OrderLine, ``serial_number``, ``install_location``, ``install_date``);
     ``equipment`` creates the equipment records in the same transaction (raising
