@@ -98,3 +98,14 @@ _.next_follow_up_date
 _.ManifestDependenciesContract  # .importlinter: contract_types
 _.render_broken_contract  # import-linter calls it
 _.verbose  # ManifestDependenciesContract.check(graph, verbose)
+
+# sales, equipment: columns and fields read by templates, API answers and the audit log;
+# jobs named in strings; a test's signer override
+_.paid_at
+_.cancelled_at
+_.project_manager
+_.status_date
+_.parts_replaced
+_.ticket_id
+_.preventive_scan
+_.get_timestamp

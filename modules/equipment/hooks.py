@@ -124,6 +124,13 @@ def order_installed(order: Any, installations: list[dict], ctx: Any) -> list:
 
 
 @hookimpl
+def order_units(order: Any, ctx: Any) -> list[dict]:
+    from modules.equipment.workspace import order_units as units
+
+    return units(order)
+
+
+@hookimpl
 def register_customer_sections() -> list:
     from modules.equipment.workspace import customer_sections
 

@@ -19,9 +19,9 @@ from core.errors import ValidationError
 from core.extensions import db
 from core.services import ServiceContext
 from core.settings import get_setting
+from modules.equipment import plans
 from modules.equipment.models import NUMBER_PREFIX
 from modules.equipment.models import Equipment
-from modules.equipment.services import plans
 from modules.sales.services.numbering import local_date
 
 NOT_FOUND = _l("设备不存在或无权查看")

@@ -24,3 +24,11 @@ def order_installed(order: Order, installations: list[dict], ctx: ServiceContext
     (``line``: the OrderLine, ``serial_number``, ``install_location``, ``install_date``);
     ``equipment`` creates the equipment records in the same transaction (raising
     ``core.errors.ValidationError`` rolls the whole installation back)."""
+
+
+@hookspec
+def order_units(order: Order, ctx: ServiceContext) -> list[dict]:
+    """What was installed for ``order`` (``equipment``: one dict per unit with ``id``,
+    ``equipment_no``, ``serial_number``, ``equipment_type``, ``install_location``,
+    ``warranty_end_date`` and ``url``), for the order page, ``#已安装`` and the read-only
+    link. Unscoped: the caller shows them only with the order it may see."""

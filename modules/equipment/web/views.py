@@ -46,6 +46,7 @@ from core.web.listview import Column
 from core.web.listview import Filter
 from core.web.listview import ListView
 from modules.crm.models.customer import Customer
+from modules.equipment import plans
 from modules.equipment.models import MAINTENANCE_TYPES
 from modules.equipment.models import STATUSES
 from modules.equipment.models import WARRANTY_STATUSES
@@ -53,7 +54,6 @@ from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceRecord
 from modules.equipment.services import equipment as svc
 from modules.equipment.services import maintenance
-from modules.equipment.services import plans
 
 bp = Blueprint("equipment", __name__, url_prefix="/equipment", template_folder="templates")
 

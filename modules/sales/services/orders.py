@@ -229,7 +229,7 @@ def create_from_opportunity(ctx: ServiceContext, opportunity: Any) -> Order:
     audit.record(ctx, opportunity, "order", f"生成订单 {order.order_no}", {})
     if ctx.source == "bot" and ctx.chat_id:  # ``#确认订单`` … there then need no number
         from core.bot import remember_card
-        from modules.sales.bot import order_card
+        from modules.sales.cards import order_card
 
         remember_card(ctx.chat_id, order_card(order, source=_("新订单")))
     _push(ctx, order, lambda: _("新订单 %(no)s", no=order.order_no),

@@ -29,10 +29,10 @@ from core.services import unit_of_work
 from core.settings import set_setting
 from modules.crm.services.opportunities import add_quote
 from modules.crm.services.opportunities import change_status as opp_status
+from modules.equipment import plans
 from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceRecord
 from modules.equipment.models import MaintenanceReminder
-from modules.equipment.services import plans
 from modules.equipment.services.maintenance import complete_record
 from modules.sales.models import Order
 from modules.sales.services.numbering import SHANGHAI
