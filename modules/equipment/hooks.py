@@ -1,4 +1,9 @@
-"""Registrations of the equipment module."""
+"""Registrations of the equipment module.
+
+equipment depends on sales (and through it on crm): units are created by an order's
+installation (sales' ``order_installed``), in the order's transaction, from its delivered
+lines. A unit without an order (entered by hand or imported) is allowed by the model
+(``order_id`` nullable), but the module is installed with sales."""
 
 from __future__ import annotations
 
