@@ -21,8 +21,17 @@ from core import hooks
 from core.config import PROJECT_ROOT
 from core.config import instance_path
 from core.config import load_config
+from core.extensions import db
+from core.i18n import ensure_compiled
 from core.registry.manager import build_registry
 from core.registry.migrations import CORE_MIGRATIONS
+from core.registry.migrations import version_locations
+from core.security.principal import load_user
+from core.services import run_post_commit
+from core.web import core_blueprints
+from core.web import request_state
+from core.web.sessions import RefreshingSessionInterface
+from core.web.templating import init_templating
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +57,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app, registry)
     _add_module_templates(app, registry)
     _install_request_hooks(app)
-    from core.web.templating import init_templating
 
     init_templating(app)
     registry.hook.app_ready(app=app)
-    from core.web import request_state
 
     request_state.install(app)  # last: its function goes before every other one
     return app
@@ -71,7 +78,6 @@ def _import_core_models() -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from core.web.sessions import RefreshingSessionInterface
 
     app.session_interface = RefreshingSessionInterface()
     ext.db.init_app(app)
@@ -101,7 +107,6 @@ def _init_extensions(app: Flask) -> None:
     def _configure_alembic(config: Any) -> Any:
         registry = app.extensions.get("tandem_registry")  # None while it is built
         if registry is not None:
-            from core.registry.migrations import version_locations
 
             locations = version_locations(registry.modules.values())
             config.set_main_option("path_separator", "os")
@@ -110,7 +115,6 @@ def _init_extensions(app: Flask) -> None:
 
     @ext.login_manager.user_loader
     def _load_user(user_id: str) -> Any:
-        from core.security.principal import load_user
 
         return load_user(int(user_id))
 
@@ -120,7 +124,6 @@ def _configure_babel(app: Flask, registry: Any) -> None:
     dirs += [str(info.path / "translations") for name, info in registry.modules.items()
              if name in registry.installed and (info.path / "translations").is_dir()]
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
-    from core.i18n import ensure_compiled
 
     ensure_compiled([Path(d) for d in dirs])
 
@@ -190,7 +193,6 @@ def _add_module_templates(app: Flask, registry: Any) -> None:
 
 
 def _register_blueprints(app: Flask, registry: Any) -> None:
-    from core.web import core_blueprints
 
     for bp in core_blueprints():
         app.register_blueprint(bp)
@@ -218,8 +220,6 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _start_committed_jobs(response: Any) -> Any:
-        from core.extensions import db
-        from core.services import run_post_commit
 
         run_post_commit(db.session())
         return response

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from core import realtime
 from core.db import utcnow
 from core.extensions import db
 from core.security.models import User
@@ -176,7 +177,6 @@ def _run_after_commit(session: Session) -> None:
     callbacks = session.info.pop("after_commit", [])
     changed = session.info.pop("changed_records", [])
     if changed:
-        from core import realtime
 
         realtime.publish_changes(changed)
     for cb in callbacks:

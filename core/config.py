@@ -36,9 +36,6 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
 }
 
-ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
-
-
 def _parse_env_value(raw: str) -> Any:
     """TANDEM_* values may be JSON (lists, numbers, booleans); otherwise plain strings."""
     try:

@@ -8,9 +8,11 @@ from sqlalchemy import select
 
 from core import hooks
 from core.extensions import db
+from core.registry import installer
 from core.registry.models import CoreModule
 from core.security.models import Team
 from core.security.models import User
+from core.security.services import create_user
 from core.services import ServiceContext
 from core.services import unit_of_work
 
@@ -29,7 +31,6 @@ DEMO_USERS = [
 
 
 def load_core_demo(ctx: ServiceContext) -> list[tuple[str, str]]:
-    from core.security.services import create_user
 
     teams: dict[str, Team] = {}
     for name in ("销售一组", "销售二组"):
@@ -61,7 +62,6 @@ def load_core_demo(ctx: ServiceContext) -> list[tuple[str, str]]:
 
 
 def load_all(progress: Callable[[str], None] = lambda m: None) -> None:
-    from core.registry import installer
 
     installer.ensure_core()
     ctx = ServiceContext.system("cli")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class TandemError(Exception):
     """Base class for expected, user-facing errors."""
@@ -67,3 +72,46 @@ class ModuleError(TandemError):
 
 class StartupError(Exception):
     """A module registered something invalid (duplicate, bad prefix)."""
+
+
+class FieldError(ValueError):
+    """One field is invalid; ``str(error)`` is the message (in the reader's language).
+    Raised by cleaning functions; :class:`FieldErrors` collects them."""
+
+
+class FieldErrors:
+    """The field errors of a set of values, collected to refuse them all at once::
+
+        errors = FieldErrors()
+        name = errors.check("name", lambda: clean_text(values.get("name"), _l("名称"), 100, True))
+        if not errors.has("phone") and not phone:
+            errors.add("phone", gettext("请填写手机号"))
+        errors.raise_if_any()  # one ValidationError naming each field
+    """
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+
+    def check(self, field: str, clean: Callable[[], T]) -> T | None:
+        """``clean()``'s value; its :class:`FieldError` is kept for ``field`` (then None)."""
+        try:
+            return clean()
+        except FieldError as exc:
+            self.add(field, str(exc))
+            return None
+
+    def add(self, field: str, message: str) -> None:
+        """Note a problem of ``field`` (its first problem is the one kept)."""
+        self.fields.setdefault(field, message)
+
+    def has(self, field: str) -> bool:
+        return field in self.fields
+
+    def update(self, fields: dict[str, str]) -> None:
+        for field, message in fields.items():
+            self.add(field, message)
+
+    def raise_if_any(self) -> None:
+        """Raise one :class:`ValidationError` naming each field, if any was refused."""
+        if self.fields:
+            raise ValidationError.of_fields(self.fields)

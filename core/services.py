@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from dataclasses import field
@@ -19,6 +20,7 @@ from typing import Any
 from typing import Literal
 
 from flask_babel import gettext
+from sqlalchemy.exc import InvalidRequestError
 
 from core.db import utcnow
 from core.errors import PermissionDenied
@@ -141,14 +143,15 @@ def _savepoint(session: Session) -> Iterator[None]:
     nested = session.begin_nested()
     try:
         yield
-    except BaseException:
         if nested.is_active:
+            nested.commit()  # flushes what is pending: a failing write still fails here
+    except BaseException:
+        # Also when a failed flush left it inactive: until rolled back, it blocks the session.
+        with suppress(InvalidRequestError):  # already closed (e.g. the session committed)
             nested.rollback()
         for key, mark in marks.items():
             del session.info.get(key, [])[mark:]
         raise
-    if nested.is_active:
-        nested.commit()
 
 
 def _sqlite_begin(session: Session) -> None:
@@ -179,13 +182,3 @@ def run_post_commit(session: Session) -> None:
     """Run the callbacks committed transactions queued with :func:`after_commit_returns`."""
     for callback in session.info.pop(_POST_COMMIT, []):
         callback()
-
-
-@contextmanager
-def acting_as(ctx: ServiceContext) -> Iterator[ServiceContext]:
-    """Make ``ctx`` current without owning the transaction (tests, nested edges)."""
-    token = _current.set(ctx)
-    try:
-        yield ctx
-    finally:
-        _current.reset(token)

@@ -18,7 +18,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import text
 
+from core.app import create_app
 from core.extensions import db
+from core.jobs.scheduler import start_embedded_scheduler
 from core.web.request_state import BUILT_VERSION
 from core.web.request_state import STALE_APP
 
@@ -48,7 +50,6 @@ class TandemDispatcher:
     def __init__(
         self, factory: Callable[..., Flask] | None = None, config: dict[str, Any] | None = None
     ) -> None:
-        from core.app import create_app
 
         self._factory = factory or create_app
         self._config = config
@@ -81,10 +82,6 @@ class TandemDispatcher:
 
     def start_background_services(self) -> None:
         """In embedded mode (no Redis) run the periodic-job scheduler in a thread."""
-        try:
-            from core.jobs.scheduler import start_embedded_scheduler
-        except ModuleNotFoundError:
-            return
         start_embedded_scheduler(self)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command (2): the whole test suite. Lint, then pytest on SQLite, again on PostgreSQL (both
+# Command (2): the whole test suite. Lint (ruff, import contracts, dead code), then pytest on SQLite, again on PostgreSQL (both
 # with real Redis), then the browser tests in Debian's Chromium. Installs and starts
 # PostgreSQL, Redis and Chromium where they are missing when run as root (scripts/services.sh).
 # Extra arguments go to every pytest run, e.g. `scripts/test.sh -x -k audit`.
@@ -22,6 +22,20 @@ fi
 echo "==> ruff check"
 if ! ruff check --quiet .; then
   echo "ruff: the problems above fail the run" >&2
+  status=1
+fi
+
+echo "==> lint-imports (the import contracts of .importlinter)"
+if ! lint-imports --no-cache --config .importlinter >/dev/null 2>&1; then
+  lint-imports --no-cache --config .importlinter 2>&1 | sed -n '/^Contracts/,$p' >&2
+  echo "lint-imports: the broken import contracts above fail the run" >&2
+  status=1
+fi
+
+echo "==> vulture (dead code; [tool.vulture] in pyproject.toml, scripts/vulture_whitelist.py)"
+if ! vulture; then
+  echo "vulture: the unused code above fails the run (remove it, or whitelist what is used" \
+    "where vulture cannot see)" >&2
   status=1
 fi
 

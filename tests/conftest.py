@@ -30,7 +30,6 @@ FIXTURE_ADDONS = TESTS / "fixtures" / "addons"
 PG_ADMIN_URL = os.environ.get(
     "TANDEM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_TEST_URL = os.environ.get("TANDEM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 KEEP_TABLES = {"core_module", "core_state", "core_role", "core_role_permission", "alembic_version"}
 
 # Fast hashing in tests only; production keeps argon2-cffi's defaults.

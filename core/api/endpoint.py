@@ -35,6 +35,7 @@ from core.errors import UserError
 from core.extensions import db
 from core.i18n import locale_of
 from core.security.access import AUTHENTICATED
+from core.security.services import user_for_token
 from core.services import ServiceContext
 from core.services import unit_of_work
 
@@ -118,7 +119,6 @@ def is_api_request() -> bool:
 
 def bearer_user() -> Any:
     """The user of the request's ``Authorization: Bearer`` token, or None."""
-    from core.security.services import user_for_token
 
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():

@@ -27,6 +27,8 @@ from core.api.endpoint import is_api_request
 from core.api.endpoint import json_response
 from core.api.endpoint import route
 from core.api.listing import Listing
+from core.api.openapi import document
+from core.api.openapi import render_docs
 from core.api.schemas import ApiIn
 from core.api.schemas import ApiOut
 from core.errors import NotFoundError
@@ -40,6 +42,10 @@ from core.security.models import Role
 from core.security.models import Team
 from core.security.models import User
 from core.security.models import user_roles
+from core.security.services import create_user as create
+from core.security.services import issue_token
+from core.security.services import revoke_token as revoke
+from core.security.services import update_user as update
 from core.services import ServiceContext
 
 bp = Blueprint("api_core", __name__, url_prefix=API_PREFIX)
@@ -176,7 +182,6 @@ def list_users(ctx: ServiceContext, query: UserQuery) -> Any:
 )
 def create_user(ctx: ServiceContext, body: UserIn) -> dict[str, Any]:
     """Create a user (a duplicate username or WeCom account answers 409)."""
-    from core.security.services import create_user as create
 
     data = body.model_dump()
     team = _team(data.pop("team_id"))
@@ -209,7 +214,6 @@ def get_user(ctx: ServiceContext, user_id: int) -> dict[str, Any]:
 )
 def update_user(ctx: ServiceContext, user_id: int, body: UserPatch) -> dict[str, Any]:
     """Change the fields sent (audited with source ``api``)."""
-    from core.security.services import update_user as update
 
     user = _user(ctx, user_id)
     update(ctx, user, **body.model_dump(exclude_unset=True))
@@ -241,7 +245,6 @@ def list_tokens(ctx: ServiceContext) -> Any:
 )
 def create_token(ctx: ServiceContext, body: TokenIn) -> dict[str, Any]:
     """Create an API token for the caller; the token is shown only in this answer."""
-    from core.security.services import issue_token
 
     raw = issue_token(ctx, ctx.actor, label=body.label)
     token = db.session.scalar(
@@ -262,7 +265,6 @@ def create_token(ctx: ServiceContext, body: TokenIn) -> dict[str, Any]:
 )
 def revoke_token(ctx: ServiceContext, token_id: int) -> None:
     """Revoke one of the caller's tokens (another user's token answers 404)."""
-    from core.security.services import revoke_token as revoke
 
     token = db.session.get(ApiToken, token_id)
     if token is None or (token.user_id != ctx.actor_id and not ctx.can("core.user.manage")):
@@ -274,7 +276,6 @@ def revoke_token(ctx: ServiceContext, token_id: int) -> None:
 @public
 def openapi() -> Any:
     """The OpenAPI document of every /api/v1 route."""
-    from core.api.openapi import document
 
     return json_response(document(current_app))
 
@@ -283,8 +284,6 @@ def openapi() -> Any:
 @public
 def docs() -> Any:
     """A plain HTML list of the API's operations."""
-    from core.api.openapi import document
-    from core.api.openapi import render_docs
 
     return render_docs(document(current_app))
 

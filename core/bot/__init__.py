@@ -1,65 +1,8 @@
 """The chat bot, free of any transport: commands, card buttons, replies and cards.
 
-Registering a command (in ``modules/<name>/hooks.py``)::
-
-    from core import hookimpl
-    from core.bot import Card, CardButton, CommandCall, CardClick
-    from core.registration import BotCommand, CardAction
-
-    @hookimpl
-    def register_bot_commands():
-        return [BotCommand("跟进", follow_up, permission="crm.opportunity.write",
-                           usage="#跟进 [OPP-编号] 内容", help=_l("记录跟进"),
-                           model="crm_opportunity", reference="OPP-")]
-
-    def follow_up(ctx, call: CommandCall):
-        opp, content = call.resolve(lambda value: get_opportunity(ctx, int(value)))
-        if not content:
-            raise ValidationError("请写跟进内容，例如：#跟进 已发方案")
-        add_follow_up(ctx, opp, content)          # the same service the web calls
-        return f"已记录 OPP-{opp.id} 的跟进。"
-
-Triggers may be written with or without ``#``; ``model`` (table name) and ``reference``
-(prefix) say which record the command acts on. Two modules may share a trigger (``#认领``
-an opportunity or a ticket) when each declares its ``model``: the dispatcher picks the one
-whose reference is in the text, else the one of the chat's last card, else the only one
-the user may use. ``help``/``usage`` may be lazy strings (``_l``) for translation.
-
-The handler runs inside ``unit_of_work(ctx)`` with ``ctx.source == "bot"`` and
-``ctx.actor`` the sender, so audit rows say ``bot``; it must not commit. The command's
-``permission`` is checked before (denied → "无权限：…" with the permission's label). Raise
-``core.errors`` errors for refusals: their message is the reply and the transaction rolls
-back. Any other exception is logged and answered with an apology, never a traceback.
-
-``call`` (:class:`CommandCall`) carries ``args`` (raw text, Chinese punctuation kept),
-``argv`` (NFKC tokens: ``＃报价 １８５０００`` → ``["185000"]``), ``mentions`` /
-``mentioned_user()`` (``@李工`` by WeCom userid or display name), ``split_reference()`` /
-``resolve()`` (``OPP-1023`` given or, without one, the record of the last card the bot
-posted in the chat) and ``sender``. Return a :class:`TextReply`, :class:`MarkdownReply`,
-:class:`CardReply`, a :class:`Card`, a ``str`` or ``None`` (→ "已完成。"). A returned card
-with ``record=(model, id)`` becomes the chat's context for later commands.
-
-Cards and buttons::
-
-    Card(title="中央空调 10 台", source="新商机", emphasis=("预计金额", "¥185,000.00"),
-         fields=[("客户", "ABC公司"), ("编号", "OPP-1023")],
-         url=url_for("crm.opportunity", id=opp.id, _external=True),
-         buttons=[CardButton.action("认领", "crm.opportunity.claim", opp.id),
-                  CardButton.link("查看", url)],
-         record=("crm_opportunity", opp.id))
-
-    @hookimpl
-    def register_card_actions():
-        return [CardAction("crm.opportunity.claim", claim_clicked,
-                           permission="crm.opportunity.claim")]
-
-    def claim_clicked(ctx, click: CardClick):
-        opp = claim_opportunity(ctx, int(click.record_id()))   # same service as #认领
-        return opp_card(opp, claimed=True)                       # the updated card
-
-A module that posts a card to a chat itself (a push) calls
-:func:`remember_card(chat_id, card) <core.bot.context.remember_card>` in the same
-transaction. Transports call :func:`dispatch` / :func:`dispatch_card_action`.
+How a module registers commands and card buttons, what a handler receives and may return,
+and how cards become a chat's context: ``docs/bot.md``. Transports call :func:`dispatch` /
+:func:`dispatch_card_action`.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from core.bot.messages import CardReply
 from core.bot.messages import IncomingMessage
 from core.bot.messages import Reply
 from core.extensions import db
+from core.security.models import User
 from core.services import ServiceContext
 
 
@@ -27,7 +28,6 @@ def bot() -> None:
 
 def _sender(user: str) -> tuple[str, ServiceContext | None]:
     """A WeCom userid, or a username mapped to its user (also when it has no userid)."""
-    from core.security.models import User
 
     if find_user(user) is not None:
         return user, None

@@ -45,6 +45,7 @@ from core.errors import UserError
 from core.extensions import db
 from core.i18n import default_locale
 from core.i18n import locale_of
+from core.security.models import User
 from core.services import ServiceContext
 from core.services import in_unit_of_work
 from core.services import unit_of_work
@@ -201,7 +202,6 @@ class CardClick:
 # ------------------------------------------------------------------------------ identity
 def find_user(userid: str) -> User | None:
     """The user bound to WeCom ``userid`` (active or not)."""
-    from core.security.models import User
 
     if not userid:
         return None
@@ -210,7 +210,6 @@ def find_user(userid: str) -> User | None:
 
 def resolve_mentions(names: Sequence[str], userids: Sequence[str] = ()) -> list[Mention]:
     """Mentions by name (WeCom userid first, then display name) plus transport userids."""
-    from core.security.models import User
 
     wanted = list(dict.fromkeys([*userids, *names]))
     if not wanted:

@@ -105,7 +105,7 @@ class CardButton:
 
 @dataclass
 class Card:
-    """A record card (seed 000 §6.3): title, one emphasised value, key fields, a link to the
+    """A record card: title, one emphasised value, key fields, a link to the
     record's page and buttons such as 认领 / 查看.
 
     ``emphasis`` is ``(label, value)``, e.g. ``("优先级", "高")``. ``record`` is

@@ -2,11 +2,11 @@
 
 ``enqueue(name, *args)`` runs a registered :class:`core.registration.JobSpec` (or a
 ``"pkg.mod:func"`` path) after the current transaction commits — never before its rows
-exist (netbox#18880). Every job runs in :func:`run_job`: an app context, a
-``ServiceContext`` with source ``job`` (handed to the job function as ``ctx`` when it takes
-one), one unit of work owned by the job; it is skipped if its module was
-uninstalled, and a failure is recorded for the failed-jobs page. RQ is at-least-once, so
-jobs with outside effects dedupe on a key (the outbox does).
+exist (a job started earlier could find nothing, or race the commit). Every job runs in
+:func:`run_job`: an app context, a ``ServiceContext`` with source ``job`` (handed to the
+job function as ``ctx`` when it takes one), one unit of work owned by the job; it is
+skipped if its module was uninstalled, and a failure is recorded for the failed-jobs page.
+RQ is at-least-once, so jobs with outside effects dedupe on a key (the outbox does).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from flask_babel import gettext
 
 from core import hooks
 from core.extensions import db
+from core.jobs.models import JobFailure
 from core.registration import JobSpec
 from core.services import ServiceContext
 from core.services import after_commit
@@ -91,7 +92,6 @@ def _record_failure(
 ) -> None:
     from rq import get_current_job
 
-    from core.jobs.models import JobFailure
 
     try:
         job = get_current_job() if runner == "rq" else None

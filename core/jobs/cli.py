@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from core import hooks
+from core.jobs import run_job
 
 
 @click.group()
@@ -35,7 +36,6 @@ def jobs_list() -> None:
 @with_appcontext
 def jobs_run(name: str, args: tuple[str, ...]) -> None:
     """Run one job now, in this process (ARGS are JSON values or strings)."""
-    from core.jobs import run_job
 
     def value(raw: str) -> object:
         try:

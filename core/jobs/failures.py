@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from core.db import utcnow
 from core.extensions import db
+from core.jobs import enqueue
 from core.jobs.models import JobFailure
 
 
@@ -20,7 +21,6 @@ def list_failed(limit: int = 200) -> list[JobFailure]:
 
 def retry_failed(failure_id: int) -> bool:
     """Enqueue the failed job again (after commit); False when already retried."""
-    from core.jobs import enqueue
 
     failure = db.session.get(JobFailure, failure_id)
     if failure is None or failure.retried_at is not None:

@@ -19,6 +19,8 @@ from flask import Flask
 
 from core import hooks
 from core.db import utcnow
+from core.jobs import enqueue_now
+from core.jobs import redis_connection
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,6 @@ class Scheduler:
     def _claim(self, app: Flask, name: str, slot: datetime) -> bool:
         key = (name, slot.isoformat())
         if app.config.get("REDIS_URL"):
-            from core.jobs import redis_connection
 
             try:
                 return bool(
@@ -60,7 +61,6 @@ class Scheduler:
 
     def tick(self, now: datetime | None = None) -> list[str]:
         """Enqueue every job whose slot came due since the last tick."""
-        from core.jobs import enqueue_now
 
         now = now or utcnow()
         app = self._app_provider()

@@ -22,12 +22,17 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from core import hooks
+from core import jobs
 from core.db import utcnow
 from core.extensions import db
 from core.i18n import locale_of
+from core.notify.channels import PREFETCHED_UNREAD
 from core.notify.channels import RetryLater
+from core.notify.channels import forget_prefetched_unread
 from core.notify.models import InboxMessage
 from core.notify.models import Notification
+from core.security.models import Role
+from core.security.models import User
 from core.services import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -66,7 +71,6 @@ def notify(
 
     ``subject`` and ``body`` may be functions, e.g. ``lambda: _("请确认客户交接 %(n)s", n=…)``:
     each user's copy is then written in his language (others: the default language)."""
-    from core import jobs
 
     rows = []
     targets = list(recipients) or [None]
@@ -103,7 +107,6 @@ def _written_for(recipient: Any, subject: Text, body: Text) -> tuple[str, str]:
     """The subject and body for ``recipient``: functions are called in his language."""
     if not callable(subject) and not callable(body):
         return subject, body
-    from core.security.models import User
 
     user = db.session.get(User, recipient) if isinstance(recipient, int) else recipient
     with force_locale(locale_of(user)):
@@ -122,8 +125,6 @@ def notify_admins(
 ) -> None:
     """An in-app notice to every active admin (each in his language when ``title`` and
     ``body`` are functions, as for :func:`notify`)."""
-    from core.security.models import Role
-    from core.security.models import User
 
     admins = db.session.scalars(
         select(User).where(User.active.is_(True), User.roles.any(Role.code == "admin"))
@@ -213,7 +214,6 @@ def relay(limit: int = 500) -> int:
 # ------------------------------------------------------------------------------- inbox
 # The environ key of ``(user id, count)`` when the request read the count with its auth
 # epoch (``core.web.request_state``); a change to the inbox in the same request drops it.
-PREFETCHED_UNREAD = "tandem.unread_count"
 
 
 def unread_count(user: Any) -> int:
@@ -222,12 +222,6 @@ def unread_count(user: Any) -> int:
         if kept is not None and kept[0] == user.id:
             return kept[1]
     return db.session.scalar(unread_statement(), {"user_id": user.id}) or 0
-
-
-def forget_prefetched_unread() -> None:
-    """Called where the inbox changes: this request's page shows the count afresh."""
-    if has_request_context():
-        request.environ.pop(PREFETCHED_UNREAD, None)
 
 
 @cache

@@ -10,12 +10,25 @@ from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app
+from flask import has_request_context
+from flask import request
 
 from core.extensions import db
 from core.notify.models import InboxMessage
 from core.notify.models import Notification
+from core.security.models import User
 
 log = logging.getLogger("tandem.notify")
+
+
+# This request's unread count, read with the page's first query (core.web.request_state).
+PREFETCHED_UNREAD = "tandem.unread_count"
+
+
+def forget_prefetched_unread() -> None:
+    """Called where the inbox changes: this request's page shows the count afresh."""
+    if has_request_context():
+        request.environ.pop(PREFETCHED_UNREAD, None)
 
 
 class ChannelError(Exception):
@@ -36,8 +49,6 @@ class InAppChannel:
     def send(self, notification: Notification) -> None:
         if notification.recipient_id is None:
             raise ChannelError("in-app notification without a recipient")
-        from core.notify import forget_prefetched_unread
-
         forget_prefetched_unread()
         db.session.add(
             InboxMessage(
@@ -70,7 +81,6 @@ def _recipient_attr(notification: Notification, attr: str) -> str | None:
         return notification.address
     if notification.recipient_id is None:
         return None
-    from core.security.models import User
 
     user = db.session.get(User, notification.recipient_id)
     return getattr(user, attr, None) if user else None

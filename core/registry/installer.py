@@ -25,12 +25,15 @@ from core.registry.graph import dependents
 from core.registry.graph import topo_order
 from core.registry.manager import ModuleRegistry
 from core.registry.manager import build_registry
+from core.registry.manifest import missing_external_dependencies
 from core.registry.models import CoreModule
 from core.registry.models import CoreState
 from core.security.models import CORE_ROLES
 from core.security.models import Role
 from core.security.models import RolePermission
 from core.services import ServiceContext
+from core.services import unit_of_work
+from core.settings import SettingValue
 
 Progress = Callable[[str], None]
 
@@ -60,11 +63,6 @@ def bump_registry_version() -> int:
     state.value += 1
     db.session.commit()
     return state.value
-
-
-def registry_version() -> int:
-    state = db.session.get(CoreState, "registry_version")
-    return state.value if state else 0
 
 
 def ensure_core(progress: Progress = _noop) -> None:
@@ -134,6 +132,7 @@ def install(
             break
         wanted |= closure(bridges, modules) - installed
     order = topo_order(wanted, modules)
+    _require_external_dependencies(order, modules)
     done: list[str] = []
     for name in order:
         progress(f"安装 {name}")
@@ -142,6 +141,20 @@ def install(
     if done:
         bump_registry_version()
     return done
+
+
+def _require_external_dependencies(order: list[str], modules: dict[str, ModuleInfo]) -> None:
+    """Refuse the whole installation, before anything is installed, when a module to
+    install lacks an external dependency its manifest declares; say which."""
+    missing = [(name, found) for name in order
+               if (found := missing_external_dependencies(modules[name].manifest))]
+    if missing:
+        details = _("；").join(
+            _("%(module)s 需要 %(packages)s", module=name, packages=_("、").join(found))
+            for name, found in missing
+        )
+        raise ModuleError(_("缺少外部依赖，未安装任何模块：%(details)s。请先安装这些依赖。",
+                            details=details))
 
 
 def _install_one(
@@ -176,7 +189,6 @@ def load_demo(
     name: str, *, registry: ModuleRegistry | None = None, ctx: ServiceContext | None = None
 ) -> None:
     """Load one module's demo data in its own transaction."""
-    from core.services import unit_of_work
 
     registry = registry or _registry()
     ctx = ctx or ServiceContext.system("cli")
@@ -269,7 +281,6 @@ def uninstall(
 
 def _cleanup_core_rows(module: str) -> None:
     """Remove core rows that belong to the module (settings, chat contexts …)."""
-    from core.settings import SettingValue
 
     db.session.execute(delete(SettingValue).where(SettingValue.key.like(f"{module}.%")))
 

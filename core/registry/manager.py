@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import ProgrammingError
 
 from core import hookspecs
+from core.bot.parser import normalize_trigger as normalize
 from core.errors import StartupError
 from core.extensions import db
 from core.registration import BotCommand
@@ -33,14 +34,7 @@ from core.registration import WorkspaceCard
 from core.registry.discovery import ModuleInfo
 from core.registry.discovery import discover
 from core.registry.graph import topo_order
-
-
-def _flatten(results: list[list[Any] | None]) -> list[Any]:
-    out: list[Any] = []
-    for res in results:
-        if res:
-            out.extend(res)
-    return out
+from core.registry.models import CoreModule
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
@@ -56,7 +50,6 @@ class ModuleRegistry:
     modules: dict[str, ModuleInfo]
     installed: list[str]
     pm: pluggy.PluginManager
-    plugin_names: dict[int, str] = field(default_factory=dict)
     permissions: dict[str, Permission] = field(default_factory=dict)
     permission_owner: dict[str, str] = field(default_factory=dict)
     roles: dict[str, Role] = field(default_factory=dict)
@@ -185,7 +178,6 @@ CORE_PLUGIN = "core.plugin"
 
 
 def normalize_trigger(trigger: str) -> str:
-    from core.bot.parser import normalize_trigger as normalize
 
     return normalize(trigger)
 
@@ -197,7 +189,6 @@ def import_hooks(info: ModuleInfo) -> Any:
 
 def read_installed(modules: dict[str, ModuleInfo]) -> list[str]:
     """Names of installed modules whose code is present, in dependency order."""
-    from core.registry.models import CoreModule
 
     try:
         if not sa_inspect(db.engine).has_table("core_module"):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
+import shutil
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -23,8 +25,11 @@ ALLOWED_KEYS = {
     "installable",
     "license",
     "sequence",
+    "external_dependencies",
 }
 REQUIRED_KEYS = {"name", "version"}
+# ``external_dependencies`` kinds: Python packages by import name, programs on the PATH.
+EXTERNAL_KINDS = ("python", "bin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +45,8 @@ class Manifest:
     installable: bool = True
     license: str = ""
     sequence: int = 100
-    extra: dict = field(default_factory=dict)
+    # {"python": ("segno",), "bin": ("wkhtmltopdf",)}: what must be present to install it.
+    external_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def display_title(self) -> str:
@@ -82,4 +88,34 @@ def parse_manifest(path: Path) -> Manifest:
         installable=bool(data.get("installable", True)),
         license=str(data.get("license", "")),
         sequence=int(data.get("sequence", 100)),
+        external_dependencies=_external_dependencies(data.get("external_dependencies", {}), path),
     )
+
+
+def _external_dependencies(value: object, path: Path) -> dict[str, tuple[str, ...]]:
+    """``{"python": ["segno"], "bin": ["wkhtmltopdf"]}``, checked and made immutable."""
+    if not isinstance(value, dict) or not all(
+        kind in EXTERNAL_KINDS and isinstance(names, list | tuple)
+        and all(isinstance(n, str) and n for n in names)
+        for kind, names in value.items()
+    ):
+        raise ModuleError(_("external_dependencies 必须形如 {\"python\": [\"包名\"]}：%(path)s",
+                            path=path))
+    return {kind: tuple(names) for kind, names in value.items()}
+
+
+def missing_external_dependencies(manifest: Manifest) -> list[str]:
+    """The declared external dependencies that are not present: Python packages that
+    cannot be found (by import name, without importing them) and programs not on the
+    PATH."""
+    missing = []
+    for name in manifest.external_dependencies.get("python", ()):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    missing += [name for name in manifest.external_dependencies.get("bin", ())
+                if shutil.which(name) is None]
+    return missing

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from core import hooks
 from core.config import PROJECT_ROOT
 from core.extensions import db
 from core.registry.discovery import ModuleInfo
+from core.registry.graph import closure
 
 CORE_MIGRATIONS = PROJECT_ROOT / "core" / "migrations"
 
@@ -83,18 +83,6 @@ def downgrade_branch(name: str, cfg: Config | None = None) -> None:
     command.downgrade(cfg or _config(), f"{name}@base")
 
 
-def current_heads() -> set[str]:
-    with db.engine.connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads())
-
-
-def branch_is_current(name: str, cfg: Config | None = None) -> bool:
-    """Whether the database has the branch's head revision applied."""
-    script = ScriptDirectory.from_config(cfg or _config())
-    heads = {r.revision for r in script.get_revisions(f"{name}@head")}
-    return heads <= current_heads()
-
-
 def next_revision_id(name: str, versions_dir: Path) -> str:
     numbers = [
         int(p.stem.split("_")[-1])
@@ -118,7 +106,6 @@ def make_revision(info: ModuleInfo | None, message: str, autogenerate: bool = Tr
     # Only the branches of the module and its dependencies: autogenerate needs the database
     # at every head it knows about, and other modules are not installed here.
     if info is not None:
-        from core.registry.graph import closure
 
         relevant = [registry.modules[n] for n in closure([info.name], registry.modules)]
     else:

@@ -14,14 +14,13 @@ from sqlalchemy.orm import mapped_column
 from core.db import utcnow
 from core.extensions import db
 
-STATES = ("uninstalled", "to_install", "installed", "to_upgrade", "to_remove", "missing")
-
 
 class CoreModule(db.Model):
     __tablename__ = "core_module"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    # uninstalled, to_install, installed, to_upgrade, to_remove or missing
     state: Mapped[str] = mapped_column(String(16), default="uninstalled")
     installed_version: Mapped[str | None] = mapped_column(String(32))
     depends: Mapped[list] = mapped_column(JSON, default=list)

@@ -57,9 +57,20 @@ def _domains(model: type, user: User) -> Any | None:
     return or_(*clauses) if len(clauses) > 1 else clauses[0]
 
 
+SCOPED = "tandem_scoped"  # execution option: the models whose record rules a SELECT has
+
+
 def apply_record_rules(stmt: Select, model: type, user: User | None) -> Select:
+    """``stmt`` limited to the rows of ``model`` that ``user`` may see. Once: a statement
+    already scoped for ``model`` is returned as it is, so a service may hand its scoped
+    SELECT to a list view or an API listing, which scope what they get, without the rules
+    being applied twice."""
+    done = stmt.get_execution_options().get(SCOPED, frozenset())
+    if model in done:
+        return stmt
     clause = rule_clause(model, user)
-    return stmt if clause is None else stmt.where(clause)
+    scoped = stmt if clause is None else stmt.where(clause)
+    return scoped.execution_options(**{SCOPED: done | {model}})
 
 
 def own_records(owner_column: Any) -> Any:

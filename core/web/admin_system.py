@@ -21,7 +21,11 @@ from sqlalchemy.orm import selectinload
 
 from core import hooks
 from core.audit import AuditLog
-from core.extensions import db
+from core.errors import ValidationError
+from core.jobs.failures import list_failed
+from core.jobs.failures import retry_failed
+from core.notify import inbox
+from core.notify import mark_read
 from core.security.access import requires
 from core.services import unit_of_work
 from core.settings import get_setting
@@ -96,23 +100,25 @@ def settings() -> Any:
     if request.method == "POST":
         ctx = web_ctx()
         errors = {}
-        with unit_of_work(ctx):
-            for key, decl in declared.items():
-                raw = request.form.get(key)
-                if raw is None or (decl.secret and raw == ""):
-                    continue  # a secret is only replaced when a new value is typed
-                try:
-                    value = _parse(decl.type, raw)
-                except ValueError:
-                    errors[key] = gettext("%(label)s：格式不正确", label=gettext(decl.label))
-                    continue
-                if value != get_setting(key):
-                    set_setting(key, value)
-            if errors:
-                db.session.rollback()
-                flash(gettext("未保存：%(errors)s", errors=gettext("；").join(errors.values())),
-                      "danger")
-                return redirect(url_for("core_system.settings"))
+        try:
+            with unit_of_work(ctx):  # one bad value: nothing is saved
+                for key, decl in declared.items():
+                    raw = request.form.get(key)
+                    if raw is None or (decl.secret and raw == ""):
+                        continue  # a secret is only replaced when a new value is typed
+                    try:
+                        value = _parse(decl.type, raw)
+                    except ValueError:
+                        errors[key] = gettext("%(label)s：格式不正确", label=gettext(decl.label))
+                        continue
+                    if value != get_setting(key):
+                        set_setting(key, value)
+                if errors:
+                    raise ValidationError(gettext("未保存：%(errors)s",
+                                                  errors=gettext("；").join(errors.values())))
+        except ValidationError as exc:
+            flash(exc.message, "danger")
+            return redirect(url_for("core_system.settings"))
         flash(gettext("设置已保存"), "success")
         return redirect(url_for("core_system.settings"))
     groups: dict[str, list] = {}
@@ -146,7 +152,6 @@ def _show(value: Any) -> str:
 @bp.route("/admin/jobs")
 @requires("core.jobs.manage")
 def failed_jobs() -> Any:
-    from core.jobs.failures import list_failed
 
     registry = hooks.registry()
     return render_template("core/admin/jobs.html", failures=list_failed(),
@@ -156,7 +161,6 @@ def failed_jobs() -> Any:
 @bp.route("/admin/jobs/<int:id>/retry", methods=["POST"])
 @requires("core.jobs.manage")
 def retry_job(id: int) -> Any:
-    from core.jobs.failures import retry_failed
 
     with unit_of_work(web_ctx()):
         ok = retry_failed(id)
@@ -171,7 +175,6 @@ def retry_job(id: int) -> Any:
 @bp.route("/notifications")
 @requires()
 def notifications() -> Any:
-    from core.notify import inbox
 
     return render_template("core/notifications.html",
                            messages=inbox(web_ctx().actor, limit=100))
@@ -180,7 +183,6 @@ def notifications() -> Any:
 @bp.route("/notifications/read", methods=["POST"])
 @requires()
 def notifications_read() -> Any:
-    from core.notify import mark_read
 
     ids = [int(i) for i in request.form.getlist("id") if i.isdigit()] or None
     with unit_of_work(ctx := web_ctx()):

@@ -29,6 +29,7 @@ from wtforms.validators import Optional
 
 from core import audit
 from core import hooks
+from core.errors import ConflictError
 from core.extensions import db
 from core.security.access import requires
 from core.security.models import Role
@@ -200,7 +201,6 @@ def teams() -> Any:
             select(User).where(User.active.is_(True)).order_by(User.username))]
 
     def action(ctx: Any) -> Team:
-        from core.errors import ConflictError
 
         if db.session.scalar(select(Team.id).where(Team.name == form.name.data.strip())):
             message = gettext("团队名称已存在")

@@ -4,7 +4,13 @@ A page request that fails — a filter or sort value the list does not know, an 
 does not exist, a method the page does not take — answers Tandem's page, in Chinese or
 English, with the navigation bar to go on from, instead of werkzeug's English one. API
 requests keep their JSON errors (``core.api``): the app's one handler of HTTP errors is here
-and sends them there."""
+and sends them there.
+
+A service's refusal (:class:`core.errors.TandemError`) that a page does not handle itself
+(a form puts it next to its fields, a button flashes it) reaches the app's one mapping here:
+the error page with the refusal's message and its status — 404 for what the reader may not
+see, 403 denied, 409 conflict, 422 invalid, 400 refused. Views need no ``try``/``abort`` of
+their own for it."""
 
 from __future__ import annotations
 
@@ -17,8 +23,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
+from core.api.endpoint import error_response
 from core.api.endpoint import is_api_request
 from core.api.views import json_http_error
+from core.errors import TandemError
 from core.extensions import db
 
 bp = Blueprint("core_errors", __name__)
@@ -28,6 +36,8 @@ _PAGES = {
           _l("链接中的参数无法识别，例如不存在的筛选条件或排序方式。请返回上一页，或清除筛选后重试。")),
     403: (_l("无权访问"), _l("您没有访问此页面的权限。如需访问，请联系管理员。")),
     404: (_l("页面不存在"), _l("链接可能有误，或记录已被删除。")),
+    409: (_l("操作冲突"), _l("记录已被他人修改或已存在，请刷新后重试。")),
+    422: (_l("内容有误"), _l("提交的内容未通过校验，请返回修改后重试。")),
     405: (_l("不支持的请求方法"), _l("此页面不接受这种请求。请从页面上的按钮或链接进入。")),
     413: (_l("提交的内容过大"), _l("请缩小文件或内容后重试。")),
     429: (_l("操作过于频繁"), _l("请稍后再试。")),
@@ -64,3 +74,16 @@ def _http_error(exc: HTTPException) -> Any:
     if is_api_request():
         return json_http_error(exc)
     return page_error(exc)
+
+
+@bp.app_errorhandler(TandemError)
+def _refused(exc: TandemError) -> Any:
+    """A service's refusal no view handled: the error page of its status with its message
+    (in the reader's language); JSON for API requests."""
+    db.session.rollback()
+    status = exc.http_status
+    if is_api_request():
+        return error_response(exc.code, exc.message, status, exc.fields)
+    title, detail = _PAGES.get(status, _PAGES[400])
+    return render_template("core/error.html", code=status, title=title,
+                           detail=exc.message or detail), status

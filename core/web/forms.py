@@ -9,6 +9,7 @@ from typing import Any
 from flask import flash
 from flask_wtf import FlaskForm
 
+from core.errors import NotFoundError
 from core.errors import TandemError
 from core.services import unit_of_work
 from core.web.context import web_ctx
@@ -39,10 +40,8 @@ def submit(form: FlaskForm, action: Callable[[Any], Any]) -> tuple[bool, Any]:
 def run_action(action: Callable[[Any], Any], done: str, target: str) -> Any:
     """A button's POST: run ``action(ctx)`` in one unit of work, flash ``done`` or the
     refusal, and go back to ``target``; a record the user may not see answers 404."""
-    from flask import abort
     from flask import redirect
 
-    from core.errors import NotFoundError
 
     ctx = web_ctx()
     try:
@@ -50,7 +49,7 @@ def run_action(action: Callable[[Any], Any], done: str, target: str) -> Any:
             action(ctx)
         flash(done, "success")
     except NotFoundError:
-        abort(404)
+        raise  # the app's 404 page (core.web.errors)
     except TandemError as exc:
         flash(exc.message, "danger")
     return redirect(target)

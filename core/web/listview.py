@@ -55,6 +55,7 @@ from core.security import principal
 from core.services import ServiceContext
 from core.web.links import query_url
 from core.web.links import record_url
+from core.web.templating import local_dt
 from core.web.templating import local_dt_formatter
 from core.web.templating import money
 from core.web.templating import translated_label
@@ -337,7 +338,6 @@ def _plain(value: Any, yes: str, no: str) -> Any:
     from decimal import Decimal
 
     if isinstance(value, datetime):
-        from core.web.templating import local_dt
 
         return local_dt(value)
     if isinstance(value, Decimal):

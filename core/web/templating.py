@@ -19,7 +19,9 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from core import hooks
+from core.notify import unread_count
 from core.registration import MenuItem
+from core.security import principal
 from core.security.permissions import has_permission
 from core.web.links import fixed_url
 
@@ -27,7 +29,6 @@ from core.web.links import fixed_url
 def visible_menus(user: Any) -> list[dict[str, Any]]:
     """Top-level menus with their children, filtered by permission, endpoints resolved;
     kept per user while his grants stay the same (the auth epoch)."""
-    from core.security import principal
 
     return principal.cached(("menus", user.id, request.script_root),
                             lambda: _visible_menus(user))
@@ -36,7 +37,6 @@ def visible_menus(user: Any) -> list[dict[str, Any]]:
 def menu_bar() -> Markup:
     """The navigation bar's menus, rendered once per user, language and auth epoch rather
     than on every page (a tenth of a list page's template)."""
-    from core.security import principal
 
     user = current_user._get_current_object()
     return principal.cached(
@@ -105,7 +105,6 @@ def _display_zone() -> ZoneInfo:
 
 
 def _unread(user: Any) -> int:
-    from core.notify import unread_count
 
     return unread_count(user)
 

@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint
-from flask import abort
 from flask import flash
 from flask import redirect
 from flask import request
@@ -32,7 +31,7 @@ def post_comment(table: str, record_id: str) -> Any:
             add_comment(ctx, table, record_id, request.form.get("body", ""))
         flash(gettext("已添加备注"), "success")
     except NotFoundError:
-        abort(404)
+        raise  # the app's 404 page (core.web.errors)
     except TandemError as exc:
         flash(exc.message, "danger")
     target = request.form.get("next") or urlsplit(request.referrer or "/").path

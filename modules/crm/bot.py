@@ -1,4 +1,4 @@
-"""Pre-sales chat commands (seed 000 §4): #认领 #跟进 #报价 #成交 #丢单 #客户历史.
+"""Pre-sales chat commands: #认领 #跟进 #报价 #成交 #丢单 #客户历史.
 
 Each command names its opportunity (``#跟进 OPP-1023 已发方案``) or, without a number, acts
 on the opportunity of the last card the bot posted in that chat. Every command calls the

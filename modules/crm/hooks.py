@@ -73,6 +73,7 @@ def register_permissions() -> list[Permission]:
         Permission("crm.opportunity.write", "修改商机（跟进、报价、状态）", SALES),
         Permission("crm.opportunity.claim", "认领商机", SALES),
         Permission("crm.opportunity.assign", "分配商机", ("manager",)),
+        Permission("crm.opportunity.announced", "接收新商机推送", ("sales",)),
         Permission("crm.analytics.read", "查看销售分析", ("manager",)),
         Permission("crm.handover.read", "查看客户交接", ("manager", "sales")),
         Permission("crm.handover.start", "发起客户交接", ("manager",)),

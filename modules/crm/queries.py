@@ -33,7 +33,8 @@ from core.errors import PermissionDenied
 from core.errors import UserError
 from core.extensions import db
 from core.security.models import User
-from core.security.rules import managed_member_ids
+from core.security.ownership import assignable_ids
+from core.security.ownership import unrestricted
 from core.services import ServiceContext
 from modules.crm.models.customer import Contact
 from modules.crm.models.customer import Customer
@@ -114,12 +115,11 @@ def search_customers(
     tag: str | None = None,
     industry: str | None = None,
     mine: bool = False,
-    scoped: bool = True,
 ) -> Select:
     """A filtered ``SELECT`` of the customers the actor sees (lists, counts, exports, API,
-    bot). ``scoped=False`` leaves the record rules to a caller that applies them itself
-    (the API's ``paginate``)."""
-    stmt = customer_select(ctx) if scoped else select(Customer)
+    bot), scoped by the record rules (a list view or an API listing given it does not apply
+    them again)."""
+    stmt = customer_select(ctx)
     if q and q.strip():
         text = q.strip()
         like = f"%{text}%"
@@ -195,23 +195,14 @@ def export_customers(ctx: ServiceContext, **filters: Any) -> tuple[list[str], li
     return [label for _k, label, _f in EXPORT_COLUMNS], rows
 
 
-def unrestricted(ctx: ServiceContext) -> bool:
-    return ctx.actor is None or ctx.actor.is_admin
-
-
 def check_writable(ctx: ServiceContext, customer: Customer) -> None:
-    if unrestricted(ctx):
+    """Refuse a change of ``customer`` (one the actor sees: read through the record rules,
+    so sales hold their own customers and managers their team's) while it is in the pool:
+    it is claimed or assigned first. Admins and system contexts change any customer."""
+    if unrestricted(ctx.actor):
         return
     if customer.status == "in_pool":
         raise PermissionDenied(gettext("公海客户需先领取或分配后才能修改"))
-    actor = ctx.actor
-    if customer.owner_id == actor.id:
-        return
-    if "manager" in actor.role_codes and customer.owner_id in managed_member_ids(actor):
-        return
-    if not {"sales", "manager"} & actor.role_codes:
-        return  # roles without ownership rules are governed by permissions alone
-    raise PermissionDenied(gettext("只能修改自己（或本团队）负责的客户"))
 
 
 def writable(ctx: ServiceContext, customer: Customer) -> bool:
@@ -227,10 +218,8 @@ def writable(ctx: ServiceContext, customer: Customer) -> bool:
 def assignable_owners(ctx: ServiceContext) -> list[User]:
     """Users the actor may make a customer's owner: self; team members; anyone for admins."""
     stmt = select(User).where(User.active.is_(True)).order_by(User.display_name, User.id)
-    if not unrestricted(ctx):
-        ids = {ctx.actor.id}
-        if ctx.can("crm.customer.assign"):
-            ids |= managed_member_ids(ctx.actor)
+    ids = assignable_ids(ctx, "crm.customer.assign")
+    if ids is not None:
         stmt = stmt.where(User.id.in_(ids))
     return list(db.session.scalars(stmt))
 
@@ -358,20 +347,21 @@ def customer_history(ctx: ServiceContext, phone: str) -> tuple[Customer, list[Op
 
 
 def get_handover(ctx: ServiceContext, handover_id: int) -> Handover:
-    """A handover the actor may see: managers and admins all, others their own."""
+    """A handover the actor may see: reviewers (``crm.handover.review``) and admins all,
+    others those they take part in (initiator, previous owner, receiver)."""
     ctx.require("crm.handover.read")
     handover = db.session.get(Handover, handover_id)
     if handover is None:
         raise NotFoundError(_("交接单不存在"))
-    actor = ctx.actor
-    if (
-        actor is not None
-        and not actor.is_admin
-        and "manager" not in actor.role_codes
-        and actor.id not in (handover.to_user_id, handover.from_user_id)
+    if not _sees_all_handovers(ctx) and ctx.actor_id not in (
+        handover.initiator_id, handover.to_user_id, handover.from_user_id
     ):
         raise NotFoundError(_("交接单不存在"))
     return handover
+
+
+def _sees_all_handovers(ctx: ServiceContext) -> bool:
+    return unrestricted(ctx.actor) or ctx.can("crm.handover.review")
 
 
 def list_handovers(ctx: ServiceContext) -> list[Handover]:
@@ -386,9 +376,10 @@ def list_handovers(ctx: ServiceContext) -> list[Handover]:
         .order_by(Handover.id.desc())
         .limit(200)
     )
-    actor = ctx.actor
-    if actor is not None and not actor.is_admin and "manager" not in actor.role_codes:
-        stmt = stmt.where((Handover.to_user_id == actor.id) | (Handover.from_user_id == actor.id))
+    if not _sees_all_handovers(ctx):
+        me = ctx.actor_id
+        stmt = stmt.where(or_(Handover.initiator_id == me, Handover.to_user_id == me,
+                              Handover.from_user_id == me))
     return list(db.session.scalars(stmt))
 
 

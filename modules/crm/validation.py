@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc
 
+from core.errors import FieldError
+
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE_RE = re.compile(r"^0\d{2,3}\d{7,8}$")
 _SEPARATORS_RE = re.compile(r"[\s\-()（）.]")
@@ -21,10 +23,6 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 20
-
-
-class FieldError(ValueError):
-    """One field is invalid; ``str(error)`` is the message (in the reader's language)."""
 
 
 def normalize_phone(raw: str | None) -> str:

@@ -92,10 +92,12 @@ class RecordOut(api.ApiOut):
     created_at: datetime
 
 
-def _out(equipment: Equipment, on: date) -> dict:
-    data = {name: getattr(equipment, name) for name in EquipmentOut.model_fields
-            if name != "warranty_status"}
-    data["warranty_status"] = svc.warranty_status(equipment, on)
+_FIELDS = tuple(name for name in EquipmentOut.model_fields if name != "warranty_status")
+
+
+def _out(equipment: Equipment, on: date, days: int | None = None) -> dict:
+    data = {name: getattr(equipment, name) for name in _FIELDS}
+    data["warranty_status"] = svc.warranty_status(equipment, on, days)
     return data
 
 
@@ -142,8 +144,8 @@ def list_equipment(ctx):  # noqa: ANN001, ANN201
     base = svc.search_equipment(ctx, customer_id=_int_arg("customer_id"), warranty=warranty,
                                 due_before=_date_arg("due_before"))
     page = EQUIPMENT.page(ctx, base)
-    on = svc.today(ctx)
-    page.items = [_out(e, on) for e in page.items]
+    on, days = svc.today(ctx), svc.expiring_days()
+    page.items = [_out(e, on, days) for e in page.items]
     return page
 
 

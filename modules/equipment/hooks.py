@@ -1,4 +1,9 @@
-"""Registrations of the equipment module."""
+"""Registrations of the equipment module.
+
+equipment depends on sales (and through it on crm): units are created by an order's
+installation (sales' ``order_installed``), in the order's transaction, from its delivered
+lines. A unit without an order (entered by hand or imported) is allowed by the model
+(``order_id`` nullable), but the module is installed with sales."""
 
 from __future__ import annotations
 
@@ -95,6 +100,8 @@ def register_settings() -> list:
                 default="next", help="none 不调整 / previous 提前 / next 顺延（含调休）"),
         Setting("equipment.service_webhook", "维护提醒推送的群机器人名称", default="service",
                 help="WECOM_WEBHOOK_KEYS 中的名称"),
+        Setting("equipment.group_card_limit", "每次扫描推送到售后群的维护提醒卡片上限",
+                type="int", default=10, help="超出的合并为一条汇总（群机器人每分钟最多 20 条）"),
         Setting("equipment.service_chat_id", "售后群的会话 ID（chatid）",
                 help="#生成维护工单 不写编号时，找到该群最近推送的维护提醒"),
     ]
@@ -119,6 +126,13 @@ def order_installed(order: Any, installations: list[dict], ctx: Any) -> list:
     from modules.equipment.services.equipment import create_from_installation
 
     return create_from_installation(ctx, order, installations)
+
+
+@hookimpl
+def order_units(order: Any, ctx: Any) -> list[dict]:
+    from modules.equipment.workspace import order_units as units
+
+    return units(order)
 
 
 @hookimpl

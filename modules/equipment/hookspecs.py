@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from typing import TYPE_CHECKING
 from typing import Any
 
 import pluggy
 
-from core.services import ServiceContext
+if TYPE_CHECKING:
+    from datetime import date
+
+    from core.services import ServiceContext
+    from modules.equipment.models import Equipment
 
 hookspec = pluggy.HookspecMarker("tandem")
 
@@ -35,7 +39,8 @@ def register_equipment_sections() -> list[EquipmentSection]:
 
 
 @hookspec(firstresult=True)
-def maintenance_order_requested(equipment: Any, due_date: date, ctx: ServiceContext) -> Any:
+def maintenance_order_requested(equipment: Equipment, due_date: date,
+                                ctx: ServiceContext) -> Any:
     """The preventive scan (``#生成维护工单`` or its card button) asks for a maintenance
     order for ``equipment`` due on ``due_date``. ``service`` answers with the ticket it
     created (an object with ``id`` and ``ticket_no``); when nobody answers (None), equipment
@@ -43,8 +48,8 @@ def maintenance_order_requested(equipment: Any, due_date: date, ctx: ServiceCont
 
 
 @hookspec(firstresult=True)
-def equipment_fault_reported(equipment: Any, description: str, contact_phone: str | None,
-                             ctx: ServiceContext) -> Any:
+def equipment_fault_reported(equipment: Equipment, description: str,
+                             contact_phone: str | None, ctx: ServiceContext) -> Any:
     """A customer reported a fault on the unit's public page (its QR label). ``service``
     answers with the service request or ticket it created (an object with ``id`` and
     ``ticket_no``); when nobody answers, equipment records a repair to fill in and tells

@@ -31,8 +31,6 @@ from modules.sales.models import Order
 STATUSES = {"in_use": "使用中", "under_repair": "维修中", "retired": "已报废"}
 WARRANTY_STATUSES = {"in": "在保", "expiring": "即将过保", "out": "已过保"}
 MAINTENANCE_TYPES = {"routine": "例行保养", "repair": "维修", "upgrade": "升级改造"}
-RECORD_STATUSES = {"planned": "待填写", "done": "已完成"}
-REMINDER_KINDS = {"due": "维护提醒", "overdue": "维护逾期", "warranty": "保修到期"}
 NUMBER_PREFIX = "EQ"
 
 

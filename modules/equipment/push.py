@@ -28,6 +28,7 @@ from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceReminder
 
 MODEL = "equipment_equipment"
+GROUP_CARD_LIMIT = 10  # reminder cards per scan to the service group; the rest summed up
 
 
 def url(equipment: Equipment) -> str:
@@ -58,8 +59,46 @@ def _channels() -> Any:
     return registry().notification_channels
 
 
+class _Batch:
+    """Notifications of one scan, written in one flush (a multi-row INSERT) instead of one
+    flush each, then handed to delivery: what :func:`core.notify.notify` does row by row.
+    The scan's reminder rows already make them once-only (no dedupe key needed)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.rows: list[Any] = []
+        self.wecom = "wecom" in _channels()
+
+    def add(self, users: list[User], subject: str, body: str, *, link: str, record: Any,
+            card: Card | None = None) -> None:
+        from core.notify.models import Notification
+
+        payload = ({"msgtype": "template_card", "card": card.to_template_card()}
+                   if card is not None else {})
+        for user in users:
+            if user is None or not user.active:
+                continue
+            channels = ["inapp"] + (["wecom"] if self.wecom and user.wecom_userid else [])
+            for channel in channels:
+                self.rows.append(Notification(
+                    channel=channel, recipient_id=user.id, subject=subject[:255], body=body,
+                    url=link, payload=payload if channel == "wecom" else {},
+                    next_attempt_at=self.ctx.now, record_model=record.__tablename__,
+                    record_id=str(record.id)))
+
+    def send(self) -> None:
+        from core import jobs
+
+        if not self.rows:
+            return
+        db.session.add_all(self.rows)
+        db.session.flush()
+        for row in self.rows:
+            jobs.enqueue("core.notify.deliver", row.id)
+
+
 def _send(ctx: ServiceContext, users: list[User], subject: Any, body: Any, *, link: str,
-          key: str, record: Any, card: Card | None = None) -> None:
+          key: str | None, record: Any, card: Card | None = None) -> None:
     """In-app to ``users`` and, when WeCom is installed, to those bound to WeCom."""
     users = [u for u in users if u is not None and u.active]
     if not users:
@@ -74,21 +113,46 @@ def _send(ctx: ServiceContext, users: list[User], subject: Any, body: Any, *, li
                record=record, payload=payload)
 
 
-def _to_group(ctx: ServiceContext, card: Card, subject: str, body: str, key: str,
-              record: Any) -> None:
+def _group() -> tuple[str | None, str | None]:
+    """The service group's chat id and robot name (read once per request or job)."""
+    from core.cache import request_cached
+
+    def read() -> tuple[str | None, str | None]:
+        chat_id = get_setting("equipment.service_chat_id")
+        webhook = get_setting("equipment.service_webhook")
+        configured = get_setting("wecom.webhook_keys") or {}
+        usable = "wecom_webhook" in _channels() and webhook and webhook in configured
+        return (str(chat_id) if chat_id else None), (str(webhook) if usable else None)
+
+    return request_cached("equipment.service_group", read)
+
+
+def _to_group(ctx: ServiceContext, card: Card, subject: str, body: str, key: str | None,
+              record: Any, group: tuple[str | None, str | None] | None = None) -> None:
     """The service group's robot (``equipment.service_webhook``), remembering the card in
     the group's chat so that ``#生成维护工单`` there needs no number."""
     from core.bot import remember_card
 
-    chat_id = get_setting("equipment.service_chat_id")
+    chat_id, webhook = group or _group()
     if chat_id:
-        remember_card(str(chat_id), card)
-    webhook = get_setting("equipment.service_webhook")
-    configured = get_setting("wecom.webhook_keys") or {}
-    if "wecom_webhook" in _channels() and webhook and webhook in configured:
+        remember_card(chat_id, card)
+    if webhook:
         notify(ctx, [], subject, body, channels=("wecom_webhook",), url=card.url,
                payload={"msgtype": "template_card", "card": card.to_template_card()},
                dedupe_key=key, address=str(webhook), record=record)
+
+
+def _group_summary(ctx: ServiceContext, more: int, on: date,
+                   group: tuple[str | None, str | None]) -> None:
+    """One message for the reminders past the group's card limit."""
+    _chat, webhook = group
+    if not webhook:
+        return
+    link = f"{current_app.config['TANDEM_BASE_URL'].rstrip('/')}/equipment/?due_days=7"
+    subject = _("【维护提醒】另有 %(n)s 台设备近期需要保养", n=more)
+    notify(ctx, [], subject, _("请在“待维护设备”中查看并安排"), channels=("wecom_webhook",),
+           url=link, dedupe_key=f"equipment.due-summary:{on.isoformat()}",
+           address=str(webhook))
 
 
 def _managers(engineer: User | None) -> list[User]:
@@ -114,24 +178,35 @@ def _reminders(ids: list[int]) -> list[MaintenanceReminder]:
 
 def reminders(ctx: ServiceContext, due_ids: list[int], overdue_ids: list[int],
               warranty_ids: list[int], on: date) -> None:
+    """Each reminder row is new (the scan inserted it): the notifications need no dedupe
+    key of their own, and what every push needs (settings, managers) is read once."""
+    limit = int(get_setting("equipment.group_card_limit") or GROUP_CARD_LIMIT)
+    group = _group()
+    batch = _Batch(ctx)
+    managers: dict[int | None, list[User]] = {}
     with force_locale(default_locale()):
-        for reminder in _reminders(due_ids):
+        due = _reminders(due_ids)
+        for n, reminder in enumerate(due):
             equipment = reminder.equipment
             card = reminder_card(equipment, reminder.due_date)
             subject = card.title
             body = _("%(no)s 计划维护日期 %(day)s", no=equipment.equipment_no,
                      day=reminder.due_date.isoformat())
-            key = f"equipment.due:{reminder.id}"
-            _to_group(ctx, card, subject, body, key, equipment)
-            _send(ctx, [equipment.engineer], subject, body, link=card.url, key=key,
-                  record=equipment, card=card)
+            if n < limit:  # the group robot takes 20 messages a minute: the rest in one
+                _to_group(ctx, card, subject, body, None, equipment, group)
+            batch.add([equipment.engineer], subject, body, link=card.url, record=equipment,
+                      card=card)
+        if len(due) > limit:
+            _group_summary(ctx, len(due) - limit, on, group)
         for reminder in _reminders(overdue_ids):
             equipment = reminder.equipment
             subject = _("【维护逾期】%(name)s", name=equipment.display_name)
             body = _("%(no)s 应于 %(day)s 维护，已逾期 %(n)s 天", no=equipment.equipment_no,
                      day=reminder.due_date.isoformat(), n=(on - reminder.due_date).days)
-            _send(ctx, _managers(equipment.engineer), subject, body, link=url(equipment),
-                  key=f"equipment.overdue:{reminder.id}", record=equipment)
+            if equipment.engineer_id not in managers:
+                managers[equipment.engineer_id] = _managers(equipment.engineer)
+            batch.add(managers[equipment.engineer_id], subject, body, link=url(equipment),
+                      record=equipment)
         for reminder in _reminders(warranty_ids):
             equipment = reminder.equipment
             owner_id = (equipment.order.sales_user_id if equipment.order is not None
@@ -140,8 +215,8 @@ def reminders(ctx: ServiceContext, due_ids: list[int], overdue_ids: list[int],
             subject = _("【保修到期】%(name)s", name=equipment.display_name)
             body = _("%(no)s 保修将于 %(day)s 到期，可联系客户续保", no=equipment.equipment_no,
                      day=reminder.due_date.isoformat())
-            _send(ctx, [owner], subject, body, link=url(equipment),
-                  key=f"equipment.warranty:{reminder.id}", record=equipment)
+            batch.add([owner], subject, body, link=url(equipment), record=equipment)
+        batch.send()
 
 
 def fault_reported(ctx: ServiceContext, equipment: Equipment, description: str, kind: str,

@@ -19,9 +19,9 @@ from core.errors import ValidationError
 from core.extensions import db
 from core.services import ServiceContext
 from core.settings import get_setting
+from modules.equipment import plans
 from modules.equipment.models import NUMBER_PREFIX
 from modules.equipment.models import Equipment
-from modules.equipment.services import plans
 from modules.sales.services.numbering import local_date
 
 NOT_FOUND = _l("设备不存在或无权查看")
@@ -37,12 +37,17 @@ def holiday_policy() -> str:
 
 
 def expiring_days() -> int:
-    return int(get_setting("equipment.warranty_expiring_days") or plans.EXPIRING_DAYS)
+    """The "expiring" threshold (read once per request: an unset setting costs a query)."""
+    from core.cache import request_cached
+
+    return request_cached("equipment.expiring_days", lambda: int(
+        get_setting("equipment.warranty_expiring_days") or plans.EXPIRING_DAYS))
 
 
-def warranty_status(equipment: Equipment, on: date) -> str | None:
+def warranty_status(equipment: Equipment, on: date, days: int | None = None) -> str | None:
     """In / expiring / out on ``on``, computed when read (never stored)."""
-    return plans.warranty_status(equipment.warranty_end_date, on, expiring_days())
+    return plans.warranty_status(equipment.warranty_end_date, on,
+                                 expiring_days() if days is None else days)
 
 
 def warranty_where(status: str, on: date) -> Any:

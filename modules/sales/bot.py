@@ -6,40 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import pgettext
 
 from core.bot import Card
-from core.bot import CardButton
 from core.errors import ValidationError
 from core.registration import BotCommand
 from modules.sales import queries
+from modules.sales.cards import MODEL
+from modules.sales.cards import order_card
 from modules.sales.models import Order
 from modules.sales.services import orders as svc
-
-MODEL = "sales_order"
-
-
-def url(order: Order) -> str:
-    return f"{current_app.config['TANDEM_BASE_URL'].rstrip('/')}/sales/orders/{order.id}"
-
-
-def order_card(order: Order, source: str | None = None) -> Card:
-    fields = [(pgettext("card", "客户"), order.customer.customer_name),
-              (_("状态"), _(order.status_label)),
-              (_("负责人"), order.sales_user.name if order.sales_user else "—")]
-    if order.delivery_date:
-        fields.append((_("计划配送"), order.delivery_date.isoformat()))
-    if order.install_date:
-        fields.append((_("计划安装"), order.install_date.isoformat()))
-    return Card(title=_("订单 %(no)s", no=order.order_no), source=source or _("订单"),
-                emphasis=(_("订单金额"), f"¥{order.total_amount:,.2f}"),
-                description="；".join(f"{x.product_name} × {x.quantity}" for x in order.lines),
-                fields=fields, url=url(order),
-                buttons=[CardButton.link(pgettext("card", "查看"), url(order))],
-                record=(MODEL, order.id))
 
 
 def _resolve(ctx: Any, call: Any) -> tuple[Order, str]:
@@ -79,20 +56,11 @@ def installed(ctx: Any, call: Any) -> str:
         serials.append({"line_id": line.id, "serial_number": serial,
                         "install_location": location or None})
     svc.install_order(ctx, order.id, serials)
-    from sqlalchemy import select
-
-    from core.extensions import db
-    from core.hooks import registry
-
     lines = [_("%(no)s 已安装 %(n)s 台设备", no=order.order_no, n=len(serials))]
-    if "equipment" in registry().installed:
-        from modules.equipment.models import Equipment
-
-        for e in db.session.scalars(select(Equipment).where(Equipment.order_id == order.id)
-                                    .order_by(Equipment.id)):
-            lines.append("> " + _("%(no)s 序列号 %(serial)s，保修至 %(end)s",
-                                  no=e.equipment_no, serial=e.serial_number,
-                                  end=e.warranty_end_date or "—"))
+    for unit in queries.order_units(ctx, order):
+        lines.append("> " + _("%(no)s 序列号 %(serial)s，保修至 %(end)s",
+                              no=unit["equipment_no"], serial=unit["serial_number"],
+                              end=unit["warranty_end_date"] or "—"))
     return "\n".join(lines)
 
 

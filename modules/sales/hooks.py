@@ -93,9 +93,20 @@ def handover_checklist_items(customer_ids: list[int], ctx: Any) -> list[dict]:
         select(Order.order_no, Order.status, Order.total_amount)
         .where(Order.customer_id.in_(customer_ids), Order.status.in_(OPEN_STATUSES))
         .order_by(Order.id)).all()
+    if not rows:
+        return []
     return [{"category": "orders", "title": "未完成订单", "count": len(rows),
              "detail": "、".join(f"{r.order_no} ¥{r.total_amount:,.2f}" for r in rows[:10])
              + ("…" if len(rows) > 10 else "")}]
+
+
+@hookimpl(optionalhook=True)
+def customers_handed_over(customer_ids: list[int], from_user_id: int | None, to_user_id: int,
+                          handover_id: int, ctx: Any) -> None:
+    """The open orders of the customers handed over follow them to the new owner."""
+    from modules.sales.services.orders import hand_over
+
+    hand_over(ctx, customer_ids, from_user_id, to_user_id)
 
 
 @hookimpl(optionalhook=True)

@@ -36,8 +36,8 @@ STATUSES = {
     "completed": "已完成",
     "cancelled": "已取消",
 }
-# The one way forward; "cancelled" is allowed from every state before "completed".
-FLOW = ("pending", "confirmed", "paid", "delivered", "installed", "completed")
+# The one way forward (pending → confirmed → paid → delivered → installed → completed);
+# "cancelled" is allowed from every state before "completed".
 TRANSITIONS = {
     "pending": {"confirmed", "cancelled"},
     "confirmed": {"paid", "cancelled"},

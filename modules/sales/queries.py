@@ -111,3 +111,11 @@ def by_day(events: list[PlanEvent]) -> dict[date, list[PlanEvent]]:
     for e in events:
         days[e.day].append(e)
     return days
+
+
+def order_units(ctx: ServiceContext, order: Order) -> list[dict]:
+    """The units installed for ``order`` from the modules that answer ``order_units``."""
+    from core.hooks import call
+
+    return [unit for answer in (call("order_units", order=order, ctx=ctx) or [])
+            for unit in answer or []]

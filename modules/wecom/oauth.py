@@ -4,8 +4,8 @@ page signed in as himself, with his own rights — no password, nothing secret i
 
 ``/wecom/oauth/start?next=/sales/orders/12`` sends the browser to WeCom with a one-time
 ``state`` kept in the session; ``/wecom/oauth/callback`` checks it, asks WeCom who the code
-belongs to and signs in the active user bound to that WeCom userid. :func:`signin_url`
-builds such a link for cards and messages."""
+belongs to and signs in the active user bound to that WeCom userid.
+:func:`redirect_inside_wecom` sends any page opened in the WeCom client there first."""
 
 from __future__ import annotations
 
@@ -48,12 +48,6 @@ def _local(target: str | None) -> str:
                 and not target.startswith("//") and "\\" not in target):
             return target
     return "/"
-
-
-def signin_url(next_path: str) -> str:
-    """An absolute link that signs a staff member in through WeCom, then opens ``next_path``."""
-    base = current_app.config["TANDEM_BASE_URL"].rstrip("/")
-    return f"{base}/wecom/oauth/start?{urlencode({'next': _local(next_path)})}"
 
 
 def _oauth_base(api_base: str) -> str:

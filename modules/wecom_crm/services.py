@@ -1,4 +1,5 @@
-"""Customer identity upgrade (seed 001) and the WeCom side of a handover."""
+"""Customer identity upgrade (a phone bound through the official account, verified once the
+customer adds a salesperson on WeCom) and the WeCom side of a handover."""
 
 from __future__ import annotations
 

@@ -78,3 +78,20 @@ def test_order_and_equipment_pages_desktop_and_phone(page, live):
                 f"{live.url}/equipment/?warranty=in", equipment_url,
                 f"{live.url}/sales/calendar/", f"{live.url}/sales/calendar/?view=month"):
         _no_overflow(page, url)
+
+
+def test_a_read_only_link_opens_from_its_fragment_on_a_phone(page, browser, live):
+    ids = _setup(live)
+    log_in(page, live, "li")
+    page.goto(f"{live.url}/sales/orders/{ids['order']}")
+    page.click("#share-create")
+    link = page.input_value("#share-link")
+    assert "/p/order#" in link
+    outsider = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    other = outsider.new_page()
+    other.goto(live.url + link[link.index("/p/order#"):])  # the configured base is elsewhere
+    other.wait_for_selector("#share-view")
+    assert ids["order_no"] in other.inner_text("#share-view")
+    assert "#" not in other.url  # the token left the address bar
+    assert other.evaluate(NO_OVERFLOW)
+    outsider.close()

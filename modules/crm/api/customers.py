@@ -1,51 +1,35 @@
 """REST API for customers, contacts and follow-ups under ``/api/v1`` (on :mod:`core.api`).
 
-Field names follow seed 002's tables. A record the caller may not see answers 404, a
-duplicate 409 (without the other record's fields), an invalid field 422 naming it.
+Field names are the tables' (``customer_name``, ``customer_type`` …). A record the caller
+may not see answers 404, a duplicate 409 (without the other record's fields), an invalid
+field 422 naming it.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
-from typing import Any
 from typing import Literal
 
 from flask import Blueprint
 from flask import request
 from flask_babel import gettext as _
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 from sqlalchemy.orm import selectinload
 
-from core.api import api_view
-from core.api import json_body
-from core.api import paginate
+from core import api
 from core.errors import ValidationError
 from core.services import ServiceContext
 from modules.crm import queries
 from modules.crm.models.customer import Contact
 from modules.crm.models.customer import Customer
-from modules.crm.models.customer import FollowUp
 from modules.crm.services import contacts as contact_service
 from modules.crm.services import customers as customer_service
 from modules.crm.services import follow_ups as follow_up_service
 
-bp = Blueprint("crm_customers_api", __name__, url_prefix="/api/v1")
+bp = Blueprint("crm_customers_api", __name__, url_prefix=api.API_PREFIX)
 
 TAGS = ["crm"]
-SORTS = {
-    "id": Customer.id.asc(),
-    "-id": Customer.id.desc(),
-    "customer_name": Customer.customer_name.asc(),
-    "-customer_name": Customer.customer_name.desc(),
-    "last_follow_up": Customer.last_follow_up_at.asc().nulls_first(),
-    "-last_follow_up": Customer.last_follow_up_at.desc().nulls_last(),
-    "created_at": Customer.created_at.asc(),
-    "-created_at": Customer.created_at.desc(),
-    "-updated_at": Customer.updated_at.desc(),
-}
 LIST_QUERY = [
     ("q", "string", "名称、手机号、税号或客户编号"),
     ("customer_type", "string", "individual / enterprise"),
@@ -61,9 +45,7 @@ Level = Literal["important", "normal", "potential"]
 Status = Literal["active", "inactive", "in_pool"]
 
 
-class CustomerPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CustomerPatch(api.ApiIn):
     customer_type: CustomerType | None = None
     customer_name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=32)
@@ -84,7 +66,7 @@ class CustomerCreate(CustomerPatch):
     customer_name: str = Field(max_length=200)
 
 
-class CustomerOut(BaseModel):
+class CustomerOut(api.ApiOut):
     id: int
     number: str
     customer_name: str
@@ -93,7 +75,7 @@ class CustomerOut(BaseModel):
     tax_id: str | None
     industry: str | None
     customer_level: Level
-    tags: list[str]
+    tags: list[str] = Field(validation_alias="tag_list")
     address: str | None
     source: str | None
     remark: str | None
@@ -110,9 +92,7 @@ class CustomerOut(BaseModel):
     )
 
 
-class ContactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContactIn(api.ApiIn):
     name: str | None = None
     title: str | None = None
     phone: str | None = None
@@ -122,7 +102,7 @@ class ContactIn(BaseModel):
     remark: str | None = None
 
 
-class ContactOut(BaseModel):
+class ContactOut(api.ApiOut):
     id: int
     customer_id: int
     name: str
@@ -134,9 +114,7 @@ class ContactOut(BaseModel):
     remark: str | None
 
 
-class FollowUpIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FollowUpIn(api.ApiIn):
     content: str
     channel: str | None = None
     follow_up_at: datetime | None = None
@@ -144,7 +122,7 @@ class FollowUpIn(BaseModel):
     opportunity_id: int | None = Field(default=None, ge=1)
 
 
-class FollowUpOut(BaseModel):
+class FollowUpOut(api.ApiOut):
     id: int
     customer_id: int
     opportunity_id: int | None
@@ -155,69 +133,39 @@ class FollowUpOut(BaseModel):
     next_follow_up_date: date | None
 
 
-def _iso(value: datetime | date | None) -> str | None:
-    return value.isoformat() if value is not None else None
+_REACH = ("phone", "email", "wechat")  # a contact's, withheld with the customer's phone
 
 
-def customer_json(c: Customer, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The API shape of a customer; ``hidden`` fields travel as null and are listed."""
-    out = {
-        "id": c.id,
-        "number": c.number,
-        "customer_name": c.customer_name,
-        "customer_type": c.customer_type,
-        "phone": c.phone,
-        "tax_id": c.tax_id,
-        "industry": c.industry,
-        "customer_level": c.customer_level,
-        "tags": c.tag_list,
-        "address": c.address,
-        "source": c.source,
-        "remark": c.remark,
-        "owner_id": c.owner_id,
-        "owner_name": c.owner.name if c.owner else None,
-        "owner_since": _iso(c.owner_since),
-        "status": c.status,
-        "locked": c.locked,
-        "last_follow_up": _iso(c.last_follow_up_at),
-        "created_at": _iso(c.created_at),
-        "updated_at": _iso(c.updated_at),
-        "hidden_fields": sorted(hidden),
-    }
-    for key in hidden & out.keys():
-        out[key] = None
-    return out
+def _out(ctx: ServiceContext, customer: Customer) -> CustomerOut:
+    """The answer for a customer: the fields hidden from the caller travel as null and are
+    listed in ``hidden_fields``."""
+    hidden = queries.hidden_fields(ctx, customer)
+    out = CustomerOut.model_validate(customer)
+    if not hidden:
+        return out
+    masked = dict.fromkeys(hidden & CustomerOut.model_fields.keys())
+    return out.model_copy(update={**masked, "hidden_fields": sorted(hidden)})
 
 
-def contact_json(c: Contact, hide_reach: bool = False) -> dict[str, Any]:
-    """The API shape of a contact; ``hide_reach`` withholds phone, e-mail and WeChat."""
-    reach = dict.fromkeys(("phone", "email", "wechat")) if hide_reach else {
-        "phone": c.phone, "email": c.email, "wechat": c.wechat}
-    return {
-        "id": c.id,
-        "customer_id": c.customer_id,
-        "name": c.name,
-        "title": c.title,
-        **reach,
-        "is_primary": c.is_primary,
-        "remark": c.remark,
-    }
-
-
-def follow_up_json(f: FollowUp) -> dict[str, Any]:
-    return {
-        "id": f.id,
-        "customer_id": f.customer_id,
-        "opportunity_id": f.opportunity_id,
-        "user_id": f.user_id,
-        "follow_up_at": _iso(f.follow_up_at),
-        "channel": f.channel,
-        "content": f.content,
-        "next_follow_up_date": _iso(f.next_follow_up_date),
-    }
+def _contact_out(contact: Contact, hide_reach: bool) -> ContactOut:
+    out = ContactOut.model_validate(contact)
+    return out.model_copy(update=dict.fromkeys(_REACH)) if hide_reach else out
 
 
 # --- customers ----------------------------------------------------------------------------
+
+CUSTOMERS = api.Listing(
+    Customer,
+    sort={
+        "customer_name": Customer.customer_name,
+        "last_follow_up": Customer.last_follow_up_at.asc().nulls_first(),
+        "-last_follow_up": Customer.last_follow_up_at.desc().nulls_last(),
+        "created_at": Customer.created_at.asc(),
+        "-created_at": Customer.created_at.desc(),
+        "-updated_at": Customer.updated_at.desc(),
+    },
+    default_sort="-id",
+)
 
 
 def _owner_filter() -> int | None:
@@ -229,96 +177,90 @@ def _owner_filter() -> int | None:
     return int(raw)
 
 
-@bp.get("/customers")
-@api_view("crm.customer.read", list_endpoint=True, query=LIST_QUERY, tags=TAGS)
-def list_customers(ctx: ServiceContext) -> dict:
+@api.route(bp, "/customers", permission="crm.customer.read", response=CustomerOut,
+           listing=CUSTOMERS, query=LIST_QUERY, tags=TAGS)
+def list_customers(ctx):  # noqa: ANN001, ANN201
     """List the customers the caller may see."""
     filters = {
         k: request.args.get(k) or None
         for k in ("q", "customer_type", "customer_level", "status", "tag", "industry")
     }
-    stmt = queries.search_customers(ctx, owner_id=_owner_filter(), scoped=False, **filters)
-    stmt = stmt.options(selectinload(Customer.owner))
-    return paginate(ctx, stmt, Customer, lambda c: _customer_out(ctx, c), sorts=SORTS,
-                    default_sort="-id")
+    stmt = queries.search_customers(ctx, owner_id=_owner_filter(), **filters)
+    return CUSTOMERS.page(ctx, stmt.options(selectinload(Customer.owner)),
+                          serialize=lambda c: _out(ctx, c))
 
 
-def _customer_out(ctx: ServiceContext, customer: Customer) -> dict[str, Any]:
-    return customer_json(customer, queries.hidden_fields(ctx, customer))
-
-
-@bp.post("/customers")
-@api_view("crm.customer.create", body=CustomerCreate, response=CustomerOut, status=201, tags=TAGS)
-def create_customer(ctx: ServiceContext) -> dict:
+@api.route(bp, "/customers", methods=["POST"], permission="crm.customer.create",
+           body=CustomerCreate, response=CustomerOut, status=201, tags=TAGS)
+def create_customer(ctx, body: CustomerCreate):  # noqa: ANN001, ANN201
     """Create a customer (owner defaults to the caller)."""
-    body = json_body(CustomerCreate, partial=True)
-    return customer_json(customer_service.create_customer(ctx, body))
+    return _out(ctx, customer_service.create_customer(ctx, body.model_dump(exclude_unset=True)))
 
 
-@bp.get("/customers/<customer_id>")
-@api_view("crm.customer.read", response=CustomerOut, tags=TAGS)
-def get_customer(ctx: ServiceContext, customer_id: str) -> dict:
+@api.route(bp, "/customers/<customer_id>", permission="crm.customer.read",
+           response=CustomerOut, tags=TAGS)
+def get_customer(ctx, customer_id: str):  # noqa: ANN001, ANN201
     """One customer, by id or number (``CUS-000123``)."""
-    return _customer_out(ctx, queries.get_customer(ctx, customer_id))
+    return _out(ctx, queries.get_customer(ctx, customer_id))
 
 
-@bp.patch("/customers/<customer_id>")
-@api_view("crm.customer.write", body=CustomerPatch, response=CustomerOut, tags=TAGS)
-def update_customer(ctx: ServiceContext, customer_id: str) -> dict:
+@api.route(bp, "/customers/<customer_id>", methods=["PATCH"], permission="crm.customer.write",
+           body=CustomerPatch, response=CustomerOut, tags=TAGS)
+def update_customer(ctx, customer_id: str, body: CustomerPatch):  # noqa: ANN001, ANN201
     """Change the fields sent."""
     target = queries.get_customer(ctx, customer_id).id
-    return _customer_out(ctx, customer_service.update_customer(ctx, target,
-                                                  json_body(CustomerPatch, partial=True)))
+    changes = body.model_dump(exclude_unset=True)
+    return _out(ctx, customer_service.update_customer(ctx, target, changes))
 
 
 # --- contacts and follow-ups ---------------------------------------------------------------
 
 
-@bp.get("/customers/<customer_id>/contacts")
-@api_view("crm.contact.read", tags=TAGS)
-def list_contacts(ctx: ServiceContext, customer_id: str) -> dict:
+@api.route(bp, "/customers/<customer_id>/contacts", permission="crm.contact.read",
+           response=ContactOut, many=True, tags=TAGS)
+def list_contacts(ctx, customer_id: str):  # noqa: ANN001, ANN201
     """The customer's contacts."""
     customer = queries.get_customer(ctx, customer_id)
     hide = "phone" in queries.hidden_fields(ctx, customer)
-    return {"data": [contact_json(c, hide) for c in queries.list_contacts(ctx, customer.id)]}
+    contacts = queries.list_contacts(ctx, customer.id)
+    return [_contact_out(c, hide) for c in contacts]
 
 
-@bp.post("/customers/<customer_id>/contacts")
-@api_view("crm.contact.create", body=ContactIn, response=ContactOut, status=201, tags=TAGS)
-def create_contact(ctx: ServiceContext, customer_id: str) -> dict:
+@api.route(bp, "/customers/<customer_id>/contacts", methods=["POST"],
+           permission="crm.contact.create", body=ContactIn, response=ContactOut, status=201,
+           tags=TAGS)
+def create_contact(ctx, customer_id: str, body: ContactIn):  # noqa: ANN001, ANN201
     """Add a contact to the customer."""
     customer = queries.get_customer(ctx, customer_id)
-    body = json_body(ContactIn, partial=True)
-    return contact_json(contact_service.add_contact(ctx, customer.id, body))
+    return contact_service.add_contact(ctx, customer.id, body.model_dump(exclude_unset=True))
 
 
-@bp.patch("/contacts/<int:contact_id>")
-@api_view("crm.contact.write", body=ContactIn, response=ContactOut, tags=TAGS)
-def update_contact(ctx: ServiceContext, contact_id: int) -> dict:
+@api.route(bp, "/contacts/<int:contact_id>", methods=["PATCH"], permission="crm.contact.write",
+           body=ContactIn, response=ContactOut, tags=TAGS)
+def update_contact(ctx, contact_id: int, body: ContactIn):  # noqa: ANN001, ANN201
     """Change a contact."""
-    body = json_body(ContactIn, partial=True)
-    return contact_json(contact_service.update_contact(ctx, contact_id, body))
+    return contact_service.update_contact(ctx, contact_id, body.model_dump(exclude_unset=True))
 
 
-@bp.delete("/contacts/<int:contact_id>")
-@api_view("crm.contact.delete", status=204, tags=TAGS)
-def delete_contact(ctx: ServiceContext, contact_id: int) -> None:
+@api.route(bp, "/contacts/<int:contact_id>", methods=["DELETE"],
+           permission="crm.contact.delete", status=204, tags=TAGS)
+def delete_contact(ctx, contact_id: int):  # noqa: ANN001, ANN201
     """Delete a contact."""
     contact_service.delete_contact(ctx, contact_id)
 
 
-@bp.get("/customers/<customer_id>/follow-ups")
-@api_view("crm.follow_up.read", tags=TAGS)
-def list_follow_ups(ctx: ServiceContext, customer_id: str) -> dict:
+@api.route(bp, "/customers/<customer_id>/follow-ups", permission="crm.follow_up.read",
+           response=FollowUpOut, many=True, tags=TAGS)
+def list_follow_ups(ctx, customer_id: str):  # noqa: ANN001, ANN201
     """The customer's follow-ups, newest first."""
     customer = queries.get_customer(ctx, customer_id)
-    return {"data": [follow_up_json(f) for f in queries.list_follow_ups(ctx, customer.id)]}
+    return queries.list_follow_ups(ctx, customer.id)
 
 
-@bp.post("/customers/<customer_id>/follow-ups")
-@api_view("crm.follow_up.create", body=FollowUpIn, response=FollowUpOut, status=201, tags=TAGS)
-def create_follow_up(ctx: ServiceContext, customer_id: str) -> dict:
+@api.route(bp, "/customers/<customer_id>/follow-ups", methods=["POST"],
+           permission="crm.follow_up.create", body=FollowUpIn, response=FollowUpOut,
+           status=201, tags=TAGS)
+def create_follow_up(ctx, customer_id: str, body: FollowUpIn):  # noqa: ANN001, ANN201
     """Record a follow-up (moves the customer's last follow-up time)."""
     customer = queries.get_customer(ctx, customer_id)
-    body = json_body(FollowUpIn, partial=True)
-    return follow_up_json(follow_up_service.add_follow_up(ctx, customer.id, body))
+    return follow_up_service.add_follow_up(ctx, customer.id, body.model_dump(exclude_unset=True))

@@ -1,4 +1,4 @@
-"""REST API for opportunities under ``/api/v1`` (seed 003's shapes)."""
+"""REST API for opportunities under ``/api/v1``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Customers, their contacts and follow-ups.
 
-Field names follow seed 002's ``customers`` table (``customer_name``, ``customer_type``,
+Field names are the business's own (``customer_name``, ``customer_type``,
 ``customer_level`` …). The pool module builds on ``owner_id``, ``owner_since``, ``status``,
 ``last_follow_up_at`` and ``locked``.
 """
@@ -117,12 +117,16 @@ class Customer(AuditedMixin, TimestampMixin, db.Model):
         order_by="FollowUp.follow_up_at.desc()",
     )
 
-    # The seed calls it ``last_follow_up``; both names work in queries and code.
+    # The API calls it ``last_follow_up``; both names work in queries and code.
     last_follow_up = synonym("last_follow_up_at")
 
     @property
     def number(self) -> str:
         return customer_number(self.id)
+
+    @property
+    def owner_name(self) -> str | None:
+        return self.owner.name if self.owner else None
 
     @property
     def tag_list(self) -> list[str]:

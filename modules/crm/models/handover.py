@@ -1,4 +1,4 @@
-"""Customer handover (客户交接, seed 002): preparation → review → confirmation → completed."""
+"""Customer handover (客户交接): preparation → review → confirmation → completed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Opportunities (商机) and their quotes, as in seed 000's ``opportunities`` table."""
+"""Opportunities (商机) and their quotes."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Contact writes: add, change and remove a customer's contacts.
-"""
+"""Contact writes: add, change and remove a customer's contacts."""
 
 from __future__ import annotations
 
@@ -9,14 +8,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from core.errors import ValidationError
+from core.errors import FieldErrors
 from core.extensions import db
 from core.services import ServiceContext
 from modules.crm.models.customer import Contact
 from modules.crm.models.customer import Customer
 from modules.crm.queries import get_contact
 from modules.crm.queries import get_customer
-from modules.crm.validation import FieldError
 from modules.crm.validation import clean_contact_phone
 from modules.crm.validation import clean_email
 from modules.crm.validation import clean_text
@@ -25,7 +23,7 @@ CONTACT_FIELDS = ("name", "title", "phone", "email", "wechat", "is_primary", "re
 
 
 def _clean_contact(values: Mapping[str, Any]) -> dict[str, Any]:
-    errors: dict[str, str] = {}
+    errors = FieldErrors()
     out: dict[str, Any] = {}
     checks: dict[str, Callable[[], Any]] = {
         "name": lambda: clean_text(values.get("name"), _l("姓名"), 100, True),
@@ -36,13 +34,9 @@ def _clean_contact(values: Mapping[str, Any]) -> dict[str, Any]:
         "remark": lambda: clean_text(values.get("remark"), _l("备注"), 2000),
     }
     for key, fn in checks.items():
-        try:
-            out[key] = fn()
-        except FieldError as exc:
-            errors[key] = str(exc)
+        out[key] = errors.check(key, fn)
     out["is_primary"] = bool(values.get("is_primary"))
-    if errors:
-        raise ValidationError.of_fields(errors)
+    errors.raise_if_any()
     return out
 
 

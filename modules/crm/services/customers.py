@@ -17,12 +17,14 @@ from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.errors import ConflictError
+from core.errors import FieldErrors
 from core.errors import NotFoundError
 from core.errors import PermissionDenied
 from core.errors import ValidationError
 from core.extensions import db
 from core.security.models import User
-from core.security.rules import managed_member_ids
+from core.security.ownership import may_assign
+from core.security.ownership import unrestricted
 from core.services import ServiceContext
 from modules.crm.models.customer import CUSTOMER_LEVELS
 from modules.crm.models.customer import CUSTOMER_SOURCES
@@ -33,8 +35,6 @@ from modules.crm.models.customer import customer_number
 from modules.crm.queries import CUSTOMER_NOT_FOUND
 from modules.crm.queries import can_see
 from modules.crm.queries import get_customer
-from modules.crm.queries import unrestricted
-from modules.crm.validation import FieldError
 from modules.crm.validation import clean_choice
 from modules.crm.validation import clean_mobile
 from modules.crm.validation import clean_tags
@@ -76,13 +76,11 @@ def _check_owner(ctx: ServiceContext, owner_id: int | None) -> dict[str, str]:
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active:
         return {"owner_id": gettext("负责人不存在或已停用")}
-    if unrestricted(ctx) or owner_id == ctx.actor.id:
+    if may_assign(ctx, owner_id, "crm.customer.assign"):
         return {}
     if not ctx.can("crm.customer.assign"):
         raise PermissionDenied(gettext("无权限：只能把客户分配给自己"))
-    if owner_id not in managed_member_ids(ctx.actor):
-        raise PermissionDenied(gettext("只能把客户分配给本团队成员"))
-    return {}
+    raise PermissionDenied(gettext("只能把客户分配给本团队成员"))
 
 
 def _clean_customer(
@@ -93,14 +91,11 @@ def _clean_customer(
     The owner is checked only when it differs from ``current_owner_id`` (an unchanged owner
     who has since left stays valid until the customers are handed over).
     """
-    errors: dict[str, str] = {}
+    errors = FieldErrors()
     out: dict[str, Any] = {}
 
     def run(key: str, fn: Callable[[], Any]) -> None:
-        try:
-            out[key] = fn()
-        except FieldError as exc:
-            errors[key] = str(exc)
+        out[key] = errors.check(key, fn)
 
     run(
         "customer_type",
@@ -140,23 +135,22 @@ def _clean_customer(
     try:
         out["owner_id"] = int(owner) if owner not in (None, "") else None
     except (TypeError, ValueError):
-        errors["owner_id"] = gettext("负责人无效")
+        errors.add("owner_id", gettext("负责人无效"))
 
     ctype = out.get("customer_type")
     if ctype == "individual":
         out["tax_id"] = None  # a tax id belongs to enterprise customers only
-        if "phone" not in errors and not out.get("phone"):
-            errors["phone"] = gettext("个人客户必须填写手机号")
-    elif ctype == "enterprise" and "tax_id" not in errors and not out.get("tax_id"):
-        errors["tax_id"] = gettext("企业客户必须填写统一社会信用代码")
+        if not errors.has("phone") and not out.get("phone"):
+            errors.add("phone", gettext("个人客户必须填写手机号"))
+    elif ctype == "enterprise" and not errors.has("tax_id") and not out.get("tax_id"):
+        errors.add("tax_id", gettext("企业客户必须填写统一社会信用代码"))
     if out.get("status") == "in_pool":
         out["owner_id"] = None
-    elif "owner_id" not in errors and out.get("owner_id") is None:
-        errors["owner_id"] = gettext("请选择负责人")
-    if "owner_id" not in errors and out.get("owner_id") != current_owner_id:
+    elif not errors.has("owner_id") and out.get("owner_id") is None:
+        errors.add("owner_id", gettext("请选择负责人"))
+    if not errors.has("owner_id") and out.get("owner_id") != current_owner_id:
         errors.update(_check_owner(ctx, out.get("owner_id")))
-    if errors:
-        raise ValidationError.of_fields(errors)
+    errors.raise_if_any()
     return out
 
 
@@ -261,7 +255,7 @@ def update_customer(ctx: ServiceContext, customer_id: int, data: Mapping[str, An
     customer = get_customer(ctx, customer_id, for_write=True)
     changes = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
     values = {k: getattr(customer, k) for k in CUSTOMER_FIELDS} | changes
-    if not unrestricted(ctx):
+    if not unrestricted(ctx.actor):
         if "status" in changes and (changes["status"] == "in_pool") != (
             customer.status == "in_pool"
         ):

@@ -1,5 +1,4 @@
-"""Follow-up writes: record a follow-up on a customer.
-"""
+"""Follow-up writes: record a follow-up on a customer."""
 
 from __future__ import annotations
 
@@ -16,13 +15,13 @@ from flask_babel import get_timezone
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from core.errors import ValidationError
+from core.errors import FieldError
+from core.errors import FieldErrors
 from core.extensions import db
 from core.services import ServiceContext
 from modules.crm.models.customer import FOLLOW_UP_CHANNELS
 from modules.crm.models.customer import FollowUp
 from modules.crm.queries import get_customer
-from modules.crm.validation import FieldError
 from modules.crm.validation import clean_choice
 from modules.crm.validation import clean_text
 
@@ -58,7 +57,7 @@ def _as_date(value: Any) -> date | None:
 
 
 def _clean_follow_up(ctx: ServiceContext, values: Mapping[str, Any]) -> dict[str, Any]:
-    errors: dict[str, str] = {}
+    errors = FieldErrors()
     out: dict[str, Any] = {}
     checks: dict[str, Callable[[], Any]] = {
         "follow_up_at": lambda: _as_datetime(values.get("follow_up_at"), ctx),
@@ -69,20 +68,16 @@ def _clean_follow_up(ctx: ServiceContext, values: Mapping[str, Any]) -> dict[str
         "next_follow_up_date": lambda: _as_date(values.get("next_follow_up_date")),
     }
     for key, fn in checks.items():
-        try:
-            out[key] = fn()
-        except FieldError as exc:
-            errors[key] = str(exc)
+        out[key] = errors.check(key, fn)
     at = out.get("follow_up_at")
     if at is not None and at > ctx.now + timedelta(minutes=5):
-        errors["follow_up_at"] = gettext("跟进时间不能晚于现在")
+        errors.add("follow_up_at", gettext("跟进时间不能晚于现在"))
     nxt = out.get("next_follow_up_date")
     if nxt is not None and at is not None and nxt < at.date():
-        errors["next_follow_up_date"] = gettext("下次跟进日期不能早于本次跟进")
+        errors.add("next_follow_up_date", gettext("下次跟进日期不能早于本次跟进"))
     opp = values.get("opportunity_id")
     out["opportunity_id"] = int(opp) if opp not in (None, "") else None
-    if errors:
-        raise ValidationError.of_fields(errors)
+    errors.raise_if_any()
     return out
 
 

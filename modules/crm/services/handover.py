@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from core import audit
 from core import hooks
+from core.concurrency import conditional_update
 from core.errors import ConflictError
 from core.errors import PermissionDenied
 from core.errors import UserError
@@ -35,6 +36,7 @@ from core.i18n import default_locale
 from core.notify import notify
 from core.security.models import Team
 from core.security.models import User
+from core.security.ownership import unrestricted
 from core.services import ServiceContext
 from core.settings import get_setting
 from modules.crm.models.customer import Customer
@@ -66,10 +68,6 @@ def _step(
         )
     )
     handover.stage = to
-
-
-def _is_admin(ctx: ServiceContext) -> bool:
-    return ctx.actor is None or ctx.actor.is_admin
 
 
 def checklist(ctx: ServiceContext, customer_ids: list[int]) -> list[dict]:
@@ -111,7 +109,7 @@ def checklist(ctx: ServiceContext, customer_ids: list[int]) -> list[dict]:
 def _check_may_start(ctx: ServiceContext, from_user_id: int | None) -> None:
     """Admins start any handover; a manager only for a member of a team he manages."""
     ctx.require("crm.handover.start")
-    if from_user_id is None or _is_admin(ctx):
+    if from_user_id is None or unrestricted(ctx.actor):
         return
     member = db.session.scalar(
         select(User.id)
@@ -203,7 +201,9 @@ def update_checklist(
     """Preparation: the initiator or the departing user ticks items off and adds notes."""
     handover = get_handover(ctx, handover_id)
     _require_stage(handover, "preparation", _l("只有准备阶段可以修改交接清单"))
-    if not _is_admin(ctx) and ctx.actor_id not in (handover.initiator_id, handover.from_user_id):
+    may_edit = unrestricted(ctx.actor) or ctx.actor_id in (handover.initiator_id,
+                                                           handover.from_user_id)
+    if not may_edit:
         raise PermissionDenied(_("只有发起人或原负责人可以完善交接清单"))
     notes = notes or {}
     items = []
@@ -229,7 +229,7 @@ def submit(ctx: ServiceContext, handover_id: int) -> Handover:
     handover = get_handover(ctx, handover_id)
     ctx.require("crm.handover.start")
     _require_stage(handover, "preparation", _l("只有准备中的交接单可以提交审核"))
-    if not _is_admin(ctx) and ctx.actor_id != handover.initiator_id:
+    if not unrestricted(ctx.actor) and ctx.actor_id != handover.initiator_id:
         raise PermissionDenied(_("只有发起人可以提交审核"))
     _step(ctx, handover, "submit", "review")
     db.session.flush()
@@ -292,12 +292,11 @@ def confirm(ctx: ServiceContext, handover_id: int) -> Handover:
             ctx, ids, handover.to_user_id, f"客户交接 {handover.number}", authorized=True
         )
     moved = (
-        db.session.execute(
+        conditional_update(
             update(Opportunity)
             .where(Opportunity.customer_id.in_(ids), Opportunity.status.in_(OPEN_STATUSES))
             .values(owner_id=handover.to_user_id, updated_at=ctx.now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if ids
         else 0
     )
@@ -391,9 +390,8 @@ def cancel(ctx: ServiceContext, handover_id: int, comment: str | None = None) ->
     handover = get_handover(ctx, handover_id)
     if handover.stage not in OPEN_STAGES:
         raise UserError(_("交接单已结束"))
-    if not (
-        _is_admin(ctx) or ctx.actor_id == handover.initiator_id or ctx.can("crm.handover.review")
-    ):
+    if not (unrestricted(ctx.actor) or ctx.actor_id == handover.initiator_id
+            or ctx.can("crm.handover.review")):
         raise PermissionDenied(_("无权限取消该交接单"))
     _step(ctx, handover, "cancel", "cancelled", comment)
     db.session.flush()

@@ -22,15 +22,18 @@ from core import hooks
 from core.audit import AuditLog
 from core.bot import Card
 from core.bot import remember_card
+from core.concurrency import conditional_update
 from core.errors import ConflictError
+from core.errors import FieldErrors
 from core.errors import NotFoundError
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.i18n import default_locale
 from core.notify import notify
-from core.security.models import Role
 from core.security.models import User
+from core.security.ownership import holds
+from core.security.ownership import may_assign
 from core.services import ServiceContext
 from core.settings import get_setting
 from modules.crm.cards import opportunity_card
@@ -45,7 +48,6 @@ from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import Quote
 from modules.crm.queries import CUSTOMER_NOT_FOUND
 from modules.crm.queries import OPPORTUNITY_NOT_FOUND
-from modules.crm.queries import assignable_owners
 from modules.crm.queries import get_customer
 from modules.crm.queries import get_opportunity
 from modules.crm.queries import opportunity_select
@@ -70,13 +72,13 @@ def _amount(raw: Any, field: str, label: str) -> Decimal:
 
 def _clean(ctx: ServiceContext, data: Mapping[str, Any], partial: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    errors: dict[str, str] = {}
+    errors = FieldErrors()
     if "product_name" in data or not partial:
         name = str(data.get("product_name") or "").strip()
         if not name:
-            errors["product_name"] = _("请填写产品")
+            errors.add("product_name", _("请填写产品"))
         elif len(name) > 200:
-            errors["product_name"] = _("产品名称过长")
+            errors.add("product_name", _("产品名称过长"))
         out["product_name"] = name
     if "quantity" in data or not partial:
         try:
@@ -85,7 +87,7 @@ def _clean(ctx: ServiceContext, data: Mapping[str, Any], partial: bool) -> dict[
                 raise ValueError
             out["quantity"] = quantity
         except (TypeError, ValueError):
-            errors["quantity"] = _("数量必须是正整数")
+            errors.add("quantity", _("数量必须是正整数"))
     if "estimated_amount" in data or not partial:
         try:
             out["estimated_amount"] = _amount(data.get("estimated_amount") or 0,
@@ -94,7 +96,7 @@ def _clean(ctx: ServiceContext, data: Mapping[str, Any], partial: bool) -> dict[
             errors.update(exc.fields)
     if "source" in data and data.get("source"):
         if data["source"] not in SOURCES:
-            errors["source"] = _("来源无效")
+            errors.add("source", _("来源无效"))
         out["source"] = data["source"]
     for key in ("requirements",):
         if key in data:
@@ -105,9 +107,8 @@ def _clean(ctx: ServiceContext, data: Mapping[str, Any], partial: bool) -> dict[
             out["expected_close_date"] = (raw if isinstance(raw, date) or raw in (None, "")
                                           else date.fromisoformat(str(raw))) or None
         except ValueError:
-            errors["expected_close_date"] = _("日期格式不正确")
-    if errors:
-        raise ValidationError.of_fields(errors)
+            errors.add("expected_close_date", _("日期格式不正确"))
+    errors.raise_if_any()
     return out
 
 
@@ -189,13 +190,12 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
     opp_id = parse_number(ref)
     if opp_id is None:
         raise NotFoundError(str(OPPORTUNITY_NOT_FOUND))
-    won = db.session.execute(
+    won = conditional_update(
         update(Opportunity)
         .where(Opportunity.id == opp_id, Opportunity.owner_id.is_(None),
                Opportunity.status.in_(OPEN_STATUSES))
         .values(owner_id=ctx.actor_id, updated_at=ctx.now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     opp = db.session.get(Opportunity, opp_id)
     if opp is not None:
         db.session.refresh(opp)
@@ -219,7 +219,9 @@ def claim_opportunity(ctx: ServiceContext, ref: str | int) -> Opportunity:
 
 def _check_assignee(ctx: ServiceContext, owner_id: int) -> None:
     """A manager assigns within his team, an admin to any active user."""
-    if owner_id not in {u.id for u in assignable_owners(ctx)}:
+    owner = db.session.get(User, owner_id)
+    if (owner is None or not owner.active
+            or not may_assign(ctx, owner_id, "crm.opportunity.assign")):
         raise ValidationError(_("负责人不存在、已停用或不在您的团队"),
                               fields={"owner_id": _("无效的负责人")})
 
@@ -317,10 +319,11 @@ class Announcement:
 
 
 def announce(ctx: ServiceContext, opp: Opportunity) -> None:
-    """Announce a new unowned opportunity to the sales team: an in-app notice to each
-    salesperson, the card remembered as the sales chat's context (so ``#认领`` there needs no
-    number), and ``opportunity_announced`` for chat integrations (``wecom_crm`` pushes the
-    card with its 认领 button to each salesperson's WeCom and to the sales group's robot)."""
+    """Announce a new unowned opportunity to the sales team (the holders of
+    ``crm.opportunity.announced``): an in-app notice to each, the card remembered as the
+    sales chat's context (so ``#认领`` there needs no number), and ``opportunity_announced``
+    for chat integrations (``wecom_crm`` pushes the card with its 认领 button to each
+    salesperson's WeCom and to the sales group's robot)."""
     # The card goes to the whole team: in the default language, not the actor's.
     with force_locale(default_locale()):
         card = opportunity_card(opp, source="新商机")
@@ -328,7 +331,7 @@ def announce(ctx: ServiceContext, opp: Opportunity) -> None:
     if chat_id:
         remember_card(str(chat_id), card)
     sales = list(db.session.scalars(select(User).where(
-        User.active.is_(True), User.roles.any(Role.code == "sales"))))
+        User.active.is_(True), holds("crm.opportunity.announced"))))
     announcement = Announcement(
         opportunity=opp, card=card, recipients=sales, title=f"新商机：{card.title}",
         body=f"{opp.customer.customer_name} · 预计 ¥{opp.estimated_amount:,.2f}",

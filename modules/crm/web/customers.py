@@ -22,8 +22,6 @@ from sqlalchemy import false
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import selectinload
 
-from core.errors import NotFoundError
-from core.errors import PermissionDenied
 from core.hooks import registry
 from core.security.access import requires
 from core.security.models import User
@@ -102,16 +100,6 @@ def _export_view(ctx: Any) -> ListView:
     )
 
 
-@bp.errorhandler(NotFoundError)
-def _not_found(exc: NotFoundError) -> Any:
-    return render_template("crm/customer_error.html", message=exc.message), 404
-
-
-@bp.errorhandler(PermissionDenied)
-def _forbidden(exc: PermissionDenied) -> Any:
-    return render_template("crm/customer_error.html", message=exc.message), 403
-
-
 @bp.route("/")
 @requires("crm.customer.read")
 def index() -> Any:
@@ -121,7 +109,6 @@ def index() -> Any:
         q=request.args.get("q"),
         tag=request.args.get("tag"),
         mine=request.args.get("mine") == "1",
-        scoped=False,  # the list view applies the record rules
     )
     fmt = request.args.get("export")
     if fmt in ("csv", "xlsx"):

@@ -15,13 +15,13 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core.errors import NotFoundError
 from core.errors import TandemError
 from core.extensions import db
 from core.security.access import requires
 from core.security.models import User
 from core.services import unit_of_work
 from core.web.context import web_ctx
+from core.web.forms import run_action
 from modules.crm import queries
 from modules.crm.models.customer import parse_customer_number
 from modules.crm.models.handover import ACTIONS
@@ -75,10 +75,7 @@ def new() -> Any:
 @bp.route("/<int:id>")
 @requires("crm.handover.read")
 def detail(id: int) -> str:
-    try:
-        handover = queries.get_handover(web_ctx(), id)
-    except NotFoundError:
-        abort(404)
+    handover = queries.get_handover(web_ctx(), id)
     return render_template(
         "crm/handover_detail.html",
         h=handover,
@@ -91,10 +88,9 @@ def detail(id: int) -> str:
 @bp.route("/<int:id>/<action>", methods=["POST"])
 @requires("crm.handover.read")
 def act(id: int, action: str) -> Any:
-    ctx = web_ctx()
     comment = request.form.get("comment") or None
     actions = {
-        "checklist": lambda: handover_service.update_checklist(
+        "checklist": lambda ctx: handover_service.update_checklist(
             ctx,
             id,
             [int(i) for i in request.form.getlist("done") if i.isdigit()],
@@ -104,20 +100,12 @@ def act(id: int, action: str) -> Any:
                 if k.startswith("note-") and k[5:].isdigit()
             },
         ),
-        "submit": lambda: handover_service.submit(ctx, id),
-        "approve": lambda: handover_service.review(ctx, id, True, comment),
-        "reject": lambda: handover_service.review(ctx, id, False, comment),
-        "confirm": lambda: handover_service.confirm(ctx, id),
-        "cancel": lambda: handover_service.cancel(ctx, id, comment),
+        "submit": lambda ctx: handover_service.submit(ctx, id),
+        "approve": lambda ctx: handover_service.review(ctx, id, True, comment),
+        "reject": lambda ctx: handover_service.review(ctx, id, False, comment),
+        "confirm": lambda ctx: handover_service.confirm(ctx, id),
+        "cancel": lambda ctx: handover_service.cancel(ctx, id, comment),
     }
     if action not in actions:
-        abort(404)
-    try:
-        with unit_of_work(ctx):
-            actions[action]()
-        flash(_("已处理"), "success")
-    except NotFoundError:
-        abort(404)
-    except TandemError as exc:
-        flash(exc.message, "danger")
-    return redirect(url_for("crm_handover.detail", id=id))
+        abort(404)  # no such page
+    return run_action(actions[action], _("已处理"), url_for("crm_handover.detail", id=id))

@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
-from flask import abort
 from flask import flash
 from flask import jsonify
 from flask import redirect
@@ -49,7 +48,7 @@ from core.extensions import db
 from core.security import principal
 from core.security.access import requires
 from core.security.models import User
-from core.security.models import user_roles
+from core.security.ownership import holds
 from core.services import unit_of_work
 from core.timeline import timeline
 from core.web.context import web_ctx
@@ -101,13 +100,11 @@ def _day_end(value: str) -> datetime:
 
 @cache
 def _owner_choices() -> Select:
-    """Active sales and managers, by name: one statement object (made on first use, once the
+    """Active users who may own opportunities (``crm.opportunity.claim``: sales and managers
+    by default), by name: one statement object (made on first use, once the
     mappers are configured), whose cache key SQLAlchemy keeps instead of recomputing it."""
-    has_role = (select(user_roles.c.user_id)
-                .where(user_roles.c.user_id == User.id,
-                       user_roles.c.role_code.in_(("sales", "manager"))).exists())
     return (select(User.id, User.name)
-            .where(User.active.is_(True), has_role)  # the role codes: no join to core_role
+            .where(User.active.is_(True), holds("crm.opportunity.claim"))
             .order_by(User.display_name, User.id))
 
 
@@ -299,10 +296,7 @@ def new() -> Any:
 @requires("crm.opportunity.read")
 def detail(id: int) -> Any:
     ctx = web_ctx()
-    try:
-        opp = queries.get_opportunity(ctx, id)
-    except NotFoundError:
-        abort(404)
+    opp = queries.get_opportunity(ctx, id)
     allowed = sorted(TRANSITIONS[opp.status], key=list(STATUSES).index)
     owners = (queries.assignable_owners(ctx)
               if ctx.can("crm.opportunity.assign") else [])
@@ -335,7 +329,7 @@ def claim(id: int) -> Any:
         with unit_of_work(ctx):
             svc.claim_opportunity(ctx, id)
     except NotFoundError:
-        abort(404)
+        raise  # the app's 404 page
     except TandemError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("crm_opportunities.index"))

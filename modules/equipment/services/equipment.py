@@ -18,6 +18,7 @@ from core import audit
 from core.errors import ValidationError
 from core.extensions import db
 from core.services import ServiceContext
+from modules.equipment import plans
 from modules.equipment.models import NUMBER_PREFIX
 from modules.equipment.models import STATUSES
 from modules.equipment.models import Equipment
@@ -30,7 +31,6 @@ from modules.equipment.queries import search_equipment  # noqa: F401 - re-export
 from modules.equipment.queries import today
 from modules.equipment.queries import warranty_status  # noqa: F401 - re-exported
 from modules.equipment.queries import warranty_where  # noqa: F401 - re-exported
-from modules.equipment.services import plans
 
 # --- creating --------------------------------------------------------------------------
 

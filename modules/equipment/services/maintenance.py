@@ -122,14 +122,6 @@ def complete_record(ctx: ServiceContext, record_id: int,
 # --- the maintenance order -------------------------------------------------------------
 
 
-def due_reminder(equipment: Equipment) -> MaintenanceReminder | None:
-    """The unit's latest due reminder (the one ``#生成维护工单`` answers)."""
-    return db.session.scalar(
-        select(MaintenanceReminder).where(MaintenanceReminder.equipment_id == equipment.id,
-                                          MaintenanceReminder.kind == "due")
-        .order_by(MaintenanceReminder.due_date.desc()).limit(1))
-
-
 def request_maintenance_order(ctx: ServiceContext, equipment_ref: str | int,
                               due_date: date | None = None) -> tuple[str, str, bool]:
     """``#生成维护工单`` and the card's button: a service ticket of type maintenance when a

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import timedelta
+from time import monotonic
 from typing import Any
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -44,6 +46,7 @@ from core.web.listview import Column
 from core.web.listview import Filter
 from core.web.listview import ListView
 from modules.crm.models.customer import Customer
+from modules.equipment import plans
 from modules.equipment.models import MAINTENANCE_TYPES
 from modules.equipment.models import STATUSES
 from modules.equipment.models import WARRANTY_STATUSES
@@ -51,7 +54,6 @@ from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceRecord
 from modules.equipment.services import equipment as svc
 from modules.equipment.services import maintenance
-from modules.equipment.services import plans
 
 bp = Blueprint("equipment", __name__, url_prefix="/equipment", template_folder="templates")
 
@@ -109,12 +111,26 @@ def _base(ctx: Any) -> Any:
         equipment_type=args.get("equipment_type") or None, brand=args.get("brand") or None,
         warranty=warranty,
         due_before=svc.today(ctx) + timedelta(days=due_days) if due_days is not None else None)
-    return stmt.join(Equipment.customer)
+    # The customer's name is searched only with a search term: no join (and no join in the
+    # capped count) otherwise.
+    return stmt.join(Equipment.customer) if args.get("q") else stmt
+
+
+_CHOICES: dict[tuple[int, str], tuple[float, list[str]]] = {}
+CHOICES_TTL = 300.0
 
 
 def _choices(column: Any) -> list[str]:
-    return list(db.session.scalars(select(column).where(column.is_not(None)).distinct()
-                                   .order_by(column).limit(200)))
+    """The types or brands in use, for the filters: a DISTINCT over every unit, so kept per
+    process for five minutes (a new brand shows up in the filter a little later)."""
+    key = (id(current_app._get_current_object()), str(column))
+    now = monotonic()
+    cached = _CHOICES.get(key)
+    if cached is None or cached[0] < now:
+        values = list(db.session.scalars(select(column).where(column.is_not(None)).distinct()
+                                         .order_by(column).limit(200)))
+        _CHOICES[key] = cached = (now + CHOICES_TTL, values)
+    return cached[1]
 
 
 def _page(title: str) -> Any:

@@ -23,6 +23,7 @@ from sqlalchemy import update
 
 from core import audit
 from core import hooks
+from core.concurrency import conditional_update
 from core.errors import ConflictError
 from core.errors import PermissionDenied
 from core.errors import UserError
@@ -30,7 +31,7 @@ from core.errors import ValidationError
 from core.extensions import db
 from core.notify import notify
 from core.security.models import User
-from core.security.rules import managed_member_ids
+from core.security.ownership import may_assign
 from core.services import ServiceContext
 from modules.crm.models.customer import Customer
 from modules.crm.models.handover import Handover
@@ -132,14 +133,13 @@ def _move(
 def _to_pool(ctx: ServiceContext, customer: Customer, reason: str, note: str | None) -> bool:
     """Conditional move into the pool: False when someone else changed it meanwhile."""
     previous = customer.owner_id
-    moved = db.session.execute(
+    moved = conditional_update(
         update(Customer)
         .where(
             Customer.id == customer.id, Customer.owner_id == previous, Customer.status != "in_pool"
         )
         .values(status="in_pool", owner_id=None, owner_since=None, updated_at=ctx.now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not moved:
         return False
     _move(ctx, customer.id, previous, None, reason, note)
@@ -243,12 +243,11 @@ def claim(ctx: ServiceContext, customer_id: int) -> Customer:
     me = ctx.actor_id
     _check_cooldown(ctx, rule, customer_id, me)
     db.session.execute(select(User.id).where(User.id == me).with_for_update())
-    won = db.session.execute(
+    won = conditional_update(
         update(Customer)
         .where(Customer.id == customer_id, Customer.status == "in_pool")
         .values(status="active", owner_id=me, owner_since=ctx.now, updated_at=ctx.now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not won:
         raise ConflictError(_("该客户刚被他人领取"))
     held = (
@@ -316,15 +315,13 @@ def assign(ctx: ServiceContext, customer_id: int, owner_id: int) -> Customer:
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active:
         raise ValidationError(_("负责人无效"), fields={"owner_id": _("负责人无效")})
-    if (ctx.actor is not None and not ctx.actor.is_admin and owner_id != ctx.actor_id
-            and owner_id not in managed_member_ids(ctx.actor)):
+    if not may_assign(ctx, owner_id, "pool.customer.assign"):
         raise PermissionDenied(_("只能分配给本团队成员"))
-    won = db.session.execute(
+    won = conditional_update(
         update(Customer)
         .where(Customer.id == customer_id, Customer.status == "in_pool")
         .values(status="active", owner_id=owner_id, owner_since=ctx.now, updated_at=ctx.now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not won:
         raise ConflictError(_("该客户已不在公海中"))
     _move(ctx, customer_id, None, owner_id, "assign")

@@ -1,5 +1,4 @@
-"""Pool rule writes: change the recycling rule of a customer level.
-"""
+"""Pool rule writes: change the recycling rule of a customer level."""
 
 from __future__ import annotations
 
@@ -7,8 +6,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from core.errors import FieldErrors
 from core.errors import NotFoundError
-from core.errors import ValidationError
 from core.extensions import db
 from core.services import ServiceContext
 from modules.pool.models import PoolRule
@@ -22,7 +21,7 @@ def update_rule(ctx: ServiceContext, level: str, values: dict[str, Any]) -> Pool
         raise NotFoundError(_("客户分级不存在"))
     if rule.id is None:
         db.session.add(rule)
-    errors = {}
+    errors = FieldErrors()
     for key in (
         "inactive_days",
         "no_deal_days",
@@ -38,12 +37,11 @@ def update_rule(ctx: ServiceContext, level: str, values: dict[str, Any]) -> Pool
                     raise ValueError
                 setattr(rule, key, number)
             except (TypeError, ValueError):
-                errors[key] = _("请输入 0–3650 的整数")
+                errors.add(key, _("请输入 0–3650 的整数"))
     if "enabled" in values:
         rule.enabled = bool(values["enabled"])
     if rule.remind_days >= min(rule.inactive_days, rule.no_deal_days) > 0:
-        errors["remind_days"] = _("提醒天数必须小于回收天数")
-    if errors:
-        raise ValidationError.of_fields(errors)
+        errors.add("remind_days", _("提醒天数必须小于回收天数"))
+    errors.raise_if_any()
     db.session.flush()
     return rule

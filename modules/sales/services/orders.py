@@ -21,6 +21,7 @@ from core.extensions import db
 from core.hooks import call
 from core.services import ServiceContext
 from modules.crm import queries as customer_services
+from modules.sales.models import OPEN_STATUSES
 from modules.sales.models import STATUSES
 from modules.sales.models import TRANSITIONS
 from modules.sales.models import Order
@@ -228,7 +229,7 @@ def create_from_opportunity(ctx: ServiceContext, opportunity: Any) -> Order:
     audit.record(ctx, opportunity, "order", f"生成订单 {order.order_no}", {})
     if ctx.source == "bot" and ctx.chat_id:  # ``#确认订单`` … there then need no number
         from core.bot import remember_card
-        from modules.sales.bot import order_card
+        from modules.sales.cards import order_card
 
         remember_card(ctx.chat_id, order_card(order, source=_("新订单")))
     _push(ctx, order, lambda: _("新订单 %(no)s", no=order.order_no),
@@ -412,6 +413,24 @@ def _text(value: Any) -> str | None:
         user = db.session.get(User, value)
         return user.display_name or user.username if user else str(value)
     return str(value)
+
+
+def hand_over(ctx: ServiceContext, customer_ids: list[int], from_user_id: int | None,
+              to_user_id: int) -> int:
+    """crm's confirmed handover: the customers' open orders of the departing owner (sales
+    and project owner) go to the new one. Returns how many moved."""
+    orders = list(db.session.scalars(select(Order).where(
+        Order.customer_id.in_(customer_ids), Order.status.in_(OPEN_STATUSES),
+        Order.sales_user_id == from_user_id if from_user_id is not None
+        else Order.sales_user_id.is_(None))))
+    for order in orders:
+        order.sales_user_id = to_user_id
+        if order.project_manager_id in (from_user_id, None):
+            order.project_manager_id = to_user_id
+        audit.record(ctx, order, "handover", "客户交接，订单转给新负责人",
+                     {"sales_user_id": [from_user_id, to_user_id]})
+    db.session.flush()
+    return len(orders)
 
 
 # --- pushing -------------------------------------------------------------------------------

@@ -19,13 +19,10 @@ from flask import send_from_directory
 from flask import session
 from flask import url_for
 from flask_babel import gettext
-from sqlalchemy import select
 
 from core.errors import NotFoundError
 from core.errors import TandemError
-from core.extensions import db
 from core.extensions import limiter
-from core.hooks import registry
 from core.security.access import public
 from core.security.access import requires
 from core.services import unit_of_work
@@ -95,11 +92,9 @@ def view() -> Any:
                                         request.form.get("token", "").strip())
     except NotFoundError as exc:
         return render_template("sales/share_open.html", error=exc.message), 404
-    equipment = []
-    if "equipment" in registry().installed:
-        from modules.equipment.models import Equipment
+    from core.services import ServiceContext
+    from modules.sales.queries import order_units
 
-        equipment = list(db.session.scalars(select(Equipment).where(
-            Equipment.order_id == order.id).order_by(Equipment.id)))
+    equipment = order_units(ServiceContext.system("web"), order)
     return render_template("sales/share_view.html", order=order, equipment=equipment,
                            phone=sharing.mask_phone(order.customer.phone))

@@ -114,18 +114,9 @@ def detail(id: int) -> Any:  # noqa: A002 - the list's link parameter
 
 
 def _equipment_links(order: Order) -> list[tuple[str, str]]:
-    """The equipment of an installed order, when the equipment module is installed."""
-    from core.hooks import registry
-
-    if "equipment" not in registry().installed:
-        return []
-    from modules.equipment.models import Equipment
-
-    rows = db.session.execute(select(Equipment.id, Equipment.equipment_no,
-                                     Equipment.serial_number)
-                              .where(Equipment.order_id == order.id).order_by(Equipment.id))
-    return [(f"{r.equipment_no} · {r.serial_number or ''}",
-             url_for("equipment.detail", id=r.id)) for r in rows]
+    """The units installed for the order (from the modules answering ``order_units``)."""
+    return [(f"{u['equipment_no']} · {u['serial_number'] or ''}", u["url"])
+            for u in queries.order_units(web_ctx(), order)]
 
 
 @bp.route("/orders/<int:order_id>/status", methods=["POST"])

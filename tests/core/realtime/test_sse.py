@@ -23,12 +23,6 @@ def _change_a_user(app, name):
         db.session.remove()
 
 
-def _read_events(client, models, n):
-    response = client.get(f"/events/stream?models={models}&limit={n}", buffered=False)
-    assert response.mimetype == "text/event-stream"
-    return response
-
-
 def test_commit_reaches_the_stream_in_process(client, login_as, app):
     login_as("sales")
     response = client.get("/events/stream?models=core_user&limit=1")

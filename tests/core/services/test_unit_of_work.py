@@ -123,3 +123,26 @@ def test_a_job_queued_in_an_inner_unit_runs_after_the_outer_commit(uow_ctx):
             jobs.enqueue("demo_a.make_widget", "from-inner")
         assert _committed_names(uow_ctx) == []
     assert _names() == ["from-inner"]
+
+
+def test_a_write_failing_when_the_savepoint_is_released_keeps_the_outer_rows(uow_ctx):
+    """An inner unit whose pending row only fails at its release (flush) rolls back to its
+    savepoint like any inner failure: its callbacks are dropped, the outer unit goes on."""
+    from sqlalchemy.exc import IntegrityError
+
+    from core.security.models import User
+
+    ran: list[str] = []
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        db.session.add(User(username="taken", display_name="first"))
+        db.session.flush()
+        with pytest.raises(IntegrityError), unit_of_work(ctx):
+            after_commit(lambda: ran.append("inner"))
+            db.session.add(User(username="taken", display_name="second"))  # not flushed yet
+        _add("outer")
+    assert ran == []
+    assert _committed_names(uow_ctx) == ["outer"]
+    names = [u.display_name for u in db.session.scalars(select(User).where(
+        User.username == "taken"))]
+    assert names == ["first"]

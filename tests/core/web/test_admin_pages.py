@@ -82,6 +82,21 @@ def test_secret_settings_are_never_shown_back(client, login_as, app):
     assert get_setting(key) == "super-secret-value-1234"
 
 
+def test_one_bad_setting_saves_none_of_the_form(client, login_as):
+    """A value that does not parse refuses the whole form: the good values in it are not
+    saved either (the unit of work rolls back; the page says which field was wrong)."""
+    from core.settings import get_setting
+
+    login_as("admin", username="root")
+    before = get_setting("wecom.oa_app_id")
+    response = client.post("/admin/settings", follow_redirects=True,
+                           data={"wecom.oa_app_id": "wx-new-app-id",
+                                 "wecom.verify_add_ways": "[2, "})
+    page = response.get_data(as_text=True)
+    assert "未保存" in page and "格式不正确" in page
+    assert get_setting("wecom.oa_app_id") == before != "wx-new-app-id"
+
+
 def test_same_change_from_web_and_api_is_audited_with_each_source(client, login_as):
     from core.security.services import issue_token
     from core.services import ServiceContext

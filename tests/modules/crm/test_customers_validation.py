@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import FieldError
 from core.errors import ValidationError
 from modules.crm.services.customers import create_customer
-from modules.crm.validation import FieldError
 from modules.crm.validation import clean_contact_phone
 from modules.crm.validation import clean_mobile
 from modules.crm.validation import clean_tags

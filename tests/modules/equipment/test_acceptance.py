@@ -29,10 +29,10 @@ from core.services import unit_of_work
 from core.settings import set_setting
 from modules.crm.services.opportunities import add_quote
 from modules.crm.services.opportunities import change_status as opp_status
+from modules.equipment import plans
 from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceRecord
 from modules.equipment.models import MaintenanceReminder
-from modules.equipment.services import plans
 from modules.equipment.services.maintenance import complete_record
 from modules.sales.models import Order
 from modules.sales.services.numbering import SHANGHAI
@@ -283,3 +283,19 @@ def test_maintenance_order_is_a_ticket_when_a_module_answers(driver, ctx_app):
     assert "已生成维护工单 AS202612040001" in reply
     assert service.calls == [(unit.id, unit.next_maintenance_date)]
     assert db.session.scalar(select(MaintenanceRecord.id)) is None
+
+
+def test_many_due_units_reach_the_group_as_a_few_cards_and_one_summary(ctx_app, fake_wecom):  # noqa: F811
+    li = _user("li.sales", "sales")
+    zhang = _user("zhang.eng", "engineer")
+    units = _abc_units(li, zhang, n=3)
+    with unit_of_work(ServiceContext.system("cli")):
+        set_setting("equipment.group_card_limit", 1)
+    fake_wecom.state.requests.clear()
+    due = units[0].next_maintenance_date
+    assert run_job("equipment.preventive_scan", [(due - timedelta(days=1)).isoformat()])[
+        "due"] == 3
+    group = _webhook_cards(fake_wecom)
+    assert [g["msgtype"] for g in group] == ["template_card", "markdown"]
+    assert "另有 2 台设备" in group[1]["markdown"]["content"]
+    assert len(_app_cards(fake_wecom)) == 3  # each unit still reaches its engineer

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modules.equipment.services import plans
+from modules.equipment import plans
 
 
 @pytest.mark.parametrize(("start", "months", "expected"), [

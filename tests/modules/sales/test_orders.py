@@ -13,6 +13,7 @@ from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.notify.models import Notification
+from core.services import ServiceContext
 from modules.crm.services.opportunities import add_quote
 from modules.crm.services.opportunities import change_status as opp_status
 from modules.sales.models import Order
@@ -166,3 +167,18 @@ def test_api_create_patch_status_and_errors(people, api):
         "customer_id": customer.id, "lines": [line()], "delivery_date": "2026-12-20",
         "install_date": "2026-12-19"})
     assert late.status_code == 422 and "install_date" in late.json["error"]["fields"]
+
+
+def test_a_confirmed_handover_moves_the_open_orders_to_the_new_owner(people):
+    from modules.crm.services.handover import checklist
+
+    customer = make_customer(people["a"])
+    open_order = make_order(people["a"], customer=customer)
+    items = {i["category"]: i for i in checklist(ServiceContext.system("cli"), [customer.id])}
+    assert items["orders"]["count"] == 1 and open_order.order_no in items["orders"]["detail"]
+    moved = act(people["manager"], svc.hand_over, [customer.id], people["a"].id,
+                people["b"].id)
+    assert moved == 1
+    db.session.expire_all()
+    order = db.session.get(Order, open_order.id)
+    assert (order.sales_user_id, order.project_manager_id) == (people["b"].id, people["b"].id)
