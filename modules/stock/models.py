@@ -110,6 +110,7 @@ class Part(AuditedMixin, TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint("min_stock_alert >= 0", name="min_stock_alert_not_negative"),
         CheckConstraint("reorder_quantity >= 0", name="reorder_quantity_not_negative"),
+        CheckConstraint("on_hand_total >= 0", name="on_hand_total_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -127,6 +128,9 @@ class Part(AuditedMixin, TimestampMixin, db.Model):
     )
     min_stock_alert: Mapped[int] = mapped_column(Integer, default=0)
     reorder_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # The sum of the part's on-hand rows, kept by the same statement sequence that changes
+    # them (``ledger.post_move``): lists filter and sort on it without aggregating.
+    on_hand_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     supplier: Mapped[Supplier | None] = relationship(viewonly=True)
@@ -361,6 +365,7 @@ class PartsUsage(db.Model):
     part_id: Mapped[int] = mapped_column(ForeignKey("stock_part.id"), index=True)
     part_code: Mapped[str] = mapped_column(String(50))
     quantity: Mapped[int] = mapped_column(Integer)
+    unit_cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))  # at issue
     engineer_id: Mapped[int | None] = mapped_column(
         ForeignKey("core_user.id", ondelete="SET NULL"), index=True
     )

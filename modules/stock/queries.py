@@ -89,14 +89,12 @@ def projected_stock(*, below_minimum: bool = False,
 
 def low_stock_clause() -> Any:
     """Parts whose on-hand (all warehouses) is below their minimum."""
-    total = (select(func.coalesce(func.sum(OnHand.on_hand), 0))
-             .where(OnHand.part_id == Part.id).scalar_subquery())
-    return and_(Part.min_stock_alert > 0, total < Part.min_stock_alert)
+    return and_(Part.min_stock_alert > 0, Part.on_hand_total < Part.min_stock_alert)
 
 
 def total_on_hand_expr() -> Any:
-    return (select(func.coalesce(func.sum(OnHand.on_hand), 0))
-            .where(OnHand.part_id == Part.id).correlate(Part).scalar_subquery())
+    """A part's on-hand over all warehouses (kept on the part by the ledger)."""
+    return Part.on_hand_total
 
 
 def stock_by_warehouse(part_id: int) -> list[tuple[Warehouse, int]]:
@@ -181,7 +179,7 @@ def usage_stats(ctx: ServiceContext, group: str, date_from: Any = None,
     from core import hooks
     from modules.stock.models import PartsUsage
 
-    value = func.sum(PartsUsage.quantity * func.coalesce(StockMove.unit_cost, 0))
+    value = func.sum(PartsUsage.quantity * func.coalesce(PartsUsage.unit_cost, 0))
     qty = func.sum(PartsUsage.quantity)
     if group == "month":
         key = func.substr(func.cast(PartsUsage.usage_date, db.String), 1, 7)
@@ -192,12 +190,12 @@ def usage_stats(ctx: ServiceContext, group: str, date_from: Any = None,
     elif group == "model":
         key = PartsUsage.equipment_id
     else:
-        key = Part.part_code
+        key = PartsUsage.part_code
     stmt = (select(key.label("key"), qty.label("quantity"), value.label("value"),
                    func.count(func.distinct(PartsUsage.ticket_id)).label("tickets"))
-            .join(Part, Part.id == PartsUsage.part_id)
-            .outerjoin(StockMove, StockMove.id == PartsUsage.move_id)
             .group_by(key).order_by(qty.desc()).limit(limit))
+    if group == "category":
+        stmt = stmt.join(Part, Part.id == PartsUsage.part_id)
     if date_from is not None:
         stmt = stmt.where(PartsUsage.usage_date >= date_from)
     if date_to is not None:

@@ -106,9 +106,13 @@ def post_move(ctx: ServiceContext, part: Part, warehouse: Warehouse, delta: int,
         raise OutOfStock(_("库存不足：%(code)s %(name)s 在%(warehouse)s现有 %(have)s，"
                            "需要 %(need)s", code=part.part_code, name=part.part_name,
                            warehouse=warehouse.name, have=have, need=-delta))
+    db.session.execute(update(Part).where(Part.id == part.id)
+                       .values(on_hand_total=Part.on_hand_total + delta)
+                       .execution_options(synchronize_session=False))
     move = StockMove(part_id=part.id, warehouse_id=warehouse.id, kind=kind, quantity=delta,
                      unit_cost=unit_cost if unit_cost is not None else part.average_cost,
                      actor_id=ctx.actor_id, created_at=ctx.now, **refs)
+    db.session.expire(part, ["on_hand_total"])
     db.session.add(move)
     db.session.flush()
     return move
@@ -123,7 +127,7 @@ def _average_cost(part: Part, incoming: int, unit_cost: Decimal) -> None:
         update(Part).where(Part.id == part.id).values(
             average_cost=(Part.average_cost * total + unit_cost * incoming) / (total + incoming))
         .execution_options(synchronize_session=False))
-    db.session.expire(part, ["average_cost"])
+    db.session.expire(part, ["average_cost", "on_hand_total"])
 
 
 def _cost(value: Any) -> Decimal | None:

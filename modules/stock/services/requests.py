@@ -396,7 +396,7 @@ def record_usage(ctx: ServiceContext, part: Part, n: int, move: StockMove, *,
     """A ``parts_usage`` row (seed 000 field names) for an issue or a return."""
     engineer = db.session.get(User, engineer_id) if engineer_id else None
     usage = PartsUsage(ticket_id=ticket_id, equipment_id=equipment_id, part_id=part.id,
-                       part_code=part.part_code, quantity=n,
+                       part_code=part.part_code, quantity=n, unit_cost=move.unit_cost,
                        engineer_id=engineer.id if engineer else None,
                        engineer_userid=engineer.wecom_userid if engineer else None,
                        engineer_name=engineer.name if engineer else None,

@@ -62,6 +62,15 @@ def test_parts_crud_filters_and_stock(api):
         "AC-COMP-2023"]
     assert [p["part_code"] for p in keeper.get("/parts?q=压缩").json["data"]] == ["AC-COMP-2023"]
     assert keeper.get(f"/parts/{other.id}").json["on_hand"] == 3
+    listed = keeper.get("/parts").json["data"]
+    from core.extensions import db
+
+    db.session.expire_all()  # the single GET reads the row as stored, as a server does
+    assert listed == [keeper.get(f"/parts/{p['id']}").json for p in listed]
+    page = keeper.get("/parts?per_page=1&sort=part_code").json
+    assert page["meta"]["next_cursor"]
+    nxt = keeper.get(f"/parts?per_page=1&sort=part_code&cursor={page['meta']['next_cursor']}")
+    assert nxt.json["data"][0]["part_code"] == "AC-FILTER-001"
     patched = keeper.patch(f"/parts/{part['id']}", json={"min_stock_alert": 1})
     assert patched.status_code == 200 and patched.json["min_stock_alert"] == 1
     assert api("eng").patch(f"/parts/{part['id']}", json={"min_stock_alert": 9}).status_code == 403
@@ -77,6 +86,11 @@ def test_request_approve_reject_checkout_receipt(api):
     receipt = keeper.post("/stock/receipts", json={"part_id": part.id, "warehouse_id": main.id,
                                                    "quantity": 2, "unit_cost": "20.00"})
     assert receipt.status_code == 201 and receipt.json["on_hand"] == 2
+    keeper.post("/stock/receipts", json={"part_id": part.id, "warehouse_id": main.id,
+                                         "quantity": 1, "unit_cost": "10.00"})
+    keeper.post(f"/parts/{part.id}/checkout", json={"quantity": 1, "warehouse_id": main.id})
+    got = keeper.get(f"/parts/{part.id}")  # an average of 16.6667: four decimals
+    assert got.status_code == 200 and got.json["average_cost"].startswith("16.666")
     created = eng.post("/part-requests", json={"ticket_id": 42, "notes": "3楼空调", "items": [
         {"part_id": part.id, "quantity": 1, "urgency": "urgent"}]})
     assert created.status_code == 201, created.json

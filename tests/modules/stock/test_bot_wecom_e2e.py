@@ -174,3 +174,29 @@ def test_ask_for_information_from_chat(driver):
     db.session.expire_all()
     req = db.session.get(PartRequest, req.id)
     assert (req.status, req.decision_note) == ("info_requested", "请补充故障照片")
+
+
+def test_low_stock_rule_daily_for_a_week_sends_one_card_to_the_warehouse_group(ctx_app,
+                                                                              fake_wecom):
+    from datetime import timedelta
+
+    from core.settings import set_setting
+    from modules.stock.models import PurchaseRequest
+    from modules.stock.services.purchasing import low_stock_check
+
+    with unit_of_work(ServiceContext.system("cli")):
+        set_setting("stock.warehouse_webhook", "service")
+    part = make_part("AC-COMP-2023", part_name="变频压缩机", min_stock_alert=3)
+    receive(part, make_warehouse("WH-MAIN"), 1)
+    for day in range(7):
+        ctx = ServiceContext.system("job")
+        ctx.now = ctx.now + timedelta(days=day)
+        with unit_of_work(ctx):
+            low_stock_check(ctx)
+    assert db.session.query(PurchaseRequest).count() == 1
+    sent = [r for r in fake_wecom.state.received("/cgi-bin/webhook/send")
+            if r["args"].get("key") == "service-key"]
+    assert len(sent) == 1
+    card = sent[0]["json"]["template_card"]
+    assert "低库存预警" in card["main_title"]["title"]
+    assert any(f["keyname"] == "AC-COMP-2023" for f in card["horizontal_content_list"])

@@ -67,6 +67,8 @@ def _ledger_equals_on_hand(part, warehouse) -> None:  # noqa: ANN001
     assert total == on_hand(part, warehouse)
     sums, table = queries.ledger_sums(), queries.on_hand_table()
     assert all(sums.get(k, 0) == table.get(k, 0) for k in {*sums, *table})
+    db.session.refresh(part)
+    assert part.on_hand_total == sum(q for (p, _w), q in table.items() if p == part.id)
 
 
 def test_fifty_concurrent_checkouts_of_one_against_ten(app_ctx):

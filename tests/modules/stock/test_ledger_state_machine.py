@@ -100,6 +100,11 @@ def test_on_hand_is_never_negative_and_always_the_ledger_sum(machine_app):
             assert all(table.get(k, 0) >= 0 for k in keys)
             assert {k: sums.get(k, 0) for k in keys} == {k: table.get(k, 0) for k in keys}
             assert {k: table.get(k, 0) for k in keys} == {k: self.model.get(k, 0) for k in keys}
+            from modules.stock.models import Part
+
+            for part in db.session.scalars(db.select(Part)):
+                assert part.on_hand_total == sum(q for (p, _w), q in table.items()
+                                                 if p == part.id)
 
     Ledger.TestCase.settings = settings(max_examples=15, stateful_step_count=25, deadline=None,
                                         suppress_health_check=list(HealthCheck))

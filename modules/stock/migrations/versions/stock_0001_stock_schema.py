@@ -2,7 +2,7 @@
 
 Revision ID: stock_0001
 Revises:
-Create Date: 2026-12-04 22:40:53.798967
+Create Date: 2026-12-04 23:25:10.189654
 """
 
 from alembic import op
@@ -44,11 +44,15 @@ def upgrade() -> None:
         sa.Column("supplier_id", sa.Integer(), nullable=True),
         sa.Column("min_stock_alert", sa.Integer(), nullable=False),
         sa.Column("reorder_quantity", sa.Integer(), nullable=False),
+        sa.Column("on_hand_total", sa.Integer(), server_default="0", nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "min_stock_alert >= 0", name=op.f("ck_stock_part_min_stock_alert_not_negative")
+        ),
+        sa.CheckConstraint(
+            "on_hand_total >= 0", name=op.f("ck_stock_part_on_hand_total_not_negative")
         ),
         sa.CheckConstraint(
             "reorder_quantity >= 0", name=op.f("ck_stock_part_reorder_quantity_not_negative")
@@ -494,6 +498,7 @@ def upgrade() -> None:
         sa.Column("part_id", sa.Integer(), nullable=False),
         sa.Column("part_code", sa.String(length=50), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("unit_cost", sa.Numeric(precision=14, scale=4), nullable=True),
         sa.Column("engineer_id", sa.Integer(), nullable=True),
         sa.Column("engineer_userid", sa.String(length=100), nullable=True),
         sa.Column("engineer_name", sa.String(length=100), nullable=True),
