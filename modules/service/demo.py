@@ -22,6 +22,7 @@ from modules.equipment.models import Equipment
 from modules.service.models import Survey
 from modules.service.models import Ticket
 from modules.service.services import dispatch
+from modules.service.services import ratings
 from modules.service.services import sla
 from modules.service.services import surveys
 from modules.service.services import tickets as svc
@@ -153,4 +154,4 @@ def _rate(ctx: ServiceContext, ticket: Ticket, when: datetime, score: int) -> No
     token = secrets.token_urlsafe(16)
     survey.token_hash = surveys._hash(token)
     db.session.flush()
-    surveys.answer_survey(_at(ctx, when), token, score, COMMENTS[score])
+    ratings.answer_survey(_at(ctx, when), token, score, COMMENTS[score])

@@ -27,8 +27,8 @@ def dispatch_timeouts() -> dict[str, int]:
 
 def expire_surveys() -> int:
     """Unanswered surveys past their date become "no rating" (hourly)."""
-    from modules.service.services import surveys
+    from modules.service.services import ratings
 
     ctx = ServiceContext.system("job")
     with unit_of_work(ctx):
-        return surveys.expire_surveys(ctx)
+        return ratings.expire_surveys(ctx)

@@ -21,4 +21,12 @@ def part_request_decided(request: Any, ctx: Any) -> None:
 
 @hookimpl
 def ticket_sections(ticket: Any, ctx: Any) -> list[str]:
-    return [services.render_section(ticket, ctx)]
+    """The ticket page's block of part requests."""
+    from flask import render_template
+
+    from modules.stock.models import REQUEST_STATUSES
+
+    rows = services.requests_of(ticket.id) if ctx.can("stock.request.read") else []
+    return [render_template("service_stock/ticket_parts.html", rows=rows, t=ticket,
+                            statuses=REQUEST_STATUSES,
+                            can_request=ctx.can("stock.request.create") and ticket.is_open)]

@@ -4,7 +4,6 @@ decision on a request does to its ticket (the timeline, the parts used)."""
 
 from __future__ import annotations
 
-from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -67,10 +66,3 @@ def request_decided(ctx: ServiceContext, request: PartRequest) -> None:
 def requests_of(ticket_id: int) -> list[PartRequest]:
     return list(db.session.scalars(select(PartRequest).where(
         PartRequest.ticket_id == ticket_id).order_by(PartRequest.id)))
-
-
-def render_section(ticket: Ticket, ctx: ServiceContext) -> str:
-    rows = requests_of(ticket.id) if ctx.can("stock.request.read") else []
-    return render_template("service_stock/ticket_parts.html", rows=rows, t=ticket,
-                           statuses=REQUEST_STATUSES,
-                           can_request=ctx.can("stock.request.create") and ticket.is_open)

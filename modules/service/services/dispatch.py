@@ -35,7 +35,7 @@ from modules.service.models import OPEN_STATUSES
 from modules.service.models import Engineer
 from modules.service.models import Ticket
 from modules.service.models import TicketActionLog
-from modules.service.services.tickets import log_action
+from modules.service.services.base import log_action
 
 MODES = ("grab", "auto", "manual")
 

@@ -106,9 +106,9 @@ def apply_policy(ctx: ServiceContext, ticket: Ticket, *, keep_start: bool = True
 
 def pause(ctx: ServiceContext, ticket_ref: Any, reason: str) -> Ticket:
     """Stop the SLA clock (waiting for the customer or for parts)."""
-    from modules.service.services.tickets import _require_worker
-    from modules.service.services.tickets import get_ticket
-    from modules.service.services.tickets import log_action
+    from modules.service.services.base import _require_worker
+    from modules.service.services.base import get_ticket
+    from modules.service.services.base import log_action
 
     ticket = get_ticket(ctx, ticket_ref)
     _require_worker(ctx, ticket)
@@ -127,9 +127,9 @@ def pause(ctx: ServiceContext, ticket_ref: Any, reason: str) -> Ticket:
 
 def resume(ctx: ServiceContext, ticket_ref: Any) -> Ticket:
     """Restart the clock: the deadlines move by the working time spent paused."""
-    from modules.service.services.tickets import _require_worker
-    from modules.service.services.tickets import get_ticket
-    from modules.service.services.tickets import log_action
+    from modules.service.services.base import _require_worker
+    from modules.service.services.base import get_ticket
+    from modules.service.services.base import log_action
 
     ticket = get_ticket(ctx, ticket_ref)
     _require_worker(ctx, ticket)
@@ -163,7 +163,7 @@ def finish(ctx: ServiceContext, ticket: Ticket) -> None:
 def refresh(ctx: ServiceContext) -> dict[str, int]:
     """The job (every minute): running SLAs past their deadline → breached (one UPDATE),
     then each newly breached ticket is escalated once."""
-    from modules.service.services.tickets import escalate
+    from modules.service.services.base import escalate
 
     now = ctx.now
     response_late = (Ticket.sla_state == "response_due") & (Ticket.response_due_at < now)

@@ -64,6 +64,7 @@ from modules.service.models import Ticket
 from modules.service.queries import mine_clause
 from modules.service.services import dispatch
 from modules.service.services import onsite
+from modules.service.services import ratings
 from modules.service.services import sla as sla_service
 from modules.service.services import surveys
 from modules.service.services import tickets as svc
@@ -498,7 +499,7 @@ def survey(token: str) -> Any:
         ctx = ServiceContext.system("web")
         try:
             with unit_of_work(ctx):
-                surveys.answer_survey(ctx, token, request.form.get("score"),
+                ratings.answer_survey(ctx, token, request.form.get("score"),
                                       request.form.get("comment", ""))
             return render_template("service/survey_done.html")
         except TandemError as exc:

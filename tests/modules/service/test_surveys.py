@@ -16,6 +16,7 @@ from core.notify.models import Notification
 from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.service.models import Ticket
+from modules.service.services import ratings
 from modules.service.services import surveys
 from modules.service.services import tickets as svc
 from tests.modules.service.factories import act
@@ -44,7 +45,7 @@ def resolved(people):
 def answer(token, score, comment=""):
     ctx = ServiceContext.system("web")
     with unit_of_work(ctx):
-        return surveys.answer_survey(ctx, token, score, comment)
+        return ratings.answer_survey(ctx, token, score, comment)
 
 
 def test_good_score_closes_and_the_link_is_single_use(people):
@@ -77,7 +78,7 @@ def test_no_answer_is_no_rating_never_a_good_one(people):
     later = ServiceContext.system("job")
     later.now = later.now + timedelta(days=4)
     with unit_of_work(later):
-        assert surveys.expire_surveys(later) == 1
+        assert ratings.expire_surveys(later) == 1
     db.session.expire_all()
     t = db.session.get(Ticket, ticket.id)
     assert (t.survey_state, t.rating, t.status) == ("no_rating", None, "closed")
@@ -89,4 +90,4 @@ def test_no_answer_is_no_rating_never_a_good_one(people):
         ctx.now = ctx.now + timedelta(days=10)
         _third, token3 = resolved(people)
         with unit_of_work(ctx):
-            surveys.answer_survey(ctx, token3, 5)
+            ratings.answer_survey(ctx, token3, 5)
