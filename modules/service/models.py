@@ -40,7 +40,6 @@ TICKET_TYPES = {
     "inquiry": "咨询",
 }
 PRIORITIES = {"low": "低", "normal": "普通", "high": "高", "urgent": "紧急"}
-PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 COMPLAINT_LEVELS = {"general": "一般投诉", "serious": "严重投诉", "major": "重大投诉"}
 STATUSES = {
     "pending": "待接单",
@@ -64,7 +63,6 @@ TRANSITIONS: dict[str, set[str]] = {
     "cancelled": set(),
 }
 OPEN_STATUSES = ("pending", "accepted", "in_service", "reopened")
-ACTIVE_STATUSES = ("accepted", "in_service", "reopened")
 # Kanban columns (seed 000 §5.4): 待处理 / 处理中 / 已解决 / 已关闭.
 STAGES = {"todo": "待处理", "doing": "处理中", "resolved": "已解决", "closed": "已关闭"}
 STAGE_OF = {

@@ -80,11 +80,6 @@ def _move(ctx: ServiceContext, ticket: Ticket, to_status: str) -> str:
     return old
 
 
-def _is_worker(ctx: ServiceContext, ticket: Ticket) -> bool:
-    return ctx.actor is None or ticket.assignee_id == ctx.actor_id or \
-        ctx.actor_id in ticket.collaborator_ids
-
-
 def _require_worker(ctx: ServiceContext, ticket: Ticket, *, assignee_only: bool = False) -> None:
     """The assignee (or a collaborator), or someone who may assign tickets."""
     if ctx.can("service.ticket.assign"):

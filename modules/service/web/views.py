@@ -55,6 +55,7 @@ from modules.service.models import PRIORITIES
 from modules.service.models import SLA_STATES
 from modules.service.models import STAGES
 from modules.service.models import STATUSES
+from modules.service.models import SURVEY_STATES
 from modules.service.models import TICKET_TYPES
 from modules.service.models import TRANSITIONS
 from modules.service.models import WARRANTY
@@ -104,6 +105,7 @@ TICKETS = ListView(
         Filter("priority", "优先级", Ticket.priority, PRIORITIES),
         Filter("sla_state", "SLA", Ticket.sla_state, SLA_STATES),
         Filter("warranty_status", "保修", Ticket.warranty_status, WARRANTY),
+        Filter("survey_state", "评价", Ticket.survey_state, SURVEY_STATES),
         Filter("created_from", "创建自", Ticket.created_at, kind="date_from"),
         Filter("created_to", "创建至", Ticket.created_at, kind="date_to"),
     ],
