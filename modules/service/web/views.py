@@ -113,7 +113,8 @@ TICKETS = ListView(
     detail_endpoint="service.detail",
     live_models="service_ticket",
     options=[joinedload(Ticket.customer).load_only(Customer.customer_name),
-             joinedload(Ticket.assignee)],
+             joinedload(Ticket.assignee).load_only(User.username, User.display_name)
+             .noload(User.roles)],
 )
 
 BOARD = Kanban(Ticket, Ticket.stage, STAGES, title=lambda t: f"{t.ticket_no} {t.subject}",
@@ -121,7 +122,9 @@ BOARD = Kanban(Ticket, Ticket.stage, STAGES, title=lambda t: f"{t.ticket_no} {t.
                                  ("优先级", gettext(t.priority_label)),
                                  ("负责人", t.assignee.name if t.assignee else "—")],
                detail_endpoint="service.detail", move_endpoint="service.board_move",
-               options=[joinedload(Ticket.customer), joinedload(Ticket.assignee)])
+               options=[joinedload(Ticket.customer).load_only(Customer.customer_name),
+                        joinedload(Ticket.assignee).load_only(User.username, User.display_name)
+                        .noload(User.roles)])
 
 
 def _base(args: Any) -> Any:
