@@ -112,3 +112,29 @@ _.template_card_event
 _.chattype
 _.voice
 _.mixed
+
+# sales, equipment: columns and fields read by templates, API answers and the audit log;
+# jobs named in strings; a test's signer override
+_.paid_at
+_.cancelled_at
+_.project_manager
+_.status_date
+_.parts_replaced
+_.ticket_id
+_.preventive_scan
+_.get_timestamp
+
+# service: API answer and form fields read by pydantic/WTForms, columns shown by templates
+# and written for the record, jobs named in strings
+_.assignee_name
+_.equipment_serial
+_.refresh_sla
+_.dispatch_timeouts
+_.rating_comment
+_.rated_at
+_.sla_label
+_.added_at
+_.check_in_lat
+_.check_in_lng
+_.check_out_lat
+_.check_out_lng

@@ -125,7 +125,9 @@ def quote(ctx: Any, call: Any) -> str:
 
 def won(ctx: Any, call: Any) -> Card:
     opp, _rest = _resolve(ctx, call)
-    return opportunity_card(svc.change_status(ctx, opp.id, "won"), source=_("已成交"))
+    card = opportunity_card(svc.change_status(ctx, opp.id, "won"), source=_("已成交"))
+    card.description = "；".join(ctx.extra.get("won_notes", [])) or card.description
+    return card
 
 
 def lost(ctx: Any, call: Any) -> str:

@@ -17,8 +17,10 @@ hookspec = pluggy.HookspecMarker("tandem")
 
 
 @hookspec
-def opportunity_won(opportunity: Opportunity, ctx: ServiceContext) -> None:
-    """An opportunity was marked won (``#成交`` or the web); ``sales`` creates the order."""
+def opportunity_won(opportunity: Opportunity, ctx: ServiceContext) -> str | None:
+    """An opportunity was marked won (``#成交``, the web or the API); ``sales`` creates the
+    order. An implementation may return a short note of what it did ("已生成订单 SO…"),
+    which ``#成交`` shows in its answer (kept in ``ctx.extra["won_notes"]``)."""
 
 
 @hookspec

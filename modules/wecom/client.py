@@ -181,6 +181,11 @@ class WeComClient:
             raise WeComAPIError(data.get("errcode"), data.get("errmsg", ""), data)
         return data
 
+    # ------------------------------------------------------------ web OAuth2
+    def oauth_userinfo(self, code: str) -> dict:
+        """``auth/getuserinfo``: the member (``userid``) behind a web OAuth2 code."""
+        return self.call("GET", "auth/getuserinfo", params={"code": code})
+
     # ------------------------------------------------------------ 客户联系
     def external_contact(self, external_userid: str) -> dict:
         return self.call("GET", "externalcontact/get", params={"external_userid": external_userid})

@@ -22,6 +22,7 @@ from typing import Any
 import requests
 from flask import Flask
 from flask import jsonify
+from flask import redirect
 from flask import request
 from werkzeug.serving import make_server
 
@@ -42,6 +43,10 @@ class FakeState:
     webhook_times: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     expire_next_token: bool = False
     token_ttl: int = 7200
+    # Web OAuth2: the member "inside the WeCom client" when it opens an authorize link, and
+    # the single-use codes handed out (code → userid).
+    oauth_user: str | None = None
+    oauth_codes: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def received(self, path: str) -> list[dict]:
@@ -147,6 +152,33 @@ def build_fake_app(state: FakeState) -> Flask:
         if not request.args.get("response_code"):
             return _error(40058, "response_code missing")
         return jsonify({"errcode": 0, "errmsg": "ok"})
+
+    @app.get("/connect/oauth2/authorize")
+    def oauth_authorize() -> Any:
+        """WeCom's web OAuth2 page: back to ``redirect_uri`` with a code for the member in
+        the client (``state.oauth_user``); without one, back with no code (refused)."""
+        from urllib.parse import urlencode
+
+        if request.args.get("appid") != state.corp_id:
+            return _error(40013, "invalid corpid")
+        target = request.args.get("redirect_uri", "")
+        params = {"state": request.args.get("state", "")}
+        if state.oauth_user:
+            code = f"oauth-{next(counter)}"
+            with state.lock:
+                state.oauth_codes[code] = state.oauth_user
+            params["code"] = code
+        return redirect(f"{target}{'&' if '?' in target else '?'}{urlencode(params)}")
+
+    @app.get("/cgi-bin/auth/getuserinfo")
+    def oauth_userinfo() -> Any:
+        if (err := _check_token()) is not None:
+            return err
+        with state.lock:
+            userid = state.oauth_codes.pop(request.args.get("code", ""), None)
+        if userid is None:
+            return _error(40029, "invalid code")
+        return jsonify({"errcode": 0, "errmsg": "ok", "userid": userid})
 
     @app.get("/cgi-bin/externalcontact/get")
     def external_get() -> Any:

@@ -21,7 +21,9 @@ def register_models() -> list:
 
 @hookimpl
 def register_blueprints() -> list:
-    return [bp]
+    from modules.wecom.oauth import bp as oauth_bp
+
+    return [bp, oauth_bp]
 
 
 @hookimpl
@@ -60,5 +62,7 @@ def register_cli_commands(cli: Any) -> None:
 def app_ready(app: Any) -> None:
     """Callbacks are authenticated by their WeCom signature, not by a CSRF token."""
     from core.extensions import csrf
+    from modules.wecom.oauth import redirect_inside_wecom
 
     csrf.exempt(bp)
+    app.before_request(redirect_inside_wecom)

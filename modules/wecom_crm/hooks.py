@@ -64,8 +64,9 @@ def wecom_external_contact_changed(event: dict, ctx: Any) -> None:
 def wecom_official_account_message(message: dict, ctx: Any) -> str | None:
     if message.get("type") != "text":
         return None
-    return services.bind_phone_from_official_account(ctx, message.get("openid", ""),
-                                                     message.get("content", ""))
+    openid, content = message.get("openid", ""), message.get("content", "")
+    return (services.bind_phone_from_official_account(ctx, openid, content)
+            or services.lead_from_official_account(ctx, openid, content))
 
 
 @hookimpl(optionalhook=True)

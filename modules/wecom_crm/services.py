@@ -272,3 +272,60 @@ def push_announcement(ctx: ServiceContext, announcement: Any) -> None:
                **texts)
         for user in on_wecom:
             remember_card(f"single:{user.wecom_userid}", card)
+
+
+# --- leads from the official account (seed 000 scenario 1, step 1) -------------------------
+
+_DEMAND = re.compile(r"(\d{1,5})\s*(?:台|套|个|组|部|件)\s*(.{1,60})")
+MIN_LEAD_TEXT = 4
+
+
+def _lead_product(text: str) -> tuple[str, int]:
+    """"需要10台中央空调" → ("中央空调", 10); otherwise the text itself, quantity 1."""
+    match = _DEMAND.search(text)
+    if match:
+        product = re.split(r"[，,。.!！？?；;\s]", match.group(2).strip())[0]
+        if product:
+            return product[:200], max(int(match.group(1)), 1)
+    return text.strip()[:60], 1
+
+
+def lead_from_official_account(ctx: ServiceContext, openid: str, text: str) -> str | None:
+    """A customer wrote to the official account something that is not a phone number
+    ("需要10台中央空调"): an unowned opportunity for the customer bound to that openid (or
+    a new potential customer in the pool, once the sender's phone is known: crm needs one
+    for an individual), announced to the sales group with its 认领 button. A second
+    message while that opportunity is still unclaimed adds to its requirements."""
+    from modules.crm.models.opportunity import OPEN_STATUSES
+    from modules.crm.models.opportunity import Opportunity
+    from modules.crm.services.customers import create_customer
+    from modules.crm.services.opportunities import create_opportunity
+
+    text = (text or "").strip()
+    if not openid or len(text) < MIN_LEAD_TEXT:
+        return None
+    binding = db.session.scalar(select(Binding).where(Binding.oa_openid == openid))
+    customer = db.session.get(Customer, binding.customer_id) \
+        if binding is not None and binding.customer_id else None
+    if customer is None and (binding is None or not binding.phone):
+        return "已收到您的需求。请回复您的手机号，方便销售顾问与您联系。"
+    if customer is None:
+        customer = create_customer(ctx, {
+            "customer_type": "individual", "customer_level": "potential", "status": "in_pool",
+            "customer_name": f"公众号客户{openid[-6:]}", "source": "wecom",
+            "phone": binding.phone, "remark": f"公众号留言：{text[:200]}"})
+        binding.customer_id = customer.id
+        db.session.flush()
+    waiting = db.session.scalar(select(Opportunity).where(
+        Opportunity.customer_id == customer.id, Opportunity.owner_id.is_(None),
+        Opportunity.status.in_(OPEN_STATUSES), Opportunity.source == "wecom")
+        .order_by(Opportunity.id.desc()).limit(1))
+    if waiting is not None:
+        waiting.requirements = f"{waiting.requirements or ''}\n{text[:2000]}".strip()[:5000]
+        db.session.flush()
+        return "已收到您的补充需求，销售顾问会尽快与您联系。"
+    product, quantity = _lead_product(text)
+    create_opportunity(ctx, {"customer_id": customer.id, "product_name": product,
+                             "quantity": quantity, "estimated_amount": "0", "source": "wecom",
+                             "requirements": text[:5000], "unowned": True})
+    return "已收到您的需求，销售顾问会尽快与您联系。"

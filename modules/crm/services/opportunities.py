@@ -177,7 +177,9 @@ def change_status(ctx: ServiceContext, ref: str | int, status: str,
     db.session.flush()
     audit.record(ctx, opp, "status", reason or None, {"status": [previous, status]})
     if status == "won":
-        hooks.call("opportunity_won", opportunity=opp, ctx=ctx)
+        notes = hooks.call("opportunity_won", opportunity=opp, ctx=ctx) or []
+        # What the other modules did (``sales``: "已生成订单 SO…"), for #成交's answer.
+        ctx.extra["won_notes"] = [str(n) for n in notes if n]
     return opp
 
 

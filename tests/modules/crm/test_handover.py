@@ -4,6 +4,7 @@ ownership moving in one transaction, customer notices and history."""
 from __future__ import annotations
 
 import pytest
+from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select
 
@@ -51,7 +52,10 @@ def test_full_handover_moves_customers_and_open_opportunities(people):
         reason="resignation",
     )
     titles = {item["title"]: item["count"] for item in h.checklist}
-    assert titles == {"客户基本信息": 2, "进行中的商机": 1}
+    expected = {"客户基本信息": 2, "进行中的商机": 1}
+    if "sales" in current_app.extensions["tandem_registry"].installed:
+        expected["未完成订单"] = 1  # the won opportunity's order
+    assert titles == expected
     settle(people["boss"], h)
     act(people["boss"], handover_service.submit, h.id)
     with pytest.raises(PermissionDenied, match="发起人不能审核"):
@@ -66,6 +70,10 @@ def test_full_handover_moves_customers_and_open_opportunities(people):
     assert {c.owner_id for c in db.session.scalars(select(Customer))} == {taker.id}
     assert db.session.get(Opportunity, open_opp.id).owner_id == taker.id
     assert db.session.get(Opportunity, won_opp.id).owner_id == leaving.id  # closed: kept
+    if "sales" in current_app.extensions["tandem_registry"].installed:  # its open order moves
+        from modules.sales.models import Order
+
+        assert {o.sales_user_id for o in db.session.scalars(select(Order))} == {taker.id}
     handover = queries.get_handover(ctx_for(people["boss"]), h.id)
     assert handover.stage == "completed"
     assert [s.action for s in handover.steps] == [

@@ -1,0 +1,74 @@
+"""Reads of the service module, scoped by record rules where a user reads them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from core.extensions import db
+from core.services import ServiceContext
+from modules.service.models import OPEN_STATUSES
+from modules.service.models import Ticket
+from modules.service.models import TicketCollaborator
+
+
+def open_tickets_of(customer_ids: list[int]) -> list[Ticket]:
+    """Open tickets of these customers (the handover checklist: every one counts)."""
+    if not customer_ids:
+        return []
+    return list(db.session.scalars(select(Ticket).where(
+        Ticket.customer_id.in_(customer_ids), Ticket.status.in_(OPEN_STATUSES))
+        .order_by(Ticket.id)))
+
+
+def mine_clause(user_id: int | None) -> Any:
+    return or_(Ticket.assignee_id == user_id,
+               Ticket.id.in_(select(TicketCollaborator.ticket_id)
+                             .where(TicketCollaborator.user_id == user_id)))
+
+
+def my_open(ctx: ServiceContext, limit: int = 5) -> tuple[list[Ticket], int]:
+    base = ctx.scoped(select(Ticket), Ticket).where(
+        mine_clause(ctx.actor_id), Ticket.status.in_(OPEN_STATUSES))
+    total = db.session.scalar(base.with_only_columns(func.count()).order_by(None)) or 0
+    rows = db.session.scalars(base.order_by(Ticket.resolution_due_at.is_(None),
+                                            Ticket.resolution_due_at, Ticket.id).limit(limit))
+    return list(rows), total
+
+
+def breaching_soon(ctx: ServiceContext, hours: int = 4, limit: int = 5) -> tuple[list[Ticket], int]:
+    """Running SLAs due within ``hours`` (and those already breached), nearest first."""
+    soon = ctx.now + timedelta(hours=hours)
+    base = ctx.scoped(select(Ticket), Ticket).where(
+        Ticket.status.in_(OPEN_STATUSES),
+        or_(Ticket.sla_state == "breached",
+            (Ticket.sla_state.in_(("response_due", "resolution_due")))
+            & (Ticket.resolution_due_at <= soon)))
+    total = db.session.scalar(base.with_only_columns(func.count()).order_by(None)) or 0
+    rows = db.session.scalars(base.order_by(Ticket.resolution_due_at, Ticket.id).limit(limit))
+    return list(rows), total
+
+
+def waiting_for(ctx: ServiceContext, limit: int = 5) -> tuple[list[Ticket], int]:
+    """Offers waiting for the actor's answer, and (for claimers) unassigned tickets."""
+    base = ctx.scoped(select(Ticket), Ticket).where(
+        Ticket.status.in_(("pending", "reopened")),
+        or_(Ticket.assignee_id == ctx.actor_id, Ticket.assignee_id.is_(None)))
+    total = db.session.scalar(base.with_only_columns(func.count()).order_by(None)) or 0
+    rows = db.session.scalars(base.order_by(Ticket.id.desc()).limit(limit))
+    return list(rows), total
+
+
+def search(ctx: ServiceContext, term: str, limit: int) -> list[Ticket]:
+    term = (term or "").strip()
+    if not term:
+        return []
+    like = f"%{term}%"
+    stmt = ctx.scoped(select(Ticket), Ticket).where(
+        or_(Ticket.ticket_no == term.upper(), Ticket.subject.ilike(like),
+            Ticket.ticket_no.ilike(like))).order_by(Ticket.id.desc()).limit(limit)
+    return list(db.session.scalars(stmt))

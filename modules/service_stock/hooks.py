@@ -1,0 +1,32 @@
+"""Registrations of the service × stock bridge (installed automatically with both)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import hookimpl
+from modules.service_stock import services
+
+
+@hookimpl
+def part_request_target(text: str, chat_id: str | None, ctx: Any) -> dict | None:
+    """``#申请配件 AC-FILTER-001 1 [AS…]``: the ticket named, else the chat's last ticket."""
+    return services.request_target(ctx, text, chat_id)
+
+
+@hookimpl
+def part_request_decided(request: Any, ctx: Any) -> None:
+    services.request_decided(ctx, request)
+
+
+@hookimpl
+def ticket_sections(ticket: Any, ctx: Any) -> list[str]:
+    """The ticket page's block of part requests."""
+    from flask import render_template
+
+    from modules.stock.models import REQUEST_STATUSES
+
+    rows = services.requests_of(ticket.id) if ctx.can("stock.request.read") else []
+    return [render_template("service_stock/ticket_parts.html", rows=rows, t=ticket,
+                            statuses=REQUEST_STATUSES,
+                            can_request=ctx.can("stock.request.create") and ticket.is_open)]

@@ -1,0 +1,68 @@
+"""Parts on tickets: which ticket a chat request is for (an ``AS…`` number or the chat's
+last ticket card, checked against the record rules and the ticket's state), and what a
+decision on a request does to its ticket (the timeline, the parts used)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core.bot import last_record
+from core.bot import parse_reference
+from core.errors import UserError
+from core.extensions import db
+from core.services import ServiceContext
+from modules.service.models import Ticket
+from modules.service.services.tickets import get_ticket
+from modules.service.services.tickets import log_action
+from modules.stock.models import REQUEST_STATUSES
+from modules.stock.models import PartRequest
+
+
+def request_target(ctx: ServiceContext, text: str, chat_id: str | None) -> dict | None:
+    """``{"ticket_id", "equipment_id"}`` for a chat part request, or None (no ticket)."""
+    ref = parse_reference(text or "", "AS")
+    if ref is not None:
+        ticket = get_ticket(ctx, ref.text)
+    else:
+        record = last_record(chat_id, "service_ticket") if chat_id else None
+        if record is None:
+            return None
+        ticket = get_ticket(ctx, record.record_id)
+    if not ticket.is_open:
+        raise UserError(_("%(no)s 已结束，不能再申请配件", no=ticket.ticket_no))
+    return {"ticket_id": ticket.id, "equipment_id": ticket.equipment_id}
+
+
+def _lines_text(request: PartRequest, issued: bool) -> str:
+    parts = []
+    for line in request.lines:
+        qty = line.issued_quantity if issued else line.quantity
+        if qty:
+            parts.append(f"{line.part.part_code} {line.part.part_name}×{qty}")
+    return "、".join(parts)
+
+
+def request_decided(ctx: ServiceContext, request: PartRequest) -> None:
+    """A decision on a ticket's part request goes on the ticket's timeline; issued parts
+    are added to the ticket's parts used."""
+    if not request.ticket_id:
+        return
+    ticket = db.session.get(Ticket, request.ticket_id)
+    if ticket is None:
+        return
+    status = REQUEST_STATUSES.get(request.status, request.status)
+    issued = request.status == "issued"
+    text = _lines_text(request, issued)
+    note = f"配件申请 #{request.id} {status}：{text}"
+    if request.decision_note:
+        note += f"（{request.decision_note}）"
+    log_action(ctx, ticket, "parts", note,
+               data={"request_id": request.id, "status": request.status})
+    if issued and text:
+        ticket.parts_used = "；".join(p for p in (ticket.parts_used, text) if p)[:2000]
+
+
+def requests_of(ticket_id: int) -> list[PartRequest]:
+    return list(db.session.scalars(select(PartRequest).where(
+        PartRequest.ticket_id == ticket_id).order_by(PartRequest.id)))
