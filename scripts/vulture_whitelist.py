@@ -138,3 +138,20 @@ _.check_in_lat
 _.check_in_lng
 _.check_out_lat
 _.check_out_lng
+
+# stock: columns written for the record and read by templates, API answers and the audit log;
+# labels and lists read by templates; a hookspec's parameter
+_.substitute_ids
+_.equipment_ids
+_.model_list
+_.lead_days
+_.kind_label
+_.purchase_order_id
+_.transfer_key
+_.decided_at
+_.issued_at
+_.decided_by
+_.requested_by_id
+_.counted_by_id
+_.counted_at
+_.count_id
