@@ -56,6 +56,9 @@ def test_list_filters(client, people):
     assert client.get("/equipment/?warranty=nope").status_code == 400
     customer = client.get(f"/equipment/?customer_id={gree.customer_id}").get_data(as_text=True)
     assert gree.equipment_no in customer and midea.equipment_no not in customer
+    exported = client.get("/equipment/?export=csv&brand=美的")
+    assert exported.status_code == 200 and midea.equipment_no in exported.get_data(as_text=True)
+    assert client.get("/equipment/?q=" + midea.customer.customer_name).status_code == 200
     assert client.get("/equipment/due").status_code == 302
     due = client.get("/equipment/?due_days=0").get_data(as_text=True)
     assert "共 0 条" in due
