@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -79,6 +80,20 @@ def databases() -> Iterator[DatabaseFactory]:
     factory.cleanup()
 
 
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """Tests talk to this machine only (databases, Redis, the fake WeCom, live servers)."""
+    name = host.decode() if isinstance(host, bytes) else str(host or "")
+    if name not in ("localhost", "::1", "") and not name.startswith("127."):
+        raise OSError(f"tests may not reach {name!r}: only loopback addresses")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_only
+
+
 def base_config(database_url: str, instance: Path, **extra: Any) -> dict[str, Any]:
     config = {
         "TESTING": True,
@@ -90,6 +105,8 @@ def base_config(database_url: str, instance: Path, **extra: Any) -> dict[str, An
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
+        # Never the official WeCom host: a test that wants WeCom passes its fake's address.
+        "WECOM_API_BASE": "http://127.0.0.1:9",
     }
     config.update(extra)
     return config

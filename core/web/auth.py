@@ -88,6 +88,19 @@ def check_credentials(username: str, password: str) -> User | None:
     return user
 
 
+def sign_in(user: User) -> None:
+    """The one way a browser session is signed in (the password form, WeCom OAuth …): a new
+    session for ``user`` under his present session generation (``session_is_current``), his
+    login time noted. Commits."""
+    user.last_login_at = utcnow()
+    generation = user.session_generation or 0
+    db.session.commit()
+    session.clear()
+    login_user(user)
+    session[SESSION_GENERATION] = generation
+    session.permanent = True
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], error_message=_TOO_MANY)
 @limiter.limit(_account_limit, methods=["POST"], key_func=_account_key,
@@ -102,13 +115,7 @@ def login():  # noqa: ANN201
         if user is not None:
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(form.password.data)
-            user.last_login_at = utcnow()
-            generation = user.session_generation or 0
-            db.session.commit()
-            session.clear()
-            login_user(user)
-            session[SESSION_GENERATION] = generation
-            session.permanent = True
+            sign_in(user)
             return redirect(_safe_next(request.args.get("next")))
         flash(_("用户名或密码错误。"), "danger")
     return render_template("core/login.html", form=form)

@@ -7,4 +7,5 @@
     "depends": ["sales"],
     "application": True,
     "sequence": 40,
+    "external_dependencies": {"python": ["chinese_calendar", "segno"]},
 }

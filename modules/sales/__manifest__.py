@@ -8,4 +8,5 @@
     "depends": ["crm"],
     "application": True,
     "sequence": 30,
+    "external_dependencies": {"python": ["icalendar"]},
 }

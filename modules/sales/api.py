@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
+from typing import Annotated
 from typing import Literal
 
 from flask import Blueprint
 from pydantic import Field
+from pydantic import WithJsonSchema
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -20,6 +22,15 @@ bp = Blueprint("sales_api", __name__, url_prefix=api.API_PREFIX)
 
 Status = Literal["pending", "confirmed", "paid", "delivered", "installed", "completed",
                  "cancelled"]
+
+
+# An amount inside a list item: validated as :data:`api.Money` (a number is still read), but
+# documented as the decimal string alone, the pattern next to it in the OpenAPI document.
+LineMoney = Annotated[
+    api.Money,
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"},
+                   mode="validation"),
+]
 
 
 class LineOut(api.ApiOut):
@@ -63,7 +74,7 @@ class LineIn(api.ApiIn):
     brand: str | None = Field(default=None, max_length=50)
     equipment_type: str | None = Field(default=None, max_length=50)
     quantity: int = Field(default=1, ge=1, le=100000)
-    unit_price: api.Money = Field(ge=0)
+    unit_price: LineMoney = Field(ge=0)
     warranty_months: int = Field(default=36, ge=0, le=240)
     maintenance_cycle_days: int = Field(default=90, ge=0, le=3650)
 

@@ -7,4 +7,5 @@
     "depends": ["crm", "sales", "equipment"],
     "application": True,
     "sequence": 40,
+    "external_dependencies": {"python": ["chinese_calendar", "fpdf"]},
 }

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 from typing import Literal
 
 from flask import Blueprint
 from pydantic import Field
+from pydantic import Strict
+from pydantic import WithJsonSchema
 from sqlalchemy import select
 
 from core import api
@@ -17,6 +20,19 @@ from modules.service.models import Ticket
 from modules.service.services import tickets as svc
 
 bp = Blueprint("service_api", __name__, url_prefix=api.API_PREFIX)
+
+# Hours on site (``Numeric(6, 2)``): 0–1000 with two decimals, as a number or decimal string.
+Hours = Annotated[
+    Decimal,
+    Field(ge=0, le=1000, max_digits=6, decimal_places=2),
+    WithJsonSchema({"anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 1000, "multipleOf": 0.01},
+        {"type": "string", "pattern": r"^[0-9]{1,4}(\.[0-9]{1,2})?$"},
+    ]}, mode="validation"),
+]
+# The client's own id of an offline action, echoed back in its result.
+ClientId = (Annotated[str, Field(max_length=64)]
+            | Annotated[int, Strict(), Field(ge=0, le=2**53 - 1)])
 
 TicketType = Literal["repair", "maintenance", "complaint", "return", "installation", "inquiry"]
 
@@ -77,7 +93,7 @@ class TicketPatch(api.ApiIn):
     root_cause: str | None = Field(default=None, max_length=5000)
     solution: str | None = Field(default=None, max_length=5000)
     parts_used: str | None = Field(default=None, max_length=2000)
-    service_hours: Decimal | None = Field(default=None, ge=0, le=1000)
+    service_hours: Hours | None = None
     fee_visit: api.Money | None = None
     fee_labour: api.Money | None = None
     fee_parts: api.Money | None = None
@@ -103,7 +119,7 @@ class ResolveIn(api.ApiIn):
     root_cause: str | None = Field(default=None, max_length=5000)
     solution: str | None = Field(default=None, max_length=5000)
     parts_used: str | None = Field(default=None, max_length=2000)
-    service_hours: Decimal | None = Field(default=None, ge=0, le=1000)
+    service_hours: Hours | None = None
     fee_visit: api.Money | None = None
     fee_labour: api.Money | None = None
     fee_parts: api.Money | None = None
@@ -236,7 +252,7 @@ def reject(ctx, ticket_id: int, body: ReasonIn):  # noqa: ANN001, ANN201
 
 
 class SyncAction(api.ApiIn):
-    id: str | int | None = None
+    id: ClientId | None = None
     type: str = Field(min_length=1, max_length=32)
     ticket_id: int = Field(ge=1)
     assignee_id: int | None = Field(default=None, description="负责人（离线时看到的），变了即冲突")

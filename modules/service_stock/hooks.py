@@ -15,6 +15,12 @@ def part_request_target(text: str, chat_id: str | None, ctx: Any) -> dict | None
 
 
 @hookimpl
+def stock_reference_visible(field: str, value: int, ctx: Any) -> bool | None:
+    """A ticket or an equipment named on a part request or a checkout: one the actor sees."""
+    return services.reference_visible(ctx, field, value)
+
+
+@hookimpl
 def part_request_decided(request: Any, ctx: Any) -> None:
     services.request_decided(ctx, request)
 

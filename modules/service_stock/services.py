@@ -66,3 +66,17 @@ def request_decided(ctx: ServiceContext, request: PartRequest) -> None:
 def requests_of(ticket_id: int) -> list[PartRequest]:
     return list(db.session.scalars(select(PartRequest).where(
         PartRequest.ticket_id == ticket_id).order_by(PartRequest.id)))
+
+
+def reference_visible(ctx: ServiceContext, field: str, value: int) -> bool | None:
+    """Whether the actor sees the ticket / equipment ``value`` (record rules, as his pages
+    do); None for a field this bridge does not know."""
+    from modules.equipment.models import Equipment
+
+    model = {"ticket_id": Ticket, "equipment_id": Equipment}.get(field)
+    if model is None:
+        return None
+    if not isinstance(value, int) or not 0 < value < 2**31:
+        return False
+    stmt = ctx.scoped(select(model.id).where(model.id == value), model)
+    return db.session.scalar(stmt) is not None

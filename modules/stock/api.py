@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 from typing import Literal
 
 from flask import Blueprint
 from flask_babel import gettext as _
 from pydantic import BaseModel
 from pydantic import Field
+from pydantic import Strict
+from pydantic import WithJsonSchema
 from sqlalchemy import select
 
 from core import api
@@ -29,6 +32,16 @@ from modules.stock.services import requests as req_svc
 
 bp = Blueprint("stock_api", __name__, url_prefix=api.API_PREFIX)
 TAGS = ["stock"]
+
+# An id inside a list (``harden`` tightens a field's own ``int``, not a list's items).
+Id = Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]
+# An amount inside a list item: validated as :data:`api.Money` (a number is still read), but
+# documented as the decimal string alone, the pattern next to it in the OpenAPI document.
+LineMoney = Annotated[
+    api.Money,
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"},
+                   mode="validation"),
+]
 
 
 class PartOut(api.ApiOut):
@@ -60,7 +73,7 @@ class PartIn(api.ApiIn):
     min_stock_alert: int = Field(default=0, ge=0, le=1_000_000)
     reorder_quantity: int = Field(default=0, ge=0, le=1_000_000)
     supplier_id: int | None = None
-    substitute_ids: list[int] = Field(default_factory=list, max_length=20)
+    substitute_ids: list[Id] = Field(default_factory=list, max_length=20)
 
 
 class PartPatch(api.ApiIn):
@@ -73,7 +86,7 @@ class PartPatch(api.ApiIn):
     min_stock_alert: int | None = Field(default=None, ge=0, le=1_000_000)
     reorder_quantity: int | None = Field(default=None, ge=0, le=1_000_000)
     supplier_id: int | None = None
-    substitute_ids: list[int] | None = Field(default=None, max_length=20)
+    substitute_ids: list[Id] | None = Field(default=None, max_length=20)
     active: bool | None = None
 
 
@@ -173,6 +186,8 @@ def _move_out(move) -> dict:  # noqa: ANN001
 def checkout(ctx, part_id: int, body: CheckoutIn):  # noqa: ANN001, ANN201
     """Issue parts now (409 ``out_of_stock`` with the quantity on hand when short)."""
     wh = body.warehouse_id or req_svc.default_warehouse().id
+    ledger.check_references(ctx, ticket_id=body.ticket_id, equipment_id=body.equipment_id,
+                            technician_id=body.technician_id)
     return _move_out(ledger.checkout(ctx, part_id, wh, body.quantity, body.ticket_id,
                                      body.equipment_id, body.purpose, body.technician_id))
 
@@ -236,6 +251,7 @@ def list_requests(ctx):  # noqa: ANN001, ANN201
            body=PartRequestIn, response=PartRequestOut, status=201, tags=TAGS)
 def create_request(ctx, body: PartRequestIn):  # noqa: ANN001, ANN201
     """Ask for parts (for a ticket): waits for approval (``draft``: kept as a draft)."""
+    ledger.check_references(ctx, ticket_id=body.ticket_id, equipment_id=body.equipment_id)
     return req_svc.create_request(ctx, [i.model_dump() for i in body.items], body.ticket_id,
                                   body.equipment_id, body.notes, purpose=body.purpose,
                                   warehouse_id=body.warehouse_id, submit=not body.draft)
@@ -395,7 +411,7 @@ def reverse_move(ctx, move_id: int, body: ReverseIn):  # noqa: ANN001, ANN201
 class PoLineIn(api.ApiIn):
     part_id: int = Field(ge=1)
     quantity: int = Field(ge=1, le=1_000_000)
-    unit_cost: api.Money | None = None
+    unit_cost: LineMoney | None = Field(default=None, ge=0)
 
 
 class PurchaseOrderIn(api.ApiIn):
@@ -404,7 +420,7 @@ class PurchaseOrderIn(api.ApiIn):
     expected_date: date | None = None
     notes: str = Field(default="", max_length=2000)
     lines: list[PoLineIn] = Field(default_factory=list, max_length=100)
-    purchase_request_ids: list[int] = Field(default_factory=list, max_length=100)
+    purchase_request_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 
 class PoLineOut(api.ApiOut):

@@ -27,6 +27,14 @@ def part_request_target(text: str, chat_id: str | None, ctx: ServiceContext) -> 
     ``{"ticket_id": int, "equipment_id": int | None}``; None when no module knows."""
 
 
+@hookspec(firstresult=True)
+def stock_reference_visible(field: str, value: int, ctx: ServiceContext) -> bool | None:
+    """Whether the actor may name the record ``value`` as ``field`` (``ticket_id``,
+    ``equipment_id``) in an API part request or checkout: True, False (missing or out of
+    his sight, refused alike), or None when no installed module knows the field
+    (``service_stock`` answers with the record rules)."""
+
+
 @hookspec
 def equipment_model_names(equipment_ids: list[int], ctx: ServiceContext) -> dict[int, str]:
     """The model names of equipment records (``{id: "KFR-35GW"}``) for usage statistics by

@@ -22,14 +22,13 @@ from flask import request
 from flask import session
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_login import login_user
 from sqlalchemy import select
 
-from core.db import utcnow
 from core.extensions import db
 from core.extensions import limiter
 from core.security.access import public
 from core.security.models import User
+from core.web.auth import sign_in
 from modules.wecom.client import WeComAPIError
 from modules.wecom.client import WeComClient
 from modules.wecom.config import OFFICIAL_API_BASE
@@ -95,11 +94,7 @@ def callback() -> Any:
     user = db.session.scalar(select(User).where(User.wecom_userid == userid)) if userid else None
     if user is None or not user.active:
         return _refused(_("该企业微信账号未绑定可用的系统用户"))
-    user.last_login_at = utcnow()
-    db.session.commit()
-    session.clear()
-    login_user(user)
-    session.permanent = True
+    sign_in(user)
     return redirect(_local(pending.get("next")))
 
 

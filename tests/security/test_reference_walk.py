@@ -25,6 +25,13 @@ ABSENT = 999_999
 TARGETS = {
     "customer_id": "customer", "opportunity_id": "opportunity", "owner_id": "user",
     "team_id": "team", "contact_id": "contact", "user_id": "user", "token_id": "token",
+    "order_id": "order", "equipment_id": "equipment", "ticket_id": "ticket",
+    "engineer_id": "user", "sales_user_id": "user", "assignee_id": "user",
+    "technician_id": "user",
+    # The stock catalogue, ledger and requests belong to no team: the other record is a
+    # missing one (an unknown id must be refused like any other).
+    "part_id": "part", "warehouse_id": "warehouse", "supplier_id": "supplier",
+    "move_id": "move", "request_id": "part_request",
 }
 # Valid bodies apart from the reference under test (path ids are ``a``'s own records).
 BASE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -38,10 +45,31 @@ BASE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/users"): {"username": "walker"},
     ("PATCH", "/api/v1/users/{user_id}"): {},
     ("PATCH", "/api/v1/opportunities/{opportunity_id}"): {},
+    ("PATCH", "/api/v1/equipment/{equipment_id}"): {},
+    ("POST", "/api/v1/equipment/{equipment_id}/maintenance-records"): {
+        "work_description": "例行保养"},
+    ("POST", "/api/v1/orders"): {"customer_id": "own", "lines": [
+        {"product_name": "中央空调", "quantity": 1, "unit_price": "100.00"}]},
+    ("PATCH", "/api/v1/orders/{order_id}"): {},
+    ("POST", "/api/v1/tickets"): {"customer_id": "own", "ticket_type": "repair",
+                                  "subject": "走查工单"},
+    ("POST", "/api/v1/tickets/{ticket_id}/collaborators"): {},
+    ("POST", "/api/v1/tickets/{ticket_id}/transfer"): {},
+    ("POST", "/api/v1/part-requests"): {"items": [{"part_id": "own", "quantity": 1}]},
+    ("POST", "/api/v1/part-requests/{request_id}/approve"): {},
+    ("POST", "/api/v1/parts"): {"part_code": "WALK-NEW", "part_name": "走查配件"},
+    ("PATCH", "/api/v1/parts/{part_id}"): {},
+    ("POST", "/api/v1/parts/{part_id}/checkout"): {"quantity": 1, "warehouse_id": "own"},
+    ("POST", "/api/v1/purchase-orders"): {"supplier_id": "own", "warehouse_id": "own",
+                                          "lines": [{"part_id": "own", "quantity": 1}]},
+    ("POST", "/api/v1/stock/receipts"): {"part_id": "own", "warehouse_id": "own",
+                                         "quantity": 1},
+    ("POST", "/api/v1/stock/returns"): {"part_id": "own", "warehouse_id": "own",
+                                        "quantity": 1},
 }
 
 
-def _world(people: dict[str, Any]) -> dict[str, dict[str, int]]:
+def _world(people: dict[str, Any], who: str = "a") -> dict[str, dict[str, int]]:
     from modules.crm.services.contacts import add_contact
     from tests.modules.crm.factories import act
 
@@ -54,12 +82,50 @@ def _world(people: dict[str, Any]) -> dict[str, dict[str, int]]:
                         {"name": "乙", "phone": "13900004321"})
     team2 = db.session.scalar(db.select(Team.id).where(Team.name == "二组"))
     team1 = db.session.scalar(db.select(Team.id).where(Team.name == "一组"))
-    return {
+    world = {
         "own": {"customer": mine.id, "opportunity": own_opp.id, "user": people["a"].id,
-                "team": team1, "contact": own_contact.id, "token": ABSENT},
+                "team": team1, "contact": own_contact.id, "token": ABSENT,
+                **_module_records(people["a"], mine), **_stock_records(people["manager"])},
         "foreign": {"customer": theirs.id, "opportunity": their_opp.id, "user": people["c"].id,
-                    "team": team2, "contact": their_contact.id, "token": ABSENT - 1},
+                    "team": team2, "contact": their_contact.id, "token": ABSENT - 1,
+                    **_module_records(people["c"], theirs),
+                    **dict.fromkeys(SHARED, ABSENT - 2)},
     }
+    world["foreign"].update(dict.fromkeys(SEEN_BY.get(who, ()), ABSENT - 2))
+    return world
+
+
+SHARED = ("part", "warehouse", "supplier", "move", "part_request")
+# Records a caller sees whatever their team (the manager dispatches every ticket: service's
+# record rules leave him all of them); for him the other record is a missing one.
+SEEN_BY = {"manager": ("ticket",)}
+
+
+def _module_records(owner: Any, customer: Any) -> dict[str, int]:
+    """``owner``'s pending order and installed equipment, and a ticket of ``customer``."""
+    from tests.modules.equipment.factories import installed_equipment
+    from tests.modules.sales.factories import make_order
+    from tests.modules.service.factories import make_ticket
+
+    return {"order": make_order(owner, customer).id,
+            "equipment": installed_equipment(owner, customer=customer)[0].id,
+            "ticket": make_ticket(customer).id}
+
+
+def _stock_records(requester: Any) -> dict[str, int]:
+    """The shared stock records: a part with stock in a warehouse, a supplier, the receipt
+    and a part request (of ``requester``)."""
+    from core.services import unit_of_work
+    from modules.stock.services import catalogue
+    from tests.modules.stock import factories as stock
+
+    part, warehouse = stock.make_part("WALK-OWN"), stock.make_warehouse()
+    ctx = stock.system()
+    with unit_of_work(ctx):
+        supplier = catalogue.create_supplier(ctx, "走查供应商")
+    return {"part": part.id, "warehouse": warehouse.id, "supplier": supplier.id,
+            "move": stock.receive(part, warehouse, 5).id,
+            "part_request": stock.make_request(requester, part).id}
 
 
 def _url(path: str, ids: dict[str, int], override: tuple[str, int] | None = None) -> str:
@@ -81,7 +147,7 @@ def _refusal(response: Any) -> tuple[int, str]:
 @pytest.mark.parametrize("who", ["a", "manager"])
 def test_every_reference_in_input_is_scoped(client, people, api, who):
     """As salesperson ``a`` and as the manager of his team (who may assign, within it)."""
-    world = _world(people)
+    world = _world(people, who)
     own, foreign = world["own"], world["foreign"]
     doc = client.get("/api/v1/openapi.json").json
     caller = api(who)
@@ -126,8 +192,11 @@ def test_every_reference_in_input_is_scoped(client, people, api, who):
 
 
 def _base(method: str, path: str, own: dict[str, int]) -> dict[str, Any]:
-    body = dict(BASE_BODIES.get((method, path), {}))
-    return {k: own[TARGETS[k]] if v == "own" else v for k, v in body.items()}
+    def fill(body: dict[str, Any]) -> dict[str, Any]:
+        return {k: own[TARGETS[k]] if v == "own" else
+                [fill(x) for x in v] if isinstance(v, list) else v for k, v in body.items()}
+
+    return fill(BASE_BODIES.get((method, path), {}))
 
 
 def test_a_follow_up_cannot_point_at_another_teams_opportunity(client, people, api):
@@ -151,6 +220,11 @@ FORM_REFERENCES = {
     ("OpportunityForm", "customer_id"): "choices are the customers the actor may see",
     ("UserForm", "team_id"): "admin pages only (core.user.manage)",
     ("TeamForm", "manager_id"): "admin pages only (core.user.manage)",
+    ("OrderForm", "customer_id"): "service: crm's scoped get_customer (refused as missing)",
+    ("OrderForm", "engineer_id"): "service: _user_id(role='engineer'), others refused as missing",
+    ("TicketForm", "customer_id"): "choices and service: the customers the actor may see",
+    ("TicketForm", "assignee_id"): "service: service.ticket.assign, then _user (who handles "
+                                   "tickets; others refused as missing)",
 }
 
 
@@ -204,3 +278,43 @@ def test_forms_refuse_another_teams_ids_like_missing_ones(client, people):
     assert db.session.get(Customer, own).owner_id == people["a"].id
     assert not db.session.scalars(db.select(Opportunity).where(
         Opportunity.product_name == "越权商机")).all()
+
+
+def test_order_and_ticket_forms_refuse_another_teams_ids_like_missing_ones(client, people):
+    """The order form's customer and engineer, the ticket form's customer and (for the
+    manager, who may dispatch) assignee: another team's record answers like a missing one,
+    and nothing is written."""
+    from modules.sales.models import Order
+    from modules.service.models import Ticket
+    from tests.conftest import login
+
+    world = _world(people)
+    own, foreign = world["own"], world["foreign"]
+    line = {"line-0-product_name": "越权订单", "line-0-quantity": "1",
+            "line-0-unit_price": "100"}
+    orders, tickets = db.session.scalar(db.select(db.func.count(Order.id))), \
+        db.session.scalar(db.select(db.func.count(Ticket.id)))
+
+    def answers(url: str, field: str, base: dict[str, Any]) -> list[int]:
+        kind = "customer" if field == "customer_id" else "user"
+        return [client.post(url, data={**base, field: str(value)}).status_code
+                for value in (foreign[kind], ABSENT)]
+
+    login(client, people["a"])
+    for field, base in (("customer_id", line),
+                        ("engineer_id", {**line, "customer_id": own["customer"]})):
+        assert answers("/sales/orders/new", field, base) == [200, 200], field
+    ticket = {"ticket_type": "repair", "subject": "越权工单"}
+    assert answers("/service/tickets/new", "customer_id", ticket) == [200, 200]
+    client.get("/logout")
+    login(client, people["manager"])
+    assert answers("/service/tickets/new", "assignee_id",
+                   {**ticket, "customer_id": own["customer"]}) == [200, 200]
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(Order.id))) == orders
+    assert db.session.scalar(db.select(db.func.count(Ticket.id))) == tickets
+    # The same forms with the caller's own records go through.
+    ok = client.post("/service/tickets/new", data={**ticket, "customer_id": own["customer"]})
+    assert ok.status_code == 302, ok.get_data(as_text=True)[:300]
+    ok = client.post("/sales/orders/new", data={**line, "customer_id": own["customer"]})
+    assert ok.status_code == 302, ok.get_data(as_text=True)[:300]

@@ -74,7 +74,11 @@ def _step(
 def checklist(ctx: ServiceContext, customer_ids: list[int]) -> list[dict]:
     """Basic info and open opportunities from crm, then the items installed modules add
     through ``handover_checklist_items`` (orders, tickets, payments …). Each item is
-    ``{"category", "title", "count", "detail"}``; empty items start ticked off."""
+    ``{"category", "title", "count", "detail"}``.
+
+    Nothing open is nothing to hand over: a module's item with count 0 is left out (so
+    "0 open tickets" never asks to be ticked), and crm's own items are always listed —
+    an empty one is settled by itself (see :func:`item_settled`)."""
     customers = list(db.session.scalars(select(Customer).where(Customer.id.in_(customer_ids))))
     opps = db.session.execute(
         select(Opportunity.id, Opportunity.product_name)
@@ -98,11 +102,11 @@ def checklist(ctx: ServiceContext, customer_ids: list[int]) -> list[dict]:
     ]
     for answer in hooks.call("handover_checklist_items", customer_ids=customer_ids,
                              ctx=ctx) or []:
-        items.extend(answer or [])
+        items.extend(item for item in answer or () if item.get("count"))
     for item in items:
         item.setdefault("count", 0)
         item.setdefault("detail", "")
-        item["done"] = not item["count"]
+        item["done"] = nothing_open(item)
         item["note"] = ""
     return items
 
@@ -230,9 +234,16 @@ def _require_stage(handover: Handover, stage: str, message: Any) -> None:
         raise UserError(str(message))
 
 
+def nothing_open(item: dict) -> bool:
+    """The item counts nothing (e.g. no open opportunities): there is nothing to check."""
+    return not item.get("count")
+
+
 def item_settled(item: dict) -> bool:
-    """A checklist item is settled when done, or waived with a note saying why."""
-    return bool(item.get("done") or (item.get("waived") and (item.get("note") or "").strip()))
+    """A checklist item is settled when nothing is open, done, or waived with a note saying
+    why."""
+    return bool(nothing_open(item) or item.get("done")
+                or (item.get("waived") and (item.get("note") or "").strip()))
 
 
 def open_items(handover: Handover) -> list[dict]:
@@ -256,7 +267,8 @@ def update_checklist(
     items = []
     unexplained = []
     for index, item in enumerate(handover.checklist or []):
-        item = dict(item, done=index in done, waived=index in waived_set and index not in done)
+        ticked = index in done or nothing_open(item)
+        item = dict(item, done=ticked, waived=index in waived_set and not ticked)
         if index in notes:
             item["note"] = (notes[index] or "").strip()[:500]
         if item["waived"] and not item.get("note"):

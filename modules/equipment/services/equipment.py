@@ -150,7 +150,8 @@ def update_equipment(ctx: ServiceContext, ref: str | int,
     if "engineer_id" in data:
         from modules.sales.services.orders import _user_id
 
-        equipment.engineer_id = _user_id(ctx, data.get("engineer_id"), "engineer_id")
+        equipment.engineer_id = _user_id(ctx, data.get("engineer_id"), "engineer_id",
+                                         role="engineer")
     replan = False
     if "warranty_months" in data:
         equipment.warranty_months = _int(data["warranty_months"], "warranty_months", 240,

@@ -59,8 +59,8 @@ def _clean(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationError(_("请填写工作内容"), fields={"work_description": _("请填写工作内容")})
     cost = data.get("cost")
     out["cost"] = None if cost in (None, "") else parse_amount(cost, "cost")
-    out["engineer_id"] = _user_id(ctx, data.get("engineer_id"), "engineer_id") \
-        if data.get("engineer_id") else ctx.actor_id
+    out["engineer_id"] = _user_id(ctx, data.get("engineer_id"), "engineer_id",
+                                  role="engineer") if data.get("engineer_id") else ctx.actor_id
     out["next_maintenance_date"] = parse_date(data.get("next_maintenance_date"),
                                               "next_maintenance_date")
     if out["next_maintenance_date"] and out["next_maintenance_date"] <= when:

@@ -19,6 +19,7 @@ from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.hooks import call
+from core.security.ownership import may_assign
 from core.services import ServiceContext
 from modules.crm import queries as customer_services
 from modules.sales.models import OPEN_STATUSES
@@ -134,14 +135,16 @@ def clean_lines(raw_lines: Any) -> list[dict[str, Any]]:
     return lines
 
 
-def _user_id(ctx: ServiceContext, raw: Any, field: str) -> int | None:
+def _user_id(ctx: ServiceContext, raw: Any, field: str, *, role: str | None = None) -> int | None:
+    """An active user's id (with ``role``: one holding it, as the form's choices are). A
+    user outside that circle is refused like a missing one (issue 14 #2, no oracle)."""
     from core.security.models import User
 
     if raw in (None, ""):
         return None
     user_id = _int(raw, field, low=1, high=2**31 - 1, message=_("用户不存在"))
     user = db.session.get(User, user_id)
-    if user is None or not user.active:
+    if user is None or not user.active or (role is not None and role not in user.role_codes):
         raise ValidationError(_("用户不存在或已停用"), fields={field: _("用户不存在或已停用")})
     return user_id
 
@@ -161,7 +164,8 @@ def _clean_header(ctx: ServiceContext, data: Mapping[str, Any]) -> dict[str, Any
         raise ValidationError(_("计划安装日期不能早于计划配送日期"),
                               fields={"install_date": _("不能早于配送日期")})
     if "engineer_id" in data:
-        out["engineer_id"] = _user_id(ctx, data.get("engineer_id"), "engineer_id")
+        out["engineer_id"] = _user_id(ctx, data.get("engineer_id"), "engineer_id",
+                                      role="engineer")
     if "notes" in data:
         out["notes"] = str(data.get("notes") or "").strip()[:5000] or None
     return out
@@ -198,9 +202,13 @@ def create_order(ctx: ServiceContext, data: Mapping[str, Any]) -> Order:
     header = _clean_header(ctx, data)
     owner = data.get("sales_user_id") or ctx.actor_id
     if owner != ctx.actor_id:
+        # Whom the actor may give orders to is decided before whether the user exists.
         if not ctx.can("sales.order.assign"):
             raise ValidationError(_("只能为自己创建订单"),
                                   fields={"sales_user_id": _("无权指定负责人")})
+        if not may_assign(ctx, owner, "sales.order.assign"):
+            raise ValidationError(_("只能分配给本团队成员"),
+                                  fields={"sales_user_id": _("只能分配给本团队成员")})
         owner = _user_id(ctx, owner, "sales_user_id")
     order = _new_order(ctx, customer, lines, opportunity_id=None, sales_user_id=owner,
                        header=header)

@@ -96,11 +96,10 @@ def _user(user_id: Any, field: str = "user_id") -> User:
         user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         user = None
-    if user is None or not user.active:
-        message = _("同事不存在或已停用")
-        raise ValidationError(message, fields={field: message})
-    if not _can_serve(user):
-        message = _("%(name)s 没有处理工单的权限", name=user.name)
+    # Someone who does not handle tickets is refused like a missing user (issue 14 #2: the
+    # answer tells no one's name or existence).
+    if user is None or not user.active or not _can_serve(user):
+        message = _("同事不存在、已停用或不处理工单")
         raise ValidationError(message, fields={field: message})
     return user
 

@@ -68,18 +68,42 @@ def quantity(value: Any, field: str = "quantity", *, allow_zero: bool = False) -
     return number
 
 
-def get_part(part_id: Any) -> Part:
+def _missing(message: str, field: str | None) -> Exception:
+    """404 for a record named by the address; 422 naming ``field`` for one named in a body."""
+    return NotFoundError(message) if field is None else ValidationError.of_fields(
+        {field: message})
+
+
+def get_part(part_id: Any, field: str | None = None) -> Part:
     part = db.session.get(Part, part_id) if isinstance(part_id, int) else None
     if part is None:
-        raise NotFoundError(_("配件不存在"))
+        raise _missing(_("配件不存在"), field)
     return part
 
 
-def get_warehouse(warehouse_id: Any) -> Warehouse:
+def get_warehouse(warehouse_id: Any, field: str | None = None) -> Warehouse:
     wh = db.session.get(Warehouse, warehouse_id) if isinstance(warehouse_id, int) else None
     if wh is None or not wh.active:
-        raise NotFoundError(_("仓库不存在"))
+        raise _missing(_("仓库不存在"), field)
     return wh
+
+
+def check_references(ctx: ServiceContext, **refs: int | None) -> None:
+    """``ticket_id`` / ``equipment_id`` named in an API request or checkout: each must be a
+    record the actor may see (asked of the modules that know it), and a technician an
+    active engineer; anything else is refused like a missing record (issue 14 #2). The
+    services take the ids as given (the chat bridge names the ticket itself)."""
+    for field, value in refs.items():
+        if value is None:
+            continue
+        if field == "technician_id":
+            user = db.session.get(User, value) if isinstance(value, int) else None
+            if user is None or not user.active or "engineer" not in user.role_codes:
+                raise ValidationError.of_fields({field: _("用户不存在或已停用")})
+            continue
+        visible = hooks.call("stock_reference_visible", field=field, value=value, ctx=ctx)
+        if visible is False or not isinstance(value, int) or value <= 0:
+            raise ValidationError.of_fields({field: _("记录不存在或无权查看")})
 
 
 def on_hand(part_id: int, warehouse_id: int) -> int:
@@ -163,7 +187,7 @@ def receive(ctx: ServiceContext, part_id: int, warehouse_id: int, qty: Any,
     """A receipt (入库) without a purchase order (opening stock, a found box …); waiting
     part requests for the part are then served in order."""
     ctx.require("stock.move.write")
-    part, wh = get_part(part_id), get_warehouse(warehouse_id)
+    part, wh = get_part(part_id, "part_id"), get_warehouse(warehouse_id, "warehouse_id")
     n = quantity(qty)
     cost = _cost(unit_cost)
     move = post_move(ctx, part, wh, n, "receipt", unit_cost=cost, note=note or None, **refs)
@@ -177,7 +201,7 @@ def checkout(ctx: ServiceContext, part_id: int, warehouse_id: int, qty: Any,
              note: str = "") -> StockMove:
     """Issue parts directly (出库 / checkout), recorded as parts usage."""
     ctx.require("stock.move.issue")
-    part, wh = get_part(part_id), get_warehouse(warehouse_id)
+    part, wh = get_part(part_id), get_warehouse(warehouse_id, "warehouse_id")
     n = quantity(qty)
     move = post_move(ctx, part, wh, -n, "issue", ticket_id=ticket_id,
                      equipment_id=equipment_id, note=note or None)
@@ -190,7 +214,7 @@ def return_parts(ctx: ServiceContext, part_id: int, warehouse_id: int, qty: Any,
                  note: str = "", **refs: Any) -> StockMove:
     """Unused parts back into a warehouse (退料)."""
     ctx.require("stock.move.write")
-    part, wh = get_part(part_id), get_warehouse(warehouse_id)
+    part, wh = get_part(part_id, "part_id"), get_warehouse(warehouse_id, "warehouse_id")
     move = post_move(ctx, part, wh, quantity(qty), "return", note=note or None, **refs)
     stock_arrived(ctx, [part.id])
     return move

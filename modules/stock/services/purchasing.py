@@ -108,11 +108,14 @@ def create_purchase_order(ctx: ServiceContext, supplier_id: int, warehouse_id: i
     """An order to a supplier; approved purchase requests named are marked ordered."""
     ctx.require("stock.purchase.write")
     sup = _supplier(supplier_id)
-    wh = get_warehouse(warehouse_id)
+    wh = get_warehouse(warehouse_id, "warehouse_id")
     order = PurchaseOrder(supplier_id=sup.id, warehouse_id=wh.id, expected_date=expected_date,
                           notes=notes or None, created_by_id=ctx.actor_id)
     for pr_id in purchase_request_ids:
-        pr = _get_pr(pr_id)
+        try:
+            pr = _get_pr(pr_id)
+        except NotFoundError as exc:
+            raise ValidationError.of_fields({"purchase_request_ids": exc.message}) from None
         if pr.status != "approved":
             raise ValidationError.of_fields({"purchase_request_ids": _(
                 "采购申请 #%(id)s 尚未批准或已下单", id=pr.id)})

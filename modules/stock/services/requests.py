@@ -128,7 +128,7 @@ def create_request(ctx: ServiceContext, items: list[dict], ticket_id: int | None
         if value is not None and (not isinstance(value, int) or value <= 0):
             raise ValidationError.of_fields({name: _("编号必须是正整数")})
     if warehouse_id is not None:
-        get_warehouse(warehouse_id)
+        get_warehouse(warehouse_id, "warehouse_id")
     lines = _lines(items)
     urgent = any(line.urgency == "urgent" for line in lines)
     req = PartRequest(requester_id=ctx.actor_id, ticket_id=ticket_id,
@@ -179,7 +179,7 @@ def approve_request(ctx: ServiceContext, request_id: int, *, when_short: str = "
         raise ValidationError.of_fields({"when_short": _("缺货处理方式不正确")})
     req = get_request(ctx, request_id)
     wh_id = warehouse_id or req.warehouse_id or default_warehouse().id
-    warehouse = get_warehouse(wh_id)
+    warehouse = get_warehouse(wh_id, "warehouse_id" if warehouse_id else None)
     if not _move_status(req, DECIDABLE, status="waiting", decided_by_id=ctx.actor_id,
                         decided_at=ctx.now, queued_at=ctx.now, warehouse_id=warehouse.id,
                         updated_at=ctx.now):

@@ -88,20 +88,49 @@ def test_a_failing_card_is_logged_and_shown_unavailable_not_a_500(client, cards,
     assert any("t.broken" in r.getMessage() for r in caplog.records)
 
 
-def test_an_engineer_without_his_apps_is_told_what_to_install_and_whom_to_ask(client,
-                                                                             make_user):
-    make_user("admin", username="boss", display_name="王管理")
-    login(client, make_user("engineer", username="eng1", display_name="张工"))
-    page = client.get("/").get_data(as_text=True)
+def _crm_only_app(make_app: Any, *users: tuple[str, tuple[str, ...], str]) -> Any:
+    """An app with crm alone: nothing an engineer works with (service, equipment, stock)."""
+    from core.security.services import create_user
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+
+    app = make_app(modules=["crm"])
+    with app.app_context():
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            for username, roles, display_name in users:
+                create_user(ctx, username, roles=roles, password="secret-pass-1",
+                            display_name=display_name)
+        db.session.remove()
+    return app
+
+
+def _home(app: Any, username: str) -> str:
+    client = app.test_client()
+    response = client.post("/login", data={"username": username, "password": "secret-pass-1"})
+    assert response.status_code == 302
+    return client.get("/").get_data(as_text=True)
+
+
+def test_an_engineer_without_his_apps_is_told_what_to_install_and_whom_to_ask(make_app):
+    app = _crm_only_app(make_app, ("boss", ("admin",), "王管理"),
+                        ("eng1", ("engineer",), "张工"))
+    page = _home(app, "eng1")
     hint = page.split('id="workspace-hint"')[1].split("</div>")[0]
     assert "工程师的工作（售后工单、设备与保养）" in hint
     assert "王管理" in hint and "去安装应用" not in hint
     assert 'data-card="core.notifications"' in page  # the core's own card is there too
 
 
-def test_the_admin_sees_the_system_card_and_a_link_to_install_apps(client, make_user):
-    login(client, make_user("admin", "engineer", username="root"))
+def test_an_engineer_with_his_apps_gets_their_cards_not_the_hint(client, make_user):
+    login(client, make_user("engineer", username="eng1"))
     page = client.get("/").get_data(as_text=True)
+    assert 'id="workspace-hint"' not in page
+
+
+def test_the_admin_sees_the_system_card_and_a_link_to_install_apps(make_app):
+    app = _crm_only_app(make_app, ("root", ("admin", "engineer"), "超管"))
+    page = _home(app, "root")
     system = page.split('data-card="core.admin"')[1]
     assert "已安装应用" in system and "失败的后台任务" in system
     assert "/admin/jobs" in system and "/admin/users" in system

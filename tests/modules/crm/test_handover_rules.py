@@ -120,13 +120,41 @@ def test_checklist_items_from_modules_ticked_by_the_departing_user(people, plugi
         people["leaving"],
         handover_service.update_checklist,
         h.id,
-        [0, 1, tickets],
+        list(range(len(h.checklist))),
         {tickets: "两张工单已与客户确认"},
     )
     h = queries.get_handover(ctx_for(people["boss"]), h.id)
     assert all(i["done"] for i in h.checklist)
     assert h.checklist[tickets]["note"] == "两张工单已与客户确认"
     assert [s.action for s in h.steps] == ["start", "checklist"]
+
+
+class NothingOpen:
+    """A module whose checklist item counts nothing (no open tickets for these customers)."""
+
+    @hookimpl
+    def handover_checklist_items(self, customer_ids, ctx):
+        return [{"category": "empty_tickets", "title": "未结工单", "count": 0, "detail": ""}]
+
+
+def test_nothing_open_does_not_block_the_handover(people):
+    """A module's item counting 0 is left out; crm's own empty item is listed but settled,
+    even when the form sends it unticked."""
+    pm = current_app.extensions["tandem_registry"].pm
+    pm.register(NothingOpen(), name="test_nothing_open")
+    try:
+        make_customer(people["leaving"])
+        h = _start(people)
+    finally:
+        pm.unregister(name="test_nothing_open")
+    items = {i["category"]: i for i in h.checklist}
+    assert "empty_tickets" not in items
+    assert items["opportunities"]["count"] == 0 and items["opportunities"]["done"]
+    empty = [i["category"] for i in h.checklist].index("opportunities")
+    others = [i for i in range(len(h.checklist)) if i != empty]
+    h = act(people["boss"], handover_service.update_checklist, h.id, others)
+    assert h.checklist[empty]["done"] and handover_service.open_items(h) == []
+    assert act(people["boss"], handover_service.submit, h.id).stage == "review"
 
 
 def test_nobody_reviews_a_handover_he_started_not_even_an_admin(people):
@@ -217,8 +245,10 @@ def test_pages_pick_customers_by_number_and_save_the_checklist(client, people):
     handover_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
     h = queries.get_handover(ctx_for(people["boss"]), handover_id)
     assert [c.customer_id for c in h.customers] == [first.id]
+    n = len(h.checklist)
     client.post(
-        f"/crm/handovers/{handover_id}/checklist", data={"done": ["0", "1"], "note-0": "已核对"}
+        f"/crm/handovers/{handover_id}/checklist",
+        data={"done": [str(i) for i in range(n)], "note-0": "已核对"},
     )
     page = client.get(f"/crm/handovers/{handover_id}").get_data(as_text=True)
-    assert "2/2" in page and "已核对" in page and "完善清单" in page
+    assert f"{n}/{n}" in page and "已核对" in page and "完善清单" in page

@@ -88,7 +88,9 @@ def test_360_view_costs_the_same_queries_with_2_or_200_records(client, people):
     assert len(many) == len(few), (len(few), len(many))
 
 
-def test_360_view_sections_come_from_modules_and_records_move_dates(client, people):
+def test_360_view_sections_come_from_modules_and_records_move_dates(bare_client, bare_people):
+    """Without ``service`` (nobody answers the hook) the maintenance order is a record."""
+    client, people = bare_client, bare_people
     unit = installed_equipment(people["a"], lines=[line(quantity=1)])[0]
     login(client, people["e"])
     page = client.get(f"/equipment/{unit.id}").get_data(as_text=True)
@@ -120,6 +122,20 @@ def test_360_view_sections_come_from_modules_and_records_move_dates(client, peop
         MaintenanceRecord.status == "planned"))
     assert planned is not None
     assert client.get(f"/equipment/maintenance-records/{planned.id}").status_code == 200
+
+
+def test_with_service_the_360_view_shows_tickets_and_the_maintenance_order_is_one(client,
+                                                                                people):
+    from modules.service.models import Ticket
+
+    unit = installed_equipment(people["a"], lines=[line(quantity=1)])[0]
+    login(client, people["e"])
+    assert client.post(f"/equipment/{unit.id}/maintenance-order").status_code == 302
+    ticket = db.session.scalar(select(Ticket).where(Ticket.equipment_id == unit.id))
+    assert (ticket.ticket_type, ticket.customer_id) == ("maintenance", unit.customer_id)
+    assert db.session.scalar(select(MaintenanceRecord.id)) is None
+    page = client.get(f"/equipment/{unit.id}").get_data(as_text=True)
+    assert 'id="section-service"' in page and ticket.ticket_no in page
 
 
 def test_sales_cannot_open_other_customers_equipment(client, people):

@@ -36,7 +36,9 @@ def test_label_sheet_has_a_qr_code_per_unit(client, people):
     assert 'class="segno"' not in hidden
 
 
-def test_public_page_shows_no_customer_data_and_takes_a_report(client, people):
+def test_public_page_shows_no_customer_data_and_takes_a_report(bare_client, bare_people):
+    """Without ``service`` (nobody answers the hook) the report is a repair record."""
+    client, people = bare_client, bare_people
     unit = installed_equipment(people["a"], lines=[line(quantity=1)])[0]
     with client.application.test_request_context():
         path = _path(label_url(unit.id))
@@ -75,6 +77,23 @@ def test_a_service_module_turns_the_report_into_a_ticket(client, people):
         registry().pm.unregister(name="fake_service_faults")
     assert "AS202612040005" in done
     assert db.session.scalar(select(MaintenanceRecord.id)) is None
+
+
+def test_with_service_installed_a_report_becomes_a_repair_ticket(client, people):
+    from modules.service.models import Ticket
+
+    unit = installed_equipment(people["a"], lines=[line(quantity=1)])[0]
+    with client.application.test_request_context():
+        path = _path(label_url(unit.id))
+    done = client.post(path, data={"description": "空调不制冷，有异响",
+                                   "contact_phone": "139 0000 1111"}).get_data(as_text=True)
+    ticket = db.session.scalar(select(Ticket).where(Ticket.equipment_id == unit.id))
+    assert (ticket.ticket_type, ticket.channel) == ("repair", "equipment")
+    assert "已收到您的报修" in done and ticket.ticket_no in done
+    assert db.session.scalar(select(MaintenanceRecord.id)) is None
+    told = db.session.scalars(select(Notification.recipient_id).where(
+        Notification.subject.like("【客户报修】%"))).all()
+    assert unit.engineer_id in told
 
 
 def test_reports_are_rate_limited(make_app):

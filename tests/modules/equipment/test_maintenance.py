@@ -59,7 +59,9 @@ def test_a_record_moves_last_and_next_dates_by_the_cycle(people, api):
                          json={"work_description": "x"}).status_code == 403
 
 
-def test_maintenance_order_falls_back_to_a_record_once_per_due_date(people):
+def test_maintenance_order_falls_back_to_a_record_once_per_due_date(bare_people):
+    """Without ``service`` nobody answers ``maintenance_order_requested``."""
+    people = bare_people
     e = installed_equipment(people["a"], lines=[line(quantity=1)])[0]
     kind, ref, created = act(people["e"], maintenance.request_maintenance_order, e.id)
     assert (kind, created) == ("record", True)
@@ -74,6 +76,18 @@ def test_maintenance_order_falls_back_to_a_record_once_per_due_date(people):
     db.session.expire_all()
     assert db.session.get(MaintenanceRecord, record.id).status == "done"
     assert db.session.get(Equipment, e.id).last_maintenance_date is not None
+
+
+def test_with_service_installed_the_maintenance_order_is_a_ticket_once_per_due_date(people):
+    from modules.service.models import Ticket
+
+    e = installed_equipment(people["a"], lines=[line(quantity=1)])[0]
+    kind, ref, created = act(people["e"], maintenance.request_maintenance_order, e.id)
+    assert (kind, created) == ("ticket", True)
+    assert act(people["e"], maintenance.request_maintenance_order, e.id) == ("ticket", ref, False)
+    ticket = db.session.scalar(select(Ticket).where(Ticket.ticket_no == ref))
+    assert (ticket.ticket_type, ticket.equipment_id) == ("maintenance", e.id)
+    assert db.session.scalar(select(MaintenanceRecord.id)) is None
 
 
 def test_scan_reminds_once_per_unit_and_due_date_and_escalates_overdue_once(people):

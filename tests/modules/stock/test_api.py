@@ -10,6 +10,8 @@ import pytest
 from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.stock.services import catalogue
+from tests.modules.crm.factories import make_customer
+from tests.modules.service.factories import make_ticket
 from tests.modules.stock.factories import make_part
 from tests.modules.stock.factories import make_warehouse
 from tests.modules.stock.factories import receive
@@ -91,11 +93,16 @@ def test_request_approve_reject_checkout_receipt(api):
     keeper.post(f"/parts/{part.id}/checkout", json={"quantity": 1, "warehouse_id": main.id})
     got = keeper.get(f"/parts/{part.id}")  # an average of 16.6667: four decimals
     assert got.status_code == 200 and got.json["average_cost"].startswith("16.666")
-    created = eng.post("/part-requests", json={"ticket_id": 42, "notes": "3楼空调", "items": [
+    # A ticket the engineer handles (one he cannot see is refused like a missing one).
+    ticket = make_ticket(make_customer(api.people["manager"]),
+                         assignee_id=api.people["eng"].id).id
+    assert eng.post("/part-requests", json={"ticket_id": 2**31 - 1, "items": [
+        {"part_id": part.id, "quantity": 1}]}).status_code == 422
+    created = eng.post("/part-requests", json={"ticket_id": ticket, "notes": "3楼空调", "items": [
         {"part_id": part.id, "quantity": 1, "urgency": "urgent"}]})
     assert created.status_code == 201, created.json
     req = created.json
-    assert (req["status"], req["ticket_id"], req["urgency"]) == ("pending", 42, "urgent")
+    assert (req["status"], req["ticket_id"], req["urgency"]) == ("pending", ticket, "urgent")
     assert eng.post(f"/part-requests/{req['id']}/approve", json={}).status_code == 403
     approved = keeper.post(f"/part-requests/{req['id']}/approve", json={})
     assert approved.status_code == 200 and approved.json["status"] == "issued"
@@ -107,7 +114,7 @@ def test_request_approve_reject_checkout_receipt(api):
     rejected = keeper.post(f"/part-requests/{second.json['id']}/reject",
                            json={"reason": "型号不符"})
     assert rejected.json["status"] == "rejected" and rejected.json["decision_note"] == "型号不符"
-    out = keeper.post(f"/parts/{part.id}/checkout", json={"quantity": 1, "ticket_id": 43,
+    out = keeper.post(f"/parts/{part.id}/checkout", json={"quantity": 1, "ticket_id": ticket,
                                                           "warehouse_id": main.id})
     assert out.status_code == 201 and out.json["on_hand"] == 0
     short = keeper.post(f"/parts/{part.id}/checkout", json={"quantity": 1})
