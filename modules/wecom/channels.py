@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from threading import Lock
@@ -20,12 +21,15 @@ from flask import current_app
 from flask_babel import gettext
 
 from core.extensions import db
+from core.notify.channels import LOGGED
 from core.notify.channels import ChannelError
 from core.notify.channels import RetryLater
 from modules.wecom.client import WeComAPIError
 from modules.wecom.client import WeComClient
 from modules.wecom.config import load_config
 from modules.wecom.models import SentMessage
+
+log = logging.getLogger(__name__)
 
 WEBHOOK_PER_MINUTE = 20
 RATE_LIMITED = {45009, 45033}
@@ -65,7 +69,7 @@ def app_message(notification: Any) -> dict:
 class WeComAppChannel:
     name = "wecom"
 
-    def send(self, notification: Any) -> None:
+    def send(self, notification: Any) -> str | None:
         from core.security.models import User
 
         user = db.session.get(User, notification.recipient_id) if notification.recipient_id \
@@ -73,6 +77,12 @@ class WeComAppChannel:
         userid = notification.address or (user.wecom_userid if user else None)
         if not userid:
             raise ChannelError(gettext("收件人没有绑定企业微信账号"))
+        if not load_config().api_configured:
+            # No CorpID / Secret (a demo, a laptop): nothing can be sent, so nothing is
+            # tried; the row says the message was only logged.
+            log.info("WeCom app not configured; message to %s only logged: %s", userid,
+                     notification.subject)
+            return LOGGED
         message = app_message(notification)
         try:
             answer = WeComClient().send_app_message([userid], message)
@@ -84,6 +94,7 @@ class WeComAppChannel:
         self._log(notification, f"app:{userid}", message, answer)
         if answer.get("invaliduser"):
             notification.last_error = f"invaliduser: {answer['invaliduser']}"
+        return None
 
     @staticmethod
     def _log(notification: Any, target: str, message: dict, answer: dict) -> None:

@@ -78,3 +78,18 @@ def test_group_webhook_queues_past_twenty_a_minute_instead_of_dropping(wecom_ctx
     db.session.commit()
     assert relay() == 5
     assert len(fake_wecom.state.received("/cgi-bin/webhook/send")) == 25
+
+
+def test_without_corp_id_and_secret_nothing_is_sent_and_the_row_says_logged(
+        wecom_ctx, chat_user, fake_wecom, monkeypatch):
+    li = chat_user("li.sales")
+    monkeypatch.setitem(wecom_ctx.config, "WECOM_APP_SECRET", "")
+    monkeypatch.delenv("WECOM_APP_SECRET", raising=False)
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        push_card(ctx, _card(), users=[li])
+    assert fake_wecom.state.received("/cgi-bin/gettoken") == []
+    assert fake_wecom.state.received("/cgi-bin/message/send") == []
+    row = db.session.scalar(select(Notification))
+    db.session.refresh(row)
+    assert row.status == "logged" and row.attempts == 1
