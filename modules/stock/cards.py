@@ -11,6 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
+from core import hooks
 from core.bot import Card
 from core.bot import CardButton
 from core.services import ServiceContext
@@ -50,7 +51,7 @@ def request_card(req: Any, source: str | None = None, *, buttons: bool = True) -
 
 
 def _channels() -> Any:
-    return current_app.extensions["tandem_registry"].notification_channels
+    return hooks.registry().notification_channels
 
 
 def push_request_card(ctx: ServiceContext, req: Any, approvers: list[Any]) -> None:
