@@ -184,6 +184,37 @@ def _expected(live, username):
             "soon": soon, "review": review}
 
 
+def _expected_outside_sales(live, username):
+    """The engineer's ticket cards and the warehouse keeper's stock cards, counted with
+    plain SQL on the demo data (not through the cards' queries)."""
+    from sqlalchemy import text
+
+    with live.app_context():
+        uid = db.session.execute(text("SELECT id FROM core_user WHERE username = :u"),
+                                 {"u": username}).scalar()
+        if username == "engineer1":
+            mine = db.session.execute(text(
+                "SELECT count(*) FROM service_ticket t WHERE t.status IN"
+                " ('pending', 'accepted', 'in_service', 'reopened') AND (t.assignee_id = :u"
+                " OR t.id IN (SELECT ticket_id FROM service_ticket_collaborator"
+                " WHERE user_id = :u))"), {"u": uid}).scalar()
+            waiting = db.session.execute(text(
+                "SELECT count(*) FROM service_ticket t WHERE t.status IN ('pending', 'reopened')"
+                " AND (t.assignee_id = :u OR t.assignee_id IS NULL)"), {"u": uid}).scalar()
+            out = {"service.my_tickets": mine, "service.waiting": waiting}
+        else:
+            pending = db.session.execute(text(
+                "SELECT count(*) FROM stock_part_request WHERE status = 'pending'")).scalar()
+            low = db.session.execute(text(
+                "SELECT count(*) FROM stock_part p WHERE p.active AND p.min_stock_alert > 0"
+                " AND (SELECT coalesce(sum(o.on_hand), 0) FROM stock_on_hand o"
+                " WHERE o.part_id = p.id) < p.min_stock_alert")).scalar()
+            out = {"stock.pending_requests": pending, "stock.low_stock": low}
+        db.session.remove()
+    assert any(out.values())  # a demo in which these cards have something to show
+    return out
+
+
 def _wan(amount):
     """How a KPI writes an amount: in 万 from 10万 on."""
     return f"¥{amount / 10000:,.2f}万" if amount >= 100000 else f"¥{amount:,.2f}"
@@ -218,12 +249,16 @@ def test_every_demo_login_has_a_home_with_the_right_counts(page, live):
     assert _total(page, "crm.handovers_to_review") == want["review"]
     page.click("[data-card='crm.team'] [data-kpi='进行中的商机']")
     assert "/crm/opportunities/board" in page.url
-    # An engineer and a warehouse keeper get no sales cards, but their own apps' cards.
+    # An engineer and a warehouse keeper get no sales cards, but their own apps' cards,
+    # with the counts that plain SQL finds in the demo data.
     for username, theirs in (("engineer1", "service."), ("warehouse1", "stock.")):
+        want = _expected_outside_sales(live, username)
         _log_in_demo(page, live, username)
         assert page.locator("[data-card^='crm.'], [data-card^='pool.']").count() == 0
         assert page.locator(f"[data-card^='{theirs}']").count() > 0
         assert page.locator("#workspace-hint").count() == 0
+        for card, count in want.items():
+            assert _total(page, card) == count, card
     _log_in_demo(page, live, "sales1")
     page.click("[data-card='crm.follow_ups_due'] a:has-text('查看全部'), "
                "[data-card='crm.follow_ups_due'] .workspace-items a >> nth=0")
