@@ -21,7 +21,8 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 # Not pages a person opens: machine endpoints, streams and callbacks.
 NOT_PAGES = ("core_events.stream", "core_search.suggest", "core_auth.login", "static",
-             "bootstrap.static")
+             "bootstrap.static", "sales_calendar.feed", "service.report_pdf",
+             "service_public.script")  # an .ics feed, a PDF, the offline worker's script
 
 OVERFLOW = """() => {
   const wide = document.documentElement.scrollWidth > window.innerWidth;
@@ -59,6 +60,47 @@ def _pages(app: Any) -> tuple[list[str], set[str]]:
     return sorted(plain), wanted
 
 
+def _unlinked_pages(app: Any) -> list[str]:
+    """Pages no back-office link leads to, on the demo data: a customer's signed links (the
+    equipment QR page, a satisfaction survey), the install form of a delivered order and a
+    maintenance record to fill in (reached from chat cards)."""
+    from sqlalchemy import select
+
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+
+    paths = []
+    with app.app_context():
+        installed = app.extensions["tandem_registry"].installed
+        if "equipment" in installed:
+            from modules.equipment.models import Equipment
+            from modules.equipment.models import MaintenanceRecord
+            from modules.equipment.web.public import label_url
+
+            unit = db.session.scalar(select(Equipment.id).order_by(Equipment.id).limit(1))
+            paths.append(urlsplit(label_url(unit)).path)
+            record = db.session.scalar(select(MaintenanceRecord.id).order_by(
+                MaintenanceRecord.id).limit(1))
+            paths.append(f"/equipment/maintenance-records/{record}")
+        if "sales" in installed:
+            from modules.sales.models import Order
+
+            order = db.session.scalar(select(Order.id).where(Order.status == "delivered")
+                                      .order_by(Order.id).limit(1))
+            paths.append(f"/sales/orders/{order}/install")
+        if "service" in installed:
+            from modules.service.models import Ticket
+            from modules.service.services.surveys import send_survey
+
+            ctx = ServiceContext.system("cli")
+            with unit_of_work(ctx):
+                ticket = db.session.scalar(select(Ticket).where(Ticket.status == "resolved")
+                                           .order_by(Ticket.id).limit(1))
+                paths.append(send_survey(ctx, ticket))
+        db.session.remove()
+    return paths
+
+
 def test_every_page_fits_a_phone(demo_live: Any) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     live = demo_live
@@ -78,7 +120,7 @@ def test_every_page_fits_a_phone(demo_live: Any) -> None:
         page.fill("input[name=password]", "tandem-demo")
         page.click("button[type=submit]")
         page.wait_for_url(f"{live.url}/")
-        queue = list(plain)
+        queue = list(plain) + _unlinked_pages(app)
         while queue:
             path = queue.pop(0)
             try:

@@ -9,6 +9,8 @@ from typing import Any
 from flask import Blueprint
 from flask import abort
 from flask import current_app
+from flask import flash
+from flask import redirect
 from flask import render_template
 from flask import request
 from flask_babel import gettext
@@ -62,8 +64,9 @@ def labels() -> Any:
         stmt = stmt.where(Equipment.id.in_([int(p) for p in raw_ids[:MAX_LABELS]]))
     elif customer.isdigit() and int(customer) < 2**31:
         stmt = stmt.where(Equipment.customer_id == int(customer))
-    else:
-        abort(400)
+    else:  # nothing chosen: say how to choose, on the list where units are chosen
+        flash(gettext("请打开一台设备的页面打印它的二维码标签，或在客户页按客户打印全部标签。"), "info")
+        return redirect("/equipment/")
     units = list(db.session.scalars(stmt.order_by(Equipment.id).limit(MAX_LABELS)))
     return render_template("equipment/labels.html",
                            labels=[(e, _qr(label_url(e.id))) for e in units])
