@@ -64,8 +64,9 @@ def labels() -> Any:
         stmt = stmt.where(Equipment.id.in_([int(p) for p in raw_ids[:MAX_LABELS]]))
     elif customer.isdigit() and int(customer) < 2**31:
         stmt = stmt.where(Equipment.customer_id == int(customer))
-    else:  # nothing chosen: say how to choose, on the list where units are chosen
-        flash(gettext("请打开一台设备的页面打印它的二维码标签，或在客户页按客户打印全部标签。"), "info")
+    else:  # nothing chosen: say how to choose
+        flash(gettext("请打开一台设备的页面打印它的二维码标签，或在客户页按客户打印全部标签。"),
+              "info")
         return redirect("/equipment/")
     units = list(db.session.scalars(stmt.order_by(Equipment.id).limit(MAX_LABELS)))
     return render_template("equipment/labels.html",
