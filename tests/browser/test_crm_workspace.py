@@ -215,6 +215,24 @@ def _expected_outside_sales(live, username):
     return out
 
 
+def _expected_for_admin(live):
+    from sqlalchemy import text
+
+    with live.app_context():
+        one = lambda sql: db.session.execute(text(sql)).scalar()  # noqa: E731
+        out = {
+            "users": one("SELECT count(*) FROM core_user WHERE active"),
+            "apps": one("SELECT count(*) FROM core_module WHERE state = 'installed'"),
+            "failed": one("SELECT count(*) FROM core_job_failure WHERE final"
+                          " AND retried_at IS NULL"),
+            "unread": one("SELECT count(*) FROM core_inbox_message m JOIN core_user u"
+                          " ON u.id = m.user_id WHERE u.username = 'admin'"
+                          " AND m.read_at IS NULL"),
+        }
+        db.session.remove()
+    return out
+
+
 def _wan(amount):
     """How a KPI writes an amount: in 万 from 10万 on."""
     return f"¥{amount / 10000:,.2f}万" if amount >= 100000 else f"¥{amount:,.2f}"
@@ -259,6 +277,13 @@ def test_every_demo_login_has_a_home_with_the_right_counts(page, live):
         assert page.locator("#workspace-hint").count() == 0
         for card, count in want.items():
             assert _total(page, card) == count, card
+    # The administrator's system overview and unread notifications, against plain SQL.
+    want = _expected_for_admin(live)
+    _log_in_demo(page, live, "admin")
+    assert _kpi(page, "core.admin", "启用的用户") == f"{want['users']:,}"
+    assert _kpi(page, "core.admin", "已安装应用") == str(want["apps"])
+    assert _kpi(page, "core.admin", "失败的后台任务") == str(want["failed"])
+    assert _total(page, "core.notifications") == want["unread"]
     _log_in_demo(page, live, "sales1")
     page.click("[data-card='crm.follow_ups_due'] a:has-text('查看全部'), "
                "[data-card='crm.follow_ups_due'] .workspace-items a >> nth=0")
