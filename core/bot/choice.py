@@ -73,7 +73,7 @@ class PendingChoice:
 
 
 def _key(user_id: int, chat_id: str | None) -> str:
-    digest = hashlib.sha1(f"{user_id}|{chat_id or ''}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{user_id}|{chat_id or ''}".encode()).hexdigest()[:40]
     return f"choice:{digest}"
 
 
