@@ -160,16 +160,16 @@ def forget_records(connection: Any, records: list[tuple[str, str]]) -> None:
     chat contexts and unsent notifications (issue 14 #1, #15). The audit rows stay: they are
     the record's deletion history, visible to whoever may read the audit log, and ids are
     never reused, so they cannot show on another record."""
-    tables = db.metadata.tables
+    by_table: dict[str, list[str]] = {}
     for table, record_id in records:
-        if "core_comment" in tables:
-            comment = tables["core_comment"]
-            connection.execute(comment.delete().where(
-                comment.c.model == table, comment.c.record_id == str(record_id)))
-        if "core_bot_chat_context" in tables:
-            chat = tables["core_bot_chat_context"]
-            connection.execute(chat.delete().where(
-                chat.c.model == table, chat.c.record_id == str(record_id)))
+        by_table.setdefault(table, []).append(str(record_id))
+    for name in ("core_comment", "core_bot_chat_context"):
+        kept = db.metadata.tables.get(name)
+        if kept is None:
+            continue
+        for table, ids in by_table.items():  # one DELETE per deleted records' table
+            connection.execute(kept.delete().where(kept.c.model == table,
+                                                   kept.c.record_id.in_(ids)))
 
 
 def forget_tables(connection: Any, prefix: str) -> dict[str, int]:

@@ -27,8 +27,8 @@ from pydantic import ValidationError as PydanticError
 from pydantic import WithJsonSchema
 
 from core.errors import ValidationError
+from core.inputs import MAX_ID
 
-MAX_ID = 2**31 - 1  # PostgreSQL ``integer``, the narrowest column an id or count goes to
 MAX_LIST = 200  # items of a list field that declares no max_length
 DEFAULT_MAX_TEXT = 4000  # characters, for a text field that declares no max_length
 

@@ -98,8 +98,6 @@ def pending(user_id: int, chat_id: str | None) -> PendingChoice | None:
     if not rows:
         return None
     created = rows[0].created_at
-    if created is not None and created.tzinfo is None:
-        created = created.replace(tzinfo=utcnow().tzinfo)
     if created is not None and created < utcnow() - timedelta(minutes=KEEP_MINUTES):
         return None
     trigger, _tab, model = rows[0].model.partition("\t")

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import ProgrammingError
 
 from core import hookspecs
-from core.bot.parser import normalize_trigger as normalize
+from core.bot.parser import normalize_trigger
 from core.errors import StartupError
 from core.extensions import db
 from core.registration import BotCommand
@@ -176,10 +176,6 @@ class ModuleRegistry:
 # The core's own registrations, loaded by name like a module's ``hooks``.
 CORE_PLUGIN = "core.plugin"
 
-
-def normalize_trigger(trigger: str) -> str:
-
-    return normalize(trigger)
 
 
 def import_hooks(info: ModuleInfo) -> Any:

@@ -43,7 +43,9 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码"))])
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
+    """``target`` when it is a path of this site (never ``//host`` or ``https://…``), else
+    the home page."""
     if target:
         parts = urlsplit(target)
         if (not parts.scheme and not parts.netloc and target.startswith("/")
@@ -116,7 +118,7 @@ def login():  # noqa: ANN201
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(form.password.data)
             sign_in(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         flash(_("用户名或密码错误。"), "danger")
     return render_template("core/login.html", form=form)
 
@@ -152,4 +154,4 @@ def set_locale(code: str):  # noqa: ANN201
             current_user.locale = code
             db.session.commit()
     target = request.form.get("next") or (request.referrer and urlsplit(request.referrer).path)
-    return redirect(_safe_next(target))
+    return redirect(safe_next(target))

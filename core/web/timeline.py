@@ -16,7 +16,7 @@ from core.errors import TandemError
 from core.security.access import requires
 from core.services import unit_of_work
 from core.timeline.services import add_comment
-from core.web.auth import _safe_next
+from core.web.auth import safe_next
 from core.web.context import web_ctx
 
 bp = Blueprint("core_timeline", __name__)
@@ -35,7 +35,7 @@ def post_comment(table: str, record_id: str) -> Any:
     except TandemError as exc:
         flash(exc.message, "danger")
     target = request.form.get("next") or urlsplit(request.referrer or "/").path
-    return redirect(_safe_next(target))
+    return redirect(safe_next(target))
 
 
 def blueprints() -> list[Blueprint]:
