@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from core.bot import last_record
 from core.bot import parse_reference
@@ -17,6 +18,7 @@ from modules.service.services.tickets import get_ticket
 from modules.service.services.tickets import log_action
 from modules.stock.models import REQUEST_STATUSES
 from modules.stock.models import PartRequest
+from modules.stock.models import PartRequestLine
 
 
 def request_target(ctx: ServiceContext, text: str, chat_id: str | None) -> dict | None:
@@ -65,7 +67,8 @@ def request_decided(ctx: ServiceContext, request: PartRequest) -> None:
 
 def requests_of(ticket_id: int) -> list[PartRequest]:
     return list(db.session.scalars(select(PartRequest).where(
-        PartRequest.ticket_id == ticket_id).order_by(PartRequest.id)))
+        PartRequest.ticket_id == ticket_id).order_by(PartRequest.id).options(
+        selectinload(PartRequest.lines).selectinload(PartRequestLine.part))))
 
 
 def reference_visible(ctx: ServiceContext, field: str, value: int) -> bool | None:

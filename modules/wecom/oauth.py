@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 from urllib.parse import urlencode
-from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import current_app
@@ -28,6 +27,7 @@ from core.extensions import db
 from core.extensions import limiter
 from core.security.access import public
 from core.security.models import User
+from core.web.auth import safe_next
 from core.web.auth import sign_in
 from modules.wecom.client import WeComAPIError
 from modules.wecom.client import WeComClient
@@ -38,15 +38,6 @@ bp = Blueprint("wecom_oauth", __name__, url_prefix="/wecom/oauth")
 OFFICIAL_OAUTH_BASE = "https://open.weixin.qq.com"
 SESSION_KEY = "wecom_oauth"
 
-
-def _local(target: str | None) -> str:
-    """Only a path of this site (never ``//host`` or ``https://…``)."""
-    if target:
-        parts = urlsplit(target)
-        if (not parts.scheme and not parts.netloc and target.startswith("/")
-                and not target.startswith("//") and "\\" not in target):
-            return target
-    return "/"
 
 
 def _oauth_base(api_base: str) -> str:
@@ -61,7 +52,7 @@ def _refused(message: str, status: int = 403) -> Any:
 @public
 @limiter.limit("30/minute")
 def start() -> Any:
-    target = _local(request.args.get("next"))
+    target = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(target)
     config = load_config()
@@ -95,7 +86,7 @@ def callback() -> Any:
     if user is None or not user.active:
         return _refused(_("该企业微信账号未绑定可用的系统用户"))
     sign_in(user)
-    return redirect(_local(pending.get("next")))
+    return redirect(safe_next(pending.get("next")))
 
 
 def redirect_inside_wecom() -> Any:
@@ -115,4 +106,4 @@ def redirect_inside_wecom() -> Any:
     if not config.api_configured:
         return None
     target = request.full_path if request.query_string else request.path
-    return redirect(f"/wecom/oauth/start?{urlencode({'next': _local(target)})}")
+    return redirect(f"/wecom/oauth/start?{urlencode({'next': safe_next(target)})}")

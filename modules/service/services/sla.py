@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from core import audit
+from core.concurrency import conditional_update
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
@@ -170,10 +171,9 @@ def refresh(ctx: ServiceContext) -> dict[str, int]:
     resolution_late = (Ticket.sla_state == "resolution_due") & (Ticket.resolution_due_at < now)
     marked = 0
     for late in (response_late, resolution_late):
-        marked += db.session.execute(
+        marked += conditional_update(
             update(Ticket).where(late, Ticket.status.in_(OPEN_STATUSES))
-            .values(sla_state="breached", sla_breached_at=now)
-            .execution_options(synchronize_session=False)).rowcount or 0
+            .values(sla_state="breached", sla_breached_at=now)) or 0
     ids = list(db.session.scalars(select(Ticket.id).where(
         Ticket.sla_state == "breached", Ticket.sla_escalated.is_(False),
         Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id).limit(ESCALATE_PER_RUN)))

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from core.concurrency import conditional_update
 from core.errors import ConflictError
 from core.errors import UserError
 from core.errors import ValidationError
@@ -171,14 +172,12 @@ def claim_ticket(ctx: ServiceContext, ref: Any) -> Ticket:
     # Unscoped: once claimed, the ticket leaves the others' view, yet they must be told who
     # was faster (its number was announced in the group).
     ticket = get_ticket(ServiceContext.system(ctx.source), ref)
-    won = db.session.execute(
+    won = conditional_update(
         update(Ticket)
         .where(Ticket.id == ticket.id, Ticket.assignee_id.is_(None),
                Ticket.status.in_(("pending", "reopened")))
         .values(assignee_id=ctx.actor_id, status="accepted", stage="doing", updated_at=ctx.now,
-                offered_at=None, grab_until=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+                offered_at=None, grab_until=None))
     old = ticket.status
     db.session.refresh(ticket)
     if not won:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from core import hooks
+from core.concurrency import conditional_update
 from core.errors import ConflictError
 from core.errors import NotFoundError
 from core.errors import UserError
@@ -122,13 +123,11 @@ def post_move(ctx: ServiceContext, part: Part, warehouse: Warehouse, delta: int,
     if delta > 0:
         db.session.execute(_insert_ignore(
             {"part_id": part.id, "warehouse_id": warehouse.id, "on_hand": 0}))
-    changed = db.session.execute(
+    changed = conditional_update(
         update(OnHand)
         .where(OnHand.part_id == part.id, OnHand.warehouse_id == warehouse.id,
                OnHand.on_hand + delta >= 0)
-        .values(on_hand=OnHand.on_hand + delta)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .values(on_hand=OnHand.on_hand + delta))
     if not changed:
         have = on_hand(part.id, warehouse.id)
         raise OutOfStock(_("库存不足：%(code)s %(name)s 在%(warehouse)s现有 %(have)s，"

@@ -17,6 +17,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import update
 
+from core.concurrency import conditional_update
 from core.errors import ConflictError
 from core.errors import NotFoundError
 from core.errors import ValidationError
@@ -85,10 +86,10 @@ def decide_purchase_request(ctx: ServiceContext, pr_id: int, approve: bool,
     ctx.require("stock.purchase.approve")
     pr = _get_pr(pr_id)
     status = "approved" if approve else "rejected"
-    done = db.session.execute(update(PurchaseRequest).where(
+    done = conditional_update(update(PurchaseRequest).where(
         PurchaseRequest.id == pr.id, PurchaseRequest.status == "pending").values(
         status=status, decided_by_id=ctx.actor_id, updated_at=ctx.now,
-        note=(note or pr.note)).execution_options(synchronize_session=False)).rowcount
+        note=(note or pr.note)))
     if not done:
         raise ConflictError(_("采购申请已处理"))
     db.session.expire(pr)
@@ -135,10 +136,9 @@ def create_purchase_order(ctx: ServiceContext, supplier_id: int, warehouse_id: i
     db.session.flush()
     for item in lines:
         if "pr" in item:
-            done = db.session.execute(update(PurchaseRequest).where(
+            done = conditional_update(update(PurchaseRequest).where(
                 PurchaseRequest.id == item["pr"].id, PurchaseRequest.status == "approved")
-                .values(status="ordered", purchase_order_id=order.id, updated_at=ctx.now)
-                .execution_options(synchronize_session=False)).rowcount
+                .values(status="ordered", purchase_order_id=order.id, updated_at=ctx.now))
             if not done:
                 raise ConflictError(_("采购申请已被他人下单"))
             db.session.expire(item["pr"])
@@ -175,11 +175,10 @@ def receive_order(ctx: ServiceContext, order_id: int, received: dict[int, Any],
         raise ValidationError.of_fields({"lines": _("请填写本次到货数量")})
     for line_id, n in wanted.items():
         line = lines[line_id]
-        done = db.session.execute(update(PurchaseOrderLine).where(
+        done = conditional_update(update(PurchaseOrderLine).where(
             PurchaseOrderLine.id == line.id,
             PurchaseOrderLine.received_quantity + n <= PurchaseOrderLine.quantity)
-            .values(received_quantity=PurchaseOrderLine.received_quantity + n)
-            .execution_options(synchronize_session=False)).rowcount
+            .values(received_quantity=PurchaseOrderLine.received_quantity + n))
         if not done:
             raise ValidationError.of_fields({f"line_{line_id}": _(
                 "%(code)s 到货数量超过未到数量 %(open)s", code=line.part.part_code,
@@ -198,10 +197,9 @@ def receive_order(ctx: ServiceContext, order_id: int, received: dict[int, Any],
 def cancel_order(ctx: ServiceContext, order_id: int) -> PurchaseOrder:
     ctx.require("stock.purchase.write")
     order = get_order(order_id)
-    done = db.session.execute(update(PurchaseOrder).where(
+    done = conditional_update(update(PurchaseOrder).where(
         PurchaseOrder.id == order.id, PurchaseOrder.status == "ordered")
-        .values(status="cancelled", updated_at=ctx.now)
-        .execution_options(synchronize_session=False)).rowcount
+        .values(status="cancelled", updated_at=ctx.now))
     if not done:
         raise ConflictError(_("已有到货的采购单不能取消"))
     db.session.expire(order)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from core import hooks
+from core.concurrency import conditional_update
 from core.errors import ConflictError
 from core.errors import NotFoundError
 from core.errors import PermissionDenied
@@ -158,9 +159,9 @@ def submit_request(ctx: ServiceContext, request_id: int, notes: str | None = Non
 
 
 def _move_status(req: PartRequest, allowed: tuple[str, ...], **values: Any) -> bool:
-    done = db.session.execute(
+    done = conditional_update(
         update(PartRequest).where(PartRequest.id == req.id, PartRequest.status.in_(allowed))
-        .values(**values).execution_options(synchronize_session=False)).rowcount
+        .values(**values))
     db.session.expire(req)
     return bool(done)
 
@@ -214,11 +215,10 @@ def _issue_line(ctx: ServiceContext, req: PartRequest, line: PartRequestLine,
         return False
     # Lock the line first (a no-op conditional write), so two servers of the queue do not
     # both issue it; then take the stock.
-    locked = db.session.execute(
+    locked = conditional_update(
         update(PartRequestLine).where(PartRequestLine.id == line.id,
                                       PartRequestLine.issued_quantity == line.issued_quantity)
-        .values(issued_quantity=PartRequestLine.issued_quantity)
-        .execution_options(synchronize_session=False)).rowcount
+        .values(issued_quantity=PartRequestLine.issued_quantity))
     if not locked:
         return False
     try:
@@ -366,12 +366,11 @@ def return_unused(ctx: ServiceContext, request_id: int, line_id: int, qty: Any,
                                                        n=line.issued_quantity
                                                        - line.returned_quantity)})
     wh = get_warehouse(warehouse_id) if warehouse_id else (req.warehouse or default_warehouse())
-    done = db.session.execute(
+    done = conditional_update(
         update(PartRequestLine).where(PartRequestLine.id == line.id,
                                       PartRequestLine.returned_quantity + n
                                       <= PartRequestLine.issued_quantity)
-        .values(returned_quantity=PartRequestLine.returned_quantity + n)
-        .execution_options(synchronize_session=False)).rowcount
+        .values(returned_quantity=PartRequestLine.returned_quantity + n))
     if not done:
         raise ConflictError(_("退料数量超过已领未退数量"))
     move = post_move(ctx, line.part, wh, n, "return", request_id=req.id, ticket_id=req.ticket_id,
