@@ -118,3 +118,11 @@ def _no_write(_data: bytes) -> None:
 
 def application_factory() -> TandemDispatcher:
     return TandemDispatcher()
+
+
+def production_app() -> Any:
+    """What gunicorn serves (``gunicorn.conf.py``): the dispatcher behind request ids and
+    the JSON access log (:mod:`core.requestlog`)."""
+    from core.requestlog import RequestLog
+
+    return RequestLog(TandemDispatcher())

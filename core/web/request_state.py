@@ -71,8 +71,10 @@ def read_request_state() -> Response | None:
 
 
 def _is_static() -> bool:
+    """Static files and the health probes (``core.web.health``), which read what they need."""
     endpoint = request.endpoint or ""
-    return endpoint == "static" or endpoint.endswith(".static")
+    return (endpoint == "static" or endpoint.endswith(".static")
+            or endpoint in ("core_health.healthz", "core_health.readyz"))
 
 
 def _page_user() -> int | None:

@@ -1,0 +1,98 @@
+"""/healthz and /readyz: public, no database for healthz, 503 with a JSON reason when the
+database, Redis or the migrations are not ready — never a crash."""
+
+from __future__ import annotations
+
+import socket
+
+from sqlalchemy import event
+from sqlalchemy import text
+
+from core.app import create_app
+from core.extensions import db
+from tests.conftest import base_config
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_healthz_answers_without_touching_the_database(app_ctx):
+    statements = []
+
+    def seen(*args, **kwargs):
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        response = app_ctx.test_client().get("/healthz")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+    assert statements == []
+
+
+def test_readyz_is_ready_when_everything_is_at_head(app_ctx):
+    response = app_ctx.test_client().get("/readyz")
+    assert response.status_code == 200, response.json
+    assert response.json == {"status": "ready"}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_readyz_answers_503_when_a_migration_is_missing(app_ctx):
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'core_0002' "
+                          "WHERE version_num = 'core_0003'"))
+    try:
+        response = app_ctx.test_client().get("/readyz")
+        assert response.status_code == 503
+        assert "core_0003" in response.json["problems"]["migrations"]
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = 'core_0003' "
+                              "WHERE version_num = 'core_0002'"))
+    assert app_ctx.test_client().get("/readyz").status_code == 200
+
+
+def test_readyz_answers_503_when_redis_is_down(app, instance_dir):
+    down = create_app(base_config(app.config["SQLALCHEMY_DATABASE_URI"], instance_dir,
+                                  REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0"))
+    try:
+        response = down.test_client().get("/readyz")
+        assert response.status_code == 503
+        assert response.json["status"] == "unavailable"
+        assert set(response.json["problems"]) == {"redis"}
+        assert down.test_client().get("/healthz").status_code == 200
+    finally:
+        with down.app_context():
+            db.engine.dispose()
+
+
+def test_readyz_answers_503_when_the_database_is_down(instance_dir, tmp_path):
+    from tests.conftest import backend
+
+    if backend() == "postgresql":
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/nowhere"
+    else:
+        url = f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite'}"
+    down = create_app(base_config(url, instance_dir))
+    try:
+        client = down.test_client()
+        assert client.get("/healthz").status_code == 200
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert set(response.json["problems"]) == {"database"}
+    finally:
+        with down.app_context():
+            db.engine.dispose()
+
+
+def test_probes_are_public_and_not_rate_limited(app_ctx):
+    from core.security.access import view_access
+
+    for endpoint in ("core_health.healthz", "core_health.readyz"):
+        assert view_access(app_ctx.view_functions[endpoint]) == "public"
+    client = app_ctx.test_client()
+    assert all(client.get("/healthz").status_code == 200 for _ in range(30))
