@@ -165,7 +165,8 @@ def register_commands(group: click.Group) -> None:
     """Add the core's command groups to ``group``, here rather than by import side effects
     (modules add theirs through the ``register_cli_commands`` hook, see
     :func:`add_module_commands`)."""
-    for command in (*commands.COMMANDS, bot_cli.bot, jobs_cli.jobs, worker.worker):
+    for command in (*commands.COMMANDS, bot_cli.bot, jobs_cli.jobs, worker.worker,
+                    worker.scheduler):
         group.add_command(command)
 
 

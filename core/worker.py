@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+import threading
+import time
 from typing import Any
 
 import click
@@ -19,7 +23,13 @@ from core import hooks
 from core.app import create_app
 from core.jobs import redis_connection
 from core.jobs import run_job
+from core.jobs.scheduler import Scheduler
 from core.jobs.scheduler import start_worker_scheduler
+from core.requestlog import configure_logging_from_env
+from core.requestlog import new_request_id
+from core.requestlog import request_id_var
+
+log = logging.getLogger("tandem.worker")
 
 _app: Flask | None = None
 
@@ -32,11 +42,27 @@ def worker_app() -> Flask:
 
 
 def rq_entry(name: str, args: list, kwargs: dict) -> Any:
-    """What RQ runs for every Tandem job (enqueued by :func:`core.jobs.enqueue_now`)."""
+    """What RQ runs for every Tandem job (enqueued by :func:`core.jobs.enqueue_now`).
+
+    The job runs under the id of the request that enqueued it (its meta), or a new one: its
+    log lines carry it, and jobs it enqueues take it along."""
     job = get_current_job()
     final = job is None or not (job.retries_left or 0)
-    with worker_app().app_context():
-        return run_job(name, args, kwargs, runner="rq", final=final)
+    meta = (job.meta or {}) if job is not None else {}
+    request_id = meta.get("request_id") or new_request_id()
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    log.info("job started", extra={"job": name, "rq_job_id": job.id if job else None,
+                                   "request_id": request_id})
+    try:
+        with worker_app().app_context():
+            result = run_job(name, args, kwargs, runner="rq", final=final)
+        log.info("job finished", extra={
+            "job": name, "rq_job_id": job.id if job else None, "request_id": request_id,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+        return result
+    finally:
+        request_id_var.reset(token)
 
 
 @click.command("worker")
@@ -45,8 +71,11 @@ def rq_entry(name: str, args: list, kwargs: dict) -> Any:
 @click.option("--no-scheduler", is_flag=True, help="Do not run the periodic-job scheduler.")
 @with_appcontext
 def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
-    """Run an RQ worker (needs REDIS_URL) with the periodic-job scheduler."""
+    """Run an RQ worker (needs REDIS_URL) with the periodic-job scheduler.
+
+    SIGTERM is a warm shutdown: the current job finishes, then the worker exits (RQ)."""
     global _app
+    configure_logging_from_env()
     if not current_app.config.get("REDIS_URL"):
         click.echo(_("未设置 REDIS_URL：嵌入模式下任务在 Web 进程内运行，无需 worker。"), err=True)
         sys.exit(1)
@@ -56,8 +85,38 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     )
     connection = redis_connection()
     click.echo(f"worker listening on {', '.join(names)} ({current_app.config['REDIS_URL']})")
+    stop: threading.Event | None = None
     if not burst and not no_scheduler:
-        start_worker_scheduler(current_app._get_current_object())
-    SimpleWorker([Queue(n, connection=connection) for n in names], connection=connection).work(
-        burst=burst
-    )
+        _scheduler, stop = start_worker_scheduler(current_app._get_current_object())
+    try:
+        SimpleWorker([Queue(n, connection=connection) for n in names],
+                     connection=connection).work(burst=burst)
+    finally:
+        if stop is not None:
+            stop.set()  # the scheduler thread gives its lease up
+
+
+@click.command("scheduler")
+@click.option("--interval", type=float, default=None,
+              help="Seconds between ticks (default TANDEM_SCHEDULER_INTERVAL or 20).")
+@with_appcontext
+def scheduler(interval: float | None) -> None:
+    """Run the periodic-job scheduler alone. With Redis, start one on two hosts: one holds
+    the lease, the other takes over when it dies. Without Redis, run exactly one: jobs then
+    run in this process."""
+    configure_logging_from_env()
+    from core.wsgi import TandemDispatcher
+
+    dispatcher = TandemDispatcher()  # rebuilt when modules are installed or removed
+    stop = threading.Event()
+
+    def stop_now(signum: int, _frame: Any) -> None:
+        log.info("scheduler stopping (signal %s)", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, stop_now)
+    signal.signal(signal.SIGINT, stop_now)
+    mode = "redis" if dispatcher.app.config.get("REDIS_URL") else "embedded"
+    click.echo(f"scheduler running ({mode})")
+    Scheduler(dispatcher.current_app).run_forever(interval=interval, stop=stop)
+    click.echo("scheduler stopped")

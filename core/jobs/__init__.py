@@ -136,7 +136,10 @@ def enqueue_now(name: str, *args: Any, **kwargs: Any) -> bool:
     from rq import Queue
     from rq import Retry
 
+    from core.requestlog import current_request_id
+
     spec, _func = resolve(name)
+    request_id = current_request_id()
     try:
         Queue(spec.queue, connection=redis_connection(app)).enqueue(
             "core.worker.rq_entry",
@@ -145,6 +148,8 @@ def enqueue_now(name: str, *args: Any, **kwargs: Any) -> bool:
             kwargs,
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
             job_timeout=spec.timeout,
+            # the request (or job) that enqueued it, logged again by the worker
+            meta={"request_id": request_id} if request_id else None,
         )
         return True
     except Exception as exc:  # noqa: BLE001 - Redis down: the outbox relay catches up

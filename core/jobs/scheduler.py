@@ -1,15 +1,22 @@
 """One scheduler for periodic jobs (cron expressions via croniter).
 
-With Redis, every worker may run a scheduler thread: a ``SET NX`` key per (job, minute)
-makes sure a slot is enqueued once. Embedded mode (no Redis) runs one thread in the web
-process, started by ``manage.py run``.
+With Redis, any number of schedulers may run (``manage.py scheduler`` on two hosts, or the
+thread of every ``manage.py worker``): one holds a **lease** — a Redis lock with an expiry,
+renewed on every tick — and the others wait. A scheduler that dies (``kill -9``, a lost
+host) stops renewing; when its lease expires another takes it over and catches up the slots
+since the **cursor** the last holder wrote (bounded by ``CATCH_UP``). Each slot is enqueued
+once: a ``SET NX`` key per (job, slot) guards it even when two schedulers overlap (a paused
+holder waking up after its lease expired). A slot whose enqueue fails (Redis down) is
+released and retried on the next tick.
+
+Embedded mode (no Redis) runs one scheduler in the web process (``manage.py run``) or in
+``manage.py scheduler``; jobs then run in that process.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -24,6 +31,13 @@ from core.jobs import redis_connection
 
 log = logging.getLogger(__name__)
 
+LEASE_KEY = "tandem:scheduler:lease"
+CURSOR_KEY = "tandem:scheduler:cursor"
+SLOT_KEY = "tandem:schedule:{name}:{slot}"
+CATCH_UP = timedelta(hours=1)  # slots missed longer ago than this (no scheduler ran) are skipped
+DEFAULT_LEASE = 60.0  # seconds; TANDEM_SCHEDULER_LEASE
+DEFAULT_INTERVAL = 20.0  # seconds between ticks; TANDEM_SCHEDULER_INTERVAL
+
 
 def due(schedule: str, since: datetime, now: datetime) -> list[datetime]:
     """The slots of ``schedule`` in ``(since, now]``, in UTC."""
@@ -37,55 +51,129 @@ def due(schedule: str, since: datetime, now: datetime) -> list[datetime]:
 
 
 class Scheduler:
-    def __init__(self, app_provider: Any) -> None:
+    """Enqueues periodic jobs as their slots come due; with Redis, only while it holds the
+    lease."""
+
+    def __init__(self, app_provider: Any, lease: float | None = None) -> None:
         self._app_provider = app_provider  # callable returning the current Flask app
         self._last = utcnow().replace(second=0, microsecond=0)
         self._seen: set[tuple[str, str]] = set()
+        self._lease_seconds = lease
+        self._lock: Any = None
+        self.leader = False
 
+    # ----------------------------------------------------------------------------- the lease
+    def lease_seconds(self, app: Flask) -> float:
+        return float(self._lease_seconds or app.config.get("TANDEM_SCHEDULER_LEASE")
+                     or DEFAULT_LEASE)
+
+    def _hold_lease(self, app: Flask, now: datetime) -> bool:
+        """Renew the lease this scheduler holds, or take it when it is free. Raises when
+        Redis cannot be reached."""
+        from redis.exceptions import LockError
+
+        if self._lock is None:
+            self._lock = redis_connection(app).lock(
+                LEASE_KEY, timeout=self.lease_seconds(app), blocking=False, thread_local=False)
+        if self.leader:
+            try:
+                self._lock.reacquire()
+                return True
+            except LockError:
+                log.warning("scheduler lease lost (expired); another scheduler may hold it")
+                self.leader = False
+        if not self._lock.acquire(blocking=False):
+            return False
+        self.leader = True
+        cursor = redis_connection(app).get(CURSOR_KEY)
+        floor = (now - CATCH_UP).replace(second=0, microsecond=0)
+        if cursor:
+            self._last = max(datetime.fromisoformat(cursor.decode()), floor)
+        log.info("scheduler lease taken; slots after %s are mine", self._last.isoformat())
+        return True
+
+    def release(self) -> None:
+        """Give the lease up (on a clean stop), so a standby takes over at once."""
+        if self._lock is not None and self.leader:
+            try:
+                self._lock.release()
+            except Exception:  # noqa: BLE001 - expired or Redis gone: nothing to give up
+                pass
+        self.leader = False
+
+    # ----------------------------------------------------------------------------- the slots
     def _claim(self, app: Flask, name: str, slot: datetime) -> bool:
         key = (name, slot.isoformat())
         if app.config.get("REDIS_URL"):
-
-            try:
-                return bool(
-                    redis_connection(app).set(
-                        f"tandem:schedule:{name}:{slot.isoformat()}", 1, nx=True, ex=86400
-                    )
-                )
-            except Exception:  # noqa: BLE001 - Redis down: try again next tick
-                return False
+            return bool(redis_connection(app).set(
+                SLOT_KEY.format(name=name, slot=slot.isoformat()), 1, nx=True, ex=86400))
         if key in self._seen:
             return False
         self._seen.add(key)
         return True
 
-    def tick(self, now: datetime | None = None) -> list[str]:
-        """Enqueue every job whose slot came due since the last tick."""
+    def _unclaim(self, app: Flask, name: str, slot: datetime) -> None:
+        if app.config.get("REDIS_URL"):
+            try:
+                redis_connection(app).delete(SLOT_KEY.format(name=name, slot=slot.isoformat()))
+            except Exception:  # noqa: BLE001 - Redis down: the key expires in a day
+                log.warning("could not release the slot %s of %s", slot, name)
+        else:
+            self._seen.discard((name, slot.isoformat()))
 
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """Enqueue every job whose slot came due since the last tick (with Redis: only while
+        holding the lease)."""
         now = now or utcnow()
         app = self._app_provider()
-        started = []
+        started: list[str] = []
         with app.app_context():
-            for spec in hooks.registry(app).jobs.values():
-                if not spec.schedule:
-                    continue
-                for slot in due(spec.schedule, self._last, now):
-                    if self._claim(app, spec.name, slot):
-                        enqueue_now(spec.name)
-                        started.append(spec.name)
-        self._last = now
+            redis_mode = bool(app.config.get("REDIS_URL"))
+            try:
+                if redis_mode and not self._hold_lease(app, now):
+                    return started
+                complete = True
+                for spec in hooks.registry(app).jobs.values():
+                    if not spec.schedule:
+                        continue
+                    for slot in due(spec.schedule, self._last, now):
+                        if not self._claim(app, spec.name, slot):
+                            continue
+                        if enqueue_now(spec.name) or not redis_mode:
+                            started.append(spec.name)
+                        else:  # not queued: the slot stays open for the next tick
+                            self._unclaim(app, spec.name, slot)
+                            complete = False
+            except Exception:  # noqa: BLE001 - Redis down: the same window next tick
+                log.exception("scheduler tick failed")
+                return started
+            if complete:
+                self._last = now
+                if redis_mode:
+                    try:
+                        redis_connection(app).set(CURSOR_KEY, now.isoformat(), ex=7 * 86400)
+                    except Exception:  # noqa: BLE001 - written again next tick
+                        log.warning("could not write the scheduler cursor")
         if len(self._seen) > 10000:
             self._seen.clear()
         return started
 
-    def run_forever(self, interval: float = 20.0, stop: threading.Event | None = None) -> None:
+    def run_forever(self, interval: float | None = None,
+                    stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
-        while not stop.is_set():
-            try:
-                self.tick()
-            except Exception:  # noqa: BLE001 - keep scheduling
-                log.exception("scheduler tick failed")
-            stop.wait(interval)
+        app = self._app_provider()
+        interval = float(interval or app.config.get("TANDEM_SCHEDULER_INTERVAL")
+                         or DEFAULT_INTERVAL)
+        try:
+            while not stop.is_set():
+                try:
+                    self.tick()
+                except Exception:  # noqa: BLE001 - keep scheduling
+                    log.exception("scheduler tick failed")
+                stop.wait(interval)
+        finally:
+            with app.app_context():
+                self.release()
 
 
 def start_embedded_scheduler(dispatcher: Any) -> threading.Thread | None:
@@ -98,11 +186,15 @@ def start_embedded_scheduler(dispatcher: Any) -> threading.Thread | None:
     return thread
 
 
-def start_worker_scheduler(app: Flask) -> threading.Thread:
+def start_worker_scheduler(app: Flask) -> tuple[Scheduler, threading.Event]:
+    """The scheduler thread of ``manage.py worker``; set the event to stop it (its lease is
+    then given up)."""
     scheduler = Scheduler(lambda: app)
-    thread = threading.Thread(target=scheduler.run_forever, name="tandem-scheduler", daemon=True)
+    stop = threading.Event()
+    thread = threading.Thread(target=scheduler.run_forever, kwargs={"stop": stop},
+                              name="tandem-scheduler", daemon=True)
     thread.start()
-    return thread
+    return scheduler, stop
 
 
 __all__ = [
@@ -110,6 +202,4 @@ __all__ = [
     "due",
     "start_embedded_scheduler",
     "start_worker_scheduler",
-    "time",
-    "timedelta",
 ]
