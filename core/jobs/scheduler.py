@@ -15,6 +15,7 @@ Embedded mode (no Redis) runs one scheduler in the web process (``manage.py run`
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from datetime import datetime
@@ -95,10 +96,9 @@ class Scheduler:
     def release(self) -> None:
         """Give the lease up (on a clean stop), so a standby takes over at once."""
         if self._lock is not None and self.leader:
-            try:
+            # expired or Redis gone: nothing to give up
+            with contextlib.suppress(Exception):
                 self._lock.release()
-            except Exception:  # noqa: BLE001 - expired or Redis gone: nothing to give up
-                pass
         self.leader = False
 
     # ----------------------------------------------------------------------------- the slots
