@@ -155,3 +155,6 @@ _.requested_by_id
 _.counted_by_id
 _.counted_at
 _.count_id
+
+# gunicorn.conf.py names it in a string (wsgi_app)
+_.production_app
