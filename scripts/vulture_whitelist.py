@@ -53,6 +53,7 @@ _.answer_later  # JobSpec "modules.wecom.inbound:answer_later"
 _.make_widget  # fixture JobSpec "demo_a.hooks:make_widget"
 _.fail_always  # fixture JobSpec "demo_a.hooks:fail_always"
 _.record_context  # job path "tests.core.jobs.test_jobs:record_context"
+_.explode  # job path "tests.core.web.test_failed_jobs:explode"
 
 # Columns and fields written by keyword or read in templates and SQL
 _.updated_at

@@ -35,7 +35,8 @@ from core.services import unit_of_work
 
 log = logging.getLogger(__name__)
 
-RETRY_INTERVALS = [10, 30, 60]
+RETRY_INTERVALS = [10, 30, 60]  # RQ's back-off between the attempts of a failing job
+ERROR_CHARS = 16000
 
 
 def resolve(name: str) -> tuple[JobSpec, Callable[..., Any]]:
@@ -105,7 +106,9 @@ def _record_failure(
             kwargs=kwargs,
             runner=runner,
             final=final,
-            error="".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000],
+            # the whole traceback (its end when long): the failed-jobs page shows it
+            error="".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            .strip()[-ERROR_CHARS:],
             rq_job_id=job.id if job is not None else None,
         )
     )

@@ -1,7 +1,8 @@
-"""Failed jobs for the admin page, and retrying one."""
+"""Failed jobs for the admin page: the list, one failure, retrying and deleting one."""
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlalchemy import select
 
 from core.db import utcnow
@@ -27,4 +28,21 @@ def retry_failed(failure_id: int) -> bool:
         return False
     failure.retried_at = utcnow()
     enqueue(failure.name, *failure.args, **failure.kwargs)
+    return True
+
+
+def get_failed(failure_id: int) -> JobFailure | None:
+    return db.session.get(JobFailure, failure_id)
+
+
+def count_failed() -> int:
+    return db.session.scalar(select(func.count()).select_from(JobFailure)) or 0
+
+
+def delete_failed(failure_id: int) -> bool:
+    """Forget one failure (it was dealt with); False when it is already gone."""
+    failure = db.session.get(JobFailure, failure_id)
+    if failure is None:
+        return False
+    db.session.delete(failure)
     return True

@@ -28,3 +28,9 @@ class JobFailure(db.Model):
     final: Mapped[bool] = mapped_column(default=True)  # no retry left
     retried_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    @property
+    def summary(self) -> str:
+        """The exception's line (the last of the traceback kept in ``error``)."""
+        lines = [line for line in (self.error or "").strip().splitlines() if line.strip()]
+        return lines[-1] if lines else ""

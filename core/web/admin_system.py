@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
+from flask import abort
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -30,6 +31,9 @@ from core.history import history_entries
 from core.history import model_for_table
 from core.history import model_label
 from core.history import readable_changes
+from core.jobs.failures import count_failed
+from core.jobs.failures import delete_failed
+from core.jobs.failures import get_failed
 from core.jobs.failures import list_failed
 from core.jobs.failures import retry_failed
 from core.notify import inbox
@@ -223,7 +227,28 @@ def failed_jobs() -> Any:
 
     registry = hooks.registry()
     return render_template("core/admin/jobs.html", failures=list_failed(),
+                           total=count_failed(),
                            jobs=sorted(registry.jobs.values(), key=lambda s: s.name))
+
+
+@bp.route("/admin/jobs/<int:id>")
+@requires("core.jobs.manage")
+def failed_job(id: int) -> Any:
+    """One failure: its arguments, where it ran and its whole traceback."""
+    failure = get_failed(id)
+    if failure is None:
+        abort(404)
+    return render_template("core/admin/job_failure.html", f=failure)
+
+
+@bp.route("/admin/jobs/<int:id>/delete", methods=["POST"])
+@requires("core.jobs.manage")
+def delete_job(id: int) -> Any:
+    with unit_of_work(web_ctx()):
+        deleted = delete_failed(id)
+    if deleted:
+        flash(gettext("已删除该失败记录"), "success")
+    return redirect(url_for("core_system.failed_jobs"))
 
 
 @bp.route("/admin/jobs/<int:id>/retry", methods=["POST"])

@@ -41,18 +41,28 @@ def test_readyz_is_ready_when_everything_is_at_head(app_ctx):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def _core_head_and_parent() -> tuple[str, str]:
+    from alembic.script import ScriptDirectory
+
+    from core.registry.migrations import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config([]))
+    head = script.get_revisions("core@head")[0]
+    return head.revision, head.down_revision
+
+
 def test_readyz_answers_503_when_a_migration_is_missing(app_ctx):
+    head, parent = _core_head_and_parent()
+    update = text("UPDATE alembic_version SET version_num = :new WHERE version_num = :old")
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = 'core_0002' "
-                          "WHERE version_num = 'core_0003'"))
+        assert conn.execute(update, {"new": parent, "old": head}).rowcount == 1
     try:
         response = app_ctx.test_client().get("/readyz")
         assert response.status_code == 503
-        assert "core_0003" in response.json["problems"]["migrations"]
+        assert head in response.json["problems"]["migrations"]
     finally:
         with db.engine.begin() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = 'core_0003' "
-                              "WHERE version_num = 'core_0002'"))
+            conn.execute(update, {"new": head, "old": parent})
     assert app_ctx.test_client().get("/readyz").status_code == 200
 
 
