@@ -2,8 +2,8 @@
 
 Environment:
   TANDEM_BIND            address(es) to listen on, comma-separated (default 127.0.0.1:8000)
-  WEB_CONCURRENCY        worker processes (default 2 × CPUs + 1, at most 8)
-  TANDEM_THREADS         threads per worker (default 1: sync workers)
+  WEB_CONCURRENCY        worker processes (default: one per CPU, at least 2)
+  TANDEM_THREADS         threads per worker process (default 8, gthread workers)
   TANDEM_TIMEOUT         seconds a request may take before its worker is restarted (60)
   TANDEM_GRACEFUL_TIMEOUT seconds SIGTERM waits for requests in flight (30)
   TANDEM_CONTROL_SOCKET  path of gunicorn's control socket (``gunicornc``); none by default
@@ -25,8 +25,15 @@ import os
 wsgi_app = "core.wsgi:production_app()"
 
 bind = [b.strip() for b in os.environ.get("TANDEM_BIND", "127.0.0.1:8000").split(",") if b.strip()]
-workers = int(os.environ.get("WEB_CONCURRENCY") or min(multiprocessing.cpu_count() * 2 + 1, 8))
-threads = int(os.environ.get("TANDEM_THREADS") or 1)
+# one process per core (the threads below overlap the waits on PostgreSQL and Redis); each
+# process holds up to 15 database connections (SQLAlchemy's pool: 5 + 10 overflow)
+workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, multiprocessing.cpu_count()))
+# Threads, not sync workers: every list page keeps a server-sent-events stream open
+# (/events/stream), which holds a thread for as long as the page is open. A sync worker would
+# be taken by one open page. Pages and streams share the threads; docs/deploy.md routes the
+# streams to a node of their own when many pages stay open.
+worker_class = "gthread"
+threads = int(os.environ.get("TANDEM_THREADS") or 8)
 timeout = int(os.environ.get("TANDEM_TIMEOUT") or 60)
 graceful_timeout = int(os.environ.get("TANDEM_GRACEFUL_TIMEOUT") or 30)
 keepalive = 5
