@@ -10,6 +10,7 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from flask import current_app
 from flask import has_app_context
@@ -49,6 +50,19 @@ def _redis_url() -> str | None:
     return current_app.config.get("REDIS_URL") if has_app_context() else None
 
 
+_publishers: dict[str, Any] = {}
+
+
+def _publisher(url: str) -> Any:
+    """One client (connection pool) per URL and process, not a connection per commit."""
+    import redis
+
+    client = _publishers.get(url)
+    if client is None:
+        client = _publishers.setdefault(url, redis.Redis.from_url(url))
+    return client
+
+
 def publish_changes(changes: list[tuple[str, str, str]]) -> None:
     """Publish (model, record_id, action) tuples after a commit; never raises."""
     events = [
@@ -61,9 +75,7 @@ def publish_changes(changes: list[tuple[str, str, str]]) -> None:
     url = _redis_url()
     if url:
         try:
-            import redis
-
-            client = redis.Redis.from_url(url)
+            client = _publisher(url)
             for event in events:
                 client.publish(CHANNEL, json.dumps(event))
             return

@@ -54,6 +54,7 @@ _.make_widget  # fixture JobSpec "demo_a.hooks:make_widget"
 _.fail_always  # fixture JobSpec "demo_a.hooks:fail_always"
 _.record_context  # job path "tests.core.jobs.test_jobs:record_context"
 _.explode  # job path "tests.core.web.test_failed_jobs:explode"
+_.slow_widget  # job path "tests.core.jobs.test_worker_shutdown:slow_widget"
 
 # Columns and fields written by keyword or read in templates and SQL
 _.updated_at

@@ -119,11 +119,20 @@ def _eager(app: Flask) -> bool:
     return bool(app.config.get("TANDEM_JOBS_EAGER")) or not app.config.get("REDIS_URL")
 
 
+_redis_clients: dict[str, Any] = {}
+
+
 def redis_connection(app: Flask | None = None) -> Any:
+    """The process's client for the app's ``REDIS_URL`` (one connection pool per URL, not a
+    new connection per call; redis-py's pool is thread-safe and starts afresh after a
+    fork)."""
     import redis
 
-    app = app or current_app
-    return redis.Redis.from_url(app.config["REDIS_URL"])
+    url = (app or current_app).config["REDIS_URL"]
+    client = _redis_clients.get(url)
+    if client is None:
+        client = _redis_clients.setdefault(url, redis.Redis.from_url(url))
+    return client
 
 
 def enqueue_now(name: str, *args: Any, **kwargs: Any) -> bool:

@@ -1,0 +1,66 @@
+"""SIGTERM to ``manage.py worker`` while a job runs: the job finishes, then the worker exits
+cleanly (RQ's warm shutdown) — what systemd's stop does (docs/deploy.md)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core import jobs
+from core.app import create_app
+from core.extensions import db
+from core.services import ServiceContext
+from core.services import unit_of_work
+from tests.conftest import FIXTURE_ADDONS
+from tests.conftest import base_config
+
+ROOT = Path(__file__).parents[3]
+pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
+
+
+def slow_widget(name: str, marker: str) -> None:
+    """Job (by path): says it started, takes two seconds, then saves a widget."""
+    Path(marker).write_text("started")
+    time.sleep(2)
+    db.session.execute(db.metadata.tables["demo_a_widget"].insert().values(name=name))
+
+
+def test_sigterm_lets_the_running_job_finish(jobs_app, redis_server, tmp_path):
+    url = jobs_app.config["SQLALCHEMY_DATABASE_URI"]
+    rq_app = create_app(base_config(url, jobs_app.instance_path, REDIS_URL=redis_server.url,
+                                    TANDEM_JOBS_EAGER=False))
+    marker = tmp_path / "started"
+    with rq_app.app_context(), unit_of_work(ServiceContext.system("cli")):
+        jobs.enqueue("tests.core.jobs.test_worker_shutdown:slow_widget", "drained",
+                     str(marker))
+    env = dict(os.environ, DATABASE_URL=url, REDIS_URL=redis_server.url,
+               TANDEM_MODULE_PATHS=f'["{FIXTURE_ADDONS}"]', SECRET_KEY="test")
+    worker = subprocess.Popen([sys.executable, "manage.py", "worker", "--no-scheduler"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert time.monotonic() < deadline and worker.poll() is None, "job never started"
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)  # mid-job
+        output, _ = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert worker.returncode == 0, output[-2000:]
+    with rq_app.app_context():
+        table = db.metadata.tables["demo_a_widget"]
+        names = list(db.session.scalars(db.select(table.c.name)))
+        db.session.execute(table.delete())
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    assert names == ["drained"]
