@@ -41,20 +41,22 @@ def test_sigterm_lets_the_running_job_finish(jobs_app, redis_server, tmp_path):
                      str(marker))
     env = dict(os.environ, DATABASE_URL=url, REDIS_URL=redis_server.url,
                TANDEM_MODULE_PATHS=f'["{FIXTURE_ADDONS}"]', SECRET_KEY="test")
-    worker = subprocess.Popen([sys.executable, "manage.py", "worker", "--no-scheduler"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen([sys.executable, "manage.py", "worker", "--no-scheduler"],
+                                  cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
-            assert time.monotonic() < deadline and worker.poll() is None, "job never started"
+            assert time.monotonic() < deadline and worker.poll() is None, log.read_text()[-3000:]
             time.sleep(0.05)
         worker.send_signal(signal.SIGTERM)  # mid-job
-        output, _ = worker.communicate(timeout=60)
+        worker.wait(timeout=60)
     finally:
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+    output = log.read_text()
     assert worker.returncode == 0, output[-2000:]
     with rq_app.app_context():
         table = db.metadata.tables["demo_a_widget"]
