@@ -118,6 +118,9 @@ def _init_extensions(app: Flask) -> None:
         "RATELIMIT_STORAGE_URI", redis_url if redis_url else "memory://"
     )
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Redis down: count in this process's memory meanwhile instead of failing the login
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     ext.limiter.init_app(app)
 
     @ext.migrate.configure

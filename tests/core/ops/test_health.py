@@ -106,3 +106,14 @@ def test_probes_are_public_and_not_rate_limited(app_ctx):
         assert view_access(app_ctx.view_functions[endpoint]) == "public"
     client = app_ctx.test_client()
     assert all(client.get("/healthz").status_code == 200 for _ in range(30))
+
+
+def test_login_throttle_keeps_counting_in_memory_while_redis_is_down(make_app):
+    """Throttles live in Redis; Redis down must not fail the login page (500), and the
+    throttle still holds meanwhile, per process."""
+    down = make_app(REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0", RATELIMIT_ENABLED=True,
+                    TANDEM_LOGIN_RATE_LIMIT="3 per minute")
+    client = down.test_client()
+    codes = [client.post("/login", data={"username": "nobody", "password": "x"}).status_code
+             for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
