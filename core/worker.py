@@ -65,6 +65,23 @@ def rq_entry(name: str, args: list, kwargs: dict) -> Any:
         request_id_var.reset(token)
 
 
+class TandemWorker(SimpleWorker):
+    """RQ's SimpleWorker (jobs in the worker's process: no fork per job), stopping promptly.
+
+    RQ 3.0 stops its pub/sub thread with redis-py's ``stop()``, which (redis-py 8) waits for
+    the thread without a bound, and the thread may have gone back to wait up to 60 s for a
+    subscription that never comes: a warm shutdown (SIGTERM) then took a minute after the
+    job ended. The wait is bounded here; the thread is a daemon."""
+
+    def unsubscribe(self) -> None:
+        thread = getattr(self, "pubsub_thread", None)
+        if thread is None:
+            return
+        self.pubsub.unsubscribe()
+        thread.stop(timeout=1)
+        self.pubsub.close()
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--queue", "queues", multiple=True, help="Queues to listen on (default: all).")
@@ -89,7 +106,7 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     if not burst and not no_scheduler:
         _scheduler, stop = start_worker_scheduler(current_app._get_current_object())
     try:
-        SimpleWorker([Queue(n, connection=connection) for n in names],
+        TandemWorker([Queue(n, connection=connection) for n in names],
                      connection=connection).work(burst=burst)
     finally:
         if stop is not None:

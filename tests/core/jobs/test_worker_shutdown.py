@@ -19,6 +19,7 @@ from core.services import ServiceContext
 from core.services import unit_of_work
 from tests.conftest import FIXTURE_ADDONS
 from tests.conftest import base_config
+from tests.conftest import installed_app
 
 ROOT = Path(__file__).parents[3]
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
@@ -31,16 +32,19 @@ def slow_widget(name: str, marker: str) -> None:
     db.session.execute(db.metadata.tables["demo_a_widget"].insert().values(name=name))
 
 
-def test_sigterm_lets_the_running_job_finish(jobs_app, redis_server, tmp_path):
-    url = jobs_app.config["SQLALCHEMY_DATABASE_URI"]
-    rq_app = create_app(base_config(url, jobs_app.instance_path, REDIS_URL=redis_server.url,
+def test_sigterm_lets_the_running_job_finish(databases, instance_dir, redis_server, tmp_path):
+    # a database of its own: no other test's connection may hold SQLite's write lock
+    with installed_app(databases, instance_dir, ["demo_a"]) as own:
+        url = own.config["SQLALCHEMY_DATABASE_URI"]
+    rq_app = create_app(base_config(url, instance_dir, REDIS_URL=redis_server.url,
                                     TANDEM_JOBS_EAGER=False))
     marker = tmp_path / "started"
     with rq_app.app_context(), unit_of_work(ServiceContext.system("cli")):
         jobs.enqueue("tests.core.jobs.test_worker_shutdown:slow_widget", "drained",
                      str(marker))
     env = dict(os.environ, DATABASE_URL=url, REDIS_URL=redis_server.url,
-               TANDEM_MODULE_PATHS=f'["{FIXTURE_ADDONS}"]', SECRET_KEY="test")
+               TANDEM_MODULE_PATHS=f'["{FIXTURE_ADDONS}"]', SECRET_KEY="test",
+               PYTHONFAULTHANDLER="1")
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
         worker = subprocess.Popen([sys.executable, "manage.py", "worker", "--no-scheduler"],
@@ -51,18 +55,21 @@ def test_sigterm_lets_the_running_job_finish(jobs_app, redis_server, tmp_path):
             assert time.monotonic() < deadline and worker.poll() is None, log.read_text()[-3000:]
             time.sleep(0.05)
         worker.send_signal(signal.SIGTERM)  # mid-job
-        worker.wait(timeout=60)
+        stopping = time.monotonic()
+        worker.wait(timeout=30)
+        stopped_after = time.monotonic() - stopping
     finally:
-        if worker.poll() is None:
+        if worker.poll() is None:  # hung: its threads' stacks into the log (faulthandler)
+            worker.send_signal(signal.SIGABRT)
+            time.sleep(1)
             worker.kill()
             worker.wait()
     output = log.read_text()
     assert worker.returncode == 0, output[-2000:]
+    assert stopped_after < 10, output[-2000:]  # the job's 2 s, then out (not RQ's 60 s wait)
     with rq_app.app_context():
         table = db.metadata.tables["demo_a_widget"]
         names = list(db.session.scalars(db.select(table.c.name)))
-        db.session.execute(table.delete())
-        db.session.commit()
         db.session.remove()
         db.engine.dispose()
     assert names == ["drained"]

@@ -31,7 +31,7 @@ def doc_commands(name: str) -> list[str]:
     what the test does by running in the checkout with the environment file)."""
     for lines in _blocks():
         if lines and lines[0].strip() == f"# deploy: {name}":
-            return [_local(line) for line in lines[1:]
+            return [local_paths(line) for line in lines[1:]
                     if line.strip() and not line.startswith(("cd ", "set -a", "#"))]
     raise LookupError(f"docs/deploy.md has no '# deploy: {name}' block")
 
@@ -54,7 +54,7 @@ def unit(name: str, instance: str = "") -> tuple[list[str], dict[str, str]]:
     for line in doc_file(f"/etc/systemd/system/{name}"):
         line = line.replace("%i", instance)
         if line.startswith("ExecStart="):
-            argv = shlex.split(_local(line.removeprefix("ExecStart=")))
+            argv = shlex.split(local_paths(line.removeprefix("ExecStart=")))
         elif line.startswith("Environment="):
             key, _, value = line.removeprefix("Environment=").partition("=")
             env[key] = value
@@ -64,7 +64,7 @@ def unit(name: str, instance: str = "") -> tuple[list[str], dict[str, str]]:
     return argv, env
 
 
-def _local(command: str) -> str:
+def local_paths(command: str) -> str:
     bindir = str(Path(sys.executable).parent)
     command = re.sub(r"(?<![\w/])(/opt/tandem/)?\.venv/bin/python\b", sys.executable, command)
     command = command.replace("/opt/tandem/.venv/bin", bindir)
