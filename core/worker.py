@@ -102,15 +102,16 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     )
     connection = redis_connection()
     click.echo(f"worker listening on {', '.join(names)} ({current_app.config['REDIS_URL']})")
-    stop: threading.Event | None = None
+    scheduler_thread: tuple[Scheduler, threading.Event] | None = None
     if not burst and not no_scheduler:
-        _scheduler, stop = start_worker_scheduler(current_app._get_current_object())
+        scheduler_thread = start_worker_scheduler(current_app._get_current_object())
     try:
         TandemWorker([Queue(n, connection=connection) for n in names],
                      connection=connection).work(burst=burst)
     finally:
-        if stop is not None:
-            stop.set()  # the scheduler thread gives its lease up
+        if scheduler_thread is not None:  # stop it, and give its lease up for a standby
+            scheduler_thread[1].set()
+            scheduler_thread[0].release()
 
 
 @click.command("scheduler")
