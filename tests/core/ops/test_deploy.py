@@ -190,6 +190,22 @@ def test_two_nodes_a_worker_and_schedulers_from_the_deploy_doc(deployment):
     page = http.get(_url(deployment, "b", "/crm/customers"), timeout=10)
     assert page.status_code == 200 and "部署冒烟客户" in page.text
 
+    # a live page on node A hears of a change saved on node B (Redis pub/sub)
+    stream = http.get(_url(deployment, "a", "/events/stream?models=crm_customer&limit=1"),
+                      stream=True, timeout=20)
+    assert stream.status_code == 200
+    lines = stream.iter_lines(decode_unicode=True)
+    assert next(lines).startswith("retry:")
+    time.sleep(0.5)  # the stream subscribes right after its first line
+    other = requests.post(_url(deployment, "b", "/api/v1/customers"), headers=api,
+                          json={"customer_name": "另一节点客户", "phone": "13800138001"},
+                          timeout=10)
+    assert other.status_code == 201, other.text
+    heard = [line for line in lines if line.startswith("data:")]
+    stream.close()
+    assert json.loads(heard[0].removeprefix("data:")) == {
+        "model": "crm_customer", "id": str(other.json()["id"]), "action": "create"}
+
     # a job enqueued by a request on node B runs on the worker, under the request's id
     request_id = f"smoke-{uuid.uuid4().hex[:12]}"
     opportunity = requests.post(
