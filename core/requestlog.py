@@ -32,6 +32,7 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 ENVIRON_KEY = "tandem.request_id"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+PROBES = frozenset({"/healthz", "/readyz"})
 JSON_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -114,7 +115,9 @@ class RequestLog:
 
     @staticmethod
     def _log(environ: dict, request_id: str, seen: dict, started: float) -> None:
-        log.info(
+        probe = environ.get("PATH_INFO") in PROBES and seen["status"] == 200
+        log.log(
+            logging.DEBUG if probe else logging.INFO,  # a balancer's probes every second
             "request",
             extra={
                 "request_id": request_id,

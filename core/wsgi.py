@@ -125,4 +125,6 @@ def production_app() -> Any:
     the JSON access log (:mod:`core.requestlog`)."""
     from core.requestlog import RequestLog
 
-    return RequestLog(TandemDispatcher())
+    dispatcher = TandemDispatcher()
+    hops = int(dispatcher.app.config.get("TANDEM_PROXY_HOPS") or 0)
+    return RequestLog(dispatcher, trust_header=hops > 0)
