@@ -32,10 +32,16 @@ from core.requestlog import request_id_var
 log = logging.getLogger("tandem.worker")
 
 _app: Flask | None = None
+_dispatcher: Any = None  # manage.py worker: a core.wsgi.TandemDispatcher
 
 
 def worker_app() -> Flask:
+    """The app jobs run in. Under ``manage.py worker`` it is rebuilt when another process
+    (a web node's Apps page, ``manage.py modules``) installed or removed a module, as web
+    processes do: a job of a module installed after the worker started is found."""
     global _app
+    if _dispatcher is not None:
+        return _dispatcher.current_app()
     if _app is None:
         _app = create_app()
     return _app
@@ -91,12 +97,14 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     """Run an RQ worker (needs REDIS_URL) with the periodic-job scheduler.
 
     SIGTERM is a warm shutdown: the current job finishes, then the worker exits (RQ)."""
-    global _app
+    global _dispatcher
     configure_logging_from_env()
     if not current_app.config.get("REDIS_URL"):
         click.echo(_("未设置 REDIS_URL：嵌入模式下任务在 Web 进程内运行，无需 worker。"), err=True)
         sys.exit(1)
-    _app = current_app._get_current_object()
+    from core.wsgi import TandemDispatcher
+
+    _dispatcher = TandemDispatcher()
     names = list(queues) or sorted(
         {spec.queue for spec in hooks.registry().jobs.values()} | {"default"}
     )
@@ -104,7 +112,7 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     click.echo(f"worker listening on {', '.join(names)} ({current_app.config['REDIS_URL']})")
     scheduler_thread: tuple[Scheduler, threading.Event] | None = None
     if not burst and not no_scheduler:
-        scheduler_thread = start_worker_scheduler(current_app._get_current_object())
+        scheduler_thread = start_worker_scheduler(_dispatcher.current_app)
     try:
         TandemWorker([Queue(n, connection=connection) for n in names],
                      connection=connection).work(burst=burst)

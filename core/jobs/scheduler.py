@@ -186,10 +186,10 @@ def start_embedded_scheduler(dispatcher: Any) -> threading.Thread | None:
     return thread
 
 
-def start_worker_scheduler(app: Flask) -> tuple[Scheduler, threading.Event]:
-    """The scheduler thread of ``manage.py worker``; set the event to stop it (its lease is
-    then given up)."""
-    scheduler = Scheduler(lambda: app)
+def start_worker_scheduler(app_provider: Any) -> tuple[Scheduler, threading.Event]:
+    """The scheduler thread of ``manage.py worker`` (``app_provider``: the current app);
+    set the event to stop it."""
+    scheduler = Scheduler(app_provider)
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run_forever, kwargs={"stop": stop},
                               name="tandem-scheduler", daemon=True)

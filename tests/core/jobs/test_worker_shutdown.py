@@ -73,3 +73,49 @@ def test_sigterm_lets_the_running_job_finish(databases, instance_dir, redis_serv
         db.session.remove()
         db.engine.dispose()
     assert names == ["drained"]
+
+
+def test_a_running_worker_runs_jobs_of_a_module_installed_after_it_started(
+        databases, instance_dir, redis_server, tmp_path):
+    """Another process installs a module (the registry version moves): the worker's next
+    job runs in an app rebuilt for it, as web processes do — no restart."""
+    from core.registry import installer
+
+    with installed_app(databases, instance_dir, []) as bare:
+        url = bare.config["SQLALCHEMY_DATABASE_URI"]
+    env = dict(os.environ, DATABASE_URL=url, REDIS_URL=redis_server.url,
+               TANDEM_MODULE_PATHS=f'["{FIXTURE_ADDONS}"]', SECRET_KEY="test")
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen([sys.executable, "manage.py", "worker", "--no-scheduler"],
+                                  cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while b"Listening on" not in log.read_bytes():
+            assert time.monotonic() < deadline and worker.poll() is None, log.read_text()
+            time.sleep(0.1)
+        config = base_config(url, instance_dir, REDIS_URL=redis_server.url,
+                             TANDEM_JOBS_EAGER=False)
+        with create_app(config).app_context():
+            installer.install(["demo_a"])
+            db.engine.dispose()
+        app = create_app(config)
+        with app.app_context():
+            assert jobs.enqueue_now("demo_a.make_widget", "late")
+            table = db.metadata.tables["demo_a_widget"]
+            deadline = time.monotonic() + 8  # well before RQ's first retry (10 s)
+            names: list[str] = []
+            while not names and time.monotonic() < deadline:
+                time.sleep(0.2)
+                names = list(db.session.scalars(db.select(table.c.name)))
+                db.session.rollback()
+            db.session.remove()
+            db.engine.dispose()
+        assert names == ["late"], log.read_text()[-3000:]
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
