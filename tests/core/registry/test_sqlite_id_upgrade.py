@@ -172,3 +172,30 @@ def test_new_installs_make_autoincrement_tables_and_need_no_rebuild(make_app: An
     with app.app_context():
         assert sqlite_ids.tables_reusing_ids(db.session.connection()) == []
         assert _autoincrement("crm_customer") and _autoincrement("service_ticket")
+
+
+def test_a_batch_rebuild_in_a_migration_does_not_cascade(make_app: Any) -> None:
+    """crm_0002's downgrade drops two columns of crm_opportunity: on SQLite Alembic rebuilds
+    the table (DROP TABLE included). With foreign keys on, the drop would delete every quote
+    (``ON DELETE CASCADE``); migrations run with them off and checked afterwards."""
+    from alembic import command
+
+    from core.registry import migrations
+    from modules.crm.services.opportunities import add_quote
+    from tests.modules.crm.factories import make_customer
+    from tests.modules.crm.factories import make_opportunity
+
+    app = make_app(modules=["crm"])
+    with app.app_context():
+        opportunity = make_opportunity(make_customer(None), None)
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            add_quote(ctx, opportunity.id, "1000.00")
+        db.session.remove()
+        command.downgrade(migrations._config(), "crm_0001")
+        assert db.session.scalar(text("SELECT count(*) FROM crm_quote")) == 1
+        assert db.session.scalar(text("SELECT count(*) FROM crm_opportunity")) == 1
+        db.session.remove()
+        command.upgrade(migrations._config(), "crm@head")
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
