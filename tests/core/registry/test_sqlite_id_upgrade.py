@@ -84,7 +84,8 @@ def _autoincrement(table: str) -> bool:
     return "AUTOINCREMENT" in sql.upper()
 
 
-def test_an_old_database_is_rebuilt_and_never_reuses_an_id(old_app: Any) -> None:
+@pytest.mark.usefixtures("old_app")
+def test_an_old_database_is_rebuilt_and_never_reuses_an_id() -> None:
     from core.security.services import create_user
     from core.timeline import timeline
     from modules.crm.services.customers import delete_customer
@@ -132,7 +133,8 @@ def test_an_old_database_is_rebuilt_and_never_reuses_an_id(old_app: Any) -> None
     assert sqlite_ids.rebuild(db.engine) == []
 
 
-def test_the_sequence_starts_above_ids_only_history_remembers(old_app: Any) -> None:
+@pytest.mark.usefixtures("old_app")
+def test_the_sequence_starts_above_ids_only_history_remembers() -> None:
     """Deleted rows whose ids only the audit log still holds are not handed out either."""
     from modules.crm.services.customers import delete_customer
     from tests.modules.crm.factories import make_customer
@@ -149,7 +151,8 @@ def test_the_sequence_starts_above_ids_only_history_remembers(old_app: Any) -> N
     assert make_customer(None).id == max(ids) + 1 > first.id
 
 
-def test_a_broken_foreign_key_fails_loudly_and_changes_nothing(old_app: Any) -> None:
+@pytest.mark.usefixtures("old_app")
+def test_a_broken_foreign_key_fails_loudly_and_changes_nothing() -> None:
     with db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         conn.exec_driver_sql(
