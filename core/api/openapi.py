@@ -74,7 +74,7 @@ _LEGACY_BOUNDS: dict[str, dict[str, Any]] = {
     "sort": {"maxLength": MAX_TEXT_FILTER},
 }
 _QUERY_BOUNDS: dict[str, dict[str, Any]] = {
-    "integer": {"minimum": -(MAX_ID + 1), "maximum": MAX_ID},
+    "integer": {"minimum": 0, "maximum": MAX_ID},  # ids (``owner_id``)
     "string": {"maxLength": MAX_TEXT_FILTER},
 }
 _TYPES: dict[Any, dict[str, str]] = {

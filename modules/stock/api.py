@@ -63,7 +63,9 @@ class PartOut(api.ApiOut):
 
 
 class PartIn(api.ApiIn):
-    part_code: str = Field(min_length=1, max_length=50)
+    # What ``catalogue.create_part`` takes (it upper-cases), declared (issue 14 #17).
+    part_code: str = Field(min_length=1, max_length=50, json_schema_extra={
+        "pattern": r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,49}$"})
     part_name: str = Field(min_length=1, max_length=200)
     category: str = "other"
     specification: str | None = Field(default=None, max_length=200)
