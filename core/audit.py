@@ -172,6 +172,13 @@ def forget_records(connection: Any, records: list[tuple[str, str]]) -> None:
                                                    kept.c.record_id.in_(ids)))
 
 
+# Core tables that keep rows about a record by (model, ``record_id``) and outlive it unless
+# removed: (table, model column). Uninstall counts and removes them; the SQLite id upgrade
+# reads them for the highest id a deleted record ever had.
+HISTORY_TABLES = (("core_audit_log", "model"), ("core_comment", "model"),
+                  ("core_bot_chat_context", "model"), ("core_notification", "record_model"))
+
+
 def forget_tables(connection: Any, prefix: str) -> dict[str, int]:
     """Remove every core row keyed by a record of the tables named ``prefix…`` (a module's,
     at uninstall): audit rows, comments, chat contexts, notifications and the inbox
@@ -179,9 +186,7 @@ def forget_tables(connection: Any, prefix: str) -> dict[str, int]:
     tables = db.metadata.tables
     removed: dict[str, int] = {}
     pattern = prefix.replace("_", "\\_") + "%"
-    for name, column in (("core_audit_log", "model"), ("core_comment", "model"),
-                         ("core_bot_chat_context", "model"),
-                         ("core_notification", "record_model")):
+    for name, column in HISTORY_TABLES:
         table = tables.get(name)
         if table is None:
             continue

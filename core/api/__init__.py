@@ -23,6 +23,8 @@ from core.api.listing import paginate
 from core.api.schemas import ApiIn
 from core.api.schemas import ApiOut
 from core.api.schemas import Money
+from core.api.schemas import NonNegativeMoney
+from core.api.schemas import PositiveMoney
 from core.api.schemas import jsonable
 from core.security.access import AUTHENTICATED
 
@@ -35,7 +37,9 @@ __all__ = [
     "ApiOut",
     "Listing",
     "Money",
+    "NonNegativeMoney",
     "Page",
+    "PositiveMoney",
     "api_view",
     "blueprints",
     "error_response",

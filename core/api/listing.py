@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -179,8 +180,14 @@ class Listing:
             return {"minimum": 1, "maximum": MAX_PAGE}
         if name == "per_page":
             return {"minimum": 1, "maximum": MAX_PER_PAGE}
-        if name in ("q", "sort", "cursor"):
-            return {"maxLength": MAX_TEXT_FILTER if name != "cursor" else 1000}
+        if name == "sort":
+            # Exactly the keys it takes (issue 14 #17: the document says what is accepted).
+            key = "(?:" + "|".join(re.escape(k) for k in self.sorts) + ")"
+            return {"maxLength": MAX_TEXT_FILTER, "pattern": f"^{key}(?:,{key})*$"}
+        if name == "cursor":  # what ``_cursor`` writes: URL-safe base64 without padding
+            return {"maxLength": 1000, "pattern": "^[A-Za-z0-9_-]+$"}
+        if name == "q":
+            return {"maxLength": MAX_TEXT_FILTER}
         column = self.filters.get(name)
         if column is None:
             base = name.removesuffix("__gte").removesuffix("__lte")
@@ -189,6 +196,8 @@ class Listing:
         if kind is int:
             low, high = _int_bounds(column)
             return {"minimum": low, "maximum": high}
+        if kind is Decimal:  # finite, below 10**18 (``_parse``)
+            return {"pattern": "^-?[0-9]{1,17}(?:\\.[0-9]{1,6})?$"}
         if kind is str:
             return {"maxLength": MAX_TEXT_FILTER}
         return {}

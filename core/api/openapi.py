@@ -16,6 +16,9 @@ from pydantic.json_schema import models_json_schema
 
 from core.api.endpoint import API_PREFIX
 from core.api.endpoint import ApiMeta
+from core.api.listing import MAX_PAGE
+from core.api.listing import MAX_PER_PAGE
+from core.api.listing import MAX_TEXT_FILTER
 from core.api.schemas import MAX_ID
 from core.security.access import AUTHENTICATED
 
@@ -62,17 +65,17 @@ ERRORS = {
 }
 LEGACY_LIST_PARAMS = [
     ("page", "integer", "页码，从 1 开始"),
-    ("per_page", "integer", "每页条数，最多 200"),
+    ("per_page", "integer", f"每页条数，最多 {MAX_PER_PAGE}"),
     ("sort", "string", "排序，如 -created_at,name"),
 ]
 _LEGACY_BOUNDS: dict[str, dict[str, Any]] = {
-    "page": {"minimum": 1, "maximum": 10**6},
-    "per_page": {"minimum": 1, "maximum": 200},
-    "sort": {"maxLength": 200},
+    "page": {"minimum": 1, "maximum": MAX_PAGE},
+    "per_page": {"minimum": 1, "maximum": MAX_PER_PAGE},
+    "sort": {"maxLength": MAX_TEXT_FILTER},
 }
 _QUERY_BOUNDS: dict[str, dict[str, Any]] = {
-    "integer": {"minimum": -(MAX_ID + 1), "maximum": MAX_ID},
-    "string": {"maxLength": 200},
+    "integer": {"minimum": 0, "maximum": MAX_ID},  # ids (``owner_id``)
+    "string": {"maxLength": MAX_TEXT_FILTER},
 }
 _TYPES: dict[Any, dict[str, str]] = {
     int: {"type": "integer"},
@@ -170,8 +173,8 @@ def build(app: Flask) -> dict[str, Any]:
                 "Tandem 的 REST API。认证：Authorization: Bearer <令牌>（manage.py users token "
                 '用户名，或 POST /api/v1/tokens）。错误统一为 {"error": {"code", "message", '
                 '"fields"}}。金额以十进制字符串传输；时间为带时区偏移的 ISO 8601。列表：'
-                "?page=&per_page=（≤200）或 ?cursor=，?sort=-created_at,name，声明的筛选字段"
-                "（可重复）、__gte/__lte 范围与 q 搜索；响应为 {data, meta}。"
+                f"?page=&per_page=（≤{MAX_PER_PAGE}）或 ?cursor=，?sort=-created_at,name，"
+                "声明的筛选字段（可重复）、__gte/__lte 范围与 q 搜索；响应为 {data, meta}。"
             ),
         },
         "servers": [{"url": "/"}],

@@ -82,6 +82,8 @@ def harden(model: type[BaseModel]) -> type[BaseModel]:
             added.append(annotated_types.Le(MAX_ID))
         if kind is str and annotated_types.MaxLen not in present:
             added.append(annotated_types.MaxLen(DEFAULT_MAX_TEXT))
+        if kind is str and _declare_not_blank(info):
+            changed = True
         if kind is not str and _has_bare_text(info.annotation):
             info.annotation = _bounded_text(info.annotation)
             changed = True
@@ -96,6 +98,22 @@ def harden(model: type[BaseModel]) -> type[BaseModel]:
 
 
 _BOUNDED_TEXT = Annotated[str, annotated_types.MaxLen(DEFAULT_MAX_TEXT)]
+
+
+def _declare_not_blank(info: Any) -> bool:
+    """Texts are stripped before ``min_length`` counts, so a required text of spaces only is
+    refused: the document says so (``pattern: \\S``, a character other than a space)."""
+    if not any(isinstance(m, annotated_types.MinLen) and m.min_length == 1
+               for m in info.metadata):
+        return False
+    extra = info.json_schema_extra
+    if extra is None:
+        info.json_schema_extra = {"pattern": r"\S"}
+        return True
+    if isinstance(extra, dict) and "pattern" not in extra:
+        extra["pattern"] = r"\S"
+        return True
+    return False
 
 
 def _has_bare_text(annotation: Any) -> bool:
@@ -126,17 +144,35 @@ def _money_text(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
 
 
+def _money_schema(number: dict[str, Any], pattern: str) -> WithJsonSchema:
+    return WithJsonSchema({"anyOf": [
+        {"type": "number", "maximum": 999999999999.99, "multipleOf": 0.01, **number},
+        {"type": "string", "pattern": pattern},
+    ]}, mode="validation")
+
+
 # An amount: accepted as a decimal string (or number), at most 14 digits with 2 decimals,
 # sent back as a decimal string with two decimals ("1234.50").
 Money = Annotated[
     Decimal,
     Field(max_digits=14, decimal_places=2),
     PlainSerializer(_money_text, return_type=str),
-    WithJsonSchema({"anyOf": [
-        {"type": "number", "minimum": -999999999999.99, "maximum": 999999999999.99,
-         "multipleOf": 0.01},
-        {"type": "string", "pattern": r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"},
-    ]}, mode="validation"),
+    _money_schema({"minimum": -999999999999.99}, r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"),
+]
+# Bounded amounts, the bound in the OpenAPI document too (a ``Field(ge=…)`` beside
+# :data:`Money` is checked but not documented: the document says what is accepted).
+NonNegativeMoney = Annotated[
+    Decimal,
+    Field(max_digits=14, decimal_places=2, ge=0),
+    PlainSerializer(_money_text, return_type=str),
+    _money_schema({"minimum": 0}, r"^[0-9]{1,12}(\.[0-9]{1,2})?$"),
+]
+PositiveMoney = Annotated[
+    Decimal,
+    Field(max_digits=14, decimal_places=2, gt=0),
+    PlainSerializer(_money_text, return_type=str),
+    _money_schema({"exclusiveMinimum": 0},
+                  r"^([1-9][0-9]{0,11}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"),
 ]
 
 

@@ -451,11 +451,10 @@ def _dispatch(ctx: ServiceContext, message: IncomingMessage) -> Reply:
     command = commands.get(parsed.trigger) if parsed is not None else None
     chosen: str | None = None
     if command is None and parsed is not None and not parsed.args:
-        command, chosen = _answer_to_list(ctx, parsed.trigger, message.context_id)
+        command, chosen, rest = _answer_to_list(ctx, parsed.trigger, message.context_id)
         if command is not None:
             parsed.trigger = normalize_trigger(command.trigger)
-            waiting = choice.pending(ctx.actor.id, message.context_id)
-            parsed.args = waiting.rest if waiting is not None else ""
+            parsed.args = rest
             parsed.argv = parse_text(f"#x {parsed.args}").argv if parsed.args else []
     if command is None:
         if parsed is not None and parsed.explicit:
@@ -495,21 +494,22 @@ def _dispatch(ctx: ServiceContext, message: IncomingMessage) -> Reply:
 
 def _answer_to_list(
     ctx: ServiceContext, text: str, chat_id: str | None
-) -> tuple[BotCommand | None, str | None]:
+) -> tuple[BotCommand | None, str | None, str]:
     """A message that is only a number answers the sender's numbered list in the chat:
-    the command it was about and the chosen record id, else ``(None, None)``."""
+    the command it was about, the chosen record id and the text typed with the first
+    command, else ``(None, None, "")``."""
     waiting = choice.pending(ctx.actor.id, chat_id)
     record_id = waiting.pick(text) if waiting is not None else None
     if waiting is None or record_id is None:
-        return None, None
+        return None, None, ""
     key = normalize_trigger(waiting.trigger)
     first = hooks.registry().bot_commands.get(key)
     if first is None:
-        return None, None
+        return None, None, ""
     for cmd in _variants(key, first):
         if (cmd.model or "") == waiting.model:
-            return cmd, record_id
-    return None, None
+            return cmd, record_id, waiting.rest or ""
+    return None, None, ""
 
 
 # ---------------------------------------------------------------------------- card clicks

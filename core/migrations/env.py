@@ -40,18 +40,45 @@ def run_migrations_online() -> None:
 
 
 def _run(connection, db) -> None:  # noqa: ANN001
+    sqlite = connection.dialect.name == "sqlite"
+    applied: list[object] = []
     context.configure(
         connection=connection,
         target_metadata=db.metadata,
         include_object=include_object,
         render_item=render_item,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
+        on_version_apply=lambda **kw: applied.append(kw["step"]),
     )
-    with context.begin_transaction():
-        context.run_migrations()
-    if connection.in_transaction():
-        connection.commit()
+    if sqlite:
+        # A batch operation rebuilds a table (new, copy, DROP, rename): with foreign keys on,
+        # the DROP deletes its rows first, cascading to the rows that reference them. As
+        # Alembic advises for SQLite, they are off while migrating (set before any
+        # transaction: inside one the pragma does nothing) and checked afterwards.
+        _sqlite_foreign_keys(connection, on=False)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite and applied:
+                violations = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if violations:
+                    raise RuntimeError("migrations left rows breaking foreign keys: " + "; ".join(
+                        f"{t} rowid {r} -> {p}" for t, r, p, _ in violations[:20]))
+        if connection.in_transaction():
+            connection.commit()
+    finally:
+        if sqlite:
+            if connection.in_transaction():
+                connection.rollback()
+            _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, *, on: bool) -> None:  # noqa: ANN001
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    if connection.exec_driver_sql("PRAGMA foreign_keys").scalar() != int(on):
+        raise RuntimeError("SQLite ignored PRAGMA foreign_keys (a transaction is open)")
+    connection.commit()
 
 
 run_migrations_online()

@@ -15,11 +15,13 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from core import hooks
+from core.audit import HISTORY_TABLES
 from core.audit import forget_tables
 from core.db import utcnow
 from core.errors import ModuleError
 from core.extensions import db
 from core.registry import migrations
+from core.registry import sqlite_ids
 from core.registry.discovery import ModuleInfo
 from core.registry.graph import auto_installable
 from core.registry.graph import closure
@@ -71,6 +73,9 @@ def ensure_core(progress: Progress = _noop) -> None:
     """Bring the core schema to head and seed the core roles and grants."""
     progress("core: 升级数据库结构")
     migrations.upgrade_branch("core")
+    # SQLite databases made before every table was AUTOINCREMENT (issue 14 #1): the
+    # tables of core and of every installed module, once.
+    sqlite_ids.rebuild(db.engine, progress)
     for code, label in CORE_ROLES.items():
         if db.session.get(Role, code) is None:
             db.session.add(Role(code=code, label=label, module="core"))
@@ -301,10 +306,6 @@ def uninstall(
         registry.hook.module_uninstalled(name=module, ctx=ctx)
     bump_registry_version()
     return plan
-
-
-HISTORY_TABLES = (("core_audit_log", "model"), ("core_comment", "model"),
-                  ("core_bot_chat_context", "model"), ("core_notification", "record_model"))
 
 
 def _cleanup_core_rows(module: str) -> None:

@@ -36,10 +36,19 @@ def _owner_and_model(table: str) -> tuple[str, type]:
     raise NotFoundError(gettext("记录不存在"))
 
 
+def _read_permission(owner: str, table: str) -> str:
+    return f"{owner}.{table[len(owner) + 1:]}.read"
+
+
 def read_permission(table: str) -> str:
     """``crm_customer`` → ``crm.customer.read``; ``demo_a_widget`` → ``demo_a.widget.read``."""
     owner, _model = _owner_and_model(table)
-    return f"{owner}.{table[len(owner) + 1:]}.read"
+    return _read_permission(owner, table)
+
+
+def _may_read(ctx: ServiceContext, permission: str) -> bool:
+    """Whether the actor holds ``permission`` (one an installed module declares)."""
+    return permission in hooks.registry().permissions and ctx.can(permission)
 
 
 def visible_history(ctx: ServiceContext, column_model: Any, column_id: Any) -> Any:
@@ -63,8 +72,7 @@ def visible_history(ctx: ServiceContext, column_model: Any, column_id: Any) -> A
     for owner, models in registry.models.items():
         for model in models:
             table = model.__tablename__
-            permission = f"{owner}.{table[len(owner) + 1:]}.read"
-            if permission not in registry.permissions or not ctx.can(permission):
+            if not _may_read(ctx, _read_permission(owner, table)):
                 continue
             ids = select(cast(model.id, String))
             rule = rule_clause(model, user)
@@ -77,9 +85,7 @@ def visible_history(ctx: ServiceContext, column_model: Any, column_id: Any) -> A
 def visible_record(ctx: ServiceContext, table: str, record_id: str) -> Any:
     """The record if the actor may read it, else NotFoundError (never a hint that it exists)."""
     _owner, model = _owner_and_model(table)
-    permission = read_permission(table)
-    registry = hooks.registry()
-    if permission not in registry.permissions or not ctx.can(permission):
+    if not _may_read(ctx, read_permission(table)):
         raise NotFoundError(gettext("记录不存在"))
     try:
         key = int(record_id)

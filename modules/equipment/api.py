@@ -73,7 +73,7 @@ class RecordIn(api.ApiIn):
     engineer_id: int | None = Field(default=None, ge=1)
     work_description: str = Field(min_length=1, max_length=5000)
     parts_replaced: str | None = Field(default=None, max_length=5000)
-    cost: api.Money | None = Field(default=None, ge=0)
+    cost: api.NonNegativeMoney | None = None
     next_maintenance_date: date | None = None
 
 

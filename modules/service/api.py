@@ -27,7 +27,7 @@ Hours = Annotated[
     Field(ge=0, le=1000, max_digits=6, decimal_places=2),
     WithJsonSchema({"anyOf": [
         {"type": "number", "minimum": 0, "maximum": 1000, "multipleOf": 0.01},
-        {"type": "string", "pattern": r"^[0-9]{1,4}(\.[0-9]{1,2})?$"},
+        {"type": "string", "pattern": r"^(1000(\.0{1,2})?|[0-9]{1,3}(\.[0-9]{1,2})?)$"},
     ]}, mode="validation"),
 ]
 # The client's own id of an offline action, echoed back in its result.

@@ -21,6 +21,13 @@ def stock_reference_visible(field: str, value: int, ctx: Any) -> bool | None:
 
 
 @hookimpl
+def load_demo_data(ctx: Any) -> None:
+    """The stock demo's request, made before the after-sales demo had tickets, is for its
+    requester's first ticket."""
+    services.link_demo_request(ctx)
+
+
+@hookimpl
 def part_request_decided(request: Any, ctx: Any) -> None:
     services.request_decided(ctx, request)
 

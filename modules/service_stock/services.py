@@ -36,6 +36,22 @@ def request_target(ctx: ServiceContext, text: str, chat_id: str | None) -> dict 
     return {"ticket_id": ticket.id, "equipment_id": ticket.equipment_id}
 
 
+def link_demo_request(ctx: ServiceContext) -> None:
+    """Demo data: stock's demo names no ticket when the tickets do not exist yet (its
+    request must name one its requester may see, issue 14 #2); once they do, the first
+    request without one is for the first ticket its requester sees."""
+    req = db.session.scalar(select(PartRequest).where(PartRequest.ticket_id.is_(None))
+                            .order_by(PartRequest.id).limit(1))
+    if req is None or req.requester is None:
+        return
+    as_requester = ServiceContext(actor=req.requester, source=ctx.source)
+    ticket = db.session.scalar(as_requester.scoped(
+        select(Ticket).order_by(Ticket.id).limit(1), Ticket))
+    if ticket is not None:
+        req.ticket_id, req.equipment_id = ticket.id, ticket.equipment_id
+        db.session.flush()
+
+
 def _lines_text(request: PartRequest, issued: bool) -> str:
     parts = []
     for line in request.lines:

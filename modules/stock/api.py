@@ -63,7 +63,9 @@ class PartOut(api.ApiOut):
 
 
 class PartIn(api.ApiIn):
-    part_code: str = Field(min_length=1, max_length=50)
+    # What ``catalogue.create_part`` takes (it upper-cases), declared (issue 14 #17).
+    part_code: str = Field(min_length=1, max_length=50, json_schema_extra={
+        "pattern": r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,49}$"})
     part_name: str = Field(min_length=1, max_length=200)
     category: str = "other"
     specification: str | None = Field(default=None, max_length=200)
@@ -186,8 +188,6 @@ def _move_out(move) -> dict:  # noqa: ANN001
 def checkout(ctx, part_id: int, body: CheckoutIn):  # noqa: ANN001, ANN201
     """Issue parts now (409 ``out_of_stock`` with the quantity on hand when short)."""
     wh = body.warehouse_id or req_svc.default_warehouse().id
-    ledger.check_references(ctx, ticket_id=body.ticket_id, equipment_id=body.equipment_id,
-                            technician_id=body.technician_id)
     return _move_out(ledger.checkout(ctx, part_id, wh, body.quantity, body.ticket_id,
                                      body.equipment_id, body.purpose, body.technician_id))
 
@@ -251,7 +251,6 @@ def list_requests(ctx):  # noqa: ANN001, ANN201
            body=PartRequestIn, response=PartRequestOut, status=201, tags=TAGS)
 def create_request(ctx, body: PartRequestIn):  # noqa: ANN001, ANN201
     """Ask for parts (for a ticket): waits for approval (``draft``: kept as a draft)."""
-    ledger.check_references(ctx, ticket_id=body.ticket_id, equipment_id=body.equipment_id)
     return req_svc.create_request(ctx, [i.model_dump() for i in body.items], body.ticket_id,
                                   body.equipment_id, body.notes, purpose=body.purpose,
                                   warehouse_id=body.warehouse_id, submit=not body.draft)

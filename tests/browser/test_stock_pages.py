@@ -18,6 +18,7 @@ def _stock(live, engineer):  # noqa: ANN001, ANN202
     from modules.stock.services import catalogue
     from modules.stock.services import ledger
     from modules.stock.services import requests
+    from tests.modules.stock.factories import open_ticket
 
     with live.app_context():
         ctx = ServiceContext.system("cli")
@@ -32,10 +33,11 @@ def _stock(live, engineer):  # noqa: ANN001, ANN202
                 "min_stock_alert": 3})
             ledger.receive(ctx, flt.id, main.id, 12, "20.00")
             ledger.receive(ctx, comp.id, main.id, 1, "900.00")
+        ticket = open_ticket()
         as_eng = ServiceContext(actor=db.session.merge(engineer), source="web")
         with unit_of_work(as_eng):
             req = requests.create_request(as_eng, [{"part_id": flt.id, "quantity": 2}],
-                                          ticket_id=42, notes="3楼空调制冷不好，更换滤网")
+                                          ticket_id=ticket, notes="3楼空调制冷不好，更换滤网")
         ids = flt.id, comp.id, main.id, req.id
         db.session.remove()
     return ids

@@ -172,7 +172,7 @@ def _owner_filter() -> int | None:
     raw = request.args.get("owner_id")
     if not raw:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ValidationError(_("owner_id 必须是整数"), fields={"owner_id": _("必须是整数")})
     return int(raw)
 

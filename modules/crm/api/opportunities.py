@@ -81,7 +81,7 @@ class OpportunityPatch(api.ApiIn):
 
 
 class QuoteIn(api.ApiIn):
-    amount: api.Money = Field(gt=0)
+    amount: api.PositiveMoney
     valid_until: date | None = None
     note: str | None = Field(default=None, max_length=2000)
 

@@ -90,10 +90,12 @@ def get_warehouse(warehouse_id: Any, field: str | None = None) -> Warehouse:
 
 
 def check_references(ctx: ServiceContext, **refs: int | None) -> None:
-    """``ticket_id`` / ``equipment_id`` named in an API request or checkout: each must be a
-    record the actor may see (asked of the modules that know it), and a technician an
-    active engineer; anything else is refused like a missing record (issue 14 #2). The
-    services take the ids as given (the chat bridge names the ticket itself)."""
+    """``ticket_id`` / ``equipment_id`` named on a part request or a checkout: each must be
+    a record the actor may see (asked of the modules that know it through
+    ``stock_reference_visible``), and a technician an active engineer; anything else is
+    refused like a missing record, the same 422 (issue 14 #2). Called by the services
+    (:func:`checkout`, ``requests.create_request``), so web, API, chat and batches all
+    pass through it; an id no installed module knows is taken as given."""
     for field, value in refs.items():
         if value is None:
             continue
@@ -198,8 +200,11 @@ def checkout(ctx: ServiceContext, part_id: int, warehouse_id: int, qty: Any,
              ticket_id: int | None = None, equipment_id: int | None = None,
              purpose: str = "repair", engineer_id: int | None = None,
              note: str = "") -> StockMove:
-    """Issue parts directly (出库 / checkout), recorded as parts usage."""
+    """Issue parts directly (出库 / checkout), recorded as parts usage. The ticket, the
+    equipment and the engineer are checked as :func:`check_references` says."""
     ctx.require("stock.move.issue")
+    check_references(ctx, ticket_id=ticket_id, equipment_id=equipment_id,
+                     technician_id=engineer_id)
     part, wh = get_part(part_id), get_warehouse(warehouse_id, "warehouse_id")
     n = quantity(qty)
     move = post_move(ctx, part, wh, -n, "issue", ticket_id=ticket_id,

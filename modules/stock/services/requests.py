@@ -40,6 +40,7 @@ from modules.stock.models import PartSubstitute
 from modules.stock.models import StockMove
 from modules.stock.models import Warehouse
 from modules.stock.services.ledger import OutOfStock
+from modules.stock.services.ledger import check_references
 from modules.stock.services.ledger import get_part
 from modules.stock.services.ledger import get_warehouse
 from modules.stock.services.ledger import post_move
@@ -128,6 +129,9 @@ def create_request(ctx: ServiceContext, items: list[dict], ticket_id: int | None
     for name, value in (("ticket_id", ticket_id), ("equipment_id", equipment_id)):
         if value is not None and (not isinstance(value, int) or value <= 0):
             raise ValidationError.of_fields({name: _("编号必须是正整数")})
+    # Web, API, chat and any batch alike: a ticket or equipment the actor may not see is
+    # refused like a missing one (issue 14 #2).
+    check_references(ctx, ticket_id=ticket_id, equipment_id=equipment_id)
     if warehouse_id is not None:
         get_warehouse(warehouse_id, "warehouse_id")
     lines = _lines(items)

@@ -55,3 +55,19 @@ def as_user(user: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 def on_hand(part: Any, warehouse: Any) -> int:
     return ledger.on_hand(part.id, warehouse.id)
+
+
+def open_ticket() -> int:
+    """The id of an open, unassigned ticket: one every engineer may name on a part request or
+    a checkout (``stock_reference_visible``, answered by ``service_stock``)."""
+    from tests.modules.crm.factories import make_customer
+    from tests.modules.service.factories import make_ticket
+
+    return make_ticket(make_customer(None)).id
+
+
+def some_equipment(make_user: Any) -> int:
+    """The id of an installed equipment record (engineers see every one)."""
+    from tests.modules.equipment.factories import installed_equipment
+
+    return installed_equipment(make_user("sales"))[0].id

@@ -23,6 +23,7 @@ from tests.modules.stock.factories import make_part
 from tests.modules.stock.factories import make_request
 from tests.modules.stock.factories import make_warehouse
 from tests.modules.stock.factories import on_hand
+from tests.modules.stock.factories import open_ticket
 from tests.modules.stock.factories import receive
 
 N, STOCK = 50, 10
@@ -74,10 +75,10 @@ def _ledger_equals_on_hand(part, warehouse) -> None:  # noqa: ANN001
 def test_fifty_concurrent_checkouts_of_one_against_ten(app_ctx):
     part, main = make_part("AC-FILTER-001", part_name="空调滤网"), make_warehouse()
     receive(part, main, STOCK)
-    part_id, wh_id = part.id, main.id
+    part_id, wh_id, ticket = part.id, main.id, open_ticket()
 
     ok, refused = _race(app_ctx, lambda ctx, i: ledger.checkout(
-        ctx, part_id, wh_id, 1, ticket_id=i + 1).id)
+        ctx, part_id, wh_id, 1, ticket_id=ticket).id)
 
     assert len(ok) == STOCK and len(refused) == N - STOCK
     assert all("库存不足" in m and "AC-FILTER-001" in m for m in refused)
@@ -93,7 +94,8 @@ def test_fifty_concurrent_approvals_issue_ten_and_queue_forty_in_order(app_ctx, 
     part, main = make_part("AC-FILTER-001"), make_warehouse()
     receive(part, main, STOCK)
     engineer = make_user("engineer")
-    ids = [make_request(engineer, part, 1, ticket_id=100 + i).id for i in range(N)]
+    ticket = open_ticket()
+    ids = [make_request(engineer, part, 1, ticket_id=ticket).id for i in range(N)]
 
     ok, refused = _race(app_ctx, lambda ctx, i: requests.approve_request(ctx, ids[i]).status)
 

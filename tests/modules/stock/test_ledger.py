@@ -17,6 +17,7 @@ from modules.stock.services.ledger import OutOfStock
 from tests.modules.stock.factories import make_part
 from tests.modules.stock.factories import make_warehouse
 from tests.modules.stock.factories import on_hand
+from tests.modules.stock.factories import open_ticket
 from tests.modules.stock.factories import receive
 from tests.modules.stock.factories import system
 
@@ -31,7 +32,7 @@ def test_receipt_issue_return_transfer_count_keep_on_hand_equal_to_ledger(app_ct
     part, main, van = make_part("AC-FILTER-001"), make_warehouse(), make_warehouse(kind="other")
     receive(part, main, 10, "20.00")
     ctx = system()
-    ledger.checkout(ctx, part.id, main.id, 3, ticket_id=42)
+    ledger.checkout(ctx, part.id, main.id, 3, ticket_id=open_ticket())
     ledger.return_parts(ctx, part.id, main.id, 1)
     ledger.transfer(ctx, part.id, main.id, van.id, 2)
     ledger.count(ctx, van.id, {part.id: 1})

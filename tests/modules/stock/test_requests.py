@@ -22,7 +22,9 @@ from tests.modules.stock.factories import make_part
 from tests.modules.stock.factories import make_request
 from tests.modules.stock.factories import make_warehouse
 from tests.modules.stock.factories import on_hand
+from tests.modules.stock.factories import open_ticket
 from tests.modules.stock.factories import receive
+from tests.modules.stock.factories import some_equipment
 
 
 @pytest.fixture
@@ -79,13 +81,14 @@ def test_urgent_purchase_when_short_and_the_queue_meanwhile(people):
 def test_return_of_unused_parts_goes_back_to_stock_and_usage(people):
     part, main = make_part(), make_warehouse()
     receive(part, main, 5)
-    req = make_request(people["eng"], part, 3, ticket_id=8)
+    ticket = open_ticket()
+    req = make_request(people["eng"], part, 3, ticket_id=ticket)
     as_user(people["keeper"], svc.approve_request, req.id)
     line_id = req.lines[0].id
     as_user(people["eng"], svc.return_unused, req.id, line_id, 2)
     assert on_hand(part, main) == 4
     used = db.session.scalar(select(func.sum(PartsUsage.quantity)).where(
-        PartsUsage.ticket_id == 8))
+        PartsUsage.ticket_id == ticket))
     assert used == 1
     with pytest.raises(TandemError):
         as_user(people["eng"], svc.return_unused, req.id, line_id, 2)
@@ -128,13 +131,15 @@ def test_every_decision_fires_part_request_decided(app, people):
     assert seen == [(a.id, "issued"), (b.id, "rejected")]
 
 
-def test_bridge_signature_create_request_with_ticket_and_equipment(people):
+def test_bridge_signature_create_request_with_ticket_and_equipment(people, make_user):
     part = make_part()
     make_warehouse()
+    ticket, equipment = open_ticket(), some_equipment(make_user)
     ctx = ServiceContext(actor=people["eng"], source="bot")
     with unit_of_work(ctx):
-        req = svc.create_request(ctx, [{"part_id": part.id, "quantity": 1}], 77, 5, "现场急用")
-    assert (req.ticket_id, req.equipment_id, req.notes) == (77, 5, "现场急用")
+        req = svc.create_request(ctx, [{"part_id": part.id, "quantity": 1}], ticket, equipment,
+                                 "现场急用")
+    assert (req.ticket_id, req.equipment_id, req.notes) == (ticket, equipment, "现场急用")
 
 
 def test_workspace_cards_and_searcher(app, people):
@@ -179,7 +184,7 @@ def test_demo_data_loads_and_the_daily_job_raises_for_the_short_compressor(app_c
         assert low_stock_daily() == {"purchase_requests": 0}
 
 
-def test_the_bridge_names_the_ticket_of_a_chat_request(app, people):
+def test_the_bridge_names_the_ticket_of_a_chat_request(app, people, make_user):
     """``service_stock`` answers ``part_request_target`` (an AS number or the chat's last
     ticket card); without it a plain ticket id is read."""
     from core.bot import IncomingMessage
@@ -191,11 +196,13 @@ def test_the_bridge_names_the_ticket_of_a_chat_request(app, people):
                     wecom_userid="zhang.eng")
     part = make_part("AC-FILTER-001")
     make_warehouse()
+    named, plain, equipment = open_ticket(), open_ticket(), some_equipment(make_user)
 
     class Bridge:
         @hookimpl
         def part_request_target(self, text, chat_id, ctx):  # noqa: ANN001, ANN201
-            return {"ticket_id": 4242, "equipment_id": 7} if text.startswith("AS") else None
+            return ({"ticket_id": named, "equipment_id": equipment} if text.startswith("AS")
+                    else None)
 
     pm = app.extensions["tandem_registry"].pm
     plugin = Bridge()
@@ -203,12 +210,12 @@ def test_the_bridge_names_the_ticket_of_a_chat_request(app, people):
     try:
         dispatch(IncomingMessage("#申请配件 AC-FILTER-001 1 AS20240202123456ABC", "zhang.eng",
                                  "g1"))
-        dispatch(IncomingMessage("#申请配件 AC-FILTER-001 2 工单42", "zhang.eng", "g1"))
+        dispatch(IncomingMessage(f"#申请配件 AC-FILTER-001 2 工单{plain}", "zhang.eng", "g1"))
         refused = dispatch(IncomingMessage("#申请配件 AC-FILTER-001 1 什么", "zhang.eng", "g1"))
     finally:
         pm.unregister(plugin)
     rows = db.session.execute(select(PartRequest.ticket_id, PartRequest.equipment_id)
                               .order_by(PartRequest.id)).all()
-    assert [tuple(r) for r in rows] == [(4242, 7), (42, None)]
+    assert [tuple(r) for r in rows] == [(named, equipment), (plain, None)]
     assert "看不懂工单号" in refused.to_text()
     assert part.id

@@ -12,6 +12,7 @@ from tests.modules.stock.factories import make_part
 from tests.modules.stock.factories import make_request
 from tests.modules.stock.factories import make_warehouse
 from tests.modules.stock.factories import on_hand
+from tests.modules.stock.factories import open_ticket
 from tests.modules.stock.factories import receive
 
 
@@ -28,7 +29,7 @@ def _stocked():  # noqa: ANN202
 def test_every_stock_page_renders_for_the_warehouse_keeper(client, login_as, make_user):
     login_as("warehouse")
     low, _ok, _main = _stocked()
-    req = make_request(make_user("engineer"), low, 1, ticket_id=7)
+    req = make_request(make_user("engineer"), low, 1, ticket_id=open_ticket())
     for url in ["/stock/parts", f"/stock/parts/{low.id}", "/stock/parts/new",
                 f"/stock/parts/{low.id}/edit", "/stock/requests", "/stock/requests/new",
                 f"/stock/requests/{req.id}", "/stock/receipt", "/stock/transfer",
@@ -53,7 +54,7 @@ def test_parts_list_filters_low_stock_category_and_search(client, login_as):
 def test_approve_from_the_web_issues_and_reject_needs_a_reason(client, login_as, make_user):
     _low, ok, main = _stocked()
     eng = make_user("engineer")
-    first, second = make_request(eng, ok, 3, ticket_id=9), make_request(eng, ok, 1)
+    first, second = make_request(eng, ok, 3, ticket_id=open_ticket()), make_request(eng, ok, 1)
     login_as("warehouse")
     response = client.post(f"/stock/requests/{first.id}/approve",
                            data={"warehouse_id": main.id, "when_short": "queue"})
@@ -88,12 +89,14 @@ def test_engineer_requests_and_sees_only_his_own_requests(client, make_user):
     low, ok, _main = _stocked()
     me, other = make_user("engineer"), make_user("engineer")
     theirs = make_request(other, ok, 1)
+    ticket = open_ticket()
     login(client, me)
     response = client.post("/stock/requests/new", data={"part_id": low.id, "quantity": "1",
-                                                         "ticket_id": "42", "purpose": "repair"})
+                                                         "ticket_id": str(ticket),
+                                                         "purpose": "repair"})
     assert response.status_code == 302
     mine = db.session.scalar(select(PartRequest).where(PartRequest.requester_id == me.id))
-    assert (mine.status, mine.ticket_id) == ("pending", 42)
+    assert (mine.status, mine.ticket_id) == ("pending", ticket)
     assert client.get(f"/stock/requests/{theirs.id}").status_code == 404
     listing = client.get("/stock/requests").get_data(as_text=True)
     assert mine.number in listing and theirs.number not in listing
@@ -130,7 +133,7 @@ def test_usage_statistics_by_part_engineer_month_and_model(client, login_as, mak
 
     _low, ok, _main = _stocked()
     eng = make_user("engineer", display_name="张工")
-    req = make_request(eng, ok, 3, ticket_id=5, equipment_id=11)
+    req = make_request(eng, ok, 3, ticket_id=open_ticket())
     as_user(make_user("warehouse"), svc.approve_request, req.id)
     as_user(eng, svc.return_unused, req.id, req.lines[0].id, 1)
     login_as("manager")
