@@ -1,0 +1,232 @@
+"""Writing the changes outbox: every create, update and delete of a module's audited
+record, in the transaction that makes it, whatever the edge (web, API, bot, job, CLI).
+
+How (the same Session events as :mod:`core.audit`):
+
+* ``after_flush`` notes which records a flush created, updated or deleted (ORM objects of
+  ``AuditedMixin`` models owned by a module) and the records named by business events of
+  :func:`core.audit.record` (a claim made with a conditional UPDATE);
+* ``do_orm_execute`` notes the rows an ORM-enabled bulk ``UPDATE``/``DELETE`` statement
+  will touch (``conditional_update`` and friends), read with the statement's own WHERE
+  (``FOR UPDATE`` on PostgreSQL, so the set is exactly the rows the UPDATE then writes);
+* ``before_commit`` folds the notes into one event per record (create + updates = create,
+  updates + delete = delete, create + delete = nothing), reads each record's values as they
+  are committed (one SELECT per table) and inserts the events, as the transaction's very
+  last statements.
+
+**Commit order on PostgreSQL.** A sequence hands out ids when a row is inserted, not when
+its transaction commits: with ids taken during the transaction, a reader paging by
+``id > cursor`` could pass over a row whose transaction commits later with a smaller id,
+and miss it for good. Here the events are inserted right before the commit, under a
+transaction-level advisory lock (``pg_advisory_xact_lock``) held until the commit ends:
+writers of events take their ids one after the other, each after the previous one is
+visible, so ids follow commit order and every snapshot sees a prefix of them. The reader
+needs no lock and no snapshot arithmetic: ``id > cursor`` is exact. The price: the last
+moments of writing transactions (the event INSERT and the commit's WAL flush) are
+serialised, a few hundred microseconds each (``bench/bench_changes.py``); a long
+transaction does not hold the lock while it works, only while it commits. (The other way,
+``pg_current_xact_id()`` per row and serving only transactions older than the snapshot's
+xmin, keeps writers parallel but orders by transaction start, not commit: two transactions
+updating the same record could be served in the opposite order of their commits, and one
+long transaction stalls the whole feed.) On SQLite writers are serialised by the database
+itself, so plain ids are in commit order too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import current_app
+from flask import has_app_context
+from sqlalchemy import event
+from sqlalchemy import inspect
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session
+
+from core import hooks
+from core.audit import AuditLog
+from core.audit import jsonable
+from core.audit import primary_key
+from core.changes.models import ChangeEvent
+from core.db import utcnow
+from core.services import current_context
+
+BUFFER = "tandem_change_buffer"
+# Any fixed 64-bit number, the same in every process ("tandem" in ASCII).
+LOCK_KEY = 0x74616E64656D
+_BASIC = frozenset({"create", "update", "delete"})
+_OWNERS: dict[int, tuple[Any, dict[str, tuple[str, type]]]] = {}
+
+
+def feed_enabled() -> bool:
+    """``TANDEM_CHANGES_FEED`` (default on); off only to measure what the feed costs."""
+    return has_app_context() and bool(current_app.config.get("TANDEM_CHANGES_FEED", True))
+
+
+def owned_tables() -> dict[str, tuple[str, type]]:
+    """Audited tables of installed modules: table → (module, model)."""
+    registry = hooks.registry_or_none()
+    if registry is None:
+        return {}
+    kept = _OWNERS.get(id(registry))
+    if kept is not None and kept[0] is registry:
+        return kept[1]
+    tables = {model.__tablename__: (owner, model)
+              for owner, models in registry.models.items() for model in models
+              if getattr(model, "__audited__", False)}
+    _OWNERS[id(registry)] = (registry, tables)
+    return tables
+
+
+def secret_fields(model: type) -> frozenset[str]:
+    """Columns never written to the feed (``__audit_exclude__``: password hashes, keys)."""
+    return frozenset(getattr(model, "__audit_exclude__", ()))
+
+
+def _note(session: Session, table: str, record_id: str, action: str,
+          changed: Iterable[str] = (), last: dict | None = None) -> None:
+    session.info.setdefault(BUFFER, []).append((table, record_id, action, tuple(changed), last))
+
+
+@event.listens_for(Session, "after_flush")
+def _capture_flush(session: Session, flush_context: object) -> None:
+    if not feed_enabled():
+        return
+    tables = owned_tables()
+    if not tables:
+        return
+    for obj in session.new:
+        table = getattr(obj, "__tablename__", None)
+        if table in tables:
+            _note(session, table, primary_key(obj), "create")
+        elif isinstance(obj, AuditLog) and obj.model in tables and obj.action not in _BASIC:
+            _note(session, obj.model, obj.record_id, "update")
+    for obj in session.dirty:
+        table = getattr(obj, "__tablename__", None)
+        if table in tables and session.is_modified(obj):
+            state = inspect(obj)
+            changed = [a.key for a in state.mapper.column_attrs
+                       if state.attrs[a.key].history.has_changes()]
+            if changed:
+                _note(session, table, primary_key(obj), "update", changed)
+    for obj in session.deleted:
+        table = getattr(obj, "__tablename__", None)
+        if table in tables:
+            state = inspect(obj)
+            hidden = secret_fields(type(obj))
+            last = {a.key: jsonable(state.dict[a.key]) for a in state.mapper.column_attrs
+                    if a.key in state.dict and a.key not in hidden}
+            _note(session, table, primary_key(obj), "delete", last=last)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _capture_bulk(state: ORMExecuteState) -> None:
+    """Rows a bulk ``UPDATE``/``DELETE`` of an audited model will write (see the module's
+    docstring); read before the statement runs, with its WHERE."""
+    if not (state.is_update or state.is_delete) or not feed_enabled():
+        return
+    statement = state.statement
+    table = getattr(statement, "table", None)
+    name = getattr(table, "name", None)
+    tables = owned_tables()
+    if name not in tables or statement.whereclause is None:
+        return
+    session = state.session
+    connection = session.connection()
+    if state.is_update:
+        changed = [getattr(k, "key", str(k)) for k in getattr(statement, "_values", None) or {}]
+        query = select(table.c.id).where(statement.whereclause)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        for (record_id,) in connection.execute(query):
+            _note(session, name, str(record_id), "update", changed)
+        return
+    hidden = secret_fields(tables[name][1])
+    query = select(table).where(statement.whereclause)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    for row in connection.execute(query).mappings():
+        last = {k: jsonable(v) for k, v in row.items() if k not in hidden}
+        _note(session, name, str(row["id"]), "delete", last=last)
+
+
+def fold(notes: list[tuple]) -> list[dict]:
+    """One event per record, in the order records were first touched: create + updates is
+    a create, anything + delete a delete (nothing when created in the same transaction)."""
+    folded: dict[tuple[str, str], dict] = {}
+    for table, record_id, action, changed, last in notes:
+        key = (table, record_id)
+        seen = folded.get(key)
+        if seen is None:
+            folded[key] = {"model": table, "record_id": record_id, "action": action,
+                           "changed": list(changed), "last": last}
+            continue
+        if action == "delete":
+            if seen["action"] == "create":
+                seen["action"] = "gone"
+            else:
+                seen.update(action="delete", last=last)
+        elif action == "update" and seen["action"] == "update":
+            seen["changed"] += [c for c in changed if c not in seen["changed"]]
+    return [e for e in folded.values() if e["action"] != "gone"]
+
+
+@event.listens_for(Session, "before_commit")
+def _write_events(session: Session) -> None:
+    if session.in_nested_transaction() or not session.info.get(BUFFER):
+        return
+    session.flush()  # what is still pending adds its notes
+    notes = session.info.pop(BUFFER, [])
+    tables = owned_tables()
+    events = [e for e in fold(notes) if e["model"] in tables]
+    if not events:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    values = _committed_values(connection, events, tables)
+    ctx = current_context()
+    rows = []
+    for e in events:
+        module, _model = tables[e["model"]]
+        if e["action"] == "delete":
+            data = e["last"] or {}
+        else:
+            data = values.get((e["model"], e["record_id"]))
+        if data is None:  # created or updated, then removed by a statement we do not see
+            continue
+        rows.append({"module": module, "model": e["model"], "record_id": e["record_id"],
+                     "action": e["action"], "changed": e["changed"], "data": data,
+                     "source": ctx.source if ctx else "system",
+                     "actor_id": ctx.actor_id if ctx else None,
+                     "at": ctx.now if ctx else utcnow()})
+    if rows:
+        connection.execute(ChangeEvent.__table__.insert(), rows)
+
+
+def _committed_values(connection: Any, events: list[dict],
+                      tables: dict[str, tuple[str, type]]) -> dict[tuple[str, str], dict]:
+    """Each created or updated record's values as this transaction commits them."""
+    ids: dict[str, list[int]] = {}
+    for e in events:
+        if e["action"] != "delete" and e["record_id"].isdigit():
+            ids.setdefault(e["model"], []).append(int(e["record_id"]))
+    values = {}
+    for table_name, record_ids in ids.items():
+        model = tables[table_name][1]
+        table = model.__table__
+        hidden = secret_fields(model)
+        for row in connection.execute(select(table).where(table.c.id.in_(record_ids))).mappings():
+            values[(table_name, str(row["id"]))] = {k: jsonable(v) for k, v in row.items()
+                                                    if k not in hidden}
+    return values
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_notes(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: unit_of_work cuts back its own part
+        return
+    session.info.pop(BUFFER, None)
