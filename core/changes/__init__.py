@@ -35,6 +35,7 @@ from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy.sql.visitors import iterate
 
 from core import hooks
 from core.changes.capture import owned_tables
@@ -193,8 +194,11 @@ def _deleted_visible(user: Any, model: type, last: dict) -> bool:
     if clause is None:
         return True
     table = model.__table__
+    used = {c.key for c in iterate(clause) if getattr(c, "table", None) is table}
     columns = [literal(_python(column, last.get(column.key)), type_=column.type).label(column.key)
-               for column in table.columns]
+               for column in table.columns if column.key in used]
+    if not columns:
+        return bool(db.session.scalar(select(exists().where(clause))))
     row = select(*columns).subquery()
     adapted = ClauseAdapter(row, include_fn=lambda c: getattr(c, "table", None) is table,
                             adapt_on_names=True).traverse(clause)
@@ -210,7 +214,7 @@ def _python(column: Any, value: Any) -> Any:
     if value is None:
         return None
     try:
-        kind = column.type.python_type
+        kind = getattr(column.type, "impl", column.type).python_type
     except NotImplementedError:
         return value
     if kind is bool or kind is int:
