@@ -176,10 +176,13 @@ def fold(notes: list[tuple]) -> list[dict]:
 
 @event.listens_for(Session, "before_commit")
 def _write_events(session: Session) -> None:
-    if session.in_nested_transaction() or not session.info.get(BUFFER):
+    if session.in_nested_transaction():
         return
-    session.flush()  # what is still pending adds its notes
-    notes = session.info.pop(BUFFER, [])
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the commit's own flush comes after this event: notes first
+    notes = session.info.pop(BUFFER, None)
+    if not notes:
+        return
     tables = owned_tables()
     events = [e for e in fold(notes) if e["model"] in tables]
     if not events:

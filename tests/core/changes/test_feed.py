@@ -229,3 +229,14 @@ def test_the_changes_endpoints_are_in_the_openapi_document(client):
     assert {"400", "410", "422"} <= set(op["responses"])
     assert {p["name"] for p in op["parameters"]} == {"since", "modules", "limit"}
     assert "/api/v1/webhooks" in doc["paths"]
+
+
+def test_a_commit_that_flushes_by_itself_writes_its_events_in_that_commit(people):
+    """No explicit flush: the commit's own flush comes after ``before_commit``; the events
+    of that flush are still written by the same commit, with its context."""
+    start = db.session.scalar(select(db.func.max(ChangeEvent.id))) or 0
+    with unit_of_work(ServiceContext.system("cli")):
+        db.session.add(Customer(customer_type="individual", customer_name="自行提交",
+                                phone=mobile(904), customer_level="normal", status="in_pool"))
+    rows = db.session.scalars(select(ChangeEvent).where(ChangeEvent.id > start)).all()
+    assert [(r.action, r.source) for r in rows] == [("create", "cli")]
