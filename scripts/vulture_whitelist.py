@@ -155,3 +155,9 @@ _.requested_by_id
 _.counted_by_id
 _.counted_at
 _.count_id
+
+# the changes feed: response fields of the API (pydantic); the test's loopback HTTP server
+_.next_cursor
+_.has_more
+_.do_POST
+_.log_message

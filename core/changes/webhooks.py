@@ -28,7 +28,6 @@ import secrets
 import time
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 import requests
