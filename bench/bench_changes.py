@@ -89,7 +89,7 @@ def _update(app: Any, opp_id: int, n: int) -> None:
     with app.app_context():
         ctx = ServiceContext.system("api")
         with unit_of_work(ctx):
-            update_opportunity(ctx, opp_id, {"quantity": 1 + n % 50})
+            update_opportunity(ctx, opp_id, {"quantity": 10 + n})  # always a change
 
 
 def updater(app: Any, ids: list[int]) -> Any:
@@ -114,7 +114,7 @@ def concurrent(app: Any, ids: list[int]) -> Any:
 
         def writer(w: int) -> None:
             for i in range(UPDATES_PER_WRITER):
-                _update(app, ids[(base + w * UPDATES_PER_WRITER + i) % len(ids)], i)
+                _update(app, ids[(base + w * UPDATES_PER_WRITER + i) % len(ids)], base + i)
 
         threads = [threading.Thread(target=writer, args=(w,)) for w in range(WRITERS)]
         for t in threads:

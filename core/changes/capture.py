@@ -87,8 +87,12 @@ def secret_fields(model: type) -> frozenset[str]:
 
 
 def _note(session: Session, table: str, record_id: str, action: str,
-          changed: Iterable[str] = (), last: dict | None = None) -> None:
-    session.info.setdefault(BUFFER, []).append((table, record_id, action, tuple(changed), last))
+          changed: Iterable[str] = (), last: dict | None = None, obj: Any = None) -> None:
+    """``obj``: the change went through this object of the session, which then holds what
+    is committed (kept here until the commit: the identity map's reference is weak). A bulk
+    statement or a business event bypasses the objects: the values are read back."""
+    session.info.setdefault(BUFFER, []).append(
+        (table, record_id, action, tuple(changed), last, obj))
 
 
 @event.listens_for(Session, "after_flush")
@@ -101,7 +105,7 @@ def _capture_flush(session: Session, flush_context: object) -> None:
     for obj in session.new:
         table = getattr(obj, "__tablename__", None)
         if table in tables:
-            _note(session, table, primary_key(obj), "create")
+            _note(session, table, primary_key(obj), "create", obj=obj)
         elif isinstance(obj, AuditLog) and obj.model in tables and obj.action not in _BASIC:
             _note(session, obj.model, obj.record_id, "update")
     for obj in session.dirty:
@@ -111,7 +115,7 @@ def _capture_flush(session: Session, flush_context: object) -> None:
             changed = [a.key for a in state.mapper.column_attrs
                        if state.attrs[a.key].history.has_changes()]
             if changed:
-                _note(session, table, primary_key(obj), "update", changed)
+                _note(session, table, primary_key(obj), "update", changed, obj=obj)
     for obj in session.deleted:
         table = getattr(obj, "__tablename__", None)
         if table in tables:
@@ -157,13 +161,15 @@ def fold(notes: list[tuple]) -> list[dict]:
     """One event per record, in the order records were first touched: create + updates is
     a create, anything + delete a delete (nothing when created in the same transaction)."""
     folded: dict[tuple[str, str], dict] = {}
-    for table, record_id, action, changed, last in notes:
+    for table, record_id, action, changed, last, obj in notes:
         key = (table, record_id)
         seen = folded.get(key)
         if seen is None:
             folded[key] = {"model": table, "record_id": record_id, "action": action,
-                           "changed": list(changed), "last": last}
+                           "changed": list(changed), "last": last, "obj": obj}
             continue
+        if obj is None or seen["obj"] is None:
+            seen["obj"] = None
         if action == "delete":
             if seen["action"] == "create":
                 seen["action"] = "gone"
@@ -190,7 +196,7 @@ def _write_events(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    values = _committed_values(connection, events, tables)
+    values = _committed_values(session, events, tables)
     ctx = current_context()
     rows = []
     for e in events:
@@ -210,14 +216,40 @@ def _write_events(session: Session) -> None:
         connection.execute(ChangeEvent.__table__.insert(), rows)
 
 
-def _committed_values(connection: Any, events: list[dict],
-                      tables: dict[str, tuple[str, type]]) -> dict[tuple[str, str], dict]:
-    """Each created or updated record's values as this transaction commits them."""
-    ids: dict[str, list[int]] = {}
-    for e in events:
-        if e["action"] != "delete" and e["record_id"].isdigit():
-            ids.setdefault(e["model"], []).append(int(e["record_id"]))
+def _object_values(obj: Any, model: type) -> dict | None:
+    """The values of a record's object, if every column is loaded (after the last flush it
+    holds what is committed); else None."""
+    state = inspect(obj)
+    if state.expired_attributes or state.deleted or state.detached:
+        return None
+    loaded = state.dict
+    hidden = secret_fields(model)
     values = {}
+    for attr in state.mapper.column_attrs:
+        if attr.key not in loaded:
+            return None
+        if attr.key not in hidden:
+            values[attr.key] = jsonable(loaded[attr.key])
+    return values
+
+
+def _committed_values(session: Session, events: list[dict],
+                      tables: dict[str, tuple[str, type]]) -> dict[tuple[str, str], dict]:
+    """Each created or updated record's values as this transaction commits them: from its
+    object when only the session's objects changed it, else read back (one SELECT a
+    table)."""
+    ids: dict[str, list[int]] = {}
+    values = {}
+    for e in events:
+        if e["action"] == "delete" or not e["record_id"].isdigit():
+            continue
+        if e["obj"] is not None:
+            kept = _object_values(e["obj"], tables[e["model"]][1])
+            if kept is not None:
+                values[(e["model"], e["record_id"])] = kept
+                continue
+        ids.setdefault(e["model"], []).append(int(e["record_id"]))
+    connection = session.connection()
     for table_name, record_ids in ids.items():
         model = tables[table_name][1]
         table = model.__table__
