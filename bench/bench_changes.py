@@ -41,14 +41,14 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
     off = installed_app(url, instance, ["crm"], TANDEM_CHANGES_FEED=False)
     ids = populate(app, n_opps)
     results = [alternate("opportunity update, one service call — with the feed vs without",
-                         updater(app, ids), updater(off, ids), repeat)]
+                         updater(app, ids, 0), updater(off, ids, 1), repeat)]
     with app.app_context():
         postgres = db.engine.dialect.name == "postgresql"
     if postgres:
         rounds = max(3, repeat // 20)
         results.append(alternate(
             f"{WRITERS} concurrent writers, ms per update — with the feed vs without",
-            concurrent(app, ids), concurrent(off, ids), rounds, warmup=1))
+            concurrent(app, ids, 0), concurrent(off, ids, 1), rounds, warmup=1))
     token = admin_token(app)
     client = served_client(app)
     headers = {"Authorization": f"Bearer {token}"}
@@ -92,18 +92,20 @@ def _update(app: Any, opp_id: int, n: int) -> None:
             update_opportunity(ctx, opp_id, {"quantity": 10 + n})  # always a change
 
 
-def updater(app: Any, ids: list[int]) -> Any:
-    """One update per call, each on the next opportunity (its own app context)."""
+def updater(app: Any, ids: list[int], side: int) -> Any:
+    """One update per call, each on the next opportunity (its own app context). The two
+    sides walk the same rows: ``side`` (0 or 1) keeps their values apart, so that each
+    update changes the row (an unchanged value writes nothing)."""
     state = {"n": 0}
 
     def run() -> None:
         state["n"] += 1
-        _update(app, ids[state["n"] % len(ids)], state["n"])
+        _update(app, ids[state["n"] % len(ids)], 2 * state["n"] + side)
 
     return run
 
 
-def concurrent(app: Any, ids: list[int]) -> Any:
+def concurrent(app: Any, ids: list[int], side: int) -> Any:
     """``WRITERS`` threads doing ``UPDATES_PER_WRITER`` updates each, on distinct rows; one
     call's time divided by the number of updates."""
     state = {"n": 0}
@@ -114,7 +116,8 @@ def concurrent(app: Any, ids: list[int]) -> Any:
 
         def writer(w: int) -> None:
             for i in range(UPDATES_PER_WRITER):
-                _update(app, ids[(base + w * UPDATES_PER_WRITER + i) % len(ids)], base + i)
+                _update(app, ids[(base + w * UPDATES_PER_WRITER + i) % len(ids)],
+                        2 * (base + i) + side)
 
         threads = [threading.Thread(target=writer, args=(w,)) for w in range(WRITERS)]
         for t in threads:
