@@ -175,13 +175,14 @@ def forget_records(connection: Any, records: list[tuple[str, str]]) -> None:
 def forget_tables(connection: Any, prefix: str) -> dict[str, int]:
     """Remove every core row keyed by a record of the tables named ``prefix…`` (a module's,
     at uninstall): audit rows, comments, chat contexts, notifications and the inbox
-    messages made from them. Returns how many rows of each kind went."""
+    messages made from them, and the module's events of the changes feed. Returns how many rows of each kind went."""
     tables = db.metadata.tables
     removed: dict[str, int] = {}
     pattern = prefix.replace("_", "\\_") + "%"
     for name, column in (("core_audit_log", "model"), ("core_comment", "model"),
                          ("core_bot_chat_context", "model"),
-                         ("core_notification", "record_model")):
+                         ("core_notification", "record_model"),
+                         ("core_change_event", "model")):
         table = tables.get(name)
         if table is None:
             continue

@@ -136,20 +136,23 @@ def _capture_bulk(state: ORMExecuteState) -> None:
     table = getattr(statement, "table", None)
     name = getattr(table, "name", None)
     tables = owned_tables()
-    if name not in tables or statement.whereclause is None:
+    if name not in tables:
         return
     session = state.session
     connection = session.connection()
+    where = statement.whereclause
     if state.is_update:
         changed = [getattr(k, "key", str(k)) for k in getattr(statement, "_values", None) or {}]
-        query = select(table.c.id).where(statement.whereclause)
+        query = select(table.c.id)
+        if where is not None:
+            query = query.where(where)
         if connection.dialect.name == "postgresql":
             query = query.with_for_update()
         for (record_id,) in connection.execute(query):
             _note(session, name, str(record_id), "update", changed)
         return
     hidden = secret_fields(tables[name][1])
-    query = select(table).where(statement.whereclause)
+    query = select(table) if where is None else select(table).where(where)
     if connection.dialect.name == "postgresql":
         query = query.with_for_update()
     for row in connection.execute(query).mappings():

@@ -304,7 +304,8 @@ def uninstall(
 
 
 HISTORY_TABLES = (("core_audit_log", "model"), ("core_comment", "model"),
-                  ("core_bot_chat_context", "model"), ("core_notification", "record_model"))
+                  ("core_bot_chat_context", "model"), ("core_notification", "record_model"),
+                  ("core_change_event", "model"))
 
 
 def _cleanup_core_rows(module: str) -> None:

@@ -240,3 +240,38 @@ def test_a_commit_that_flushes_by_itself_writes_its_events_in_that_commit(people
                                 phone=mobile(904), customer_level="normal", status="in_pool"))
     rows = db.session.scalars(select(ChangeEvent).where(ChangeEvent.id > start)).all()
     assert [(r.action, r.source) for r in rows] == [("create", "cli")]
+
+
+def test_a_failed_savepoint_leaves_no_event(people):
+    """A nested unit of work that fails is rolled back with its notes; the outer one's
+    records still appear."""
+    start = db.session.scalar(select(db.func.max(ChangeEvent.id))) or 0
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        kept = Customer(customer_type="individual", customer_name="外层", phone=mobile(905),
+                        customer_level="normal", status="in_pool")
+        db.session.add(kept)
+        db.session.flush()
+        with pytest.raises(RuntimeError), unit_of_work(ctx):
+            db.session.add(Customer(customer_type="individual", customer_name="内层",
+                                    phone=mobile(906), customer_level="normal",
+                                    status="in_pool"))
+            db.session.flush()
+            raise RuntimeError("inner fails")
+    rows = db.session.scalars(select(ChangeEvent).where(ChangeEvent.id > start)).all()
+    assert [(r.record_id, r.action) for r in rows] == [(str(kept.id), "create")]
+
+
+def test_uninstalling_a_module_removes_its_events(make_app):
+    from core.registry import installer
+
+    app = make_app(modules=["demo_a"])
+    with app.app_context():
+        db.session.add_all([ChangeEvent(module="demo_a", model="demo_a_widget", record_id="1",
+                                        action="create", source="cli", data={}, changed=[]),
+                            ChangeEvent(module="crm", model="crm_customer", record_id="1",
+                                        action="create", source="cli", data={}, changed=[])])
+        db.session.commit()
+        assert installer.uninstall_plan("demo_a").history["core_change_event"] == 1
+        installer.uninstall("demo_a")
+        assert db.session.scalars(select(ChangeEvent.model)).all() == ["crm_customer"]
