@@ -175,7 +175,8 @@ def forget_records(connection: Any, records: list[tuple[str, str]]) -> None:
 def forget_tables(connection: Any, prefix: str) -> dict[str, int]:
     """Remove every core row keyed by a record of the tables named ``prefix…`` (a module's,
     at uninstall): audit rows, comments, chat contexts, notifications and the inbox
-    messages made from them, and the module's events of the changes feed. Returns how many rows of each kind went."""
+    messages made from them, and the module's events of the changes feed. Returns how many
+    rows of each kind went."""
     tables = db.metadata.tables
     removed: dict[str, int] = {}
     pattern = prefix.replace("_", "\\_") + "%"
