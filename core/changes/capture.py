@@ -10,9 +10,15 @@ How (the same Session events as :mod:`core.audit`):
   will touch (``conditional_update`` and friends), read with the statement's own WHERE
   (``FOR UPDATE`` on PostgreSQL, so the set is exactly the rows the UPDATE then writes);
 * ``before_commit`` folds the notes into one event per record (create + updates = create,
-  updates + delete = delete, create + delete = nothing), reads each record's values as they
-  are committed (one SELECT per table) and inserts the events, as the transaction's very
-  last statements.
+  updates + delete = delete, create + delete = nothing), takes each record's values as they
+  are committed (from its object when only the session's objects changed it, else read
+  back, one SELECT per table) and inserts the events, as the transaction's very last
+  statements.
+
+A known gap: on PostgreSQL, a row inserted and committed by another transaction between a
+bulk UPDATE's pre-SELECT and the UPDATE itself (READ COMMITTED takes a new snapshot per
+statement) can be updated without being noted. Bulk UPDATEs here name their rows by id or
+by a state a new row does not have yet, so it has not been seen in practice.
 
 **Commit order on PostgreSQL.** A sequence hands out ids when a row is inserted, not when
 its transaction commits: with ids taken during the transaction, a reader paging by
