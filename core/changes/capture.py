@@ -17,8 +17,9 @@ How (the same Session events as :mod:`core.audit`):
 
 A known gap: on PostgreSQL, a row inserted and committed by another transaction between a
 bulk UPDATE's pre-SELECT and the UPDATE itself (READ COMMITTED takes a new snapshot per
-statement) can be updated without being noted. Bulk UPDATEs here name their rows by id or
-by a state a new row does not have yet, so it has not been seen in practice.
+statement) can be updated without being noted. Most bulk UPDATEs here name their rows by
+id; the others (a handover moving a customer's open opportunities, the SLA scan) would miss
+only a row committed in that very instant. RETURNING would close it; not done yet.
 
 **Commit order on PostgreSQL.** A sequence hands out ids when a row is inserted, not when
 its transaction commits: with ids taken during the transaction, a reader paging by
