@@ -38,6 +38,8 @@ from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.sql.visitors import iterate
 
 from core import hooks
+from core.changes.capture import key_column
+from core.changes.capture import key_value
 from core.changes.capture import owned_tables
 from core.changes.models import ChangeEvent
 from core.db import utcnow
@@ -165,14 +167,18 @@ def visible_events(ctx: ServiceContext, events: list[ChangeEvent]) -> list[Chang
         permission = _read_permission(owner_model[0], table) if owner_model else ""
         readable[table] = bool(owner_model) and permission in registry.permissions \
             and ctx.can(permission)
-    live: dict[str, set[int]] = {}
+    live: dict[str, set[str]] = {}
     for e in events:
-        if readable[e.model] and e.action != "delete" and e.record_id.isdigit():
-            live.setdefault(e.model, set()).add(int(e.record_id))
+        if readable[e.model] and e.action != "delete":
+            live.setdefault(e.model, set()).add(e.record_id)
     seen: set[tuple[str, str]] = set()
     for table, ids in live.items():
         model = tables[table][1]
-        query = ctx.scoped(select(model.id).where(model.id.in_(sorted(ids))), model)
+        key = key_column(model.__table__)
+        if key is None:  # a composite key: served to unrestricted callers only
+            continue
+        query = ctx.scoped(select(key).where(key.in_([key_value(key, i) for i in sorted(ids)])),
+                           model)
         seen |= {(table, str(i)) for i in db.session.scalars(query)}
     kept = []
     for e in events:

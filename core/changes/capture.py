@@ -93,6 +93,21 @@ def secret_fields(model: type) -> frozenset[str]:
     return frozenset(getattr(model, "__audit_exclude__", ()))
 
 
+def key_column(table: Any) -> Any:
+    """The table's single primary-key column (``id`` for most), None for a composite key."""
+    columns = list(table.primary_key.columns)
+    return columns[0] if len(columns) == 1 else None
+
+
+def key_value(column: Any, record_id: str) -> Any:
+    """A record id (text, as in events) as the key column's Python value."""
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        return record_id
+    return int(record_id) if kind is int and record_id.isdigit() else record_id
+
+
 def _note(session: Session, table: str, record_id: str, action: str,
           changed: Iterable[str] = (), last: dict | None = None, obj: Any = None) -> None:
     """``obj``: the change went through this object of the session, which then holds what
@@ -143,14 +158,15 @@ def _capture_bulk(state: ORMExecuteState) -> None:
     table = getattr(statement, "table", None)
     name = getattr(table, "name", None)
     tables = owned_tables()
-    if name not in tables:
+    key = key_column(table) if name in tables else None
+    if key is None:
         return
     session = state.session
     connection = session.connection()
     where = statement.whereclause
     if state.is_update:
         changed = [getattr(k, "key", str(k)) for k in getattr(statement, "_values", None) or {}]
-        query = select(table.c.id)
+        query = select(key)
         if where is not None:
             query = query.where(where)
         if connection.dialect.name == "postgresql":
@@ -164,7 +180,7 @@ def _capture_bulk(state: ORMExecuteState) -> None:
         query = query.with_for_update()
     for row in connection.execute(query).mappings():
         last = {k: jsonable(v) for k, v in row.items() if k not in hidden}
-        _note(session, name, str(row["id"]), "delete", last=last)
+        _note(session, name, str(row[key.name]), "delete", last=last)
 
 
 def fold(notes: list[tuple]) -> list[dict]:
@@ -248,25 +264,29 @@ def _committed_values(session: Session, events: list[dict],
     """Each created or updated record's values as this transaction commits them: from its
     object when only the session's objects changed it, else read back (one SELECT a
     table)."""
-    ids: dict[str, list[int]] = {}
+    ids: dict[str, list[Any]] = {}
     values = {}
     for e in events:
-        if e["action"] == "delete" or not e["record_id"].isdigit():
+        if e["action"] == "delete":
             continue
         if e["obj"] is not None:
             kept = _object_values(e["obj"], tables[e["model"]][1])
             if kept is not None:
                 values[(e["model"], e["record_id"])] = kept
                 continue
-        ids.setdefault(e["model"], []).append(int(e["record_id"]))
+        ids.setdefault(e["model"], []).append(e["record_id"])
     connection = session.connection()
     for table_name, record_ids in ids.items():
         model = tables[table_name][1]
         table = model.__table__
+        key = key_column(table)
+        if key is None:  # a composite key: no values (the event still says what changed)
+            continue
         hidden = secret_fields(model)
-        for row in connection.execute(select(table).where(table.c.id.in_(record_ids))).mappings():
-            values[(table_name, str(row["id"]))] = {k: jsonable(v) for k, v in row.items()
-                                                    if k not in hidden}
+        wanted = [key_value(key, r) for r in record_ids]
+        for row in connection.execute(select(table).where(key.in_(wanted))).mappings():
+            values[(table_name, str(row[key.name]))] = {k: jsonable(v) for k, v in row.items()
+                                                        if k not in hidden}
     return values
 
 

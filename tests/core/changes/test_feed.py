@@ -275,3 +275,20 @@ def test_uninstalling_a_module_removes_its_events(make_app):
         assert installer.uninstall_plan("demo_a").history["core_change_event"] == 1
         installer.uninstall("demo_a")
         assert db.session.scalars(select(ChangeEvent.model)).all() == ["crm_customer"]
+
+
+def test_a_record_keyed_by_another_column_than_id(make_user):
+    """``service_engineer`` is keyed by ``user_id``: its changes are events like any."""
+    from modules.service.services.dispatch import save_engineer
+
+    user = make_user("engineer", username="gong")
+    start = db.session.scalar(select(db.func.max(ChangeEvent.id))) or 0
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        save_engineer(ctx, user.id, {"skills": ["repair"]})
+    with unit_of_work(ctx):
+        save_engineer(ctx, user.id, {"skills": ["install"]})
+    page = read_changes(ServiceContext.system(), encode_cursor(start), modules=["service"])
+    mine = [(e["record_id"], e["action"], e["data"]["skills"]) for e in page["data"]
+            if e["model"] == "service_engineer"]
+    assert mine == [(str(user.id), "create", ["repair"]), (str(user.id), "update", ["install"])]
