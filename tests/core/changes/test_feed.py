@@ -213,8 +213,8 @@ def forget_pruning(app_ctx):
     db.session.commit()
 
 
-def test_retention_prunes_old_events_and_an_expired_cursor_answers_410(people, api,
-                                                                        forget_pruning):
+@pytest.mark.usefixtures("forget_pruning")
+def test_retention_prunes_old_events_and_an_expired_cursor_answers_410(people, api):
     make_customer(people["a"])
     admin = api("admin")
     events, _end = feed(admin)
