@@ -176,13 +176,15 @@ def forget_records(connection: Any, records: list[tuple[str, str]]) -> None:
 # removed: (table, model column). Uninstall counts and removes them; the SQLite id upgrade
 # reads them for the highest id a deleted record ever had.
 HISTORY_TABLES = (("core_audit_log", "model"), ("core_comment", "model"),
-                  ("core_bot_chat_context", "model"), ("core_notification", "record_model"))
+                  ("core_bot_chat_context", "model"), ("core_notification", "record_model"),
+                  ("core_change_event", "model"))
 
 
 def forget_tables(connection: Any, prefix: str) -> dict[str, int]:
     """Remove every core row keyed by a record of the tables named ``prefix…`` (a module's,
     at uninstall): audit rows, comments, chat contexts, notifications and the inbox
-    messages made from them. Returns how many rows of each kind went."""
+    messages made from them, and the module's events of the changes feed. Returns how many
+    rows of each kind went."""
     tables = db.metadata.tables
     removed: dict[str, int] = {}
     pattern = prefix.replace("_", "\\_") + "%"

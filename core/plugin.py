@@ -25,6 +25,7 @@ def register_permissions() -> list[Permission]:
         Permission("core.audit.read", "查看操作日志", ("manager",)),
         Permission("core.module.manage", "安装与卸载应用"),
         Permission("core.jobs.manage", "查看与重试后台任务"),
+        Permission("core.webhook.manage", "管理数据变更推送（Webhook）"),
     ]
 
 
@@ -43,6 +44,8 @@ def register_menus() -> list[MenuItem]:
                  "core.audit.read"),
         MenuItem("settings.jobs", "后台任务", "core_system.failed_jobs", "settings", 70,
                  "core.jobs.manage"),
+        MenuItem("settings.webhooks", "数据推送", "core_webhooks.webhooks", "settings", 80,
+                 "core.webhook.manage"),
     ]
 
 
@@ -58,6 +61,12 @@ def register_jobs() -> list[JobSpec]:
         JobSpec("core.notify.deliver", "core.notify:deliver", description="发送一条通知"),
         JobSpec("core.outbox.relay", "core.notify:relay", schedule="* * * * *",
                 description="补发未送出或待重试的通知"),
+        JobSpec("core.changes.prune", "core.changes:prune", schedule="17 3 * * *",
+                description="清理超过保留期的数据变更记录"),
+        JobSpec("core.webhooks.relay", "core.changes.webhooks:relay", schedule="* * * * *",
+                description="把新的数据变更推送给 Webhook 订阅，并重试失败的推送"),
+        JobSpec("core.webhooks.deliver", "core.changes.webhooks:deliver",
+                description="推送一条数据变更"),
     ]
 
 

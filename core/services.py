@@ -91,7 +91,7 @@ def after_commit(callback: Callable[[], None], session: Session | None = None) -
 
 _DEPTH = "tandem_uow_depth"
 # Lists in ``session.info`` that belong to what a savepoint did: cut back when it rolls back.
-_SAVEPOINT_LISTS = ("after_commit", "changed_records")
+_SAVEPOINT_LISTS = ("after_commit", "changed_records", "tandem_change_buffer")
 
 
 def in_unit_of_work(session: Session | None = None) -> bool:

@@ -160,3 +160,9 @@ _.count_id
 
 # gunicorn.conf.py names it in a string (wsgi_app)
 _.production_app
+
+# the changes feed: response fields of the API (pydantic); the test's loopback HTTP server
+_.next_cursor
+_.has_more
+_.do_POST
+_.log_message

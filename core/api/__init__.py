@@ -53,6 +53,7 @@ __all__ = [
 
 def blueprints() -> list[Blueprint]:
     """Core's API blueprint (picked up by :func:`core.web.core_blueprints`)."""
+    from core.api.changes import bp as changes_bp
     from core.api.views import bp
 
-    return [bp]
+    return [bp, changes_bp]

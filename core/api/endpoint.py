@@ -70,6 +70,7 @@ class ApiMeta:
     summary: str = ""
     description: str = ""
     tags: list[str] = field(default_factory=list)
+    errors: tuple[str, ...] = ()  # extra documented error statuses, e.g. ("410",)
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -200,6 +201,7 @@ def api_view(
     tags: Iterable[str] = (),
     list_endpoint: bool = False,
     many: bool = False,
+    errors: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API endpoint (use under ``@bp.get(...)``; :func:`route` does both).
 
@@ -231,6 +233,7 @@ def api_view(
             summary=summary or doc.split("\n")[0],
             description=doc,
             tags=list(tags),
+            errors=tuple(errors),
         )
 
         @wraps(view)

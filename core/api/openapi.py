@@ -61,6 +61,7 @@ ERRORS = {
     "403": "无权限",
     "404": "不存在或无权查看",
     "409": "冲突（如重复），不透露其他记录",
+    "410": "游标已过期（早于保留期），需重新全量同步",
     "422": "字段无效，fields 逐一列出",
 }
 LEGACY_LIST_PARAMS = [
@@ -266,6 +267,7 @@ def _operation(
         codes += ["400", "422"]
     if method in ("POST", "PUT", "PATCH", "DELETE"):
         codes.append("409")
+    codes += list(meta.errors)
     op["responses"] = {str(meta.status): ok} | {
         code: {"description": ERRORS[code], "content": {"application/json": {"schema": ERROR_REF}}}
         for code in sorted(set(codes))

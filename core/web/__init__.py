@@ -13,6 +13,7 @@ def core_blueprints() -> list[Blueprint]:
     from core.web.admin import bp as admin_bp
     from core.web.admin_system import bp as system_bp
     from core.web.admin_users import bp as users_bp
+    from core.web.admin_webhooks import bp as webhooks_bp
     from core.web.auth import bp as auth_bp
     from core.web.errors import bp as errors_bp
     from core.web.health import bp as health_bp
@@ -20,4 +21,5 @@ def core_blueprints() -> list[Blueprint]:
     from core.web.search import bp as search_bp
 
     return [auth_bp, home_bp, admin_bp, users_bp, system_bp, *api.blueprints(),
-            *realtime_web.blueprints(), *timeline.blueprints(), errors_bp, search_bp, health_bp]
+            *realtime_web.blueprints(), *timeline.blueprints(), errors_bp, search_bp, health_bp,
+            webhooks_bp]

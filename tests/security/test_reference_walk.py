@@ -32,6 +32,8 @@ TARGETS = {
     # missing one (an unknown id must be refused like any other).
     "part_id": "part", "warehouse_id": "warehouse", "supplier_id": "supplier",
     "move_id": "move", "request_id": "part_request",
+    # Webhook subscriptions are the admin's only: for anyone else a 403 whatever the id.
+    "webhook_id": "webhook",
 }
 # Valid bodies apart from the reference under test (path ids are ``a``'s own records).
 BASE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -85,7 +87,8 @@ def _world(people: dict[str, Any], who: str = "a") -> dict[str, dict[str, int]]:
     world = {
         "own": {"customer": mine.id, "opportunity": own_opp.id, "user": people["a"].id,
                 "team": team1, "contact": own_contact.id, "token": ABSENT,
-                **_module_records(people["a"], mine), **_stock_records(people["manager"])},
+                **_module_records(people["a"], mine), **_stock_records(people["manager"]),
+                "webhook": ABSENT - 3},
         "foreign": {"customer": theirs.id, "opportunity": their_opp.id, "user": people["c"].id,
                     "team": team2, "contact": their_contact.id, "token": ABSENT - 1,
                     **_module_records(people["c"], theirs),
@@ -95,7 +98,7 @@ def _world(people: dict[str, Any], who: str = "a") -> dict[str, dict[str, int]]:
     return world
 
 
-SHARED = ("part", "warehouse", "supplier", "move", "part_request")
+SHARED = ("part", "warehouse", "supplier", "move", "part_request", "webhook")
 # Records a caller sees whatever their team (the manager dispatches every ticket: service's
 # record rules leave him all of them); for him the other record is a missing one.
 SEEN_BY = {"manager": ("ticket",)}

@@ -1,0 +1,259 @@
+"""Webhook subscriptions: the changes feed pushed to an integrator's URL.
+
+Every minute (``core.webhooks.relay``) each active subscription reads the feed after its
+own cursor with its owner's rights (the same filter as ``GET /api/v1/changes``), turns
+each event into a delivery row (unique per subscription and event: exactly one delivery per
+event) and advances its cursor, in one transaction; each delivery is then a job
+(``core.webhooks.deliver``) that POSTs the event as JSON with::
+
+    X-Tandem-Event: <the event's cursor>
+    X-Tandem-Delivery: <delivery id>
+    X-Tandem-Timestamp: <unix seconds>
+    X-Tandem-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>
+
+A 2xx answer marks it sent; anything else (an error status, a timeout, a refused
+connection) is retried with back-off until :data:`MAX_ATTEMPTS`, then marked failed. A
+delivery claims its row before sending (pending → sending), so a job run twice sends once.
+Only ``http``/``https`` URLs are accepted (checked when saved and again before sending),
+redirects are not followed, and every request is bounded by :data:`TIMEOUT`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import requests
+from flask_babel import gettext
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+
+from core import jobs
+from core.changes import check_modules
+from core.changes import serialize
+from core.changes import visible_events
+from core.changes.models import ChangeEvent
+from core.changes.models import WebhookDelivery
+from core.changes.models import WebhookSubscription
+from core.db import utcnow
+from core.errors import NotFoundError
+from core.errors import ValidationError
+from core.extensions import db
+from core.services import ServiceContext
+
+log = logging.getLogger(__name__)
+
+PERMISSION = "core.webhook.manage"
+MAX_ATTEMPTS = 6
+BACKOFF_SECONDS = [10, 60, 300, 1800, 7200]
+TIMEOUT = (3.05, 10)  # seconds: connect, read
+STUCK_AFTER = timedelta(minutes=10)
+BATCH = 500
+
+
+def check_url(url: str) -> str:
+    """``url`` if it is an absolute http(s) URL without credentials, else a 422."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    problem = None
+    if len(url) > 500:
+        problem = gettext("网址过长（最多 500 个字符）")
+    elif parts.scheme not in ("http", "https") or not parts.hostname:
+        problem = gettext("只接受 http:// 或 https:// 开头的完整网址")
+    elif parts.username or parts.password:
+        problem = gettext("网址中不能包含用户名或密码")
+    if problem:
+        raise ValidationError(problem, fields={"url": problem})
+    return url
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Tandem-Signature`` value of ``body`` sent at ``timestamp``."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+# ------------------------------------------------------------------------ subscriptions
+def create_subscription(ctx: ServiceContext, name: str, url: str, secret: str | None = None,
+                        modules: Iterable[str] | None = None) -> WebhookSubscription:
+    """A new subscription owned by the actor, starting with the events after now (no
+    replay of older ones: an integrator syncs the lists first). Without ``secret`` one is
+    generated (read it from the returned row once)."""
+    ctx.require(PERMISSION)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        problem = gettext("请填写名称（最多 100 个字符）")
+        raise ValidationError(problem, fields={"name": problem})
+    secret = (secret or "").strip() or secrets.token_urlsafe(32)
+    if len(secret) < 16 or len(secret) > 200:
+        problem = gettext("密钥长度须为 16–200 个字符")
+        raise ValidationError(problem, fields={"secret": problem})
+    subscription = WebhookSubscription(
+        name=name, url=check_url(url), secret=secret, modules=check_modules(modules) or [],
+        owner_id=ctx.actor_id, active=True,
+        last_event_id=db.session.scalar(select(func.max(ChangeEvent.id))) or 0)
+    db.session.add(subscription)
+    db.session.flush()
+    return subscription
+
+
+def get_subscription(ctx: ServiceContext, subscription_id: int) -> WebhookSubscription:
+    ctx.require(PERMISSION)
+    subscription = db.session.get(WebhookSubscription, subscription_id)
+    if subscription is None:
+        raise NotFoundError(gettext("订阅不存在"))
+    return subscription
+
+
+def list_subscriptions(ctx: ServiceContext) -> list[WebhookSubscription]:
+    ctx.require(PERMISSION)
+    return list(db.session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)))
+
+
+def set_active(ctx: ServiceContext, subscription_id: int, active: bool) -> WebhookSubscription:
+    subscription = get_subscription(ctx, subscription_id)
+    subscription.active = active
+    db.session.flush()
+    return subscription
+
+
+def delete_subscription(ctx: ServiceContext, subscription_id: int) -> None:
+    """Remove a subscription and its delivery log."""
+    subscription = get_subscription(ctx, subscription_id)
+    db.session.execute(WebhookDelivery.__table__.delete().where(
+        WebhookDelivery.subscription_id == subscription.id))
+    db.session.delete(subscription)
+    db.session.flush()
+
+
+def recent_deliveries(ctx: ServiceContext, subscription_id: int | None = None,
+                      limit: int = 100) -> list[WebhookDelivery]:
+    """The delivery log, newest first."""
+    ctx.require(PERMISSION)
+    stmt = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
+    if subscription_id is not None:
+        stmt = stmt.where(WebhookDelivery.subscription_id == subscription_id)
+    return list(db.session.scalars(stmt))
+
+
+# ------------------------------------------------------------------------------ dispatch
+def dispatch(limit: int = BATCH) -> list[int]:
+    """Turn new events into deliveries for every active subscription (in the caller's
+    transaction; each subscription's row is locked while its cursor moves). Returns the
+    new delivery ids; their jobs start after the commit."""
+    created: list[int] = []
+    ids = list(db.session.scalars(select(WebhookSubscription.id)
+                                  .where(WebhookSubscription.active.is_(True))))
+    for subscription_id in ids:
+        created += _dispatch_one(subscription_id, limit)
+    for delivery_id in created:
+        jobs.enqueue("core.webhooks.deliver", delivery_id)
+    return created
+
+
+def _dispatch_one(subscription_id: int, limit: int) -> list[int]:
+    subscription = db.session.scalar(
+        select(WebhookSubscription).where(WebhookSubscription.id == subscription_id)
+        .with_for_update().execution_options(populate_existing=True))
+    if subscription is None or not subscription.active or subscription.owner is None:
+        return []
+    stmt = (select(ChangeEvent).where(ChangeEvent.id > subscription.last_event_id)
+            .order_by(ChangeEvent.id).limit(limit))
+    if subscription.modules:
+        stmt = stmt.where(ChangeEvent.module.in_(subscription.modules))
+    events = list(db.session.scalars(stmt))
+    if not events:
+        return []
+    owner_ctx = ServiceContext(actor=subscription.owner, source="job")
+    rows = [WebhookDelivery(subscription_id=subscription.id, event_id=e.id,
+                            payload=json.loads(json.dumps(serialize(e), default=str)),
+                            next_attempt_at=utcnow())
+            for e in visible_events(owner_ctx, events)]
+    db.session.add_all(rows)
+    subscription.last_event_id = events[-1].id
+    db.session.flush()
+    return [row.id for row in rows]
+
+
+def deliver(delivery_id: int) -> str:
+    """Send one delivery (see the module's docstring); returns its new status or
+    ``skipped`` when another run has it or it is not due."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending",
+               WebhookDelivery.next_attempt_at <= now)
+        .values(status="sending", attempts=WebhookDelivery.attempts + 1, next_attempt_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if not claimed:
+        return "skipped"
+    row = db.session.get(WebhookDelivery, delivery_id)
+    db.session.refresh(row)
+    subscription = row.subscription
+    error, status_code = _post(subscription, row)
+    row.response_status = status_code
+    if error is None:
+        row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+    else:
+        row.last_error = error[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+        else:
+            row.status = "pending"
+            delay = BACKOFF_SECONDS[min(row.attempts - 1, len(BACKOFF_SECONDS) - 1)]
+            row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        log.warning("webhook delivery %s failed (attempt %s): %s", row.id, row.attempts, error)
+    db.session.commit()
+    return row.status
+
+
+def _post(subscription: WebhookSubscription, row: WebhookDelivery) -> tuple[str | None, int | None]:
+    """POST the delivery; ``(None, status)`` on a 2xx answer, else ``(error, status)``."""
+    try:
+        url = check_url(subscription.url)
+    except ValidationError as exc:
+        return exc.message, None
+    body = json.dumps(row.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    timestamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json; charset=utf-8",
+               "User-Agent": "Tandem-Webhooks/1",
+               "X-Tandem-Event": str(row.payload.get("cursor", "")),
+               "X-Tandem-Delivery": str(row.id),
+               "X-Tandem-Timestamp": timestamp,
+               "X-Tandem-Signature": sign(subscription.secret, timestamp, body)}
+    try:
+        with requests.post(url, data=body, headers=headers, timeout=TIMEOUT,
+                           allow_redirects=False, stream=True) as response:
+            if 200 <= response.status_code < 300:
+                return None, response.status_code
+            return f"HTTP {response.status_code}", response.status_code
+    except requests.RequestException as exc:
+        return f"{type(exc).__name__}: {exc}", None
+
+
+def relay(limit: int = BATCH) -> int:
+    """Periodic: new events to deliveries, stuck ``sending`` rows (a killed worker) back to
+    pending, and the due retries (and deliveries never started) sent. Returns how many
+    were sent."""
+    now = utcnow()
+    dispatch(limit)
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.status == "sending",
+               WebhookDelivery.next_attempt_at < now - STUCK_AFTER)
+        .values(status="pending").execution_options(synchronize_session=False))
+    db.session.commit()
+    due = list(db.session.scalars(
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.id).limit(limit)))
+    return sum(deliver(delivery_id) == "sent" for delivery_id in due)

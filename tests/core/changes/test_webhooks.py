@@ -1,0 +1,249 @@
+"""Issue 19 #5, webhook subscriptions: each event delivered once per subscription to a
+loopback HTTP server of the test, signed (HMAC-SHA256, verifiable with the secret),
+retried with back-off after 500s and timeouts, never sent to a non-http(s) URL; the admin
+page and its delivery log."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy import update
+
+from core.changes import webhooks
+from core.changes.models import WebhookDelivery
+from core.changes.models import WebhookSubscription
+from core.db import utcnow
+from core.extensions import db
+from core.jobs import run_job
+from core.services import ServiceContext
+from core.services import unit_of_work
+from modules.crm.models.customer import Customer
+from tests.conftest import login
+from tests.modules.crm.factories import api_callers
+from tests.modules.crm.factories import make_customer
+from tests.modules.crm.factories import make_people
+
+SECRET = "s3cret-s3cret-s3cret"
+
+
+class Receiver:
+    """A loopback HTTP server answering each POST with the next programmed status."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.statuses: list[int] = []
+        self.delay = 0.0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.requests.append((dict(self.headers), body))
+                time.sleep(receiver.delay)
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def people(app_ctx: Any, make_user: Any) -> dict[str, Any]:
+    return make_people(make_user)
+
+
+@pytest.fixture
+def api(client: Any, people: dict[str, Any]) -> Any:
+    return api_callers(client, people)
+
+
+def subscribe(api: Any, url: str, **extra: Any) -> dict:
+    response = api("admin").post("/api/v1/webhooks", json={
+        "name": "ERP", "url": url, "secret": SECRET, **extra})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def relay() -> None:
+    run_job("core.webhooks.relay")
+    db.session.expire_all()
+
+
+def make_due() -> None:
+    db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
+    db.session.commit()
+
+
+def verify(headers: dict[str, str], body: bytes, secret: str = SECRET) -> bool:
+    timestamp = headers["X-Tandem-Timestamp"]
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return hmac.compare_digest(headers["X-Tandem-Signature"], "sha256=" + mac.hexdigest())
+
+
+def test_an_event_is_delivered_signed_and_the_signature_verifies(people, api, receiver):
+    created = subscribe(api, receiver.url, modules=["crm"])
+    assert created["secret"] == SECRET
+    customer = make_customer(people["a"])
+    relay()
+    assert len(receiver.requests) == 1
+    headers, body = receiver.requests[0]
+    assert verify(headers, body)
+    assert not verify(headers, body, secret="another-secret-123")
+    assert not verify(headers, body + b" ")  # a changed body does not verify
+    event = json.loads(body)
+    assert (event["model"], event["record_id"], event["action"]) == (
+        "crm_customer", str(customer.id), "create")
+    assert event["data"]["customer_name"] == customer.customer_name
+    assert headers["X-Tandem-Event"] == event["cursor"]
+    row = db.session.scalar(select(WebhookDelivery))
+    assert (row.status, row.attempts, row.response_status) == ("sent", 1, 200)
+    # The delivery log through the API.
+    log = api("admin").get(f"/api/v1/webhooks/{created['id']}/deliveries").json["data"]
+    assert [(d["status"], d["attempts"]) for d in log] == [("sent", 1)]
+
+
+def test_500s_are_retried_with_back_off_until_delivered(people, api, receiver):
+    subscribe(api, receiver.url)
+    receiver.statuses = [500, 503]
+    make_customer(people["a"])
+    relay()
+    row = db.session.scalar(select(WebhookDelivery))
+    assert (row.status, row.attempts, row.response_status) == ("pending", 1, 500)
+    assert row.next_attempt_at > utcnow()  # back-off: not due at once
+    relay()
+    assert len(receiver.requests) == 1  # not due yet: nothing sent
+    make_due()
+    relay()
+    row = db.session.scalar(select(WebhookDelivery))
+    assert (row.status, row.attempts, row.response_status) == ("pending", 2, 503)
+    make_due()
+    relay()
+    row = db.session.scalar(select(WebhookDelivery))
+    assert (row.status, row.attempts, row.response_status) == ("sent", 3, 200)
+    assert len({h["X-Tandem-Delivery"] for h, _b in receiver.requests}) == 1
+    assert len(receiver.requests) == 3
+
+
+def test_after_the_last_attempt_a_delivery_is_failed(people, api, receiver):
+    subscribe(api, receiver.url)
+    receiver.statuses = [500] * webhooks.MAX_ATTEMPTS
+    make_customer(people["a"])
+    for _ in range(webhooks.MAX_ATTEMPTS):
+        relay()
+        make_due()
+    row = db.session.scalar(select(WebhookDelivery))
+    assert (row.status, row.attempts) == ("failed", webhooks.MAX_ATTEMPTS)
+    relay()
+    assert len(receiver.requests) == webhooks.MAX_ATTEMPTS
+
+
+def test_a_timeout_is_a_failed_attempt(people, api, receiver, monkeypatch):
+    monkeypatch.setattr(webhooks, "TIMEOUT", (1, 0.3))
+    subscribe(api, receiver.url)
+    receiver.delay = 1.0
+    make_customer(people["a"])
+    relay()
+    row = db.session.scalar(select(WebhookDelivery))
+    assert row.status == "pending" and "Timeout" in row.last_error
+
+
+def test_exactly_one_delivery_per_event_per_subscription(people, api, receiver):
+    subscribe(api, receiver.url)
+    second = Receiver()
+    try:
+        subscribe(api, second.url)
+        customer = make_customer(people["a"])
+        with unit_of_work(ServiceContext.system("cli")):
+            db.session.get(Customer, customer.id).customer_name = "改名"
+        relay()
+        relay()  # nothing new: nothing sent again
+        for delivery in db.session.scalars(select(WebhookDelivery)):
+            assert webhooks.deliver(delivery.id) == "skipped"  # a job run twice
+        assert [json.loads(b)["action"] for _h, b in receiver.requests] == ["create", "update"]
+        assert [json.loads(b)["action"] for _h, b in second.requests] == ["create", "update"]
+        assert db.session.scalar(select(db.func.count(WebhookDelivery.id))) == 4
+    finally:
+        second.close()
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "file:///etc/passwd", "javascript:alert(1)",
+                                 "gopher://127.0.0.1:70/", "127.0.0.1:8000/hook",
+                                 "http://user:pw@127.0.0.1/hook", "http:///nohost"])
+def test_non_http_urls_are_refused(api, url):
+    response = api("admin").post("/api/v1/webhooks", json={"name": "x", "url": url})
+    assert response.status_code == 422, response.json
+    assert "url" in response.json["error"]["fields"]
+
+
+def test_no_delivery_to_a_url_that_became_disallowed(people, api, receiver):
+    created = subscribe(api, receiver.url)
+    db.session.execute(update(WebhookSubscription)
+                       .where(WebhookSubscription.id == created["id"])
+                       .values(url="file:///etc/passwd"))
+    db.session.commit()
+    make_customer(people["a"])
+    relay()
+    row = db.session.scalar(select(WebhookDelivery))
+    assert row.status == "pending" and "http" in row.last_error
+    assert receiver.requests == []
+
+
+def test_a_paused_subscription_gets_nothing_and_only_admins_manage_them(people, api, receiver):
+    created = subscribe(api, receiver.url)
+    assert api("admin").patch(f"/api/v1/webhooks/{created['id']}",
+                              json={"active": False}).json["active"] is False
+    make_customer(people["a"])
+    relay()
+    assert receiver.requests == []
+    assert api("a").get("/api/v1/webhooks").status_code == 403
+    assert api("manager").post("/api/v1/webhooks", json={
+        "name": "x", "url": receiver.url}).status_code == 403
+    assert api("admin").delete(f"/api/v1/webhooks/{created['id']}").status_code == 204
+    assert db.session.scalar(select(WebhookSubscription)) is None
+
+
+def test_admin_page_adds_a_subscription_and_shows_the_delivery_log(client, people, receiver):
+    login(client, people["admin"])
+    response = client.post("/admin/webhooks", data={
+        "name": "仓库系统", "url": receiver.url, "modules": ["crm"]})
+    assert response.status_code == 302
+    subscription = db.session.scalar(select(WebhookSubscription))
+    assert subscription.modules == ["crm"] and len(subscription.secret) >= 16
+    make_customer(people["a"])
+    relay()
+    page = client.get("/admin/webhooks").get_data(as_text=True)
+    assert "仓库系统" in page and "crm_customer" in page and "已送达" in page
+    bad = client.post("/admin/webhooks", data={"name": "坏", "url": "ftp://x"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "只接受 http:// 或 https://" in bad
+    other = client.application.test_client()
+    login(other, people["a"])
+    assert other.get("/admin/webhooks").status_code == 403
