@@ -14,6 +14,7 @@ and the driver hold one batch at a time), and every text cell goes through :func
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import re
 import tempfile
@@ -67,11 +68,21 @@ class _Line:
         return out
 
 
+def _peeked(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    """``rows`` with its first row already read (so a header made from it is complete)."""
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return iter(())
+    return itertools.chain((first,), it)
+
+
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]],
                batch: int = 500) -> Iterator[bytes]:
     """The CSV (BOM, header, rows) as UTF-8 chunks of about ``batch`` rows."""
     sink = _Line()
     writer = csv.writer(sink)
+    rows = _peeked(rows)  # the header may be filled by the first row (API lists)
     sink.write("\ufeff")
     writer.writerow(safe_row(header))
     for n, row in enumerate(rows, 1):
@@ -92,6 +103,7 @@ def xlsx_file(header: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str =
         os.close(handle)
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet[:31] or "data")
+    rows = _peeked(rows)
     worksheet.append(safe_row(header))
     for row in rows:
         worksheet.append(safe_row(row))

@@ -102,11 +102,6 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _chain(first: Any, rest: Any) -> Any:
-    yield first
-    yield from rest
-
-
 def _python_type(column: Any) -> type:
     kind = getattr(column, "type", None)
     if isinstance(kind, TypeDecorator):  # UTCDateTime: the type it stores
@@ -332,10 +327,10 @@ class Listing:
                 fields.extend(data)
             return [_cell(data.get(f)) for f in fields]
 
+        # Read while the response is sent (after this unit of work committed): the cursor
+        # opens then, in the request's next transaction; ``fields`` fill from the first row.
         rows = streamed_rows(db.session, query, scalars=row_select is None, convert=cells)
-        first = next(rows, None)
-        body = rows if first is None else _chain(first, rows)
-        return export_response(fields, body, fmt, self.model.__tablename__)
+        return export_response(fields, rows, fmt, self.model.__tablename__)
 
     # --- keyset cursors -----------------------------------------------------------------
 
