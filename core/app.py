@@ -86,6 +86,7 @@ def _import_core_models() -> None:
     """Every core table in the metadata (migrations and the in-sync test rely on it)."""
     import core.audit  # noqa: F401
     import core.bot.models  # noqa: F401
+    import core.imports.models  # noqa: F401
     import core.jobs.models  # noqa: F401
     import core.notify.models  # noqa: F401
     import core.registry.models  # noqa: F401

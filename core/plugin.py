@@ -56,6 +56,8 @@ def register_bot_commands() -> list[BotCommand]:
 def register_jobs() -> list[JobSpec]:
     return [
         JobSpec("core.notify.deliver", "core.notify:deliver", description="发送一条通知"),
+        JobSpec("core.imports.run", "core.imports:run_job", description="导入 Excel/CSV 文件",
+                timeout=3600),
         JobSpec("core.outbox.relay", "core.notify:relay", schedule="* * * * *",
                 description="补发未送出或待重试的通知"),
     ]
