@@ -41,6 +41,7 @@ def register_menus() -> list[MenuItem]:
                  "core.settings.manage"),
         MenuItem("settings.audit", "操作日志", "core_system.audit", "settings", 60,
                  "core.audit.read"),
+        MenuItem("settings.imports", "数据导入", "core_imports.index", "settings", 65),
         MenuItem("settings.jobs", "后台任务", "core_system.failed_jobs", "settings", 70,
                  "core.jobs.manage"),
     ]

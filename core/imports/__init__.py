@@ -255,15 +255,26 @@ def per_row(ctx: ServiceContext, rows: list[tuple[int, dict[str, Any]]], dry_run
     rules live in one service call (uniqueness, owners, numbering) and whose files are a
     few thousand rows. ``fields`` maps the service's error field names to column keys."""
     result = BatchResult()
+    if not dry_run:
+        _rows(ctx, rows, kind, create, fields, result)
+        return result
+    try:  # the whole batch, then rolled back: a row is checked against the rows above it
+        with unit_of_work(ctx):
+            _rows(ctx, rows, kind, create, fields, result)
+            raise _DryRun
+    except _DryRun:
+        pass
+    return result
+
+
+def _rows(ctx: ServiceContext, rows: list[tuple[int, dict[str, Any]]], kind: ImportKind,
+          create: Callable[[ServiceContext, dict[str, Any]], Any],
+          fields: dict[str, str] | None, result: BatchResult) -> None:
     labels = {c.key: gettext(c.label) for c in kind.columns}
     for number, data in rows:
         try:
             with unit_of_work(ctx):
                 create(ctx, data)
-                if dry_run:
-                    raise _DryRun
-            result.created += 1
-        except _DryRun:
             result.created += 1
         except ValidationError as exc:
             if exc.fields:
@@ -274,7 +285,6 @@ def per_row(ctx: ServiceContext, rows: list[tuple[int, dict[str, Any]]], dry_run
                 result.errors.append(RowError(number, "", exc.message))
         except TandemError as exc:
             result.errors.append(RowError(number, "", exc.message))
-    return result
 
 
 class _DryRun(Exception):

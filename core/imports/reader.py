@@ -67,12 +67,12 @@ def map_header(kind: ImportKind, header: list[Any]) -> tuple[dict[int, ImportCol
     mapping: dict[int, ImportColumn] = {}
     for index, cell in enumerate(header):
         column = by_name.get(_norm(cell))
-        if column is not None and column not in mapping.values():
+        if column is not None and column.key not in {c.key for c in mapping.values()}:
             mapping[index] = column
-    found = set(mapping.values())
+    found = {c.key for c in mapping.values()}
     errors = [RowError(1, gettext(c.label), gettext("缺少必填列“%(label)s”",
                                                      label=gettext(c.label)))
-              for c in kind.columns if c.required and c not in found]
+              for c in kind.columns if c.required and c.key not in found]
     return mapping, errors
 
 
