@@ -85,10 +85,12 @@ def error_report(header: list[Any], errors: list[RowError], raw: dict[int, list[
     for error in errors:
         by_row.setdefault(error.row, []).append(error)
 
+    colon = gettext("：")
+
     def rows() -> Any:
         for number in sorted(by_row):
-            messages = "；".join(f"{e.column}：{e.message}" if e.column else e.message
-                                for e in by_row[number])
+            messages = gettext("；").join(f"{e.column}{colon}{e.message}" if e.column
+                                         else e.message for e in by_row[number])
             yield [number, messages, *(_plain(v) for v in raw.get(number, []))]
 
     heading = [gettext("行号"), gettext("错误"), *(str(h or "") for h in header)]

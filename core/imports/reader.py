@@ -125,7 +125,8 @@ class RowReader:
                         bad = True
                         errors.append(RowError(number, gettext(column.label), gettext(
                             "“%(value)s”不是可选值（可选：%(choices)s）", value=value,
-                            choices="、".join(gettext(v) for v in column.choices.values()))))
+                            choices=gettext("、").join(
+                                gettext(v) for v in column.choices.values()))))
                     value = code
                 if value is None and column.required:
                     bad = True

@@ -185,7 +185,7 @@ def test_equipment_import(client, people):
     own, _other = _units(client, people)
     unit = db.session.scalar(select(Equipment).where(Equipment.serial_number == "SN-001"))
     assert (unit.customer_id, unit.install_location, unit.warranty_end_date) == \
-        (own.id, "3 楼机房", date(2027, 12, 31))
+        (own.id, "3 楼机房", date(2028, 1, 1))
     assert unit.equipment_no.startswith("EQ")
 
 
