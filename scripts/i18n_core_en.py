@@ -225,7 +225,8 @@ EN = {
         "The form's security check (its CSRF token) is missing or expired. Reload the page "
         "and send it again.",
     # imports (issue 19)
-    '“%(value)s”不是可选值（可选：%(choices)s）': '“%(value)s” is not one of the choices (%(choices)s)',
+    '“%(value)s”不是可选值（可选：%(choices)s）':
+        '“%(value)s” is not one of the choices (%(choices)s)',
     '不支持的文件类型（可用：%(types)s）': 'Unsupported file type (use %(types)s)',
     '列': 'Column',
     '只能确认已完成的试导入': 'Only a finished dry run can be confirmed',
@@ -234,7 +235,9 @@ EN = {
     '可选值': 'Choices',
     '可选：': 'Choices: ',
     '导入中断：%(error)s': 'Import stopped: %(error)s',
-    '导入记录 #%(id)s：%(status)s，共 %(total)s 行，%(verb)s %(created)s 行，错误 %(errors)s 行': 'Import #%(id)s: %(status)s, %(total)s rows, %(verb)s %(created)s, with errors %(errors)s',
+    '导入记录 #%(id)s：%(status)s，共 %(total)s 行，%(verb)s %(created)s 行，错误 %(errors)s 行':
+        'Import #%(id)s: %(status)s, %(total)s rows, %(verb)s %(created)s, with errors '
+        '%(errors)s',
     '导入记录不存在': 'Import not found',
     '已导入': 'Imported',
     '文件是空的': 'The file is empty',
@@ -255,9 +258,13 @@ EN = {
     '下载模板：': 'Templates: ',
     '下载错误报告': 'Download the error report',
     '你没有可用的导入。': 'There is nothing you may import.',
-    '先下载模板填写，上传后系统先试导入并列出有问题的行；确认后导入其余的行，有问题的行会被跳过。': 'Fill in the template and upload it: a dry run lists the rows with problems first; when you confirm, the other rows are imported and the rows with problems are skipped.',
+    '先下载模板填写，上传后系统先试导入并列出有问题的行；确认后导入其余的行，有问题的行会被跳过。':
+        'Fill in the template and upload it: a dry run lists the rows with problems '
+        'first; when you confirm, the other rows are imported and the rows with problems '
+        'are skipped.',
     '共 %(n)s 行': '%(n)s rows',
-    '只列出前 %(n)s 行，完整列表请下载错误报告。': 'Only the first %(n)s rows are listed; download the error report for all of them.',
+    '只列出前 %(n)s 行，完整列表请下载错误报告。':
+        'Only the first %(n)s rows are listed; download the error report for all of them.',
     '可导入 %(n)s': '%(n)s can be imported',
     '导入': 'Import',
     '导入人': 'Imported by',

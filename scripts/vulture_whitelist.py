@@ -155,3 +155,7 @@ _.requested_by_id
 _.counted_by_id
 _.counted_at
 _.count_id
+# imports (issue 19): the log's end time (shown on the run page); openpyxl cell and sheet styling
+_.finished_at
+_.font
+_.freeze_panes

@@ -66,7 +66,6 @@ SUFFIXES = 26 ** 3
 class BulkResult:
     created: int = 0
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # row, field, message
-    ticket_ids: list[int] = field(default_factory=list)
 
 
 def _chunks(values: list[Any]) -> Any:
@@ -401,4 +400,3 @@ def _insert(ctx: ServiceContext, matched: list[tuple[int, dict[str, Any]]], mess
             {o for _i, o, h, _l in offers if h == "project_owner"})).values(
             last_assigned_at=ctx.now))
     result.created = len(ids)
-    result.ticket_ids = ids
