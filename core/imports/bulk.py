@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy import select
 from sqlalchemy import text
 
 from core.audit import AuditLog
@@ -70,15 +69,24 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> list[int]:
         "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
         {"t": table.name, "n": len(rows)}).scalars())
     json_columns = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
+    plain = [n for n in names if n not in json_columns]
+    as_json = [n for n in names if n in json_columns]
     raw = connection.connection.driver_connection
-    columns = ", ".join(f'"{n}"' for n in ["id", *names])
+    columns = ", ".join(f'"{n}"' for n in ["id", *plain, *as_json])
+    dumps = json.dumps
     with raw.cursor() as cursor, cursor.copy(
             f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:  # noqa: S608 - names
+        write = copy.write_row
         for new_id, row in zip(ids, rows, strict=True):
-            copy.write_row([new_id, *(
-                json.dumps(jsonable(row[n]), ensure_ascii=False) if n in json_columns
-                and row[n] is not None else row[n] for n in names)])
+            write([new_id, *[row[n] for n in plain],
+                   *[None if row[n] is None else dumps(row[n], ensure_ascii=False,
+                                                       default=_json_default)
+                     for n in as_json]])
     return ids
+
+
+def _json_default(value: Any) -> Any:
+    return jsonable(value)
 
 
 def bulk_audit(ctx: ServiceContext, table: Table, ids: list[int],
@@ -90,18 +98,15 @@ def bulk_audit(ctx: ServiceContext, table: Table, ids: list[int],
     audit_rows = [{
         "at": ctx.now, "actor_id": ctx.actor_id, "source": ctx.source,
         "model": table.name, "record_id": str(new_id), "action": "create",
-        "changes": {k: [None, jsonable(row.get(k))] for k in keep
-                    if row.get(k) is not None},
+        "changes": {k: [None, _plain(v)] for k in keep if (v := row.get(k)) is not None},
         "message": message,
     } for new_id, row in zip(ids, rows, strict=True)]
     bulk_insert(AuditLog.__table__, audit_rows)
 
 
-def existing(column: Any, values: set[Any]) -> set[Any]:
-    """Which of ``values`` are already in ``column`` (in chunks of 1,000)."""
-    found: set[Any] = set()
-    items = list(values)
-    for start in range(0, len(items), 1000):
-        found.update(db.session.scalars(select(column).where(
-            column.in_(items[start:start + 1000]))))
-    return found
+def _plain(value: Any) -> Any:
+    """:func:`core.audit.jsonable` for the scalars of a row, the common types first."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float:
+        return value
+    return jsonable(value)

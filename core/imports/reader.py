@@ -113,29 +113,37 @@ class RowReader:
             list[tuple[int, dict[str, Any]]], list[RowError]]:
         good: list[tuple[int, dict[str, Any]]] = []
         errors: list[RowError] = []
+        plan = [(index, column, self.choices.get(column.key), column.required)
+                for index, column in self.mapping.items()]
         for number, cells in rows:
             data: dict[str, Any] = {}
             bad = False
-            for index, column in self.mapping.items():
-                value = cell_value(cells[index]) if index < len(cells) else None
-                lookup = self.choices.get(column.key)
+            width = len(cells)
+            for index, column, lookup, required in plan:
+                value = cells[index] if index < width else None
+                if type(value) is str:  # the usual cell: a text (calamine, CSV)
+                    value = value.strip() or None
+                elif value is not None:
+                    value = cell_value(value)
                 if lookup is not None and value is not None:
-                    code = lookup.get(_norm(value))
+                    code = lookup.get(value) or lookup.get(_norm(value))
                     if code is None:
                         bad = True
-                        errors.append(RowError(number, gettext(column.label), gettext(
-                            "“%(value)s”不是可选值（可选：%(choices)s）", value=value,
-                            choices=gettext("、").join(
-                                gettext(v) for v in column.choices.values()))))
+                        errors.append(self._not_a_choice(number, column, value))
                     value = code
-                if value is None and column.required:
+                if value is None and required:
                     bad = True
-                    errors.append(RowError(number, gettext(column.label),
-                                           gettext("必填")))
+                    errors.append(RowError(number, gettext(column.label), gettext("必填")))
                 data[column.key] = value
             if not bad:
                 good.append((number, data))
         return good, errors
+
+    @staticmethod
+    def _not_a_choice(number: int, column: ImportColumn, value: Any) -> RowError:
+        return RowError(number, gettext(column.label), gettext(
+            "“%(value)s”不是可选值（可选：%(choices)s）", value=value,
+            choices=gettext("、").join(gettext(v) for v in (column.choices or {}).values())))
 
 
 def is_blank(cells: list[Any]) -> bool:

@@ -240,7 +240,8 @@ def _owners(order_ids: list[int]) -> dict[int, int | None]:
 
 class _Dispatcher:
     """``dispatch.pick`` over a batch: the eligible engineers read once, each ticket to the
-    least loaded one (ties: least recently assigned), counting the batch's own offers."""
+    least loaded one (ties: least recently assigned), counting the batch's own offers. The
+    candidates for a (type, address) are found once; each engineer's rank is one tuple."""
 
     def __init__(self, now: Any) -> None:
         self.engineers = [e for e in db.session.scalars(
@@ -250,34 +251,48 @@ class _Dispatcher:
             .with_for_update(of=Engineer))
             if has_permission(e.user, "service.ticket.write")]
         ids = [e.user_id for e in self.engineers]
-        self.load = dict.fromkeys(ids, 0)
+        load = dict.fromkeys(ids, 0)
         if ids:
-            self.load.update(dict(db.session.execute(
+            load.update(dict(db.session.execute(
                 select(Ticket.assignee_id, db.func.count()).where(
                     Ticket.assignee_id.in_(ids), Ticket.status.in_(OPEN_STATUSES))
                 .group_by(Ticket.assignee_id)).all()))
-        self.since = {e.user_id: e.last_assigned_at.timestamp() if e.last_assigned_at else 0.0
-                      for e in self.engineers}
-        self.order = 0.0
-        self.now = now
         self.round_robin = (get_setting("service.dispatch_strategy") or "load") == "round_robin"
+        self.rank: dict[int, tuple] = {}
+        for e in self.engineers:
+            since = e.last_assigned_at.timestamp() if e.last_assigned_at else 0.0
+            self.rank[e.user_id] = (since, e.user_id) if self.round_robin else \
+                (load[e.user_id], since, e.user_id)
+        self.profiles = [(e.user_id, tuple(e.skills or ()), tuple(e.areas or ()))
+                         for e in self.engineers]
+        self.pools: dict[tuple[str, str], list[int]] = {}
+        self.chosen: set[int] = set()
+        self.now = now
+        self.tick = now.timestamp()
 
-    def pick(self, ticket_type: str, address: str) -> Engineer | None:
-        pool = [e for e in self.engineers
-                if (not e.skills or ticket_type in e.skills)
-                and (not e.areas or any(a and a in address for a in e.areas))]
+    def pick(self, ticket_type: str, address: str) -> int | None:
+        key = (ticket_type, address)
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = self.pools[key] = [
+                uid for uid, skills, areas in self.profiles
+                if (not skills or ticket_type in skills)
+                and (not areas or any(a and a in address for a in areas))]
         if not pool:
             return None
-        if self.round_robin:
-            chosen = min(pool, key=lambda e: (self.since[e.user_id], e.user_id))
-        else:
-            chosen = min(pool, key=lambda e: (self.load[e.user_id], self.since[e.user_id],
-                                              e.user_id))
-        self.load[chosen.user_id] += 1
-        self.order += 1
-        self.since[chosen.user_id] = self.now.timestamp() + self.order / 1e6
-        chosen.last_assigned_at = self.now
+        chosen = min(pool, key=self.rank.__getitem__)
+        self.tick += 1e-6
+        rank = self.rank[chosen]
+        self.rank[chosen] = (self.tick, chosen) if self.round_robin else \
+            (rank[0] + 1, self.tick, chosen)
+        self.chosen.add(chosen)
         return chosen
+
+    def save(self) -> None:
+        """The chosen engineers' ``last_assigned_at``, as single offers keep it."""
+        if self.chosen:
+            db.session.execute(update(Engineer).where(Engineer.user_id.in_(self.chosen))
+                               .values(last_assigned_at=self.now))
 
 
 def _numbers(ctx: ServiceContext, count: int) -> list[str]:
@@ -360,8 +375,8 @@ def _insert(ctx: ServiceContext, matched: list[tuple[int, dict[str, Any]]], mess
         elif dispatcher is not None:
             chosen = dispatcher.pick(d["ticket_type"], address or "")
             if chosen is not None:
-                row.update(assignee_id=chosen.user_id, offered_at=ctx.now)
-                offers.append((len(rows), chosen.user_id, "rules", _("按规则派单")))
+                row.update(assignee_id=chosen, offered_at=ctx.now)
+                offers.append((len(rows), chosen, "rules", _("按规则派单")))
         rows.append(row)
     offered = sorted({user_id for _i, user_id, _h, _l in offers})
     names = {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(offered)))} \
@@ -394,7 +409,7 @@ def _insert(ctx: ServiceContext, matched: list[tuple[int, dict[str, Any]]], mess
                fields=("ticket_no", "ticket_type", "subject", "priority", "customer_id",
                        "order_id", "equipment_id", "assignee_id", "status"))
     if dispatcher is not None:
-        db.session.flush()  # the engineers' last_assigned_at
+        dispatcher.save()
     if owners:
         db.session.execute(update(Engineer).where(Engineer.user_id.in_(
             {o for _i, o, h, _l in offers if h == "project_owner"})).values(
