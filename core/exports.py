@@ -44,7 +44,8 @@ def safe_cell(value: Any) -> Any:
     XLSX cannot hold (NUL …) are dropped. Numbers and dates stay as they are."""
     if not isinstance(value, str):
         return value
-    value = _UNWRITABLE.sub("", value)
+    if not value.isprintable():  # only then can it hold a control character
+        value = _UNWRITABLE.sub("", value)
     if value.startswith(_FORMULA_START) and not _NUMBER.match(value):
         return "'" + value
     return value

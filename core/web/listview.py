@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import datetime
+from decimal import Decimal
 from itertools import count
 from operator import attrgetter
 from typing import Any
@@ -378,11 +380,11 @@ def _text(value: Any) -> str:
 
 
 def _plain(value: Any, yes: str, no: str) -> Any:
-    from datetime import datetime
-    from decimal import Decimal
-
+    """An exported cell: local time, amounts as text, 是/否; texts and numbers as they are."""
+    kind = type(value)
+    if kind is str or kind is int or value is None:  # most cells: nothing to do
+        return value
     if isinstance(value, datetime):
-
         return local_dt(value)
     if isinstance(value, Decimal):
         return str(value)
