@@ -34,6 +34,7 @@ from core.services import ServiceContext
 from core.services import unit_of_work
 
 BAD_EVERY = 100  # 1 % of the rows are refused
+CPU: dict[str, tuple[float, float]] = {}  # what → (this process's, PostgreSQL's) CPU seconds
 
 
 def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
@@ -63,9 +64,12 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
     ms, traced = traced_export(app)
     results.append(Result(f"same CSV export under tracemalloc (peak traced {traced / 1e6:.1f} MB)",
                           ms, ms, None, None))
+    cpu = "\n".join(f"- {what}: {client:.2f} s CPU in Python, {server:.2f} s in PostgreSQL"
+                    for what, (client, server) in CPU.items())
     return report(results, f"imports and exports ({n_rows:,} repair-request rows, "
                            f"{n_export:,} exported tickets, "
-                           f"{'PostgreSQL' if url.startswith('postgresql') else 'SQLite'})")
+                           f"{'PostgreSQL' if url.startswith('postgresql') else 'SQLite'})") + \
+        "\nCPU time (the machine's load left out):\n" + cpu + "\n"
 
 
 def populate(app: Any, n_customers: int, n_units: int) -> None:
@@ -144,9 +148,10 @@ def run_import(app: Any, path: Path) -> tuple[float, float, dict[str, int]]:
             with unit_of_work(ctx):
                 log = imports.start(ctx, "service.repair_requests", path.name,
                                     path.read_bytes(), dry_run=dry, run=False)
-            start = time.perf_counter()
+            clock, start = CpuClock(), time.perf_counter()
             imports.execute(ctx, db.session.merge(log))
             timings.append((time.perf_counter() - start) * 1000)
+            CPU["dry run" if dry else "import"] = clock.stop()
             log = db.session.get(imports.ImportLog, log.id)
             assert log.status == "done", log.message
             assert log.error_report and (imports.folder() / log.error_report).exists()
@@ -167,7 +172,7 @@ def baseline(app: Any, path: Path) -> tuple[float, int]:
             connection.execute(text("CREATE TABLE bench_ticket (LIKE service_ticket "
                                     "INCLUDING ALL)"))
         db.session.commit()
-        start = time.perf_counter()
+        clock, start = CpuClock(), time.perf_counter()
         rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()[1:]
         units = {s: (i, c) for i, c, s in db.session.execute(text(
             "SELECT id, customer_id, serial_number FROM equipment_equipment"))}
@@ -192,6 +197,7 @@ def baseline(app: Any, path: Path) -> tuple[float, int]:
                     copy.write_row(row)
             db.session.commit()
         elapsed = (time.perf_counter() - start) * 1000
+        CPU["calamine + COPY"] = clock.stop()
         db.session.remove()
     return elapsed, len(good)
 
@@ -215,6 +221,39 @@ def grow(app: Any, total: int) -> None:
         db.session.commit()
         settle()
         db.session.remove()
+
+
+def _pg_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend of this database (from /proc: the
+    server runs on this machine), so that a loaded machine's waits do not count."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in db.session.scalars(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+class CpuClock:
+    """CPU seconds of this process and of the database's backends between start and stop."""
+
+    def __init__(self) -> None:
+        self.postgres = db.engine.dialect.name == "postgresql"
+        self.client0 = time.process_time()
+        self.server0 = _pg_cpu() if self.postgres else {}
+
+    def stop(self) -> tuple[float, float]:
+        client = time.process_time() - self.client0
+        if not self.postgres:
+            return client, 0.0
+        now = _pg_cpu()
+        server = sum(now[p] - self.server0.get(p, 0.0) for p in now)
+        return client, server
 
 
 def _rss() -> int:
