@@ -225,6 +225,7 @@ EN = {
         "The form's security check (its CSRF token) is missing or expired. Reload the page "
         "and send it again.",
     # imports (issue 19)
+    '这次试导入已确认过': 'This dry run was already confirmed',
     '“%(value)s”不是可选值（可选：%(choices)s）':
         '“%(value)s” is not one of the choices (%(choices)s)',
     '不支持的文件类型（可用：%(types)s）': 'Unsupported file type (use %(types)s)',

@@ -131,6 +131,8 @@ def confirm(ctx: ServiceContext, dry_run_id: int) -> ImportLog:
         raise UserError(gettext("只能确认已完成的试导入"))
     if checked.actor_id != ctx.actor_id:
         raise PermissionDenied(gettext("只能确认自己的试导入"))
+    if db.session.scalar(select(ImportLog.id).where(ImportLog.dry_run_of_id == checked.id)):
+        raise UserError(gettext("这次试导入已确认过"))
     get_kind(ctx, checked.kind)
     log = ImportLog(kind=checked.kind, file_name=checked.file_name,
                     stored_file=checked.stored_file, dry_run=False, source=ctx.source,

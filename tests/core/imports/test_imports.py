@@ -80,6 +80,8 @@ def test_customers_dry_run_shows_row_errors_then_imports_the_good_rows(client, p
     done = confirm(client, dry)
     assert (done.dry_run, done.status, done.created_rows, done.error_rows) == (False, "done", 1, 3)
     assert done.dry_run_of_id == dry.id and done.actor_id == people["a"].id
+    again = client.post(f"/imports/{dry.id}")  # a second confirmation imports nothing
+    assert again.status_code == 400 and "这次试导入已确认过" in again.get_data(as_text=True)
     customer = db.session.scalar(select(Customer))
     assert (customer.customer_name, customer.customer_type, customer.customer_level,
             customer.owner_id) == ("导入客户甲", "individual", "important", people["a"].id)
