@@ -147,4 +147,9 @@ class RowReader:
 
 
 def is_blank(cells: list[Any]) -> bool:
-    return all(cell_value(c) is None for c in cells)
+    for cell in cells:
+        if cell is None or cell == "":
+            continue
+        if type(cell) is not str or cell.strip():
+            return False
+    return True
