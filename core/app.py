@@ -87,6 +87,7 @@ def _import_core_models() -> None:
     import core.audit  # noqa: F401
     import core.bot.models  # noqa: F401
     import core.changes.capture  # noqa: F401 - the changes outbox's listeners
+    import core.imports.models  # noqa: F401
     import core.jobs.models  # noqa: F401
     import core.notify.models  # noqa: F401
     import core.registry.models  # noqa: F401

@@ -19,6 +19,7 @@ from core.bot import cli as bot_cli
 from core.commands import echo_progress
 from core.commands import fail
 from core.errors import TandemError
+from core.imports.cli import import_command
 from core.jobs import cli as jobs_cli
 from core.registry import installer
 from core.registry import migrations
@@ -166,7 +167,7 @@ def register_commands(group: click.Group) -> None:
     (modules add theirs through the ``register_cli_commands`` hook, see
     :func:`add_module_commands`)."""
     for command in (*commands.COMMANDS, bot_cli.bot, jobs_cli.jobs, worker.worker,
-                    worker.scheduler):
+                    worker.scheduler, import_command):
         group.add_command(command)
 
 

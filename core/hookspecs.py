@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
     from flask import Flask
 
+    from core.imports.spec import ImportKind
     from core.registration import BotCommand
     from core.registration import CardAction
     from core.registration import CustomerSection
@@ -100,6 +101,11 @@ def register_workspace_cards() -> list[WorkspaceCard]:
 @hookspec
 def register_searchers() -> list[Searcher]:
     """Kinds of record the navbar's global search finds, from this module."""
+
+
+@hookspec
+def register_import_kinds() -> list[ImportKind]:
+    """Kinds of record this module imports from Excel/CSV (template, dry run, bulk import)."""
 
 
 @hookspec

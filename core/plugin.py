@@ -42,6 +42,7 @@ def register_menus() -> list[MenuItem]:
                  "core.settings.manage"),
         MenuItem("settings.audit", "操作日志", "core_system.audit", "settings", 60,
                  "core.audit.read"),
+        MenuItem("settings.imports", "数据导入", "core_imports.index", "settings", 65),
         MenuItem("settings.jobs", "后台任务", "core_system.failed_jobs", "settings", 70,
                  "core.jobs.manage"),
         MenuItem("settings.webhooks", "数据推送", "core_webhooks.webhooks", "settings", 80,
@@ -59,6 +60,8 @@ def register_bot_commands() -> list[BotCommand]:
 def register_jobs() -> list[JobSpec]:
     return [
         JobSpec("core.notify.deliver", "core.notify:deliver", description="发送一条通知"),
+        JobSpec("core.imports.run", "core.imports:run_job", description="导入 Excel/CSV 文件",
+                timeout=3600),
         JobSpec("core.outbox.relay", "core.notify:relay", schedule="* * * * *",
                 description="补发未送出或待重试的通知"),
         JobSpec("core.changes.prune", "core.changes:prune", schedule="17 3 * * *",

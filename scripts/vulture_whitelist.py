@@ -166,3 +166,7 @@ _.next_cursor
 _.has_more
 _.do_POST
 _.log_message
+# imports (issue 19): the log's end time (shown on the run page); openpyxl cell and sheet styling
+_.finished_at
+_.font
+_.freeze_panes

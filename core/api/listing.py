@@ -16,7 +16,8 @@ and answer with ``CUSTOMERS.page(ctx, select(Customer))``. The query string then
 (keys of ``sort``, ``-`` for descending; anything else → 400 ``invalid_sort``);
 ``?status=active`` (repeat for IN); ``?created_at__gte=…&created_at__lte=…``; ``?q=text``
 (ILIKE over ``search``). Record rules (``ctx.scoped``) apply to the rows and to the count;
-``CUSTOMERS.query(ctx, stmt)`` gives the same scoped, filtered, sorted SELECT for exports.
+``CUSTOMERS.query(ctx, stmt)`` gives the same scoped, filtered, sorted SELECT for exports;
+``?format=csv|xlsx`` answers the whole list as a streamed file (``Listing.export``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from core.services import ServiceContext
 MAX_PER_PAGE = 200
 MAX_PAGE = 10**6
 MAX_TEXT_FILTER = 200  # a text filter or search term, in characters
+EXPORT_FORMATS = ("csv", "xlsx")  # ?format= of a list endpoint: its export
 RANGE_SUFFIXES = {"__gte": "__ge__", "__lte": "__le__"}
 
 
@@ -92,6 +94,13 @@ class Sort:
     expr: Any  # the ORDER BY expression
     column: Any | None  # the model attribute when keyset pagination may use it
     descending: bool
+
+
+def _cell(value: Any) -> Any:
+    """A JSON value as a spreadsheet cell (lists and objects as JSON text)."""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def _python_type(column: Any) -> type:
@@ -263,6 +272,9 @@ class Listing:
         objects, or with ``row_select`` (the ordered page statement → one selecting plain
         columns, the sort keys among them) plain rows."""
         args = request.args if args is None else args
+        if args.get("format") in EXPORT_FORMATS:
+            return self.export(ctx, stmt, args["format"], serialize=serialize, args=args,
+                               row_select=row_select)
         per_page = _int_arg(args, "per_page", _default_per_page(), 1, MAX_PER_PAGE)
         keys = self._sort_keys(args)
         scoped = self._where(ctx.scoped(stmt, self.model), args)
@@ -292,6 +304,42 @@ class Listing:
         }
         items = [serialize(r) for r in rows] if serialize else rows
         return Page(items, meta)
+
+    def export(self, ctx: ServiceContext, stmt: Any, fmt: str, *,
+               serialize: Callable[[Any], Any] | None = None, args: Any = None,
+               row_select: Callable[[Any], Any] | None = None) -> Any:
+        """The whole list (record rules, filters and sort of the query string, no paging)
+        as a streamed CSV or XLSX (``?format=csv|xlsx``), one column per field of an item
+        as the JSON answer gives it (:mod:`core.exports`: constant memory, formula-safe)."""
+        from core.exports import export_response
+        from core.exports import streamed_rows
+        from core.extensions import db
+
+        query = self.query(ctx, stmt, args)
+        if row_select is not None:
+            query = row_select(query)
+        fields: list[str] = []
+
+        def as_dict(item: Any) -> dict[str, Any]:
+            item = serialize(item) if serialize else item
+            if hasattr(item, "model_dump"):
+                return item.model_dump(mode="json")
+            if hasattr(item, "_mapping"):
+                return dict(item._mapping)
+            if isinstance(item, dict):
+                return item
+            return {c.key: getattr(item, c.key) for c in item.__mapper__.column_attrs}
+
+        def cells(item: Any) -> list[Any]:
+            data = jsonable(as_dict(item))
+            if not fields:
+                fields.extend(data)
+            return [_cell(data.get(f)) for f in fields]
+
+        # Read while the response is sent (after this unit of work committed): the cursor
+        # opens then, in the request's next transaction; ``fields`` fill from the first row.
+        rows = streamed_rows(db.session, query, scalars=row_select is None, convert=cells)
+        return export_response(fields, rows, fmt, self.model.__tablename__)
 
     # --- keyset cursors -----------------------------------------------------------------
 

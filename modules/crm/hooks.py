@@ -233,3 +233,10 @@ def register_searchers() -> list:
 @hookimpl
 def load_demo_data(ctx: Any) -> None:
     demo.load(ctx)
+
+
+@hookimpl
+def register_import_kinds() -> list:
+    from modules.crm.imports import import_kinds
+
+    return import_kinds()

@@ -175,3 +175,10 @@ def load_demo_data(ctx: Any) -> None:
     from modules.equipment.demo import load
 
     load(ctx)
+
+
+@hookimpl
+def register_import_kinds() -> list:
+    from modules.equipment.imports import import_kinds
+
+    return import_kinds()

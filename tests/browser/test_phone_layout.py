@@ -62,8 +62,8 @@ def _pages(app: Any) -> tuple[list[str], set[str]]:
 
 def _unlinked_pages(app: Any) -> list[str]:
     """Pages no back-office link leads to, on the demo data: a customer's signed links (the
-    equipment QR page, a satisfaction survey), the install form of a delivered order and a
-    maintenance record to fill in (reached from chat cards)."""
+    equipment QR page, a satisfaction survey), the install form of a delivered order, a
+    maintenance record to fill in (reached from chat cards) and an import run's page."""
     from sqlalchemy import select
 
     from core.services import ServiceContext
@@ -97,6 +97,17 @@ def _unlinked_pages(app: Any) -> list[str]:
                 ticket = db.session.scalar(select(Ticket).where(Ticket.status == "resolved")
                                            .order_by(Ticket.id).limit(1))
                 paths.append(send_survey(ctx, ticket))
+        if "crm" in installed:  # an import run's page (a dry run with a refused row)
+            from core import imports
+            from core.security.services import get_user_by_username
+
+            ctx = ServiceContext(actor=get_user_by_username("admin"), source="web")
+            with unit_of_work(ctx):
+                log = imports.start(ctx, "crm.customers", "客户.csv",
+                                    "客户名称,联系电话\n导入客户,13800000099\n坏电话,123\n"
+                                    .encode(), run=False)
+            imports.execute(ctx, log)
+            paths.append(f"/imports/{log.id}")
         db.session.remove()
     return paths
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -108,6 +109,60 @@ def create_from_installation(ctx: ServiceContext, order: Any,
                      f"安装设备 {equipment.equipment_no}（{equipment.serial_number}）", {},
                      record_id=order.id)
     return created
+
+
+def register_unit(ctx: ServiceContext, data: Mapping[str, Any]) -> Equipment:
+    """A unit installed before Tandem (Excel import, issue 19 #3): for a customer the actor
+    may see (``customer_id``), with its serial (unique per brand), install date and place;
+    warranty end and next maintenance follow from them as for an installation."""
+    from modules.crm.models.customer import Customer
+
+    ctx.require("equipment.equipment.write")
+    errors: dict[str, str] = {}
+    customer = None
+    if data.get("customer_id"):
+        customer = db.session.scalar(ctx.scoped(
+            select(Customer).where(Customer.id == int(data["customer_id"])), Customer))
+    if customer is None:
+        errors["customer_id"] = _("客户不存在")
+    serial = str(data.get("serial_number") or "").strip()
+    if not serial:
+        errors["serial_number"] = _("请填写序列号")
+    elif len(serial) > 100:
+        errors["serial_number"] = _("最多 %(n)s 字", n=100)
+    installed = data.get("install_date")
+    if installed is not None and not isinstance(installed, date):
+        errors["install_date"] = _("日期格式不正确（例如 2024-05-01）")
+    texts = {}
+    for key, limit in (("equipment_type", 50), ("brand", 50), ("model", 100),
+                       ("install_location", 200)):
+        value = str(data.get(key) or "").strip() or None
+        if value is not None and len(value) > limit:
+            errors[key] = _("最多 %(n)s 字", n=limit)
+        texts[key] = value
+    months = data.get("warranty_months")
+    cycle = data.get("maintenance_cycle_days")
+    if errors:
+        raise ValidationError.of_fields(errors)
+    months = 36 if months in (None, "") else _int(months, "warranty_months", 240,
+                                                  _("质保月数应为 0–240 的整数"))
+    cycle = 90 if cycle in (None, "") else _int(cycle, "maintenance_cycle_days", 3650,
+                                                _("保养周期应为 0–3650 的整数"))
+    _check_serial_free(texts["brand"], serial, "serial_number")
+    if isinstance(installed, datetime):
+        installed = installed.date()
+    assert customer is not None
+    equipment = Equipment(
+        equipment_no=next_number(ctx), customer_id=customer.id,
+        customer_phone=customer.phone, serial_number=serial, install_date=installed,
+        warranty_months=months, warranty_end_date=plans.warranty_end(installed, months),
+        status="in_use", maintenance_cycle_days=cycle, maintenance_cycle_months=0,
+        next_maintenance_date=plans.next_maintenance(
+            installed, days=cycle, policy=holiday_policy()) if installed else None,
+        **texts)
+    db.session.add(equipment)
+    db.session.flush()
+    return equipment
 
 
 # --- changing --------------------------------------------------------------------------
