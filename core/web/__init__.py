@@ -16,7 +16,8 @@ def core_blueprints() -> list[Blueprint]:
     from core.web.auth import bp as auth_bp
     from core.web.errors import bp as errors_bp
     from core.web.home import bp as home_bp
+    from core.web.overview import bp as overview_bp
     from core.web.search import bp as search_bp
 
     return [auth_bp, home_bp, admin_bp, users_bp, system_bp, *api.blueprints(),
-            *realtime_web.blueprints(), *timeline.blueprints(), errors_bp, search_bp]
+            *realtime_web.blueprints(), *timeline.blueprints(), errors_bp, search_bp, overview_bp]

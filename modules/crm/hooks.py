@@ -233,3 +233,10 @@ def register_searchers() -> list:
 @hookimpl
 def load_demo_data(ctx: Any) -> None:
     demo.load(ctx)
+
+
+@hookimpl
+def register_dashboard_figures() -> list:
+    from modules.crm.dashboard import figures
+
+    return figures()

@@ -228,3 +228,10 @@ def equipment_fault_reported(equipment: Any, description: str, contact_phone: st
     if contact_phone:
         data["contact_phone"] = contact_phone
     return create_ticket(ctx, data)
+
+
+@hookimpl
+def register_dashboard_figures() -> list:
+    from modules.service.dashboard import figures
+
+    return figures()

@@ -193,3 +193,10 @@ def load_demo_data(ctx: Any) -> None:
 def stock_arrived(part_ids: list[int], ctx: Any) -> None:
     for part_id in dict.fromkeys(part_ids):
         serve_waiting(ctx, part_id)
+
+
+@hookimpl
+def register_dashboard_figures() -> list:
+    from modules.stock.dashboard import figures
+
+    return figures()
