@@ -155,3 +155,5 @@ _.requested_by_id
 _.counted_by_id
 _.counted_at
 _.count_id
+_.previous_text  # Figure, shown by core/overview.html
+_.higher_is_better  # Figure, shown by core/overview.html

@@ -37,7 +37,6 @@ from modules.service.models import Visit
 from modules.service.sla import WorkCalendar
 from modules.service.sla import to_local
 
-DONE = ("resolved", "closed")
 SATISFIED = 4  # a score of 4 or 5 (of 5) counts as satisfied (CSAT)
 TOP = 10
 
