@@ -23,6 +23,8 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import and_
+from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -160,14 +162,6 @@ def user_names(ids: Iterable[int | None]) -> dict[int, str]:
 
 
 # ----------------------------------------------------------------------- satisfaction
-def reopened_ids(ticket_ids: Any) -> set[int]:
-    """Of these tickets (a select of ids), those ever reopened."""
-    return set(db.session.scalars(
-        select(TicketActionLog.ticket_id).where(TicketActionLog.ticket_id.in_(ticket_ids),
-                                                TicketActionLog.to_status == "reopened")
-        .distinct()))
-
-
 def satisfaction(ctx: ServiceContext, start: datetime, end: datetime) -> dict[str, Any]:
     """Ratings given in ``[start, end)`` (answers only: an unanswered survey is not a
     rating): their number, average and CSAT (share of 4 and 5); of the tickets resolved in
@@ -178,17 +172,20 @@ def satisfaction(ctx: ServiceContext, start: datetime, end: datetime) -> dict[st
     scores = {int(score): int(n) for score, n in db.session.execute(rated)}
     answers = sum(scores.values())
     resolved = _scoped(ctx, Ticket.id).where(Ticket.resolved_at >= start,
-                                             Ticket.resolved_at < end)
-    resolved_ids = list(db.session.scalars(resolved))
-    reopened = len(reopened_ids(resolved.subquery().select())) if resolved_ids else 0
+                                             Ticket.resolved_at < end).subquery()
+    n_resolved = db.session.scalar(select(func.count()).select_from(resolved)) or 0
+    reopened = db.session.scalar(
+        select(func.count(func.distinct(TicketActionLog.ticket_id))).where(
+            TicketActionLog.ticket_id.in_(select(resolved.c.id)),
+            TicketActionLog.to_status == "reopened")) or 0 if n_resolved else 0
     return {
         "answers": answers,
         "average": (sum(s * n for s, n in scores.items()) / answers) if answers else None,
         "csat": (sum(n for s, n in scores.items() if s >= SATISFIED) / answers)
         if answers else None,
         "scores": {s: scores.get(s, 0) for s in range(1, 6)},
-        "resolved": len(resolved_ids), "reopened": reopened,
-        "reopen_rate": reopened / len(resolved_ids) if resolved_ids else None,
+        "resolved": n_resolved, "reopened": reopened,
+        "reopen_rate": reopened / n_resolved if n_resolved else None,
     }
 
 
@@ -216,15 +213,15 @@ def failures(ctx: ServiceContext, start: datetime, end: datetime) -> dict[str, A
     for tid, brand, model, root in rows:
         brands[brand or ""] += 1
         models[(brand or "", model or "")] += 1
-        cause = _cause(root)
-        if cause:
-            causes[cause] += 1
-            cause_of[tid] = cause
+        cause_of[tid] = _cause(root)
+        if cause_of[tid]:
+            causes[cause_of[tid]] += 1
     parts: dict[str, Counter[str]] = defaultdict(Counter)
     all_parts: Counter[str] = Counter()
     for answer in call("ticket_parts_used", ticket_ids=sorted(cause_of)) or []:
         for tid, part, quantity in answer or []:
-            parts[cause_of[tid]][part] += quantity
+            if cause_of.get(tid):
+                parts[cause_of[tid]][part] += quantity
             all_parts[part] += quantity
     return {
         "tickets": len(rows),
@@ -237,46 +234,43 @@ def failures(ctx: ServiceContext, start: datetime, end: datetime) -> dict[str, A
 
 
 # -------------------------------------------------------------- engineer performance
+def _hours(start: Any, end: Any) -> Any:
+    """Hours between two timestamps, as SQL for the current dialect."""
+    if db.engine.dialect.name == "postgresql":
+        return func.extract("epoch", end - start) / 3600.0
+    return (func.julianday(end) - func.julianday(start)) * 24.0
+
+
 def engineers(ctx: ServiceContext, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Per assignee, of the tickets resolved in ``[start, end)``: how many, hours on site
     (check-in to check-out of his visits on them), first-time fix rate (resolved with one
-    visit at most and never reopened) and average rating (answers only)."""
+    visit at most and never reopened) and average rating (answers only). One GROUP BY."""
     done = _scoped(ctx, Ticket.id, Ticket.assignee_id, Ticket.rating).where(
-        Ticket.resolved_at >= start, Ticket.resolved_at < end, Ticket.assignee_id.is_not(None))
-    rows = db.session.execute(done).all()
-    if not rows:
-        return []
-    ids = [r[0] for r in rows]
-    visits: Counter[int] = Counter()
-    onsite: dict[tuple[int, int], float] = defaultdict(float)
-    reopened: set[int] = set()
-    for chunk in range(0, len(ids), 5000):
-        part = ids[chunk:chunk + 5000]
-        for tid, user_id, check_in, check_out in db.session.execute(
-                select(Visit.ticket_id, Visit.user_id, Visit.check_in_at, Visit.check_out_at)
-                .where(Visit.ticket_id.in_(part))):
-            visits[tid] += 1
-            if check_out is not None:
-                onsite[(tid, user_id)] += (_aware(check_out) - _aware(check_in)
-                                           ).total_seconds() / 3600.0
-        reopened |= reopened_ids(part)
-    per: dict[int, dict[str, Any]] = {}
-    for tid, assignee, rating in rows:
-        row = per.setdefault(assignee, {"user_id": assignee, "closed": 0, "hours": 0.0,
-                                        "first_time": 0, "ratings": []})
-        row["closed"] += 1
-        row["hours"] += onsite.get((tid, assignee), 0.0)
-        if visits[tid] <= 1 and tid not in reopened:
-            row["first_time"] += 1
-        if rating is not None:
-            row["ratings"].append(rating)
-    names = user_names(per)
+        Ticket.resolved_at >= start, Ticket.resolved_at < end,
+        Ticket.assignee_id.is_not(None)).subquery()
+    visits = (select(Visit.ticket_id, func.count().label("n"))
+              .where(Visit.ticket_id.in_(select(done.c.id)))
+              .group_by(Visit.ticket_id).subquery())
+    onsite = (select(Visit.ticket_id, Visit.user_id,
+                     func.sum(_hours(Visit.check_in_at, Visit.check_out_at)).label("hours"))
+              .where(Visit.ticket_id.in_(select(done.c.id)), Visit.check_out_at.is_not(None))
+              .group_by(Visit.ticket_id, Visit.user_id).subquery())
+    reopened = select(TicketActionLog.ticket_id).where(TicketActionLog.to_status == "reopened")
+    first_time = case((and_(func.coalesce(visits.c.n, 0) <= 1, done.c.id.not_in(reopened)), 1),
+                      else_=0)
+    stmt = (select(done.c.assignee_id, func.count(), func.sum(func.coalesce(onsite.c.hours, 0)),
+                   func.sum(first_time), func.avg(done.c.rating), func.count(done.c.rating))
+            .select_from(done.outerjoin(visits, visits.c.ticket_id == done.c.id)
+                         .outerjoin(onsite, and_(onsite.c.ticket_id == done.c.id,
+                                                 onsite.c.user_id == done.c.assignee_id)))
+            .group_by(done.c.assignee_id))
+    rows = db.session.execute(stmt).all()
+    names = user_names(r[0] for r in rows)
     out = []
-    for user_id, row in per.items():
-        ratings = row.pop("ratings")
-        out.append({**row, "engineer": names.get(user_id, str(user_id)),
-                    "hours": round(row["hours"], 1),
-                    "first_time_rate": row["first_time"] / row["closed"],
-                    "rating": sum(ratings) / len(ratings) if ratings else None,
-                    "ratings": len(ratings)})
+    for user_id, closed, hours, first, rating, ratings in rows:
+        out.append({"user_id": user_id, "engineer": names.get(user_id, str(user_id)),
+                    "closed": int(closed), "hours": round(float(hours or 0), 1),
+                    "first_time": int(first or 0), "first_time_rate": int(first or 0) / closed,
+                    "rating": float(rating) if rating is not None else None,
+                    "ratings": int(ratings or 0)})
     return sorted(out, key=lambda r: (-r["closed"], r["engineer"]))
