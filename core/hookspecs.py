@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from core.registration import BotCommand
     from core.registration import CardAction
     from core.registration import CustomerSection
+    from core.registration import DashboardFigure
     from core.registration import JobSpec
     from core.registration import MenuItem
     from core.registration import Permission
@@ -96,6 +97,12 @@ def register_customer_sections() -> list[CustomerSection]:
 @hookspec
 def register_workspace_cards() -> list[WorkspaceCard]:
     """Cards of the home workspace (KPIs, to-do lists, quick actions) from this module."""
+
+
+@hookspec
+def register_dashboard_figures() -> list[DashboardFigure]:
+    """Figures of the business overview (驾驶舱) from this module, each computed for the
+    user and a period, with its link to the filtered list that makes it."""
 
 
 @hookspec

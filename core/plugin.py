@@ -32,6 +32,8 @@ def register_permissions() -> list[Permission]:
 @hookimpl
 def register_menus() -> list[MenuItem]:
     return [
+        MenuItem("overview", "经营概览", "core_overview.overview", sequence=5,
+                 icon="speedometer2"),
         MenuItem("settings", "设置", sequence=900, icon="gear"),
         MenuItem("settings.apps", "应用", "core_admin.apps", "settings", 10, "core.module.manage"),
         MenuItem("settings.users", "用户", "core_users.users", "settings", 20, "core.user.read"),

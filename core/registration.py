@@ -204,3 +204,38 @@ class Searcher:
     search: Callable[[Any, str, int], list[SearchHit]]
     permission: str | None = None
     sequence: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One figure of the business overview (驾驶舱): ``value`` (a number, for comparisons
+    and tests), ``text`` as shown, ``url`` the filtered list that makes it, the previous
+    period's ``previous`` / ``previous_text`` when the figure compares periods, and
+    ``parts`` a breakdown (e.g. open tickets by status), each a :class:`Kpi` with its link."""
+
+    value: Any
+    text: str
+    url: str | None = None
+    previous: Any = None
+    previous_text: str = ""
+    hint: str = ""
+    parts: tuple[Kpi, ...] = ()
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardFigure:
+    """A figure of the business overview contributed by a module.
+
+    ``compute(ctx, period)`` gets the user's ``ServiceContext`` and a
+    :class:`core.periods.Period` and returns a :class:`Figure` (``None`` hides it); it reads
+    through the module's own scoped selects (``ctx.scoped``), so each user sees his own
+    figures. Shown to users holding ``permission`` (any user when ``None``), grouped by
+    ``group`` (a title such as "销售"), ordered by ``sequence``."""
+
+    id: str
+    label: str
+    compute: Callable[[Any, Any], Figure | None]
+    permission: str | None = None
+    group: str = ""
+    sequence: int = 100

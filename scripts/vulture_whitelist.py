@@ -170,3 +170,5 @@ _.log_message
 _.finished_at
 _.font
 _.freeze_panes
+_.previous_text  # Figure, shown by core/overview.html
+_.higher_is_better  # Figure, shown by core/overview.html

@@ -23,6 +23,7 @@ from core.extensions import db
 from core.registration import BotCommand
 from core.registration import CardAction
 from core.registration import CustomerSection
+from core.registration import DashboardFigure
 from core.registration import JobSpec
 from core.registration import MenuItem
 from core.registration import Permission
@@ -65,6 +66,7 @@ class ModuleRegistry:
     customer_sections: list[CustomerSection] = field(default_factory=list)
     workspace_cards: list[WorkspaceCard] = field(default_factory=list)
     searchers: list[Searcher] = field(default_factory=list)
+    dashboard_figures: list[DashboardFigure] = field(default_factory=list)
     notification_channels: dict[str, Any] = field(default_factory=dict)
     blueprints: list[tuple[str, Blueprint]] = field(default_factory=list)
     models: dict[str, list[type]] = field(default_factory=dict)
@@ -148,6 +150,10 @@ class ModuleRegistry:
         self.searchers = sorted(
             (s for _o, s in self._collect("register_searchers")),
             key=lambda s: (s.sequence, s.id),
+        )
+        self.dashboard_figures = sorted(
+            (f for _o, f in self._collect("register_dashboard_figures")),
+            key=lambda f: (f.sequence, f.id),
         )
         for _owner, channel in self._collect("register_notification_channels"):
             self.notification_channels[channel.name] = channel

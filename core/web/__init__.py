@@ -19,8 +19,9 @@ def core_blueprints() -> list[Blueprint]:
     from core.web.health import bp as health_bp
     from core.web.home import bp as home_bp
     from core.web.imports import bp as imports_bp
+    from core.web.overview import bp as overview_bp
     from core.web.search import bp as search_bp
 
     return [auth_bp, home_bp, admin_bp, users_bp, system_bp, *api.blueprints(),
             *realtime_web.blueprints(), *timeline.blueprints(), errors_bp, search_bp, health_bp,
-            webhooks_bp, imports_bp]
+            webhooks_bp, imports_bp, overview_bp]

@@ -240,3 +240,10 @@ def register_import_kinds() -> list:
     from modules.crm.imports import import_kinds
 
     return import_kinds()
+
+
+@hookimpl
+def register_dashboard_figures() -> list:
+    from modules.crm.dashboard import figures
+
+    return figures()

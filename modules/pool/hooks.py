@@ -119,3 +119,10 @@ def register_workspace_cards() -> list:
 @hookimpl
 def load_demo_data(ctx: Any) -> None:
     demo.load(ctx)
+
+
+@hookimpl
+def register_dashboard_figures() -> list:
+    from modules.pool.dashboard import figures
+
+    return figures()

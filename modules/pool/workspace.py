@@ -59,11 +59,18 @@ def due_soon(ctx: ServiceContext, *, mine: bool = True) -> list[DueCustomer]:
     from modules.pool.services import customers as services
 
     found: dict[int, tuple[Any, str]] = {}
+    # Only the customers the actor sees (his own with ``mine``): the exemption checks below
+    # then go over hundreds of ids, not the whole company's tens of thousands.
+    scope = ctx.scoped(select(Customer.id), Customer)
+    if mine:
+        scope = scope.where(Customer.owner_id == ctx.actor_id)
+    within = Customer.id.in_(scope)
     for rule in queries.rules().values():
         if not rule.enabled:
             continue
         ahead = max(rule.remind_days or 0, 1)
-        for cid, reason in services.due_ids(rule, ctx.now, ahead_days=ahead).items():
+        for cid, reason in services.due_ids(rule, ctx.now, ahead_days=ahead,
+                                            within=within).items():
             found.setdefault(cid, (rule, reason))
     if not found:
         return []

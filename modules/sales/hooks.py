@@ -157,3 +157,10 @@ def load_demo_data(ctx: Any) -> None:
     from modules.sales.demo import load
 
     load(ctx)
+
+
+@hookimpl
+def register_dashboard_figures() -> list:
+    from modules.sales.dashboard import figures
+
+    return figures()

@@ -43,6 +43,7 @@ def register_permissions() -> list:
         Permission("service.ticket.claim", "认领售后工单", SERVICE),
         Permission("service.ticket.assign", "派单与管理售后工单", ("manager",)),
         Permission("service.policy.manage", "管理 SLA 策略与工程师", ("manager",)),
+        Permission("service.analytics.read", "查看售后服务分析", ("manager",)),
     ]
 
 
@@ -154,10 +155,11 @@ def maintenance_order_requested(equipment: Any, due_date: Any, ctx: Any) -> Any:
 @hookimpl
 def register_blueprints() -> list:
     from modules.service.api import bp as api_bp
+    from modules.service.web.analytics import bp as analytics_bp
     from modules.service.web.views import bp
     from modules.service.web.views import public_bp
 
-    return [bp, public_bp, api_bp]
+    return [bp, public_bp, api_bp, analytics_bp]
 
 
 @hookimpl
@@ -195,6 +197,8 @@ def register_menus() -> list:
                  "service.ticket.read"),
         MenuItem("service.new", "新建工单", "service.create", "service", 30,
                  "service.ticket.create"),
+        MenuItem("service.analytics", "服务分析", "service_analytics.index", "service", 70,
+                 "service.analytics.read"),
         MenuItem("service.policies", "SLA 策略", "service.policies", "service", 80,
                  "service.policy.manage"),
     ]
@@ -235,3 +239,10 @@ def register_import_kinds() -> list:
     from modules.service.imports import import_kinds
 
     return import_kinds()
+
+
+@hookimpl
+def register_dashboard_figures() -> list:
+    from modules.service.dashboard import figures
+
+    return figures()

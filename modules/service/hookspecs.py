@@ -23,3 +23,10 @@ def ticket_resolved(ticket: Ticket, ctx: ServiceContext) -> None:
 def ticket_sections(ticket: Ticket, ctx: ServiceContext) -> list[str]:
     """Extra HTML blocks for the ticket detail page (e.g. the part requests of a ticket,
     from the ``service_stock`` bridge)."""
+
+
+@hookspec
+def ticket_parts_used(ticket_ids: list[int]) -> list[tuple[int, str, int]]:
+    """The parts these tickets consumed, as ``(ticket id, part label, quantity)`` rows, for
+    the failure analysis (e.g. from stock's parts usage, through the ``service_stock``
+    bridge, so that service never imports stock)."""

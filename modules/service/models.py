@@ -95,6 +95,10 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
         Index("ix_service_ticket_assignee_status", "assignee_id", "status"),
         Index("ix_service_ticket_stage", "stage", "id"),
         Index("ix_service_ticket_created_at", "created_at"),
+        # The overview's and the analytics' aggregates over a period (index-only scans).
+        Index("ix_service_ticket_resolved_sla", "resolved_at", "sla_state"),
+        Index("ix_service_ticket_rated", "rated_at", "rating"),
+        Index("ix_service_ticket_status_created", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

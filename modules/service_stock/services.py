@@ -5,6 +5,7 @@ decision on a request does to its ticket (the timeline, the parts used)."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -17,8 +18,10 @@ from modules.service.models import Ticket
 from modules.service.services.tickets import get_ticket
 from modules.service.services.tickets import log_action
 from modules.stock.models import REQUEST_STATUSES
+from modules.stock.models import Part
 from modules.stock.models import PartRequest
 from modules.stock.models import PartRequestLine
+from modules.stock.models import PartsUsage
 
 
 def request_target(ctx: ServiceContext, text: str, chat_id: str | None) -> dict | None:
@@ -99,3 +102,19 @@ def reference_visible(ctx: ServiceContext, field: str, value: int) -> bool | Non
         return False
     stmt = ctx.scoped(select(model.id).where(model.id == value), model)
     return db.session.scalar(stmt) is not None
+
+
+def parts_used(ticket_ids: list[int]) -> list[tuple[int, str, int]]:
+    """``(ticket id, "code name", quantity)`` of the parts issued on these tickets (stock's
+    parts usage), summed per ticket and part."""
+    out: list[tuple[int, str, int]] = []
+    for start in range(0, len(ticket_ids), 5000):
+        chunk = ticket_ids[start:start + 5000]
+        stmt = (select(PartsUsage.ticket_id, Part.part_code, Part.part_name,
+                       func.sum(PartsUsage.quantity))
+                .join(Part, Part.id == PartsUsage.part_id)
+                .where(PartsUsage.ticket_id.in_(chunk))
+                .group_by(PartsUsage.ticket_id, Part.part_code, Part.part_name))
+        out.extend((tid, f"{code} {name}", int(qty or 0))
+                   for tid, code, name, qty in db.session.execute(stmt))
+    return out

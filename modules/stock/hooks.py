@@ -200,3 +200,10 @@ def register_import_kinds() -> list:
     from modules.stock.imports import import_kinds
 
     return import_kinds()
+
+
+@hookimpl
+def register_dashboard_figures() -> list:
+    from modules.stock.dashboard import figures
+
+    return figures()

@@ -206,6 +206,7 @@ LIST = ListView(
         Filter("from", "起始日期", Opportunity.created_at, kind="date_from", convert=_day),
         Filter("to", "截止日期", Opportunity.created_at, kind="date_to", convert=_day_end),
         Filter("won_from", "成交起始", Opportunity.won_at, kind="date_from", convert=_day),
+        Filter("won_to", "成交截止", Opportunity.won_at, kind="date_to", convert=_day_end),
         Filter("min", "最低金额", Opportunity.estimated_amount, kind="number_min",
                convert=_decimal),
         Filter("max", "最高金额", Opportunity.estimated_amount, kind="number_max",

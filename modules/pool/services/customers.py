@@ -64,10 +64,14 @@ def _no_won_deal_since_owned() -> Any:
     )
 
 
-def due_ids(rule: PoolRule, now: datetime, ahead_days: int = 0) -> dict[int, str]:
-    """Customers of the rule's level due for recycling (within ``ahead_days``) and why."""
+def due_ids(rule: PoolRule, now: datetime, ahead_days: int = 0,
+            within: Any = None) -> dict[int, str]:
+    """Customers of the rule's level due for recycling (within ``ahead_days``) and why;
+    ``within`` (a condition on ``Customer``, e.g. a user's own) narrows the search."""
     found: dict[int, str] = {}
     level = Customer.customer_level == rule.customer_level
+    if within is not None:
+        level = and_(level, within)
     if rule.inactive_days:
         cutoff = now - timedelta(days=rule.inactive_days - ahead_days)
         stmt = select(Customer.id).where(

@@ -3,6 +3,7 @@ installation with serial numbers."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint
@@ -29,6 +30,8 @@ from wtforms.validators import Optional
 from core.errors import NotFoundError
 from core.errors import TandemError
 from core.extensions import db
+from core.periods import day_end
+from core.periods import day_start
 from core.security.access import requires
 from core.security.models import Role
 from core.security.models import User
@@ -67,7 +70,14 @@ ORDERS = ListView(
         Column("created_at", "创建时间", sort=Order.created_at, fmt="datetime"),
     ],
     search=[Order.order_no, Customer.customer_name],
-    filters=[Filter("status", "状态", Order.status, STATUSES)],
+    filters=[Filter("status", "状态", Order.status, STATUSES),
+             Filter("created_from", "创建自", Order.created_at, kind="date_from",
+                    convert=day_start),
+             Filter("created_to", "创建至", Order.created_at, kind="date_to", convert=day_end),
+             Filter("install_from", "计划安装自", Order.install_date, kind="date_from",
+                    convert=date.fromisoformat),
+             Filter("install_to", "计划安装至", Order.install_date, kind="date_to",
+                    convert=date.fromisoformat)],
     default_sort="-created_at",
     detail_endpoint="sales.detail",
     live_models="sales_order",

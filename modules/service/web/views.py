@@ -32,6 +32,8 @@ from wtforms.validators import Optional
 from core.errors import NotFoundError
 from core.errors import TandemError
 from core.extensions import db
+from core.periods import day_end
+from core.periods import day_start
 from core.security.access import public
 from core.security.access import requires
 from core.security.models import User
@@ -108,6 +110,11 @@ TICKETS = ListView(
         Filter("survey_state", "评价", Ticket.survey_state, SURVEY_STATES),
         Filter("created_from", "创建自", Ticket.created_at, kind="date_from"),
         Filter("created_to", "创建至", Ticket.created_at, kind="date_to"),
+        Filter("resolved_from", "解决自", Ticket.resolved_at, kind="date_from",
+               convert=day_start),
+        Filter("resolved_to", "解决至", Ticket.resolved_at, kind="date_to", convert=day_end),
+        Filter("rated_from", "评价自", Ticket.rated_at, kind="date_from", convert=day_start),
+        Filter("rated_to", "评价至", Ticket.rated_at, kind="date_to", convert=day_end),
     ],
     default_sort="-created_at",
     detail_endpoint="service.detail",
