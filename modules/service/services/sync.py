@@ -20,6 +20,7 @@ from core.extensions import db
 from core.services import ServiceContext
 from modules.service.models import Ticket
 from modules.service.services import onsite
+from modules.service.services import photos
 from modules.service.services import tickets as svc
 
 MAX_ACTIONS = 200
@@ -47,6 +48,9 @@ HANDLERS: dict[str, Callable[[ServiceContext, int, dict], Any]] = {
     "revisit": lambda ctx, t, p: svc.mark_revisit(ctx, t, p.get("note", "")),
     "details": lambda ctx, t, p: svc.update_ticket(ctx, t, p),
     "accept": lambda ctx, t, p: svc.accept_ticket(ctx, t),
+    "photo": lambda ctx, t, p: photos.add_photo(ctx, t, photos.decode_data_url(p.get("photo")),
+                                                str(p.get("phase") or "other"),
+                                                str(p.get("caption") or "")),
 }
 
 

@@ -31,6 +31,7 @@ from wtforms.validators import Optional
 
 from core.errors import NotFoundError
 from core.errors import TandemError
+from core.errors import ValidationError
 from core.extensions import db
 from core.security.access import public
 from core.security.access import requires
@@ -51,6 +52,7 @@ from modules.service.models import ACTION_LABELS
 from modules.service.models import CHANNELS
 from modules.service.models import COMPLAINT_LEVELS
 from modules.service.models import OPEN_STATUSES
+from modules.service.models import PHOTO_PHASES
 from modules.service.models import PRIORITIES
 from modules.service.models import SLA_STATES
 from modules.service.models import STAGES
@@ -62,9 +64,11 @@ from modules.service.models import WARRANTY
 from modules.service.models import Engineer
 from modules.service.models import SlaPolicy
 from modules.service.models import Ticket
+from modules.service.models import TicketPhoto
 from modules.service.queries import mine_clause
 from modules.service.services import dispatch
 from modules.service.services import onsite
+from modules.service.services import photos
 from modules.service.services import ratings
 from modules.service.services import sla as sla_service
 from modules.service.services import surveys
@@ -220,7 +224,8 @@ def detail(id: int) -> Any:  # noqa: A002 - the list and kanban components link 
         servers=_servers() if is_worker else [], priorities=PRIORITIES,
         local=to_local, statuses=STATUSES, action_labels=ACTION_LABELS,
         channels=CHANNELS, visits=onsite.visits(ticket.id),
-        report=onsite.latest_report(ticket.id))
+        report=onsite.latest_report(ticket.id), photos=photos.photos(ticket.id),
+        phases=PHOTO_PHASES)
 
 
 ACTIONS = {
@@ -311,6 +316,78 @@ def report_pdf(ticket_id: int) -> Any:
     name = f"{ticket.ticket_no}-v{report.version}.pdf"
     return Response(report.pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+# ------------------------------------------------------------------------------ photos
+MAX_FILES_PER_POST = 9
+
+
+def uploads(field: str = "photos") -> list[bytes]:
+    """The files of a multipart form (at most MAX_FILES_PER_POST)."""
+    files = [f for f in request.files.getlist(field) if f and f.filename]
+    if len(files) > MAX_FILES_PER_POST:
+        raise TandemError(gettext("一次最多上传 %(n)s 张照片", n=MAX_FILES_PER_POST))
+    return [f.read() for f in files]
+
+
+def _back(ticket_id: int) -> str:
+    target = request.form.get("next") or url_for(".detail", id=ticket_id)
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for(".detail", id=ticket_id)
+    return target
+
+
+@bp.route("/tickets/<int:ticket_id>/photos", methods=["POST"])
+@requires("service.ticket.read")
+def photo_upload(ticket_id: int) -> Any:
+    """Photos taken on the phone or chosen on the desktop, one service call each."""
+    phase, caption = request.form.get("phase", "other"), request.form.get("caption", "")
+
+    def action(ctx: Any) -> int:
+        files = uploads()
+        if not files:
+            raise ValidationError(gettext("请选择照片"), fields={"photos": gettext("请选择照片")})
+        for data in files:
+            photos.add_photo(ctx, ticket_id, data, phase, caption)
+        return len(files)
+
+    return run_action(action, lambda n: gettext("已上传 %(n)s 张照片", n=n), _back(ticket_id))
+
+
+@bp.route("/photos/<int:photo_id>")
+@requires("service.ticket.read")
+def photo(photo_id: int) -> Any:
+    """A ticket's photo for those who may see the ticket: from the app (local folder) or
+    as a short-lived signed URL of the object store."""
+    from flask import Response
+
+    from core.storage import get_storage
+    from core.storage import url_seconds
+
+    try:
+        row = photos.photo_for(web_ctx(), photo_id)
+    except NotFoundError:
+        abort(404)
+    store = get_storage()
+    signed = store.url(row.storage_key, url_seconds())
+    if signed:
+        response = redirect(signed)
+    else:
+        response = Response(store.get(row.storage_key), mimetype=row.content_type)
+        response.headers["Content-Security-Policy"] = "default-src 'none'"
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+@bp.route("/photos/<int:photo_id>/delete", methods=["POST"])
+@requires("service.ticket.read")
+def photo_delete(photo_id: int) -> Any:
+    ticket_id = db.session.scalar(select(TicketPhoto.ticket_id).where(
+        TicketPhoto.id == photo_id))
+    if ticket_id is None:
+        abort(404)
+    return run_action(lambda ctx: photos.delete_photo(ctx, photo_id), gettext("照片已删除"),
+                      _back(ticket_id))
 
 
 @bp.route("/sync/batch", methods=["POST"])
@@ -422,7 +499,8 @@ def today() -> Any:
     open_visits = set(db.session.scalars(select(Visit.ticket_id).where(
         Visit.user_id == ctx.actor_id, Visit.check_out_at.is_(None))))
     return render_template("service/today.html", rows=rows, claimable=claimable, day=day,
-                           local=to_local, map_url=_map_url, open_visits=open_visits)
+                           local=to_local, map_url=_map_url, open_visits=open_visits,
+                           phases=PHOTO_PHASES)
 
 
 def _map_url(address: str | None) -> str | None:
