@@ -166,8 +166,15 @@ def test_offline_check_in_and_note_sync_on_reconnect(page, live):
     card.locator(".note-form input[name=note]").fill("离线记录：已拆机检查")
     card.locator("button[data-action=note]").click()
     page.locator("#offline-status").get_by_text("2 条").wait_for()
+    from tests.core.storage.test_storage import jpeg_with_gps
+
+    card.locator(".photo-form input[type=file]").set_input_files(
+        {"name": "site.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps((2400, 1800))})
+    card.locator(".photo-form select[name=phase]").select_option("start")
+    card.locator("button[data-action=photo]").click()
+    page.locator("#offline-status").get_by_text("3 条").wait_for()
     page.context.set_offline(False)
-    page.wait_for_selector("body[data-synced='2']", state="attached")
+    page.wait_for_selector("body[data-synced='3']", state="attached")
     assert page.locator(".sync-conflict").count() == 0
     with live.app_context():
         from modules.service.models import Ticket
@@ -179,6 +186,11 @@ def test_offline_check_in_and_note_sync_on_reconnect(page, live):
         assert ticket.progress == 60 and visit is not None
         assert visit.check_in_distance_m is not None and visit.check_in_distance_m < 100
         assert "离线记录：已拆机检查" in [r.note for r in action_log(ticket.id)]
+        from modules.service.services.photos import photos
+
+        shot = photos(ticket.id)
+        # Shrunk on the phone before it was queued (longest edge 1600 px), GPS gone.
+        assert len(shot) == 1 and shot[0].phase == "start" and shot[0].width == 1600
         db.session.remove()
 
 
