@@ -155,3 +155,6 @@ _.requested_by_id
 _.counted_by_id
 _.counted_at
 _.count_id
+
+# service photos: read by templates
+_.phase_label

@@ -355,7 +355,8 @@ def sync_actions(body: SyncIn) -> list[dict]:
            body=SyncIn, response=SyncOut, tags=["service"])
 def sync_batch(ctx, body: SyncIn):  # noqa: ANN001, ANN201
     """Apply actions queued offline (progress, check_in, check_out, start, resolve, revisit,
-    details, accept, photo with ``{"photo": data URL, "phase", "caption"}``), each answered applied / conflict (with the current ticket) / error."""
+    details, accept, photo with ``{"photo": data URL, "phase", "caption"}``), each
+    answered applied / conflict (with the current ticket) / error."""
     from modules.service.services.sync import apply_batch
 
     return {"results": apply_batch(ctx, sync_actions(body), out)}
