@@ -170,7 +170,14 @@ TICKETS = api.Listing(
            listing=TICKETS, tags=["service"])
 def list_tickets(ctx):  # noqa: ANN001, ANN201
     """List the tickets the caller may see (filters on every dimension, ``q`` search)."""
-    page = TICKETS.page(ctx, select(Ticket))
+    from sqlalchemy.orm import joinedload
+
+    from core.security.models import User
+
+    # The assignees' names in the same statement (not one load per row).
+    page = TICKETS.page(ctx, select(Ticket).options(
+        joinedload(Ticket.assignee).load_only(User.username, User.display_name)
+        .lazyload(User.roles)))
     page.items = [out(t) for t in page.items]
     return page
 

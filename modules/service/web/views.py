@@ -19,8 +19,12 @@ from flask import url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import Select
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import load_only
 from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import StringField
@@ -81,20 +85,36 @@ SCRIPTS = {"today.js", "sign.js", "sw.js"}
 public_bp = Blueprint("service_public", __name__, url_prefix="/service",
                       template_folder="templates")
 
+_CUSTOMER = aliased(Customer)  # made once: the statements stay in SQLAlchemy's cache
+_ASSIGNEE = aliased(User)
+
+
+def _list_rows(stmt: Select, ctx: Any) -> Select:  # noqa: ARG001 - ListView's signature
+    """A row of the list as plain columns (the customer's and the assignee's names joined
+    for the page of rows only, not for its count)."""
+    return (stmt.with_only_columns(
+        Ticket.id, Ticket.ticket_no, Ticket.subject, Ticket.ticket_type, Ticket.priority,
+        Ticket.status, Ticket.progress, Ticket.sla_state, Ticket.resolution_due_at,
+        Ticket.created_at, _CUSTOMER.customer_name.label("customer_name"),
+        _ASSIGNEE.name.label("assignee_name"), maintain_column_froms=True)
+        .join_from(Ticket, _CUSTOMER, _CUSTOMER.id == Ticket.customer_id)
+        .outerjoin_from(Ticket, _ASSIGNEE, _ASSIGNEE.id == Ticket.assignee_id))
+
+
 TICKETS = ListView(
     Ticket,
     "service.index",
     columns=[
         Column("ticket_no", "工单号", sort=Ticket.ticket_no, link=True),
         Column("subject", "主题", sort=Ticket.subject),
-        Column("customer", "客户", value=lambda t: t.customer.customer_name),
+        Column("customer", "客户", value=lambda t: t.customer_name),
         Column("ticket_type", "类型", sort=Ticket.ticket_type,
                value=lambda t: TICKET_TYPES[t.ticket_type], fmt="label"),
         Column("priority", "优先级", sort=Ticket.priority,
                value=lambda t: PRIORITIES[t.priority], fmt="label"),
         Column("status", "状态", sort=Ticket.status, value=lambda t: STATUSES[t.status],
                fmt="label"),
-        Column("assignee", "负责人", value=lambda t: t.assignee.name if t.assignee else ""),
+        Column("assignee", "负责人", value=lambda t: t.assignee_name or ""),
         Column("progress", "进度", sort=Ticket.progress, value=lambda t: f"{t.progress}%"),
         Column("sla_state", "SLA", sort=Ticket.sla_state,
                value=lambda t: SLA_STATES[t.sla_state], fmt="label"),
@@ -116,9 +136,7 @@ TICKETS = ListView(
     default_sort="-created_at",
     detail_endpoint="service.detail",
     live_models="service_ticket",
-    options=[joinedload(Ticket.customer).load_only(Customer.customer_name),
-             joinedload(Ticket.assignee).load_only(User.username, User.display_name)
-             .noload(User.roles)],
+    row_select=_list_rows,
 )
 
 BOARD = Kanban(Ticket, Ticket.stage, STAGES, title=lambda t: f"{t.ticket_no} {t.subject}",
@@ -126,13 +144,19 @@ BOARD = Kanban(Ticket, Ticket.stage, STAGES, title=lambda t: f"{t.ticket_no} {t.
                                  ("优先级", gettext(t.priority_label)),
                                  ("负责人", t.assignee.name if t.assignee else "—")],
                detail_endpoint="service.detail", move_endpoint="service.board_move",
-               options=[joinedload(Ticket.customer).load_only(Customer.customer_name),
+               # A card shows these columns only; the collaborators are not loaded.
+               options=[load_only(Ticket.id, Ticket.ticket_no, Ticket.subject, Ticket.stage,
+                                  Ticket.priority, Ticket.customer_id, Ticket.assignee_id),
+                        lazyload(Ticket.collaborators),
+                        joinedload(Ticket.customer).load_only(Customer.customer_name),
                         joinedload(Ticket.assignee).load_only(User.username, User.display_name)
-                        .noload(User.roles)])
+                        .lazyload(User.roles)])
 
 
 def _base(args: Any) -> Any:
-    stmt = select(Ticket).join(Ticket.customer)
+    # The customer's name is searched (``q``): only then is the customer joined to filter.
+    stmt = select(Ticket).join(Ticket.customer) if args.get("q", "").strip() \
+        else select(Ticket)
     if args.get("mine"):
         stmt = stmt.where(mine_clause(web_ctx().actor_id))
     if args.get("assignee_id", "").isdigit():
