@@ -19,6 +19,7 @@ from flask import url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import Select
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -237,7 +238,8 @@ def detail(id: int) -> Any:  # noqa: A002 - the list and kanban components link 
     is_worker = is_assignee or ctx.actor_id in ticket.collaborator_ids or may_manage
     return render_template(
         "service/ticket_detail.html", t=ticket, log=svc.action_log(ticket.id),
-        extra=[html for block in extra for html in (block or [])],
+        # Rendered by the modules' own templates (escaped there): markup here.
+        extra=[Markup(html) for block in extra for html in (block or [])],
         order_label=links.order_label(ticket.order_id), order_url=links.order_url(ticket.order_id),
         equipment_label=links.equipment_label(ticket.equipment_id),
         transitions=TRANSITIONS[ticket.status], may_manage=may_manage,
@@ -522,7 +524,13 @@ def today() -> Any:
 
     open_visits = set(db.session.scalars(select(Visit.ticket_id).where(
         Visit.user_id == ctx.actor_id, Visit.check_out_at.is_(None))))
+    from core.hooks import call
+
+    extras = {t.id: [Markup(html)  # rendered by the modules' own templates (escaped there)
+                     for block in (call("ticket_phone_actions", ticket=t, ctx=ctx) or [])
+                     for html in (block or [])] for t in rows}
     return render_template("service/today.html", rows=rows, claimable=claimable, day=day,
+                           extras=extras,
                            local=to_local, map_url=_map_url, open_visits=open_visits,
                            phases=PHOTO_PHASES)
 

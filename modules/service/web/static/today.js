@@ -108,12 +108,13 @@
     var form = event.target;
     if (!form.matches || !form.matches("form[data-offline]")) return;
     var geo = form.hasAttribute("data-geo");
-    if (navigator.onLine && !geo) return;
+    var always = form.hasAttribute("data-always-queue");  /* sent with the batch, online too */
+    if (navigator.onLine && !geo && !always) return;
     event.preventDefault();
     if (form.dataset.offline === "photo") { queuePhotos(form); return; }
     (geo ? position() : Promise.resolve(null)).then(function (pos) {
       if (pos) { setField(form, "lat", pos.lat); setField(form, "lng", pos.lng); }
-      if (navigator.onLine) { form.submit(); return; }
+      if (navigator.onLine && !always) { form.submit(); return; }
       var payload = {};
       new FormData(form).forEach(function (value, key) {
         if (key !== "csrf_token" && key !== "next") payload[key] = value;
@@ -127,8 +128,9 @@
       put(action).then(function () {
         var card = form.closest(".today-ticket");
         if (card) card.classList.add("border-warning");
-        refreshStatus();
-      });
+        if (always) form.reset();
+        return refreshStatus();
+      }).then(function () { if (navigator.onLine) flush(); });
     });
   });
 
