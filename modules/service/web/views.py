@@ -493,11 +493,10 @@ def create() -> Any:
     form.assignee_id.choices = [(0, gettext("按派单规则"))]
     if ctx.can("service.ticket.assign"):
         form.assignee_id.choices += [(u.id, u.name) for u in _servers()]
-    if form.validate_on_submit():
-        done, ticket = submit(form, lambda c: svc.create_ticket(c, form.service_data()))
-        if done:
-            flash(gettext("工单已创建：%(no)s", no=ticket.ticket_no), "success")
-            return redirect(url_for(".detail", id=ticket.id))
+    done, ticket = submit(form, lambda c: svc.create_ticket(c, form.service_data()))
+    if done:
+        flash(gettext("工单已创建：%(no)s", no=ticket.ticket_no), "success")
+        return redirect(url_for(".detail", id=ticket.id))
     return render_template("service/ticket_form.html", form=form)
 
 
@@ -559,12 +558,11 @@ class PolicyForm(FlaskForm):
 @requires("service.policy.manage")
 def policies() -> Any:
     form = PolicyForm()
-    if form.validate_on_submit():
-        data = {k: v for k, v in form.data.items() if k != "csrf_token"}
-        done, _policy = submit(form, lambda c: sla_service.save_policy(c, data))
-        if done:
-            flash(gettext("SLA 策略已保存，未结工单已重算"), "success")
-            return redirect(url_for(".policies"))
+    done, _policy = submit(form, lambda c: sla_service.save_policy(
+        c, {k: v for k, v in form.data.items() if k != "csrf_token"}))
+    if done:
+        flash(gettext("SLA 策略已保存，未结工单已重算"), "success")
+        return redirect(url_for(".policies"))
     rows = list(db.session.scalars(select(SlaPolicy).order_by(SlaPolicy.sequence,
                                                                 SlaPolicy.id)))
     engineers = list(db.session.scalars(select(Engineer).order_by(Engineer.user_id)))
