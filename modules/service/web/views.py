@@ -145,6 +145,7 @@ BOARD = Kanban(Ticket, Ticket.stage, STAGES, title=lambda t: f"{t.ticket_no} {t.
                                  ("优先级", gettext(t.priority_label)),
                                  ("负责人", t.assignee.name if t.assignee else "—")],
                detail_endpoint="service.detail", move_endpoint="service.board_move",
+               count_cap=10_000,  # columns of a million tickets: "10,000+", as the list
                # A card shows these columns only; the collaborators are not loaded.
                options=[load_only(Ticket.id, Ticket.ticket_no, Ticket.subject, Ticket.stage,
                                   Ticket.priority, Ticket.customer_id, Ticket.assignee_id),
