@@ -4,8 +4,9 @@ The ticket list (a manager: no record rule; an engineer: his tickets, those he h
 the unassigned open ones), the kanban's per-column counts and first cards, the ticket API
 list, ``#我的工单`` through the WeCom robot callback end to end (a signed, encrypted POST to
 the callback URL: verify, decrypt, dedupe, dispatch, encrypted reply, as ``bench_wecom``),
-and the SLA refresh job over the open tickets (10 % of them, rolled back after each sample)
-— each next to the equivalent hand-written SQL in the same run."""
+and the SLA refresh job over the open tickets (10 % of them, 1 % of those just past their
+deadline; rolled back after each sample) — each next to the equivalent hand-written SQL in
+the same run."""
 
 from __future__ import annotations
 
@@ -92,7 +93,12 @@ def populate(app: Any, n_customers: int, n_tickets: int) -> dict[str, Any]:
                 "progress": 100 if status in ("resolved", "closed") else 0,
                 "assignee_id": assignee,
                 "sla_state": "resolution_due" if running else "met",
-                "resolution_due_at": created + timedelta(hours=8 + i % 48),
+                # Running SLAs fall due over the next days; one open ticket in a hundred
+                # has just passed its deadline (what a minute's run finds: breached, and
+                # the first 200 of them escalated).
+                "resolution_due_at": (now - timedelta(minutes=1 + i % 30)) if running and
+                i % 1000 == 0 else (now + timedelta(hours=1 + i % 72)) if running else
+                created + timedelta(hours=8 + i % 48),
                 "response_due_at": created + timedelta(hours=1),
                 "created_at": created, "updated_at": created}
 
