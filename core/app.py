@@ -234,6 +234,11 @@ def _register_blueprints(app: Flask, registry: Any) -> None:
 
 
 def _install_request_hooks(app: Flask) -> None:
+    from core.storage import image_origin
+
+    # Uploaded photos come from the app, or as signed URLs from the object store.
+    img_src = " ".join(filter(None, ("'self' data: blob:", image_origin(app.config))))
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
         headers = response.headers
@@ -242,7 +247,7 @@ def _install_request_hooks(app: Flask) -> None:
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            f"default-src 'self'; img-src {img_src}; style-src 'self' 'unsafe-inline'; "
             "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'",
         )
         if request.is_secure:

@@ -42,6 +42,8 @@ def register_menus() -> list[MenuItem]:
         MenuItem("settings.teams", "团队", "core_users.teams", "settings", 40, "core.team.manage"),
         MenuItem("settings.settings", "系统设置", "core_system.settings", "settings", 50,
                  "core.settings.manage"),
+        MenuItem("settings.chats", "群聊用途", "core_system.chats", "settings", 55,
+                 "core.settings.manage"),
         MenuItem("settings.audit", "操作日志", "core_system.audit", "settings", 60,
                  "core.audit.read"),
         MenuItem("settings.imports", "数据导入", "core_imports.index", "settings", 65),

@@ -102,7 +102,8 @@ class BotCommand:
     ``model`` (table name) and ``reference`` (prefix such as ``"OPP-"``) name the record
     the command acts on: they are the defaults of ``call.resolve()``, and they let two
     modules share a trigger (``#认领`` an opportunity or a ticket): the dispatcher picks the
-    one whose reference is in the text, else the one of the chat's last card.
+    one whose reference is in the text, else the one of the chat's ``purpose`` (the chat
+    registry), else the one of the chat's last card.
     """
 
     trigger: str
@@ -114,6 +115,9 @@ class BotCommand:
     extra: dict = field(default_factory=dict)
     model: str | None = None
     reference: str | None = None
+    # What kind of chat the command belongs to ("sales", "service" …): a shared trigger
+    # means this command in a chat given that purpose (core.bot.purposes).
+    purpose: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

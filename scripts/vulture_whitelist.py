@@ -172,3 +172,5 @@ _.font
 _.freeze_panes
 _.previous_text  # Figure, shown by core/overview.html
 _.higher_is_better  # Figure, shown by core/overview.html
+# service photos: read by templates
+_.phase_label

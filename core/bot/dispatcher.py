@@ -352,13 +352,20 @@ def _pick(
     ctx: ServiceContext, key: str, first: BotCommand, args: str, chat_id: str | None
 ) -> BotCommand:
     """The command a shared trigger means here: the one whose reference is in the text,
-    else the one of the chat's last card, else the only one the user may use."""
+    else the one of the chat's configured purpose, else the one of the chat's last card,
+    else the only one the user may use."""
+    from core.bot.purposes import chat_purpose
+
     variants = _variants(key, first)
     if len(variants) == 1:
         return variants[0]
     for cmd in variants:
         if cmd.reference and parse_reference(args, cmd.reference):
             return cmd
+    purpose = chat_purpose(chat_id)
+    meant = [cmd for cmd in variants if purpose and cmd.purpose == purpose]
+    if len(meant) == 1:
+        return meant[0]
     last = last_record(chat_id)
     for cmd in variants:
         if last is not None and cmd.model == last.model:

@@ -220,6 +220,25 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+# ------------------------------------------------------------------------- chat registry
+@bp.route("/admin/chats", methods=["GET", "POST"])
+@requires("core.settings.manage")
+def chats() -> Any:
+    """群聊用途: which chat is the sales group, which the service group … (a shared command
+    such as #认领 acts on that purpose's records there)."""
+    from core.bot import purposes
+    from core.web.forms import run_action
+
+    if request.method == "POST":
+        chat_id, purpose = request.form.get("chat_id", ""), request.form.get("purpose", "")
+        return run_action(lambda ctx: purposes.set_chat_purpose(ctx, chat_id, purpose),
+                          gettext("群聊用途已保存"), url_for("core_system.chats"))
+    configured = purposes.chat_purposes()
+    options = [(p, purposes.purpose_label(p)) for p in purposes.known_purposes()]
+    rows = [(chat, configured.get(chat, "")) for chat in purposes.known_chats()]
+    return render_template("core/admin/chats.html", rows=rows, options=options)
+
+
 # ---------------------------------------------------------------------------- failed jobs
 @bp.route("/admin/jobs")
 @requires("core.jobs.manage")

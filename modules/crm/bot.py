@@ -156,7 +156,7 @@ def claim_clicked(ctx: Any, click: Any) -> Card:
 
 
 def commands() -> list[BotCommand]:
-    common = {"model": MODEL, "reference": "OPP-"}
+    common = {"model": MODEL, "reference": "OPP-", "purpose": "sales"}
     return [
         BotCommand("认领", claim, "crm.opportunity.claim", _l("认领群里发布的新商机"),
                    _l("#认领 [OPP-编号]"), **common),

@@ -49,8 +49,9 @@ def maintenance_order_requested(equipment: Equipment, due_date: date,
 
 @hookspec(firstresult=True)
 def equipment_fault_reported(equipment: Equipment, description: str,
-                             contact_phone: str | None, ctx: ServiceContext) -> Any:
-    """A customer reported a fault on the unit's public page (its QR label). ``service``
-    answers with the service request or ticket it created (an object with ``id`` and
-    ``ticket_no``); when nobody answers, equipment records a repair to fill in and tells
-    the unit's engineer."""
+                             contact_phone: str | None, ctx: ServiceContext,
+                             photos: list[bytes]) -> Any:
+    """A customer reported a fault on the unit's public page (its QR label), with the
+    photos he took (raw uploads, possibly none). ``service`` answers with the service
+    request or ticket it created (an object with ``id`` and ``ticket_no``); when nobody
+    answers, equipment records a repair to fill in and tells the unit's engineer."""

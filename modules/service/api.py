@@ -17,6 +17,8 @@ from sqlalchemy import select
 
 from core import api
 from modules.service.models import Ticket
+from modules.service.models import TicketPhoto
+from modules.service.services import photos
 from modules.service.services import tickets as svc
 
 bp = Blueprint("service_api", __name__, url_prefix=api.API_PREFIX)
@@ -168,7 +170,14 @@ TICKETS = api.Listing(
            listing=TICKETS, tags=["service"])
 def list_tickets(ctx):  # noqa: ANN001, ANN201
     """List the tickets the caller may see (filters on every dimension, ``q`` search)."""
-    page = TICKETS.page(ctx, select(Ticket))
+    from sqlalchemy.orm import joinedload
+
+    from core.security.models import User
+
+    # The assignees' names in the same statement (not one load per row).
+    page = TICKETS.page(ctx, select(Ticket).options(
+        joinedload(Ticket.assignee).load_only(User.username, User.display_name)
+        .lazyload(User.roles)))
     page.items = [out(t) for t in page.items]
     return page
 
@@ -251,6 +260,74 @@ def reject(ctx, ticket_id: int, body: ReasonIn):  # noqa: ANN001, ANN201
     return out(svc.decline_ticket(ctx, ticket_id, body.reason))
 
 
+class PhotoIn(api.ApiIn):
+    data: str = Field(min_length=8, max_length=15_000_000,
+                      description="图片（JPEG/PNG/WebP）的 base64 或 data URL")
+    phase: Literal["intake", "start", "finish", "other"] = "other"
+    caption: str = Field(default="", max_length=200)
+
+
+class PhotoOut(api.ApiOut):
+    id: int
+    ticket_id: int
+    phase: str
+    caption: str
+    content_type: str
+    width: int
+    height: int
+    size: int
+    created_at: datetime
+    url: str
+
+
+def photo_out(photo: TicketPhoto) -> dict:
+    return {"id": photo.id, "ticket_id": photo.ticket_id, "phase": photo.phase,
+            "caption": photo.caption, "content_type": photo.content_type,
+            "width": photo.width, "height": photo.height, "size": photo.size,
+            "created_at": photo.created_at,
+            "url": f"{api.API_PREFIX}/photos/{photo.id}/content"}
+
+
+class PhotoList(api.ApiOut):
+    data: list[PhotoOut]
+
+
+@api.route(bp, "/tickets/<int:ticket_id>/photos", permission="service.ticket.read",
+           response=PhotoList, tags=["service"])
+def list_photos(ctx, ticket_id: int):  # noqa: ANN001, ANN201
+    """The ticket's photos (404 when the caller may not see the ticket)."""
+    ticket = svc.get_ticket(ctx, ticket_id)
+    return {"data": [photo_out(p) for p in photos.photos(ticket.id)]}
+
+
+@api.route(bp, "/tickets/<int:ticket_id>/photos", methods=["POST"],
+           permission="service.ticket.write", body=PhotoIn, response=PhotoOut, status=201,
+           tags=["service"])
+def add_photo(ctx, ticket_id: int, body: PhotoIn):  # noqa: ANN001, ANN201
+    """Add a photo (checked by its content, EXIF removed; size and count limited)."""
+    data = photos.decode_data_url(body.data)
+    return photo_out(photos.add_photo(ctx, ticket_id, data, body.phase, body.caption))
+
+
+@api.route(bp, "/photos/<int:photo_id>/content", permission="service.ticket.read",
+           tags=["service"])
+def photo_content(ctx, photo_id: int):  # noqa: ANN001, ANN201
+    """The image itself, or a redirect to a short-lived signed URL of the object store."""
+    from flask import Response
+    from flask import redirect
+
+    from core.storage import get_storage
+    from core.storage import url_seconds
+
+    photo = photos.photo_for(ctx, photo_id)
+    store = get_storage()
+    signed = store.url(photo.storage_key, url_seconds())
+    response = redirect(signed) if signed else Response(store.get(photo.storage_key),
+                                                       mimetype=photo.content_type)
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
+
+
 class SyncAction(api.ApiIn):
     id: ClientId | None = None
     type: str = Field(min_length=1, max_length=32)
@@ -285,7 +362,8 @@ def sync_actions(body: SyncIn) -> list[dict]:
            body=SyncIn, response=SyncOut, tags=["service"])
 def sync_batch(ctx, body: SyncIn):  # noqa: ANN001, ANN201
     """Apply actions queued offline (progress, check_in, check_out, start, resolve, revisit,
-    details, accept), each answered applied / conflict (with the current ticket) / error."""
+    details, accept, photo with ``{"photo": data URL, "phase", "caption"}``), each
+    answered applied / conflict (with the current ticket) / error."""
     from modules.service.services.sync import apply_batch
 
     return {"results": apply_batch(ctx, sync_actions(body), out)}

@@ -184,7 +184,7 @@ def resolve_clicked(ctx: Any, click: Any) -> Any:
 
 
 def commands() -> list[BotCommand]:
-    common = {"model": MODEL, "reference": REFERENCE}
+    common = {"model": MODEL, "reference": REFERENCE, "purpose": "service"}
     return [
         BotCommand("认领", claim, "service.ticket.claim", _l("认领群里发布的售后工单"),
                    _l("#认领 [AS工单号]"), **common),

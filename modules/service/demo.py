@@ -96,6 +96,9 @@ def load(ctx: Any) -> None:
         sla.save_policy(ctx, {"name": name, **where, "response_minutes": response,
                               "resolution_minutes": resolution})
     set_setting("service.group_chat_id", "service-group")
+    from core.bot.purposes import set_chat_purpose
+
+    set_chat_purpose(ctx, "service-group", "service")  # #认领 there means a ticket
     customers = list(db.session.scalars(select(Customer).order_by(Customer.id).limit(30)))
     if not customers or not engineers:
         return

@@ -222,8 +222,12 @@ def load_demo_data(ctx: Any) -> None:
 
 @hookimpl
 def equipment_fault_reported(equipment: Any, description: str, contact_phone: str | None,
-                             ctx: Any) -> Any:
-    """A customer reported a fault on the unit's QR page: a repair ticket for that unit."""
+                             ctx: Any, photos: list[bytes]) -> Any:
+    """A customer reported a fault on the unit's QR page: a repair ticket for that unit,
+    with his photos (an unacceptable picture is left out, the report still counts)."""
+    from core.errors import ValidationError
+    from core.extensions import db
+    from modules.service.services.photos import add_photo
     from modules.service.services.tickets import create_ticket
 
     data = {"customer_id": equipment.customer_id, "ticket_type": "repair",
@@ -231,7 +235,14 @@ def equipment_fault_reported(equipment: Any, description: str, contact_phone: st
             "subject": description.splitlines()[0][:60], "description": description}
     if contact_phone:
         data["contact_phone"] = contact_phone
-    return create_ticket(ctx, data)
+    ticket = create_ticket(ctx, data)
+    for raw in photos or []:
+        try:
+            with db.session.begin_nested():
+                add_photo(ctx, ticket.id, raw, "intake", "客户报修照片")
+        except ValidationError:
+            continue
+    return ticket
 
 
 @hookimpl

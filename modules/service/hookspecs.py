@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+from typing import Any
 
 import pluggy
 
@@ -17,6 +19,20 @@ hookspec = pluggy.HookspecMarker("tandem")
 def ticket_resolved(ticket: Ticket, ctx: ServiceContext) -> None:
     """A ticket was resolved (``#已解决``, the web, the API): e.g. the equipment's
     maintenance record and next maintenance date are updated from the ticket."""
+
+
+@hookspec
+def service_sync_actions() -> dict[str, Callable[[ServiceContext, int, dict], Any]]:
+    """More kinds of action the engineer's offline queue may hold, applied by the sync batch
+    (``POST /api/v1/sync/batch``) like the service's own: ``{type: handler(ctx, ticket_id,
+    payload)}`` (e.g. ``part_request`` from the ``service_stock`` bridge). A handler raises
+    ``UserError`` for a conflict and ``ValidationError`` for bad input."""
+
+
+@hookspec
+def ticket_phone_actions(ticket: Ticket, ctx: ServiceContext) -> list[str]:
+    """Extra HTML for a ticket's card on the engineer's phone page "my tickets today"
+    (forms marked ``data-offline="<type>"`` are queued offline and sent with the batch)."""
 
 
 @hookspec

@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core.errors import ValidationError
+from core.errors import FieldErrors
 from core.extensions import db
 from core.security.permissions import has_permission
 from modules.equipment.models import Equipment
@@ -28,36 +28,35 @@ def match_project(ticket: Any, data: dict) -> None:
     """Fill ``order_id`` / ``equipment_id``: given ids are checked against the customer;
     an equipment serial finds the equipment (and its order); otherwise the customer's most
     recent in-progress order (seed 001: 自动匹配客户项目)."""
-    errors: dict[str, str] = {}
+    errors = FieldErrors()
     equipment = None
     serial = str(data.get("equipment_serial") or "").strip()
     if data.get("equipment_id"):
         equipment_id = _int(data["equipment_id"])
         equipment = db.session.get(Equipment, equipment_id) if equipment_id else None
         if equipment is None or equipment.customer_id != ticket.customer_id:
-            errors["equipment_id"] = _("设备不存在或不属于该客户")
+            errors.add("equipment_id", _("设备不存在或不属于该客户"))
             equipment = None
     elif serial:
         equipment = db.session.scalar(select(Equipment).where(
             Equipment.serial_number == serial, Equipment.customer_id == ticket.customer_id))
         if equipment is None:
-            errors["equipment_serial"] = _("该客户名下没有序列号为 %(serial)s 的设备",
-                                           serial=serial)
+            errors.add("equipment_serial", _("该客户名下没有序列号为 %(serial)s 的设备",
+                                             serial=serial))
     if equipment is not None:
         ticket.equipment_id = equipment.id
     if data.get("order_id"):
         order_id = _int(data["order_id"])
         order = db.session.get(Order, order_id) if order_id else None
         if order is None or order.customer_id != ticket.customer_id:
-            errors["order_id"] = _("订单不存在或不属于该客户")
+            errors.add("order_id", _("订单不存在或不属于该客户"))
         else:
             ticket.order_id = order.id
     elif equipment is not None and equipment.order_id:
         ticket.order_id = equipment.order_id
     else:
         ticket.order_id = latest_in_progress_order(ticket.customer_id)
-    if errors:
-        raise ValidationError.of_fields(errors)
+    errors.raise_if_any()
     if equipment is not None and equipment.install_location and not data.get("address"):
         ticket.address = equipment.install_location
 

@@ -355,6 +355,38 @@ class Survey(db.Model):
 
     ticket: Mapped[Ticket] = relationship()
 
+PHOTO_PHASES = {"intake": "报修", "start": "开工前", "finish": "完工后", "other": "其他"}
+
+
+class TicketPhoto(db.Model):
+    """A photo of a ticket (at intake, at the start, at the finish …). The image itself is
+    in the storage (:mod:`core.storage`) under ``storage_key``; served only to those who may
+    see the ticket."""
+
+    __tablename__ = "service_ticket_photo"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("service_ticket.id", ondelete="CASCADE"), index=True
+    )
+    phase: Mapped[str] = mapped_column(String(16), default="other")
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    caption: Mapped[str] = mapped_column(String(200), default="")
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("core_user.id", ondelete="SET NULL")
+    )
+    source: Mapped[str] = mapped_column(String(16), default="web")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def phase_label(self) -> str:
+        return PHOTO_PHASES.get(self.phase, self.phase)
+
+
 ACTION_LABELS = {
     "create": "创建", "claim": "认领", "offer": "派单", "accept": "接单", "decline": "拒单",
     "offer_timeout": "接单超时", "dispatch_failed": "无人可派", "grab_open": "开放抢单",
@@ -364,5 +396,6 @@ ACTION_LABELS = {
     "close": "关闭", "reopen": "重开", "priority": "调整优先级", "update": "更新信息",
     "sla_pause": "暂停 SLA", "sla_resume": "恢复 SLA", "survey_sent": "发送满意度调查",
     "rated": "客户评价", "no_rating": "未评价", "parts": "配件", "check_in": "签到",
-    "check_out": "签退", "report": "客户签字确认",
+    "check_out": "签退", "report": "客户签字确认", "photo": "照片",
+    "photo_delete": "删除照片",
 }

@@ -33,15 +33,29 @@ def part_request_decided(request: Any, ctx: Any) -> None:
 
 
 @hookimpl
+def service_sync_actions() -> dict:
+    """``part_request`` in the engineer's offline queue: applied by the sync batch."""
+    return {"part_request": services.sync_part_request}
+
+
+@hookimpl
+def ticket_phone_actions(ticket: Any, ctx: Any) -> list[str]:
+    """A part request form on the ticket's card of the phone page (queued, sent with the
+    batch: it works offline)."""
+    from flask import render_template
+
+    if not (ctx.can("stock.request.create") and ticket.is_open):
+        return []
+    return [render_template("service_stock/phone_parts.html", t=ticket)]
+
+
+@hookimpl
 def ticket_sections(ticket: Any, ctx: Any) -> list[str]:
     """The ticket page's block of part requests."""
     from flask import render_template
 
-    from modules.stock.models import REQUEST_STATUSES
-
     rows = services.requests_of(ticket.id) if ctx.can("stock.request.read") else []
     return [render_template("service_stock/ticket_parts.html", rows=rows, t=ticket,
-                            statuses=REQUEST_STATUSES,
                             can_request=ctx.can("stock.request.create") and ticket.is_open)]
 
 

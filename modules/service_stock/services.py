@@ -17,7 +17,6 @@ from core.services import ServiceContext
 from modules.service.models import Ticket
 from modules.service.services.tickets import get_ticket
 from modules.service.services.tickets import log_action
-from modules.stock.models import REQUEST_STATUSES
 from modules.stock.models import Part
 from modules.stock.models import PartRequest
 from modules.stock.models import PartRequestLine
@@ -72,7 +71,7 @@ def request_decided(ctx: ServiceContext, request: PartRequest) -> None:
     ticket = db.session.get(Ticket, request.ticket_id)
     if ticket is None:
         return
-    status = REQUEST_STATUSES.get(request.status, request.status)
+    status = request.status_label
     issued = request.status == "issued"
     text = _lines_text(request, issued)
     note = f"配件申请 #{request.id} {status}：{text}"
@@ -118,3 +117,22 @@ def parts_used(ticket_ids: list[int]) -> list[tuple[int, str, int]]:
         out.extend((tid, f"{code} {name}", int(qty or 0))
                    for tid, code, name, qty in db.session.execute(stmt))
     return out
+
+
+def sync_part_request(ctx: ServiceContext, ticket_id: int, payload: dict) -> PartRequest:
+    """A part request the engineer queued offline for his ticket (sync batch action
+    ``part_request``: ``{"part_code" | "part_id", "quantity", "urgency", "notes"}`` or
+    ``{"items": [...], "notes"}``), made through the stock service like any other; a ticket
+    finished meanwhile is a conflict."""
+    from modules.stock.services.requests import create_request
+
+    ticket = get_ticket(ctx, ticket_id)
+    if not ticket.is_open:
+        raise UserError(_("%(no)s 已结束，不能再申请配件", no=ticket.ticket_no))
+    items = payload.get("items")
+    if not isinstance(items, list):
+        item = {k: payload[k] for k in ("part_id", "part_code", "quantity", "urgency")
+                if payload.get(k) not in (None, "")}
+        items = [item]
+    return create_request(ctx, items, ticket_id=ticket.id, equipment_id=ticket.equipment_id,
+                          notes=str(payload.get("notes") or ""))

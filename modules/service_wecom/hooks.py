@@ -16,6 +16,9 @@ def register_models() -> list:
 
 @hookimpl
 def wecom_official_account_message(message: dict, ctx: Any) -> str | None:
+    if message.get("type") == "image":
+        return services.customer_picture(ctx, message.get("openid", ""),
+                                         message.get("pic_url", ""))
     if message.get("type") != "text":
         return None
     return services.customer_message(ctx, message.get("openid", ""), message.get("content", ""))

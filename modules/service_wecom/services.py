@@ -73,3 +73,36 @@ def customer_message(ctx: ServiceContext, openid: str, text: str) -> str | None:
         return f"抱歉，工单未能提交：{exc.message}"
     return (f"工单已提交，编号：{ticket.ticket_no}。我们已通知您的项目负责人，"
             "会尽快与您联系。")
+
+
+PHOTO_WINDOW = timedelta(hours=2)
+
+
+def customer_picture(ctx: ServiceContext, openid: str, pic_url: str) -> str | None:
+    """A picture from a verified customer goes on the ticket he reported himself in the last
+    two hours (seed 001: he describes the problem with photos); otherwise he is told how."""
+    from modules.service.models import OPEN_STATUSES
+    from modules.service.models import Ticket
+    from modules.service.services.photos import add_photo
+    from modules.wecom.oa_media import fetch_picture
+
+    if not openid:
+        return None
+    binding = db.session.scalar(select(Binding).where(Binding.oa_openid == openid))
+    if binding is None or not binding.is_verified or binding.customer_id is None:
+        return NOT_VERIFIED
+    ticket = db.session.scalar(select(Ticket).where(
+        Ticket.customer_id == binding.customer_id, Ticket.channel == "customer",
+        Ticket.status.in_(OPEN_STATUSES), Ticket.created_at >= ctx.now - PHOTO_WINDOW)
+        .order_by(Ticket.id.desc()).limit(1))
+    if ticket is None:
+        return "请先发送“维修”并描述问题，工单提交后再发送照片，照片会附在工单上。"
+    data = fetch_picture(pic_url)
+    if data is None:
+        return "抱歉，照片未能接收，请稍后重新发送。"
+    try:
+        with db.session.begin_nested():
+            add_photo(ctx, ticket.id, data, "intake", "客户发送的照片")
+    except TandemError as exc:
+        return f"抱歉，照片未能附到工单：{exc.message}"
+    return f"照片已收到，已附在工单 {ticket.ticket_no} 上。"

@@ -23,6 +23,9 @@ SETTINGS = [
     Setting("wecom.oa_token", "公众号 Token", secret=True, env="WECOM_OA_TOKEN"),
     Setting("wecom.oa_aes_key", "公众号 EncodingAESKey", secret=True, env="WECOM_OA_AES_KEY"),
     Setting("wecom.oa_app_id", "公众号 AppID", env="WECOM_OA_APP_ID"),
+    Setting("wecom.oa_picture_hosts", "公众号图片下载地址（主机名）", type="json",
+            default=["mmbiz.qpic.cn"], env="WECOM_OA_PICTURE_HOSTS",
+            help="客户在公众号发来的图片只从这些主机下载（微信图片服务器）"),
     Setting(
         "wecom.webhook_keys",
         "群机器人 Webhook Key（JSON：名称 → key）",

@@ -47,6 +47,9 @@ class FakeState:
     # the single-use codes handed out (code → userid).
     oauth_user: str | None = None
     oauth_codes: dict[str, str] = field(default_factory=dict)
+    # Pictures customers send to the official account, as WeChat's image CDN serves the
+    # ``PicUrl`` of an image message: ``/mmbiz/<name>`` → bytes.
+    pictures: dict[str, bytes] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def received(self, path: str) -> list[dict]:
@@ -152,6 +155,13 @@ def build_fake_app(state: FakeState) -> Flask:
         if not request.args.get("response_code"):
             return _error(40058, "response_code missing")
         return jsonify({"errcode": 0, "errmsg": "ok"})
+
+    @app.get("/mmbiz/<name>")
+    def picture(name: str) -> Any:
+        data = state.pictures.get(name)
+        if data is None:
+            return "not found", 404
+        return app.response_class(data, mimetype="image/jpeg")
 
     @app.get("/connect/oauth2/authorize")
     def oauth_authorize() -> Any:

@@ -337,6 +337,9 @@ def handle_official_account_message(message: Any) -> str | None:
         "msgid": str(getattr(message, "id", "") or ""),
         "event": getattr(message, "event", "") or "",
     }
+    if fields["type"] == "image":  # the picture's address on WeChat's image CDN
+        fields["pic_url"] = str(getattr(message, "image", "") or "")
+        fields["media_id"] = str(getattr(message, "media_id", "") or "")
     key = f"oa:{fields['msgid']}" if fields["msgid"] not in ("", "0", "None") else None
 
     def run(ctx: ServiceContext) -> str | None:

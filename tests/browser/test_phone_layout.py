@@ -22,7 +22,8 @@ PHONE = {"width": 390, "height": 844}
 # Not pages a person opens: machine endpoints, streams and callbacks.
 NOT_PAGES = ("core_events.stream", "core_search.suggest", "core_auth.login", "static",
              "bootstrap.static", "sales_calendar.feed", "service.report_pdf",
-             "service_public.script")  # an .ics feed, a PDF, the offline worker's script
+             "service_public.script",  # an .ics feed, a PDF, the offline worker's script
+             "service.photo")  # an image (shown inside the ticket page, which is visited)
 
 OVERFLOW = """() => {
   const wide = document.documentElement.scrollWidth > window.innerWidth;

@@ -157,6 +157,11 @@ def _offline_page(page: Any, live: Any) -> Any:
 def test_offline_check_in_and_note_sync_on_reconnect(page, live):
     ids = _setup(live)
     _mine_in_service(live, ids)
+    with live.app_context():
+        from tests.modules.stock.factories import make_part
+
+        make_part("AC-FILTER-001")
+        db.session.remove()
     log_in(page, live, "li")
     _offline_page(page, live)
     card = page.locator(f".today-ticket[data-ticket={ids['first_no']}]")
@@ -166,8 +171,19 @@ def test_offline_check_in_and_note_sync_on_reconnect(page, live):
     card.locator(".note-form input[name=note]").fill("离线记录：已拆机检查")
     card.locator("button[data-action=note]").click()
     page.locator("#offline-status").get_by_text("2 条").wait_for()
+    from tests.core.storage.test_storage import jpeg_with_gps
+
+    card.locator(".photo-form input[type=file]").set_input_files(
+        {"name": "site.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps((2400, 1800))})
+    card.locator(".photo-form select[name=phase]").select_option("start")
+    card.locator("button[data-action=photo]").click()
+    page.locator("#offline-status").get_by_text("3 条").wait_for()
+    card.locator(".parts-form input[name=part_code]").fill("AC-FILTER-001")
+    card.locator(".parts-form input[name=quantity]").fill("2")
+    card.locator("button[data-action=part_request]").click()
+    page.locator("#offline-status").get_by_text("4 条").wait_for()
     page.context.set_offline(False)
-    page.wait_for_selector("body[data-synced='2']", state="attached")
+    page.wait_for_selector("body[data-synced='4']", state="attached")
     assert page.locator(".sync-conflict").count() == 0
     with live.app_context():
         from modules.service.models import Ticket
@@ -179,6 +195,17 @@ def test_offline_check_in_and_note_sync_on_reconnect(page, live):
         assert ticket.progress == 60 and visit is not None
         assert visit.check_in_distance_m is not None and visit.check_in_distance_m < 100
         assert "离线记录：已拆机检查" in [r.note for r in action_log(ticket.id)]
+        from modules.service.services.photos import photos
+
+        shot = photos(ticket.id)
+        # Shrunk on the phone before it was queued (longest edge 1600 px), GPS gone.
+        assert len(shot) == 1 and shot[0].phase == "start" and shot[0].width == 1600
+        from modules.stock.models import PartRequest
+
+        asked = db.session.scalar(select(PartRequest).where(PartRequest.ticket_id == ticket.id))
+        assert asked is not None and asked.status == "pending"
+        assert [(line.part.part_code, line.quantity) for line in asked.lines] == \
+            [("AC-FILTER-001", 2)]
         db.session.remove()
 
 
@@ -239,3 +266,29 @@ def test_check_in_and_customer_signature_on_a_phone(page, live):
         assert report.pdf.startswith(b"%PDF") and report.signer_name == "张经理"
         assert visits(ids["first"])[0].check_in_distance_m < 100
         db.session.remove()
+
+
+def test_photos_on_the_ticket_page_at_desktop_and_phone_width(page, live):
+    """Photos chosen on the ticket page are uploaded, shown (served after the access check)
+    and the page still fits a phone."""
+    from tests.core.storage.test_storage import jpeg_with_gps
+
+    ids = _setup(live)
+    _mine_in_service(live, ids)
+    log_in(page, live, "li")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live.url}/service/tickets/{ids['first']}")
+    form = page.locator("#photos form.photo-form")
+    form.locator("input[type=file]").set_input_files(
+        [{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()},
+         {"name": "b.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps((300, 600))}])
+    form.locator("input[name=caption]").fill("拆机前")
+    form.locator("button[data-action=photo]").click()
+    page.get_by_text("已上传 2 张照片").wait_for()
+    images = page.locator(".ticket-photo img")
+    assert images.count() == 2
+    page.wait_for_function("[...document.querySelectorAll('.ticket-photo img')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _no_overflow(page, f"{live.url}/service/tickets/{ids['first']}")
+    assert page.locator(".ticket-photo img").first.is_visible()

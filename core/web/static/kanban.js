@@ -17,7 +17,10 @@
   }
   function bump(status, delta, amount) {
     var badge = board.querySelector('[data-count="' + status + '"]');
-    if (badge) { badge.textContent = String(parseInt(badge.textContent, 10) + delta); }
+    /* a capped count ("10,000+") stays as it is */
+    if (badge && !/\+$/.test(badge.textContent)) {
+      badge.textContent = String(parseInt(badge.textContent, 10) + delta);
+    }
     var sum = board.querySelector('[data-sum="' + status + '"]');
     if (sum && amount) {
       var now = parseFloat(sum.textContent.replace(/[¥,\s]/g, "")) || 0;

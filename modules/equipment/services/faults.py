@@ -18,7 +18,8 @@ MAX_DESCRIPTION = 2000
 
 
 def report_fault(ctx: ServiceContext, equipment_id: int, description: str,
-                 contact_phone: str | None = None) -> tuple[str, str]:
+                 contact_phone: str | None = None,
+                 photos: list[bytes] | None = None) -> tuple[str, str]:
     """Returns (kind, reference): ``("ticket", "AS…")`` or ``("record", "12")``."""
     from modules.equipment.push import fault_reported
 
@@ -32,7 +33,7 @@ def report_fault(ctx: ServiceContext, equipment_id: int, description: str,
     if equipment is None or equipment.status == "retired":
         raise ValidationError(_("设备不存在或已报废"))
     ticket = call("equipment_fault_reported", equipment=equipment, description=description,
-                  contact_phone=phone, ctx=ctx)
+                  contact_phone=phone, ctx=ctx, photos=list(photos or []))
     if ticket is not None:
         kind, ref = "ticket", str(getattr(ticket, "ticket_no", None) or ticket.id)
     else:

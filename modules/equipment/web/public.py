@@ -84,6 +84,15 @@ def _unit(token: str) -> Equipment:
     return equipment
 
 
+MAX_PHOTOS = 3
+
+
+def _photos() -> list[bytes]:
+    """Up to MAX_PHOTOS pictures of the fault (checked by whoever stores them)."""
+    files = [f for f in request.files.getlist("photos") if f and f.filename]
+    return [f.read() for f in files[:MAX_PHOTOS]]
+
+
 @bp.route("/e/<token>", methods=["GET", "POST"])
 @public
 @limiter.limit("10/hour;30/day", methods=["POST"])
@@ -96,7 +105,7 @@ def report(token: str) -> Any:
         try:
             with unit_of_work(ctx):
                 kind, ref = report_fault(ctx, equipment.id, request.form.get("description", ""),
-                                         request.form.get("contact_phone"))
+                                         request.form.get("contact_phone"), _photos())
             done = (gettext("已收到您的报修，服务单号 %(ref)s，我们会尽快联系您", ref=ref)
                     if kind == "ticket" else gettext("已收到您的报修，我们会尽快联系您"))
         except TandemError as exc:

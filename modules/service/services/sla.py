@@ -177,14 +177,18 @@ def refresh(ctx: ServiceContext) -> dict[str, int]:
     ids = list(db.session.scalars(select(Ticket.id).where(
         Ticket.sla_state == "breached", Ticket.sla_escalated.is_(False),
         Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id).limit(ESCALATE_PER_RUN)))
-    for ticket_id in ids:
-        db.session.execute(update(Ticket).where(Ticket.id == ticket_id)
-                           .values(sla_escalated=True)
-                           .execution_options(synchronize_session=False))
-        ticket = db.session.get(Ticket, ticket_id)
-        db.session.refresh(ticket)
-        escalate(ctx, ticket.id, automatic=True)
-    return {"breached": marked, "escalated": len(ids)}
+    # One UPDATE marks the batch; only the tickets it marked (not a parallel run's) are
+    # escalated, loaded fresh in one SELECT.
+    claimed = list(db.session.scalars(
+        update(Ticket).where(Ticket.id.in_(ids), Ticket.sla_escalated.is_(False))
+        .values(sla_escalated=True).returning(Ticket.id)
+        .execution_options(synchronize_session=False))) if ids else []
+    if claimed:
+        list(db.session.scalars(select(Ticket).where(Ticket.id.in_(claimed))
+                                .execution_options(populate_existing=True)))
+    for ticket_id in sorted(claimed):
+        escalate(ctx, ticket_id, automatic=True)
+    return {"breached": marked, "escalated": len(claimed)}
 
 
 def save_policy(ctx: ServiceContext, data: dict, policy_id: int | None = None) -> SlaPolicy:

@@ -20,6 +20,7 @@ from core.extensions import db
 from core.services import ServiceContext
 from modules.service.models import Ticket
 from modules.service.services import onsite
+from modules.service.services import photos
 from modules.service.services import tickets as svc
 
 MAX_ACTIONS = 200
@@ -47,7 +48,21 @@ HANDLERS: dict[str, Callable[[ServiceContext, int, dict], Any]] = {
     "revisit": lambda ctx, t, p: svc.mark_revisit(ctx, t, p.get("note", "")),
     "details": lambda ctx, t, p: svc.update_ticket(ctx, t, p),
     "accept": lambda ctx, t, p: svc.accept_ticket(ctx, t),
+    "photo": lambda ctx, t, p: photos.add_photo(ctx, t, photos.decode_data_url(p.get("photo")),
+                                                str(p.get("phase") or "other"),
+                                                str(p.get("caption") or "")),
 }
+
+
+def handlers() -> dict[str, Callable[[ServiceContext, int, dict], Any]]:
+    """The service's own actions and those other modules add (``service_sync_actions``)."""
+    from core.hooks import call
+
+    merged = dict(HANDLERS)
+    for extra in call("service_sync_actions") or []:
+        for kind, handler in (extra or {}).items():
+            merged.setdefault(kind, handler)
+    return merged
 
 
 def _current(ticket_id: Any) -> Ticket | None:
@@ -71,6 +86,7 @@ def apply_batch(ctx: ServiceContext, actions: list[dict],
     if len(actions) > MAX_ACTIONS:
         raise ValidationError(_("一次最多同步 %(n)s 条", n=MAX_ACTIONS))
     results = []
+    known_handlers = handlers()
     for action in actions:
         client_id = action.get("id")
         kind = action.get("type")
@@ -80,7 +96,7 @@ def apply_batch(ctx: ServiceContext, actions: list[dict],
         known = _current(ticket_id)
         if known is not None:  # the engineer had its number in his queue
             result["ticket_no"] = known.ticket_no
-        handler = HANDLERS.get(str(kind))
+        handler = known_handlers.get(str(kind))
         if handler is None or not isinstance(payload, dict):
             results.append({**result, "status": "error", "message": _("不支持的操作")})
             continue

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.concurrency import conditional_update
 from core.errors import ConflictError
+from core.errors import FieldErrors
 from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
@@ -85,10 +86,10 @@ def create_ticket(ctx: ServiceContext, data: dict, *, dispatch: bool = True) -> 
     from modules.service.services import sla as sla_service
 
     ctx.require("service.ticket.create")
-    errors: dict[str, str] = {}
+    errors = FieldErrors()
     ticket_type = str(data.get("ticket_type") or "").strip()
     if ticket_type not in TICKET_TYPES:
-        errors["ticket_type"] = _("请选择服务类型")
+        errors.add("ticket_type", _("请选择服务类型"))
     customer = None
     try:
         customer_id = int(data.get("customer_id") or 0)
@@ -98,19 +99,18 @@ def create_ticket(ctx: ServiceContext, data: dict, *, dispatch: bool = True) -> 
         customer = db.session.scalar(ctx.scoped(
             select(Customer).where(Customer.id == customer_id), Customer))
     if customer is None:
-        errors["customer_id"] = _("客户不存在")
+        errors.add("customer_id", _("客户不存在"))
     subject = str(data.get("subject") or "").strip()
     if not subject:
-        errors["subject"] = _("请填写问题主题")
+        errors.add("subject", _("请填写问题主题"))
     elif len(subject) > 200:
-        errors["subject"] = _("最多 %(n)s 字", n=200)
+        errors.add("subject", _("最多 %(n)s 字", n=200))
     level = data.get("complaint_level") or None
     if level is not None and level not in COMPLAINT_LEVELS:
-        errors["complaint_level"] = _("投诉级别无效")
+        errors.add("complaint_level", _("投诉级别无效"))
     if ticket_type == "complaint" and level is None:
         level = "general"
-    if errors:
-        raise ValidationError.of_fields(errors)
+    errors.raise_if_any()
     assert customer is not None
     ticket = Ticket(
         ticket_type=ticket_type, subject=subject,

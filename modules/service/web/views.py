@@ -19,8 +19,13 @@ from flask import url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
+from sqlalchemy import Select
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import load_only
 from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import StringField
@@ -31,6 +36,7 @@ from wtforms.validators import Optional
 
 from core.errors import NotFoundError
 from core.errors import TandemError
+from core.errors import ValidationError
 from core.extensions import db
 from core.periods import day_end
 from core.periods import day_start
@@ -53,6 +59,7 @@ from modules.service.models import ACTION_LABELS
 from modules.service.models import CHANNELS
 from modules.service.models import COMPLAINT_LEVELS
 from modules.service.models import OPEN_STATUSES
+from modules.service.models import PHOTO_PHASES
 from modules.service.models import PRIORITIES
 from modules.service.models import SLA_STATES
 from modules.service.models import STAGES
@@ -64,9 +71,11 @@ from modules.service.models import WARRANTY
 from modules.service.models import Engineer
 from modules.service.models import SlaPolicy
 from modules.service.models import Ticket
+from modules.service.models import TicketPhoto
 from modules.service.queries import mine_clause
 from modules.service.services import dispatch
 from modules.service.services import onsite
+from modules.service.services import photos
 from modules.service.services import ratings
 from modules.service.services import sla as sla_service
 from modules.service.services import surveys
@@ -79,20 +88,36 @@ SCRIPTS = {"today.js", "sign.js", "sw.js"}
 public_bp = Blueprint("service_public", __name__, url_prefix="/service",
                       template_folder="templates")
 
+_CUSTOMER = aliased(Customer)  # made once: the statements stay in SQLAlchemy's cache
+_ASSIGNEE = aliased(User)
+
+
+def _list_rows(stmt: Select, ctx: Any) -> Select:  # noqa: ARG001 - ListView's signature
+    """A row of the list as plain columns (the customer's and the assignee's names joined
+    for the page of rows only, not for its count)."""
+    return (stmt.with_only_columns(
+        Ticket.id, Ticket.ticket_no, Ticket.subject, Ticket.ticket_type, Ticket.priority,
+        Ticket.status, Ticket.progress, Ticket.sla_state, Ticket.resolution_due_at,
+        Ticket.created_at, _CUSTOMER.customer_name.label("customer_name"),
+        _ASSIGNEE.name.label("assignee_name"), maintain_column_froms=True)
+        .join_from(Ticket, _CUSTOMER, _CUSTOMER.id == Ticket.customer_id)
+        .outerjoin_from(Ticket, _ASSIGNEE, _ASSIGNEE.id == Ticket.assignee_id))
+
+
 TICKETS = ListView(
     Ticket,
     "service.index",
     columns=[
         Column("ticket_no", "工单号", sort=Ticket.ticket_no, link=True),
         Column("subject", "主题", sort=Ticket.subject),
-        Column("customer", "客户", value=lambda t: t.customer.customer_name),
+        Column("customer", "客户", value=lambda t: t.customer_name),
         Column("ticket_type", "类型", sort=Ticket.ticket_type,
                value=lambda t: TICKET_TYPES[t.ticket_type], fmt="label"),
         Column("priority", "优先级", sort=Ticket.priority,
                value=lambda t: PRIORITIES[t.priority], fmt="label"),
         Column("status", "状态", sort=Ticket.status, value=lambda t: STATUSES[t.status],
                fmt="label"),
-        Column("assignee", "负责人", value=lambda t: t.assignee.name if t.assignee else ""),
+        Column("assignee", "负责人", value=lambda t: t.assignee_name or ""),
         Column("progress", "进度", sort=Ticket.progress, value=lambda t: f"{t.progress}%"),
         Column("sla_state", "SLA", sort=Ticket.sla_state,
                value=lambda t: SLA_STATES[t.sla_state], fmt="label"),
@@ -119,9 +144,7 @@ TICKETS = ListView(
     default_sort="-created_at",
     detail_endpoint="service.detail",
     live_models="service_ticket",
-    options=[joinedload(Ticket.customer).load_only(Customer.customer_name),
-             joinedload(Ticket.assignee).load_only(User.username, User.display_name)
-             .noload(User.roles)],
+    row_select=_list_rows,
 )
 
 BOARD = Kanban(Ticket, Ticket.stage, STAGES, title=lambda t: f"{t.ticket_no} {t.subject}",
@@ -129,13 +152,20 @@ BOARD = Kanban(Ticket, Ticket.stage, STAGES, title=lambda t: f"{t.ticket_no} {t.
                                  ("优先级", gettext(t.priority_label)),
                                  ("负责人", t.assignee.name if t.assignee else "—")],
                detail_endpoint="service.detail", move_endpoint="service.board_move",
-               options=[joinedload(Ticket.customer).load_only(Customer.customer_name),
+               count_cap=10_000,  # columns of a million tickets: "10,000+", as the list
+               # A card shows these columns only; the collaborators are not loaded.
+               options=[load_only(Ticket.id, Ticket.ticket_no, Ticket.subject, Ticket.stage,
+                                  Ticket.priority, Ticket.customer_id, Ticket.assignee_id),
+                        lazyload(Ticket.collaborators),
+                        joinedload(Ticket.customer).load_only(Customer.customer_name),
                         joinedload(Ticket.assignee).load_only(User.username, User.display_name)
-                        .noload(User.roles)])
+                        .lazyload(User.roles)])
 
 
 def _base(args: Any) -> Any:
-    stmt = select(Ticket).join(Ticket.customer)
+    # The customer's name is searched (``q``): only then is the customer joined to filter.
+    stmt = select(Ticket).join(Ticket.customer) if args.get("q", "").strip() \
+        else select(Ticket)
     if args.get("mine"):
         stmt = stmt.where(mine_clause(web_ctx().actor_id))
     if args.get("assignee_id", "").isdigit():
@@ -216,7 +246,8 @@ def detail(id: int) -> Any:  # noqa: A002 - the list and kanban components link 
     is_worker = is_assignee or ctx.actor_id in ticket.collaborator_ids or may_manage
     return render_template(
         "service/ticket_detail.html", t=ticket, log=svc.action_log(ticket.id),
-        extra=[html for block in extra for html in (block or [])],
+        # Rendered by the modules' own templates (escaped there): markup here.
+        extra=[Markup(html) for block in extra for html in (block or [])],
         order_label=links.order_label(ticket.order_id), order_url=links.order_url(ticket.order_id),
         equipment_label=links.equipment_label(ticket.equipment_id),
         transitions=TRANSITIONS[ticket.status], may_manage=may_manage,
@@ -227,7 +258,8 @@ def detail(id: int) -> Any:  # noqa: A002 - the list and kanban components link 
         servers=_servers() if is_worker else [], priorities=PRIORITIES,
         local=to_local, statuses=STATUSES, action_labels=ACTION_LABELS,
         channels=CHANNELS, visits=onsite.visits(ticket.id),
-        report=onsite.latest_report(ticket.id))
+        report=onsite.latest_report(ticket.id), photos=photos.photos(ticket.id),
+        phases=PHOTO_PHASES)
 
 
 ACTIONS = {
@@ -320,6 +352,78 @@ def report_pdf(ticket_id: int) -> Any:
                     headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
+# ------------------------------------------------------------------------------ photos
+MAX_FILES_PER_POST = 9
+
+
+def uploads(field: str = "photos") -> list[bytes]:
+    """The files of a multipart form (at most MAX_FILES_PER_POST)."""
+    files = [f for f in request.files.getlist(field) if f and f.filename]
+    if len(files) > MAX_FILES_PER_POST:
+        raise TandemError(gettext("一次最多上传 %(n)s 张照片", n=MAX_FILES_PER_POST))
+    return [f.read() for f in files]
+
+
+def _back(ticket_id: int) -> str:
+    target = request.form.get("next") or url_for(".detail", id=ticket_id)
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for(".detail", id=ticket_id)
+    return target
+
+
+@bp.route("/tickets/<int:ticket_id>/photos", methods=["POST"])
+@requires("service.ticket.read")
+def photo_upload(ticket_id: int) -> Any:
+    """Photos taken on the phone or chosen on the desktop, one service call each."""
+    phase, caption = request.form.get("phase", "other"), request.form.get("caption", "")
+
+    def action(ctx: Any) -> int:
+        files = uploads()
+        if not files:
+            raise ValidationError(gettext("请选择照片"), fields={"photos": gettext("请选择照片")})
+        for data in files:
+            photos.add_photo(ctx, ticket_id, data, phase, caption)
+        return len(files)
+
+    return run_action(action, lambda n: gettext("已上传 %(n)s 张照片", n=n), _back(ticket_id))
+
+
+@bp.route("/photos/<int:photo_id>")
+@requires("service.ticket.read")
+def photo(photo_id: int) -> Any:
+    """A ticket's photo for those who may see the ticket: from the app (local folder) or
+    as a short-lived signed URL of the object store."""
+    from flask import Response
+
+    from core.storage import get_storage
+    from core.storage import url_seconds
+
+    try:
+        row = photos.photo_for(web_ctx(), photo_id)
+    except NotFoundError:
+        abort(404)
+    store = get_storage()
+    signed = store.url(row.storage_key, url_seconds())
+    if signed:
+        response = redirect(signed)
+    else:
+        response = Response(store.get(row.storage_key), mimetype=row.content_type)
+        response.headers["Content-Security-Policy"] = "default-src 'none'"
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+@bp.route("/photos/<int:photo_id>/delete", methods=["POST"])
+@requires("service.ticket.read")
+def photo_delete(photo_id: int) -> Any:
+    ticket_id = db.session.scalar(select(TicketPhoto.ticket_id).where(
+        TicketPhoto.id == photo_id))
+    if ticket_id is None:
+        abort(404)
+    return run_action(lambda ctx: photos.delete_photo(ctx, photo_id), gettext("照片已删除"),
+                      _back(ticket_id))
+
+
 @bp.route("/sync/batch", methods=["POST"])
 @requires("service.ticket.write")
 def sync_batch() -> Any:
@@ -397,11 +501,10 @@ def create() -> Any:
     form.assignee_id.choices = [(0, gettext("按派单规则"))]
     if ctx.can("service.ticket.assign"):
         form.assignee_id.choices += [(u.id, u.name) for u in _servers()]
-    if form.validate_on_submit():
-        done, ticket = submit(form, lambda c: svc.create_ticket(c, form.service_data()))
-        if done:
-            flash(gettext("工单已创建：%(no)s", no=ticket.ticket_no), "success")
-            return redirect(url_for(".detail", id=ticket.id))
+    done, ticket = submit(form, lambda c: svc.create_ticket(c, form.service_data()))
+    if done:
+        flash(gettext("工单已创建：%(no)s", no=ticket.ticket_no), "success")
+        return redirect(url_for(".detail", id=ticket.id))
     return render_template("service/ticket_form.html", form=form)
 
 
@@ -428,8 +531,15 @@ def today() -> Any:
 
     open_visits = set(db.session.scalars(select(Visit.ticket_id).where(
         Visit.user_id == ctx.actor_id, Visit.check_out_at.is_(None))))
+    from core.hooks import call
+
+    extras = {t.id: [Markup(html)  # rendered by the modules' own templates (escaped there)
+                     for block in (call("ticket_phone_actions", ticket=t, ctx=ctx) or [])
+                     for html in (block or [])] for t in rows}
     return render_template("service/today.html", rows=rows, claimable=claimable, day=day,
-                           local=to_local, map_url=_map_url, open_visits=open_visits)
+                           extras=extras,
+                           local=to_local, map_url=_map_url, open_visits=open_visits,
+                           phases=PHOTO_PHASES)
 
 
 def _map_url(address: str | None) -> str | None:
@@ -456,12 +566,11 @@ class PolicyForm(FlaskForm):
 @requires("service.policy.manage")
 def policies() -> Any:
     form = PolicyForm()
-    if form.validate_on_submit():
-        data = {k: v for k, v in form.data.items() if k != "csrf_token"}
-        done, _policy = submit(form, lambda c: sla_service.save_policy(c, data))
-        if done:
-            flash(gettext("SLA 策略已保存，未结工单已重算"), "success")
-            return redirect(url_for(".policies"))
+    done, _policy = submit(form, lambda c: sla_service.save_policy(
+        c, {k: v for k, v in form.data.items() if k != "csrf_token"}))
+    if done:
+        flash(gettext("SLA 策略已保存，未结工单已重算"), "success")
+        return redirect(url_for(".policies"))
     rows = list(db.session.scalars(select(SlaPolicy).order_by(SlaPolicy.sequence,
                                                                 SlaPolicy.id)))
     engineers = list(db.session.scalars(select(Engineer).order_by(Engineer.user_id)))

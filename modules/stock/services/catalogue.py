@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy import select
 
 from core.errors import ConflictError
+from core.errors import FieldErrors
 from core.errors import ValidationError
 from core.extensions import db
 from core.security.models import User
@@ -51,23 +52,22 @@ def _int(value: Any, field: str) -> int:
 
 
 def _apply(ctx: ServiceContext, part: Part, data: dict[str, Any]) -> None:
-    errors: dict[str, str] = {}
+    errors = FieldErrors()
     for key, limit in TEXT_FIELDS.items():
         if key in data:
             value = (data[key] or "").strip() if isinstance(data[key], str | type(None)) else ""
             if key in ("part_name", "unit") and not value:
-                errors[key] = _("必填")
+                errors.add(key, _("必填"))
             elif len(value) > limit:
-                errors[key] = _("内容过长")
+                errors.add(key, _("内容过长"))
             else:
                 setattr(part, key, value or None if key not in ("part_name", "unit") else value)
     if "category" in data:
         if data["category"] not in PART_CATEGORIES:
-            errors["category"] = _("配件类别不正确")
+            errors.add("category", _("配件类别不正确"))
         else:
             part.category = data["category"]
-    if errors:
-        raise ValidationError.of_fields(errors)
+    errors.raise_if_any()
     if "unit_price" in data:
         part.unit_price = _money(data["unit_price"], "unit_price")
     for key in ("min_stock_alert", "reorder_quantity"):
@@ -121,19 +121,18 @@ def create_warehouse(ctx: ServiceContext, code: str, name: str, kind: str = "mai
     ctx.require("stock.part.write")
     code = (code or "").strip().upper()
     name = (name or "").strip()
-    errors = {}
+    errors = FieldErrors()
     if not CODE.match(code):
-        errors["code"] = _("仓库编码只能包含大写字母、数字和横线")
+        errors.add("code", _("仓库编码只能包含大写字母、数字和横线"))
     if not name or len(name) > 100:
-        errors["name"] = _("请填写仓库名称")
+        errors.add("name", _("请填写仓库名称"))
     if kind not in WAREHOUSE_KINDS:
-        errors["kind"] = _("仓库类型不正确")
+        errors.add("kind", _("仓库类型不正确"))
     if kind == "van" and not engineer_id:
-        errors["engineer_id"] = _("车载库需要指定工程师")
+        errors.add("engineer_id", _("车载库需要指定工程师"))
     if engineer_id and db.session.get(User, engineer_id) is None:
-        errors["engineer_id"] = _("工程师不存在")
-    if errors:
-        raise ValidationError.of_fields(errors)
+        errors.add("engineer_id", _("工程师不存在"))
+    errors.raise_if_any()
     if db.session.scalar(select(Warehouse.id).where(Warehouse.code == code)):
         raise ConflictError(_("仓库编码 %(code)s 已存在", code=code))
     wh = Warehouse(code=code, name=name, kind=kind, engineer_id=engineer_id or None)

@@ -530,13 +530,33 @@ def usage() -> Any:
         except ValueError:
             abort(400)
 
+    from core.web.charts import bar_option
+    from core.web.charts import chart_export
+    from core.web.templating import money
+
     rows = queries.usage_stats(web_ctx(), group, day("date_from"), day("date_to"))
-    if group == "category":
-        for r in rows:
-            r["key"] = PART_CATEGORIES.get(r["key"], r["key"])
-    top = max((r["quantity"] for r in rows), default=0) or 1
-    return render_template("stock/usage.html", rows=rows, group=group, top=top,
-                           groups=queries.USAGE_GROUPS, args=request.args)
+    for r in rows:
+        if group == "category":
+            r["key"] = _(PART_CATEGORIES.get(r["key"], r["key"]))
+        elif r["key"] in ("未知", "-"):
+            r["key"] = _(r["key"])
+    # The chart shows the 20 most used; its table and the export carry every row.
+    shown = rows[:20]
+    option = bar_option([str(r["key"]) for r in shown],
+                        [(_("数量"), [r["quantity"] for r in shown])])
+    table = [[_(queries.USAGE_GROUPS[group]), _("数量"), _("金额"),
+              _("工单数")]]
+    table += [[str(r["key"]), r["quantity"], money(r["value"]), r["tickets"]] for r in rows]
+    export = request.args.get("export")
+    if export in ("csv", "xlsx"):
+        figures = [table[0]] + [[str(r["key"]), r["quantity"], r["value"], r["tickets"]]
+                                for r in rows]
+        return chart_export(figures, export, f"parts_usage_{group}")
+    args = {k: v for k, v in request.args.items() if k != "export"}
+    return render_template("stock/usage.html", rows=rows, group=group, option=option,
+                           table=table, groups=queries.USAGE_GROUPS, args=request.args,
+                           csv_url=url_for(".usage", **args, export="csv"),
+                           xlsx_url=url_for(".usage", **args, export="xlsx"))
 
 
 @bp.route("/suppliers", methods=["GET", "POST"])

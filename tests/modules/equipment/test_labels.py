@@ -64,7 +64,7 @@ def test_public_page_shows_no_customer_data_and_takes_a_report(bare_client, bare
 
 class _Service:
     @hookimpl
-    def equipment_fault_reported(self, equipment, description, contact_phone, ctx):  # noqa: ANN001, ANN201
+    def equipment_fault_reported(self, equipment, description, contact_phone, ctx, photos):  # noqa: ANN001, ANN201
         return SimpleNamespace(id=5, ticket_no="AS202612040005")
 
 

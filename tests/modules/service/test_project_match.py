@@ -109,10 +109,24 @@ def test_a_fault_reported_on_the_qr_page_becomes_a_repair_ticket(people):
     unit = _equipment(customer, serial_number="QR-1", install_location="5楼")
     ctx = ServiceContext.system("web")
     with unit_of_work(ctx):
-        kind, ref = report_fault(ctx, unit.id, "室内机漏水\n地板已经湿了", "138 0013 8000")
+        kind, ref = report_fault(ctx, unit.id, "室内机漏水\n地板已经湿了", "138 0013 8000",
+                                 [_png(), b"not a picture"])
     from modules.service.models import Ticket
+    from modules.service.services.photos import photos
 
     ticket = db.session.query(Ticket).filter_by(ticket_no=ref).one()
     assert kind == "ticket" and ticket.equipment_id == unit.id
     assert (ticket.subject, ticket.channel, ticket.contact_phone, ticket.address) == \
         ("室内机漏水", "equipment", "13800138000", "5楼")
+    shots = photos(ticket.id)  # the picture kept, the junk left out, the report counted
+    assert [(p.phase, p.source, p.uploaded_by_id) for p in shots] == [("intake", "web", None)]
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "gray").save(buf, "PNG")
+    return buf.getvalue()

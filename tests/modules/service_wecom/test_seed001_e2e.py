@@ -39,7 +39,8 @@ OA_TOKEN = "oatoken"
 @pytest.fixture(scope="module")
 def oa_app(databases: Any, instance_dir: Any, fake_wecom: Any) -> Iterator[Any]:
     with installed_app(databases, instance_dir, ["service", "wecom"],
-                       **wecom_config(fake_wecom, WECOM_OA_TOKEN=OA_TOKEN)) as app:
+                       **wecom_config(fake_wecom, WECOM_OA_TOKEN=OA_TOKEN,
+                                      WECOM_OA_PICTURE_HOSTS=["127.0.0.1"])) as app:
         assert {"wecom_crm", "service_wecom"} <= set(app.extensions["tandem_registry"].installed)
         yield app
 
@@ -77,6 +78,19 @@ def _oa(client: Any, openid: str, text: str) -> str:
     xml = (f"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
            f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]>"
            f"</MsgType><Content>{escape(text)}</Content><MsgId>{next(_msgid)}</MsgId></xml>")
+    response = client.post("/wecom/oa/callback", data=xml, query_string={
+        "signature": sig, "timestamp": timestamp, "nonce": nonce})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _oa_image(client: Any, openid: str, pic_url: str) -> str:
+    timestamp, nonce = str(int(time.time())), "12345"
+    sig = hashlib.sha1("".join(sorted([OA_TOKEN, timestamp, nonce])).encode()).hexdigest()
+    xml = (f"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+           f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[image]]>"
+           f"</MsgType><PicUrl><![CDATA[{escape(pic_url)}]]></PicUrl><MediaId><![CDATA[m1]]>"
+           f"</MediaId><MsgId>{next(_msgid)}</MsgId></xml>")
     response = client.post("/wecom/oa/callback", data=xml, query_string={
         "signature": sig, "timestamp": timestamp, "nonce": nonce})
     assert response.status_code == 200
@@ -123,6 +137,18 @@ def test_verified_customer_reports_and_the_owner_sales_and_group_hear(ctx_app, d
     assert (ticket.order_id, ticket.assignee_id, ticket.channel, ticket.priority) == \
         (project.id, zhang.id, "customer", "high")
 
+    # He sends a photo of the problem: fetched from WeChat's image server (the fake's), kept
+    # on his ticket; an address of another host is never fetched.
+    from modules.service.services.photos import photos
+    from tests.core.storage.test_storage import jpeg_with_gps
+
+    fake_wecom.state.pictures["p1.jpg"] = jpeg_with_gps()
+    got = _oa_image(client, "openid-zs", f"{fake_wecom.base_url}/mmbiz/p1.jpg")
+    assert f"照片已收到，已附在工单 {ticket.ticket_no} 上" in got
+    assert [(p.phase, p.content_type) for p in photos(ticket.id)] == [("intake", "image/jpeg")]
+    assert "未能接收" in _oa_image(client, "openid-zs", "http://203.0.113.9/mmbiz/p1.jpg")
+    assert len(photos(ticket.id)) == 1
+
     # Pushed to the project owner (WeCom card), the sales rep and the service group,
     # each with the project link.
     to_people = {r["json"]["touser"]: r["json"] for r in
@@ -145,4 +171,5 @@ def test_one_message_with_type_and_text_and_an_unknown_sender(ctx_app):
     client = ctx_app.test_client()
     assert "仅对已认证客户开放" in _oa(client, "openid-unknown", "售后")
     assert "仅对已认证客户开放" in _oa(client, "openid-unknown", "投诉 师傅态度差")
+    assert "仅对已认证客户开放" in _oa_image(client, "openid-unknown", "http://127.0.0.1/x.jpg")
     assert _oa(client, "openid-unknown", "你好") in ("", "success")

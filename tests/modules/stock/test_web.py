@@ -143,6 +143,19 @@ def test_usage_statistics_by_part_engineer_month_and_model(client, login_as, mak
     assert "未知" in client.get("/stock/usage?group=model").get_data(as_text=True)
     month = client.get("/stock/usage?group=month&date_from=2020-01-01").get_data(as_text=True)
     assert "<td class=\"text-end\">2</td>" in month
+    # The shell's chart (ECharts option as JSON) with its table and the export beside it.
+    assert 'id="usage-chart"' in page and 'id="usage-chart-option"' in page
+    import json
+    import re
+
+    option = json.loads(re.search(r'id="usage-chart-option">(.*?)</script>', page, re.S)[1])
+    assert option["xAxis"]["data"] == ["AC-FILTER-001 空调滤网"]
+    assert option["series"][0]["data"] == [2]
+    csv = client.get("/stock/usage?group=part&export=csv")
+    assert csv.mimetype == "text/csv"
+    assert "AC-FILTER-001 空调滤网,2" in csv.get_data(as_text=True)
+    xlsx = client.get("/stock/usage?group=engineer&export=xlsx")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert client.get("/stock/usage?group=bogus").status_code == 400
     assert client.get("/stock/usage?date_from=x").status_code == 400
 

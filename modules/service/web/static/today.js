@@ -60,15 +60,61 @@
     input.value = value;
   }
 
+  /* A photo chosen offline: shrunk on the phone (longest edge 1600 px, JPEG) so that the
+     queue and the batch stay small; the server checks and re-encodes it again. */
+  function shrink(file) {
+    return new Promise(function (resolve, reject) {
+      var url = URL.createObjectURL(file);
+      var img = new Image();
+      img.onload = function () {
+        var scale = Math.min(1, 1600 / Math.max(img.naturalWidth, img.naturalHeight));
+        var canvas = document.createElement("canvas");
+        canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
+        canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
+        canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+        URL.revokeObjectURL(url);
+        resolve(canvas.toDataURL("image/jpeg", 0.85));
+      };
+      img.onerror = function () { URL.revokeObjectURL(url); reject(new Error("image")); };
+      img.src = url;
+    });
+  }
+  function queuePhotos(form) {
+    var input = form.querySelector("input[type=file]");
+    var files = input ? Array.prototype.slice.call(input.files || []) : [];
+    var phase = (form.querySelector("[name=phase]") || {}).value || "other";
+    var caption = (form.querySelector("[name=caption]") || {}).value || "";
+    var chain = Promise.resolve();
+    files.forEach(function (file, i) {
+      chain = chain.then(function () { return shrink(file); }).then(function (dataUrl) {
+        var action = {
+          id: Date.now() + "-" + i + "-" + Math.random().toString(36).slice(2),
+          type: "photo", ticket_id: Number(form.dataset.ticket),
+          payload: { photo: dataUrl, phase: phase, caption: caption, at: new Date().toISOString() }
+        };
+        if (form.dataset.assignee) action.assignee_id = Number(form.dataset.assignee);
+        return put(action);
+      });
+    });
+    return chain.then(function () {
+      if (input) input.value = "";
+      var card = form.closest(".today-ticket");
+      if (card) card.classList.add("border-warning");
+      return refreshStatus();
+    });
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches || !form.matches("form[data-offline]")) return;
     var geo = form.hasAttribute("data-geo");
-    if (navigator.onLine && !geo) return;
+    var always = form.hasAttribute("data-always-queue");  /* sent with the batch, online too */
+    if (navigator.onLine && !geo && !always) return;
     event.preventDefault();
+    if (form.dataset.offline === "photo") { queuePhotos(form); return; }
     (geo ? position() : Promise.resolve(null)).then(function (pos) {
       if (pos) { setField(form, "lat", pos.lat); setField(form, "lng", pos.lng); }
-      if (navigator.onLine) { form.submit(); return; }
+      if (navigator.onLine && !always) { form.submit(); return; }
       var payload = {};
       new FormData(form).forEach(function (value, key) {
         if (key !== "csrf_token" && key !== "next") payload[key] = value;
@@ -82,8 +128,9 @@
       put(action).then(function () {
         var card = form.closest(".today-ticket");
         if (card) card.classList.add("border-warning");
-        refreshStatus();
-      });
+        if (always) form.reset();
+        return refreshStatus();
+      }).then(function () { if (navigator.onLine) flush(); });
     });
   });
 
