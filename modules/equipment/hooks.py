@@ -79,6 +79,8 @@ def register_menus() -> list:
                  "equipment.equipment.read"),
         MenuItem("equipment.due", "待维护设备", "equipment.due", "equipment", 20,
                  "equipment.equipment.read"),
+        MenuItem("equipment.reliability", "型号可靠性", "equipment.reliability", "equipment",
+                 30, "equipment.equipment.read"),
     ]
 
 

@@ -68,15 +68,17 @@ def _order_section(equipment: Any, ctx: Any) -> str:
 
 
 def _maintenance_section(equipment: Any, ctx: Any) -> str:
-    """The whole maintenance history in one query, whatever its length."""
-    from modules.equipment.services.maintenance import mttr_mtbf
+    """The whole maintenance history in one query, whatever its length, and the unit's MTBF
+    and MTTR in one more."""
+    from modules.equipment.reliability import unit_reliability
 
     records = list(db.session.scalars(
         select(MaintenanceRecord).where(MaintenanceRecord.equipment_id == equipment.id)
         .options(joinedload(MaintenanceRecord.engineer))
         .order_by(MaintenanceRecord.id.desc())))
     return render_template("equipment/maintenance_section.html", equipment=equipment,
-                           records=records, stats=mttr_mtbf(records))
+                           records=records,
+                           stats=unit_reliability(equipment, svc.today(ctx)))
 
 
 def equipment_sections() -> list[EquipmentSection]:

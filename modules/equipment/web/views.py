@@ -167,6 +167,19 @@ def due() -> Any:
     return redirect(url_for(".index", due_days=request.args.get("due_days", "7")))
 
 
+@bp.route("/reliability")
+@requires("equipment.equipment.read")
+def reliability() -> Any:
+    """型号可靠性: MTBF and MTTR per model of the units the reader may see."""
+    from modules.equipment.reliability import model_reliability
+
+    ctx = web_ctx()
+    brand = request.args.get("brand") or None
+    return render_template("equipment/reliability.html",
+                           models=model_reliability(ctx, svc.today(ctx), brand=brand),
+                           brands=_choices(Equipment.brand), brand=brand)
+
+
 def _equipment_or_404(ctx: Any, equipment_id: int) -> Equipment:
     try:
         return svc.get_equipment(ctx, equipment_id)

@@ -95,6 +95,9 @@ def view() -> Any:
     from core.services import ServiceContext
     from modules.sales.queries import order_units
 
+    from core.hooks import call
+
     equipment = order_units(ServiceContext.system("web"), order)
+    tickets = [t for answer in (call("order_tickets", order=order) or []) for t in answer or []]
     return render_template("sales/share_view.html", order=order, equipment=equipment,
-                           phone=sharing.mask_phone(order.customer.phone))
+                           tickets=tickets, phone=sharing.mask_phone(order.customer.phone))
