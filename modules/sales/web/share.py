@@ -92,10 +92,9 @@ def view() -> Any:
                                         request.form.get("token", "").strip())
     except NotFoundError as exc:
         return render_template("sales/share_open.html", error=exc.message), 404
+    from core.hooks import call
     from core.services import ServiceContext
     from modules.sales.queries import order_units
-
-    from core.hooks import call
 
     equipment = order_units(ServiceContext.system("web"), order)
     tickets = [t for answer in (call("order_tickets", order=order) or []) for t in answer or []]
