@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import timedelta
+from time import monotonic
 from typing import Any
 
 from flask_babel import gettext as _
@@ -36,12 +37,22 @@ def holiday_policy() -> str:
     return value if value in plans.HOLIDAY_POLICIES else "next"
 
 
-def expiring_days() -> int:
-    """The "expiring" threshold (read once per request: an unset setting costs a query)."""
-    from core.cache import request_cached
+_EXPIRING: dict[int, tuple[float, int]] = {}
+EXPIRING_TTL = 60.0
 
-    return request_cached("equipment.expiring_days", lambda: int(
-        get_setting("equipment.warranty_expiring_days") or plans.EXPIRING_DAYS))
+
+def expiring_days() -> int:
+    """The "expiring" threshold, kept per process for a minute: an unset setting costs a
+    statement, which was a third of the equipment list's statements (a change shows
+    within a minute)."""
+    from flask import current_app
+
+    key, now = id(current_app._get_current_object()), monotonic()
+    kept = _EXPIRING.get(key)
+    if kept is None or kept[0] < now:
+        days = int(get_setting("equipment.warranty_expiring_days") or plans.EXPIRING_DAYS)
+        _EXPIRING[key] = kept = (now + EXPIRING_TTL, days)
+    return kept[1]
 
 
 def warranty_status(equipment: Equipment, on: date, days: int | None = None) -> str | None:
