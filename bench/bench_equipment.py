@@ -178,7 +178,10 @@ def _view_sql(unit_id: int) -> list[str]:
             f"core_user u ON u.id = r.engineer_id WHERE r.equipment_id = {unit_id} "
             "ORDER BY r.id DESC",
             "SELECT a.* FROM core_audit_log a WHERE a.model = 'equipment_equipment' AND "
-            f"a.record_id = '{unit_id}' ORDER BY a.at DESC LIMIT 100"]
+            f"a.record_id = '{unit_id}' ORDER BY a.at DESC LIMIT 100",
+            "SELECT c.*, u.display_name FROM core_comment c LEFT JOIN core_user u ON "
+            "u.id = c.author_id WHERE c.model = 'equipment_equipment' AND "
+            f"c.record_id = '{unit_id}' ORDER BY c.id DESC LIMIT 100"]
 
 
 def _scan_sql(today: date) -> list[str]:

@@ -103,12 +103,21 @@ def _end_date() -> Any:
     return case((Equipment.status == "retired", Equipment.status_date), else_=None)
 
 
-def unit_reliability(equipment: Equipment, on: date) -> Reliability:
-    """One unit's MTBF and MTTR: one query (its failures)."""
+def unit_reliability(equipment: Equipment, on: date,
+                     records: list[MaintenanceRecord] | None = None) -> Reliability:
+    """One unit's MTBF and MTTR: one query (its failures), or none when no module answers
+    ``equipment_repairs`` and the unit's ``records`` (all of them) are given."""
     ended = equipment.status_date if equipment.status == "retired" else None
-    rows = db.session.execute(repairs(select(Equipment.id).where(Equipment.id == equipment.id)))
-    return compute([(equipment.install_date, ended, 1)],
-                   [(r[1], r[2]) for r in rows], on)
+    units = select(Equipment.id).where(Equipment.id == equipment.id)
+    answer = call("equipment_repairs", units=units)
+    if answer is not None:
+        failures = [(r[1], r[2]) for r in db.session.execute(answer)]
+    elif records is not None:
+        failures = [(r.created_at, r.maintenance_date if r.status == "done" else None)
+                    for r in records if r.maintenance_type == "repair"]
+    else:
+        failures = [(r[1], r[2]) for r in db.session.execute(repairs(units))]
+    return compute([(equipment.install_date, ended, 1)], failures, on)
 
 
 @dataclass(frozen=True, slots=True)

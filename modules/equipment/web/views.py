@@ -25,6 +25,7 @@ from markupsafe import Markup
 from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm import joinedload
 from wtforms import DateField
 from wtforms import DecimalField
 from wtforms import IntegerField
@@ -42,6 +43,7 @@ from core.errors import NotFoundError
 from core.extensions import db
 from core.hooks import call
 from core.security.access import requires
+from core.security.models import User
 from core.timeline import timeline
 from core.web.context import web_ctx
 from core.web.forms import run_action
@@ -275,11 +277,20 @@ def sections(equipment: Equipment, ctx: Any) -> list[dict[str, Any]]:
     return out
 
 
+# The 360° view's unit with what its header shows (customer, engineer without his roles), in
+# the unit's statement rather than one lazy load each.
+_DETAIL = (joinedload(Equipment.customer),
+           joinedload(Equipment.engineer).lazyload(User.roles))
+
+
 @bp.route("/<int:id>")
 @requires("equipment.equipment.read")
 def detail(id: int) -> Any:  # noqa: A002 - the list's link parameter
     ctx = web_ctx()
-    equipment = _equipment_or_404(ctx, id)
+    try:
+        equipment = svc.get_equipment(ctx, id, options=_DETAIL)
+    except NotFoundError:
+        abort(404)
     on = svc.today(ctx)
     return render_template(
         "equipment/detail.html", equipment=equipment, warranty=svc.warranty_status(equipment, on),
