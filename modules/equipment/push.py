@@ -11,9 +11,11 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import lazyload
 
 from core.bot import Card
 from core.bot import CardButton
@@ -70,6 +72,7 @@ class _Batch:
         self.ctx = ctx
         self.rows: list[Any] = []
         self.wecom = "wecom" in _channels()
+        self.locale = str(get_locale())
 
     def add(self, users: list[User | None], subject: Callable[[], str] | None,
             body: Callable[[], str], *, link: str, record: Any,
@@ -79,18 +82,23 @@ class _Batch:
         ``subject``, the card's title)."""
         from core.notify.models import Notification
 
+        def write() -> tuple[str, str, dict]:
+            made = card() if card is not None else None
+            title = subject() if subject is not None else made.title if made else ""
+            return title, body(), ({"msgtype": "template_card",
+                                    "card": made.to_template_card()} if made else {})
+
         written: dict[str, tuple[str, str, dict]] = {}
         for user in users:
             if user is None or not user.active:
                 continue
             locale = locale_of(user)
             if locale not in written:
-                with force_locale(locale):
-                    made = card() if card is not None else None
-                    title = subject() if subject is not None else made.title if made else ""
-                    written[locale] = (title, body(), {
-                        "msgtype": "template_card", "card": made.to_template_card()}
-                        if made is not None else {})
+                if locale == self.locale:  # the scan's own language: no switch needed
+                    written[locale] = write()
+                else:
+                    with force_locale(locale):
+                        written[locale] = write()
             title, text, payload = written[locale]
             channels = ["inapp"] + (["wecom"] if self.wecom and user.wecom_userid else [])
             for channel in channels:
@@ -191,6 +199,21 @@ def _reminders(ids: list[int]) -> list[MaintenanceReminder]:
         .order_by(MaintenanceReminder.id)))
 
 
+def _sales_owner(equipment: Equipment) -> int | None:
+    """The order's salesperson, else the customer's owner."""
+    return (equipment.order.sales_user_id if equipment.order is not None
+            else None) or equipment.customer.owner_id
+
+
+def _users(ids: set[int]) -> dict[int, User]:
+    """Users by id in one query (their roles not loaded): one ``get`` each cost the scan
+    two statements per warranty alert."""
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_(ids)).options(lazyload(User.roles)))}
+
+
 def reminders(ctx: ServiceContext, due_ids: list[int], overdue_ids: list[int],
               warranty_ids: list[int], on: date) -> None:
     """Each reminder row is new (the scan inserted it): the notifications need no dedupe
@@ -236,11 +259,11 @@ def reminders(ctx: ServiceContext, due_ids: list[int], overdue_ids: list[int],
             managers[equipment.engineer_id] = _managers(equipment.engineer)
         batch.add(managers[equipment.engineer_id], overdue_subject, overdue_body,
                   link=url(equipment), record=equipment)
-    for reminder in _reminders(warranty_ids):
+    warranty = _reminders(warranty_ids)
+    owners = _users({_sales_owner(r.equipment) for r in warranty} - {None})
+    for reminder in warranty:
         equipment, day = reminder.equipment, reminder.due_date
-        owner_id = (equipment.order.sales_user_id if equipment.order is not None
-                    else None) or equipment.customer.owner_id
-        owner = db.session.get(User, owner_id) if owner_id else None
+        owner = owners.get(_sales_owner(equipment))
 
         def warranty_subject(equipment: Equipment = equipment) -> str:
             return _("【保修到期】%(name)s", name=equipment.display_name)
