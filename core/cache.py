@@ -33,3 +33,17 @@ def app_cached(key: object, compute: Callable[[], T]) -> T:
     if key not in cache:
         cache[key] = compute()
     return cache[key]
+
+
+def app_kept(key: object, compute: Callable[[], T], seconds: float) -> T:
+    """``compute()`` once per app (per key) every ``seconds``: for a setting read on every
+    page that may change, where a statement a request would cost more than a change
+    showing a little later."""
+    from time import monotonic
+
+    cache = current_app.extensions.setdefault("tandem_app_kept", {})
+    now = monotonic()
+    kept = cache.get(key)
+    if kept is None or kept[0] < now:
+        cache[key] = kept = (now + seconds, compute())
+    return kept[1]

@@ -79,6 +79,8 @@ def register_menus() -> list:
                  "equipment.equipment.read"),
         MenuItem("equipment.due", "待维护设备", "equipment.due", "equipment", 20,
                  "equipment.equipment.read"),
+        MenuItem("equipment.reliability", "型号可靠性", "equipment.reliability", "equipment",
+                 30, "equipment.equipment.read"),
     ]
 
 
@@ -95,7 +97,8 @@ def register_settings() -> list:
     return [
         Setting("equipment.remind_days", "维护提醒提前天数", type="int", default=7),
         Setting("equipment.warranty_remind_days", "保修到期提醒提前天数", type="int", default=30),
-        Setting("equipment.warranty_expiring_days", "“即将过保”的天数", type="int", default=30),
+        Setting("equipment.warranty_expiring_days", "“即将过保”的天数", type="int", default=30,
+                help="修改后一分钟内生效"),
         Setting("equipment.holiday_policy", "维护日期遇节假日",
                 default="next", help="none 不调整 / previous 提前 / next 顺延（含调休）"),
         Setting("equipment.service_webhook", "维护提醒推送的群机器人名称", default="service",

@@ -55,3 +55,12 @@ def equipment_fault_reported(equipment: Equipment, description: str,
     photos he took (raw uploads, possibly none). ``service`` answers with the service
     request or ticket it created (an object with ``id`` and ``ticket_no``); when nobody
     answers, equipment records a repair to fill in and tells the unit's engineer."""
+
+
+@hookspec(firstresult=True)
+def equipment_repairs(units: Any) -> Any:
+    """The failures of the units whose ids ``units`` (a SELECT of equipment ids) selects, for
+    MTBF and MTTR (``modules.equipment.reliability``): a statement of rows
+    ``(equipment_id, reported_at, resolved_at)``, one per repair, ``resolved_at`` None while
+    open. ``service`` answers with its repair tickets; when nobody answers, equipment counts
+    its maintenance records of type repair."""

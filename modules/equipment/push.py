@@ -5,20 +5,24 @@ outbox): delivery happens after the commit, once per row."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import lazyload
 
 from core.bot import Card
 from core.bot import CardButton
 from core.extensions import db
 from core.hooks import registry
 from core.i18n import default_locale
+from core.i18n import locale_of
 from core.notify import notify
 from core.security.models import Role
 from core.security.models import User
@@ -68,20 +72,38 @@ class _Batch:
         self.ctx = ctx
         self.rows: list[Any] = []
         self.wecom = "wecom" in _channels()
+        self.locale = str(get_locale())
 
-    def add(self, users: list[User], subject: str, body: str, *, link: str, record: Any,
-            card: Card | None = None) -> None:
+    def add(self, users: list[User | None], subject: Callable[[], str] | None,
+            body: Callable[[], str], *, link: str, record: Any,
+            card: Callable[[], Card] | None = None) -> None:
+        """One copy per user and channel, written in the user's language (``subject``,
+        ``body`` and ``card`` are called once per language among the recipients; without
+        ``subject``, the card's title)."""
         from core.notify.models import Notification
 
-        payload = ({"msgtype": "template_card", "card": card.to_template_card()}
-                   if card is not None else {})
+        def write() -> tuple[str, str, dict]:
+            made = card() if card is not None else None
+            title = subject() if subject is not None else made.title if made else ""
+            return title, body(), ({"msgtype": "template_card",
+                                    "card": made.to_template_card()} if made else {})
+
+        written: dict[str, tuple[str, str, dict]] = {}
         for user in users:
             if user is None or not user.active:
                 continue
+            locale = locale_of(user)
+            if locale not in written:
+                if locale == self.locale:  # the scan's own language: no switch needed
+                    written[locale] = write()
+                else:
+                    with force_locale(locale):
+                        written[locale] = write()
+            title, text, payload = written[locale]
             channels = ["inapp"] + (["wecom"] if self.wecom and user.wecom_userid else [])
             for channel in channels:
                 self.rows.append(Notification(
-                    channel=channel, recipient_id=user.id, subject=subject[:255], body=body,
+                    channel=channel, recipient_id=user.id, subject=title[:255], body=text,
                     url=link, payload=payload if channel == "wecom" else {},
                     next_attempt_at=self.ctx.now, record_model=record.__tablename__,
                     record_id=str(record.id)))
@@ -99,7 +121,8 @@ class _Batch:
 
 def _send(ctx: ServiceContext, users: list[User], subject: Any, body: Any, *, link: str,
           key: str | None, record: Any, card: Card | None = None) -> None:
-    """In-app to ``users`` and, when WeCom is installed, to those bound to WeCom."""
+    """In-app to ``users`` and, when WeCom is installed, to those bound to WeCom
+    (``subject`` and ``body`` may be functions: each copy in its user's language)."""
     users = [u for u in users if u is not None and u.active]
     if not users:
         return
@@ -176,6 +199,21 @@ def _reminders(ids: list[int]) -> list[MaintenanceReminder]:
         .order_by(MaintenanceReminder.id)))
 
 
+def _sales_owner(equipment: Equipment) -> int | None:
+    """The order's salesperson, else the customer's owner."""
+    return (equipment.order.sales_user_id if equipment.order is not None
+            else None) or equipment.customer.owner_id
+
+
+def _users(ids: set[int]) -> dict[int, User]:
+    """Users by id in one query (their roles not loaded): one ``get`` each cost the scan
+    two statements per warranty alert."""
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_(ids)).options(lazyload(User.roles)))}
+
+
 def reminders(ctx: ServiceContext, due_ids: list[int], overdue_ids: list[int],
               warranty_ids: list[int], on: date) -> None:
     """Each reminder row is new (the scan inserted it): the notifications need no dedupe
@@ -184,54 +222,82 @@ def reminders(ctx: ServiceContext, due_ids: list[int], overdue_ids: list[int],
     group = _group()
     batch = _Batch(ctx)
     managers: dict[int | None, list[User]] = {}
-    with force_locale(default_locale()):
-        due = _reminders(due_ids)
-        for n, reminder in enumerate(due):
-            equipment = reminder.equipment
-            card = reminder_card(equipment, reminder.due_date)
-            subject = card.title
-            body = _("%(no)s 计划维护日期 %(day)s", no=equipment.equipment_no,
-                     day=reminder.due_date.isoformat())
-            if n < limit:  # the group robot takes 20 messages a minute: the rest in one
-                _to_group(ctx, card, subject, body, None, equipment, group)
-            batch.add([equipment.engineer], subject, body, link=card.url, record=equipment,
-                      card=card)
-        if len(due) > limit:
+    # The group robot's messages are in the installation's language (a group has no one
+    # language); each user's copy in his own (``_Batch.add``).
+    due = _reminders(due_ids)
+    for n, reminder in enumerate(due):
+        equipment, day = reminder.equipment, reminder.due_date
+
+        def card(equipment: Equipment = equipment, day: date = day) -> Card:
+            return reminder_card(equipment, day)
+
+        def due_body(equipment: Equipment = equipment, day: date = day) -> str:
+            return _("%(no)s 计划维护日期 %(day)s", no=equipment.equipment_no,
+                     day=day.isoformat())
+
+        if n < limit:  # the group robot takes 20 messages a minute: the rest in one
+            with force_locale(default_locale()):
+                group_card = card()
+                _to_group(ctx, group_card, group_card.title, due_body(), None, equipment,
+                          group)
+        batch.add([equipment.engineer], None, due_body, link=url(equipment),
+                  record=equipment, card=card)
+    if len(due) > limit:
+        with force_locale(default_locale()):
             _group_summary(ctx, len(due) - limit, on, group)
-        for reminder in _reminders(overdue_ids):
-            equipment = reminder.equipment
-            subject = _("【维护逾期】%(name)s", name=equipment.display_name)
-            body = _("%(no)s 应于 %(day)s 维护，已逾期 %(n)s 天", no=equipment.equipment_no,
-                     day=reminder.due_date.isoformat(), n=(on - reminder.due_date).days)
-            if equipment.engineer_id not in managers:
-                managers[equipment.engineer_id] = _managers(equipment.engineer)
-            batch.add(managers[equipment.engineer_id], subject, body, link=url(equipment),
-                      record=equipment)
-        for reminder in _reminders(warranty_ids):
-            equipment = reminder.equipment
-            owner_id = (equipment.order.sales_user_id if equipment.order is not None
-                        else None) or equipment.customer.owner_id
-            owner = db.session.get(User, owner_id) if owner_id else None
-            subject = _("【保修到期】%(name)s", name=equipment.display_name)
-            body = _("%(no)s 保修将于 %(day)s 到期，可联系客户续保", no=equipment.equipment_no,
-                     day=reminder.due_date.isoformat())
-            batch.add([owner], subject, body, link=url(equipment), record=equipment)
-        batch.send()
+    for reminder in _reminders(overdue_ids):
+        equipment, day = reminder.equipment, reminder.due_date
+
+        def overdue_subject(equipment: Equipment = equipment) -> str:
+            return _("【维护逾期】%(name)s", name=equipment.display_name)
+
+        def overdue_body(equipment: Equipment = equipment, day: date = day) -> str:
+            return _("%(no)s 应于 %(day)s 维护，已逾期 %(n)s 天", no=equipment.equipment_no,
+                     day=day.isoformat(), n=(on - day).days)
+
+        if equipment.engineer_id not in managers:
+            managers[equipment.engineer_id] = _managers(equipment.engineer)
+        batch.add(managers[equipment.engineer_id], overdue_subject, overdue_body,
+                  link=url(equipment), record=equipment)
+    warranty = _reminders(warranty_ids)
+    owners = _users({_sales_owner(r.equipment) for r in warranty} - {None})
+    for reminder in warranty:
+        equipment, day = reminder.equipment, reminder.due_date
+        owner = owners.get(_sales_owner(equipment))
+
+        def warranty_subject(equipment: Equipment = equipment) -> str:
+            return _("【保修到期】%(name)s", name=equipment.display_name)
+
+        def warranty_body(equipment: Equipment = equipment, day: date = day) -> str:
+            return _("%(no)s 保修将于 %(day)s 到期，可联系客户续保", no=equipment.equipment_no,
+                     day=day.isoformat())
+
+        batch.add([owner], warranty_subject, warranty_body, link=url(equipment),
+                  record=equipment)
+    batch.send()
 
 
 def fault_reported(ctx: ServiceContext, equipment: Equipment, description: str, kind: str,
                    ref: str) -> None:
-    """A customer's fault report: to the unit's engineer and the service group."""
-    with force_locale(default_locale()):
-        subject = _("【客户报修】%(name)s", name=equipment.display_name)
-        what = (_("工单 %(ref)s", ref=ref) if kind == "ticket"
+    """A customer's fault report: to the unit's engineer (in his language) and the service
+    group (in the installation's)."""
+
+    def subject() -> str:
+        return _("【客户报修】%(name)s", name=equipment.display_name)
+
+    def what() -> str:
+        return (_("工单 %(ref)s", ref=ref) if kind == "ticket"
                 else _("维修记录 #%(ref)s（待填写）", ref=ref))
-        body = f"{equipment.equipment_no}：{description[:200]} · {what}"
-        key = f"equipment.fault:{kind}:{ref}"
-        card = Card(title=subject, source=_("客户报修"), description=description[:200],
-                    fields=[(_("设备编号"), equipment.equipment_no), (_("处理"), what)],
+
+    def body() -> str:
+        return f"{equipment.equipment_no}：{description[:200]} · {what()}"
+
+    key = f"equipment.fault:{kind}:{ref}"
+    with force_locale(default_locale()):
+        card = Card(title=subject(), source=_("客户报修"), description=description[:200],
+                    fields=[(_("设备编号"), equipment.equipment_no), (_("处理"), what())],
                     url=url(equipment), buttons=[CardButton.link(_("查看"), url(equipment))],
                     record=(MODEL, equipment.id))
-        _to_group(ctx, card, subject, body, key, equipment)
-        _send(ctx, [equipment.engineer] if equipment.engineer else _managers(None), subject,
-              body, link=url(equipment), key=key, record=equipment)
+        _to_group(ctx, card, card.title, body(), key, equipment)
+    _send(ctx, [equipment.engineer] if equipment.engineer else _managers(None), subject,
+          body, link=url(equipment), key=key, record=equipment)

@@ -36,12 +36,17 @@ def holiday_policy() -> str:
     return value if value in plans.HOLIDAY_POLICIES else "next"
 
 
-def expiring_days() -> int:
-    """The "expiring" threshold (read once per request: an unset setting costs a query)."""
-    from core.cache import request_cached
+EXPIRING_TTL = 60.0
 
-    return request_cached("equipment.expiring_days", lambda: int(
-        get_setting("equipment.warranty_expiring_days") or plans.EXPIRING_DAYS))
+
+def expiring_days() -> int:
+    """The "expiring" threshold, kept per process for a minute: an unset setting costs a
+    statement, which was a third of the equipment list's statements (a change shows
+    within a minute)."""
+    from core.cache import app_kept
+
+    return app_kept("equipment.expiring_days", lambda: int(
+        get_setting("equipment.warranty_expiring_days") or plans.EXPIRING_DAYS), EXPIRING_TTL)
 
 
 def warranty_status(equipment: Equipment, on: date, days: int | None = None) -> str | None:
@@ -80,8 +85,8 @@ def parse_ref(ref: str | int) -> tuple[str, Any] | None:
     return None
 
 
-def get_equipment(ctx: ServiceContext, ref: str | int, *,
-                  for_update: bool = False) -> Equipment:
+def get_equipment(ctx: ServiceContext, ref: str | int, *, for_update: bool = False,
+                  options: tuple[Any, ...] = ()) -> Equipment:
     parsed = parse_ref(ref)
     if parsed is None:
         raise NotFoundError(str(NOT_FOUND))
@@ -90,6 +95,8 @@ def get_equipment(ctx: ServiceContext, ref: str | int, *,
         Equipment.equipment_no == value if kind == "no" else Equipment.id == value)
     if for_update:
         stmt = stmt.with_for_update(of=Equipment).execution_options(populate_existing=True)
+    if options:
+        stmt = stmt.options(*options)
     equipment = db.session.scalar(stmt)
     if equipment is None:
         raise NotFoundError(str(NOT_FOUND))

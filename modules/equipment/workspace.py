@@ -12,6 +12,8 @@ from flask import has_request_context
 from flask import render_template
 from flask import url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
+from markupsafe import escape
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -25,7 +27,12 @@ from core.registration import Searcher
 from core.registration import SearchHit
 from core.registration import TodoItem
 from core.registration import WorkspaceCard
+from core.security.models import User
+from core.web.links import record_url
+from core.web.templating import money
+from core.web.templating import translated
 from modules.equipment.hookspecs import EquipmentSection
+from modules.equipment.models import MAINTENANCE_TYPES
 from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceRecord
 from modules.equipment.services import equipment as svc
@@ -67,16 +74,54 @@ def _order_section(equipment: Any, ctx: Any) -> str:
                            visible=visible)
 
 
-def _maintenance_section(equipment: Any, ctx: Any) -> str:
-    """The whole maintenance history in one query, whatever its length."""
-    from modules.equipment.services.maintenance import mttr_mtbf
+def _records_html(records: list[Any], can_write: bool) -> Markup:
+    """The history's items, written in Python in one piece (a unit may have hundreds of
+    records; Jinja's per-expression cost made them most of the 360° view's time)."""
+    types = {k: str(escape(v)) for k, v in translated(MAINTENANCE_TYPES).items()}
+    planned, plan, fill, parts = (str(escape(_(text))) for text in
+                                  ("待填写", "计划", "填写", "更换配件"))
+    fill_url = record_url("equipment.complete_record", "record_id")
+    out = []
+    for r in records:
+        head = (f'<span class="badge text-bg-light border">'
+                f"{types.get(r.maintenance_type) or escape(r.maintenance_type)}</span> ")
+        if r.status == "planned":
+            head += (f'<span class="badge text-bg-warning">{planned}</span> {plan} '
+                     f"{r.due_date or ''}")
+            if can_write:
+                head += f' <a href="{fill_url(r.id)}">{fill}</a>'
+        else:
+            head += (f"{r.maintenance_date or ''} · {escape(r.engineer_name or '')}"
+                     + (f" · {money(r.cost)}" if r.cost is not None else ""))
+        if r.work_description:
+            head += (f'<div class="text-break" style="white-space: pre-wrap">'
+                     f"{escape(r.work_description)}</div>")
+        if r.parts_replaced:
+            head += (f'<div class="text-body-secondary">{parts}：'
+                     f"{escape(r.parts_replaced)}</div>")
+        out.append(f'<li class="border-top py-1" data-record="{int(r.id)}">{head}</li>')
+    return Markup("".join(out))  # noqa: S704 - every value escaped above
 
-    records = list(db.session.scalars(
-        select(MaintenanceRecord).where(MaintenanceRecord.equipment_id == equipment.id)
-        .options(joinedload(MaintenanceRecord.engineer))
-        .order_by(MaintenanceRecord.id.desc())))
+
+def _maintenance_section(equipment: Any, ctx: Any) -> str:
+    """The whole maintenance history in one query of plain rows, whatever its length, and
+    the unit's MTBF and MTTR (from those rows, or one more query when a module answers
+    ``equipment_repairs``)."""
+    from modules.equipment.reliability import unit_reliability
+
+    record = MaintenanceRecord
+    records = db.session.execute(
+        select(record.id, record.maintenance_type, record.status, record.due_date,
+               record.maintenance_date, record.cost, record.work_description,
+               record.parts_replaced, record.created_at,
+               func.coalesce(User.display_name, User.username).label("engineer_name"))
+        .outerjoin(User, User.id == record.engineer_id)
+        .where(record.equipment_id == equipment.id).order_by(record.id.desc())).all()
     return render_template("equipment/maintenance_section.html", equipment=equipment,
-                           records=records, stats=mttr_mtbf(records))
+                           records=records,
+                           records_html=_records_html(
+                               records, ctx.can("equipment.maintenance.write")),
+                           stats=unit_reliability(equipment, svc.today(ctx), records))
 
 
 def equipment_sections() -> list[EquipmentSection]:

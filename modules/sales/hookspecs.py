@@ -32,3 +32,12 @@ def order_units(order: Order, ctx: ServiceContext) -> list[dict]:
     ``equipment_no``, ``serial_number``, ``equipment_type``, ``install_location``,
     ``warranty_end_date`` and ``url``), for the order page, ``#已安装`` and the read-only
     link. Unscoped: the caller shows them only with the order it may see."""
+
+
+@hookspec
+def order_tickets(order: Order) -> list[dict]:
+    """The after-sales tickets of ``order`` for its read-only link (``service``: one dict per
+    ticket with ``ticket_no``, ``type_label``, ``status_label``, ``subject``, ``created_on``
+    and ``resolved_on``). Nothing internal — no description, notes, contacts or staff — and
+    phone numbers in the subject masked. Unscoped: the caller shows them only with the
+    order the link opens."""

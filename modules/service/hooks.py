@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 
@@ -150,6 +151,25 @@ def maintenance_order_requested(equipment: Any, due_date: Any, ctx: Any) -> Any:
     from modules.service.services.tickets import create_maintenance_ticket
 
     return create_maintenance_ticket(ctx, equipment, due_date)
+
+
+@hookimpl
+def equipment_repairs(units: Any) -> Any:
+    """Equipment's MTBF and MTTR: the units' repair tickets (cancelled and rejected ones are
+    no failure), reported when created, repaired when resolved (or closed)."""
+    return (select(Ticket.equipment_id, Ticket.created_at,
+                   func.coalesce(Ticket.resolved_at, Ticket.closed_at))
+            .where(Ticket.ticket_type == "repair", Ticket.equipment_id.in_(units),
+                   Ticket.status.not_in(("cancelled", "rejected"))))
+
+
+@hookimpl
+def order_tickets(order: Any) -> list[dict]:
+    """sales' read-only order link: the order's tickets, in one query, without anything
+    internal (see the hook's specification)."""
+    from modules.service.links import shared_tickets
+
+    return shared_tickets(order.id)
 
 
 @hookimpl

@@ -3,6 +3,7 @@ warranty status on the service date, and the labels and links pushes and cards s
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -134,3 +135,27 @@ def record_maintenance(ctx: Any, ticket: Any) -> Any:
     actor_ctx = ctx if ctx.can("equipment.maintenance.write") else ServiceContext(
         actor=None, source=ctx.source, now=ctx.now)
     return add_record(actor_ctx, ticket.equipment_id, data)
+
+
+_DIGITS = re.compile(r"\d{7,}")
+
+
+def shared_tickets(order_id: int) -> list[dict]:
+    """An order's tickets as its read-only link shows them: number, type, status, subject
+    (with phone-like numbers masked), created and resolved days. No description, notes,
+    contacts, addresses or staff."""
+    from modules.sales.services.sharing import mask_phone
+    from modules.service.models import STATUSES
+    from modules.service.models import TICKET_TYPES
+    from modules.service.models import Ticket
+
+    rows = db.session.execute(
+        select(Ticket.ticket_no, Ticket.ticket_type, Ticket.status, Ticket.subject,
+               Ticket.created_at, Ticket.resolved_at)
+        .where(Ticket.order_id == order_id).order_by(Ticket.id.desc()).limit(100))
+    return [{"ticket_no": r.ticket_no,
+             "type_label": _(TICKET_TYPES.get(r.ticket_type, r.ticket_type)),
+             "status_label": _(STATUSES.get(r.status, r.status)),
+             "subject": _DIGITS.sub(lambda m: mask_phone(m.group()), r.subject or ""),
+             "created_on": r.created_at.date() if r.created_at else None,
+             "resolved_on": r.resolved_at.date() if r.resolved_at else None} for r in rows]

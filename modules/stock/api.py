@@ -129,8 +129,8 @@ def list_parts(ctx, query: PartsQuery):  # noqa: ANN001, ANN201
         clause = queries.low_stock_clause()
         stmt = stmt.where(clause if query.low_stock else ~clause)
     page = PARTS.page(ctx, stmt, row_select=_listed)
-    names = [n for n, _c in _LISTED]
-    page.items = [{n: row._mapping[n] for n in names} for row in page.items]
+    names = tuple(n for n, _c in _LISTED)  # the row's first columns, in this order
+    page.items = [dict(zip(names, row, strict=False)) for row in page.items]
     page.shaped = True  # as PartOut gives them (test_api.py compares with the single GET)
     return page
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from datetime import timedelta
-from decimal import Decimal
-from itertools import pairwise
 from typing import Any
 
 from flask_babel import gettext as _
@@ -207,15 +205,3 @@ def scan(ctx: ServiceContext, on: date | None = None) -> dict[str, int]:
              Equipment.warranty_end_date <= on + timedelta(days=warranty_lead)), ctx.now)
     push.reminders(ctx, due_ids, overdue_ids, warranty_ids, on)
     return {"due": len(due_ids), "overdue": len(overdue_ids), "warranty": len(warranty_ids)}
-
-
-def mttr_mtbf(records: list[MaintenanceRecord]) -> dict[str, Decimal | None]:
-    """Mean days between repairs (MTBF) from a unit's repair dates; MTTR is not known from
-    dates alone and is left to the service module's tickets (None here)."""
-    repairs = sorted(r.maintenance_date for r in records
-                     if r.maintenance_type == "repair" and r.status == "done"
-                     and r.maintenance_date)
-    if len(repairs) < 2:
-        return {"mtbf_days": None, "mttr_hours": None}
-    gaps = [(b - a).days for a, b in pairwise(repairs)]
-    return {"mtbf_days": Decimal(sum(gaps)) / len(gaps), "mttr_hours": None}

@@ -3,6 +3,7 @@ the equipment 360° view (sections from every module), edit, maintenance records
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from datetime import timedelta
 from time import monotonic
@@ -16,12 +17,15 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import get_locale
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm import joinedload
 from wtforms import DateField
 from wtforms import DecimalField
 from wtforms import IntegerField
@@ -33,18 +37,22 @@ from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from core.cache import app_cached
 from core.cache import request_cached
 from core.errors import NotFoundError
 from core.extensions import db
 from core.hooks import call
 from core.security.access import requires
+from core.security.models import User
 from core.timeline import timeline
 from core.web.context import web_ctx
 from core.web.forms import run_action
 from core.web.forms import submit
+from core.web.links import record_url
 from core.web.listview import Column
 from core.web.listview import Filter
 from core.web.listview import ListView
+from core.web.templating import translated
 from modules.crm.models.customer import Customer
 from modules.equipment import plans
 from modules.equipment.models import MAINTENANCE_TYPES
@@ -147,12 +155,81 @@ def _choices(column: Any) -> list[str]:
     return cached[1]
 
 
+DUE_CHOICES = {"0": "已到期/逾期", "7": "7天内", "30": "30天内"}
+
+
+def _select(name: str, label: str, choices: tuple[tuple[str, str], ...], current: str, *,
+            translate: bool) -> Markup:
+    """A filter's ``<select>``, written once per app, language, choices and chosen value
+    (only a value among the choices is kept: the query string is the reader's)."""
+
+    def write() -> Markup:
+        title = gettext(label)
+        options = "".join(
+            f'<option value="{escape(value)}"{" selected" if value == current else ""}>'
+            f"{escape(gettext(text) if translate else text)}</option>"
+            for value, text in choices)
+        return Markup(f'<select class="form-select form-select-sm" name="{name}" '
+                      f'aria-label="{escape(title)}"><option value="">{escape(title)}</option>'
+                      f"{options}</select>")
+
+    if current and all(value != current for value, _text in choices):
+        return write()
+    return app_cached(("equipment.select", name, str(get_locale()), current, choices), write)
+
+
+def _filter_controls(args: Any) -> list[Markup]:
+    """The list's own filters (type, brand, warranty, due) as HTML: the table's columns'
+    filters come from ``ListView.filters``."""
+    types = tuple((t, t) for t in _choices(Equipment.equipment_type))
+    brands = tuple((b, b) for b in _choices(Equipment.brand))
+    return [
+        _select("equipment_type", "设备类型", types, args.get("equipment_type", ""),
+                translate=False),
+        _select("brand", "品牌", brands, args.get("brand", ""), translate=False),
+        _select("warranty", "保修状态", tuple(WARRANTY_STATUSES.items()),
+                args.get("warranty", ""), translate=True),
+        _select("due_days", "维护到期", tuple(DUE_CHOICES.items()), args.get("due_days", ""),
+                translate=True),
+    ]
+
+
+def _row_cells() -> Callable[[Any], str]:
+    """A row's ``<td>`` cells (a row of :func:`_list_rows`), written in Python in one piece:
+    labels translated once a page, the warranty status computed from the row's end date."""
+    detail = record_url("equipment.detail")
+    on, days = svc.today(web_ctx()), svc.expiring_days()
+    warranty = {k: str(escape(v)) for k, v in translated(WARRANTY_STATUSES).items()}
+    statuses = {k: str(escape(v)) for k, v in translated(STATUSES).items()}
+    status_of = plans.warranty_status
+
+    def text(value: Any) -> str:
+        return "" if value is None else str(escape(value))
+
+    def cells(row: Any) -> str:
+        (id_, number, customer, kind, brand, model, serial, location, warranty_end,
+         next_date, status) = row[:11]
+        state = status_of(warranty_end, on, days)
+        return (f'<td><a href="{detail(id_)}">{text(number)}</a></td>'
+                f"<td>{text(customer)}</td><td>{text(kind)}</td><td>{text(brand)}</td>"
+                f"<td>{text(model)}</td><td>{text(serial)}</td><td>{text(location)}</td>"
+                f"<td>{warranty_end.isoformat() if warranty_end else ''}</td>"
+                f"<td>{warranty[state] if state else '—'}</td>"
+                f"<td>{next_date.isoformat() if next_date else ''}</td>"
+                f"<td>{statuses.get(status) or text(status)}</td>")
+
+    return cells
+
+
 def _page(title: str) -> Any:
     ctx = web_ctx()
+    args = request.args
+    active = sum(1 for key in ("equipment_type", "brand", "warranty", "due_days",
+                               *(f.key for f in EQUIPMENT.filters)) if args.get(key))
     return EQUIPMENT.respond(
-        ctx, _base(ctx), title=title, template="equipment/list.html",
-        warranty_choices=WARRANTY_STATUSES, types=_choices(Equipment.equipment_type),
-        brands=_choices(Equipment.brand), args=request.args)
+        ctx, _base(ctx), title=title, template="equipment/list.html", cells=_row_cells(),
+        controls=_filter_controls(args), n_active=active,
+        customer_id=args.get("customer_id", ""))
 
 
 @bp.route("/")
@@ -165,6 +242,19 @@ def index() -> Any:
 @requires("equipment.equipment.read")
 def due() -> Any:
     return redirect(url_for(".index", due_days=request.args.get("due_days", "7")))
+
+
+@bp.route("/reliability")
+@requires("equipment.equipment.read")
+def reliability() -> Any:
+    """型号可靠性: MTBF and MTTR per model of the units the reader may see."""
+    from modules.equipment.reliability import model_reliability
+
+    ctx = web_ctx()
+    brand = request.args.get("brand") or None
+    return render_template("equipment/reliability.html",
+                           models=model_reliability(ctx, svc.today(ctx), brand=brand),
+                           brands=_choices(Equipment.brand), brand=brand)
 
 
 def _equipment_or_404(ctx: Any, equipment_id: int) -> Equipment:
@@ -187,11 +277,20 @@ def sections(equipment: Equipment, ctx: Any) -> list[dict[str, Any]]:
     return out
 
 
+# The 360° view's unit with what its header shows (customer, engineer without his roles), in
+# the unit's statement rather than one lazy load each.
+_DETAIL = (joinedload(Equipment.customer),
+           joinedload(Equipment.engineer).lazyload(User.roles))
+
+
 @bp.route("/<int:id>")
 @requires("equipment.equipment.read")
 def detail(id: int) -> Any:  # noqa: A002 - the list's link parameter
     ctx = web_ctx()
-    equipment = _equipment_or_404(ctx, id)
+    try:
+        equipment = svc.get_equipment(ctx, id, options=_DETAIL)
+    except NotFoundError:
+        abort(404)
     on = svc.today(ctx)
     return render_template(
         "equipment/detail.html", equipment=equipment, warranty=svc.warranty_status(equipment, on),

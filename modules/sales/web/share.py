@@ -92,9 +92,11 @@ def view() -> Any:
                                         request.form.get("token", "").strip())
     except NotFoundError as exc:
         return render_template("sales/share_open.html", error=exc.message), 404
+    from core.hooks import call
     from core.services import ServiceContext
     from modules.sales.queries import order_units
 
     equipment = order_units(ServiceContext.system("web"), order)
+    tickets = [t for answer in (call("order_tickets", order=order) or []) for t in answer or []]
     return render_template("sales/share_view.html", order=order, equipment=equipment,
-                           phone=sharing.mask_phone(order.customer.phone))
+                           tickets=tickets, phone=sharing.mask_phone(order.customer.phone))

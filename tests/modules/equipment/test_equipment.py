@@ -139,3 +139,17 @@ def test_install_through_the_api(people, api):
     assert [(u["serial_number"], u["install_location"], u["order_id"]) for u in units] == [
         ("GR-2026-0001", "3楼会议室", order.id)]
     assert units[0]["warranty_end_date"]
+
+
+def test_the_api_list_answers_each_unit_as_one_unit_answers(people, api):
+    """The list writes its rows from plain columns (``page.shaped``): each item must be what
+    ``GET /equipment/<id>`` answers for the same unit, warranty status included."""
+    units = installed_equipment(people["a"], lines=[line(quantity=2, warranty_months=0)])
+    units += installed_equipment(people["a"], lines=[line(quantity=1, warranty_months=36)])
+    listed = {x["id"]: x for x in api("e").get("/api/v1/equipment?per_page=10").json["data"]}
+    assert {u.id for u in units} <= set(listed)
+    for unit in units:
+        one = api("e").get(f"/api/v1/equipment/{unit.id}").json
+        assert listed[unit.id] == one
+        assert list(listed[unit.id]) == list(one)  # the same fields in the same order
+    assert {listed[u.id]["warranty_status"] for u in units} == {"expiring", "in"}

@@ -182,3 +182,26 @@ def test_searcher_card_and_customer_section(client, people, app_ctx):
     login(client, people["a"])
     page = client.get(f"/crm/customers/{unit.customer_id}").get_data(as_text=True)
     assert 'id="section-equipment"' in page and unit.equipment_no in page
+
+
+def test_the_history_written_in_python_escapes_and_links(client, people):
+    unit = installed_equipment(people["a"], lines=[line(quantity=1)])[0]
+    db.session.add_all([
+        MaintenanceRecord(equipment_id=unit.id, maintenance_type="repair", status="done",
+                          maintenance_date=unit.install_date, cost=260,
+                          work_description="<script>x</script>", parts_replaced="<b>泵</b>",
+                          engineer_id=people["e"].id),
+        MaintenanceRecord(equipment_id=unit.id, maintenance_type="routine", status="planned",
+                          due_date=unit.install_date, work_description="计划保养")])
+    db.session.commit()
+    login(client, people["e"])
+    page = client.get(f"/equipment/{unit.id}").get_data(as_text=True)
+    assert "<script>x" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "&lt;b&gt;泵&lt;/b&gt;" in page and "¥260.00" in page and "维修" in page
+    planned = db.session.scalar(select(MaintenanceRecord.id).where(
+        MaintenanceRecord.status == "planned"))
+    assert f'href="/equipment/maintenance-records/{planned}"' in page
+    sales = client.application.test_client()
+    login(sales, people["a"])  # may read, may not write: no 填写 link
+    assert f"/equipment/maintenance-records/{planned}" not in sales.get(
+        f"/equipment/{unit.id}").get_data(as_text=True)

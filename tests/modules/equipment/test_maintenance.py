@@ -127,3 +127,28 @@ def test_retired_units_are_not_reminded(people, api):
     api("e").patch(f"/api/v1/equipment/{e.id}", json={"status": "retired",
                                                       "status_reason": "拆除"})
     assert _scan_on(due)["due"] == 0
+
+
+def test_scan_writes_each_users_notifications_in_his_language(people):
+    """The engineer chose English: his reminder, card included, is in English; the
+    manager's escalation (no choice: the installation's language) stays in Chinese."""
+    from core.security.models import User
+
+    db.session.get(User, people["a"].id).locale = "en"
+    db.session.commit()
+    unit = installed_equipment(people["a"], lines=[line(quantity=1)])[0]
+    due = unit.next_maintenance_date
+    assert _scan_on(due - timedelta(days=3))["due"] == 1
+    notes = db.session.scalars(select(Notification).where(
+        Notification.recipient_id == people["a"].id)).all()
+    reminder = next(n for n in notes if n.record_id == str(unit.id))
+    assert reminder.subject.startswith("[Maintenance reminder]"), reminder.subject
+    assert reminder.body == f"{unit.equipment_no} planned maintenance on {due.isoformat()}"
+    wecom = [n for n in notes if n.channel == "wecom" and n.record_id == str(unit.id)]
+    for note in wecom:
+        assert "Planned maintenance date" in str(note.payload)
+    assert _scan_on(due + timedelta(days=3))["overdue"] == 1
+    escalated = db.session.scalar(select(Notification).where(
+        Notification.recipient_id == people["manager"].id,
+        Notification.record_id == str(unit.id)))
+    assert escalated.subject.startswith("【维护逾期】")

@@ -69,3 +69,24 @@ def test_only_those_who_may_change_the_order_make_links(client, people):
     order = make_order(people["c"])
     login(client, people["a"])
     assert client.post(f"/sales/orders/{order.id}/share").status_code == 404
+
+
+def test_the_link_shows_that_orders_tickets_without_internal_data(client, app_ctx, people):
+    """Tickets come from ``service`` through sales' ``order_tickets`` hook: only the order's,
+    no description or contacts, phone numbers masked."""
+    from tests.modules.service.factories import make_ticket
+
+    customer = make_customer(people["a"], phone="13912345678")
+    order = make_order(people["a"], customer=customer)
+    other = make_order(people["a"], customer=customer)
+    mine = make_ticket(customer, people["a"], order_id=order.id,
+                       subject="空调不制冷 回电13800001111", description="内部：客户难缠",
+                       contact_name="王五", contact_phone="13700002222")
+    theirs = make_ticket(customer, people["a"], order_id=other.id, subject="另一订单")
+    login(client, people["a"])
+    token = _make_link(client, order)
+    html = app_ctx.test_client().post("/p/order", data={"token": token}).get_data(as_text=True)
+    assert 'id="share-tickets"' in html and mine.ticket_no in html and "空调不制冷" in html
+    assert "138****1111" in html and "13800001111" not in html
+    assert theirs.ticket_no not in html and "另一订单" not in html
+    assert "客户难缠" not in html and "王五" not in html and "13700002222" not in html

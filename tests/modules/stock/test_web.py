@@ -193,3 +193,20 @@ def test_the_request_list_costs_the_same_queries_at_two_sizes(client, login_as, 
             event.remove(db.engine, "before_cursor_execute", note)
         counts.append(len(seen))
     assert counts[0] == counts[1]
+
+
+def test_parts_list_rows_written_in_python_show_each_cell(client, login_as):
+    """The rows' HTML is written in one piece (``_part_cells``): link, category label,
+    on-hand with its unit, the low-stock mark, price, the phone-hidden cells, escaping."""
+    login_as("warehouse")
+    low, _ok, _main = _stocked()
+    make_part("AC-X-9", part_name="<script>x</script>", specification="<b>", unit_price="12.5")
+    page = client.get("/stock/parts").get_data(as_text=True)
+    row = page[page.index(f'<tr data-id="{low.id}">'):]
+    row = row[:row.index("</tr>")]
+    assert f'<a href="/stock/parts/{low.id}">AC-COMP-2023</a>' in row
+    assert '<td class="d-none d-md-table-cell">压缩机</td>' in row
+    assert "<td>⚠ 3</td>" in row and "变频压缩机" in row
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
+    assert "&lt;b&gt;" in page and "¥12.50" in page
+    assert 'id="part-filters"' in page and 'data-bs-target="#list-filters"' in page
