@@ -29,6 +29,23 @@ class WeComAPIError(Exception):
         self.payload = payload or {}
 
 
+BUSY = -1  # WeCom's "system busy"; also what an HTTP error or a body that is not JSON becomes
+
+
+def _answer(response: requests.Response) -> dict:
+    """WeCom's JSON answer. An HTTP error or a page that is not JSON (a gateway's 502) is a
+    :class:`WeComAPIError` with errcode -1 ("system busy"): the outbox retries it later."""
+    if response.status_code >= 400:
+        raise WeComAPIError(BUSY, f"HTTP {response.status_code}")
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise WeComAPIError(BUSY, "answer is not JSON") from exc
+    if not isinstance(data, dict):
+        raise WeComAPIError(BUSY, "answer is not a JSON object")
+    return data
+
+
 class _MemoryTokenCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -106,7 +123,7 @@ class WeComClient:
             params={"corpid": self.config.corp_id, "corpsecret": self.config.app_secret},
             timeout=TIMEOUT,
         )
-        data = response.json()
+        data = _answer(response)
         if data.get("errcode", 0) != 0:
             raise WeComAPIError(data.get("errcode"), data.get("errmsg", ""), data)
         token = data["access_token"]
@@ -124,7 +141,7 @@ class WeComClient:
             response = self.http.request(
                 method, self._url(path), params=query, json=json, timeout=TIMEOUT
             )
-            data = response.json()
+            data = _answer(response)
             errcode = data.get("errcode", 0)
             if errcode in TOKEN_ERRORS and attempt == 1:
                 self.cache.delete(self._token_key)
@@ -168,7 +185,7 @@ class WeComClient:
         response = self.http.post(
             self._url("webhook/send"), params={"key": key}, json=message, timeout=TIMEOUT
         )
-        data = response.json()
+        data = _answer(response)
         if data.get("errcode", 0) != 0:
             raise WeComAPIError(data.get("errcode"), data.get("errmsg", ""), data)
         return data
@@ -176,7 +193,7 @@ class WeComClient:
     def aibot_response(self, response_url: str, message: dict) -> dict:
         """Active reply of the intelligent robot through a one-time ``response_url``."""
         response = self.http.post(response_url, json=message, timeout=TIMEOUT)
-        data = response.json()
+        data = _answer(response)
         if data.get("errcode", 0) != 0:
             raise WeComAPIError(data.get("errcode"), data.get("errmsg", ""), data)
         return data
