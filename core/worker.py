@@ -58,6 +58,8 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     click.echo(f"worker listening on {', '.join(names)} ({current_app.config['REDIS_URL']})")
     if not burst and not no_scheduler:
         start_worker_scheduler(current_app._get_current_object())
+    # with_scheduler: RQ's own scheduler moves due retries (``Retry(interval=…)``, an
+    # abandoned job's retry) and ``enqueue_in`` jobs back to their queue.
     SimpleWorker([Queue(n, connection=connection) for n in names], connection=connection).work(
-        burst=burst
+        burst=burst, with_scheduler=True
     )
