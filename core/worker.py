@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import click
+import redis
 from flask import Flask
 from flask import current_app
 from flask.cli import with_appcontext
@@ -22,6 +24,7 @@ from core.jobs import run_job
 from core.jobs.scheduler import start_worker_scheduler
 
 _app: Flask | None = None
+REDIS_RETRY_SECONDS = 5
 
 
 def worker_app() -> Flask:
@@ -58,8 +61,19 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     click.echo(f"worker listening on {', '.join(names)} ({current_app.config['REDIS_URL']})")
     if not burst and not no_scheduler:
         start_worker_scheduler(current_app._get_current_object())
-    # with_scheduler: RQ's own scheduler moves due retries (``Retry(interval=…)``, an
-    # abandoned job's retry) and ``enqueue_in`` jobs back to their queue.
-    SimpleWorker([Queue(n, connection=connection) for n in names], connection=connection).work(
-        burst=burst, with_scheduler=True
-    )
+    while True:
+        try:
+            # with_scheduler: RQ's own scheduler moves due retries (``Retry(interval=…)``, an
+            # abandoned job's retry) and ``enqueue_in`` jobs back to their queue.
+            SimpleWorker([Queue(n, connection=connection) for n in names],
+                         connection=connection).work(burst=burst, with_scheduler=True)
+            return
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            # RQ's worker gives up when Redis goes away (a restart, a failover): this one
+            # waits for it and starts a new RQ worker (issue 20: a Redis outage loses nothing;
+            # the outbox relay sends what could not be enqueued meanwhile).
+            if burst:
+                raise
+            click.echo(f"Redis unreachable ({exc}); retrying in {REDIS_RETRY_SECONDS} s",
+                       err=True)
+            time.sleep(REDIS_RETRY_SECONDS)
