@@ -19,6 +19,7 @@ from rq import get_current_job
 
 from core import hooks
 from core.app import create_app
+from core.jobs import enqueue_now
 from core.jobs import redis_connection
 from core.jobs import run_job
 from core.jobs.scheduler import start_worker_scheduler
@@ -61,7 +62,10 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     click.echo(f"worker listening on {', '.join(names)} ({current_app.config['REDIS_URL']})")
     if not burst and not no_scheduler:
         start_worker_scheduler(current_app._get_current_object())
+    reconnected = False
     while True:
+        if reconnected:  # Redis is back: send what the outage kept in the outbox now
+            enqueue_now("core.outbox.relay")
         try:
             # with_scheduler: RQ's own scheduler moves due retries (``Retry(interval=…)``, an
             # abandoned job's retry) and ``enqueue_in`` jobs back to their queue.
@@ -77,3 +81,4 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
             click.echo(f"Redis unreachable ({exc}); retrying in {REDIS_RETRY_SECONDS} s",
                        err=True)
             time.sleep(REDIS_RETRY_SECONDS)
+            reconnected = True

@@ -179,8 +179,7 @@ def deliver(notification_id: int) -> str:
     db.session.commit()
     if not claimed:
         return "skipped"
-    row = db.session.get(Notification, notification_id)
-    db.session.refresh(row)
+    row = db.session.get(Notification, notification_id, populate_existing=True)
     row.last_error = None  # a channel may note a partial failure while sending
     try:
         outcome = _channel(row.channel).send(row)

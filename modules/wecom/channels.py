@@ -26,6 +26,7 @@ from core.notify.channels import ChannelError
 from core.notify.channels import RetryLater
 from modules.wecom.client import WeComAPIError
 from modules.wecom.client import WeComClient
+from modules.wecom.client import redis_client
 from modules.wecom.config import load_config
 from modules.wecom.models import SentMessage
 
@@ -86,7 +87,8 @@ class WeComAppChannel:
         userid = notification.address or (user.wecom_userid if user else None)
         if not userid:
             raise ChannelError(gettext("收件人没有绑定企业微信账号"))
-        if not load_config().api_configured:
+        config = load_config()
+        if not config.api_configured:
             # No CorpID / Secret (a demo, a laptop): nothing can be sent, so nothing is
             # tried; the row says the message was only logged.
             log.info("WeCom app not configured; message to %s only logged: %s", userid,
@@ -94,7 +96,7 @@ class WeComAppChannel:
             return LOGGED
         message = app_message(notification)
         try:
-            answer = WeComClient().send_app_message([userid], {
+            answer = WeComClient(config).send_app_message([userid], {
                 **message, "enable_duplicate_check": 1,
                 "duplicate_check_interval": DUPLICATE_CHECK_SECONDS})
         except WeComAPIError as exc:
@@ -128,9 +130,7 @@ class _Window:
         url = current_app.config.get("REDIS_URL")
         now = time.time()
         if url:
-            import redis
-
-            client = redis.Redis.from_url(url)
+            client = redis_client(url)
             zkey = f"tandem:wecom:webhook:{key}"
             client.zremrangebyscore(zkey, 0, now - 60)
             if client.zcard(zkey) >= WEBHOOK_PER_MINUTE:

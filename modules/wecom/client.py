@@ -67,11 +67,31 @@ class _MemoryTokenCache:
             self._values.pop(key, None)
 
 
-class _RedisTokenCache:
-    def __init__(self, url: str) -> None:
+_redis_clients: dict[str, Any] = {}
+_http = threading.local()
+
+
+def redis_client(url: str) -> Any:
+    """One client (and connection pool) per Redis URL and process, not one per message."""
+    client = _redis_clients.get(url)
+    if client is None:
         import redis
 
-        self._redis = redis.Redis.from_url(url)
+        client = _redis_clients.setdefault(url, redis.Redis.from_url(url))
+    return client
+
+
+def _session() -> requests.Session:
+    """One HTTP session per thread: its connections to WeCom are kept alive."""
+    session = getattr(_http, "session", None)
+    if session is None:
+        session = _http.session = requests.Session()
+    return session
+
+
+class _RedisTokenCache:
+    def __init__(self, url: str) -> None:
+        self._redis = redis_client(url)
 
     def get(self, key: str) -> str | None:
         value = self._redis.get(key)
@@ -103,7 +123,7 @@ class WeComClient:
     ) -> None:
         self.config = config or load_config()
         self.cache = cache or token_cache()
-        self.http = session or requests.Session()
+        self.http = session or _session()
 
     @property
     def _token_key(self) -> str:
