@@ -69,8 +69,10 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
         try:
             # with_scheduler: RQ's own scheduler moves due retries (``Retry(interval=…)``, an
             # abandoned job's retry) and ``enqueue_in`` jobs back to their queue.
-            SimpleWorker([Queue(n, connection=connection) for n in names],
-                         connection=connection).work(burst=burst, with_scheduler=True)
+            rq_worker = SimpleWorker([Queue(n, connection=connection) for n in names],
+                                     connection=connection)
+            rq_worker.max_connection_wait_time = REDIS_RETRY_SECONDS  # RQ waits up to 60 s
+            rq_worker.work(burst=burst, with_scheduler=True)
             return
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             # RQ's worker gives up when Redis goes away (a restart, a failover): this one

@@ -41,6 +41,7 @@ class Scheduler:
         self._app_provider = app_provider  # callable returning the current Flask app
         self._last = utcnow().replace(second=0, microsecond=0)
         self._seen: set[tuple[str, str]] = set()
+        self._redis_lost = False  # a claim failed: Redis was unreachable
 
     def _claim(self, app: Flask, name: str, slot: datetime) -> bool:
         key = (name, slot.isoformat())
@@ -53,6 +54,7 @@ class Scheduler:
                     )
                 )
             except Exception:  # noqa: BLE001 - Redis down: try again next tick
+                self._redis_lost = True
                 return False
         if key in self._seen:
             return False
@@ -66,6 +68,11 @@ class Scheduler:
         app = self._app_provider()
         started = []
         with app.app_context():
+            if self._redis_lost and enqueue_now("core.outbox.relay"):
+                # Redis is back: what the outage kept in the outbox goes now, not at the
+                # relay's next slot.
+                self._redis_lost = False
+                started.append("core.outbox.relay")
             for spec in hooks.registry(app).jobs.values():
                 if not spec.schedule:
                     continue
