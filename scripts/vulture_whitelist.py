@@ -155,3 +155,19 @@ _.requested_by_id
 _.counted_by_id
 _.counted_at
 _.count_id
+
+# RQ: a worker attribute RQ reads (core.worker)
+_.max_connection_wait_time
+
+# locust: a user's start hook and its @task methods (bench/load/locustfile.py)
+_.on_start
+_.opportunity_list
+_.customer_detail
+_.opportunity_detail
+_.api_list
+_.api_detail
+_.robot_callback
+_.Staff
+_.wait_time
+_._figures  # locust event listeners
+_._write

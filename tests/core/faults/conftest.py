@@ -81,11 +81,6 @@ class Workers:
         self.processes.append(process)
         return process
 
-    def run_burst(self, timeout: float = 120) -> None:
-        done = subprocess.run([sys.executable, "manage.py", "worker", "--burst"], cwd=ROOT,
-                              env=self.env, capture_output=True, text=True, timeout=timeout)
-        assert done.returncode == 0, done.stderr[-3000:]
-
     @staticmethod
     def kill9(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)

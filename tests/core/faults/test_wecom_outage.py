@@ -34,8 +34,8 @@ def wecom_outbox_app(databases: Any, instance_dir: Any, fake_wecom: Any) -> Iter
         db.session.remove()
 
 
-def test_wecom_failing_for_a_while_delays_messages_and_sends_each_once(
-        wecom_outbox_app, fake_wecom):
+@pytest.mark.usefixtures("wecom_outbox_app")
+def test_wecom_failing_for_a_while_delays_messages_and_sends_each_once(fake_wecom):
     state = fake_wecom.state
     state.fail_for(FAULT_SECONDS, status=502)  # app messages: a gateway error page
     state.fail_for(FAULT_SECONDS, path="/cgi-bin/webhook/send", errcode=45009)  # rate limit
