@@ -20,9 +20,11 @@ from core.security.services import create_user
 from core.security.services import issue_token
 from core.services import ServiceContext
 from core.services import unit_of_work
+from tests.conftest import backend
 from tests.conftest import build_installed_app
 
-pytestmark = [pytest.mark.postgres_only, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.postgres_only, pytest.mark.timeout(180), pytest.mark.skipif(
+    backend() != "postgresql", reason="run once, in the PostgreSQL pass (its own cluster)")]
 WRITERS = 4
 
 
