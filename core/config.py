@@ -129,7 +129,4 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         # status, a level, a team's owners) that made the capped count 4× slower (bench/).
         # Prepared statements stay; each run is planned for its values.
         opts.setdefault("connect_args", {"options": "-c plan_cache_mode=force_custom_plan"})
-        # A connection PostgreSQL closed (a restart, a failover) is replaced at checkout
-        # instead of failing the request that draws it (issue 20).
-        opts.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts

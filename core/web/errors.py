@@ -15,8 +15,9 @@ their own for it.
 A database that cannot be reached or dropped the connection (a restart, a failover) answers
 503 with ``Retry-After``: the request's transaction was rolled back whole, so nothing of it
 was written, and the pool's connections of before the failure are replaced (SQLAlchemy
-invalidates them on a disconnect; ``pool_pre_ping`` tests the others) — the next request
-works once the database is back, without restarting the app."""
+invalidates the whole pool on a disconnect error; no ``pool_pre_ping``, which would cost
+every request a round trip) — the next request works once the database is back, without
+restarting the app."""
 
 from __future__ import annotations
 
