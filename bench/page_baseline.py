@@ -39,7 +39,10 @@ def _connect(url: str) -> tuple[Any, str]:
     import psycopg
 
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    return psycopg.connect(dsn, autocommit=True), "%s"
+    # As the app's connections (core.config): each run planned for its values, not a
+    # prepared statement's generic plan.
+    return psycopg.connect(dsn, autocommit=True,
+                           options="-c plan_cache_mode=force_custom_plan"), "%s"
 
 
 def _when(value: Any) -> str:
