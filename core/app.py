@@ -118,9 +118,6 @@ def _init_extensions(app: Flask) -> None:
         "RATELIMIT_STORAGE_URI", redis_url if redis_url else "memory://"
     )
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    # Redis down: limits count in this process until it is back, requests go on (issue 20).
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", bool(redis_url))
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", bool(redis_url))
     ext.limiter.init_app(app)
 
     @ext.migrate.configure
