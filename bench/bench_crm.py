@@ -43,8 +43,9 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
     token, team_ids = populate(app, n_customers, n_opps)
     client = served_client(app)
     timed = cases(client, token, team_ids)
+    timed += limit_cases(app, url, n_customers)
     for case in timed:  # every page must answer 200 first
-        assert case.run().status_code == 200, case.name
+        assert getattr(case.run(), "status_code", 200) == 200, case.name
     results = [measure(c, repeat=repeat, app=app) for c in timed]
     return report(results, f"crm ({n_customers:,} customers, {n_opps:,} opportunities, "
                            "PostgreSQL)")
@@ -142,4 +143,58 @@ def cases(client: Any, token: str, team_ids: list[int]) -> list[Case]:
              + [f"SELECT o.*, c.customer_name, {NAMED_FROM} WHERE o.status = '{s}' AND "
                 f"(o.owner_id IN ({team}) OR {UNOWNED_O}) ORDER BY o.id DESC LIMIT 30"
                 for s in STATUSES] + [badge]),
+    ]
+
+
+def limit_cases(app: Any, url: str, n_customers: int) -> list[Case]:
+    """The customer list against what a page can cost at best (its SQL's rows rendered by
+    the same template with the bare driver and plain Jinja, ``bench.page_baseline``), and
+    at depth: the row 100,000 (or the last page when there are fewer rows) reached by the
+    page's next links (keyset) and by a typed page number (OFFSET). As an administrator:
+    the whole list, no record rule."""
+    from types import SimpleNamespace
+
+    from bench.common import admin_token
+    from bench.page_baseline import customer_list
+    from core.security.models import User
+    from modules.crm.models.customer import Customer
+    from modules.crm.web.customers import CUSTOMERS
+
+    admin_token(app, "root")
+    client = served_client(app)
+    client.post("/login", data={"username": "root", "password": "bench-password-1"})
+    with app.app_context():
+        admin_id = db.session.scalar(select(User.id).where(User.username == "root"))
+        depth = max(1, min(100_000, n_customers - 50))
+        value, row_id = db.session.execute(
+            select(Customer.last_follow_up_at, Customer.id)
+            .order_by(Customer.last_follow_up_at.desc(), Customer.id.desc())
+            .offset(depth - 1).limit(1)).one()
+        db.session.remove()
+    sort = "-last_follow_up"
+    after = CUSTOMERS._cursor(sort, SimpleNamespace(last_follow_up_at=value, id=row_id))
+    page = depth // 50 + 1
+    columns = ("SELECT c.id, c.customer_type, c.customer_name, c.phone, c.customer_level, "
+               f"c.tags, c.status, c.last_follow_up_at, {OWNER_NAME}, (SELECT count(*) FROM "
+               "(SELECT 1 FROM crm_customer LIMIT 10001) t) AS total FROM crm_customer c "
+               "LEFT JOIN core_user u ON u.id = c.owner_id ")
+    order = " ORDER BY c.last_follow_up_at DESC, c.id DESC LIMIT 50"
+    badge = ("SELECT count(*) FROM core_inbox_message WHERE read_at IS NULL AND user_id = "
+             f"{admin_id}")
+    stamp = value.isoformat(sep=" ") if url.startswith("postgresql") else \
+        value.replace(tzinfo=None).isoformat(sep=" ")
+    keyset = (f"WHERE c.last_follow_up_at <= '{stamp}' AND (c.last_follow_up_at < "
+              f"'{stamp}' OR c.id < {row_id})")
+    baseline = customer_list(url, columns + order, badge, {"sort": sort}, "root")
+    return [
+        Case("customer list, sort -last_follow_up, page 1 (admin)",
+             lambda: client.get(f"/crm/customers/?sort={sort}"), [columns + order, badge]),
+        Case("  the same page: psycopg + the same template, no ORM/Flask (baseline)",
+             baseline, [columns + order, badge]),
+        Case(f"  the same list at row {depth:,}: next links (keyset, page {page:,})",
+             lambda: client.get(f"/crm/customers/?sort={sort}&page={page}&after={after}"),
+             [columns + keyset + order, badge]),
+        Case(f"  the same list at row {depth:,}: typed page number (OFFSET)",
+             lambda: client.get(f"/crm/customers/?sort={sort}&page={page}"),
+             [columns + order + f" OFFSET {(page - 1) * 50}", badge]),
     ]

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import click
+import redis
 from flask import Flask
 from flask import current_app
 from flask.cli import with_appcontext
@@ -21,6 +22,7 @@ from rq import get_current_job
 
 from core import hooks
 from core.app import create_app
+from core.jobs import enqueue_now
 from core.jobs import redis_connection
 from core.jobs import run_job
 from core.jobs.scheduler import Scheduler
@@ -33,6 +35,7 @@ log = logging.getLogger("tandem.worker")
 
 _app: Flask | None = None
 _dispatcher: Any = None  # manage.py worker: a core.wsgi.TandemDispatcher
+REDIS_RETRY_SECONDS = 5
 
 
 def worker_app() -> Flask:
@@ -114,12 +117,36 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     if not burst and not no_scheduler:
         scheduler_thread = start_worker_scheduler(_dispatcher.current_app)
     try:
-        TandemWorker([Queue(n, connection=connection) for n in names],
-                     connection=connection).work(burst=burst)
+        _work(names, connection, burst)
     finally:
         if scheduler_thread is not None:  # stop it, and give its lease up for a standby
             scheduler_thread[1].set()
             scheduler_thread[0].release()
+
+
+def _work(names: list[str], connection: Any, burst: bool) -> None:
+    """Run the RQ worker; when Redis goes away (a restart, a failover), wait for it and start
+    a new one (issue 20: a Redis outage loses nothing; the outbox relay sends what could not be
+    enqueued meanwhile)."""
+    reconnected = False
+    while True:
+        if reconnected:  # Redis is back: send what the outage kept in the outbox now
+            enqueue_now("core.outbox.relay")
+        try:
+            # with_scheduler: RQ's own scheduler moves due retries (``Retry(interval=…)``, an
+            # abandoned job's retry) and ``enqueue_in`` jobs back to their queue.
+            rq_worker = TandemWorker([Queue(n, connection=connection) for n in names],
+                                     connection=connection)
+            rq_worker.max_connection_wait_time = REDIS_RETRY_SECONDS  # RQ waits up to 60 s
+            rq_worker.work(burst=burst, with_scheduler=True)
+            return
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            if burst:
+                raise
+            click.echo(f"Redis unreachable ({exc}); retrying in {REDIS_RETRY_SECONDS} s",
+                       err=True)
+            time.sleep(REDIS_RETRY_SECONDS)
+            reconnected = True
 
 
 @click.command("scheduler")

@@ -174,3 +174,18 @@ _.previous_text  # Figure, shown by core/overview.html
 _.higher_is_better  # Figure, shown by core/overview.html
 # service photos: read by templates
 _.phase_label
+# RQ: a worker attribute RQ reads (core.worker)
+_.max_connection_wait_time
+
+# locust: a user's start hook and its @task methods (bench/load/locustfile.py)
+_.on_start
+_.opportunity_list
+_.customer_detail
+_.opportunity_detail
+_.api_list
+_.api_detail
+_.robot_callback
+_.Staff
+_.wait_time
+_._figures  # locust event listeners
+_._write

@@ -62,6 +62,7 @@ class Scheduler:
         self._lease_seconds = lease
         self._lock: Any = None
         self.leader = False
+        self._redis_lost = False  # a tick failed: Redis was unreachable
 
     # ----------------------------------------------------------------------------- the lease
     def lease_seconds(self, app: Flask) -> float:
@@ -132,6 +133,11 @@ class Scheduler:
             try:
                 if redis_mode and not self._hold_lease(app, now):
                     return started
+                if self._redis_lost and enqueue_now("core.outbox.relay"):
+                    # Redis is back: what the outage kept in the outbox goes now, not at
+                    # the relay's next slot.
+                    self._redis_lost = False
+                    started.append("core.outbox.relay")
                 complete = True
                 for spec in hooks.registry(app).jobs.values():
                     if not spec.schedule:
@@ -145,6 +151,7 @@ class Scheduler:
                             self._unclaim(app, spec.name, slot)
                             complete = False
             except Exception:  # noqa: BLE001 - Redis down: the same window next tick
+                self._redis_lost = True
                 log.exception("scheduler tick failed")
                 return started
             if complete:

@@ -1,23 +1,34 @@
 """Notifications through an outbox: rows written in the business transaction, delivered by
 jobs through pluggable channels, with retries, once even if a delivery job runs twice, and
 nothing lost while Redis is down (the periodic relay picks up what was never enqueued).
+
+A delivery claims its row for a lease (``TANDEM_OUTBOX_LEASE_SECONDS``): a worker killed
+mid-send (``kill -9``) leaves the row ``sending`` until the lease ends, then RQ's retry of
+the job or the relay claims it again. Whether the killed send reached the provider is
+unknown, so channels that can ask the provider to drop a repeat do (WeCom's
+``enable_duplicate_check``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import cache
 from typing import Any
 
+from flask import current_app
+from flask import has_app_context
 from flask import has_request_context
 from flask import request
 from flask_babel import force_locale
 from sqlalchemy import Select
+from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -38,8 +49,13 @@ from core.services import ServiceContext
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-BACKOFF_SECONDS = [30, 120, 600, 1800]
-STUCK_AFTER = timedelta(minutes=10)
+BACKOFF_SECONDS = [30, 120, 600, 1800]  # TANDEM_OUTBOX_BACKOFF overrides
+LEASE_SECONDS = 120  # TANDEM_OUTBOX_LEASE_SECONDS: longer than any send (HTTP timeouts 10 s)
+RELAY_SECONDS = 45  # TANDEM_OUTBOX_RELAY_SECONDS: a relay run's budget (it runs every minute)
+
+
+def _setting(name: str, default: Any) -> Any:
+    return (current_app.config.get(name) or default) if has_app_context() else default
 
 
 # A text, or a function writing it in the current locale (see ``notify``).
@@ -140,24 +156,30 @@ def _channel(name: str) -> Any:
     return channels[name]
 
 
+def _claimable(now: Any) -> Any:
+    """Due rows, and rows whose sender's lease ran out (a worker killed mid-send)."""
+    return or_(
+        and_(Notification.status == "pending", Notification.next_attempt_at <= now),
+        and_(Notification.status == "sending", Notification.next_attempt_at < now),
+    )
+
+
 def deliver(notification_id: int) -> str:
-    """Send one notification. The conditional claim (pending → sending) makes a second run
-    of the same job a no-op; a failure goes back to pending with back-off."""
+    """Send one notification. The conditional claim (pending → sending, with a lease kept in
+    ``next_attempt_at``) makes a second run of the same job a no-op; a failure goes back to
+    pending with back-off."""
     now = utcnow()
+    lease = timedelta(seconds=float(_setting("TANDEM_OUTBOX_LEASE_SECONDS", LEASE_SECONDS)))
     claimed = db.session.execute(
         update(Notification)
-        .where(
-            Notification.id == notification_id,
-            Notification.status == "pending",
-            Notification.next_attempt_at <= now,
-        )
-        .values(status="sending", attempts=Notification.attempts + 1)
+        .where(Notification.id == notification_id, _claimable(now))
+        .values(status="sending", attempts=Notification.attempts + 1,
+                next_attempt_at=now + lease)
     ).rowcount
     db.session.commit()
     if not claimed:
         return "skipped"
-    row = db.session.get(Notification, notification_id)
-    db.session.refresh(row)
+    row = db.session.get(Notification, notification_id, populate_existing=True)
     row.last_error = None  # a channel may note a partial failure while sending
     try:
         outcome = _channel(row.channel).send(row)
@@ -177,7 +199,8 @@ def deliver(notification_id: int) -> str:
             row.status = "failed"
         else:
             row.status = "pending"
-            delay = BACKOFF_SECONDS[min(row.attempts - 1, len(BACKOFF_SECONDS) - 1)]
+            backoff = _setting("TANDEM_OUTBOX_BACKOFF", BACKOFF_SECONDS)
+            delay = backoff[min(row.attempts - 1, len(backoff) - 1)]
             row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         db.session.commit()
         log.warning("notification %s failed (attempt %s): %s", row.id, row.attempts, exc)
@@ -192,25 +215,22 @@ def deliver(notification_id: int) -> str:
 
 def relay(limit: int = 500) -> int:
     """Periodic: deliver due pending rows (never enqueued while Redis was down, or waiting
-    for a retry) and release rows stuck in ``sending`` by a killed worker."""
-    now = utcnow()
-    db.session.execute(
-        update(Notification)
-        .where(Notification.status == "sending", Notification.next_attempt_at < now - STUCK_AFTER)
-        .values(status="pending")
-    )
-    db.session.commit()
-    ids = list(
-        db.session.scalars(
-            select(Notification.id)
-            .where(Notification.status == "pending", Notification.next_attempt_at <= now)
-            .order_by(Notification.id)
-            .limit(limit)
-        )
-    )
-    sent = 0
-    for notification_id in ids:
-        sent += deliver(notification_id) in ("sent", "logged")
+    for a retry) and rows whose sender was killed (lease over), in batches of ``limit``
+    until none is left or the run's budget (``TANDEM_OUTBOX_RELAY_SECONDS``) is spent: a
+    backlog of thousands after an outage goes out in one run, not one batch a minute."""
+    budget = float(_setting("TANDEM_OUTBOX_RELAY_SECONDS", RELAY_SECONDS))
+    started = time.monotonic()
+    sent, tried = 0, set()
+    while time.monotonic() - started < budget:
+        db.session.commit()  # a fresh snapshot for each batch
+        ids = [i for i in db.session.scalars(
+            select(Notification.id).where(_claimable(utcnow()))
+            .order_by(Notification.id).limit(limit)) if i not in tried]
+        if not ids:
+            break
+        for notification_id in ids:
+            tried.add(notification_id)  # a row failing again waits for the next run
+            sent += deliver(notification_id) in ("sent", "logged")
     return sent
 
 

@@ -10,16 +10,32 @@ A service's refusal (:class:`core.errors.TandemError`) that a page does not hand
 (a form puts it next to its fields, a button flashes it) reaches the app's one mapping here:
 the error page with the refusal's message and its status — 404 for what the reader may not
 see, 403 denied, 409 conflict, 422 invalid, 400 refused. Views need no ``try``/``abort`` of
-their own for it."""
+their own for it.
+
+A database that cannot be reached or dropped the connection (a restart, a failover) answers
+503 with ``Retry-After``: the request's transaction was rolled back whole, so nothing of it
+was written, and the pool's connections of before the failure are replaced (SQLAlchemy
+invalidates the whole pool on a disconnect error; no ``pool_pre_ping``, which would cost
+every request a round trip) — the next request works once the database is back, without
+restarting the app."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint
+from flask import current_app
 from flask import render_template
+from flask import session
+from flask_babel import force_locale
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -30,6 +46,8 @@ from core.errors import TandemError
 from core.extensions import db
 
 bp = Blueprint("core_errors", __name__)
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5
 
 _PAGES = {
     400: (_l("请求无效"),
@@ -87,3 +105,33 @@ def _refused(exc: TandemError) -> Any:
     title, detail = _PAGES.get(status, _PAGES[400])
     return render_template("core/error.html", code=status, title=title,
                            detail=exc.message or detail), status
+
+
+@bp.app_errorhandler(OperationalError)
+@bp.app_errorhandler(InterfaceError)
+@bp.app_errorhandler(DisconnectionError)
+def _database_unavailable(exc: Exception) -> Any:
+    """The database is unreachable or dropped the connection: 503, never 500. The page is
+    written without the database (no user, menus or badge to load): the language comes from
+    the session cookie."""
+    log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+        db.session.remove()
+    locales = current_app.config.get("TANDEM_LOCALES", [])
+    locale = session.get("locale") if session.get("locale") in locales else \
+        current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        title = gettext("服务暂时不可用")
+        detail = gettext("数据库暂时无法连接，本次操作没有保存。请稍后重试。")
+    if is_api_request():
+        response = error_response("unavailable", detail, 503)
+    else:
+        response = current_app.make_response((
+            f'<!doctype html><html lang="{escape(locale.replace("_", "-"))}"><head>'
+            f'<meta charset="utf-8"><title>{escape(title)}</title></head>'
+            f'<body><div id="error-page" data-status="503"><h1>{escape(title)}</h1>'
+            f"<p>{escape(detail)}</p></div></body></html>", 503))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -26,6 +26,7 @@ from core.notify.channels import ChannelError
 from core.notify.channels import RetryLater
 from modules.wecom.client import WeComAPIError
 from modules.wecom.client import WeComClient
+from modules.wecom.client import redis_client
 from modules.wecom.config import load_config
 from modules.wecom.models import SentMessage
 
@@ -33,6 +34,15 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PER_MINUTE = 20
 RATE_LIMITED = {45009, 45033}
+# An app message asks WeCom to drop a repeat of the same message to the same member within
+# this time: a send whose worker was killed (or timed out) before WeCom's answer came back is
+# retried, and must not arrive twice (WeCom's enable_duplicate_check, at most 4 h).
+DUPLICATE_CHECK_SECONDS = 4 * 3600
+
+
+def _rate_limit_wait() -> int:
+    """Seconds a rate-limited message waits in the outbox (``WECOM_RATE_LIMIT_RETRY_SECONDS``)."""
+    return int(current_app.config.get("WECOM_RATE_LIMIT_RETRY_SECONDS") or 60)
 
 
 def _markdown(notification: Any) -> str:
@@ -77,7 +87,8 @@ class WeComAppChannel:
         userid = notification.address or (user.wecom_userid if user else None)
         if not userid:
             raise ChannelError(gettext("收件人没有绑定企业微信账号"))
-        if not load_config().api_configured:
+        config = load_config()
+        if not config.api_configured:
             # No CorpID / Secret (a demo, a laptop): nothing can be sent, so nothing is
             # tried; the row says the message was only logged.
             log.info("WeCom app not configured; message to %s only logged: %s", userid,
@@ -85,10 +96,12 @@ class WeComAppChannel:
             return LOGGED
         message = app_message(notification)
         try:
-            answer = WeComClient().send_app_message([userid], message)
+            answer = WeComClient(config).send_app_message([userid], {
+                **message, "enable_duplicate_check": 1,
+                "duplicate_check_interval": DUPLICATE_CHECK_SECONDS})
         except WeComAPIError as exc:
             if exc.errcode in RATE_LIMITED:
-                raise RetryLater(60, f"WeCom rate limit {exc.errcode}") from exc
+                raise RetryLater(_rate_limit_wait(), f"WeCom rate limit {exc.errcode}") from exc
             self._log(notification, f"app:{userid}", message, exc.payload)
             raise ChannelError(str(exc)) from exc
         self._log(notification, f"app:{userid}", message, answer)
@@ -117,9 +130,7 @@ class _Window:
         url = current_app.config.get("REDIS_URL")
         now = time.time()
         if url:
-            import redis
-
-            client = redis.Redis.from_url(url)
+            client = redis_client(url)
             zkey = f"tandem:wecom:webhook:{key}"
             client.zremrangebyscore(zkey, 0, now - 60)
             if client.zcard(zkey) >= WEBHOOK_PER_MINUTE:
@@ -173,7 +184,7 @@ class WeComWebhookChannel:
             answer = WeComClient().webhook_send(key, message)
         except WeComAPIError as exc:
             if exc.errcode in RATE_LIMITED:
-                raise RetryLater(60, f"WeCom rate limit {exc.errcode}") from exc
+                raise RetryLater(_rate_limit_wait(), f"WeCom rate limit {exc.errcode}") from exc
             raise ChannelError(str(exc)) from exc
         WeComAppChannel._log(notification, f"webhook:{notification.address}", message, answer)
 

@@ -29,6 +29,23 @@ class WeComAPIError(Exception):
         self.payload = payload or {}
 
 
+BUSY = -1  # WeCom's "system busy"; also what an HTTP error or a body that is not JSON becomes
+
+
+def _answer(response: requests.Response) -> dict:
+    """WeCom's JSON answer. An HTTP error or a page that is not JSON (a gateway's 502) is a
+    :class:`WeComAPIError` with errcode -1 ("system busy"): the outbox retries it later."""
+    if response.status_code >= 400:
+        raise WeComAPIError(BUSY, f"HTTP {response.status_code}")
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise WeComAPIError(BUSY, "answer is not JSON") from exc
+    if not isinstance(data, dict):
+        raise WeComAPIError(BUSY, "answer is not a JSON object")
+    return data
+
+
 class _MemoryTokenCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -50,11 +67,31 @@ class _MemoryTokenCache:
             self._values.pop(key, None)
 
 
-class _RedisTokenCache:
-    def __init__(self, url: str) -> None:
+_redis_clients: dict[str, Any] = {}
+_http = threading.local()
+
+
+def redis_client(url: str) -> Any:
+    """One client (and connection pool) per Redis URL and process, not one per message."""
+    client = _redis_clients.get(url)
+    if client is None:
         import redis
 
-        self._redis = redis.Redis.from_url(url)
+        client = _redis_clients.setdefault(url, redis.Redis.from_url(url))
+    return client
+
+
+def _session() -> requests.Session:
+    """One HTTP session per thread: its connections to WeCom are kept alive."""
+    session = getattr(_http, "session", None)
+    if session is None:
+        session = _http.session = requests.Session()
+    return session
+
+
+class _RedisTokenCache:
+    def __init__(self, url: str) -> None:
+        self._redis = redis_client(url)
 
     def get(self, key: str) -> str | None:
         value = self._redis.get(key)
@@ -86,7 +123,7 @@ class WeComClient:
     ) -> None:
         self.config = config or load_config()
         self.cache = cache or token_cache()
-        self.http = session or requests.Session()
+        self.http = session or _session()
 
     @property
     def _token_key(self) -> str:
@@ -106,7 +143,7 @@ class WeComClient:
             params={"corpid": self.config.corp_id, "corpsecret": self.config.app_secret},
             timeout=TIMEOUT,
         )
-        data = response.json()
+        data = _answer(response)
         if data.get("errcode", 0) != 0:
             raise WeComAPIError(data.get("errcode"), data.get("errmsg", ""), data)
         token = data["access_token"]
@@ -124,7 +161,7 @@ class WeComClient:
             response = self.http.request(
                 method, self._url(path), params=query, json=json, timeout=TIMEOUT
             )
-            data = response.json()
+            data = _answer(response)
             errcode = data.get("errcode", 0)
             if errcode in TOKEN_ERRORS and attempt == 1:
                 self.cache.delete(self._token_key)
@@ -168,7 +205,7 @@ class WeComClient:
         response = self.http.post(
             self._url("webhook/send"), params={"key": key}, json=message, timeout=TIMEOUT
         )
-        data = response.json()
+        data = _answer(response)
         if data.get("errcode", 0) != 0:
             raise WeComAPIError(data.get("errcode"), data.get("errmsg", ""), data)
         return data
@@ -176,7 +213,7 @@ class WeComClient:
     def aibot_response(self, response_url: str, message: dict) -> dict:
         """Active reply of the intelligent robot through a one-time ``response_url``."""
         response = self.http.post(response_url, json=message, timeout=TIMEOUT)
-        data = response.json()
+        data = _answer(response)
         if data.get("errcode", 0) != 0:
             raise WeComAPIError(data.get("errcode"), data.get("errmsg", ""), data)
         return data

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from core.registration import Setting
 from core.settings import get_setting
+from core.settings import get_settings
 
 OFFICIAL_API_BASE = "https://qyapi.weixin.qq.com"
 
@@ -74,20 +76,25 @@ class WeComConfig:
         return bool(self.corp_id and self.app_secret)
 
 
-def _text(key: str) -> str:
-    value = get_setting(key)
-    return "" if value is None else str(value)
-
-
 def load_config() -> WeComConfig:
-    """The effective WeCom configuration (database values over environment)."""
-    hooks = get_setting("wecom.webhook_keys") or {}
+    """The effective WeCom configuration (database values over environment), read with
+    one query."""
+    values = get_settings("wecom.")
+
+    def get(key: str) -> Any:
+        return values[key] if key in values else get_setting(key)
+
+    def _text(key: str) -> str:
+        value = get(key)
+        return "" if value is None else str(value)
+
+    hooks = get("wecom.webhook_keys") or {}
     if isinstance(hooks, str):
         try:
             hooks = json.loads(hooks)
         except ValueError:
             hooks = {}
-    ways = get_setting("wecom.verify_add_ways") or [2]
+    ways = get("wecom.verify_add_ways") or [2]
     if isinstance(ways, str):
         ways = json.loads(ways)
     return WeComConfig(

@@ -2,8 +2,12 @@
 
 It serves the API endpoints Tandem calls with the real request and response shapes and error
 codes (expired token 42001, invalid token 40014, webhook rate limit 45009, partial
-``invaliduser``), records every request, and its :class:`CallbackDriver` posts encrypted
-callbacks to Tandem exactly as WeCom does (signature, AES, XML or JSON, retries).
+``invaliduser``), records every request and every message it delivers (``delivered``: after
+``enable_duplicate_check`` dropped repeats, as WeCom does), can be told to fail for a while
+(``fail_for``: an HTTP 5xx or an errcode such as 45009) or to hold its answer to a send
+(``hold``: the message is delivered, the sender waits — to kill it mid-send), and its
+:class:`CallbackDriver` posts encrypted callbacks to Tandem exactly as WeCom does
+(signature, AES, XML or JSON, retries).
 """
 
 from __future__ import annotations
@@ -51,10 +55,53 @@ class FakeState:
     # ``PicUrl`` of an image message: ``/mmbiz/<name>`` → bytes.
     pictures: dict[str, bytes] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Messages delivered to members or groups ({"path", "json", "at"}), repeats dropped.
+    delivered: list[dict] = field(default_factory=list)
+    # Faults: {"path", "until", "status", "errcode"}; the first active one answers a send.
+    faults: list[dict] = field(default_factory=list)
+    # While set to an Event not yet set, a send is delivered and its answer waits for it.
+    hold: threading.Event | None = None
+    sends_held: int = 0
 
     def received(self, path: str) -> list[dict]:
         with self.lock:
             return [r for r in self.requests if r["path"] == path]
+
+    def delivered_to(self, path: str = "/cgi-bin/message/send") -> list[dict]:
+        with self.lock:
+            return [d["json"] for d in self.delivered if d["path"] == path]
+
+    def fail_for(self, seconds: float, *, path: str = "/cgi-bin/message/send",
+                 status: int = 200, errcode: int = 45009) -> None:
+        """Answer sends to ``path`` for ``seconds`` with HTTP ``status`` (a 5xx: a gateway
+        page, no JSON) or, with status 200, WeCom's ``errcode``."""
+        with self.lock:
+            self.faults.append({"path": path, "until": time.time() + seconds,
+                                "status": status, "errcode": errcode})
+
+    def _fault(self, path: str) -> dict | None:
+        now = time.time()
+        with self.lock:
+            self.faults = [f for f in self.faults if f["until"] > now]
+            return next((f for f in self.faults if f["path"] == path), None)
+
+    def _deliver(self, path: str, body: dict) -> bool:
+        """Keep a delivered message; False for a repeat WeCom's duplicate check drops
+        (same member(s), same message, within ``duplicate_check_interval``)."""
+        now = time.time()
+        with self.lock:
+            if body.get("enable_duplicate_check"):
+                interval = int(body.get("duplicate_check_interval") or 1800)
+                same = {k: v for k, v in body.items()
+                        if k not in ("enable_duplicate_check", "duplicate_check_interval")}
+                for earlier in self.delivered:
+                    if earlier["path"] == path and earlier["at"] > now - interval and {
+                            k: v for k, v in earlier["json"].items()
+                            if k not in ("enable_duplicate_check",
+                                         "duplicate_check_interval")} == same:
+                        return False
+            self.delivered.append({"path": path, "json": body, "at": now})
+            return True
 
 
 def _error(code: int, msg: str) -> Any:
@@ -72,6 +119,22 @@ def build_fake_app(state: FakeState) -> Flask:
             state.requests.append(
                 {"path": request.path, "args": dict(request.args), "json": body, "at": time.time()}
             )
+
+    def _injected_fault() -> Any:
+        fault = state._fault(request.path)
+        if fault is None:
+            return None
+        if fault["status"] >= 500:
+            return f"<html><body>{fault['status']} Bad Gateway</body></html>", fault["status"]
+        return _error(fault["errcode"], "api freq out of limit" if fault["errcode"] == 45009
+                      else "injected fault")
+
+    def _held() -> None:
+        hold = state.hold
+        if hold is not None and not hold.is_set():
+            with state.lock:
+                state.sends_held += 1
+            hold.wait(60)
 
     def _check_token() -> Any:
         token = request.args.get("access_token", "")
@@ -98,11 +161,15 @@ def build_fake_app(state: FakeState) -> Flask:
 
     @app.post("/cgi-bin/message/send")
     def message_send() -> Any:
+        if (err := _injected_fault()) is not None:
+            return err
         if (err := _check_token()) is not None:
             return err
         body = request.get_json(silent=True) or {}
         if "msgtype" not in body or body["msgtype"] not in body:
             return _error(40008, "invalid message type")
+        state._deliver(request.path, body)
+        _held()
         to = [u for u in str(body.get("touser", "")).split("|") if u]
         invalid = [u for u in to if state.users and u not in state.users and u != "@all"]
         n = next(counter)
@@ -127,6 +194,8 @@ def build_fake_app(state: FakeState) -> Flask:
 
     @app.post("/cgi-bin/webhook/send")
     def webhook_send() -> Any:
+        if (err := _injected_fault()) is not None:
+            return err
         key = request.args.get("key", "")
         if not key:
             return _error(93000, "invalid webhook url")
@@ -148,6 +217,8 @@ def build_fake_app(state: FakeState) -> Flask:
             "file",
         ):
             return _error(40008, "invalid message type")
+        state._deliver(request.path, body)
+        _held()
         return jsonify({"errcode": 0, "errmsg": "ok"})
 
     @app.post("/cgi-bin/aibot/response")

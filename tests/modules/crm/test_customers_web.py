@@ -318,3 +318,40 @@ def test_excel_export_sort_and_bad_filters(client, people):
     assert "乙客户" in page and "甲客户" not in page
     assert client.get("/crm/customers/?status=bogus").status_code == 400
     assert client.get("/crm/customers/?sort=phone").status_code == 400
+
+
+def test_next_links_page_by_keyset_through_ties_and_empty_values(client, people, monkeypatch):
+    """Following 下一页 (a keyset cursor of the last row) walks the list as page numbers
+    (OFFSET) do — every customer once, in order — through equal sort values and empty
+    ones, in both directions."""
+    import html
+    import re
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from core.db import utcnow
+
+    now = utcnow().replace(microsecond=0)
+    stamps = [now, now, None, now - timedelta(days=1), None, now, now - timedelta(days=2)]
+    for n, stamp in enumerate(stamps):
+        make_customer(people["a"], customer_name=f"键集{n}", last_follow_up_at=stamp)
+    login(client, people["a"])
+    monkeypatch.setitem(current_app.config, "TANDEM_PAGE_SIZE", 2)
+
+    def names(page: str) -> list[str]:
+        return re.findall(r">(键集\d)</a>", page)
+
+    for sort in ("-last_follow_up", "last_follow_up", "-id", "customer_name"):
+        by_number = [name for p in range(1, 5)
+                     for name in names(text(client.get(f"/crm/customers/?sort={sort}&page={p}")))]
+        assert sorted(by_number) == [f"键集{n}" for n in range(7)], sort
+        walked, url = [], f"/crm/customers/?sort={sort}"
+        for _ in range(4):
+            page = text(client.get(url))
+            walked += names(page)
+            following = re.search(r'href="([^"]*)">下一页', page)
+            if not following or "after=" not in following.group(1):
+                break
+            url = html.unescape(following.group(1))
+        assert walked == by_number, sort
