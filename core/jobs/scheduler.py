@@ -89,8 +89,10 @@ class Scheduler:
         self.leader = True
         cursor = redis_connection(app).get(CURSOR_KEY)
         floor = (now - CATCH_UP).replace(second=0, microsecond=0)
-        if cursor:
-            self._last = max(datetime.fromisoformat(cursor.decode()), floor)
+        # from the last holder's cursor; without one (Redis emptied) from this scheduler's
+        # own last tick — never further back than CATCH_UP
+        start = datetime.fromisoformat(cursor.decode()) if cursor else self._last
+        self._last = max(start, floor)
         log.info("scheduler lease taken; slots after %s are mine", self._last.isoformat())
         return True
 

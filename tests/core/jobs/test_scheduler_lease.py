@@ -97,3 +97,9 @@ def test_slots_due_while_redis_is_down_run_when_it_returns(rq_app, redis_server)
     assert _ticks(scheduler, _at(7)) == ["demo_a.tick"]  # the 00:05 slot, once
     assert _ticks(scheduler, _at(8)) == []
     assert _queued(rq_app).count("demo_a.tick") == 1
+
+
+def test_a_takeover_catches_up_at_most_an_hour(rq_app):
+    scheduler = Scheduler(lambda: rq_app, lease=30)
+    scheduler._last = BASE  # nobody scheduled for three hours
+    assert len(_ticks(scheduler, _at(180))) == 12  # the last hour's slots, every 5 minutes

@@ -46,15 +46,18 @@ def environment_file() -> dict[str, str]:
     return env
 
 
-def unit(name: str, instance: str = "") -> tuple[list[str], dict[str, str]]:
-    """A unit's ``ExecStart`` (split, local paths) and its ``Environment=`` settings, with
-    ``%i`` replaced by ``instance``."""
+def unit(name: str, instance: str = "", environ: dict[str, str] | None = None,
+         ) -> tuple[list[str], dict[str, str]]:
+    """A unit's ``ExecStart`` (split, local paths, ``${VAR}`` from ``environ`` as systemd
+    expands them) and its ``Environment=`` settings, with ``%i`` replaced by ``instance``."""
     argv: list[str] = []
     env: dict[str, str] = {}
     for line in doc_file(f"/etc/systemd/system/{name}"):
         line = line.replace("%i", instance)
         if line.startswith("ExecStart="):
-            argv = shlex.split(local_paths(line.removeprefix("ExecStart=")))
+            command = re.sub(r"\$\{(\w+)\}", lambda m: (environ or {})[m.group(1)],
+                             line.removeprefix("ExecStart="))
+            argv = shlex.split(local_paths(command))
         elif line.startswith("Environment="):
             key, _, value = line.removeprefix("Environment=").partition("=")
             env[key] = value

@@ -118,6 +118,7 @@ def deployment(databases: Any, tmp_path_factory: Any) -> Iterator[dict[str, Any]
         REDIS_URL=redis_server.url,
         TANDEM_INSTANCE_PATH=str(tmp / "instance"),
         TANDEM_BASE_URL="http://127.0.0.1",
+        TANDEM_HOST="127.0.0.1",
         SECRET_KEY=uuid.uuid4().hex,  # one key for every node, as the doc asks
         TANDEM_DEFAULT_MODULES='["crm"]',  # the smoke needs crm; every module takes longer
         TANDEM_SCHEDULER_LEASE="2",
@@ -135,7 +136,7 @@ def deployment(databases: Any, tmp_path_factory: Any) -> Iterator[dict[str, Any]
     ports = {"a": _free_port(), "b": _free_port()}
     try:
         for node, port in ports.items():
-            argv, unit_env = unit("tandem-web@.service", str(port))
+            argv, unit_env = unit("tandem-web@.service", str(port), env)
             services[f"web-{node}"] = Service(f"web-{node}", argv, {**env, **unit_env}, tmp)
         argv, unit_env = unit("tandem-worker@.service", "1")
         services["worker"] = Service("worker", argv, {**env, **unit_env}, tmp)
