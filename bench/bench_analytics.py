@@ -191,7 +191,7 @@ def _bounds(period: Any) -> dict[str, Any]:
             "plo": period.prev_start.astimezone(UTC), "phi": period.prev_end.astimezone(UTC)}
 
 
-def overview_sql(owners: str | None, tickets: str) -> list[str]:
+def overview_sql(owners: str | None, tickets: str, pg: bool = True) -> list[str]:
     """Every figure's aggregate by hand: ``owners`` restricts opportunities and orders (None:
     all), ``tickets`` is the tickets' record rule as SQL."""
     opp = f"AND o.owner_id IN {owners}" if owners else ""
@@ -205,6 +205,8 @@ def overview_sql(owners: str | None, tickets: str) -> list[str]:
     sla = ("SELECT count(*), sum(CASE WHEN sla_state = 'met' THEN 1 ELSE 0 END) FROM "
            f"service_ticket t WHERE {tickets} AND resolved_at >= :{{lo}} AND resolved_at < "
            ":{hi} AND sla_state IN ('met', 'breached')")
+    epoch = ("extract(epoch FROM created_at)" if pg
+             else "(julianday(created_at) - 2440587.5) * 86400")
     rating = (f"SELECT avg(rating), count(rating) FROM service_ticket t WHERE {tickets} AND "
               "rating IS NOT NULL AND rated_at >= :{lo} AND rated_at < :{hi}")
     return [
@@ -216,8 +218,8 @@ def overview_sql(owners: str | None, tickets: str) -> list[str]:
         f"{OPEN_SQL} GROUP BY status",
         sla.format(lo="lo", hi="hi"), sla.format(lo="plo", hi="phi"),
         rating.format(lo="lo", hi="hi"), rating.format(lo="plo", hi="phi"),
-        f"SELECT count(*), avg(extract(epoch FROM created_at)) FROM service_ticket t WHERE "
-        f"{tickets} AND status IN {OPEN_SQL}",
+        f"SELECT count(*), avg({epoch}) FROM service_ticket t WHERE {tickets} AND status IN "
+        f"{OPEN_SQL}",
     ]
 
 
@@ -255,7 +257,9 @@ def cases(app: Any, info: dict[str, Any]) -> list[Case]:
     m_params = {**_bounds(month), "today": today}
     y_params = {**_bounds(year), "today": today}
     all_tickets = "true"
-    full = overview_sql(team, all_tickets)
+    with app.app_context():
+        pg = db.engine.dialect.name == "postgresql"
+    full = overview_sql(team, all_tickets, pg)
 
     def one(key: str, period: Any) -> Any:
         return lambda: _call(app, boss, spec[key], period)
@@ -268,7 +272,7 @@ def cases(app: Any, info: dict[str, Any]) -> list[Case]:
              [*full, LOW_SQL, *pool_sql],
              {**y_params, **pool_params}),
         Case("GET /overview 本年 (salesperson)", lambda: seller.get("/overview?range=year"),
-             overview_sql(f"({me})", seller_tickets)
+             overview_sql(f"({me})", seller_tickets, pg)
              + _pool_sql(f"= {me}")[0], {**y_params, **pool_params}),
         Case("figure: won amount 本年 + previous (manager)", one("crm.won_amount", year),
              full[0:2], y_params),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -102,7 +103,7 @@ def test_service_analytics_desktop_and_phone(page, live):
     assert "一次修复率" in table.inner_text() and "张工" in table.inner_text()
     with page.expect_download() as download:
         page.click("#chart-engineers [data-export=csv]")
-    text = open(download.value.path(), encoding="utf-8-sig").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert text.startswith("工程师,完成工单") and "张工" in text
     assert page.locator("#headline [data-headline=csat] .headline-before").inner_text() \
         .startswith("上期")
