@@ -219,9 +219,6 @@ def _write_events(session: Session) -> None:
     events = [e for e in fold(notes) if e["model"] in tables]
     if not events:
         return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     values = _committed_values(session, events, tables)
     ctx = current_context()
     rows = []
@@ -238,8 +235,12 @@ def _write_events(session: Session) -> None:
                      "source": ctx.source if ctx else "system",
                      "actor_id": ctx.actor_id if ctx else None,
                      "at": ctx.now if ctx else utcnow()})
-    if rows:
-        connection.execute(ChangeEvent.__table__.insert(), rows)
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":  # held from here to the end of the commit
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    connection.execute(ChangeEvent.__table__.insert(), rows)
 
 
 def _object_values(obj: Any, model: type) -> dict | None:
