@@ -52,6 +52,7 @@ MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = [30, 120, 600, 1800]  # TANDEM_OUTBOX_BACKOFF overrides
 LEASE_SECONDS = 120  # TANDEM_OUTBOX_LEASE_SECONDS: longer than any send (HTTP timeouts 10 s)
 RELAY_SECONDS = 45  # TANDEM_OUTBOX_RELAY_SECONDS: a relay run's budget (it runs every minute)
+RELAY_THREADS = 4  # TANDEM_OUTBOX_RELAY_THREADS: deliveries at once in a relay on PostgreSQL
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -228,10 +229,36 @@ def relay(limit: int = 500) -> int:
             .order_by(Notification.id).limit(limit)) if i not in tried]
         if not ids:
             break
-        for notification_id in ids:
-            tried.add(notification_id)  # a row failing again waits for the next run
-            sent += deliver(notification_id) in ("sent", "logged")
+        tried.update(ids)  # a row failing again waits for the next run
+        sent += sum(outcome in ("sent", "logged") for outcome in _deliver_all(ids))
     return sent
+
+
+def _deliver_all(ids: list[int]) -> list[str]:
+    """Deliver ``ids``: on PostgreSQL a backlog goes through a few threads, each with its own
+    session (``TANDEM_OUTBOX_RELAY_THREADS``, 4): a delivery mostly waits — two commits and
+    the provider's answer — so after an outage the backlog drains several times faster.
+    Each row is still claimed once (``deliver``'s conditional claim)."""
+    threads = int(_setting("TANDEM_OUTBOX_RELAY_THREADS", RELAY_THREADS))
+    if len(ids) < 2 * threads or threads < 2 or db.engine.dialect.name != "postgresql":
+        return [deliver(notification_id) for notification_id in ids]
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = current_app._get_current_object()
+
+    def one(notification_id: int) -> str:
+        with app.app_context():
+            try:
+                return deliver(notification_id)
+            except Exception:  # noqa: BLE001 - one row's failure must not stop the others
+                log.exception("relay: notification %s", notification_id)
+                return "error"
+            finally:
+                db.session.remove()
+
+    db.session.commit()  # nothing of this session held while the threads work
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tandem-relay") as pool:
+        return list(pool.map(one, ids))
 
 
 # ------------------------------------------------------------------------------- inbox

@@ -125,28 +125,43 @@ class _Window:
         self._lock = Lock()
         self._sent: dict[str, deque] = {}
 
-    def wait_seconds(self, key: str) -> int:
-        """0 when a message may go now (and counts it), else seconds to wait."""
+    def take(self, key: str) -> tuple[int, str | None]:
+        """``(0, slot)`` when a message may go now (its slot counted), else ``(seconds to
+        wait, None)``. A send that then fails gives its slot back (:meth:`give_back`)."""
         url = current_app.config.get("REDIS_URL")
         now = time.time()
+        slot = f"{now}-{id(object())}"
         if url:
             client = redis_client(url)
             zkey = f"tandem:wecom:webhook:{key}"
             client.zremrangebyscore(zkey, 0, now - 60)
             if client.zcard(zkey) >= WEBHOOK_PER_MINUTE:
                 oldest = client.zrange(zkey, 0, 0, withscores=True)
-                return max(1, int(oldest[0][1] + 60 - now) + 1) if oldest else 60
-            client.zadd(zkey, {f"{now}-{id(object())}": now})
+                return (max(1, int(oldest[0][1] + 60 - now) + 1) if oldest else 60), None
+            client.zadd(zkey, {slot: now})
             client.expire(zkey, 120)
-            return 0
+            return 0, slot
         with self._lock:
             sent = self._sent.setdefault(key, deque())
-            while sent and sent[0] < now - 60:
+            while sent and sent[0][0] < now - 60:
                 sent.popleft()
             if len(sent) >= WEBHOOK_PER_MINUTE:
-                return max(1, int(sent[0] + 60 - now) + 1)
-            sent.append(now)
-            return 0
+                return max(1, int(sent[0][0] + 60 - now) + 1), None
+            sent.append((now, slot))
+            return 0, slot
+
+    def give_back(self, key: str, slot: str) -> None:
+        """A message that was not sent (WeCom refused it) does not count."""
+        url = current_app.config.get("REDIS_URL")
+        if url:
+            redis_client(url).zrem(f"tandem:wecom:webhook:{key}", slot)
+            return
+        with self._lock:
+            sent = self._sent.get(key)
+            if sent is not None:
+                kept = [entry for entry in sent if entry[1] != slot]
+                sent.clear()
+                sent.extend(kept)
 
 
 window = _Window()
@@ -176,13 +191,16 @@ class WeComWebhookChannel:
         key = keys.get(notification.address or "")
         if not key:
             raise ChannelError(gettext("未配置群机器人 %(name)s", name=notification.address))
-        wait = window.wait_seconds(key)
+        wait, slot = window.take(key)
         if wait:
             raise RetryLater(wait, "group robot limit: 20 messages a minute")
         message = webhook_message(notification)
         try:
             answer = WeComClient().webhook_send(key, message)
-        except WeComAPIError as exc:
+        except (WeComAPIError, OSError) as exc:
+            window.give_back(key, slot)
+            if not isinstance(exc, WeComAPIError):
+                raise ChannelError(str(exc)) from exc
             if exc.errcode in RATE_LIMITED:
                 raise RetryLater(_rate_limit_wait(), f"WeCom rate limit {exc.errcode}") from exc
             raise ChannelError(str(exc)) from exc

@@ -75,9 +75,12 @@ class Workers:
         self.processes: list[subprocess.Popen] = []
 
     def start(self, *args: str) -> subprocess.Popen:
+        # Its log goes to a file, not a pipe nobody reads (a full pipe would stop it).
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
             [sys.executable, "manage.py", "worker", *args], cwd=ROOT, env=self.env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        process.log = log  # type: ignore[attr-defined]
         self.processes.append(process)
         return process
 
@@ -88,6 +91,7 @@ class Workers:
 
     def stop_all(self) -> None:
         for process in self.processes:
+            process.log.close()
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 try:
