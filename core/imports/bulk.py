@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table
@@ -74,15 +78,46 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> list[int]:
     raw = connection.connection.driver_connection
     columns = ", ".join(f'"{n}"' for n in ["id", *plain, *as_json])
     dumps = json.dumps
+    lines = []
+    for new_id, row in zip(ids, rows, strict=True):
+        cells = [str(new_id)]
+        cells.extend(_copy_text(row[n]) for n in plain)
+        cells.extend(r"\N" if row[n] is None else _copy_text(
+            dumps(row[n], ensure_ascii=False, default=_json_default)) for n in as_json)
+        lines.append("\t".join(cells))
+    lines.append("")
     with raw.cursor() as cursor, cursor.copy(
             f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:  # noqa: S608 - names
-        write = copy.write_row
-        for new_id, row in zip(ids, rows, strict=True):
-            write([new_id, *[row[n] for n in plain],
-                   *[None if row[n] is None else dumps(row[n], ensure_ascii=False,
-                                                       default=_json_default)
-                     for n in as_json]])
+        copy.write("\n".join(lines))  # the text format, written by us: 4× psycopg's rows
     return ids
+
+
+def _escaped(text: str) -> str:
+    """A text for COPY: backslash, tab, newline and carriage return escaped (most texts have
+    none, and ``in`` tests are much cheaper than a translation table)."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _copy_text(value: Any) -> str:
+    """A value in COPY's text format (``\\N`` for NULL, backslash escapes in texts)."""
+    kind = type(value)
+    if kind is str:
+        return _escaped(value)
+    if value is None:
+        return r"\N"
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is int or kind is float:
+        return str(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date | Decimal):
+        return str(value)
+    return _escaped(str(value))
 
 
 def _json_default(value: Any) -> Any:
