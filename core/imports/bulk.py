@@ -104,11 +104,11 @@ def _escaped(text: str) -> str:
 
 def _copy_text(value: Any) -> str:
     """A value in COPY's text format (``\\N`` for NULL, backslash escapes in texts)."""
+    if value is None:  # most columns of a new row
+        return r"\N"
     kind = type(value)
     if kind is str:
         return _escaped(value)
-    if value is None:
-        return r"\N"
     if kind is bool:
         return "t" if value else "f"
     if kind is int or kind is float:

@@ -42,3 +42,14 @@ def test_bulk_audit_writes_one_create_row_per_record_with_its_source(app_ctx):
         ("7", "create", "job", "导入 #1"), ("8", "create", "job", "导入 #1")]
     assert rows[0].changes == {"name": [None, "甲"], "n": [None, 1]}
     assert rows[1].changes == {"name": [None, "乙"]}
+
+
+def test_bulk_ticket_numbers_stay_unique_across_crowded_seconds(app_ctx):
+    from modules.service.services.bulk import _numbers
+
+    ctx = ServiceContext.system("job")
+    first, second = _numbers(ctx, 10_000), _numbers(ctx, 10_000)  # two batches of one import
+    numbers = first + second
+    assert len(set(numbers)) == 20_000
+    assert all(n.startswith("AS") and len(n) == 19 for n in numbers)
+    assert len({n[:16] for n in numbers}) == 2  # 17,576 suffixes a second, then the next one
