@@ -300,20 +300,29 @@ def _numbers(ctx: ServiceContext, count: int) -> list[str]:
     out: list[str] = []
     second = 0
     letters = string.ascii_uppercase
+    # The suffixes taken per second, kept across the batches of one import (ctx.extra), so
+    # that a second already filled is not read again for each batch.
+    seen: dict[str, set[str]] = ctx.extra.setdefault("service.ticket_numbers", {})
     while len(out) < count:
         prefix = "AS" + to_local(ctx.now + timedelta(seconds=second)).strftime("%Y%m%d%H%M%S")
-        taken = {n[-3:] for n in db.session.scalars(
-            select(Ticket.ticket_no).where(Ticket.ticket_no.like(prefix + "%")))}
+        if prefix not in seen:
+            seen[prefix] = {n[-3:] for n in db.session.scalars(
+                select(Ticket.ticket_no).where(Ticket.ticket_no.like(prefix + "%")))}
+        taken = seen[prefix]
         free = SUFFIXES - len(taken)
         need = min(count - len(out), free)
+        name = lambda n: letters[n // 676] + letters[n // 26 % 26] + letters[n % 26]  # noqa: E731
         picks: set[int] = set()
+        if len(taken) > SUFFIXES // 2:  # a crowded second: draw from what is left
+            picks.update(random.sample([n for n in range(SUFFIXES) if name(n) not in taken],
+                                       need))  # noqa: S311
         while len(picks) < need:
             for n in random.sample(range(SUFFIXES), need - len(picks)):  # noqa: S311
-                suffix = letters[n // 676] + letters[n // 26 % 26] + letters[n % 26]
-                if suffix not in taken:
+                if name(n) not in taken:
                     picks.add(n)
-        out.extend(prefix + letters[n // 676] + letters[n // 26 % 26] + letters[n % 26]
-                   for n in picks)
+        drawn = [name(n) for n in picks]
+        taken.update(drawn)
+        out.extend(prefix + suffix for suffix in drawn)
         second += 1
     return out
 
