@@ -117,6 +117,15 @@ def _note(session: Session, table: str, record_id: str, action: str,
         (table, record_id, action, tuple(changed), last, obj))
 
 
+def note_inserted(session: Session, table: str, ids: Iterable[Any]) -> None:
+    """Rows a Core ``INSERT`` or ``COPY`` created (bulk imports), which the flush listener
+    never sees: their create events are written at the commit like any other, with the
+    values read back."""
+    if feed_enabled() and table in owned_tables():
+        for record_id in ids:
+            _note(session, table, str(record_id), "create")
+
+
 @event.listens_for(Session, "after_flush")
 def _capture_flush(session: Session, flush_context: object) -> None:
     if not feed_enabled():

@@ -28,6 +28,7 @@ from sqlalchemy import text
 
 from core.audit import AuditLog
 from core.audit import jsonable
+from core.changes.capture import note_inserted
 from core.extensions import db
 from core.services import ServiceContext
 
@@ -67,7 +68,9 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> list[int]:
     if not _is_postgresql():
         result = db.session.execute(
             table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
-        return [r[0] for r in result]
+        ids = [r[0] for r in result]
+        note_inserted(db.session, table.name, ids)
+        return ids
     connection = db.session.connection()
     ids = list(connection.execute(text(
         "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
@@ -93,6 +96,7 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> list[int]:
     with raw.cursor() as cursor, cursor.copy(
             f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:  # noqa: S608 - names
         copy.write("\n".join(lines))  # the text format, written by us: 4× psycopg's rows
+    note_inserted(db.session, table.name, ids)  # the changes feed (core.changes)
     return ids
 
 
