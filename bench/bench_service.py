@@ -150,7 +150,7 @@ def cases(app: Any, client: Any, info: dict[str, Any]) -> list[Case]:
              f"SELECT t.*, c.customer_name FROM service_ticket t JOIN crm_customer c ON "
              f"c.id = t.customer_id WHERE {rule} AND t.status IN "
              f"('pending','accepted','in_service','reopened') AND (t.assignee_id = {eng}) "
-             "ORDER BY t.resolution_due_at LIMIT 10"),
+             "ORDER BY t.resolution_due_at NULLS LAST, t.id DESC LIMIT 10"),
         Case("SLA refresh job over the open tickets (rolled back)", lambda: _refresh(app),
              ["UPDATE service_ticket SET sla_state = 'breached' WHERE sla_state = "
               "'resolution_due' AND resolution_due_at < CURRENT_TIMESTAMP AND status IN "
