@@ -106,15 +106,14 @@ SEEN_BY = {"manager": ("ticket", "photo")}
 
 def _module_records(owner: Any, customer: Any) -> dict[str, int]:
     """``owner``'s pending order and installed equipment, and a ticket of ``customer``."""
-    from tests.modules.equipment.factories import installed_equipment
-    from tests.modules.sales.factories import make_order
-    from tests.modules.service.factories import make_ticket
-
     import base64
 
     from core.services import ServiceContext
     from core.services import unit_of_work
     from modules.service.services.photos import add_photo
+    from tests.modules.equipment.factories import installed_equipment
+    from tests.modules.sales.factories import make_order
+    from tests.modules.service.factories import make_ticket
 
     ticket = make_ticket(customer)
     ctx = ServiceContext.system("cli")
