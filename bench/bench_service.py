@@ -137,20 +137,23 @@ def cases(app: Any, client: Any, info: dict[str, Any]) -> list[Case]:
         Case("ticket kanban (manager): 4 column counts capped at 10,000 + first cards",
              lambda: manager.get("/service/board"),
              [" UNION ALL ".join(
-                 f"(SELECT count(*) FROM (SELECT id FROM service_ticket WHERE stage = '{s}' "
-                 "LIMIT 10001) x)" for s in ("todo", "doing", "resolved", "closed"))] + [
+                 f"SELECT count(*) FROM (SELECT id FROM service_ticket WHERE stage = '{s}' "
+                 f"LIMIT 10001) x{n}" for n, s in enumerate(("todo", "doing", "resolved",
+                                                             "closed")))] + [
                  f"SELECT {row} {joins} WHERE t.stage = '{s}' ORDER BY t.id DESC LIMIT 30"
                  for s in ("todo", "doing", "resolved", "closed")]),
         Case("GET /api/v1/tickets?status=accepted (engineer)",
              lambda: client.get("/api/v1/tickets?status=accepted", headers=headers),
-             f"SELECT t.* FROM service_ticket t WHERE {rule} AND t.status = 'accepted' "
-             "ORDER BY t.id DESC LIMIT 51"),
+             f"SELECT t.*, u.display_name, "
+             f"{count.format(where=rule + chr(32) + 'AND t.status = ' + repr('accepted'))} "
+             f"FROM service_ticket t LEFT JOIN core_user u ON u.id = t.assignee_id "
+             f"WHERE {rule} AND t.status = 'accepted' ORDER BY t.id DESC LIMIT 51"),
         Case("#我的工单 through the robot callback (signed, encrypted, end to end)",
              _robot_callback(client),
              f"SELECT t.*, c.customer_name FROM service_ticket t JOIN crm_customer c ON "
              f"c.id = t.customer_id WHERE {rule} AND t.status IN "
              f"('pending','accepted','in_service','reopened') AND (t.assignee_id = {eng}) "
-             "ORDER BY t.resolution_due_at LIMIT 10"),
+             "ORDER BY t.resolution_due_at NULLS LAST, t.id DESC LIMIT 10"),
         Case("SLA refresh job over the open tickets (rolled back)", lambda: _refresh(app),
              ["UPDATE service_ticket SET sla_state = 'breached' WHERE sla_state = "
               "'resolution_due' AND resolution_due_at < CURRENT_TIMESTAMP AND status IN "

@@ -18,6 +18,7 @@ from sqlalchemy import LargeBinary
 from sqlalchemy import Numeric
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -63,6 +64,7 @@ TRANSITIONS: dict[str, set[str]] = {
     "cancelled": set(),
 }
 OPEN_STATUSES = ("pending", "accepted", "in_service", "reopened")
+OPEN_WHERE = "status IN ('pending', 'accepted', 'in_service', 'reopened')"
 # Kanban columns (seed 000 §5.4): 待处理 / 处理中 / 已解决 / 已关闭.
 STAGES = {"todo": "待处理", "doing": "处理中", "resolved": "已解决", "closed": "已关闭"}
 STAGE_OF = {
@@ -99,6 +101,10 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
         Index("ix_service_ticket_resolved_sla", "resolved_at", "sla_state"),
         Index("ix_service_ticket_rated", "rated_at", "rating"),
         Index("ix_service_ticket_status_created", "status", "created_at"),
+        # Open tickets by deadline (#我的工单, "breaching soon"): at a million tickets the
+        # plain deadline index walked the closed ones first (195 ms → 1 ms for 10 rows).
+        Index("ix_service_ticket_open_due", "resolution_due_at",
+              postgresql_where=text(OPEN_WHERE), sqlite_where=text(OPEN_WHERE)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -35,8 +35,8 @@ def my_open(ctx: ServiceContext, limit: int = 5) -> tuple[list[Ticket], int]:
     base = ctx.scoped(select(Ticket), Ticket).where(
         mine_clause(ctx.actor_id), Ticket.status.in_(OPEN_STATUSES))
     total = db.session.scalar(base.with_only_columns(func.count()).order_by(None)) or 0
-    rows = db.session.scalars(base.order_by(Ticket.resolution_due_at.is_(None),
-                                            Ticket.resolution_due_at, Ticket.id).limit(limit))
+    rows = db.session.scalars(base.order_by(Ticket.resolution_due_at.asc().nulls_last(),
+                                            Ticket.id).limit(limit))
     return list(rows), total
 
 

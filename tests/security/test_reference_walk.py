@@ -34,6 +34,7 @@ TARGETS = {
     "move_id": "move", "request_id": "part_request",
     # Webhook subscriptions are the admin's only: for anyone else a 403 whatever the id.
     "webhook_id": "webhook",
+    "photo_id": "photo",  # a ticket's photo: seen with its ticket
 }
 # Valid bodies apart from the reference under test (path ids are ``a``'s own records).
 BASE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -56,6 +57,8 @@ BASE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tickets"): {"customer_id": "own", "ticket_type": "repair",
                                   "subject": "走查工单"},
     ("POST", "/api/v1/tickets/{ticket_id}/collaborators"): {},
+    ("POST", "/api/v1/tickets/{ticket_id}/photos"): {"data": "data:image/png;base64,"
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"},
     ("POST", "/api/v1/tickets/{ticket_id}/transfer"): {},
     ("POST", "/api/v1/part-requests"): {"items": [{"part_id": "own", "quantity": 1}]},
     ("POST", "/api/v1/part-requests/{request_id}/approve"): {},
@@ -101,18 +104,29 @@ def _world(people: dict[str, Any], who: str = "a") -> dict[str, dict[str, int]]:
 SHARED = ("part", "warehouse", "supplier", "move", "part_request", "webhook")
 # Records a caller sees whatever their team (the manager dispatches every ticket: service's
 # record rules leave him all of them); for him the other record is a missing one.
-SEEN_BY = {"manager": ("ticket",)}
+SEEN_BY = {"manager": ("ticket", "photo")}
 
 
 def _module_records(owner: Any, customer: Any) -> dict[str, int]:
     """``owner``'s pending order and installed equipment, and a ticket of ``customer``."""
+    import base64
+
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+    from modules.service.services.photos import add_photo
     from tests.modules.equipment.factories import installed_equipment
     from tests.modules.sales.factories import make_order
     from tests.modules.service.factories import make_ticket
 
+    ticket = make_ticket(customer)
+    ctx = ServiceContext.system("cli")
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/"
+                           "pLvAAAAAElFTkSuQmCC")
+    with unit_of_work(ctx):
+        photo = add_photo(ctx, ticket.id, png, "intake")
     return {"order": make_order(owner, customer).id,
             "equipment": installed_equipment(owner, customer=customer)[0].id,
-            "ticket": make_ticket(customer).id}
+            "ticket": ticket.id, "photo": photo.id}
 
 
 def _stock_records(requester: Any) -> dict[str, int]:

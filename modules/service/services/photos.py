@@ -104,9 +104,13 @@ def photos(ticket_id: int) -> list[TicketPhoto]:
 def photo_for(ctx: ServiceContext, photo_id: int) -> TicketPhoto:
     """A photo of a ticket the actor may see (the record rules of tickets), else 404."""
     photo = db.session.get(TicketPhoto, photo_id)
-    if photo is None:
-        raise NotFoundError(_("照片不存在"))
-    get_ticket(ctx, photo.ticket_id)
+    try:
+        if photo is None:
+            raise NotFoundError(_("照片不存在"))
+        get_ticket(ctx, photo.ticket_id)
+    except NotFoundError:
+        # Someone else's photo answers like a missing one (no existence oracle).
+        raise NotFoundError(_("照片不存在")) from None
     return photo
 
 

@@ -540,8 +540,8 @@ def my_tickets(ctx: ServiceContext, limit: int = 20) -> list[Ticket]:
                    or_(Ticket.assignee_id == uid,
                        Ticket.id.in_(select(TicketCollaborator.ticket_id)
                                      .where(TicketCollaborator.user_id == uid))))
-            .order_by(Ticket.resolution_due_at.is_(None), Ticket.resolution_due_at,
-                      Ticket.id.desc())
+            # The order of the partial index of open tickets by deadline (NULLS LAST).
+            .order_by(Ticket.resolution_due_at.asc().nulls_last(), Ticket.id.desc())
             .limit(limit))
     return list(db.session.scalars(stmt))
 

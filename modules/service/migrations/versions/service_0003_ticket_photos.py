@@ -1,4 +1,5 @@
-"""Ticket photos: the image is in the storage (core.storage), the row keeps its key.
+"""Ticket photos: the image is in the storage (core.storage), the row keeps its key; open
+tickets indexed by deadline (a partial index).
 
 Revision ID: service_0003
 Revises: service_0002
@@ -49,9 +50,19 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_service_ticket_photo_ticket_id"), ["ticket_id"], unique=False
         )
+    open_where = sa.text("status IN ('pending', 'accepted', 'in_service', 'reopened')")
+    op.create_index(
+        "ix_service_ticket_open_due",
+        "service_ticket",
+        ["resolution_due_at"],
+        unique=False,
+        postgresql_where=open_where,
+        sqlite_where=open_where,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_service_ticket_open_due", table_name="service_ticket")
     with op.batch_alter_table("service_ticket_photo", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_service_ticket_photo_ticket_id"))
     op.drop_table("service_ticket_photo")
