@@ -106,6 +106,14 @@ if [ ! -x /usr/bin/chromium ] && can_apt; then
 fi
 [ -x /usr/bin/chromium ] || missing+=("Chromium at /usr/bin/chromium (Debian package chromium)")
 
+# ----------------------------------------------------------------------------- nginx
+# Optional: tests/core/ops/test_deploy.py puts docs/deploy.md's nginx site in front of its two
+# gunicorn nodes when nginx is there, and says it skipped that part otherwise.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && can_apt; then
+  echo "==> installing nginx (apt-get)"
+  apt_install nginx-light || apt_install nginx || true
+fi
+
 if [ ${#missing[@]} -gt 0 ]; then
   echo "The test suite needs services that are missing here:" >&2
   printf '  - %s\n' "${missing[@]}" >&2

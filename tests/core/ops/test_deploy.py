@@ -30,7 +30,9 @@ from tests.conftest import backend
 from tests.core.jobs.conftest import RedisServer
 from tests.core.ops.deploy_doc import ROOT
 from tests.core.ops.deploy_doc import doc_commands
+from tests.core.ops.deploy_doc import doc_file
 from tests.core.ops.deploy_doc import environment_file
+from tests.core.ops.deploy_doc import local_paths
 from tests.core.ops.deploy_doc import unit
 
 pytestmark = [
@@ -101,6 +103,55 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def nginx_config(tmp: Path, ports: dict[str, int], front: int, plain: int) -> Path | None:
+    """docs/deploy.md's nginx site, as this machine runs it: its two upstream servers are the
+    two nodes' loopback ports, ``listen 443 ssl`` a plain loopback port (no certificate
+    here), ``listen 80`` another, ``/opt/tandem`` this checkout; wrapped in a main
+    configuration whose files all live in ``tmp``. None when nginx is not installed."""
+    import shutil
+
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                       else None)
+    if binary is None:
+        return None
+    site = []
+    nodes = iter(ports.values())
+    for line in doc_file("/etc/nginx/sites-available/tandem.conf"):
+        stripped = line.strip()
+        if stripped.startswith("server ") and ":8001" in stripped:
+            line = re.sub(r"server \S+:8001", f"server 127.0.0.1:{next(nodes)}", line)
+        elif stripped.startswith("listen 443"):
+            line = f"    listen 127.0.0.1:{front};"
+        elif stripped.startswith("listen 80"):
+            line = f"    listen 127.0.0.1:{plain};"
+        elif stripped.startswith("ssl_certificate"):
+            continue
+        site.append(local_paths(line))
+    for folder in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp / folder).mkdir(exist_ok=True)
+    main = [
+        "user root;" if os.geteuid() == 0 else "",
+        "worker_processes 1;",
+        f"pid {tmp}/nginx.pid;",
+        f"error_log {tmp}/nginx-error.log warn;",
+        "events { worker_connections 256; }",
+        "http {",
+        "    include /etc/nginx/mime.types;",
+        f"    access_log {tmp}/nginx-access.log;",
+        *(f"    {kind}_temp_path {tmp}/{folder};" for kind, folder in (
+            ("client_body", "body"), ("proxy", "proxy"), ("fastcgi", "fastcgi"),
+            ("uwsgi", "uwsgi"), ("scgi", "scgi"))),
+        *site,
+        "}",
+    ]
+    path = tmp / "nginx.conf"
+    path.write_text("\n".join(main) + "\n", encoding="utf-8")
+    checked = subprocess.run([binary, "-t", "-p", str(tmp), "-c", str(path)],
+                             capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+    return path
+
+
 @pytest.fixture(scope="module")
 def deployment(databases: Any, tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
     import shutil
@@ -143,8 +194,17 @@ def deployment(databases: Any, tmp_path_factory: Any) -> Iterator[dict[str, Any]
         for name in ("scheduler-1", "scheduler-2"):
             argv, unit_env = unit("tandem-scheduler.service")
             services[name] = Service(name, argv, {**env, **unit_env}, tmp)
+        front, plain = _free_port(), _free_port()
+        config = nginx_config(tmp, ports, front, plain)
+        if config is not None:
+            import shutil
+
+            binary = shutil.which("nginx") or "/usr/sbin/nginx"
+            services["nginx"] = Service("nginx", [binary, "-p", str(tmp), "-c", str(config),
+                                                  "-g", "daemon off;"], env, tmp)
         yield {"env": env, "ports": ports, "services": services, "token": token,
-               "database_url": database_url, "redis": redis_server}
+               "database_url": database_url, "redis": redis_server,
+               "nginx": {"front": front, "plain": plain} if config else None}
     finally:
         for service in services.values():
             service.kill_group()
@@ -161,6 +221,52 @@ def _login(http: requests.Session, url: str, username: str, password: str) -> re
     assert token, page.text[:500]
     return http.post(url, data={"csrf_token": token.group(1), "username": username,
                                 "password": password}, allow_redirects=False, timeout=10)
+
+
+def test_nginx_from_the_deploy_doc_in_front_of_both_nodes(deployment):
+    """The doc's nginx site (ports and paths of this machine): requests reach both nodes,
+    nginx's request id is the one the node logs, static files come from nginx, a session
+    made through it holds, and plain HTTP is sent to HTTPS. (Failover: the next test, after
+    node A stops.)"""
+    if deployment["nginx"] is None:
+        pytest.skip("nginx is not installed (scripts/services.sh installs it as root)")
+    front = f"http://127.0.0.1:{deployment['nginx']['front']}"
+    for node in ("a", "b"):
+        wait_for(lambda n=node: requests.get(_url(deployment, n, "/readyz"), timeout=5)
+                 .status_code == 200, 60, f"node {node} ready")
+    ready = wait_for(lambda: requests.get(front + "/readyz", timeout=5), 20, "nginx")
+    assert ready.status_code == 200 and ready.headers["Server"].startswith("nginx")
+
+    ids = set()
+    for _ in range(6):  # round robin: both nodes answer (probes are not logged: a page)
+        answer = requests.get(front + "/login", timeout=5)
+        assert answer.status_code == 200
+        ids.add(answer.headers["X-Request-ID"])
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)  # nginx's $request_id
+
+    def logged(node: str) -> set[str]:
+        return {line.get("request_id") for line in deployment["services"][node].json_lines()}
+
+    # the access line is written once the answer is sent: wait for it
+    wait_for(lambda: ids <= logged("web-a") | logged("web-b"), 10, "the nodes' access lines")
+    assert ids & logged("web-a") and ids & logged("web-b")
+
+    css = requests.get(front + "/static/tandem.css", timeout=5)
+    assert css.status_code == 200 and "Cache-Control" in css.headers  # nginx's `expires`
+    assert css.content == (ROOT / "core/web/static/tandem.css").read_bytes()
+
+    http = requests.Session()
+    login = _login(http, front + "/login", "admin", ADMIN_PASSWORD)
+    assert login.status_code == 302, login.text[:500]
+    for _ in range(2):  # whichever node answers, the session holds
+        home = http.get(front + "/", allow_redirects=False, timeout=10)
+        assert home.status_code == 200, home.headers.get("Location")
+
+    plain = requests.get(f"http://127.0.0.1:{deployment['nginx']['plain']}/crm/customers",
+                         allow_redirects=False, timeout=5)
+    assert plain.status_code == 301
+    assert plain.headers["Location"].startswith("https://") and \
+        plain.headers["Location"].endswith("/crm/customers")
 
 
 def test_two_nodes_a_worker_and_schedulers_from_the_deploy_doc(deployment):
@@ -265,6 +371,10 @@ def test_two_nodes_a_worker_and_schedulers_from_the_deploy_doc(deployment):
     in_flight.close()
     assert answer.startswith(b"HTTP/1.1 "), answer[:200]
     assert services["web-a"].process.wait(30) == 0
+    if deployment["nginx"]:  # node A gone: nginx sends everything to node B
+        front = f"http://127.0.0.1:{deployment['nginx']['front']}"
+        answers = [requests.get(front + "/readyz", timeout=10).status_code for _ in range(6)]
+        assert answers == [200] * 6
 
     # SIGTERM: every other process drains and exits cleanly
     statuses_on_term = {name: service.terminate() for name, service in services.items()
