@@ -57,6 +57,11 @@ NOT_ACCEPTING_ALL_VALID: dict[str, str] = {
     # Rules across fields and check digits the document cannot express: an individual
     # customer needs a valid mobile number, an enterprise a USCC with its check digit.
     "POST /api/v1/customers": "phone or tax id as the customer type needs, check digits",
+    # Contents the document cannot describe: a photo is base64 of a real JPEG/PNG/WebP
+    # image (checked by decoding it); a webhook's URL is an http(s) address without
+    # credentials.
+    "POST /api/v1/tickets/{ticket_id}/photos": "base64 of a decodable image",
+    "POST /api/v1/webhooks": "an http(s) URL without credentials",
 }
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]
 
