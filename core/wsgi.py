@@ -75,8 +75,8 @@ class TandemDispatcher:
                     self.app = self._factory(self._config)
                     self.version = building
                     self.app.extensions[BUILT_VERSION] = building
-                    with old.app_context():
-                        db.engine.dispose(close=False)
+                    with old.app_context():  # its idle connections closed now; those
+                        db.engine.dispose()      # in use are closed when given back
                     _freeze_heap()
         return self.app
 

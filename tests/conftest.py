@@ -63,6 +63,17 @@ class DatabaseFactory:
             return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
         return f"sqlite:///{self.tmp / (uuid.uuid4().hex[:12] + '.sqlite')}"
 
+    def release(self, url: str) -> None:
+        """Drop one database now, closing whatever connections are still open on it (a
+        benchmark's engines and worker threads): PostgreSQL allows only 100."""
+        name = url.rsplit("/", 1)[1]
+        if backend() == "postgresql" and name in self.pg_databases:
+            engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            engine.dispose()
+            self.pg_databases.remove(name)
+
     def cleanup(self) -> None:
         if self.pg_databases:
             engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -129,6 +140,10 @@ def build_installed_app(url: str, instance: Path, modules: list[str], **extra: A
         installer.ensure_core()
         if modules:
             installer.install(modules)
+            # the installing app is dropped for one that loads the modules: close its
+            # connections now, not whenever it is garbage-collected (PostgreSQL's 100)
+            db.session.remove()
+            db.engine.dispose()
     if modules:
         app = create_app(base_config(url, instance, **extra))
     return app

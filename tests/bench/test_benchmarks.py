@@ -55,7 +55,11 @@ def test_bulk_insert_applies_client_side_defaults(app_ctx: Any):
 @pytest.mark.parametrize("name", NAMES)
 def test_benchmark_runs_at_a_tiny_scale(name: str, databases: Any, tmp_path: Path):
     module = importlib.import_module(f"bench.bench_{name}")
-    table = module.main(databases.new_url(), scale=0.001, repeat=2, instance=str(tmp_path))
+    url = databases.new_url()
+    try:
+        table = module.main(url, scale=0.001, repeat=2, instance=str(tmp_path))
+    finally:
+        databases.release(url)
     rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
     assert rows, table
     for line in rows:

@@ -64,7 +64,8 @@ def _pages(app: Any) -> tuple[list[str], set[str]]:
 def _unlinked_pages(app: Any) -> list[str]:
     """Pages no back-office link leads to, on the demo data: a customer's signed links (the
     equipment QR page, a satisfaction survey), the install form of a delivered order, a
-    maintenance record to fill in (reached from chat cards) and an import run's page."""
+    maintenance record to fill in (reached from chat cards), an import run's page and a failed
+    job's page."""
     from sqlalchemy import select
 
     from core.services import ServiceContext
@@ -109,6 +110,15 @@ def _unlinked_pages(app: Any) -> list[str]:
                                     .encode(), run=False)
             imports.execute(ctx, log)
             paths.append(f"/imports/{log.id}")
+        from core.jobs.models import JobFailure  # a failed job's page, with a long traceback
+
+        failure = JobFailure(name="crm.reminders", args=[1], kwargs={}, runner="rq",
+                             error="Traceback (most recent call last):\n" + "  File "
+                             "\"/opt/tandem/modules/crm/jobs.py\", line 42, in remind\n" * 30
+                             + "RuntimeError: " + "x" * 300)
+        db.session.add(failure)
+        db.session.commit()
+        paths.append(f"/admin/jobs/{failure.id}")
         db.session.remove()
     return paths
 
