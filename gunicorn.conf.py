@@ -84,7 +84,10 @@ def post_fork(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signatu
     if not server.cfg.preload_app:
         return
     from core.extensions import db
+    from core.wsgi import TandemDispatcher
 
-    dispatcher = server.app.wsgi().app
-    with dispatcher.app.app_context():
+    served = server.app.wsgi()  # the dispatcher, behind wrappers that keep it as ``.app``
+    while not isinstance(served, TandemDispatcher):
+        served = served.app
+    with served.app.app_context():
         db.engine.dispose(close=False)

@@ -35,9 +35,9 @@ def _after(conn: Any, _cursor: Any, _statement: Any, _params: Any, _context: Any
 
 
 def application() -> Callable[[dict, Callable], Iterable[bytes]]:
-    from core.wsgi import application_factory
+    from core.wsgi import production_app
 
-    inner = application_factory()
+    inner = production_app()  # as gunicorn.conf.py serves it: request ids, access lines
 
     def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
         _state.db, _state.queries = 0.0, 0
@@ -52,4 +52,5 @@ def application() -> Callable[[dict, Callable], Iterable[bytes]]:
 
         return inner(environ, timed_start)
 
+    app.app = inner  # gunicorn.conf.py's post_fork finds the dispatcher through ``.app``
     return app
