@@ -267,12 +267,15 @@ class Listing:
         serialize: Callable[[Any], Any] | None = None,
         args: Any = None,
         row_select: Callable[[Any], Any] | None = None,
+        export: bool = False,
     ) -> Page:
         """One page of ``stmt`` (a ``select(Model)``) for the request's query string: ORM
         objects, or with ``row_select`` (the ordered page statement → one selecting plain
-        columns, the sort keys among them) plain rows."""
+        columns, the sort keys among them) plain rows. With ``export`` (an endpoint whose
+        ``serialize`` gives exactly its answer's fields and that does nothing more with the
+        page), ``?format=csv|xlsx`` answers the whole list as a file instead."""
         args = request.args if args is None else args
-        if args.get("format") in EXPORT_FORMATS:
+        if export and serialize is not None and args.get("format") in EXPORT_FORMATS:
             return self.export(ctx, stmt, args["format"], serialize=serialize, args=args,
                                row_select=row_select)
         per_page = _int_arg(args, "per_page", _default_per_page(), 1, MAX_PER_PAGE)

@@ -157,7 +157,7 @@ def _read_permission(owner: str, table: str) -> str:
 def visible_events(ctx: ServiceContext, events: list[ChangeEvent]) -> list[ChangeEvent]:
     """The events ``ctx.actor`` may see (see the module's docstring); order kept."""
     user = ctx.actor
-    if user is None or user.is_admin or not events:
+    if user is None or (user.is_admin and user.is_active) or not events:
         return events
     registry = hooks.registry()
     tables = owned_tables()

@@ -163,7 +163,8 @@ def _dispatch_one(subscription_id: int, limit: int) -> list[int]:
     subscription = db.session.scalar(
         select(WebhookSubscription).where(WebhookSubscription.id == subscription_id)
         .with_for_update().execution_options(populate_existing=True))
-    if subscription is None or not subscription.active or subscription.owner is None:
+    if subscription is None or not subscription.active or subscription.owner is None \
+            or not subscription.owner.is_active:  # a disabled owner's subscription waits
         return []
     stmt = (select(ChangeEvent).where(ChangeEvent.id > subscription.last_event_id)
             .order_by(ChangeEvent.id).limit(limit))
@@ -197,7 +198,15 @@ def deliver(delivery_id: int) -> str:
     if not claimed:
         return "skipped"
     row = db.session.get(WebhookDelivery, delivery_id)
+    if row is None:  # its subscription was deleted meanwhile
+        return "skipped"
     db.session.refresh(row)
+    if not row.subscription.active:  # paused since it was queued: looked at again later
+        row.status = "pending"
+        row.attempts -= 1  # this was no attempt
+        row.next_attempt_at = now + timedelta(minutes=5)
+        db.session.commit()
+        return "skipped"
     subscription = row.subscription
     error, status_code = _post(subscription, row)
     row.response_status = status_code

@@ -11,6 +11,7 @@ state read (``core.web.request_state``), so a dead database cannot hang ``/healt
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint
@@ -23,6 +24,8 @@ from core import hooks
 from core.extensions import db
 from core.extensions import limiter
 from core.security.access import public
+
+log = logging.getLogger("tandem.health")
 
 bp = Blueprint("core_health", __name__)
 
@@ -65,8 +68,11 @@ def readyz() -> Any:
 
 
 def _short(exc: BaseException) -> str:
+    """What an unauthenticated caller is told: the kind of failure only. The message (a
+    server's address, a user name) goes to the log."""
     first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first}"[:300]
+    log.warning("readyz: %s: %s", type(exc).__name__, first[:300])
+    return f"{type(exc).__name__}: unavailable"
 
 
 def _redis(app: Flask) -> Any:

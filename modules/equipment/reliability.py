@@ -82,7 +82,7 @@ def compute(spans: Iterable[Span], failures: Iterable[Failure], on: date) -> Rel
             resolved += 1
             hours += spent
     return Reliability(units=units, operating_days=days, failures=n, resolved=resolved,
-                       mtbf_days=days / n if n else None,
+                       mtbf_days=days / n if n and days else None,  # no install date: no MTBF
                        mttr_hours=hours / resolved if resolved else None)
 
 

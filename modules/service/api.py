@@ -325,6 +325,7 @@ def photo_content(ctx, photo_id: int):  # noqa: ANN001, ANN201
     response = redirect(signed) if signed else Response(store.get(photo.storage_key),
                                                        mimetype=photo.content_type)
     response.headers["Cache-Control"] = "private, max-age=60"
+    response.headers["Content-Security-Policy"] = "default-src 'none'"  # as the web route
     return response
 
 

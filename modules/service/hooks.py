@@ -259,7 +259,7 @@ def equipment_fault_reported(equipment: Any, description: str, contact_phone: st
     for raw in photos or []:
         try:
             with db.session.begin_nested():
-                add_photo(ctx, ticket.id, raw, "intake", "客户报修照片")
+                add_photo(ctx, ticket.id, raw, "intake", "")
         except ValidationError:
             continue
     return ticket

@@ -102,7 +102,7 @@ def customer_picture(ctx: ServiceContext, openid: str, pic_url: str) -> str | No
         return "抱歉，照片未能接收，请稍后重新发送。"
     try:
         with db.session.begin_nested():
-            add_photo(ctx, ticket.id, data, "intake", "客户发送的照片")
+            add_photo(ctx, ticket.id, data, "intake", "")
     except TandemError as exc:
         return f"抱歉，照片未能附到工单：{exc.message}"
     return f"照片已收到，已附在工单 {ticket.ticket_no} 上。"

@@ -187,7 +187,7 @@ def list_customers(ctx):  # noqa: ANN001, ANN201
     }
     stmt = queries.search_customers(ctx, owner_id=_owner_filter(), **filters)
     return CUSTOMERS.page(ctx, stmt.options(selectinload(Customer.owner)),
-                          serialize=lambda c: _out(ctx, c))
+                          serialize=lambda c: _out(ctx, c), export=True)
 
 
 @api.route(bp, "/customers", methods=["POST"], permission="crm.customer.create",

@@ -19,6 +19,7 @@ from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.services import ServiceContext
+from core.services import after_commit
 from core.settings import get_setting
 from core.storage import BadImage
 from core.storage import check_image
@@ -126,4 +127,5 @@ def delete_photo(ctx: ServiceContext, photo_id: int) -> None:
     db.session.delete(photo)
     log_action(ctx, ticket, "photo_delete", photo.caption or "", data={"photo_id": photo_id})
     db.session.flush()
-    get_storage().delete(key)
+    # the file goes once the row's removal is committed: a failed commit keeps both
+    after_commit(lambda: get_storage().delete(key))

@@ -203,3 +203,20 @@ def test_photos_in_s3_are_served_as_signed_urls(client, people, mine, s3_store):
     act(people["li"], photos.delete_photo, photo.id)
     assert requests.get(signed, timeout=5).status_code == 404
     assert db.session.get(Ticket, mine.id) is not None
+
+
+def test_a_deleted_photos_file_goes_only_when_the_deletion_commits(people, mine):
+    """A failed commit keeps the photo's row: its file must still be there."""
+    li = people["li"]
+    photo = act(li, photos.add_photo, mine.id, png_bytes())
+    key = photo.storage_key
+    ctx = ServiceContext(actor=li, source="web")
+    with pytest.raises(RuntimeError), unit_of_work(ctx):
+        photos.delete_photo(ctx, photo.id)
+        raise RuntimeError("the commit fails")
+    db.session.expire_all()
+    assert db.session.get(TicketPhoto, photo.id) is not None
+    assert get_storage().get(key)
+    act(li, photos.delete_photo, photo.id)
+    with pytest.raises(StorageError):
+        get_storage().get(key)
