@@ -69,10 +69,13 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(app):
+    """A loopback receiver: private destinations allowed while it runs."""
+    app.config["TANDEM_WEBHOOK_ALLOW_PRIVATE"] = True
     r = Receiver()
     yield r
     r.close()
+    app.config.pop("TANDEM_WEBHOOK_ALLOW_PRIVATE")
 
 
 @pytest.fixture
@@ -247,3 +250,17 @@ def test_admin_page_adds_a_subscription_and_shows_the_delivery_log(client, peopl
     other = client.application.test_client()
     login(other, people["a"])
     assert other.get("/admin/webhooks").status_code == 403
+
+
+def test_a_private_address_is_refused_unless_allowed(app_ctx):
+    """SSRF: the server does not post to its own network (loopback, private, link-local)."""
+    from core.changes.webhooks import private_destination
+
+    for url in ("http://127.0.0.1:6379/", "http://10.0.0.5/hook", "http://169.254.169.254/x",
+                "http://[::1]/x", "http://localhost/x"):
+        assert private_destination(url), url
+    app_ctx.config["TANDEM_WEBHOOK_ALLOW_PRIVATE"] = True
+    try:
+        assert not private_destination("http://127.0.0.1:6379/")
+    finally:
+        app_ctx.config.pop("TANDEM_WEBHOOK_ALLOW_PRIVATE")
