@@ -33,6 +33,31 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 ENVIRON_KEY = "tandem.request_id"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 PROBES = frozenset({"/healthz", "/readyz"})
+# Secrets that travel in URLs must not reach the logs: signed links' tokens in the path (an
+# engineer's .ics feed, a survey, an equipment label) and OAuth codes, signatures and
+# tokens in the query string.
+_TOKEN_SEGMENT = re.compile(r"[A-Za-z0-9_.=-]{24,}")
+_SECRET_KEYS = frozenset({"code", "state", "token", "signature", "msg_signature", "nonce",
+                          "echostr", "sig", "key", "secret", "password", "access_token"})
+
+
+def loggable_path(path: str) -> str:
+    """``path`` with token-like segments (24+ URL-safe characters) replaced by ``…``."""
+    return "/".join("…" if _TOKEN_SEGMENT.fullmatch(part) else part
+                    for part in path.split("/"))
+
+
+def loggable_query(query: str) -> str | None:
+    """``query`` with the values of secret-bearing keys, and token-like values, masked."""
+    if not query:
+        return None
+    parts = []
+    for pair in query.split("&"):
+        key, sep, value = pair.partition("=")
+        if sep and (key.lower() in _SECRET_KEYS or _TOKEN_SEGMENT.fullmatch(value)):
+            value = "…"
+        parts.append(f"{key}{sep}{value}")
+    return "&".join(parts)
 JSON_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -122,8 +147,8 @@ class RequestLog:
             extra={
                 "request_id": request_id,
                 "method": environ.get("REQUEST_METHOD"),
-                "path": environ.get("PATH_INFO"),
-                "query": environ.get("QUERY_STRING") or None,
+                "path": loggable_path(environ.get("PATH_INFO") or ""),
+                "query": loggable_query(environ.get("QUERY_STRING") or ""),
                 "status": seen["status"],
                 "bytes": seen["bytes"],
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),

@@ -49,3 +49,20 @@ def test_probes_log_at_debug(caplog):
         client.get("/healthz").close()
     [line] = [r for r in caplog.records if r.name == "tandem.request"]
     assert line.levelno == logging.DEBUG
+
+
+def test_tokens_in_urls_are_not_logged(caplog):
+    """A signed link's token in the path and OAuth codes or signatures in the query string
+    stay out of the access log; ordinary paths and filters are kept."""
+    token = "eyJvcmRlciI6MTJ9.Zq3xK9vLm2Np8QrStUvWx"
+    client = Client(RequestLog(_app, trust_header=False))
+    with caplog.at_level(logging.INFO):
+        for url in (f"/sales/feed/{token}.ics", f"/survey/{token}",
+                    "/wecom/oauth/callback?code=CODE123&state=abc&next=/x",
+                    "/crm/customers?customer_level=important&page=2"):
+            client.get(url).close()
+    lines = [(r.path, r.query) for r in caplog.records if r.name == "tandem.request"]
+    assert lines == [("/sales/feed/…", None), ("/survey/…", None),
+                     ("/wecom/oauth/callback", "code=…&state=…&next=/x"),
+                     ("/crm/customers", "customer_level=important&page=2")]
+    assert token not in caplog.text and "CODE123" not in caplog.text
