@@ -131,6 +131,9 @@ def confirm(ctx: ServiceContext, dry_run_id: int) -> ImportLog:
         raise UserError(gettext("只能确认已完成的试导入"))
     if checked.actor_id != ctx.actor_id:
         raise PermissionDenied(gettext("只能确认自己的试导入"))
+    # Two confirmations at once (two tabs, a double click): the second waits on this row's
+    # lock until the first has committed, then finds its run.
+    db.session.execute(select(ImportLog.id).where(ImportLog.id == checked.id).with_for_update())
     if db.session.scalar(select(ImportLog.id).where(ImportLog.dry_run_of_id == checked.id)):
         raise UserError(gettext("这次试导入已确认过"))
     get_kind(ctx, checked.kind)
