@@ -99,16 +99,22 @@ def xlsx_file(header: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str =
     by default) and return the path."""
     from openpyxl import Workbook
 
+    temporary = path is None
     if path is None:
         handle, path = tempfile.mkstemp(prefix="tandem-export-", suffix=".xlsx")
         os.close(handle)
-    workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(sheet[:31] or "data")
-    rows = _peeked(rows)
-    worksheet.append(safe_row(header))
-    for row in rows:
-        worksheet.append(safe_row(row))
-    workbook.save(path)
+    try:
+        workbook = Workbook(write_only=True)
+        worksheet = workbook.create_sheet(sheet[:31] or "data")
+        rows = _peeked(rows)
+        worksheet.append(safe_row(header))
+        for row in rows:
+            worksheet.append(safe_row(row))
+        workbook.save(path)
+    except BaseException:
+        if temporary:  # a failed export leaves no file behind
+            os.unlink(path)
+        raise
     return path
 
 

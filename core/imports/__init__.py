@@ -14,8 +14,10 @@ then says where it stopped).
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,10 +78,15 @@ def folder() -> Path:
 
 
 def template_file(ctx: ServiceContext, kind_id: str) -> Path:
-    """The kind's template in the actor's language (made once per language and app run)."""
+    """The kind's template in the actor's language, written afresh (the kind's columns may
+    have changed with an upgrade)."""
     kind = get_kind(ctx, kind_id)
     path = folder() / f"template-{kind.id}-{ctx.locale}.xlsx"
-    return files.template(kind, path)
+    # written aside, then renamed: a download at the same moment never reads half a file
+    partial = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.partial")
+    files.template(kind, partial)
+    os.replace(partial, path)
+    return path
 
 
 def visible_logs(ctx: ServiceContext) -> Any:
