@@ -107,13 +107,38 @@ def _refused(exc: TandemError) -> Any:
                            detail=exc.message or detail), status
 
 
+# SQLSTATEs of a server that is not there for us: connection exceptions (class 08), shut
+# down or restarting (57P01–57P03), out of connections (53300).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """Whether ``exc`` means the database could not be reached (a 503: try again), not that
+    a statement failed (a missing table, a deadlock, a lock timeout: a 500 and its
+    traceback, as any bug)."""
+    if isinstance(exc, DisconnectionError) or getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return True
+    if type(orig).__module__.startswith("sqlite3"):
+        message = str(orig)
+        return "locked" in message or "unable to open" in message
+    state = getattr(orig, "sqlstate", None)
+    if state is None:  # psycopg: no server answered (refused, closed, timed out)
+        return True
+    return state.startswith(_UNAVAILABLE_STATES)
+
+
 @bp.app_errorhandler(OperationalError)
 @bp.app_errorhandler(InterfaceError)
 @bp.app_errorhandler(DisconnectionError)
 def _database_unavailable(exc: Exception) -> Any:
     """The database is unreachable or dropped the connection: 503, never 500. The page is
     written without the database (no user, menus or badge to load): the language comes from
-    the session cookie."""
+    the session cookie. Any other database error is a bug: raised again, a 500."""
+    if not database_unavailable(exc):
+        raise exc
     log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
     try:
         db.session.rollback()
