@@ -264,3 +264,24 @@ def test_a_private_address_is_refused_unless_allowed(app_ctx):
         assert not private_destination("http://127.0.0.1:6379/")
     finally:
         app_ctx.config.pop("TANDEM_WEBHOOK_ALLOW_PRIVATE")
+
+
+def test_the_relay_stops_at_its_time_budget_and_the_rest_goes_next_run(people, api, receiver,
+                                                                         monkeypatch):
+    """Due retries are sent within a time budget: a slow or dead endpoint never keeps a
+    worker past the next run; what is left goes at the next one."""
+    from core.changes import webhooks
+
+    subscribe(api, receiver.url, modules=["crm"])
+    receiver.statuses = [500]
+    make_customer(people["a"])
+    relay()
+    assert len(receiver.requests) == 1  # the first attempt failed: a retry is pending
+    make_due()
+    monkeypatch.setattr(webhooks, "RELAY_BUDGET_SECONDS", -1)  # spent before the first send
+    relay()
+    assert len(receiver.requests) == 1
+    monkeypatch.setattr(webhooks, "RELAY_BUDGET_SECONDS", 40)
+    relay()
+    assert len(receiver.requests) == 2
+    assert db.session.scalar(select(WebhookDelivery)).status == "sent"
