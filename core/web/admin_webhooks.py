@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint
 from flask import flash
+from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -24,12 +25,12 @@ bp = Blueprint("core_webhooks", __name__)
 
 @bp.route("/admin/webhooks", endpoint="webhooks")
 @requires(webhooks.PERMISSION)
-def webhooks_page() -> Any:
+def webhooks_page(new_secret: str | None = None) -> Any:
     ctx = web_ctx()
     return render_template("core/admin/webhooks.html",
                            subscriptions=webhooks.list_subscriptions(ctx),
                            deliveries=webhooks.recent_deliveries(ctx),
-                           modules=installed_modules())
+                           modules=installed_modules(), new_secret=new_secret)
 
 
 @bp.route("/admin/webhooks", methods=["POST"])
@@ -43,11 +44,15 @@ def create() -> Any:
                 ctx, form.get("name", ""), form.get("url", ""), form.get("secret") or None,
                 form.getlist("modules"))
             secret = subscription.secret
-        flash(gettext("已添加订阅。签名密钥（只显示这一次）：%(secret)s", secret=secret),
-              "success")
     except TandemError as exc:
         flash(exc.message, "danger")
-    return redirect(url_for(".webhooks"))
+        return redirect(url_for(".webhooks"))
+    # The secret is shown once, in this answer itself: a flash message would carry it in the
+    # session cookie (signed, not encrypted) to the next page.
+    response = make_response(webhooks_page(new_secret=gettext(
+        "已添加订阅。签名密钥（只显示这一次）：%(secret)s", secret=secret)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/admin/webhooks/<int:id>/toggle", methods=["POST"])

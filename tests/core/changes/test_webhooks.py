@@ -237,9 +237,14 @@ def test_admin_page_adds_a_subscription_and_shows_the_delivery_log(client, peopl
     login(client, people["admin"])
     response = client.post("/admin/webhooks", data={
         "name": "仓库系统", "url": receiver.url, "modules": ["crm"]})
-    assert response.status_code == 302
+    assert response.status_code == 200  # the secret shown once, in this answer
     subscription = db.session.scalar(select(WebhookSubscription))
     assert subscription.modules == ["crm"] and len(subscription.secret) >= 16
+    assert subscription.secret in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert subscription.secret not in (response.headers.get("Set-Cookie") or "")
+    page = client.get("/admin/webhooks").get_data(as_text=True)
+    assert subscription.secret not in page  # only once
     make_customer(people["a"])
     relay()
     page = client.get("/admin/webhooks").get_data(as_text=True)
