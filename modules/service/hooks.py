@@ -246,7 +246,7 @@ def equipment_fault_reported(equipment: Any, description: str, contact_phone: st
     """A customer reported a fault on the unit's QR page: a repair ticket for that unit,
     with his photos (an unacceptable picture is left out, the report still counts)."""
     from core.errors import ValidationError
-    from core.extensions import db
+    from core.services import unit_of_work
     from modules.service.services.photos import add_photo
     from modules.service.services.tickets import create_ticket
 
@@ -258,7 +258,7 @@ def equipment_fault_reported(equipment: Any, description: str, contact_phone: st
     ticket = create_ticket(ctx, data)
     for raw in photos or []:
         try:
-            with db.session.begin_nested():
+            with unit_of_work(ctx):  # a savepoint: a refused photo leaves nothing behind
                 add_photo(ctx, ticket.id, raw, "intake", "")
         except ValidationError:
             continue

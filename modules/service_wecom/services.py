@@ -18,6 +18,7 @@ from sqlalchemy import select
 from core.errors import TandemError
 from core.extensions import db
 from core.services import ServiceContext
+from core.services import unit_of_work
 from modules.service.services.tickets import create_ticket
 from modules.service_wecom.models import Intake
 from modules.wecom_crm.models import Binding
@@ -101,7 +102,7 @@ def customer_picture(ctx: ServiceContext, openid: str, pic_url: str) -> str | No
     if data is None:
         return "抱歉，照片未能接收，请稍后重新发送。"
     try:
-        with db.session.begin_nested():
+        with unit_of_work(ctx):  # a savepoint: a refused photo leaves nothing behind
             add_photo(ctx, ticket.id, data, "intake", "")
     except TandemError as exc:
         return f"抱歉，照片未能附到工单：{exc.message}"

@@ -18,6 +18,7 @@ from core.errors import UserError
 from core.errors import ValidationError
 from core.extensions import db
 from core.services import ServiceContext
+from core.services import unit_of_work
 from modules.service.models import Ticket
 from modules.service.services import onsite
 from modules.service.services import photos
@@ -112,7 +113,7 @@ def apply_batch(ctx: ServiceContext, actions: list[dict],
                             "ticket": out(ticket) if visible else None})
             continue
         try:
-            with db.session.begin_nested():
+            with unit_of_work(ctx):  # a savepoint: a refused action leaves nothing behind
                 handler(ctx, int(ticket_id), payload)
                 db.session.flush()
         except (NotFoundError, PermissionDenied, UserError) as exc:
