@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bench.common import installed_app
+from bench.common import robot_callback
 from bench.common import served_client
 from bench.harness import Case
 from bench.harness import insert_rows
@@ -172,23 +173,14 @@ def _robot_callback(client: Any) -> Any:
     import time
 
     from modules.wecom.crypto import WeComCrypto
-    from modules.wecom.crypto import signature
 
     crypto = WeComCrypto(TOKEN, KEY, "")
     counter = {"n": 0}
 
     def post() -> Any:
         counter["n"] += 1
-        payload = {"msgid": f"bench-my-{counter['n']}-{time.time()}", "chatid": "g1",
-                   "chattype": "group", "from": {"userid": "eng0"}, "msgtype": "text",
-                   "text": {"content": "@Tandem #我的工单"}}
-        encrypted = crypto.encrypt(json.dumps(payload))
-        ts, nonce = str(int(time.time())), "12345"
-        response = client.post("/wecom/bot/callback", data=json.dumps({"encrypt": encrypted}),
-                               query_string={"msg_signature": signature(TOKEN, ts, nonce,
-                                                                        encrypted),
-                                             "timestamp": ts, "nonce": nonce})
-        assert response.status_code == 200, response.data
+        response = robot_callback(client, crypto, TOKEN, "eng0", "@Tandem #我的工单",
+                                  f"bench-my-{counter['n']}-{time.time()}")
         if counter["n"] == 1:  # the answer lists his tickets
             reply = json.loads(crypto.decrypt(json.loads(response.data)["encrypt"]))
             assert "AS" in json.dumps(reply, ensure_ascii=False), reply

@@ -7,6 +7,7 @@ import json
 import time
 
 from bench.common import installed_app
+from bench.common import robot_callback
 from bench.common import served_client
 from bench.harness import Case
 from bench.harness import measure
@@ -36,16 +37,8 @@ def main(url: str, *, scale: float, repeat: int, instance: str) -> str:
 
     def callback() -> None:
         counter["n"] += 1
-        payload = {"msgid": f"bench-{counter['n']}-{time.time()}", "chatid": "g1",
-                   "chattype": "group", "from": {"userid": "li.sales"}, "msgtype": "text",
-                   "text": {"content": "@Tandem #帮助"}}
-        encrypted = crypto.encrypt(json.dumps(payload))
-        ts, nonce = str(int(time.time())), "12345"
-        response = client.post("/wecom/bot/callback", data=json.dumps({"encrypt": encrypted}),
-                               query_string={"msg_signature": signature(TOKEN, ts, nonce,
-                                                                        encrypted),
-                                             "timestamp": ts, "nonce": nonce})
-        assert response.status_code == 200, response.data
+        robot_callback(client, crypto, TOKEN, "li.sales", "@Tandem #帮助",
+                       f"bench-{counter['n']}-{time.time()}")
 
     sample = crypto.encrypt(json.dumps({"msgid": "x", "text": {"content": "#帮助"}}))
     sig = signature(TOKEN, "1", "2", sample)

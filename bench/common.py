@@ -50,3 +50,23 @@ def admin_token(app: Any, username: str = "bench-admin") -> str:
             token = issue_token(ctx, user)
         db.session.remove()
     return token
+
+
+def robot_callback(client: Any, crypto: Any, token: str, sender: str, text: str,
+                   msgid: str) -> Any:
+    """POST a group-robot message to ``/wecom/bot/callback`` as WeCom does (JSON, encrypted
+    with ``crypto`` and signed with ``token``); the answer, checked to be a 200."""
+    import json
+    import time
+
+    from modules.wecom.crypto import signature
+
+    payload = {"msgid": msgid, "chatid": "g1", "chattype": "group", "from": {"userid": sender},
+               "msgtype": "text", "text": {"content": text}}
+    encrypted = crypto.encrypt(json.dumps(payload))
+    ts, nonce = str(int(time.time())), "12345"
+    response = client.post("/wecom/bot/callback", data=json.dumps({"encrypt": encrypted}),
+                           query_string={"msg_signature": signature(token, ts, nonce, encrypted),
+                                         "timestamp": ts, "nonce": nonce})
+    assert response.status_code == 200, response.data
+    return response
