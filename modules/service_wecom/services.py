@@ -11,17 +11,24 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy import update
 
+from core import jobs
 from core.errors import TandemError
 from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.service.services.tickets import create_ticket
 from modules.service_wecom.models import Intake
+from modules.service_wecom.models import Picture
 from modules.wecom_crm.models import Binding
+
+log = logging.getLogger(__name__)
 
 STARTERS = ("售后", "维修", "报修")
 TYPE_WORDS = {"维修": "repair", "报修": "repair", "售后": "repair", "保养": "maintenance",
@@ -79,13 +86,17 @@ def customer_message(ctx: ServiceContext, openid: str, text: str) -> str | None:
 PHOTO_WINDOW = timedelta(hours=2)
 
 
-def customer_picture(ctx: ServiceContext, openid: str, pic_url: str) -> str | None:
+def customer_picture(ctx: ServiceContext, openid: str, pic_url: str,
+                     msgid: str = "") -> str | None:
     """A picture from a verified customer goes on the ticket he reported himself in the last
-    two hours (seed 001: he describes the problem with photos); otherwise he is told how."""
+    two hours (seed 001: he describes the problem with photos); otherwise he is told how.
+
+    WeChat waits 5 s for the answer and retries after that, so nothing is downloaded here:
+    the picture is recorded (one row per ``MsgId``) and :func:`attach_picture` fetches it
+    in a job once this callback has committed."""
     from modules.service.models import OPEN_STATUSES
     from modules.service.models import Ticket
-    from modules.service.services.photos import add_photo
-    from modules.wecom.oa_media import fetch_picture
+    from modules.wecom.oa_media import allowed
 
     if not openid:
         return None
@@ -98,12 +109,51 @@ def customer_picture(ctx: ServiceContext, openid: str, pic_url: str) -> str | No
         .order_by(Ticket.id.desc()).limit(1))
     if ticket is None:
         return "请先发送“维修”并描述问题，工单提交后再发送照片，照片会附在工单上。"
-    data = fetch_picture(pic_url)
-    if data is None:
+    if not allowed(pic_url):
+        log.warning("service_wecom: picture from a host not allowed: %s", pic_url[:200])
         return "抱歉，照片未能接收，请稍后重新发送。"
-    try:
-        with unit_of_work(ctx):  # a savepoint: a refused photo leaves nothing behind
-            add_photo(ctx, ticket.id, data, "intake", "")
-    except TandemError as exc:
-        return f"抱歉，照片未能附到工单：{exc.message}"
-    return f"照片已收到，已附在工单 {ticket.ticket_no} 上。"
+    msgid = msgid or uuid.uuid4().hex  # WeChat always sends one; without it, no dedupe
+    if db.session.get(Picture, msgid) is None:
+        db.session.add(Picture(msgid=msgid, openid=openid, pic_url=pic_url[:1000],
+                               ticket_id=ticket.id, status="pending", received_at=ctx.now))
+        jobs.enqueue("service_wecom.attach_picture", msgid)
+    return f"照片已收到，将附在工单 {ticket.ticket_no} 上。"
+
+
+def attach_picture(msgid: str, ctx: ServiceContext) -> str:
+    """Job: download a customer's picture and put it on its ticket, once per ``msgid``.
+
+    The download happens before anything is written; then the row is claimed
+    (``pending`` → ``attached``, a conditional update) in the job's transaction together with
+    the photo, so a second run of the job (RQ is at-least-once) or a concurrent one finds
+    it claimed and adds nothing. A picture that cannot be fetched or is refused is
+    ``failed`` with the reason (a download error is not retried: the customer can resend)."""
+    from modules.service.services.photos import add_photo
+    from modules.wecom.oa_media import fetch_picture
+
+    picture = db.session.get(Picture, msgid)
+    if picture is None or picture.status != "pending" or picture.ticket_id is None:
+        return picture.status if picture is not None else "missing"
+    ticket_id, url = picture.ticket_id, picture.pic_url
+    data = fetch_picture(url)
+    claimed = db.session.execute(
+        update(Picture).where(Picture.msgid == msgid, Picture.status == "pending")
+        .values(status="attached")).rowcount
+    if not claimed:
+        return "skipped"
+    error = None
+    photo_id = None
+    if data is None:
+        error = "download failed"
+    else:
+        try:
+            with unit_of_work(ctx):  # a savepoint: a refused photo leaves nothing behind
+                photo_id = add_photo(ctx, ticket_id, data, "intake", "").id
+        except TandemError as exc:
+            error = str(exc.message)[:255]
+    db.session.execute(update(Picture).where(Picture.msgid == msgid).values(
+        status="failed" if error else "attached", photo_id=photo_id, error=error))
+    if error:
+        log.warning("service_wecom: picture %s not attached to ticket %s: %s", msgid,
+                    ticket_id, error)
+    return "failed" if error else "attached"

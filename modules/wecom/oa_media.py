@@ -28,11 +28,17 @@ def _hosts() -> set[str]:
     return {str(h).strip().lower() for h in value if str(h).strip()}
 
 
-def fetch_picture(url: str) -> bytes | None:
-    """The picture's bytes, or None (a host not allowed, an error, too large)."""
+def allowed(url: str) -> bool:
+    """Whether ``url`` may be fetched at all (HTTP(S), one of the allowed hosts); no request."""
     parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or (parts.hostname or "") not in _hosts():
-        log.warning("wecom: picture from a host not allowed: %s", parts.hostname)
+    return parts.scheme in ("http", "https") and (parts.hostname or "") in _hosts()
+
+
+def fetch_picture(url: str) -> bytes | None:
+    """The picture's bytes, or None (a host not allowed, an error, too large). Up to
+    ``TIMEOUT`` per read: call it from a job, never while WeChat waits for an answer."""
+    if not allowed(url):
+        log.warning("wecom: picture from a host not allowed: %s", urlsplit(url or "").hostname)
         return None
     try:
         with requests.get(url, timeout=TIMEOUT, stream=True, allow_redirects=False) as response:

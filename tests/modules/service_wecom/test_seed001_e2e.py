@@ -144,7 +144,7 @@ def test_verified_customer_reports_and_the_owner_sales_and_group_hear(ctx_app, d
 
     fake_wecom.state.pictures["p1.jpg"] = jpeg_with_gps()
     got = _oa_image(client, "openid-zs", f"{fake_wecom.base_url}/mmbiz/p1.jpg")
-    assert f"照片已收到，已附在工单 {ticket.ticket_no} 上" in got
+    assert f"照片已收到，将附在工单 {ticket.ticket_no} 上" in got
     assert [(p.phase, p.content_type) for p in photos(ticket.id)] == [("intake", "image/jpeg")]
     assert "未能接收" in _oa_image(client, "openid-zs", "http://203.0.113.9/mmbiz/p1.jpg")
     assert len(photos(ticket.id)) == 1

@@ -1,0 +1,123 @@
+"""Pictures customers send to the official account: the callback answers at once (WeChat
+waits 5 s and then retries) and a job downloads the picture and puts it on the ticket, once
+per WeChat ``MsgId`` however often the message or the job is repeated."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pytest
+from sqlalchemy import select
+
+from core.app import create_app
+from core.extensions import db
+from core.services import ServiceContext
+from core.services import unit_of_work
+from modules.service.models import Ticket
+from modules.service.services.photos import photos
+from modules.wecom_crm.models import Binding
+from tests.conftest import base_config
+from tests.core.storage.test_storage import jpeg_with_gps
+from tests.modules.service_wecom.test_seed001_e2e import OA_TOKEN
+from tests.modules.service_wecom.test_seed001_e2e import _oa
+from tests.modules.service_wecom.test_seed001_e2e import _user
+from tests.modules.service_wecom.test_seed001_e2e import ctx_app  # noqa: F401
+from tests.modules.service_wecom.test_seed001_e2e import oa_app  # noqa: F401
+from tests.modules.wecom.conftest import wecom_config
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def verified_customer(name: str, phone: str, openid: str) -> Any:
+    """A customer whose official-account follower ``openid`` is verified."""
+    from core.security.models import User
+    from tests.modules.crm.factories import make_customer
+
+    owner = db.session.scalar(select(User).where(User.username == "li.sales")) or \
+        _user("li.sales", "sales", "李销售")
+    customer = make_customer(owner, customer_name=name, phone=phone)
+    with unit_of_work(ServiceContext.system("cli")):
+        db.session.add(Binding(customer_id=customer.id, phone=phone, oa_openid=openid,
+                               binding_status="linked", is_verified=True))
+    return customer
+
+
+def oa_image(client: Any, openid: str, pic_url: str, msgid: str) -> str:
+    timestamp, nonce = str(int(time.time())), "12345"
+    sig = hashlib.sha1("".join(sorted([OA_TOKEN, timestamp, nonce])).encode()).hexdigest()
+    xml = (f"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+           f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[image]]>"
+           f"</MsgType><PicUrl><![CDATA[{escape(pic_url)}]]></PicUrl><MediaId><![CDATA[m1]]>"
+           f"</MediaId><MsgId>{msgid}</MsgId></xml>")
+    response = client.post("/wecom/oa/callback", data=xml, query_string={
+        "signature": sig, "timestamp": timestamp, "nonce": nonce})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def redis_queue() -> Any:
+    import redis
+    from rq import Queue
+
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    connection.flushdb()
+    yield Queue("default", connection=connection)
+    connection.flushdb()
+
+
+@pytest.mark.redis
+def test_the_callback_answers_before_the_download_and_a_job_attaches_it_once(
+        ctx_app, fake_wecom, redis_queue, monkeypatch):  # noqa: F811
+    import core.worker
+    from core import jobs
+
+    verified_customer("张三", "13800138000", "openid-zs")
+    assert "工单已提交" in _oa(ctx_app.test_client(), "openid-zs", "维修 3楼空调不制冷")
+    ticket = db.session.scalar(select(Ticket))
+    fake_wecom.state.pictures["slow.jpg"] = jpeg_with_gps()
+    url = f"{fake_wecom.base_url}/mmbiz/slow.jpg"
+    fake_wecom.state.requests.clear()
+
+    # A worker app on the same database with RQ: jobs are queued, not run in the request.
+    app = create_app(base_config(
+        ctx_app.config["SQLALCHEMY_DATABASE_URI"], ctx_app.instance_path, REDIS_URL=REDIS_URL,
+        TANDEM_JOBS_EAGER=False, **wecom_config(fake_wecom, WECOM_OA_TOKEN=OA_TOKEN,
+                                                WECOM_OA_PICTURE_HOSTS=["127.0.0.1"])))
+    try:
+        with app.app_context():
+            client = app.test_client()
+            # WeChat's delivery and its retry of the same message (same MsgId).
+            for _ in range(2):
+                answer = oa_image(client, "openid-zs", url, msgid="7001")
+                assert f"照片已收到，将附在工单 {ticket.ticket_no} 上" in answer or \
+                    answer == "success"
+            # Answered without fetching the picture; nothing attached yet; one job queued.
+            assert fake_wecom.state.received("/mmbiz/slow.jpg") == []
+            assert photos(ticket.id) == []
+            queued = [j for j in redis_queue.get_jobs()
+                      if j.args[0] == "service_wecom.attach_picture"]
+            assert [j.args[1] for j in queued] == [["7001"]]
+
+            monkeypatch.setattr(core.worker, "_app", app)
+            core.worker.TandemWorker([redis_queue],
+                                     connection=redis_queue.connection).work(burst=True)
+            db.session.remove()
+            assert [p.phase for p in photos(ticket.id)] == ["intake"]
+            assert len(fake_wecom.state.received("/mmbiz/slow.jpg")) == 1
+            # RQ runs a job at least once: a second run of the same job adds nothing.
+            assert jobs.run_job("service_wecom.attach_picture", ["7001"]) == "attached"
+            db.session.remove()
+            assert len(photos(ticket.id)) == 1
+            assert len(fake_wecom.state.received("/mmbiz/slow.jpg")) == 1
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
