@@ -6,13 +6,14 @@ from typing import Any
 
 from core import hookimpl
 from modules.service_wecom import services
+from modules.service_wecom.models import CustomerReport
 from modules.service_wecom.models import Intake
 from modules.service_wecom.models import Picture
 
 
 @hookimpl
 def register_models() -> list:
-    return [Intake, Picture]
+    return [Intake, Picture, CustomerReport]
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """A customer's self-intake on the official account (seed 001 阶段二): the intake in progress
-(after "售后" / "维修" the next message is the problem's description) and the pictures he sends,
-fetched by a job after the callback has answered."""
+(after "售后" / "维修" the next message is the problem's description), which follower reported
+which ticket, and the pictures he sends, fetched by a job after the callback has answered."""
 
 from __future__ import annotations
 
@@ -39,3 +39,15 @@ class Picture(db.Model):
     photo_id: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(255))
     received_at: Mapped[datetime]
+
+
+class CustomerReport(db.Model):
+    """The official-account follower (``openid``) who reported a ticket himself: his
+    pictures go on his own tickets, never on one a colleague of his company reported."""
+
+    __tablename__ = "service_wecom_report"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("service_ticket.id", ondelete="CASCADE"), primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]

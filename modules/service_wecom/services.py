@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy import update
@@ -24,6 +25,7 @@ from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.service.services.tickets import create_ticket
+from modules.service_wecom.models import CustomerReport
 from modules.service_wecom.models import Intake
 from modules.service_wecom.models import Picture
 from modules.wecom_crm.models import Binding
@@ -70,6 +72,7 @@ def customer_message(ctx: ServiceContext, openid: str, text: str) -> str | None:
         db.session.add(Intake(openid=openid, ticket_type=kind or "repair", started_at=ctx.now))
         return MENU
     ticket_type = kind or (pending.ticket_type if pending is not None else "repair")
+    intake_started = pending.started_at if pending is not None else None
     if pending is not None:
         db.session.delete(pending)
     description = rest or text
@@ -79,6 +82,9 @@ def customer_message(ctx: ServiceContext, openid: str, text: str) -> str | None:
             "subject": description[:60], "description": description, "channel": "customer"})
     except TandemError as exc:
         return f"抱歉，工单未能提交：{exc.message}"
+    db.session.add(CustomerReport(ticket_id=ticket.id, openid=openid, created_at=ctx.now))
+    if intake_started is not None:
+        _attach_waiting_pictures(openid, intake_started, ticket.id)
     return (f"工单已提交，编号：{ticket.ticket_no}。我们已通知您的项目负责人，"
             "会尽快与您联系。")
 
@@ -88,8 +94,10 @@ PHOTO_WINDOW = timedelta(hours=2)
 
 def customer_picture(ctx: ServiceContext, openid: str, pic_url: str,
                      msgid: str = "") -> str | None:
-    """A picture from a verified customer goes on the ticket he reported himself in the last
-    two hours (seed 001: he describes the problem with photos); otherwise he is told how.
+    """A picture from a verified customer goes on the ticket of the intake he is in (kept
+    until his description makes the ticket), else on the open ticket he reported himself in
+    the last two hours (seed 001: he describes the problem with photos) — never on one a
+    colleague of his company reported; otherwise he is told how.
 
     WeChat waits 5 s for the answer and retries after that, so nothing is downloaded here:
     the picture is recorded (one row per ``MsgId``) and :func:`attach_picture` fetches it
@@ -103,11 +111,14 @@ def customer_picture(ctx: ServiceContext, openid: str, pic_url: str,
     binding = db.session.scalar(select(Binding).where(Binding.oa_openid == openid))
     if binding is None or not binding.is_verified or binding.customer_id is None:
         return NOT_VERIFIED
-    ticket = db.session.scalar(select(Ticket).where(
-        Ticket.customer_id == binding.customer_id, Ticket.channel == "customer",
-        Ticket.status.in_(OPEN_STATUSES), Ticket.created_at >= ctx.now - PHOTO_WINDOW)
+    pending = db.session.get(Intake, openid)
+    in_intake = pending is not None and pending.started_at + WINDOW >= ctx.now
+    ticket = None if in_intake else db.session.scalar(
+        select(Ticket).join(CustomerReport, CustomerReport.ticket_id == Ticket.id).where(
+            CustomerReport.openid == openid, Ticket.customer_id == binding.customer_id,
+            Ticket.status.in_(OPEN_STATUSES), Ticket.created_at >= ctx.now - PHOTO_WINDOW)
         .order_by(Ticket.id.desc()).limit(1))
-    if ticket is None:
+    if ticket is None and not in_intake:
         return "请先发送“维修”并描述问题，工单提交后再发送照片，照片会附在工单上。"
     if not allowed(pic_url):
         log.warning("service_wecom: picture from a host not allowed: %s", pic_url[:200])
@@ -115,9 +126,23 @@ def customer_picture(ctx: ServiceContext, openid: str, pic_url: str,
     msgid = msgid or uuid.uuid4().hex  # WeChat always sends one; without it, no dedupe
     if db.session.get(Picture, msgid) is None:
         db.session.add(Picture(msgid=msgid, openid=openid, pic_url=pic_url[:1000],
-                               ticket_id=ticket.id, status="pending", received_at=ctx.now))
-        jobs.enqueue("service_wecom.attach_picture", msgid)
+                               ticket_id=ticket.id if ticket else None, status="pending",
+                               received_at=ctx.now))
+        if ticket is not None:
+            jobs.enqueue("service_wecom.attach_picture", msgid)
+    if ticket is None:
+        return "照片已收到。请继续描述问题，工单提交后照片会附在工单上。"
     return f"照片已收到，将附在工单 {ticket.ticket_no} 上。"
+
+
+def _attach_waiting_pictures(openid: str, since: Any, ticket_id: int) -> None:
+    """Pictures sent during the intake go on the ticket its description made."""
+    waiting = db.session.scalars(select(Picture).where(
+        Picture.openid == openid, Picture.ticket_id.is_(None), Picture.status == "pending",
+        Picture.received_at >= since))
+    for picture in waiting:
+        picture.ticket_id = ticket_id
+        jobs.enqueue("service_wecom.attach_picture", picture.msgid)
 
 
 def attach_picture(msgid: str, ctx: ServiceContext) -> str:

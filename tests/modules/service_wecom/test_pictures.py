@@ -121,3 +121,40 @@ def test_the_callback_answers_before_the_download_and_a_job_attaches_it_once(
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_a_picture_goes_on_the_senders_own_ticket_not_a_colleagues(ctx_app, fake_wecom):  # noqa: F811
+    # Two customers of one company, each with his own follower of the official account.
+    verified_customer("华东工厂·张三", "13800138000", "openid-zhang")
+    verified_customer("华东工厂·王五", "13900139000", "openid-wang")
+    client = ctx_app.test_client()
+    fake_wecom.state.pictures["wang.jpg"] = jpeg_with_gps()
+    url = f"{fake_wecom.base_url}/mmbiz/wang.jpg"
+
+    assert "工单已提交" in _oa(client, "openid-zhang", "维修 3楼空调不制冷")
+    zhang_ticket = db.session.scalar(select(Ticket))
+    # Wang reported nothing himself: his picture goes on no ticket of his colleague's.
+    assert "请先发送" in oa_image(client, "openid-wang", url, msgid="8001")
+    assert photos(zhang_ticket.id) == []
+
+    assert "工单已提交" in _oa(client, "openid-wang", "维修 仓库门禁坏了")
+    wang_ticket = db.session.scalar(select(Ticket).where(Ticket.id != zhang_ticket.id))
+    assert wang_ticket.ticket_no in oa_image(client, "openid-wang", url, msgid="8002")
+    assert len(photos(wang_ticket.id)) == 1 and photos(zhang_ticket.id) == []
+
+
+def test_a_picture_sent_during_an_intake_goes_on_the_ticket_it_makes(ctx_app, fake_wecom):  # noqa: F811
+    verified_customer("张三", "13800138000", "openid-zs")
+    client = ctx_app.test_client()
+    fake_wecom.state.pictures["door.jpg"] = jpeg_with_gps()
+    url = f"{fake_wecom.base_url}/mmbiz/door.jpg"
+    assert "工单已提交" in _oa(client, "openid-zs", "维修 3楼空调不制冷")
+    earlier = db.session.scalar(select(Ticket))
+
+    # A new problem: 维修, a picture of it, then its description.
+    assert "请直接描述问题" in _oa(client, "openid-zs", "维修")
+    assert "请继续描述问题" in oa_image(client, "openid-zs", url, msgid="8101")
+    assert fake_wecom.state.received("/mmbiz/door.jpg") == []
+    assert "工单已提交" in _oa(client, "openid-zs", "仓库门禁坏了")
+    new = db.session.scalar(select(Ticket).where(Ticket.id != earlier.id))
+    assert len(photos(new.id)) == 1 and photos(earlier.id) == []
