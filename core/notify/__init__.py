@@ -6,7 +6,9 @@ A delivery claims its row for a lease (``TANDEM_OUTBOX_LEASE_SECONDS``): a worke
 mid-send (``kill -9``) leaves the row ``sending`` until the lease ends, then RQ's retry of
 the job or the relay claims it again. Whether the killed send reached the provider is
 unknown, so channels that can ask the provider to drop a repeat do (WeCom's
-``enable_duplicate_check``).
+``enable_duplicate_check``), and those that cannot record their sends and raise
+:class:`~core.notify.channels.Undeliverable` (failed, never retried) for one they cannot
+confirm (WeCom's group robot).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from core.extensions import db
 from core.i18n import locale_of
 from core.notify.channels import PREFETCHED_UNREAD
 from core.notify.channels import RetryLater
+from core.notify.channels import Undeliverable
 from core.notify.channels import forget_prefetched_unread
 from core.notify.models import InboxMessage
 from core.notify.models import Notification
@@ -196,7 +199,7 @@ def deliver(notification_id: int) -> str:
         db.session.rollback()
         row = db.session.get(Notification, notification_id)
         row.last_error = str(exc)[:2000]
-        if row.attempts >= MAX_ATTEMPTS:
+        if row.attempts >= MAX_ATTEMPTS or isinstance(exc, Undeliverable):
             row.status = "failed"
         else:
             row.status = "pending"

@@ -38,6 +38,10 @@ class ChannelError(Exception):
     """Delivery failed; the outbox retries with back-off."""
 
 
+class Undeliverable(ChannelError):
+    """Delivery failed and must not be tried again (the row becomes ``failed`` at once)."""
+
+
 class RetryLater(Exception):
     """Not sent now (a rate limit): try again after ``seconds``; not counted as a failure."""
 

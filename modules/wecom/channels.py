@@ -17,18 +17,24 @@ from collections import deque
 from threading import Lock
 from typing import Any
 
+import requests
 from flask import current_app
 from flask_babel import gettext
+from sqlalchemy import delete
+from sqlalchemy import update
 
+from core.db import utcnow
 from core.extensions import db
 from core.notify.channels import LOGGED
 from core.notify.channels import ChannelError
 from core.notify.channels import RetryLater
+from core.notify.channels import Undeliverable
 from modules.wecom.client import WeComAPIError
 from modules.wecom.client import WeComClient
 from modules.wecom.client import redis_client
 from modules.wecom.config import load_config
 from modules.wecom.models import SentMessage
+from modules.wecom.models import WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +190,24 @@ def webhook_message(notification: Any) -> dict:
 
 
 class WeComWebhookChannel:
+    """Group-robot pushes, each posted to the group at most once.
+
+    RQ and the outbox relay are at-least-once: a worker killed after WeCom took the message
+    but before the outbox row said ``sent`` gets the row back when its lease ends, and a
+    webhook, unlike an app message, has no duplicate check. So each push is recorded in
+    ``wecom_webhook_delivery``: claimed (committed) before the request goes out, confirmed
+    (committed) as soon as WeCom answered, released when the request certainly failed
+    (WeCom's error answer, no connection). A retry then finds
+
+    * a confirmed push: it was posted; the row is marked sent, nothing is posted again;
+    * a claimed, unconfirmed push: the worker died (or the answer timed out) while WeCom may
+      or may not have posted it. This is the at-most-once choice: it is not posted again and
+      the row is ``failed`` with that reason, shown on the outbox page. A group notice posted
+      twice is noise that every member of the group sees and that cannot be taken back; one
+      that is missing is rare (a crash in a window of one HTTP call) and visible to staff,
+      who can push it again by hand.
+    """
+
     name = "wecom_webhook"
 
     def send(self, notification: Any) -> None:
@@ -191,20 +215,51 @@ class WeComWebhookChannel:
         key = keys.get(notification.address or "")
         if not key:
             raise ChannelError(gettext("未配置群机器人 %(name)s", name=notification.address))
+        earlier = db.session.get(WebhookDelivery, notification.id)
+        if earlier is not None and earlier.confirmed_at is not None:
+            return None  # posted by an earlier attempt that died before the row said so
+        if earlier is not None:
+            raise Undeliverable(gettext(
+                "群机器人消息在发送途中中断，无法确认是否已送达；为避免重复，不再自动重发"))
         wait, slot = window.take(key)
         if wait:
             raise RetryLater(wait, "group robot limit: 20 messages a minute")
         message = webhook_message(notification)
+        notification_id, address = notification.id, notification.address or ""
+        db.session.add(WebhookDelivery(notification_id=notification_id, webhook=address[:64]))
+        db.session.commit()  # claimed before anything leaves
         try:
             answer = WeComClient().webhook_send(key, message)
+        except requests.ReadTimeout as exc:
+            # Sent, maybe taken: the claim stays (at most once, see above).
+            raise Undeliverable(
+                gettext("群机器人无应答，无法确认是否已送达；不再自动重发")) from exc
         except (WeComAPIError, OSError) as exc:
             window.give_back(key, slot)
+            _release(notification_id)
             if not isinstance(exc, WeComAPIError):
                 raise ChannelError(str(exc)) from exc
             if exc.errcode in RATE_LIMITED:
                 raise RetryLater(_rate_limit_wait(), f"WeCom rate limit {exc.errcode}") from exc
             raise ChannelError(str(exc)) from exc
-        WeComAppChannel._log(notification, f"webhook:{notification.address}", message, answer)
+        _confirm(notification_id)
+        WeComAppChannel._log(notification, f"webhook:{address}", message, answer)
+
+
+def _confirm(notification_id: int) -> None:
+    """WeCom took the push: say so at once, in its own commit (a retry will not resend)."""
+    db.session.execute(update(WebhookDelivery)
+                       .where(WebhookDelivery.notification_id == notification_id)
+                       .values(confirmed_at=utcnow()))
+    db.session.commit()
+
+
+def _release(notification_id: int) -> None:
+    """The push certainly did not go out: a retry may send it."""
+    db.session.rollback()
+    db.session.execute(delete(WebhookDelivery)
+                       .where(WebhookDelivery.notification_id == notification_id))
+    db.session.commit()
 
 
 CHANNELS = [WeComAppChannel(), WeComWebhookChannel()]

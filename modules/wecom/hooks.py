@@ -12,11 +12,12 @@ from modules.wecom.models import CallbackLog
 from modules.wecom.models import ExternalContactEvent
 from modules.wecom.models import ProcessedCallback
 from modules.wecom.models import SentMessage
+from modules.wecom.models import WebhookDelivery
 
 
 @hookimpl
 def register_models() -> list:
-    return [ProcessedCallback, CallbackLog, ExternalContactEvent, SentMessage]
+    return [ProcessedCallback, CallbackLog, ExternalContactEvent, SentMessage, WebhookDelivery]
 
 
 @hookimpl

@@ -72,3 +72,16 @@ class SentMessage(db.Model):
     response_code: Mapped[str | None] = mapped_column(String(255))
     msgid: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """A group-robot push, claimed (committed) before the request goes out and confirmed
+    (committed) as soon as WeCom answered: the key that keeps a retried delivery from
+    posting the same message to the group twice (webhooks have no idempotency key)."""
+
+    __tablename__ = "wecom_webhook_delivery"
+
+    notification_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy import update
 
 from core.bot import Card
 from core.bot import CardButton
@@ -93,3 +94,89 @@ def test_without_corp_id_and_secret_nothing_is_sent_and_the_row_says_logged(
     row = db.session.scalar(select(Notification))
     db.session.refresh(row)
     assert row.status == "logged" and row.attempts == 1
+
+
+class Killed(BaseException):
+    """The worker dies here (``kill -9``): nothing after this line runs, nothing commits."""
+
+
+def _group_push() -> int:
+    """A pending group-robot push, not yet delivered (as the outbox holds it)."""
+    with unit_of_work(ServiceContext.system("cli")):
+        row = Notification(channel="wecom_webhook", address="sales", subject="新工单 AS1",
+                           body="", payload={"msgtype": "markdown"})
+        db.session.add(row)
+        db.session.flush()
+        return row.id
+
+
+def _after_the_lease(notification_id: int) -> str:
+    """The worker is gone; once its lease ran out RQ's retry (or the relay) delivers again."""
+    from datetime import timedelta
+
+    from core.db import utcnow
+    from core.notify import deliver
+
+    db.session.rollback()
+    db.session.remove()
+    db.session.execute(update(Notification).where(Notification.id == notification_id)
+                       .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    return deliver(notification_id)
+
+
+def test_a_group_push_confirmed_before_the_worker_died_is_not_posted_again(
+        wecom_ctx, fake_wecom, monkeypatch):
+    import pytest
+
+    from core.notify import deliver
+    from modules.wecom import channels
+
+    notification_id = _group_push()
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    with monkeypatch.context() as patch:  # dies after WeCom's answer, before the row says sent
+        patch.setattr(channels.WeComAppChannel, "_log", staticmethod(killed))
+        with pytest.raises(Killed):
+            deliver(notification_id)
+    assert len(fake_wecom.state.received("/cgi-bin/webhook/send")) == 1
+    assert _after_the_lease(notification_id) == "sent"
+    assert len(fake_wecom.state.received("/cgi-bin/webhook/send")) == 1
+
+
+def test_a_group_push_that_may_have_gone_out_is_not_posted_again_and_says_so(
+        wecom_ctx, fake_wecom, monkeypatch):
+    import pytest
+
+    from core.notify import deliver
+    from modules.wecom import channels
+
+    notification_id = _group_push()
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    with monkeypatch.context() as patch:  # dies between WeCom's answer and the confirmation
+        patch.setattr(channels, "_confirm", killed)
+        with pytest.raises(Killed):
+            deliver(notification_id)
+    assert len(fake_wecom.state.received("/cgi-bin/webhook/send")) == 1
+    assert _after_the_lease(notification_id) == "failed"  # at most once: no second post
+    assert len(fake_wecom.state.received("/cgi-bin/webhook/send")) == 1
+    row = db.session.get(Notification, notification_id)
+    assert "无法确认是否已送达" in row.last_error and row.attempts == 2
+
+
+def test_a_group_push_wecom_refused_is_tried_again(wecom_ctx, fake_wecom):
+    import time
+
+    from core.notify import deliver
+
+    notification_id = _group_push()
+    fake_wecom.state.fail_for(0.3, path="/cgi-bin/webhook/send", errcode=93000)
+    assert deliver(notification_id) == "pending"  # WeCom answered no: nothing was posted
+    time.sleep(0.4)
+    assert _after_the_lease(notification_id) == "sent"
+    assert len(fake_wecom.state.received("/cgi-bin/webhook/send")) == 2
