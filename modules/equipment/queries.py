@@ -76,6 +76,14 @@ def equipment_select(ctx: ServiceContext) -> Select:
     return ctx.scoped(select(Equipment), Equipment)
 
 
+def values_in_use(ctx: ServiceContext, column: Any, limit: int = 200) -> list[str]:
+    """The distinct values of ``column`` (a type, a brand) over the units ``ctx`` may see:
+    a filter's choices never name what the reader's record rules hide."""
+    stmt = (equipment_select(ctx).with_only_columns(column).where(column.is_not(None))
+            .distinct().order_by(None).order_by(column).limit(limit))
+    return list(db.session.scalars(stmt))
+
+
 def parse_ref(ref: str | int) -> tuple[str, Any] | None:
     text = str(ref).strip().upper()
     if text.startswith(NUMBER_PREFIX) and text[2:].isdigit():

@@ -23,7 +23,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from markupsafe import escape
-from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import joinedload
 from wtforms import DateField
@@ -138,20 +137,25 @@ def _base(ctx: Any) -> Any:
     return stmt.join(Equipment.customer) if args.get("q") else stmt
 
 
-_CHOICES: dict[tuple[int, str], tuple[float, list[str]]] = {}
+_CHOICES: dict[tuple[int, str, int | None], tuple[float, list[str]]] = {}
 CHOICES_TTL = 300.0
 
 
 def _choices(column: Any) -> list[str]:
-    """The types or brands in use, for the filters: a DISTINCT over every unit, so kept per
-    process for five minutes (a new brand shows up in the filter a little later)."""
-    key = (id(current_app._get_current_object()), str(column))
+    """The types or brands of the units the reader may see, for the filters: a DISTINCT
+    over his units, so kept per process and reader for five minutes (a new brand, or a
+    customer newly his, shows up in the filter a little later)."""
+    from modules.equipment.queries import values_in_use
+
+    ctx = web_ctx()
+    key = (id(current_app._get_current_object()), str(column), ctx.actor_id)
     now = monotonic()
     cached = _CHOICES.get(key)
     if cached is None or cached[0] < now:
-        values = list(db.session.scalars(select(column).where(column.is_not(None)).distinct()
-                                         .order_by(column).limit(200)))
-        _CHOICES[key] = cached = (now + CHOICES_TTL, values)
+        if len(_CHOICES) > 5000:  # readers come and go: drop what has expired
+            for stale in [k for k, (until, _values) in _CHOICES.items() if until < now]:
+                _CHOICES.pop(stale, None)
+        _CHOICES[key] = cached = (now + CHOICES_TTL, values_in_use(ctx, column))
     return cached[1]
 
 

@@ -137,3 +137,20 @@ def test_without_service_repair_records_are_the_failures(bare_client, bare_peopl
     page = client.get(f"/equipment/{unit.id}").get_data(as_text=True)
     assert 'id="unit-mtbf">45.0' in page and 'id="unit-mttr">72.0' in page
     assert "RF-9" in client.get("/equipment/reliability").get_data(as_text=True)
+
+
+def test_brand_choices_name_only_brands_of_units_the_reader_may_see(client, people):
+    hidden = installed_equipment(people["a"],
+                                 lines=[line(quantity=1, model="SEC-1", brand="机密品牌甲")])
+    own = installed_equipment(people["c"],
+                              lines=[line(quantity=1, model="OWN-1", brand="公开品牌乙")])
+    assert [u.brand for u in hidden + own] == ["机密品牌甲", "公开品牌乙"]
+
+    login(client, people["c"])  # salesperson c: a's customers are not his
+    for path in ("/equipment/reliability", "/equipment/"):
+        page = client.get(path).get_data(as_text=True)
+        assert "公开品牌乙" in page and "机密品牌甲" not in page, path
+    admin_client = client.application.test_client()
+    login(admin_client, people["admin"])  # who sees every unit sees both
+    page = admin_client.get("/equipment/reliability").get_data(as_text=True)
+    assert "公开品牌乙" in page and "机密品牌甲" in page
