@@ -52,21 +52,32 @@ def admin_token(app: Any, username: str = "bench-admin") -> str:
     return token
 
 
+def signed_robot_request(crypto: Any, token: str, sender: str, text: str, msgid: str,
+                         chatid: str = "g1") -> tuple[dict[str, str], str]:
+    """A group message to the robot as WeCom posts it: the query (``msg_signature``,
+    ``timestamp``, ``nonce``) and the JSON body, encrypted with ``crypto`` and signed with
+    ``token``. One place for the benchmarks (Flask's test client) and the load test
+    (locust's HTTP client)."""
+    import json
+    import time
+    import uuid
+
+    from modules.wecom.crypto import signature
+
+    payload = {"msgid": msgid, "chatid": chatid, "chattype": "group",
+               "from": {"userid": sender}, "msgtype": "text", "text": {"content": text}}
+    encrypted = crypto.encrypt(json.dumps(payload, ensure_ascii=False))
+    ts, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    query = {"msg_signature": signature(token, ts, nonce, encrypted), "timestamp": ts,
+             "nonce": nonce}
+    return query, json.dumps({"encrypt": encrypted})
+
+
 def robot_callback(client: Any, crypto: Any, token: str, sender: str, text: str,
                    msgid: str) -> Any:
     """POST a group-robot message to ``/wecom/bot/callback`` as WeCom does (JSON, encrypted
     with ``crypto`` and signed with ``token``); the answer, checked to be a 200."""
-    import json
-    import time
-
-    from modules.wecom.crypto import signature
-
-    payload = {"msgid": msgid, "chatid": "g1", "chattype": "group", "from": {"userid": sender},
-               "msgtype": "text", "text": {"content": text}}
-    encrypted = crypto.encrypt(json.dumps(payload))
-    ts, nonce = str(int(time.time())), "12345"
-    response = client.post("/wecom/bot/callback", data=json.dumps({"encrypt": encrypted}),
-                           query_string={"msg_signature": signature(token, ts, nonce, encrypted),
-                                         "timestamp": ts, "nonce": nonce})
+    query, body = signed_robot_request(crypto, token, sender, text, msgid)
+    response = client.post("/wecom/bot/callback", data=body, query_string=query)
     assert response.status_code == 200, response.data
     return response

@@ -13,7 +13,6 @@ import json
 import os
 import random
 import re
-import time
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -23,8 +22,8 @@ from locust import between
 from locust import events
 from locust import task
 
+from bench.common import signed_robot_request
 from modules.wecom.crypto import WeComCrypto
-from modules.wecom.crypto import signature
 
 NODES = os.environ.get("LOAD_NODES", "http://127.0.0.1:5000").split(",")
 ACCOUNTS = [pair.split(":", 1) for pair in os.environ.get("LOAD_USERS", "root:x").split(",")]
@@ -119,14 +118,8 @@ class Staff(HttpUser):
     @task(2)
     def robot_callback(self) -> None:
         """A group message to the robot, encrypted and signed as WeCom posts it."""
-        payload = {"msgid": uuid.uuid4().hex, "aibotid": "bot1", "chatid": "chat-sales",
-                   "chattype": "group", "from": {"userid": "load.user"}, "msgtype": "text",
-                   "text": {"content": "@Tandem 帮助"}}
-        encrypted = BOT.encrypt(json.dumps(payload, ensure_ascii=False))
-        timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+        query, body = signed_robot_request(BOT, BOT.token, "load.user", "@Tandem 帮助",
+                                           uuid.uuid4().hex, chatid="chat-sales")
         self.client.post(
-            f"{self._any_node()}/wecom/bot/callback",
-            params={"msg_signature": signature(BOT.token, timestamp, nonce, encrypted),
-                    "timestamp": timestamp, "nonce": nonce},
-            data=json.dumps({"encrypt": encrypted}),
+            f"{self._any_node()}/wecom/bot/callback", params=query, data=body,
             headers={"Content-Type": "application/json"}, name="robot: POST /wecom/bot/callback")

@@ -89,3 +89,35 @@ def test_the_server_side_and_the_sql_alternate_sample_by_sample(app: Any):
         event.remove(engine, "before_cursor_execute", note_sql)
     assert order == ["server"] + ["server", "sql"] * 4  # the check run, then 1 + 3 pairs
     assert result.sql_median_ms is not None and result.ratio is not None
+
+
+def test_the_signed_robot_request_is_what_wecom_posts():
+    """The one robot-callback builder of the benchmarks and the load test: its signature
+    and encryption are checked by the callback's own crypto."""
+    import json
+
+    from bench.common import signed_robot_request
+    from modules.wecom.crypto import WeComCrypto
+
+    crypto = WeComCrypto("bottoken456", "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt", "")
+    query, body = signed_robot_request(crypto, crypto.token, "load.user", "@Tandem 帮助",
+                                       "m-1", chatid="chat-sales")
+    plain = json.loads(crypto.decrypt_json(body.encode(), query["msg_signature"],
+                                           query["timestamp"], query["nonce"]))
+    assert (plain["msgid"], plain["chatid"], plain["from"]["userid"],
+            plain["text"]["content"]) == ("m-1", "chat-sales", "load.user", "@Tandem 帮助")
+
+
+def test_the_load_test_builds_robot_callbacks_with_the_shared_builder():
+    """locust cannot share Flask's test client, so it shares the builder: no second copy of
+    the signing and encryption in ``bench/load/locustfile.py``."""
+    import ast
+
+    tree = ast.parse((BENCH / "load" / "locustfile.py").read_text(encoding="utf-8"))
+    imported = {(node.module, alias.name) for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) for alias in node.names}
+    called = {node.func.attr if isinstance(node.func, ast.Attribute) else
+              getattr(node.func, "id", "") for node in ast.walk(tree)
+              if isinstance(node, ast.Call)}
+    assert ("bench.common", "signed_robot_request") in imported
+    assert not {"signature", "encrypt"} & called
