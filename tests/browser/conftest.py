@@ -18,6 +18,8 @@ from core.services import unit_of_work
 from core.wsgi import TandemDispatcher
 from tests.conftest import base_config
 from tests.conftest import build_installed_app
+from tests.modules.wecom.conftest import BOT_KEY
+from tests.modules.wecom.conftest import BOT_TOKEN
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -43,9 +45,6 @@ class Live:
                                    **kwargs)
             db.session.remove()
         return user
-
-
-BOT_TOKEN, BOT_KEY = "livetoken", "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
 
 
 def _live(databases: Any, instance_dir: Any, extra_modules: list[str]) -> Iterator[Live]:

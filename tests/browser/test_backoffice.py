@@ -67,10 +67,8 @@ def test_user_list_and_form_round_trip(page, live):
 
 def test_list_updates_itself_when_a_bot_command_changes_a_record(page, live_widgets):
     """Issue 4: an open list refreshes by itself when a robot command changed the data."""
-    from modules.wecom.crypto import WeComCrypto
     from modules.wecom.fake import CallbackDriver
-    from tests.browser.conftest import BOT_KEY
-    from tests.browser.conftest import BOT_TOKEN
+    from tests.modules.wecom.conftest import callback_driver
 
     live = live_widgets
     live.user("root", "admin")
@@ -79,8 +77,7 @@ def test_list_updates_itself_when_a_bot_command_changes_a_record(page, live_widg
     page.goto(f"{live.url}/demo-a/widgets")
     assert "齿轮" not in page.inner_text("#list-demo_a_widget")
     page.wait_for_timeout(500)  # the page's event stream is open
-    driver = CallbackDriver(CallbackDriver.over_http(live.url),
-                            bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""))
+    driver = callback_driver(CallbackDriver.over_http(live.url))
     status, text = driver.bot_message({
         "msgid": "live-1", "chatid": "g1", "chattype": "group", "from": {"userid": "li.sales"},
         "msgtype": "text", "text": {"content": "@Tandem #小部件 齿轮"}})[0]

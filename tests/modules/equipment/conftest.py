@@ -18,6 +18,7 @@ from tests.conftest import cleaned_context
 from tests.conftest import installed_app
 from tests.modules.crm.factories import api_callers
 from tests.modules.crm.factories import make_people
+from tests.modules.wecom.conftest import driver  # noqa: F401 - needs the test module's ctx_app
 
 
 def _cast(make_user: Any) -> dict[str, Any]:

@@ -36,7 +36,6 @@ from modules.equipment.models import MaintenanceReminder
 from modules.equipment.services.maintenance import complete_record
 from modules.sales.models import Order
 from modules.sales.services.numbering import SHANGHAI
-from modules.wecom.crypto import WeComCrypto
 from modules.wecom.fake import CallbackDriver
 from tests.conftest import cleaned_context
 from tests.conftest import installed_app
@@ -46,12 +45,7 @@ from tests.modules.crm.factories import make_customer
 from tests.modules.crm.factories import make_opportunity
 from tests.modules.equipment.factories import delivered_order
 from tests.modules.sales.factories import line
-from tests.modules.wecom.conftest import APP_KEY
-from tests.modules.wecom.conftest import APP_TOKEN
-from tests.modules.wecom.conftest import BOT_KEY
-from tests.modules.wecom.conftest import BOT_TOKEN
 from tests.modules.wecom.conftest import CORP_ID
-from tests.modules.wecom.conftest import client_poster
 from tests.modules.wecom.conftest import fake_wecom  # noqa: F401 - the fixture
 from tests.modules.wecom.conftest import wecom_config
 
@@ -70,13 +64,6 @@ def ctx_app(se_app: Any, fake_wecom: Any) -> Iterator[Any]:  # noqa: F811
         fake_wecom.state.webhook_times.clear()
     with cleaned_context(se_app) as app:
         yield app
-
-
-@pytest.fixture
-def driver(ctx_app: Any) -> CallbackDriver:
-    return CallbackDriver(client_poster(ctx_app.test_client()),
-                          app_crypto=WeComCrypto(APP_TOKEN, APP_KEY, CORP_ID),
-                          bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""))
 
 
 def _user(username: str, *roles: str, **kwargs: Any) -> Any:

@@ -21,17 +21,9 @@ from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.crm.models.opportunity import Opportunity
 from modules.service.models import Ticket
-from modules.wecom.crypto import WeComCrypto
-from modules.wecom.fake import CallbackDriver
 from tests.conftest import cleaned_context
 from tests.conftest import installed_app
 from tests.conftest import login
-from tests.modules.wecom.conftest import APP_KEY
-from tests.modules.wecom.conftest import APP_TOKEN
-from tests.modules.wecom.conftest import BOT_KEY
-from tests.modules.wecom.conftest import BOT_TOKEN
-from tests.modules.wecom.conftest import CORP_ID
-from tests.modules.wecom.conftest import client_poster
 from tests.modules.wecom.conftest import wecom_config
 
 SERVICE_GROUP, SALES_GROUP = "wr-service-group", "wr-sales-group"
@@ -49,13 +41,6 @@ def ctx_app(chat_app: Any, fake_wecom: Any) -> Iterator[Any]:
     fake_wecom.state.requests.clear()
     with cleaned_context(chat_app) as app:
         yield app
-
-
-@pytest.fixture
-def driver(ctx_app: Any) -> CallbackDriver:
-    return CallbackDriver(client_poster(ctx_app.test_client()),
-                          app_crypto=WeComCrypto(APP_TOKEN, APP_KEY, CORP_ID),
-                          bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""))
 
 
 _n = iter(range(1, 10**6))

@@ -20,17 +20,12 @@ from core.notify.models import Notification
 from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.service.models import Ticket
-from modules.wecom.crypto import WeComCrypto
-from modules.wecom.fake import CallbackDriver
 from tests.conftest import cleaned_context
 from tests.conftest import installed_app
 from tests.conftest import login
 from tests.modules.sales.factories import advance
 from tests.modules.sales.factories import make_order
-from tests.modules.wecom.conftest import APP_KEY
-from tests.modules.wecom.conftest import APP_TOKEN
 from tests.modules.wecom.conftest import CORP_ID
-from tests.modules.wecom.conftest import client_poster
 from tests.modules.wecom.conftest import wecom_config
 
 OA_TOKEN = "oatoken"
@@ -52,12 +47,6 @@ def ctx_app(oa_app: Any, fake_wecom: Any) -> Iterator[Any]:
         yield app
     fake_wecom.state.external_contacts.clear()
     fake_wecom.state.requests.clear()
-
-
-@pytest.fixture
-def driver(ctx_app: Any) -> CallbackDriver:
-    return CallbackDriver(client_poster(ctx_app.test_client()),
-                          app_crypto=WeComCrypto(APP_TOKEN, APP_KEY, CORP_ID))
 
 
 def _user(username: str, role: str, name: str) -> Any:

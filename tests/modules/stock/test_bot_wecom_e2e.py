@@ -16,7 +16,6 @@ from core.services import unit_of_work
 from modules.stock.models import PartRequest
 from modules.stock.models import PartsUsage
 from modules.stock.models import StockMove
-from modules.wecom.crypto import WeComCrypto
 from modules.wecom.fake import CallbackDriver
 from tests.conftest import cleaned_context
 from tests.conftest import installed_app
@@ -24,12 +23,7 @@ from tests.modules.stock.factories import make_part
 from tests.modules.stock.factories import make_warehouse
 from tests.modules.stock.factories import on_hand
 from tests.modules.stock.factories import receive
-from tests.modules.wecom.conftest import APP_KEY
-from tests.modules.wecom.conftest import APP_TOKEN
-from tests.modules.wecom.conftest import BOT_KEY
-from tests.modules.wecom.conftest import BOT_TOKEN
 from tests.modules.wecom.conftest import CORP_ID
-from tests.modules.wecom.conftest import client_poster
 from tests.modules.wecom.conftest import wecom_config
 
 
@@ -46,13 +40,6 @@ def ctx_app(stock_wecom_app: Any, fake_wecom: Any) -> Iterator[Any]:
     with cleaned_context(stock_wecom_app) as app:
         yield app
     fake_wecom.state.requests.clear()
-
-
-@pytest.fixture
-def driver(ctx_app: Any) -> CallbackDriver:
-    return CallbackDriver(client_poster(ctx_app.test_client()),
-                          app_crypto=WeComCrypto(APP_TOKEN, APP_KEY, CORP_ID),
-                          bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""))
 
 
 def _user(username: str, role: str, name: str) -> Any:

@@ -72,13 +72,29 @@ def client_poster(client: Any) -> Any:
     return post
 
 
-@pytest.fixture
-def driver(wecom_ctx: Any) -> CallbackDriver:
+def callback_driver(target: Any) -> CallbackDriver:
+    """The one driver the tests post callbacks with, signed and encrypted as WeCom does with
+    this file's app and robot secrets: ``target`` is a Tandem app (through its test client)
+    or a poster (e.g. ``CallbackDriver.over_http(url)`` for a live server)."""
+    poster = client_poster(target.test_client()) if hasattr(target, "test_client") else target
     return CallbackDriver(
-        client_poster(wecom_ctx.test_client()),
+        poster,
         app_crypto=WeComCrypto(APP_TOKEN, APP_KEY, CORP_ID),
         bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""),
     )
+
+
+@pytest.fixture
+def ctx_app(wecom_ctx: Any) -> Any:
+    """The app under test; a test module with its own app overrides this fixture."""
+    return wecom_ctx
+
+
+@pytest.fixture
+def driver(ctx_app: Any) -> CallbackDriver:
+    """Callbacks to ``ctx_app``. Test modules elsewhere import this fixture
+    (``from tests.modules.wecom.conftest import driver``) and define their ``ctx_app``."""
+    return callback_driver(ctx_app)
 
 
 @pytest.fixture

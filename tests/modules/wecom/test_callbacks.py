@@ -142,17 +142,12 @@ def test_not_configured_channel_answers_404(make_app):
 
 
 def test_signed_callbacks_need_no_csrf_token(make_app, fake_wecom):
-    from modules.wecom.crypto import WeComCrypto
-    from modules.wecom.fake import CallbackDriver
-    from tests.modules.wecom.conftest import BOT_KEY
-    from tests.modules.wecom.conftest import BOT_TOKEN
-    from tests.modules.wecom.conftest import client_poster
+    from tests.modules.wecom.conftest import callback_driver
     from tests.modules.wecom.conftest import wecom_config
 
     app = make_app(modules=["wecom"], WTF_CSRF_ENABLED=True, **wecom_config(fake_wecom))
     with app.app_context():
-        driver = CallbackDriver(client_poster(app.test_client()),
-                                bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""))
+        driver = callback_driver(app)
         status, text = driver.bot_message(_group_message("#帮助", userid="nobody"))[0]
     assert status == 200
     assert "尚未绑定" in driver.decrypt_bot_reply(text)["stream"]["content"]
@@ -164,11 +159,7 @@ def test_retries_are_applied_once_with_redis_dedupe(make_app, fake_wecom):
 
     from core.services import ServiceContext
     from core.services import unit_of_work
-    from modules.wecom.crypto import WeComCrypto
-    from modules.wecom.fake import CallbackDriver
-    from tests.modules.wecom.conftest import BOT_KEY
-    from tests.modules.wecom.conftest import BOT_TOKEN
-    from tests.modules.wecom.conftest import client_poster
+    from tests.modules.wecom.conftest import callback_driver
     from tests.modules.wecom.conftest import wecom_config
 
     url = "redis://127.0.0.1:6379/15"
@@ -187,8 +178,7 @@ def test_retries_are_applied_once_with_redis_dedupe(make_app, fake_wecom):
         ctx = ServiceContext.system("cli")
         with unit_of_work(ctx):
             create_user(ctx, "li.sales", roles=["sales"], wecom_userid="li.sales")
-        driver = CallbackDriver(client_poster(app.test_client()),
-                                bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""))
+        driver = callback_driver(app)
         answers = driver.bot_message(_group_message("#小部件 Redis 齿轮", msgid="redis-1"),
                                      deliveries=3)
         assert [s for s, _ in answers] == [200, 200, 200]

@@ -14,18 +14,11 @@ from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.crm.models.customer import FollowUp
 from modules.crm.models.opportunity import Opportunity
-from modules.wecom.crypto import WeComCrypto
-from modules.wecom.fake import CallbackDriver
 from tests.conftest import cleaned_context
 from tests.conftest import installed_app
 from tests.modules.crm.factories import make_customer
 from tests.modules.crm.factories import make_opportunity
-from tests.modules.wecom.conftest import APP_KEY
-from tests.modules.wecom.conftest import APP_TOKEN
-from tests.modules.wecom.conftest import BOT_KEY
-from tests.modules.wecom.conftest import BOT_TOKEN
 from tests.modules.wecom.conftest import CORP_ID
-from tests.modules.wecom.conftest import client_poster
 from tests.modules.wecom.conftest import wecom_config
 
 
@@ -41,13 +34,6 @@ def ctx_app(crm_wecom_app: Any, fake_wecom: Any) -> Iterator[Any]:
     fake_wecom.state.requests.clear()
     with cleaned_context(crm_wecom_app) as app:
         yield app
-
-
-@pytest.fixture
-def driver(ctx_app: Any) -> CallbackDriver:
-    return CallbackDriver(client_poster(ctx_app.test_client()),
-                          app_crypto=WeComCrypto(APP_TOKEN, APP_KEY, CORP_ID),
-                          bot_crypto=WeComCrypto(BOT_TOKEN, BOT_KEY, ""))
 
 
 def _sales(username: str, role: str = "sales", team: Any = None) -> Any:

@@ -15,14 +15,10 @@ from sqlalchemy import select
 from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
-from modules.wecom.crypto import WeComCrypto
 from modules.wecom.fake import CallbackDriver
 from tests.conftest import cleaned_context
 from tests.conftest import installed_app
-from tests.modules.wecom.conftest import APP_KEY
-from tests.modules.wecom.conftest import APP_TOKEN
 from tests.modules.wecom.conftest import CORP_ID
-from tests.modules.wecom.conftest import client_poster
 from tests.modules.wecom.conftest import wecom_config
 
 OA_TOKEN = "oatoken"
@@ -88,12 +84,6 @@ def _contact(ext: str, userid: str, add_way: int, mobiles: list[str]) -> dict:
     return {"external_contact": {"external_userid": ext, "name": "王先生", "type": 1},
             "follow_user": [{"userid": userid, "remark": "", "add_way": add_way,
                              "remark_mobiles": mobiles, "createtime": 1700000000}]}
-
-
-@pytest.fixture
-def app_driver(ctx_app: Any) -> CallbackDriver:
-    return CallbackDriver(client_poster(ctx_app.test_client()),
-                          app_crypto=WeComCrypto(APP_TOKEN, APP_KEY, CORP_ID))
 
 
 def test_phone_sent_to_the_official_account_binds_temporarily(ctx_app):
@@ -168,18 +158,18 @@ def test_official_account_refuses_a_bad_signature(ctx_app):
     assert response.status_code == 403
 
 
-def test_added_by_phone_search_marks_the_customer_verified(ctx_app, app_driver, fake_wecom):
+def test_added_by_phone_search_marks_the_customer_verified(ctx_app, driver, fake_wecom):
     owner = _user("li.sales")
     customer = _customer(owner)
     fake_wecom.state.external_contacts["wm_ext1"] = _contact("wm_ext1", "li.sales", 2,
                                                              ["13812345678"])
-    _add_event(app_driver, "wm_ext1", "li.sales")
+    _add_event(driver, "wm_ext1", "li.sales")
     binding = _binding(customer.id)
     assert binding.is_verified and binding.verified_at is not None
     assert binding.binding_status == "linked"
 
 
-def test_the_customer_page_shows_the_wecom_identity(ctx_app, app_driver, fake_wecom):
+def test_the_customer_page_shows_the_wecom_identity(ctx_app, driver, fake_wecom):
     """The bridge has no routes of its own; its 360° section still finds its template."""
     from tests.conftest import login
 
@@ -187,7 +177,7 @@ def test_the_customer_page_shows_the_wecom_identity(ctx_app, app_driver, fake_we
     customer = _customer(owner)
     fake_wecom.state.external_contacts["wm_ext9"] = _contact("wm_ext9", "li.sales", 2,
                                                              ["13812345678"])
-    _add_event(app_driver, "wm_ext9", "li.sales")
+    _add_event(driver, "wm_ext9", "li.sales")
     client = ctx_app.test_client()
     login(client, owner)
     page = client.get(f"/crm/customers/{customer.id}").get_data(as_text=True)
@@ -195,17 +185,17 @@ def test_the_customer_page_shows_the_wecom_identity(ctx_app, app_driver, fake_we
     assert "该部分加载失败" not in page and "已认证" in section
 
 
-def test_added_by_qr_code_links_without_verifying(ctx_app, app_driver, fake_wecom):
+def test_added_by_qr_code_links_without_verifying(ctx_app, driver, fake_wecom):
     owner = _user("li.sales")
     customer = _customer(owner)
     fake_wecom.state.external_contacts["wm_ext2"] = _contact("wm_ext2", "li.sales", 1,
                                                              ["+86 138 1234 5678"])
-    _add_event(app_driver, "wm_ext2", "li.sales")
+    _add_event(driver, "wm_ext2", "li.sales")
     binding = _binding(customer.id)
     assert binding.binding_status == "linked" and not binding.is_verified
 
 
-def test_unknown_add_way_is_stored_as_it_came_and_removal_is_recorded(ctx_app, app_driver,
+def test_unknown_add_way_is_stored_as_it_came_and_removal_is_recorded(ctx_app, driver,
                                                                      fake_wecom):
     from modules.wecom_crm.models import ExternalLink
 
@@ -213,13 +203,13 @@ def test_unknown_add_way_is_stored_as_it_came_and_removal_is_recorded(ctx_app, a
     _customer(owner)
     fake_wecom.state.external_contacts["wm_ext3"] = _contact("wm_ext3", "li.sales", 999,
                                                              ["13812345678"])
-    _add_event(app_driver, "wm_ext3", "li.sales")
-    _add_event(app_driver, "wm_ext3", "li.sales", change="del_follow_user", at=1700000500)
+    _add_event(driver, "wm_ext3", "li.sales")
+    _add_event(driver, "wm_ext3", "li.sales", change="del_follow_user", at=1700000500)
     link = db.session.scalar(select(ExternalLink).where(ExternalLink.external_userid == "wm_ext3"))
     assert link.add_way == 999 and link.removed_at is not None
 
 
-def test_handover_transfers_the_external_contacts_and_tracks_the_result(ctx_app, app_driver,
+def test_handover_transfers_the_external_contacts_and_tracks_the_result(ctx_app, driver,
                                                                       fake_wecom):
     from modules.wecom_crm import services
     from modules.wecom_crm.models import ExternalLink
@@ -229,7 +219,7 @@ def test_handover_transfers_the_external_contacts_and_tracks_the_result(ctx_app,
     fake_wecom.state.users.update({"li.sales", "zhao.sales"})
     fake_wecom.state.external_contacts["wm_ext4"] = _contact("wm_ext4", "li.sales", 2,
                                                              ["13812345678"])
-    _add_event(app_driver, "wm_ext4", "li.sales")
+    _add_event(driver, "wm_ext4", "li.sales")
     ctx = ServiceContext.system("job")
     with unit_of_work(ctx):
         assert services.transfer_on_handover(ctx, [customer.id], old.id, new.id) == 1
@@ -278,7 +268,7 @@ def test_bridge_installs_itself_and_cascades_out(make_app):
         assert installer.install(["wecom"]) == ["wecom", "wecom_crm"]
 
 
-def test_confirmed_handover_transfers_the_wecom_relationship(ctx_app, app_driver, fake_wecom):
+def test_confirmed_handover_transfers_the_wecom_relationship(ctx_app, driver, fake_wecom):
     from modules.crm.services import handover as handover_service
     from modules.wecom_crm.models import ExternalLink
 
@@ -288,7 +278,7 @@ def test_confirmed_handover_transfers_the_wecom_relationship(ctx_app, app_driver
     customer = _customer(old)
     fake_wecom.state.external_contacts["wm_ho"] = _contact("wm_ho", "li.sales", 2,
                                                            ["13812345678"])
-    _add_event(app_driver, "wm_ho", "li.sales")
+    _add_event(driver, "wm_ho", "li.sales")
 
     def run(user, fn, *args, **kwargs):
         ctx = ServiceContext(actor=user, source="web")
