@@ -4,10 +4,7 @@ per WeChat ``MsgId`` however often the message or the job is repeated."""
 
 from __future__ import annotations
 
-import hashlib
-import time
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +20,7 @@ from tests.conftest import base_config
 from tests.core.storage.test_storage import jpeg_with_gps
 from tests.modules.service_wecom.test_seed001_e2e import OA_TOKEN
 from tests.modules.service_wecom.test_seed001_e2e import _oa
+from tests.modules.service_wecom.test_seed001_e2e import _oa_image
 from tests.modules.service_wecom.test_seed001_e2e import _user
 from tests.modules.service_wecom.test_seed001_e2e import ctx_app  # noqa: F401
 from tests.modules.service_wecom.test_seed001_e2e import oa_app  # noqa: F401
@@ -43,19 +41,6 @@ def verified_customer(name: str, phone: str, openid: str) -> Any:
         db.session.add(Binding(customer_id=customer.id, phone=phone, oa_openid=openid,
                                binding_status="linked", is_verified=True))
     return customer
-
-
-def oa_image(client: Any, openid: str, pic_url: str, msgid: str) -> str:
-    timestamp, nonce = str(int(time.time())), "12345"
-    sig = hashlib.sha1("".join(sorted([OA_TOKEN, timestamp, nonce])).encode()).hexdigest()
-    xml = (f"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
-           f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[image]]>"
-           f"</MsgType><PicUrl><![CDATA[{escape(pic_url)}]]></PicUrl><MediaId><![CDATA[m1]]>"
-           f"</MediaId><MsgId>{msgid}</MsgId></xml>")
-    response = client.post("/wecom/oa/callback", data=xml, query_string={
-        "signature": sig, "timestamp": timestamp, "nonce": nonce})
-    assert response.status_code == 200
-    return response.get_data(as_text=True)
 
 
 @pytest.fixture
@@ -96,7 +81,7 @@ def test_the_callback_answers_before_the_download_and_a_job_attaches_it_once(
             client = app.test_client()
             # WeChat's delivery and its retry of the same message (same MsgId).
             for _ in range(2):
-                answer = oa_image(client, "openid-zs", url, msgid="7001")
+                answer = _oa_image(client, "openid-zs", url, msgid="7001")
                 assert f"照片已收到，将附在工单 {ticket.ticket_no} 上" in answer or \
                     answer == "success"
             # Answered without fetching the picture; nothing attached yet; one job queued.
@@ -134,12 +119,12 @@ def test_a_picture_goes_on_the_senders_own_ticket_not_a_colleagues(ctx_app, fake
     assert "工单已提交" in _oa(client, "openid-zhang", "维修 3楼空调不制冷")
     zhang_ticket = db.session.scalar(select(Ticket))
     # Wang reported nothing himself: his picture goes on no ticket of his colleague's.
-    assert "请先发送" in oa_image(client, "openid-wang", url, msgid="8001")
+    assert "请先发送" in _oa_image(client, "openid-wang", url, msgid="8001")
     assert photos(zhang_ticket.id) == []
 
     assert "工单已提交" in _oa(client, "openid-wang", "维修 仓库门禁坏了")
     wang_ticket = db.session.scalar(select(Ticket).where(Ticket.id != zhang_ticket.id))
-    assert wang_ticket.ticket_no in oa_image(client, "openid-wang", url, msgid="8002")
+    assert wang_ticket.ticket_no in _oa_image(client, "openid-wang", url, msgid="8002")
     assert len(photos(wang_ticket.id)) == 1 and photos(zhang_ticket.id) == []
 
 
@@ -153,7 +138,7 @@ def test_a_picture_sent_during_an_intake_goes_on_the_ticket_it_makes(ctx_app, fa
 
     # A new problem: 维修, a picture of it, then its description.
     assert "请直接描述问题" in _oa(client, "openid-zs", "维修")
-    assert "请继续描述问题" in oa_image(client, "openid-zs", url, msgid="8101")
+    assert "请继续描述问题" in _oa_image(client, "openid-zs", url, msgid="8101")
     assert fake_wecom.state.received("/mmbiz/door.jpg") == []
     assert "工单已提交" in _oa(client, "openid-zs", "仓库门禁坏了")
     new = db.session.scalar(select(Ticket).where(Ticket.id != earlier.id))

@@ -73,13 +73,14 @@ def _oa(client: Any, openid: str, text: str) -> str:
     return response.get_data(as_text=True)
 
 
-def _oa_image(client: Any, openid: str, pic_url: str) -> str:
+def _oa_image(client: Any, openid: str, pic_url: str, msgid: str | None = None) -> str:
+    """An image message as WeChat posts it (``msgid``: the same for WeChat's retries)."""
     timestamp, nonce = str(int(time.time())), "12345"
     sig = hashlib.sha1("".join(sorted([OA_TOKEN, timestamp, nonce])).encode()).hexdigest()
     xml = (f"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
            f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[image]]>"
            f"</MsgType><PicUrl><![CDATA[{escape(pic_url)}]]></PicUrl><MediaId><![CDATA[m1]]>"
-           f"</MediaId><MsgId>{next(_msgid)}</MsgId></xml>")
+           f"</MediaId><MsgId>{msgid or next(_msgid)}</MsgId></xml>")
     response = client.post("/wecom/oa/callback", data=xml, query_string={
         "signature": sig, "timestamp": timestamp, "nonce": nonce})
     assert response.status_code == 200
