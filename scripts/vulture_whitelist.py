@@ -50,6 +50,7 @@ _.pytestmark
 _.rq_entry  # "core.worker.rq_entry", enqueued by core.jobs
 _.application_factory  # "core.wsgi:application_factory()", for WSGI servers (README)
 _.answer_later  # JobSpec "modules.wecom.inbound:answer_later"
+_.attach_picture  # JobSpec "modules.service_wecom.services:attach_picture"
 _.make_widget  # fixture JobSpec "demo_a.hooks:make_widget"
 _.fail_always  # fixture JobSpec "demo_a.hooks:fail_always"
 _.record_context  # job path "tests.core.jobs.test_jobs:record_context"
@@ -58,6 +59,7 @@ _.slow_widget  # job path "tests.core.jobs.test_worker_shutdown:slow_widget"
 
 # Columns and fields written by keyword or read in templates and SQL
 _.updated_at
+_.claimed_at  # wecom_webhook_delivery: when a group push was claimed (for the record)
 _.installed_at
 _.rq_job_id
 _.sent_at
