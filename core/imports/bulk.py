@@ -69,7 +69,7 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> list[int]:
         result = db.session.execute(
             table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
         ids = [r[0] for r in result]
-        note_inserted(db.session, table.name, ids)
+        note_inserted(db.session, table.name, ids, rows)
         return ids
     connection = db.session.connection()
     ids = list(connection.execute(text(
@@ -96,7 +96,7 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> list[int]:
     with raw.cursor() as cursor, cursor.copy(
             f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:  # noqa: S608 - names
         copy.write("\n".join(lines))  # the text format, written by us: 4× psycopg's rows
-    note_inserted(db.session, table.name, ids)  # the changes feed (core.changes)
+    note_inserted(db.session, table.name, ids, rows)  # the changes feed (core.changes)
     return ids
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from core.audit import AuditLog
+from core.audit import jsonable
 from core.extensions import db
 from core.imports.bulk import bulk_audit
 from core.imports.bulk import bulk_insert
@@ -53,3 +54,32 @@ def test_bulk_ticket_numbers_stay_unique_across_crowded_seconds(app_ctx):
     assert len(set(numbers)) == 20_000
     assert all(n.startswith("AS") and len(n) == 19 for n in numbers)
     assert len({n[:16] for n in numbers}) == 2  # 17,576 suffixes a second, then the next one
+
+
+def test_bulk_rows_feed_their_values_unless_changed_again_before_the_commit(app_ctx):
+    """A bulk row's changes-feed event carries its values as inserted (no read-back), in
+    the form a read-back gives; a row updated again in the same transaction is read back."""
+
+
+    from sqlalchemy import update
+
+    from core.changes.models import ChangeEvent
+    from modules.crm.models.customer import Customer
+
+    at = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
+    rows = [{"customer_type": "enterprise", "customer_name": name, "customer_level": "normal",
+             "status": "active", "locked": False, "created_at": at, "updated_at": at}
+            for name in ("甲公司", "乙公司")]
+    ids = bulk_insert(Customer.__table__, rows)
+    db.session.execute(update(Customer).where(Customer.id == ids[1])
+                       .values(customer_name="乙公司（改）"))
+    db.session.commit()
+    events = {e.record_id: e for e in db.session.scalars(
+        select(ChangeEvent).where(ChangeEvent.model == "crm_customer"))}
+    assert [events[str(i)].action for i in ids] == ["create", "create"]
+    stored = {str(r["id"]): {k: jsonable(v) for k, v in r.items()}
+              for r in db.session.execute(select(Customer.__table__)).mappings()}
+    assert {i: e.data for i, e in events.items()} == stored
+    assert events[str(ids[1])].data["customer_name"] == "乙公司（改）"
+    assert events[str(ids[0])].data["created_at"] == at.isoformat()
+
