@@ -65,12 +65,18 @@ from core.audit import primary_key
 from core.changes.models import ChangeEvent
 from core.db import UTCDateTime
 from core.db import utcnow
+from core.pgcopy import cell
+from core.pgcopy import copy_rows
+from core.pgcopy import json_cell
 from core.services import current_context
 
 BUFFER = "tandem_change_buffer"
 # Any fixed 64-bit number, the same in every process ("tandem" in ASCII).
 LOCK_KEY = 0x74616E64656D
 _BASIC = frozenset({"create", "update", "delete"})
+COPY_FROM = 200  # events of a transaction written by COPY rather than INSERT (PostgreSQL)
+_EVENT_COLUMNS = ("at", "module", "model", "record_id", "action", "source", "actor_id",
+                  "data", "changed")
 _OWNERS: dict[int, tuple[Any, dict[str, tuple[str, type]]]] = {}
 
 
@@ -145,13 +151,13 @@ def note_inserted(session: Session, table: str, ids: Iterable[Any],
 
 
 _SKIP = object()  # a value whose read-back form is not known here: read it back
-_CONVERTERS: dict[type, dict[str, Any]] = {}
+_CONVERTERS: dict[type, list[tuple[str, Any]]] = {}
 
 
 def _converter(column: Any) -> Any:
     """The function turning a column's inserted Python value into the JSON form of what
-    SQLAlchemy reads back (:func:`core.audit.jsonable` of it), or None for any column type
-    not listed (the record is then read back)."""
+    SQLAlchemy reads back (:func:`core.audit.jsonable` of it), the type a value is kept as
+    it is, or None for any column type not listed (the record is then read back)."""
     kind = column.type
     if isinstance(kind, sqltypes.Numeric) and not isinstance(kind, sqltypes.Float):
         scale = kind.scale
@@ -160,9 +166,9 @@ def _converter(column: Any) -> Any:
         step = decimal.Decimal(1).scaleb(-scale)
 
         def numeric(value: Any) -> Any:
-            if not isinstance(value, int | decimal.Decimal | str) or isinstance(value, bool):
+            if type(value) is not int and not isinstance(value, decimal.Decimal):
                 return _SKIP
-            return str(decimal.Decimal(value).quantize(step))
+            return str(decimal.Decimal(value).quantize(step, decimal.ROUND_HALF_UP))
         return numeric
     if isinstance(kind, UTCDateTime):
         def moment(value: Any) -> Any:
@@ -178,38 +184,41 @@ def _converter(column: Any) -> Any:
     if isinstance(kind, sqltypes.JSON):
         return jsonable
     if isinstance(kind, sqltypes.Boolean):
-        return lambda v: v if type(v) is bool else _SKIP
+        return bool
     if isinstance(kind, sqltypes.Integer):
-        return lambda v: v if type(v) is int else _SKIP
+        return int
     if isinstance(kind, sqltypes.String):  # Text too
-        return lambda v: v if type(v) is str else _SKIP
+        return str
     return None
 
 
-def _converters(model: type) -> dict[str, Any]:
+def _converters(model: type) -> list[tuple[str, Any]]:
+    """(column, converter) pairs of the model's columns but the secret ones: a converter is
+    a function, a type (the value is kept when exactly of that type) or None (unknown)."""
     kept = _CONVERTERS.get(model)
     if kept is None:
         hidden = secret_fields(model)
-        kept = _CONVERTERS[model] = {c.name: _converter(c) for c in model.__table__.columns
-                                     if c.name not in hidden}
+        kept = _CONVERTERS[model] = [(c.name, _converter(c)) for c in model.__table__.columns
+                                     if c.name not in hidden]
     return kept
 
 
-def _as_read_back(model: type, converters: dict[str, Any], record_id: Any,
+def _as_read_back(model: type, converters: list[tuple[str, Any]], record_id: Any,
                   row: dict[str, Any]) -> dict | None:
     key = key_column(model.__table__)
     values: dict[str, Any] = {}
-    for name, convert in converters.items():
+    for name, convert in converters:
         value = record_id if key is not None and name == key.name else row.get(name)
         if value is None:
             values[name] = None
-            continue
-        if convert is None:
+        elif type(convert) is type:  # str, int, bool: kept as they are
+            if type(value) is not convert:
+                return None
+            values[name] = value
+        elif convert is None or (value := convert(value)) is _SKIP:
             return None
-        value = convert(value)
-        if value is _SKIP:
-            return None
-        values[name] = value
+        else:
+            values[name] = value
     return values
 
 
@@ -338,6 +347,12 @@ def _write_events(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":  # held from here to the end of the commit
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        if len(rows) >= COPY_FROM:  # an import's batch: ids from the default, in order
+            as_json = json_cell(jsonable)
+            copy_rows(connection.connection.driver_connection, ChangeEvent.__tablename__,
+                      _EVENT_COLUMNS, ([r[c] for c in _EVENT_COLUMNS] for r in rows),
+                      [cell] * 7 + [as_json, as_json])
+            return
     connection.execute(ChangeEvent.__table__.insert(), rows)
 
 

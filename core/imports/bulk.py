@@ -15,12 +15,7 @@ listener (which never sees these rows: they bypass the ORM unit of work).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import UTC
-from datetime import date
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table
@@ -30,6 +25,9 @@ from core.audit import AuditLog
 from core.audit import jsonable
 from core.changes.capture import note_inserted
 from core.extensions import db
+from core.pgcopy import cell
+from core.pgcopy import copy_rows
+from core.pgcopy import json_cell
 from core.services import ServiceContext
 
 
@@ -80,52 +78,13 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> list[int]:
     # is NULL anyway): a new ticket has about twenty such columns of its fifty.
     server_defaults = {c.name for c in table.columns if c.server_default is not None}
     names = [n for n in names if n in server_defaults or any(row[n] is not None for row in rows)]
-    plain = [n for n in names if n not in json_columns]
-    as_json = [n for n in names if n in json_columns]
-    raw = connection.connection.driver_connection
-    columns = ", ".join(f'"{n}"' for n in ["id", *plain, *as_json])
-    dumps = json.dumps
-    lines = []
-    for new_id, row in zip(ids, rows, strict=True):
-        cells = [str(new_id)]
-        cells.extend(_copy_text(row[n]) for n in plain)
-        cells.extend(r"\N" if row[n] is None else _copy_text(
-            dumps(row[n], ensure_ascii=False, default=_json_default)) for n in as_json)
-        lines.append("\t".join(cells))
-    lines.append("")
-    with raw.cursor() as cursor, cursor.copy(
-            f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:  # noqa: S608 - names
-        copy.write("\n".join(lines))  # the text format, written by us: 4× psycopg's rows
+    as_json = json_cell(_json_default)
+    writers = [cell, *(as_json if n in json_columns else cell for n in names)]
+    copy_rows(connection.connection.driver_connection, table.name, ["id", *names],
+              ([new_id, *[row[n] for n in names]] for new_id, row in zip(ids, rows, strict=True)),
+              writers)
     note_inserted(db.session, table.name, ids, rows)  # the changes feed (core.changes)
     return ids
-
-
-def _escaped(text: str) -> str:
-    """A text for COPY: backslash, tab, newline and carriage return escaped (most texts have
-    none, and ``in`` tests are much cheaper than a translation table)."""
-    if "\\" in text:
-        text = text.replace("\\", "\\\\")
-    if "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
-
-
-def _copy_text(value: Any) -> str:
-    """A value in COPY's text format (``\\N`` for NULL, backslash escapes in texts)."""
-    if value is None:  # most columns of a new row
-        return r"\N"
-    kind = type(value)
-    if kind is str:
-        return _escaped(value)
-    if kind is bool:
-        return "t" if value else "f"
-    if kind is int or kind is float:
-        return str(value)
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    if isinstance(value, date | Decimal):
-        return str(value)
-    return _escaped(str(value))
 
 
 def _json_default(value: Any) -> Any:

@@ -83,3 +83,26 @@ def test_bulk_rows_feed_their_values_unless_changed_again_before_the_commit(app_
     assert events[str(ids[1])].data["customer_name"] == "乙公司（改）"
     assert events[str(ids[0])].data["created_at"] == at.isoformat()
 
+
+
+def test_a_large_transaction_writes_its_events_in_the_records_order(app_ctx):
+    """Past ``COPY_FROM`` events (an import's batch) the events go in by COPY on PostgreSQL:
+    one per record, in the order the records were created, each with its values."""
+    from core.changes.capture import COPY_FROM
+    from core.changes.models import ChangeEvent
+    from modules.crm.models.customer import Customer
+
+    at = datetime(2026, 12, 5, 9, 30, 0, 250000, tzinfo=UTC)
+    rows = [{"customer_type": "enterprise", "customer_name": f"客户\t{i}\\", "phone": None,
+             "customer_level": "normal", "status": "active", "locked": False,
+             "created_at": at, "updated_at": at} for i in range(COPY_FROM + 50)]
+    ids = bulk_insert(Customer.__table__, rows)
+    db.session.commit()
+    events = db.session.scalars(select(ChangeEvent).where(ChangeEvent.model == "crm_customer")
+                                .order_by(ChangeEvent.id)).all()
+    assert [(e.record_id, e.action, e.changed) for e in events] == \
+        [(str(i), "create", []) for i in ids]
+    stored = {str(r["id"]): {k: jsonable(v) for k, v in r.items()}
+              for r in db.session.execute(select(Customer.__table__)).mappings()}
+    assert {e.record_id: e.data for e in events} == stored
+    assert events[3].data["customer_name"] == "客户\t3\\"
