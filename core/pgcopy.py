@@ -31,6 +31,9 @@ def escaped(text: str) -> str:
     return text
 
 
+_MOMENTS: dict[Any, str] = {}  # the few datetimes of an import (its "now", deadlines)
+
+
 def cell(value: Any) -> str:
     """A value in COPY's text format (``\\N`` for NULL, backslash escapes in texts)."""
     if value is None:  # most columns of a new row
@@ -43,39 +46,45 @@ def cell(value: Any) -> str:
     if kind is int or kind is float:
         return str(value)
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+        key = (value, value.tzinfo)  # equal instants in two zones are written apart
+        text = _MOMENTS.get(key)
+        if text is None:
+            if len(_MOMENTS) > 256:
+                _MOMENTS.clear()
+            text = _MOMENTS[key] = \
+                (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+        return text
     if isinstance(value, date | Decimal):
         return str(value)
     return escaped(str(value))
 
 
-def json_cell(default: Callable[[Any], Any]) -> Callable[[Any], str]:
-    """The cell of a JSON column (``default`` turns what json cannot write into what it
-    can); empty lists and dicts, common in new rows, without calling json."""
+def json_text(default: Callable[[Any], Any]) -> Callable[[Any], str | None]:
+    """A JSON column's value as the text to copy (None stays NULL; ``default`` turns what
+    json cannot write into what it can); empty lists and dicts without calling json."""
     dumps = json.dumps
 
-    def write(value: Any) -> str:
+    def write(value: Any) -> str | None:
         if value is None:
-            return NULL
+            return None
         if not value and type(value) in (list, dict):
             return "[]" if type(value) is list else "{}"
-        return escaped(dumps(value, ensure_ascii=False, default=default))
+        return dumps(value, ensure_ascii=False, default=default)
     return write
 
 
 def copy_rows(raw_connection: Any, table: str, columns: Sequence[str],
-              rows: Iterable[Sequence[Any]],
-              writers: Sequence[Callable[[Any], str]] | None = None) -> None:
+              rows: Iterable[Sequence[Any]]) -> None:
     """``COPY table (columns) FROM STDIN`` of ``rows`` (value sequences in ``columns``'
-    order) on psycopg's ``raw_connection``, in its current transaction; ``writers``: each
-    column's cell function (default :func:`cell`)."""
+    order; JSON columns already as text, see :func:`json_text`) on psycopg's
+    ``raw_connection``, in its current transaction."""
     names = ", ".join(f'"{n}"' for n in columns)
-    funcs = list(writers or [cell] * len(columns))
+    join = "\t".join
     lines: list[str] = []
     with raw_connection.cursor() as cursor, cursor.copy(
             f'COPY "{table}" ({names}) FROM STDIN') as copy:  # noqa: S608 - column names
         for row in rows:
-            lines.append("\t".join([f(v) for f, v in zip(funcs, row, strict=True)]))
+            lines.append(join(map(cell, row)))
             if len(lines) >= CHUNK_LINES:
                 lines.append("")
                 copy.write("\n".join(lines))

@@ -65,9 +65,8 @@ from core.audit import primary_key
 from core.changes.models import ChangeEvent
 from core.db import UTCDateTime
 from core.db import utcnow
-from core.pgcopy import cell
 from core.pgcopy import copy_rows
-from core.pgcopy import json_cell
+from core.pgcopy import json_text
 from core.services import current_context
 
 BUFFER = "tandem_change_buffer"
@@ -171,11 +170,18 @@ def _converter(column: Any) -> Any:
             return str(decimal.Decimal(value).quantize(step, decimal.ROUND_HALF_UP))
         return numeric
     if isinstance(kind, UTCDateTime):
+        seen: dict[datetime, str] = {}  # an import's rows share a few moments
+
         def moment(value: Any) -> Any:
             if type(value) is not datetime:
                 return _SKIP
-            return (value if value.tzinfo else value.replace(tzinfo=UTC)) \
-                .astimezone(UTC).isoformat()
+            text = seen.get(value)
+            if text is None:
+                if len(seen) > 256:
+                    seen.clear()
+                text = seen[value] = (value if value.tzinfo else value.replace(tzinfo=UTC)) \
+                    .astimezone(UTC).isoformat()
+            return text
         return moment
     if isinstance(kind, sqltypes.DateTime):
         return None  # naive or zoned per backend: read back
@@ -207,8 +213,9 @@ def _as_read_back(model: type, converters: list[tuple[str, Any]], record_id: Any
                   row: dict[str, Any]) -> dict | None:
     key = key_column(model.__table__)
     values: dict[str, Any] = {}
+    get = row.get
     for name, convert in converters:
-        value = record_id if key is not None and name == key.name else row.get(name)
+        value = get(name)
         if value is None:
             values[name] = None
         elif type(convert) is type:  # str, int, bool: kept as they are
@@ -219,6 +226,8 @@ def _as_read_back(model: type, converters: list[tuple[str, Any]], record_id: Any
             return None
         else:
             values[name] = value
+    if key is not None and key.name in values:
+        values[key.name] = record_id
     return values
 
 
@@ -348,10 +357,10 @@ def _write_events(session: Session) -> None:
     if connection.dialect.name == "postgresql":  # held from here to the end of the commit
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
         if len(rows) >= COPY_FROM:  # an import's batch: ids from the default, in order
-            as_json = json_cell(jsonable)
+            dump = json_text(jsonable)
             copy_rows(connection.connection.driver_connection, ChangeEvent.__tablename__,
-                      _EVENT_COLUMNS, ([r[c] for c in _EVENT_COLUMNS] for r in rows),
-                      [cell] * 7 + [as_json, as_json])
+                      _EVENT_COLUMNS, ([*[r[c] for c in _EVENT_COLUMNS[:-2]], dump(r["data"]),
+                                        dump(r["changed"])] for r in rows))
             return
     connection.execute(ChangeEvent.__table__.insert(), rows)
 

@@ -25,9 +25,8 @@ from core.audit import AuditLog
 from core.audit import jsonable
 from core.changes.capture import note_inserted
 from core.extensions import db
-from core.pgcopy import cell
 from core.pgcopy import copy_rows
-from core.pgcopy import json_cell
+from core.pgcopy import json_text
 from core.services import ServiceContext
 
 
@@ -78,11 +77,12 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> list[int]:
     # is NULL anyway): a new ticket has about twenty such columns of its fifty.
     server_defaults = {c.name for c in table.columns if c.server_default is not None}
     names = [n for n in names if n in server_defaults or any(row[n] is not None for row in rows)]
-    as_json = json_cell(_json_default)
-    writers = [cell, *(as_json if n in json_columns else cell for n in names)]
-    copy_rows(connection.connection.driver_connection, table.name, ["id", *names],
-              ([new_id, *[row[n] for n in names]] for new_id, row in zip(ids, rows, strict=True)),
-              writers)
+    plain = [n for n in names if n not in json_columns]
+    as_json = [n for n in names if n in json_columns]
+    dump = json_text(_json_default)
+    copy_rows(connection.connection.driver_connection, table.name, ["id", *plain, *as_json],
+              ([new_id, *[row[n] for n in plain], *[dump(row[n]) for n in as_json]]
+               for new_id, row in zip(ids, rows, strict=True)))
     note_inserted(db.session, table.name, ids, rows)  # the changes feed (core.changes)
     return ids
 
@@ -97,9 +97,10 @@ def bulk_audit(ctx: ServiceContext, table: Table, ids: list[int],
     """One ``create`` audit row per imported record (its ``fields`` as ``[None, value]``,
     like the flush listener writes), through :func:`bulk_insert`."""
     keep = fields or [k for k in rows[0] if k != "id"] if rows else []
+    now, actor_id, source, model = ctx.now, ctx.actor_id, ctx.source, table.name
     audit_rows = [{
-        "at": ctx.now, "actor_id": ctx.actor_id, "source": ctx.source,
-        "model": table.name, "record_id": str(new_id), "action": "create",
+        "at": now, "actor_id": actor_id, "source": source,
+        "model": model, "record_id": str(new_id), "action": "create",
         "changes": {k: [None, _plain(v)] for k in keep if (v := row.get(k)) is not None},
         "message": message,
     } for new_id, row in zip(ids, rows, strict=True)]
