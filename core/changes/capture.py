@@ -144,8 +144,10 @@ def note_inserted(session: Session, table: str, ids: Iterable[Any],
         return
     model = owned_tables()[table][1]
     converters = _converters(model)
+    key = key_column(model.__table__)
+    key_name = key.name if key is not None else None
     for record_id, row in zip(ids, rows, strict=True):
-        values = _as_read_back(model, converters, record_id, row)
+        values = _as_read_back(converters, key_name, record_id, row)
         _note(session, table, str(record_id), "create", last=values)
 
 
@@ -209,9 +211,8 @@ def _converters(model: type) -> list[tuple[str, Any]]:
     return kept
 
 
-def _as_read_back(model: type, converters: list[tuple[str, Any]], record_id: Any,
+def _as_read_back(converters: list[tuple[str, Any]], key_name: str | None, record_id: Any,
                   row: dict[str, Any]) -> dict | None:
-    key = key_column(model.__table__)
     values: dict[str, Any] = {}
     get = row.get
     for name, convert in converters:
@@ -226,8 +227,8 @@ def _as_read_back(model: type, converters: list[tuple[str, Any]], record_id: Any
             return None
         else:
             values[name] = value
-    if key is not None and key.name in values:
-        values[key.name] = record_id
+    if key_name in values:
+        values[key_name] = record_id
     return values
 
 

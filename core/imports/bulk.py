@@ -44,12 +44,17 @@ def _default(column: Any) -> Any:
 def complete_rows(table: Table, rows: Sequence[dict[str, Any]]) -> list[str]:
     """Give every row every column of ``table`` but ``id`` (column defaults for the missing
     ones); returns the column names in order."""
-    names = [c.name for c in table.columns if c.name != "id"]
-    defaults = {c.name: c for c in table.columns if c.name != "id"}
+    columns = [c for c in table.columns if c.name != "id"]
+    names = [c.name for c in columns]
+    fixed = {c.name: _default(c) for c in columns
+             if c.default is None or not c.default.is_callable}
+    made = {c.name: c for c in columns if c.default is not None and c.default.is_callable}
     for row in rows:
         for name in names:
             if name not in row:
-                row[name] = _default(defaults[name])
+                # a callable default (utcnow, list, dict) is called for each row: never one
+                # list shared by all
+                row[name] = fixed[name] if name in fixed else _default(made[name])
     return names
 
 
@@ -87,6 +92,9 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> list[int]:
     return ids
 
 
+_SCALARS = frozenset({str, int, bool, float})  # kept as they are in an audit row's values
+
+
 def _json_default(value: Any) -> Any:
     return jsonable(value)
 
@@ -101,15 +109,8 @@ def bulk_audit(ctx: ServiceContext, table: Table, ids: list[int],
     audit_rows = [{
         "at": now, "actor_id": actor_id, "source": source,
         "model": model, "record_id": str(new_id), "action": "create",
-        "changes": {k: [None, _plain(v)] for k in keep if (v := row.get(k)) is not None},
+        "changes": {k: [None, v if type(v) in _SCALARS else jsonable(v)]
+                    for k in keep if (v := row.get(k)) is not None},
         "message": message,
     } for new_id, row in zip(ids, rows, strict=True)]
     bulk_insert(AuditLog.__table__, audit_rows)
-
-
-def _plain(value: Any) -> Any:
-    """:func:`core.audit.jsonable` for the scalars of a row, the common types first."""
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or kind is float:
-        return value
-    return jsonable(value)

@@ -392,18 +392,19 @@ def _insert(ctx: ServiceContext, matched: list[tuple[int, dict[str, Any]]], mess
     names = {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(offered)))} \
         if offered else {}
     ids = bulk_insert(Ticket.__table__, rows)
+    actor_id, source, now = ctx.actor_id, ctx.source, ctx.now
     logs = [{
-        "ticket_id": ticket_id, "action": "create", "actor_id": ctx.actor_id,
-        "source": ctx.source, "from_status": None, "to_status": "pending",
+        "ticket_id": ticket_id, "action": "create", "actor_id": actor_id,
+        "source": source, "from_status": None, "to_status": "pending",
         "note": f"{TICKET_TYPES[r['ticket_type']]} · {r['subject']}",
         "data": {"channel": "import", "order_id": r["order_id"],
-                 "equipment_id": r["equipment_id"]}, "created_at": ctx.now,
+                 "equipment_id": r["equipment_id"]}, "created_at": now,
     } for ticket_id, r in zip(ids, rows, strict=True)]
     logs.extend({
-        "ticket_id": ids[i], "action": "offer", "actor_id": ctx.actor_id,
-        "source": ctx.source, "from_status": None, "to_status": None,
+        "ticket_id": ids[i], "action": "offer", "actor_id": actor_id,
+        "source": source, "from_status": None, "to_status": None,
         "note": f"{label}：{names.get(user_id, '')}",
-        "data": {"user_id": user_id, "how": how_}, "created_at": ctx.now,
+        "data": {"user_id": user_id, "how": how_}, "created_at": now,
     } for i, user_id, how_, label in offers)
     if rows and how == "grab":
         minutes = int(get_setting("service.grab_minutes", 15) or 15)
