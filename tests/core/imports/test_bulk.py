@@ -106,3 +106,24 @@ def test_a_large_transaction_writes_its_events_in_the_records_order(app_ctx):
               for r in db.session.execute(select(Customer.__table__)).mappings()}
     assert {e.record_id: e.data for e in events} == stored
     assert events[3].data["customer_name"] == "客户\t3\\"
+
+
+def test_imports_pause_the_cyclic_collector_until_the_last_one_ends():
+    import gc
+
+    from core.imports import _without_cyclic_gc
+
+    assert gc.isenabled()
+    with _without_cyclic_gc():
+        assert not gc.isenabled()
+        with _without_cyclic_gc():  # a second import of the same process
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()  # switched off by someone else: left off
+    try:
+        with _without_cyclic_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
