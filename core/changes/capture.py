@@ -41,7 +41,11 @@ itself, so plain ids are in commit order too.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterable
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -52,19 +56,26 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import sqltypes
 
 from core import hooks
 from core.audit import AuditLog
 from core.audit import jsonable
 from core.audit import primary_key
 from core.changes.models import ChangeEvent
+from core.db import UTCDateTime
 from core.db import utcnow
+from core.pgcopy import copy_rows
+from core.pgcopy import json_text
 from core.services import current_context
 
 BUFFER = "tandem_change_buffer"
 # Any fixed 64-bit number, the same in every process ("tandem" in ASCII).
 LOCK_KEY = 0x74616E64656D
 _BASIC = frozenset({"create", "update", "delete"})
+COPY_FROM = 200  # events of a transaction written by COPY rather than INSERT (PostgreSQL)
+_EVENT_COLUMNS = ("at", "module", "model", "record_id", "action", "source", "actor_id",
+                  "data", "changed")
 _OWNERS: dict[int, tuple[Any, dict[str, tuple[str, type]]]] = {}
 
 
@@ -117,13 +128,108 @@ def _note(session: Session, table: str, record_id: str, action: str,
         (table, record_id, action, tuple(changed), last, obj))
 
 
-def note_inserted(session: Session, table: str, ids: Iterable[Any]) -> None:
+def note_inserted(session: Session, table: str, ids: Iterable[Any],
+                  rows: Iterable[dict[str, Any]] | None = None) -> None:
     """Rows a Core ``INSERT`` or ``COPY`` created (bulk imports), which the flush listener
-    never sees: their create events are written at the commit like any other, with the
-    values read back."""
-    if feed_enabled() and table in owned_tables():
+    never sees: their create events are written at the commit like any other. ``rows``:
+    each row's values as inserted, every column but the key (no trigger or server default
+    changes them); the event then takes them in the form a read-back would give (decimals
+    at the column's scale, datetimes in UTC) instead of reading 5,000 rows back per batch.
+    Without them, or for a value of a type this does not know, the row is read back."""
+    if not (feed_enabled() and table in owned_tables()):
+        return
+    if rows is None:
         for record_id in ids:
             _note(session, table, str(record_id), "create")
+        return
+    model = owned_tables()[table][1]
+    converters = _converters(model)
+    key = key_column(model.__table__)
+    key_name = key.name if key is not None else None
+    for record_id, row in zip(ids, rows, strict=True):
+        values = _as_read_back(converters, key_name, record_id, row)
+        _note(session, table, str(record_id), "create", last=values)
+
+
+_SKIP = object()  # a value whose read-back form is not known here: read it back
+_CONVERTERS: dict[type, list[tuple[str, Any]]] = {}
+
+
+def _converter(column: Any) -> Any:
+    """The function turning a column's inserted Python value into the JSON form of what
+    SQLAlchemy reads back (:func:`core.audit.jsonable` of it), the type a value is kept as
+    it is, or None for any column type not listed (the record is then read back)."""
+    kind = column.type
+    if isinstance(kind, sqltypes.Numeric) and not isinstance(kind, sqltypes.Float):
+        scale = kind.scale
+        if not kind.asdecimal or scale is None:
+            return None
+        step = decimal.Decimal(1).scaleb(-scale)
+
+        def numeric(value: Any) -> Any:
+            if type(value) is not int and not isinstance(value, decimal.Decimal):
+                return _SKIP
+            return str(decimal.Decimal(value).quantize(step, decimal.ROUND_HALF_UP))
+        return numeric
+    if isinstance(kind, UTCDateTime):
+        seen: dict[datetime, str] = {}  # an import's rows share a few moments
+
+        def moment(value: Any) -> Any:
+            if type(value) is not datetime:
+                return _SKIP
+            text = seen.get(value)
+            if text is None:
+                if len(seen) > 256:
+                    seen.clear()
+                text = seen[value] = (value if value.tzinfo else value.replace(tzinfo=UTC)) \
+                    .astimezone(UTC).isoformat()
+            return text
+        return moment
+    if isinstance(kind, sqltypes.DateTime):
+        return None  # naive or zoned per backend: read back
+    if isinstance(kind, sqltypes.Date):
+        return lambda v: v.isoformat() if type(v) is date else _SKIP
+    if isinstance(kind, sqltypes.JSON):
+        return jsonable
+    if isinstance(kind, sqltypes.Boolean):
+        return bool
+    if isinstance(kind, sqltypes.Integer):
+        return int
+    if isinstance(kind, sqltypes.String):  # Text too
+        return str
+    return None
+
+
+def _converters(model: type) -> list[tuple[str, Any]]:
+    """(column, converter) pairs of the model's columns but the secret ones: a converter is
+    a function, a type (the value is kept when exactly of that type) or None (unknown)."""
+    kept = _CONVERTERS.get(model)
+    if kept is None:
+        hidden = secret_fields(model)
+        kept = _CONVERTERS[model] = [(c.name, _converter(c)) for c in model.__table__.columns
+                                     if c.name not in hidden]
+    return kept
+
+
+def _as_read_back(converters: list[tuple[str, Any]], key_name: str | None, record_id: Any,
+                  row: dict[str, Any]) -> dict | None:
+    values: dict[str, Any] = {}
+    get = row.get
+    for name, convert in converters:
+        value = get(name)
+        if value is None:
+            values[name] = None
+        elif type(convert) is type:  # str, int, bool: kept as they are
+            if type(value) is not convert:
+                return None
+            values[name] = value
+        elif convert is None or (value := convert(value)) is _SKIP:
+            return None
+        else:
+            values[name] = value
+    if key_name in values:
+        values[key_name] = record_id
+    return values
 
 
 @event.listens_for(Session, "after_flush")
@@ -205,6 +311,8 @@ def fold(notes: list[tuple]) -> list[dict]:
             continue
         if obj is None or seen["obj"] is None:
             seen["obj"] = None
+        if seen["action"] == "create":
+            seen["last"] = None  # the values as inserted are stale: read them back
         if action == "delete":
             if seen["action"] == "create":
                 seen["action"] = "gone"
@@ -249,6 +357,12 @@ def _write_events(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":  # held from here to the end of the commit
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        if len(rows) >= COPY_FROM:  # an import's batch: ids from the default, in order
+            dump = json_text(jsonable)
+            copy_rows(connection.connection.driver_connection, ChangeEvent.__tablename__,
+                      _EVENT_COLUMNS, ([*[r[c] for c in _EVENT_COLUMNS[:-2]], dump(r["data"]),
+                                        dump(r["changed"])] for r in rows))
+            return
     connection.execute(ChangeEvent.__table__.insert(), rows)
 
 
@@ -278,6 +392,9 @@ def _committed_values(session: Session, events: list[dict],
     values = {}
     for e in events:
         if e["action"] == "delete":
+            continue
+        if e["action"] == "create" and e["last"] is not None:  # bulk rows, as inserted
+            values[(e["model"], e["record_id"])] = e["last"]
             continue
         if e["obj"] is not None:
             kept = _object_values(e["obj"], tables[e["model"]][1])

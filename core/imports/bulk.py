@@ -15,12 +15,7 @@ listener (which never sees these rows: they bypass the ORM unit of work).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import UTC
-from datetime import date
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table
@@ -30,6 +25,8 @@ from core.audit import AuditLog
 from core.audit import jsonable
 from core.changes.capture import note_inserted
 from core.extensions import db
+from core.pgcopy import copy_rows
+from core.pgcopy import json_text
 from core.services import ServiceContext
 
 
@@ -47,12 +44,17 @@ def _default(column: Any) -> Any:
 def complete_rows(table: Table, rows: Sequence[dict[str, Any]]) -> list[str]:
     """Give every row every column of ``table`` but ``id`` (column defaults for the missing
     ones); returns the column names in order."""
-    names = [c.name for c in table.columns if c.name != "id"]
-    defaults = {c.name: c for c in table.columns if c.name != "id"}
+    columns = [c for c in table.columns if c.name != "id"]
+    names = [c.name for c in columns]
+    fixed = {c.name: _default(c) for c in columns
+             if c.default is None or not c.default.is_callable}
+    made = {c.name: c for c in columns if c.default is not None and c.default.is_callable}
     for row in rows:
         for name in names:
             if name not in row:
-                row[name] = _default(defaults[name])
+                # a callable default (utcnow, list, dict) is called for each row: never one
+                # list shared by all
+                row[name] = fixed[name] if name in fixed else _default(made[name])
     return names
 
 
@@ -69,7 +71,7 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> list[int]:
         result = db.session.execute(
             table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
         ids = [r[0] for r in result]
-        note_inserted(db.session, table.name, ids)
+        note_inserted(db.session, table.name, ids, rows)
         return ids
     connection = db.session.connection()
     ids = list(connection.execute(text(
@@ -82,50 +84,15 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> list[int]:
     names = [n for n in names if n in server_defaults or any(row[n] is not None for row in rows)]
     plain = [n for n in names if n not in json_columns]
     as_json = [n for n in names if n in json_columns]
-    raw = connection.connection.driver_connection
-    columns = ", ".join(f'"{n}"' for n in ["id", *plain, *as_json])
-    dumps = json.dumps
-    lines = []
-    for new_id, row in zip(ids, rows, strict=True):
-        cells = [str(new_id)]
-        cells.extend(_copy_text(row[n]) for n in plain)
-        cells.extend(r"\N" if row[n] is None else _copy_text(
-            dumps(row[n], ensure_ascii=False, default=_json_default)) for n in as_json)
-        lines.append("\t".join(cells))
-    lines.append("")
-    with raw.cursor() as cursor, cursor.copy(
-            f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:  # noqa: S608 - names
-        copy.write("\n".join(lines))  # the text format, written by us: 4× psycopg's rows
-    note_inserted(db.session, table.name, ids)  # the changes feed (core.changes)
+    dump = json_text(_json_default)
+    copy_rows(connection.connection.driver_connection, table.name, ["id", *plain, *as_json],
+              ([new_id, *[row[n] for n in plain], *[dump(row[n]) for n in as_json]]
+               for new_id, row in zip(ids, rows, strict=True)))
+    note_inserted(db.session, table.name, ids, rows)  # the changes feed (core.changes)
     return ids
 
 
-def _escaped(text: str) -> str:
-    """A text for COPY: backslash, tab, newline and carriage return escaped (most texts have
-    none, and ``in`` tests are much cheaper than a translation table)."""
-    if "\\" in text:
-        text = text.replace("\\", "\\\\")
-    if "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
-
-
-def _copy_text(value: Any) -> str:
-    """A value in COPY's text format (``\\N`` for NULL, backslash escapes in texts)."""
-    if value is None:  # most columns of a new row
-        return r"\N"
-    kind = type(value)
-    if kind is str:
-        return _escaped(value)
-    if kind is bool:
-        return "t" if value else "f"
-    if kind is int or kind is float:
-        return str(value)
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    if isinstance(value, date | Decimal):
-        return str(value)
-    return _escaped(str(value))
+_SCALARS = frozenset({str, int, bool, float})  # kept as they are in an audit row's values
 
 
 def _json_default(value: Any) -> Any:
@@ -138,18 +105,12 @@ def bulk_audit(ctx: ServiceContext, table: Table, ids: list[int],
     """One ``create`` audit row per imported record (its ``fields`` as ``[None, value]``,
     like the flush listener writes), through :func:`bulk_insert`."""
     keep = fields or [k for k in rows[0] if k != "id"] if rows else []
+    now, actor_id, source, model = ctx.now, ctx.actor_id, ctx.source, table.name
     audit_rows = [{
-        "at": ctx.now, "actor_id": ctx.actor_id, "source": ctx.source,
-        "model": table.name, "record_id": str(new_id), "action": "create",
-        "changes": {k: [None, _plain(v)] for k in keep if (v := row.get(k)) is not None},
+        "at": now, "actor_id": actor_id, "source": source,
+        "model": model, "record_id": str(new_id), "action": "create",
+        "changes": {k: [None, v if type(v) in _SCALARS else jsonable(v)]
+                    for k in keep if (v := row.get(k)) is not None},
         "message": message,
     } for new_id, row in zip(ids, rows, strict=True)]
     bulk_insert(AuditLog.__table__, audit_rows)
-
-
-def _plain(value: Any) -> Any:
-    """:func:`core.audit.jsonable` for the scalars of a row, the common types first."""
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or kind is float:
-        return value
-    return jsonable(value)

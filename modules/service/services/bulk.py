@@ -342,6 +342,7 @@ def _insert(ctx: ServiceContext, matched: list[tuple[int, dict[str, Any]]], mess
     cal, policies, deadlines = calendar(), {}, {}
     service_date = to_local(ctx.now).date()
     numbers = _numbers(ctx, len(matched))
+    to_owner, by_rules = _("派给项目负责人"), _("按规则派单")  # once, not per ticket
     rows, offers = [], []
     for (_number, d), ticket_no in zip(matched, numbers, strict=True):
         eq, customer = d["equipment"], d["customer"]
@@ -378,32 +379,32 @@ def _insert(ctx: ServiceContext, matched: list[tuple[int, dict[str, Any]]], mess
         owner = owners.get(d["order_id"]) if d["order_id"] else None
         if owner:
             row.update(assignee_id=owner, offered_at=ctx.now)
-            offers.append((len(rows), owner, "project_owner", _("派给项目负责人")))
+            offers.append((len(rows), owner, "project_owner", to_owner))
         elif how == "grab":
             row["grab_until"] = grab_until
         elif dispatcher is not None:
             chosen = dispatcher.pick(d["ticket_type"], address or "")
             if chosen is not None:
                 row.update(assignee_id=chosen, offered_at=ctx.now)
-                offers.append((len(rows), chosen, "rules", _("按规则派单")))
+                offers.append((len(rows), chosen, "rules", by_rules))
         rows.append(row)
     offered = sorted({user_id for _i, user_id, _h, _l in offers})
     names = {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(offered)))} \
         if offered else {}
-    audited = [dict(r) for r in rows]
     ids = bulk_insert(Ticket.__table__, rows)
+    actor_id, source, now = ctx.actor_id, ctx.source, ctx.now
     logs = [{
-        "ticket_id": ticket_id, "action": "create", "actor_id": ctx.actor_id,
-        "source": ctx.source, "from_status": None, "to_status": "pending",
+        "ticket_id": ticket_id, "action": "create", "actor_id": actor_id,
+        "source": source, "from_status": None, "to_status": "pending",
         "note": f"{TICKET_TYPES[r['ticket_type']]} · {r['subject']}",
         "data": {"channel": "import", "order_id": r["order_id"],
-                 "equipment_id": r["equipment_id"]}, "created_at": ctx.now,
+                 "equipment_id": r["equipment_id"]}, "created_at": now,
     } for ticket_id, r in zip(ids, rows, strict=True)]
     logs.extend({
-        "ticket_id": ids[i], "action": "offer", "actor_id": ctx.actor_id,
-        "source": ctx.source, "from_status": None, "to_status": None,
+        "ticket_id": ids[i], "action": "offer", "actor_id": actor_id,
+        "source": source, "from_status": None, "to_status": None,
         "note": f"{label}：{names.get(user_id, '')}",
-        "data": {"user_id": user_id, "how": how_}, "created_at": ctx.now,
+        "data": {"user_id": user_id, "how": how_}, "created_at": now,
     } for i, user_id, how_, label in offers)
     if rows and how == "grab":
         minutes = int(get_setting("service.grab_minutes", 15) or 15)
@@ -414,7 +415,7 @@ def _insert(ctx: ServiceContext, matched: list[tuple[int, dict[str, Any]]], mess
             "data": {"until": grab_until.isoformat()}, "created_at": ctx.now,
         } for i, r in enumerate(rows) if r.get("grab_until"))
     bulk_insert(TicketActionLog.__table__, logs)
-    bulk_audit(ctx, Ticket.__table__, ids, audited, message or _("批量报修导入"),
+    bulk_audit(ctx, Ticket.__table__, ids, rows, message or _("批量报修导入"),
                fields=("ticket_no", "ticket_type", "subject", "priority", "customer_id",
                        "order_id", "equipment_id", "assignee_id", "status"))
     if dispatcher is not None:

@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from core.audit import AuditLog
+from core.audit import jsonable
 from core.extensions import db
 from core.imports.models import ImportLog
 from modules.crm.models.customer import Contact
@@ -279,3 +280,10 @@ def test_bulk_imported_tickets_appear_in_the_changes_feed(client, people):
     assert [(e["record_id"], e["action"]) for e in created] == \
         [(str(t.id), "create") for t in tickets]
     assert {e["data"]["ticket_no"] for e in created} == {t.ticket_no for t in tickets}
+    # the values the import hands the feed are those a read-back of the rows gives
+    table = Ticket.__table__
+    stored = {str(r["id"]): {k: jsonable(v) for k, v in r.items()}
+              for r in db.session.execute(select(table)).mappings()}
+    assert len(stored) == 2
+    assert {e["record_id"]: e["data"] for e in created} == stored
+    assert stored[str(tickets[0].id)]["fee_visit"] == "0.00"  # at the column's scale
