@@ -195,19 +195,44 @@ def start_embedded_scheduler(dispatcher: Any) -> threading.Thread | None:
     return thread
 
 
-def start_worker_scheduler(app_provider: Any) -> tuple[Scheduler, threading.Event]:
+class SchedulerThread:
+    """The scheduler thread of ``manage.py worker``: :meth:`stop` ends it cleanly."""
+
+    def __init__(self, scheduler: Scheduler, thread: threading.Thread,
+                 stop_event: threading.Event) -> None:
+        self.scheduler = scheduler
+        self.thread = thread
+        self.stop_event = stop_event
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the thread, wait for a tick in progress, then give the lease up (so a
+        standby takes over at once). The lease is given up only once no tick can run any
+        more: released earlier, a standby would take it while this tick still enqueues (two
+        schedulers). A tick still running after ``timeout`` keeps the lease, which then
+        expires; returns whether the thread ended."""
+        self.stop_event.set()
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            log.warning("scheduler thread still busy after %s s; its lease will expire", timeout)
+            return False
+        self.scheduler.release()  # run_forever released it already; a no-op then
+        return True
+
+
+def start_worker_scheduler(app_provider: Any) -> SchedulerThread:
     """The scheduler thread of ``manage.py worker`` (``app_provider``: the current app);
-    set the event to stop it."""
+    :meth:`SchedulerThread.stop` stops it."""
     scheduler = Scheduler(app_provider)
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run_forever, kwargs={"stop": stop},
                               name="tandem-scheduler", daemon=True)
     thread.start()
-    return scheduler, stop
+    return SchedulerThread(scheduler, thread, stop)
 
 
 __all__ = [
     "Scheduler",
+    "SchedulerThread",
     "due",
     "start_embedded_scheduler",
     "start_worker_scheduler",
