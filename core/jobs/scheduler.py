@@ -7,7 +7,8 @@ host) stops renewing; when its lease expires another takes it over and catches u
 since the **cursor** the last holder wrote (bounded by ``CATCH_UP``). Each slot is enqueued
 once: a ``SET NX`` key per (job, slot) guards it even when two schedulers overlap (a paused
 holder waking up after its lease expired). A slot whose enqueue fails (Redis down) is
-released and retried on the next tick.
+released and retried on the next tick; its claim expires with the lease until the enqueue
+succeeded, so a claim that could not be released (Redis dropped mid-tick) lapses.
 
 Embedded mode (no Redis) runs one scheduler in the web process (``manage.py run``) or in
 ``manage.py scheduler``; jobs then run in that process.
@@ -106,21 +107,38 @@ class Scheduler:
 
     # ----------------------------------------------------------------------------- the slots
     def _claim(self, app: Flask, name: str, slot: datetime) -> bool:
+        """Take ``slot`` of job ``name`` for this tick. With Redis the claim is a ``SET NX``
+        key that expires with the lease until the job is enqueued (:meth:`_confirm`): when
+        Redis drops between the claim and the enqueue, and the claim cannot be released,
+        it lapses and a later tick (this scheduler or a standby) runs the slot."""
         key = (name, slot.isoformat())
+        if key in self._seen:  # enqueued by this scheduler (its confirmation may have failed)
+            return False
         if app.config.get("REDIS_URL"):
             return bool(redis_connection(app).set(
-                SLOT_KEY.format(name=name, slot=slot.isoformat()), 1, nx=True, ex=86400))
-        if key in self._seen:
-            return False
+                SLOT_KEY.format(name=name, slot=slot.isoformat()), "claimed", nx=True,
+                ex=max(1, int(self.lease_seconds(app)))))
         self._seen.add(key)
         return True
+
+    def _confirm(self, app: Flask, name: str, slot: datetime) -> None:
+        """The slot's job is enqueued: its claim is kept a day (never enqueued twice)."""
+        if not app.config.get("REDIS_URL"):
+            return
+        self._seen.add((name, slot.isoformat()))  # whatever Redis does now, not again here
+        try:
+            redis_connection(app).set(SLOT_KEY.format(name=name, slot=slot.isoformat()),
+                                      "enqueued", ex=86400)
+        except Exception:  # noqa: BLE001 - Redis dropped after the enqueue
+            log.warning("could not confirm the slot %s of %s", slot, name)
 
     def _unclaim(self, app: Flask, name: str, slot: datetime) -> None:
         if app.config.get("REDIS_URL"):
             try:
                 redis_connection(app).delete(SLOT_KEY.format(name=name, slot=slot.isoformat()))
-            except Exception:  # noqa: BLE001 - Redis down: the key expires in a day
-                log.warning("could not release the slot %s of %s", slot, name)
+            except Exception:  # noqa: BLE001 - Redis down: the claim lapses with the lease
+                log.warning("could not release the slot %s of %s; it lapses in %s s",
+                            slot, name, self.lease_seconds(app))
         else:
             self._seen.discard((name, slot.isoformat()))
 
@@ -148,6 +166,7 @@ class Scheduler:
                         if not self._claim(app, spec.name, slot):
                             continue
                         if enqueue_now(spec.name) or not redis_mode:
+                            self._confirm(app, spec.name, slot)
                             started.append(spec.name)
                         else:  # not queued: the slot stays open for the next tick
                             self._unclaim(app, spec.name, slot)
