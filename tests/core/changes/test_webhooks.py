@@ -290,3 +290,73 @@ def test_the_relay_stops_at_its_time_budget_and_the_rest_goes_next_run(people, a
     relay()
     assert len(receiver.requests) == 2
     assert db.session.scalar(select(WebhookDelivery)).status == "sent"
+
+
+def test_a_subscription_whose_owner_is_disabled_gets_nothing(people, api, receiver):
+    subscribe(api, receiver.url)
+    make_customer(people["a"])
+    db.session.execute(update(type(people["admin"])).where(
+        type(people["admin"]).id == people["admin"].id).values(active=False))
+    db.session.commit()
+    relay()
+    assert receiver.requests == []
+    assert db.session.scalar(select(WebhookDelivery)) is None  # waits for an active owner
+
+
+def test_the_connection_goes_to_the_vetted_address_not_a_rebound_one(people, api, app,
+                                                                      monkeypatch):
+    """DNS rebinding: the name answers a public address to the check and 127.0.0.1 after;
+    the delivery must not reach the loopback receiver (the name is resolved once)."""
+    import socket
+
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "hooks.rebind.test":
+            return real(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = "93.184.215.14" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 0))]
+
+    loopback = Receiver()
+    try:
+        port = loopback.server.server_address[1]
+        subscribe(api, f"http://hooks.rebind.test:{port}/hook")
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        monkeypatch.setattr(webhooks, "TIMEOUT", (0.5, 0.5))
+        make_customer(people["a"])
+        relay()
+    finally:
+        loopback.close()
+    assert loopback.requests == []  # never sent to the rebound loopback address
+    assert lookups == ["hooks.rebind.test"]
+    row = db.session.scalar(select(WebhookDelivery))
+    assert row.status == "pending" and row.last_error  # the public address did not answer
+
+
+def test_a_pinned_delivery_carries_the_urls_host_header(people, api, receiver, monkeypatch):
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolver(host, port, *args, **kwargs):
+        if host == "erp.example.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port or 0))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    port = receiver.server.server_address[1]
+    subscribe(api, f"http://erp.example.test:{port}/hook")
+    make_customer(people["a"])
+    relay()
+    assert len(receiver.requests) == 1
+    assert receiver.requests[0][0]["Host"] == f"erp.example.test:{port}"
+
+
+def test_https_is_pinned_with_the_host_name_for_sni_and_certificate():
+    adapter = webhooks._PinnedTLSAdapter("erp.example.test")
+    pool = adapter.poolmanager.connection_from_url("https://93.184.215.14/hook")
+    assert pool.host == "93.184.215.14"
+    assert pool.conn_kw["server_hostname"] == "erp.example.test"
+    assert pool.assert_hostname == "erp.example.test"
