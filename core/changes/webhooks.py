@@ -271,7 +271,12 @@ def deliver(delivery_id: int) -> str:
     if row is None:  # its subscription was deleted meanwhile
         return "skipped"
     db.session.refresh(row)
-    if not row.subscription.active:  # paused since it was queued: looked at again later
+    db.session.refresh(row.subscription)  # paused or its owner changed meanwhile: as now
+    owner = row.subscription.owner
+    if owner is not None:
+        db.session.refresh(owner)
+    if not row.subscription.active or owner is None or not owner.is_active:
+        # paused, or its owner disabled, since it was queued: looked at again later
         row.status = "pending"
         row.attempts -= 1  # this was no attempt
         row.next_attempt_at = now + timedelta(minutes=5)

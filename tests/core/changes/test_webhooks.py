@@ -360,3 +360,37 @@ def test_https_is_pinned_with_the_host_name_for_sni_and_certificate():
     assert pool.host == "93.184.215.14"
     assert pool.conn_kw["server_hostname"] == "erp.example.test"
     assert pool.assert_hostname == "erp.example.test"
+
+
+@pytest.mark.parametrize("stop", ["pause", "disable_owner"])
+def test_queued_deliveries_wait_while_paused_or_the_owner_is_disabled(people, api, receiver,
+                                                                      stop):
+    created = subscribe(api, receiver.url)
+    receiver.statuses = [500]  # the first attempt fails: a retry is due later
+    make_customer(people["a"])
+    relay()
+    assert len(receiver.requests) == 1
+    admin = type(people["admin"])
+    if stop == "pause":
+        db.session.execute(update(WebhookSubscription).values(active=False))
+    else:
+        db.session.execute(update(admin).where(admin.id == people["admin"].id)
+                           .values(active=False))
+    db.session.commit()
+    make_due()
+    relay()
+    assert len(receiver.requests) == 1  # the retry waits
+    row = db.session.scalar(select(WebhookDelivery))
+    assert (row.status, row.attempts) == ("pending", 1)
+    if stop == "pause":
+        db.session.execute(update(WebhookSubscription)
+                           .where(WebhookSubscription.id == created["id"]).values(active=True))
+    else:
+        db.session.execute(update(admin).where(admin.id == people["admin"].id)
+                           .values(active=True))
+    db.session.commit()
+    make_due()
+    relay()
+    assert len(receiver.requests) == 2
+    db.session.expire_all()
+    assert db.session.scalar(select(WebhookDelivery)).status == "sent"
