@@ -85,3 +85,29 @@ def test_uninstalling_a_module_deletes_its_files_unless_kept(make_app, storage_c
         assert _exists(other)  # another module's file
         installer.uninstall("demo_a", keep_files=True)
         assert _exists(other)
+
+
+def test_the_apps_page_says_how_many_files_go_and_may_keep_them(make_app, tmp_path):
+    from werkzeug.test import Client
+
+    from core.security.services import create_user
+    from core.wsgi import TandemDispatcher
+    from tests.conftest import base_config
+
+    extra = {"TANDEM_STORAGE_PATH": str(tmp_path / "files")}
+    app = make_app(modules=["demo_a"], **extra)
+    with app.app_context():
+        ctx = ServiceContext.system("cli")
+        with unit_of_work(ctx):
+            create_user(ctx, "root", roles=["admin"], password="secret-pass-1")
+            key = new_key("demo_a/widgets", "bin")
+            store_file(key, b"x", "application/octet-stream")
+    config = base_config(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path, **extra)
+    client = Client(TandemDispatcher(config=config))
+    client.post("/login", data={"username": "root", "password": "secret-pass-1"})
+    page = client.get("/admin/apps/demo_a/uninstall").get_data(as_text=True)
+    assert "demo_a：1 个文件" in page and 'name="keep_files"' in page
+    done = client.post("/admin/apps/demo_a/uninstall", data={"confirm": "yes", "keep_files": "1"})
+    assert done.status_code == 302
+    with app.app_context():
+        assert _exists(key)  # kept, as asked
