@@ -26,6 +26,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import secrets
 import socket
 import time
@@ -127,7 +128,8 @@ def _pinned_post(url: str, address: str, body: bytes,
                  headers: dict[str, str]) -> requests.Response:
     """POST ``body`` to ``url`` over a connection to ``address`` (already vetted), with the
     URL's own ``Host`` header (and, for https, SNI and certificate host name); no proxy
-    from the environment (it would resolve the name again), no redirects."""
+    from the environment (it would resolve the name again; ``REQUESTS_CA_BUNDLE`` still
+    counts), no redirects."""
     parts = urlsplit(url)
     hostname = parts.hostname or ""
     netloc = f"[{address}]" if ":" in address else address
@@ -136,6 +138,9 @@ def _pinned_post(url: str, address: str, body: bytes,
     pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
     session = requests.Session()
     session.trust_env = False
+    # the CA bundle a deployment names (an integrator's private CA) is still used
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+        "CURL_CA_BUNDLE") or True
     if parts.scheme == "https":
         session.mount("https://", _PinnedTLSAdapter(hostname))
     host = f"[{hostname}]" if ":" in hostname else hostname

@@ -394,3 +394,70 @@ def test_queued_deliveries_wait_while_paused_or_the_owner_is_disabled(people, ap
     assert len(receiver.requests) == 2
     db.session.expire_all()
     assert db.session.scalar(select(WebhookDelivery)).status == "sent"
+
+
+def _certificate(tmp_path, name: str) -> tuple[str, str]:
+    """A self-signed certificate for ``name`` (its own CA): (cert file, key file)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+def test_https_goes_to_the_vetted_address_with_the_names_sni_and_certificate(
+        people, api, receiver, monkeypatch, tmp_path):
+    import socket
+    import ssl
+
+    cert, key = _certificate(tmp_path, "erp.example.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    real = socket.getaddrinfo
+
+    def resolver(host, port, *args, **kwargs):
+        if host in ("erp.example.test", "other.example.test"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port or 0))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
+    port = receiver.server.server_address[1]
+    subscribe(api, f"https://erp.example.test:{port}/hook")
+    make_customer(people["a"])
+    relay()
+    assert len(receiver.requests) == 1
+    assert receiver.requests[0][0]["Host"] == f"erp.example.test:{port}"
+    assert names == ["erp.example.test"]  # SNI: the name, not the address
+    assert db.session.scalar(select(WebhookDelivery)).status == "sent"
+    # A name the certificate does not carry is refused (checked against the name).
+    db.session.execute(update(WebhookSubscription)
+                       .values(url=f"https://other.example.test:{port}/hook"))
+    db.session.commit()
+    make_customer(people["a"])
+    relay()
+    assert len(receiver.requests) == 1
+    failed = db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()[-1]
+    assert failed.status == "pending" and "SSLError" in failed.last_error
