@@ -30,8 +30,10 @@ from core import realtime
 from core.db import utcnow
 from core.extensions import db
 from core.security.models import User
+from core.services import AFTER_ROLLBACK
 from core.services import ServiceContext
 from core.services import current_context
+from core.services import run_after_rollback
 
 
 class AuditLog(db.Model):
@@ -242,6 +244,7 @@ def _run_after_commit(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint released: wait for the real commit
         return
     callbacks = session.info.pop("after_commit", [])
+    session.info.pop(AFTER_ROLLBACK, None)  # committed: nothing to undo
     changed = session.info.pop("changed_records", [])
     if changed:
 
@@ -256,3 +259,4 @@ def _drop_after_commit(session: Session) -> None:
         return
     session.info.pop("after_commit", None)
     session.info.pop("changed_records", None)
+    run_after_rollback(session.info.pop(AFTER_ROLLBACK, []))

@@ -120,8 +120,9 @@ def modules_upgrade(names: tuple[str, ...]) -> None:
 @click.argument("name")
 @click.option("--cascade", is_flag=True, help="Also uninstall the modules that depend on it.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--keep-files", is_flag=True, help="Keep the module's stored files (photos …).")
 @with_appcontext
-def modules_uninstall(name: str, cascade: bool, yes: bool) -> None:
+def modules_uninstall(name: str, cascade: bool, yes: bool, keep_files: bool) -> None:
     """Uninstall a module, dropping its tables after showing what will be lost."""
     try:
         plan = installer.uninstall_plan(name, cascade=cascade)
@@ -132,7 +133,8 @@ def modules_uninstall(name: str, cascade: bool, yes: bool) -> None:
         click.echo("已取消。")
         sys.exit(1)
     try:
-        installer.uninstall(name, cascade=cascade, progress=echo_progress)
+        installer.uninstall(name, cascade=cascade, progress=echo_progress,
+                            keep_files=keep_files)
     except TandemError as exc:
         fail(exc)
     click.echo(f"已卸载：{'、'.join(plan.modules)}")

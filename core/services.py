@@ -7,6 +7,7 @@ them owns the transaction through :func:`unit_of_work`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from core.security.models import User
+
+log = logging.getLogger(__name__)
 
 Source = Literal["web", "api", "bot", "job", "cli", "system"]
 
@@ -89,6 +92,25 @@ def after_commit(callback: Callable[[], None], session: Session | None = None) -
     session.info.setdefault("after_commit", []).append(callback)
 
 
+def after_rollback(callback: Callable[[], None], session: Session | None = None) -> None:
+    """Run ``callback`` if the work that registered it is rolled back: the outermost
+    transaction, or the savepoint of the nested :func:`unit_of_work` it was registered in.
+    Dropped when the outermost transaction commits. For what a transaction did outside the
+    database (a file stored): the callback undoes it, and must not use the database."""
+    session = session or db.session()
+    session.info.setdefault(AFTER_ROLLBACK, []).append(callback)
+
+
+def run_after_rollback(callbacks: list[Callable[[], None]]) -> None:
+    """Run rollback callbacks; one that fails is logged, the others still run."""
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - the rollback itself must go on
+            log.exception("a rollback callback failed")
+
+
+AFTER_ROLLBACK = "tandem_after_rollback"
 _DEPTH = "tandem_uow_depth"
 # Lists in ``session.info`` that belong to what a savepoint did: cut back when it rolls back.
 _SAVEPOINT_LISTS = ("after_commit", "changed_records", "tandem_change_buffer")
@@ -126,8 +148,11 @@ def unit_of_work(ctx: ServiceContext) -> Iterator[Session]:
         try:
             yield session
             session.commit()
+            session.info.pop(AFTER_ROLLBACK, None)
         except BaseException:
             session.rollback()
+            # also when no statement had begun a transaction (no rollback event then)
+            run_after_rollback(session.info.pop(AFTER_ROLLBACK, []))
             raise
     finally:
         session.info[_DEPTH] = depth
@@ -140,6 +165,7 @@ def _savepoint(session: Session) -> Iterator[None]:
     session.flush()
     _sqlite_begin(session)
     marks = {key: len(session.info.get(key, ())) for key in _SAVEPOINT_LISTS}
+    undo_mark = len(session.info.get(AFTER_ROLLBACK, ()))
     nested = session.begin_nested()
     try:
         yield
@@ -151,6 +177,9 @@ def _savepoint(session: Session) -> Iterator[None]:
             nested.rollback()
         for key, mark in marks.items():
             del session.info.get(key, [])[mark:]
+        undo = session.info.get(AFTER_ROLLBACK, [])
+        callbacks, undo[undo_mark:] = undo[undo_mark:], []
+        run_after_rollback(callbacks)
         raise
 
 

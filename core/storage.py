@@ -6,7 +6,10 @@
 
 Local files are served by the application after its access checks (``url`` answers None);
 S3 objects are private and handed out as signed URLs valid ``TANDEM_STORAGE_URL_SECONDS``
-(after the same checks). ``check_image`` validates an uploaded image by its content (Pillow),
+(after the same checks). Keys start with the owning module's name (``service/…``):
+:func:`store_file` stores a file for the transaction in progress (removed again if it rolls
+back) and :func:`delete_module_files` removes a module's files when it is uninstalled.
+``check_image`` validates an uploaded image by its content (Pillow),
 bounds its size and re-encodes it without its EXIF data (no GPS position leaves with it)."""
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +48,8 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
     def url(self, key: str, seconds: int = 300, filename: str | None = None) -> str | None: ...
+
+    def keys(self, prefix: str) -> Iterator[str]: ...
 
 
 def _checked(key: str) -> str:
@@ -84,6 +90,15 @@ class LocalStorage:
 
     def url(self, key: str, seconds: int = 300, filename: str | None = None) -> str | None:
         return None  # served by the application itself, after its access checks
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        """The keys under the folder ``prefix`` (``service/``)."""
+        base = self._path(prefix.strip("/"))
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.name.endswith(".part"):
+                yield path.relative_to(self.root).as_posix()
 
 
 class S3Storage:
@@ -126,6 +141,20 @@ class S3Storage:
         return self.client.generate_presigned_url("get_object", Params=params,
                                                   ExpiresIn=int(seconds))
 
+    def keys(self, prefix: str) -> Iterator[str]:
+        """The keys starting with ``prefix`` (``service/``)."""
+        from botocore.exceptions import BotoCoreError
+        from botocore.exceptions import ClientError
+
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=_checked(prefix.strip("/")) + "/")
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    yield item["Key"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"list {prefix}: {exc}") from exc
+
 
 def build_storage(config: Any, instance_path: str | Path) -> Storage:
     kind = str(config.get("TANDEM_STORAGE") or "local").lower()
@@ -163,6 +192,32 @@ def get_storage() -> Storage:
         store = build_storage(app.config, app.instance_path)
         app.extensions["tandem_storage"] = store
     return store
+
+
+def store_file(key: str, data: bytes, content_type: str) -> None:
+    """Store ``data`` at ``key`` for the transaction in progress: if it rolls back (or the
+    nested unit of work that stored it), the file is deleted again, so no file is left
+    without the row that points at it."""
+    from core.services import after_rollback
+
+    store = get_storage()
+    store.put(key, data, content_type)
+    after_rollback(lambda: store.delete(key))
+
+
+def module_files(module: str) -> int:
+    """How many stored files belong to ``module`` (its keys' first part)."""
+    return sum(1 for _ in get_storage().keys(module))
+
+
+def delete_module_files(module: str) -> int:
+    """Delete every stored file of ``module`` (uninstall); returns how many."""
+    store = get_storage()
+    removed = 0
+    for key in list(store.keys(module)):
+        store.delete(key)
+        removed += 1
+    return removed
 
 
 def url_seconds() -> int:

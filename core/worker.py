@@ -26,6 +26,7 @@ from core.jobs import enqueue_now
 from core.jobs import redis_connection
 from core.jobs import run_job
 from core.jobs.scheduler import Scheduler
+from core.jobs.scheduler import SchedulerThread
 from core.jobs.scheduler import start_worker_scheduler
 from core.requestlog import configure_logging_from_env
 from core.requestlog import new_request_id
@@ -113,15 +114,14 @@ def worker(burst: bool, queues: tuple[str, ...], no_scheduler: bool) -> None:
     )
     connection = redis_connection()
     click.echo(f"worker listening on {', '.join(names)} ({current_app.config['REDIS_URL']})")
-    scheduler_thread: tuple[Scheduler, threading.Event] | None = None
+    scheduler_thread: SchedulerThread | None = None
     if not burst and not no_scheduler:
         scheduler_thread = start_worker_scheduler(_dispatcher.current_app)
     try:
         _work(names, connection, burst)
     finally:
-        if scheduler_thread is not None:  # stop it, and give its lease up for a standby
-            scheduler_thread[1].set()
-            scheduler_thread[0].release()
+        if scheduler_thread is not None:  # stop it, then give its lease up for a standby
+            scheduler_thread.stop()
 
 
 def _work(names: list[str], connection: Any, burst: bool) -> None:

@@ -191,3 +191,6 @@ _.Staff
 _.wait_time
 _._figures  # locust event listeners
 _._write
+
+# requests: a session attribute requests reads (core.changes.webhooks: no proxy from the env)
+_.trust_env

@@ -342,7 +342,7 @@ class Listing:
         # Read while the response is sent (after this unit of work committed): the cursor
         # opens then, in the request's next transaction; ``fields`` fill from the first row.
         rows = streamed_rows(db.session, query, scalars=row_select is None, convert=cells)
-        return export_response(fields, rows, fmt, self.model.__tablename__)
+        return export_response(fields, rows, fmt, self.model.__tablename__, ctx.actor_id)
 
     # --- keyset cursors -----------------------------------------------------------------
 

@@ -15,7 +15,8 @@ A 2xx answer marks it sent; anything else (an error status, a timeout, a refused
 connection) is retried with back-off until :data:`MAX_ATTEMPTS`, then marked failed. A
 delivery claims its row before sending (pending → sending), so a job run twice sends once.
 Only ``http``/``https`` URLs are accepted (checked when saved and again before sending),
-redirects are not followed, and every request is bounded by :data:`TIMEOUT`.
+redirects are not followed, and every request is bounded by :data:`TIMEOUT`. The host is
+resolved once, checked (no address of this network) and connected to at that address.
 """
 
 from __future__ import annotations
@@ -25,16 +26,20 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import secrets
 import socket
 import time
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
 
 import requests
 from flask import current_app
 from flask_babel import gettext
+from requests.adapters import HTTPAdapter
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -79,23 +84,70 @@ def check_url(url: str) -> str:
     return url
 
 
-def private_destination(url: str) -> bool:
-    """Whether ``url``'s host resolves to an address of this network (loopback, private,
-    link-local, reserved, multicast): a subscription must not make the server probe its
-    own network (SSRF). ``TANDEM_WEBHOOK_ALLOW_PRIVATE`` allows it (an integrator inside the
-    same network; the tests' receiver on loopback). An unresolvable host is refused too."""
-    if current_app.config.get("TANDEM_WEBHOOK_ALLOW_PRIVATE"):
-        return False
+def vetted_address(url: str) -> str | None:
+    """The address to send ``url``'s deliveries to: ``url``'s host resolved once, or None
+    when it resolves to an address of this network (loopback, private, link-local,
+    reserved, multicast): a subscription must not make the server probe its own network
+    (SSRF). ``TANDEM_WEBHOOK_ALLOW_PRIVATE`` allows those (an integrator inside the same
+    network; the tests' receiver on loopback). An unresolvable host is refused too. The
+    connection goes to this very address (:func:`_pinned_post`): a second lookup could
+    answer another one (DNS rebinding)."""
+    allow_private = bool(current_app.config.get("TANDEM_WEBHOOK_ALLOW_PRIVATE"))
     host = urlsplit(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        return True
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if not address.is_global or address.is_multicast:
-            return True
-    return False
+        return None
+    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    if not addresses:
+        return None
+    if not allow_private and any(not a.is_global or a.is_multicast for a in addresses):
+        return None
+    return str(addresses[0])
+
+
+def private_destination(url: str) -> bool:
+    """Whether ``url`` may not be posted to (see :func:`vetted_address`)."""
+    return vetted_address(url) is None
+
+
+class _PinnedTLSAdapter(HTTPAdapter):
+    """HTTPS to a vetted address: SNI and the certificate's check use the URL's host name."""
+
+    def __init__(self, hostname: str) -> None:
+        self._hostname = hostname
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["server_hostname"] = self._hostname
+        kwargs["assert_hostname"] = self._hostname
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _pinned_post(url: str, address: str, body: bytes,
+                 headers: dict[str, str]) -> requests.Response:
+    """POST ``body`` to ``url`` over a connection to ``address`` (already vetted), with the
+    URL's own ``Host`` header (and, for https, SNI and certificate host name); no proxy
+    from the environment (it would resolve the name again; ``REQUESTS_CA_BUNDLE`` still
+    counts), no redirects."""
+    parts = urlsplit(url)
+    hostname = parts.hostname or ""
+    netloc = f"[{address}]" if ":" in address else address
+    if parts.port:
+        netloc += f":{parts.port}"
+    pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    session = requests.Session()
+    session.trust_env = False
+    # the CA bundle a deployment names (an integrator's private CA) is still used
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+        "CURL_CA_BUNDLE") or True
+    if parts.scheme == "https":
+        session.mount("https://", _PinnedTLSAdapter(hostname))
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    headers = {**headers, "Host": host + (f":{parts.port}" if parts.port else "")}
+    with session:
+        return session.post(pinned, data=body, headers=headers, timeout=TIMEOUT,
+                            allow_redirects=False, stream=True)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -224,7 +276,12 @@ def deliver(delivery_id: int) -> str:
     if row is None:  # its subscription was deleted meanwhile
         return "skipped"
     db.session.refresh(row)
-    if not row.subscription.active:  # paused since it was queued: looked at again later
+    db.session.refresh(row.subscription)  # paused or its owner changed meanwhile: as now
+    owner = row.subscription.owner
+    if owner is not None:
+        db.session.refresh(owner)
+    if not row.subscription.active or owner is None or not owner.is_active:
+        # paused, or its owner disabled, since it was queued: looked at again later
         row.status = "pending"
         row.attempts -= 1  # this was no attempt
         row.next_attempt_at = now + timedelta(minutes=5)
@@ -254,7 +311,8 @@ def _post(subscription: WebhookSubscription, row: WebhookDelivery) -> tuple[str 
         url = check_url(subscription.url)
     except ValidationError as exc:
         return exc.message, None
-    if private_destination(url):
+    address = vetted_address(url)
+    if address is None:
         return "refused: the address is not a public one (TANDEM_WEBHOOK_ALLOW_PRIVATE)", None
     body = json.dumps(row.payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
@@ -265,8 +323,7 @@ def _post(subscription: WebhookSubscription, row: WebhookDelivery) -> tuple[str 
                "X-Tandem-Timestamp": timestamp,
                "X-Tandem-Signature": sign(subscription.secret, timestamp, body)}
     try:
-        with requests.post(url, data=body, headers=headers, timeout=TIMEOUT,
-                           allow_redirects=False, stream=True) as response:
+        with _pinned_post(url, address, body, headers) as response:
             if 200 <= response.status_code < 300:
                 return None, response.status_code
             return f"HTTP {response.status_code}", response.status_code

@@ -7,7 +7,8 @@ host) stops renewing; when its lease expires another takes it over and catches u
 since the **cursor** the last holder wrote (bounded by ``CATCH_UP``). Each slot is enqueued
 once: a ``SET NX`` key per (job, slot) guards it even when two schedulers overlap (a paused
 holder waking up after its lease expired). A slot whose enqueue fails (Redis down) is
-released and retried on the next tick.
+released and retried on the next tick; its claim expires with the lease until the enqueue
+succeeded, so a claim that could not be released (Redis dropped mid-tick) lapses.
 
 Embedded mode (no Redis) runs one scheduler in the web process (``manage.py run``) or in
 ``manage.py scheduler``; jobs then run in that process.
@@ -106,21 +107,38 @@ class Scheduler:
 
     # ----------------------------------------------------------------------------- the slots
     def _claim(self, app: Flask, name: str, slot: datetime) -> bool:
+        """Take ``slot`` of job ``name`` for this tick. With Redis the claim is a ``SET NX``
+        key that expires with the lease until the job is enqueued (:meth:`_confirm`): when
+        Redis drops between the claim and the enqueue, and the claim cannot be released,
+        it lapses and a later tick (this scheduler or a standby) runs the slot."""
         key = (name, slot.isoformat())
+        if key in self._seen:  # enqueued by this scheduler (its confirmation may have failed)
+            return False
         if app.config.get("REDIS_URL"):
             return bool(redis_connection(app).set(
-                SLOT_KEY.format(name=name, slot=slot.isoformat()), 1, nx=True, ex=86400))
-        if key in self._seen:
-            return False
+                SLOT_KEY.format(name=name, slot=slot.isoformat()), "claimed", nx=True,
+                ex=max(1, int(self.lease_seconds(app)))))
         self._seen.add(key)
         return True
+
+    def _confirm(self, app: Flask, name: str, slot: datetime) -> None:
+        """The slot's job is enqueued: its claim is kept a day (never enqueued twice)."""
+        if not app.config.get("REDIS_URL"):
+            return
+        self._seen.add((name, slot.isoformat()))  # whatever Redis does now, not again here
+        try:
+            redis_connection(app).set(SLOT_KEY.format(name=name, slot=slot.isoformat()),
+                                      "enqueued", ex=86400)
+        except Exception:  # noqa: BLE001 - Redis dropped after the enqueue
+            log.warning("could not confirm the slot %s of %s", slot, name)
 
     def _unclaim(self, app: Flask, name: str, slot: datetime) -> None:
         if app.config.get("REDIS_URL"):
             try:
                 redis_connection(app).delete(SLOT_KEY.format(name=name, slot=slot.isoformat()))
-            except Exception:  # noqa: BLE001 - Redis down: the key expires in a day
-                log.warning("could not release the slot %s of %s", slot, name)
+            except Exception:  # noqa: BLE001 - Redis down: the claim lapses with the lease
+                log.warning("could not release the slot %s of %s; it lapses in %s s",
+                            slot, name, self.lease_seconds(app))
         else:
             self._seen.discard((name, slot.isoformat()))
 
@@ -148,6 +166,7 @@ class Scheduler:
                         if not self._claim(app, spec.name, slot):
                             continue
                         if enqueue_now(spec.name) or not redis_mode:
+                            self._confirm(app, spec.name, slot)
                             started.append(spec.name)
                         else:  # not queued: the slot stays open for the next tick
                             self._unclaim(app, spec.name, slot)
@@ -195,19 +214,44 @@ def start_embedded_scheduler(dispatcher: Any) -> threading.Thread | None:
     return thread
 
 
-def start_worker_scheduler(app_provider: Any) -> tuple[Scheduler, threading.Event]:
+class SchedulerThread:
+    """The scheduler thread of ``manage.py worker``: :meth:`stop` ends it cleanly."""
+
+    def __init__(self, scheduler: Scheduler, thread: threading.Thread,
+                 stop_event: threading.Event) -> None:
+        self.scheduler = scheduler
+        self.thread = thread
+        self.stop_event = stop_event
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the thread, wait for a tick in progress, then give the lease up (so a
+        standby takes over at once). The lease is given up only once no tick can run any
+        more: released earlier, a standby would take it while this tick still enqueues (two
+        schedulers). A tick still running after ``timeout`` keeps the lease, which then
+        expires; returns whether the thread ended."""
+        self.stop_event.set()
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            log.warning("scheduler thread still busy after %s s; its lease will expire", timeout)
+            return False
+        self.scheduler.release()  # run_forever released it already; a no-op then
+        return True
+
+
+def start_worker_scheduler(app_provider: Any) -> SchedulerThread:
     """The scheduler thread of ``manage.py worker`` (``app_provider``: the current app);
-    set the event to stop it."""
+    :meth:`SchedulerThread.stop` stops it."""
     scheduler = Scheduler(app_provider)
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run_forever, kwargs={"stop": stop},
                               name="tandem-scheduler", daemon=True)
     thread.start()
-    return scheduler, stop
+    return SchedulerThread(scheduler, thread, stop)
 
 
 __all__ = [
     "Scheduler",
+    "SchedulerThread",
     "due",
     "start_embedded_scheduler",
     "start_worker_scheduler",

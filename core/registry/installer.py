@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -38,7 +39,11 @@ from core.security.models import RolePermission
 from core.services import ServiceContext
 from core.services import unit_of_work
 from core.settings import SettingValue
+from core.storage import StorageError
+from core.storage import delete_module_files
+from core.storage import module_files
 
+log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 
@@ -106,6 +111,8 @@ class UninstallPlan:
     tables: dict[str, int]  # table -> rows that will be dropped
     # core table -> its rows about the modules' records that go too (audit, comments …)
     history: dict[str, int] = field(default_factory=dict)
+    # module -> its stored files (uploaded photos …), deleted too unless kept; -1: unknown
+    files: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
         lines = [_("将卸载：%(modules)s", modules=_("、").join(self.modules))]
@@ -120,6 +127,12 @@ class UninstallPlan:
             lines.append(_("这些记录的历史（审计日志、备注、通知等）也将删除："))
             lines += ["  " + _("%(table)s：%(rows)s 行", table=t, rows=n)
                       for t, n in sorted(history.items())]
+        files = {m: n for m, n in self.files.items() if n}
+        if files:
+            lines.append(_("这些模块存储的文件（照片等）也将删除："))
+            lines += ["  " + (_("%(module)s：%(n)s 个文件", module=m, n=n) if n > 0 else
+                              _("%(module)s：文件数未知（存储不可用）", module=m))
+                      for m, n in sorted(files.items())]
         return "\n".join(lines)
 
 
@@ -258,7 +271,18 @@ def uninstall_plan(name: str, *, cascade: bool = False) -> UninstallPlan:
                     tables[table] = db.session.scalar(select(func.count()).select_from(tbl))
                 else:
                     tables[table] = -1
-    return UninstallPlan(order, tables, _history_counts(order))
+    return UninstallPlan(order, tables, _history_counts(order), _file_counts(order))
+
+
+def _file_counts(modules: list[str]) -> dict[str, int]:
+    """Each module's stored files (-1 when the store cannot be read now)."""
+    counts: dict[str, int] = {}
+    for module in modules:
+        try:
+            counts[module] = module_files(module)
+        except StorageError:
+            counts[module] = -1
+    return counts
 
 
 def _history_counts(modules: list[str]) -> dict[str, int]:
@@ -282,7 +306,10 @@ def uninstall(
     cascade: bool = False,
     progress: Progress = _noop,
     ctx: ServiceContext | None = None,
+    keep_files: bool = False,
 ) -> UninstallPlan:
+    """Uninstall ``name`` (and, with ``cascade``, what depends on it): its tables, core rows
+    about its records and, unless ``keep_files``, its stored files go."""
     plan = uninstall_plan(name, cascade=cascade)
     registry = _registry()
     ctx = ctx or ServiceContext.system("cli")
@@ -303,9 +330,23 @@ def uninstall(
         row.installed_version = None
         row.demo = False
         db.session.commit()
+        if not keep_files:
+            _delete_files(module, progress)
         registry.hook.module_uninstalled(name=module, ctx=ctx)
     bump_registry_version()
     return plan
+
+
+def _delete_files(module: str, progress: Progress) -> None:
+    """The module's stored files (its rows are gone: nothing points at them any more)."""
+    try:
+        removed = delete_module_files(module)
+    except StorageError as exc:  # the store is down: the module is uninstalled all the same
+        log.warning("could not delete the stored files of %s: %s", module, exc)
+        progress(_("无法删除 %(module)s 存储的文件：%(error)s", module=module, error=str(exc)))
+        return
+    if removed:
+        progress(_("已删除 %(module)s 存储的 %(n)s 个文件", module=module, n=removed))
 
 
 def _cleanup_core_rows(module: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON
+from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
 from sqlalchemy import Integer
 from sqlalchemy import String
@@ -35,4 +36,6 @@ class CoreState(db.Model):
     __tablename__ = "core_state"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[int] = mapped_column(Integer, default=0)
+    # 64-bit: ``changes_pruned_upto`` is a change-event id (core_0006)
+    value: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"),
+                                       default=0)

@@ -57,7 +57,8 @@ def app_uninstall(name: str):  # noqa: ANN201
         return redirect(url_for("core_admin.apps"))
     if request.method == "POST" and request.form.get("confirm") == "yes":
         try:
-            installer.uninstall(name, cascade=cascade, ctx=web_ctx())
+            installer.uninstall(name, cascade=cascade, ctx=web_ctx(),
+                                keep_files=bool(request.form.get("keep_files")))
             flash(_("已卸载：%(modules)s", modules=_("、").join(plan.modules)), "success")
         except TandemError as exc:
             flash(exc.message, "danger")

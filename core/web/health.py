@@ -3,7 +3,8 @@
 - ``/healthz``: the process answers (no database, no Redis): restart it when this fails.
 - ``/readyz``: the database and Redis (when ``REDIS_URL`` is set) answer, and the database's
   migrations of core and of every installed module are at head: send it traffic only then.
-  503 with a JSON reason otherwise.
+  503 with a JSON reason otherwise: ``problems`` (what failed, by kind: for machines) and
+  ``message`` (the same in words, in the installation's language: for the person on call).
 
 Both are public, exempt from CSRF (GET only) and from rate limits, and skip the per-request
 state read (``core.web.request_state``), so a dead database cannot hang ``/healthz``.
@@ -18,6 +19,7 @@ from flask import Blueprint
 from flask import Flask
 from flask import current_app
 from flask import jsonify
+from flask_babel import gettext
 from sqlalchemy import text
 
 from core import hooks
@@ -59,12 +61,20 @@ def readyz() -> Any:
         if missing:
             problems["migrations"] = "not at head: " + ", ".join(sorted(missing))
     if problems:
-        response = jsonify(status="unavailable", problems=problems)
+        words = _problem_words()
+        message = gettext("；").join(words[name] for name in problems)
+        response = jsonify(status="unavailable", problems=problems, message=message)
         response.status_code = 503
     else:
         response = jsonify(status="ready")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _problem_words() -> dict[str, str]:
+    return {"database": gettext("数据库无法连接"),
+            "redis": gettext("Redis 无法连接"),
+            "migrations": gettext("数据库结构不是最新版本（需要执行迁移）")}
 
 
 def _short(exc: BaseException) -> str:

@@ -427,7 +427,7 @@ class ListView:
 
         rows = streamed_rows(db.session, self._page_select(ctx, self._ordered(stmt, sort)),
                              scalars=self.row_select is None, convert=cells)
-        return export_response(header, rows, fmt, self.model.__tablename__)
+        return export_response(header, rows, fmt, self.model.__tablename__, ctx.actor_id)
 
 
 def _translator() -> Callable[[Any], str]:

@@ -7,11 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
-from sqlalchemy import select
-
-from core.errors import ValidationError
-from core.extensions import db
 from core.imports import ImportColumn
 from core.imports import ImportKind
 from core.imports import per_row
@@ -19,7 +14,7 @@ from core.services import ServiceContext
 from modules.crm.models.customer import CUSTOMER_LEVELS
 from modules.crm.models.customer import CUSTOMER_SOURCES
 from modules.crm.models.customer import CUSTOMER_TYPES
-from modules.crm.models.customer import Customer
+from modules.crm.queries import customers_by_name
 from modules.crm.services.contacts import add_contact
 from modules.crm.services.customers import create_customer
 
@@ -72,28 +67,15 @@ def _import_customers(ctx: ServiceContext, rows: list, dry_run: bool) -> Any:
     return per_row(ctx, rows, dry_run, CUSTOMERS, _customer)
 
 
-def _visible_customer_ids(ctx: ServiceContext, names: set[str]) -> dict[str, list[int]]:
-    found: dict[str, list[int]] = {}
-    for cid, name in db.session.execute(ctx.scoped(
-            select(Customer.id, Customer.customer_name)
-            .where(Customer.customer_name.in_(names)), Customer)):
-        found.setdefault(name, []).append(cid)
-    return found
-
-
 def _import_contacts(ctx: ServiceContext, rows: list, dry_run: bool) -> Any:
     ctx.require("crm.contact.create")
-    ids = _visible_customer_ids(ctx, {str(d["customer_name"]) for _n, d in rows})
+    customers = customers_by_name(ctx, (d["customer_name"] for _n, d in rows))
 
     def create(ctx: ServiceContext, data: dict[str, Any]) -> Any:
-        matches = ids.get(str(data["customer_name"]), [])
-        if len(matches) != 1:
-            message = _("找不到客户“%(name)s”", name=data["customer_name"]) if not matches \
-                else _("有多个客户名为“%(name)s”", name=data["customer_name"])
-            raise ValidationError(message, fields={"customer_name": message})
+        customer_id = customers.only(data["customer_name"])
         values = _text({k: v for k, v in data.items() if k != "customer_name"})
         values["is_primary"] = data.get("is_primary") == "1"
-        return add_contact(ctx, matches[0], values)
+        return add_contact(ctx, customer_id, values)
 
     return per_row(ctx, rows, dry_run, CONTACTS, create)
 

@@ -8,7 +8,10 @@ to be the actor's (or the team's) and not in the pool (:func:`check_writable`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
@@ -31,6 +34,7 @@ from core import hooks
 from core.errors import NotFoundError
 from core.errors import PermissionDenied
 from core.errors import UserError
+from core.errors import ValidationError
 from core.extensions import db
 from core.security.models import User
 from core.security.ownership import assignable_ids
@@ -59,6 +63,52 @@ def customer_select(ctx: ServiceContext, *columns: Any) -> Select:
     ctx.require("crm.customer.read")
     stmt = select(*columns) if columns else select(Customer)
     return ctx.scoped(stmt, Customer)
+
+
+NAME_CHUNK = 1000  # names looked up per query
+
+
+@dataclass
+class CustomersByName:
+    """Customers the actor sees, found by their exact names (imports: "客户名称" columns).
+    ``ids``: name → the ids of the customers of that name; ``rows``: id → the row (its id,
+    name and the extra columns asked for)."""
+
+    ids: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+    rows: dict[int, Any] = dataclasses.field(default_factory=dict)
+
+    def problem(self, name: Any) -> str | None:
+        """Why ``name`` names no single customer (in the reader's language), or None."""
+        matches = self.ids.get(str(name), [])
+        if not matches:
+            return _("找不到客户“%(name)s”", name=name)
+        if len(matches) > 1:
+            return _("有多个客户名为“%(name)s”", name=name)
+        return None
+
+    def only(self, name: Any) -> int:
+        """The id of the one customer named ``name``, else a :class:`ValidationError` on
+        the ``customer_name`` field."""
+        message = self.problem(name)
+        if message is not None:
+            raise ValidationError(message, fields={"customer_name": message})
+        return self.ids[str(name)][0]
+
+
+def customers_by_name(ctx: ServiceContext, names: Iterable[Any],
+                      *columns: Any) -> CustomersByName:
+    """:class:`CustomersByName` for ``names``, through the record rules: a customer the
+    actor may not see is not found (one query per ``NAME_CHUNK`` names)."""
+    wanted = sorted({str(n) for n in names if n is not None and str(n)})
+    found = CustomersByName()
+    for start in range(0, len(wanted), NAME_CHUNK):
+        part = wanted[start:start + NAME_CHUNK]
+        for row in db.session.execute(ctx.scoped(
+                select(Customer.id, Customer.customer_name, *columns)
+                .where(Customer.customer_name.in_(part)), Customer)):
+            found.rows[row.id] = row
+            found.ids.setdefault(row.customer_name, []).append(row.id)
+    return found
 
 
 def can_see(ctx: ServiceContext, customer_id: int) -> bool:

@@ -9,15 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from core.errors import ValidationError
-from core.extensions import db
 from core.imports import ImportColumn
 from core.imports import ImportKind
 from core.imports import per_row
 from core.services import ServiceContext
-from modules.crm.models.customer import Customer
+from modules.crm.queries import customers_by_name
 from modules.equipment.services.equipment import register_unit
 
 COLUMNS = (
@@ -48,21 +46,12 @@ def parse_date(value: Any, field: str) -> date | None:
 
 def _import(ctx: ServiceContext, rows: list, dry_run: bool) -> Any:
     ctx.require("equipment.equipment.write")
-    names = {str(d["customer_name"]) for _n, d in rows}
-    ids: dict[str, list[int]] = {}
-    for cid, name in db.session.execute(ctx.scoped(
-            select(Customer.id, Customer.customer_name)
-            .where(Customer.customer_name.in_(names)), Customer)):
-        ids.setdefault(name, []).append(cid)
+    customers = customers_by_name(ctx, (d["customer_name"] for _n, d in rows))
 
     def create(ctx: ServiceContext, data: dict[str, Any]) -> Any:
-        matches = ids.get(str(data["customer_name"]), [])
-        if len(matches) != 1:
-            message = _("找不到客户“%(name)s”", name=data["customer_name"]) if not matches \
-                else _("有多个客户名为“%(name)s”", name=data["customer_name"])
-            raise ValidationError(message, fields={"customer_name": message})
+        customer_id = customers.only(data["customer_name"])
         values = {k: v for k, v in data.items() if k != "customer_name"}
-        values["customer_id"] = matches[0]
+        values["customer_id"] = customer_id
         values["install_date"] = parse_date(data.get("install_date"), "install_date")
         values["serial_number"] = str(data["serial_number"])
         return register_unit(ctx, values)

@@ -12,7 +12,9 @@ Definitions (also shown on the pages):
   in hours, over the failures resolved: a ticket's ``created_at`` → ``resolved_at``; a
   maintenance record's creation (the fault report) → its maintenance date, in whole days;
 - for a model (brand + model), the operating time and failures of all its units add up:
-  MTBF = Σ operating days / Σ failures, MTTR = the mean over all its resolved failures.
+  MTBF = Σ operating days / Σ failures, MTTR = the mean over all its resolved failures. A
+  unit without an install date has no known operating time: its failures count (failures,
+  MTTR) but not in the MTBF, which would otherwise divide the other units' days by them.
 
 :func:`compute` is the pure arithmetic; :func:`unit_reliability` and
 :func:`model_reliability` read what it needs in a fixed number of queries (two for a model
@@ -66,8 +68,10 @@ def repair_hours(reported: date | datetime | None,
     return max((end - start).days, 0) * 24.0
 
 
-def compute(spans: Iterable[Span], failures: Iterable[Failure], on: date) -> Reliability:
-    """MTBF and MTTR of a unit or a set of units (see the module's docstring)."""
+def compute(spans: Iterable[Span], failures: Iterable[Failure], on: date, *,
+            undated_failures: int = 0) -> Reliability:
+    """MTBF and MTTR of a unit or a set of units (see the module's docstring);
+    ``undated_failures`` of ``failures`` are of units without an install date (no MTBF)."""
     units = days = 0
     for installed, ended, count in spans:
         units += count
@@ -81,8 +85,9 @@ def compute(spans: Iterable[Span], failures: Iterable[Failure], on: date) -> Rel
         if spent is not None:
             resolved += 1
             hours += spent
+    dated = n - undated_failures  # failures of units with a known operating time
     return Reliability(units=units, operating_days=days, failures=n, resolved=resolved,
-                       mtbf_days=days / n if n and days else None,  # no install date: no MTBF
+                       mtbf_days=days / dated if dated > 0 and days else None,
                        mttr_hours=hours / resolved if resolved else None)
 
 
@@ -145,13 +150,18 @@ def model_reliability(ctx: ServiceContext, on: date, *,
             .group_by(Equipment.brand, Equipment.model, Equipment.install_date, ended)):
         spans.setdefault((row[0], row[1]), []).append((row[2], row[3], row[4]))
     failures: dict[tuple[Any, Any], list[Failure]] = {}
+    undated: dict[tuple[Any, Any], int] = {}
     found = repairs(ids).subquery()
     columns = list(found.c)
     for row in db.session.execute(
-            select(Equipment.brand, Equipment.model, columns[1], columns[2])
+            select(Equipment.brand, Equipment.model, columns[1], columns[2],
+                   Equipment.install_date.is_(None))
             .join_from(found, Equipment, Equipment.id == columns[0])):
         failures.setdefault((row[0], row[1]), []).append((row[2], row[3]))
-    out = [ModelReliability(key[0], key[1], compute(value, failures.get(key, ()), on))
+        if row[4]:
+            undated[row[0], row[1]] = undated.get((row[0], row[1]), 0) + 1
+    out = [ModelReliability(key[0], key[1], compute(value, failures.get(key, ()), on,
+                                                    undated_failures=undated.get(key, 0)))
            for key, value in spans.items()]
     out.sort(key=lambda m: (-m.stats.failures, m.brand or "", m.model or ""))
     return out

@@ -41,6 +41,7 @@ from core.security.permissions import has_permission
 from core.services import ServiceContext
 from core.settings import get_setting
 from modules.crm.models.customer import Customer
+from modules.crm.queries import customers_by_name
 from modules.equipment.models import Equipment
 from modules.sales.models import OPEN_STATUSES as ORDER_OPEN_STATUSES
 from modules.sales.models import Order
@@ -150,15 +151,11 @@ def _match(ctx: ServiceContext, wanted: list[tuple[int, dict[str, Any]]],
         for eq in db.session.execute(ctx.scoped(
                 select(*_EQ_COLUMNS).where(Equipment.serial_number.in_(part)), Equipment)):
             by_serial.setdefault(eq.serial_number, []).append(eq)
-    customers: dict[int, Any] = {}
-    by_name: dict[str, list[int]] = {}
     cust_cols = (Customer.id, Customer.customer_name, Customer.customer_level,
                  Customer.phone, Customer.address)
-    for part in _chunks(names):
-        for c in db.session.execute(ctx.scoped(
-                select(*cust_cols).where(Customer.customer_name.in_(part)), Customer)):
-            customers[c.id] = c
-            by_name.setdefault(c.customer_name, []).append(c.id)
+    named = customers_by_name(ctx, names, *cust_cols[2:])
+    customers: dict[int, Any] = dict(named.rows)
+    by_name = named.ids
     missing = sorted({eq.customer_id for eqs in by_serial.values() for eq in eqs} - set(customers))
     for part in _chunks(missing):
         for c in db.session.execute(ctx.scoped(
@@ -190,11 +187,9 @@ def _match(ctx: ServiceContext, wanted: list[tuple[int, dict[str, Any]]],
                 eq = found[0]
         else:
             ids = by_name.get(data["customer_name"], [])
-            if not ids:
-                problem = ("customer_name", _("找不到客户“%(name)s”", name=data["customer_name"]))
-            elif len(ids) > 1:
-                problem = ("customer_name", _("有多个客户名为“%(name)s”",
-                                              name=data["customer_name"]))
+            wrong_name = named.problem(data["customer_name"])
+            if wrong_name is not None:
+                problem = ("customer_name", wrong_name)
             else:
                 found = by_place.get((ids[0], data["location"]), [])
                 if not found:

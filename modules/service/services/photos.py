@@ -25,6 +25,7 @@ from core.storage import BadImage
 from core.storage import check_image
 from core.storage import get_storage
 from core.storage import new_key
+from core.storage import store_file
 from modules.service.models import PHOTO_PHASES
 from modules.service.models import Ticket
 from modules.service.models import TicketPhoto
@@ -91,7 +92,7 @@ def add_photo(ctx: ServiceContext, ref: Any, data: bytes, phase: str = "other",
                         uploaded_by_id=ctx.actor_id, source=ctx.source, created_at=ctx.now)
     db.session.add(photo)
     db.session.flush()
-    get_storage().put(key, image.data, image.content_type)
+    store_file(key, image.data, image.content_type)  # deleted again if this rolls back
     log_action(ctx, ticket, "photo", caption or _(PHOTO_PHASES[phase]),
                data={"photo_id": photo.id, "phase": phase})
     return photo

@@ -290,3 +290,174 @@ def test_the_relay_stops_at_its_time_budget_and_the_rest_goes_next_run(people, a
     relay()
     assert len(receiver.requests) == 2
     assert db.session.scalar(select(WebhookDelivery)).status == "sent"
+
+
+def test_a_subscription_whose_owner_is_disabled_gets_nothing(people, api, receiver):
+    subscribe(api, receiver.url)
+    make_customer(people["a"])
+    db.session.execute(update(type(people["admin"])).where(
+        type(people["admin"]).id == people["admin"].id).values(active=False))
+    db.session.commit()
+    relay()
+    assert receiver.requests == []
+    assert db.session.scalar(select(WebhookDelivery)) is None  # waits for an active owner
+
+
+def test_the_connection_goes_to_the_vetted_address_not_a_rebound_one(people, api, app,
+                                                                      monkeypatch):
+    """DNS rebinding: the name answers a public address to the check and 127.0.0.1 after;
+    the delivery must not reach the loopback receiver (the name is resolved once)."""
+    import socket
+
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "hooks.rebind.test":
+            return real(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = "93.184.215.14" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 0))]
+
+    loopback = Receiver()
+    try:
+        port = loopback.server.server_address[1]
+        subscribe(api, f"http://hooks.rebind.test:{port}/hook")
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        monkeypatch.setattr(webhooks, "TIMEOUT", (0.5, 0.5))
+        make_customer(people["a"])
+        relay()
+    finally:
+        loopback.close()
+    assert loopback.requests == []  # never sent to the rebound loopback address
+    assert lookups == ["hooks.rebind.test"]
+    row = db.session.scalar(select(WebhookDelivery))
+    assert row.status == "pending" and row.last_error  # the public address did not answer
+
+
+def test_a_pinned_delivery_carries_the_urls_host_header(people, api, receiver, monkeypatch):
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolver(host, port, *args, **kwargs):
+        if host == "erp.example.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port or 0))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    port = receiver.server.server_address[1]
+    subscribe(api, f"http://erp.example.test:{port}/hook")
+    make_customer(people["a"])
+    relay()
+    assert len(receiver.requests) == 1
+    assert receiver.requests[0][0]["Host"] == f"erp.example.test:{port}"
+
+
+def test_https_is_pinned_with_the_host_name_for_sni_and_certificate():
+    adapter = webhooks._PinnedTLSAdapter("erp.example.test")
+    pool = adapter.poolmanager.connection_from_url("https://93.184.215.14/hook")
+    assert pool.host == "93.184.215.14"
+    assert pool.conn_kw["server_hostname"] == "erp.example.test"
+    assert pool.assert_hostname == "erp.example.test"
+
+
+@pytest.mark.parametrize("stop", ["pause", "disable_owner"])
+def test_queued_deliveries_wait_while_paused_or_the_owner_is_disabled(people, api, receiver,
+                                                                      stop):
+    created = subscribe(api, receiver.url)
+    receiver.statuses = [500]  # the first attempt fails: a retry is due later
+    make_customer(people["a"])
+    relay()
+    assert len(receiver.requests) == 1
+    admin = type(people["admin"])
+    if stop == "pause":
+        db.session.execute(update(WebhookSubscription).values(active=False))
+    else:
+        db.session.execute(update(admin).where(admin.id == people["admin"].id)
+                           .values(active=False))
+    db.session.commit()
+    make_due()
+    relay()
+    assert len(receiver.requests) == 1  # the retry waits
+    row = db.session.scalar(select(WebhookDelivery))
+    assert (row.status, row.attempts) == ("pending", 1)
+    if stop == "pause":
+        db.session.execute(update(WebhookSubscription)
+                           .where(WebhookSubscription.id == created["id"]).values(active=True))
+    else:
+        db.session.execute(update(admin).where(admin.id == people["admin"].id)
+                           .values(active=True))
+    db.session.commit()
+    make_due()
+    relay()
+    assert len(receiver.requests) == 2
+    db.session.expire_all()
+    assert db.session.scalar(select(WebhookDelivery)).status == "sent"
+
+
+def _certificate(tmp_path, name: str) -> tuple[str, str]:
+    """A self-signed certificate for ``name`` (its own CA): (cert file, key file)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+def test_https_goes_to_the_vetted_address_with_the_names_sni_and_certificate(
+        people, api, receiver, monkeypatch, tmp_path):
+    import socket
+    import ssl
+
+    cert, key = _certificate(tmp_path, "erp.example.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    real = socket.getaddrinfo
+
+    def resolver(host, port, *args, **kwargs):
+        if host in ("erp.example.test", "other.example.test"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port or 0))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
+    port = receiver.server.server_address[1]
+    subscribe(api, f"https://erp.example.test:{port}/hook")
+    make_customer(people["a"])
+    relay()
+    assert len(receiver.requests) == 1
+    assert receiver.requests[0][0]["Host"] == f"erp.example.test:{port}"
+    assert names == ["erp.example.test"]  # SNI: the name, not the address
+    assert db.session.scalar(select(WebhookDelivery)).status == "sent"
+    # A name the certificate does not carry is refused (checked against the name).
+    db.session.execute(update(WebhookSubscription)
+                       .values(url=f"https://other.example.test:{port}/hook"))
+    db.session.commit()
+    make_customer(people["a"])
+    relay()
+    assert len(receiver.requests) == 1
+    failed = db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()[-1]
+    assert failed.status == "pending" and "SSLError" in failed.last_error

@@ -103,3 +103,37 @@ def test_a_takeover_catches_up_at_most_an_hour(rq_app):
     scheduler = Scheduler(lambda: rq_app, lease=30)
     scheduler._last = BASE  # nobody scheduled for three hours
     assert len(_ticks(scheduler, _at(180))) == 12  # the last hour's slots, every 5 minutes
+
+
+class _DroppingRedis:
+    """A Redis connection that drops after the slot's claim: what the scheduler sends next
+    (the enqueue, the claim's release) fails; the server keeps its data."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    def __getattr__(self, name):
+        if name in ("delete", "expire"):
+            def dropped(*args, **kwargs):
+                import redis
+
+                raise redis.exceptions.ConnectionError("Connection reset by peer")
+            return dropped
+        return getattr(self.real, name)
+
+
+def test_a_slot_claimed_when_redis_dropped_mid_tick_runs_later(rq_app, monkeypatch):
+    import core.jobs.scheduler as scheduler_module
+
+    scheduler = Scheduler(lambda: rq_app, lease=1)
+    scheduler._last = BASE
+    real = scheduler_module.redis_connection
+    monkeypatch.setattr(scheduler_module, "redis_connection",
+                        lambda app=None: _DroppingRedis(real(app)))
+    monkeypatch.setattr(scheduler_module, "enqueue_now", lambda name, *a, **k: False)
+    assert _ticks(scheduler, _at(6)) == []  # claimed 00:05, the enqueue and release failed
+    monkeypatch.undo()  # Redis is back
+    time.sleep(1.3)  # the claim lapses with the lease
+    assert _ticks(scheduler, _at(7)) == ["demo_a.tick"]  # the 00:05 slot, once
+    assert _ticks(scheduler, _at(8)) == []
+    assert _queued(rq_app).count("demo_a.tick") == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import socket
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy import text
 
@@ -61,40 +62,53 @@ def test_readyz_answers_503_when_a_migration_is_missing(app_ctx):
         response = app_ctx.test_client().get("/readyz")
         assert response.status_code == 503
         assert head in response.json["problems"]["migrations"]
+        assert response.json["message"] == "数据库结构不是最新版本（需要执行迁移）"
     finally:
         with db.engine.begin() as conn:
             conn.execute(update, {"new": head, "old": parent})
     assert app_ctx.test_client().get("/readyz").status_code == 200
 
 
-def test_readyz_answers_503_when_redis_is_down(app, instance_dir):
+WORDS = {
+    "zh": {"database": "数据库无法连接", "redis": "Redis 无法连接"},
+    "en": {"database": "The database cannot be reached", "redis": "Redis cannot be reached"},
+}
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_readyz_answers_503_when_redis_is_down(app, instance_dir, locale):
     down = create_app(base_config(app.config["SQLALCHEMY_DATABASE_URI"], instance_dir,
-                                  REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0"))
+                                  REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0",
+                                  BABEL_DEFAULT_LOCALE=locale))
     try:
         response = down.test_client().get("/readyz")
         assert response.status_code == 503
         assert response.json["status"] == "unavailable"
         assert set(response.json["problems"]) == {"redis"}
+        assert response.json["message"] == WORDS[locale]["redis"]
         assert down.test_client().get("/healthz").status_code == 200
     finally:
         with down.app_context():
             db.engine.dispose()
 
 
-def test_readyz_answers_503_when_the_database_is_down(instance_dir, tmp_path):
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_readyz_answers_503_when_the_database_is_down(instance_dir, tmp_path, locale):
     from tests.conftest import backend
 
     if backend() == "postgresql":
         url = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/nowhere"
     else:
         url = f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite'}"
-    down = create_app(base_config(url, instance_dir))
+    down = create_app(base_config(url, instance_dir, BABEL_DEFAULT_LOCALE=locale))
     try:
         client = down.test_client()
         assert client.get("/healthz").status_code == 200
         response = client.get("/readyz")
         assert response.status_code == 503
         assert set(response.json["problems"]) == {"database"}
+        assert response.json["message"] == WORDS[locale]["database"]
+        assert "127.0.0.1" not in response.get_data(as_text=True)  # no address to strangers
     finally:
         with down.app_context():
             db.engine.dispose()

@@ -85,3 +85,64 @@ def test_api_list_export_keeps_filters_record_rules_and_is_formula_safe(
     names = {r[header.index("customer_name")]
              for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert names == {"'=HYPERLINK(1)", "甲的普通客户"}
+
+
+def _set_locale(user: Any, locale: str) -> None:
+    from core.extensions import db
+
+    user.locale = locale
+    db.session.commit()
+
+
+def test_exports_are_capped_per_user_and_per_process_with_a_clear_answer(
+        client: Any, people: dict, app: Any, monkeypatch: Any) -> None:
+    from core.exports import SLOTS
+
+    monkeypatch.setitem(app.config, "TANDEM_EXPORTS_PER_USER", 1)
+    monkeypatch.setitem(app.config, "TANDEM_EXPORTS_PER_PROCESS", 2)
+    _set_locale(people["c"], "en")
+    make_customer(people["a"], customer_name="甲的客户")
+    api = api_callers(client, people)
+    first = api("a").get("/api/v1/customers?format=csv")  # streaming: not read yet
+    assert first.status_code == 200 and first.is_streamed
+    assert SLOTS.running == {people["a"].id: 1}  # held while it streams
+    rows = _csv(first)[1:]
+    assert len(rows) == 1 and "甲的客户" in rows[0]
+    first.close()
+    assert SLOTS.running == {}  # read to the end: freed
+    # Exports still streaming (other requests of this process), as export_response takes them:
+    release_a = SLOTS.take(people["a"].id, 2, 1)
+    again = api("a").get("/api/v1/customers?format=csv")
+    assert again.status_code == 429
+    assert again.json["error"]["message"] == "您已有 1 个导出正在进行，请等待完成后再导出"
+    release_c = SLOTS.take(people["c"].id, 2, 1)  # another user may: now the process is full
+    busy = api("b").get("/api/v1/customers?format=csv")
+    assert busy.status_code == 429 and busy.json["error"]["message"] == \
+        "服务器正忙于其他导出，请稍后再试"
+    english = api("c").get("/api/v1/customers?format=csv")
+    assert english.status_code == 429
+    assert english.json["error"]["message"] == \
+        "You already have 1 export running; wait for it to finish before exporting again"
+    login(client, people["b"])
+    page = client.get("/crm/customers/?export=csv")
+    assert page.status_code == 429 and "服务器正忙于其他导出" in page.get_data(as_text=True)
+    release_a()
+    release_a()  # twice is harmless
+    release_c()
+    assert SLOTS.running == {}
+    assert "甲的客户" in _csv(api("a").get("/api/v1/customers?format=csv"))[1]
+
+
+def test_an_export_past_its_time_limit_stops_and_frees_its_slot(
+        client: Any, people: dict, app: Any, monkeypatch: Any) -> None:
+    from core.exports import SLOTS
+    from core.exports import ExportTimeout
+
+    monkeypatch.setitem(app.config, "TANDEM_EXPORT_SECONDS", 1e-9)
+    make_customer(people["a"], customer_name="甲的客户")
+    login(client, people["a"])
+    with pytest.raises(ExportTimeout):  # the download breaks off (raised while streaming)
+        client.get("/crm/customers/?export=csv").get_data()
+    assert SLOTS.running == {}
+    monkeypatch.setitem(app.config, "TANDEM_EXPORT_SECONDS", 60)
+    assert "甲的客户" in _csv(client.get("/crm/customers/?export=csv"))[1]

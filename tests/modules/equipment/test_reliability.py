@@ -154,3 +154,39 @@ def test_brand_choices_name_only_brands_of_units_the_reader_may_see(client, peop
     login(admin_client, people["admin"])  # who sees every unit sees both
     page = admin_client.get("/equipment/reliability").get_data(as_text=True)
     assert "公开品牌乙" in page and "机密品牌甲" in page
+
+
+def test_units_without_install_dates_give_no_mtbf_and_do_not_skew_their_models():
+    on = date(2026, 4, 11)
+    # A unit without an install date: failures known, operating time not.
+    alone = compute([(None, None, 1)], [(date(2026, 1, 5), date(2026, 1, 7))], on)
+    assert (alone.failures, alone.operating_days, alone.mtbf_days) == (1, 0, None)
+    assert alone.mttr_hours == 48.0
+    assert compute([(None, None, 1)], [], on).mtbf_days is None  # no division by zero
+    # A model: one unit 100 days in use with 1 failure, one undated with 3 failures. Its
+    # MTBF is 100 days (not 100 / 4 = 25, the undated unit's failures over the other's days).
+    model = compute([(date(2026, 1, 1), None, 1), (None, None, 1)],
+                    [(date(2026, 2, 1), None)] + [(date(2026, 3, d), None) for d in (1, 2, 3)],
+                    on, undated_failures=3)
+    assert (model.failures, model.operating_days, model.mtbf_days) == (4, 100, 100.0)
+    every = compute([(None, None, 2)], [(date(2026, 3, 1), None)], on, undated_failures=1)
+    assert every.mtbf_days is None
+
+
+def test_a_models_mtbf_leaves_out_units_without_install_dates(bare_people):
+    people = bare_people
+    dated, undated = installed_equipment(people["a"], lines=[line(quantity=2, model="UX-1")])
+    on = _installed_days_ago(dated, 100)
+    db.session.execute(update(Equipment).where(Equipment.id == undated.id)
+                       .values(install_date=None))
+    for unit, count in ((dated, 1), (undated, 3)):
+        db.session.add_all([
+            MaintenanceRecord(equipment_id=unit.id, maintenance_type="repair", status="planned",
+                              created_at=datetime.combine(on, datetime.min.time()),
+                              work_description="报修") for _ in range(count)])
+    db.session.commit()
+    ctx = ServiceContext.system("web")
+    stats = next(m for m in model_reliability(ctx, on) if m.model == "UX-1").stats
+    assert (stats.units, stats.failures, stats.operating_days) == (2, 4, 100)
+    assert stats.mtbf_days == 100.0
+    assert unit_reliability(db.session.get(Equipment, undated.id), on).mtbf_days is None

@@ -220,3 +220,27 @@ def test_a_deleted_photos_file_goes_only_when_the_deletion_commits(people, mine)
     act(li, photos.delete_photo, photo.id)
     with pytest.raises(StorageError):
         get_storage().get(key)
+
+
+def test_a_photo_added_in_a_rolled_back_transaction_leaves_no_file(people, mine):
+    li = people["li"]
+    ctx = ServiceContext(actor=li, source="web")
+    with pytest.raises(RuntimeError), unit_of_work(ctx):
+        photo = photos.add_photo(ctx, mine.id, png_bytes())
+        key = photo.storage_key
+        assert get_storage().get(key)
+        raise RuntimeError("the commit fails")
+    db.session.expire_all()
+    assert photos.photos(mine.id) == []
+    with pytest.raises(StorageError):
+        get_storage().get(key)
+
+
+def test_the_api_serves_an_image_under_a_policy_that_runs_nothing(client, people, mine):
+    api = api_callers(client, people)
+    photo = act(people["li"], photos.add_photo, mine.id, png_bytes())
+    served = api("li").get(f"/api/v1/photos/{photo.id}/content")
+    assert served.status_code == 200 and served.mimetype == "image/png"
+    assert served.headers["Content-Security-Policy"] == "default-src 'none'"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert served.headers["Cache-Control"] == "private, max-age=60"
