@@ -209,30 +209,36 @@ def failures(ctx: ServiceContext, start: datetime, end: datetime) -> dict[str, A
     brand, by model and by root cause (the top ones), each cause with the parts its
     tickets consumed (from the modules answering ``ticket_parts_used``, e.g. the
     service × stock bridge)."""
-    stmt = _scoped(ctx, Ticket.id, Equipment.brand, Equipment.model, Ticket.root_cause
-                   ).join(Equipment, Equipment.id == Ticket.equipment_id).where(
-        Ticket.created_at >= start, Ticket.created_at < end,
-        Ticket.ticket_type.in_(("repair", "complaint", "return")))
-    rows = db.session.execute(stmt).all()
+    def chosen(*columns: Any) -> Any:
+        return _scoped(ctx, *columns).join(Equipment, Equipment.id == Ticket.equipment_id
+                                           ).where(
+            Ticket.created_at >= start, Ticket.created_at < end,
+            Ticket.ticket_type.in_(("repair", "complaint", "return")))
+
+    # Counted by the database per brand, model and cause as written; causes written alike
+    # (the same first line) are merged here.
+    stmt = chosen(Equipment.brand, Equipment.model, Ticket.root_cause, func.count()).group_by(
+        Equipment.brand, Equipment.model, Ticket.root_cause)
     brands: Counter[str] = Counter()
     models: Counter[tuple[str, str]] = Counter()
     causes: Counter[str] = Counter()
-    cause_of: dict[int, str] = {}
-    for tid, brand, model, root in rows:
-        brands[brand or ""] += 1
-        models[(brand or "", model or "")] += 1
-        cause_of[tid] = _cause(root)
-        if cause_of[tid]:
-            causes[cause_of[tid]] += 1
+    total = 0
+    for brand, model, root, n in db.session.execute(stmt):
+        total += n
+        brands[brand or ""] += n
+        models[(brand or "", model or "")] += n
+        if _cause(root):
+            causes[_cause(root)] += n
     parts: dict[str, Counter[str]] = defaultdict(Counter)
     all_parts: Counter[str] = Counter()
-    for answer in call("ticket_parts_used", ticket_ids=sorted(cause_of)) or []:
-        for tid, part, quantity in answer or []:
-            if cause_of.get(tid):
-                parts[cause_of[tid]][part] += quantity
+    tickets = chosen(Ticket.id, Ticket.root_cause)
+    for answer in (call("ticket_parts_used", tickets=tickets) or []) if total else []:
+        for root, part, quantity in answer or []:
+            if _cause(root):
+                parts[_cause(root)][part] += quantity
             all_parts[part] += quantity
     return {
-        "tickets": len(rows),
+        "tickets": total,
         "brands": brands.most_common(TOP),
         "models": [(f"{b} {m}".strip(), n) for (b, m), n in models.most_common(TOP)],
         "causes": [{"cause": c, "tickets": n, "parts": parts[c].most_common(5)}

@@ -102,6 +102,10 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
         Index("ix_service_ticket_resolved_sla", "resolved_at", "sla_state"),
         Index("ix_service_ticket_rated", "rated_at", "rating"),
         Index("ix_service_ticket_status_created", "status", "created_at"),
+        # A salesperson's figures (his customers' tickets, ``customer_id = ANY(…)``): the
+        # period narrows the bitmap before the heap is read (1/3 of his tickets in a year).
+        Index("ix_service_ticket_customer_resolved", "customer_id", "resolved_at", "sla_state"),
+        Index("ix_service_ticket_customer_rated", "customer_id", "rated_at", "rating"),
         # Open tickets by deadline (#我的工单, "breaching soon"): at a million tickets the
         # plain deadline index walked the closed ones first (195 ms → 1 ms for 10 rows).
         Index("ix_service_ticket_open_due", "resolution_due_at",

@@ -1,7 +1,8 @@
 """Each ticket's first response and resolution in working minutes, stamped when they
 happen (the analytics' medians and p90 as SQL aggregates), filled in here for the tickets
 already answered or resolved with the same SLA calendar function; tickets indexed by
-reporter (the sales record rule: reported by me OR my customers').
+reporter (the sales record rule: reported by me OR my customers') and by customer with the
+resolution and the rating (a salesperson's overview figures over a period).
 
 Revision ID: service_0004
 Revises: service_0003
@@ -73,11 +74,17 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("resolution_minutes", sa.Float(), nullable=True))
         batch_op.create_index("ix_service_ticket_created_by_id", ["created_by_id"],
                               unique=False)
+        batch_op.create_index("ix_service_ticket_customer_resolved",
+                              ["customer_id", "resolved_at", "sla_state"], unique=False)
+        batch_op.create_index("ix_service_ticket_customer_rated",
+                              ["customer_id", "rated_at", "rating"], unique=False)
     _backfill(op.get_bind())
 
 
 def downgrade() -> None:
     with op.batch_alter_table("service_ticket", schema=None) as batch_op:
+        batch_op.drop_index("ix_service_ticket_customer_rated")
+        batch_op.drop_index("ix_service_ticket_customer_resolved")
         batch_op.drop_index("ix_service_ticket_created_by_id")
         batch_op.drop_column("resolution_minutes")
         batch_op.drop_column("response_minutes")
