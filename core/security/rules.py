@@ -116,12 +116,13 @@ class InSelect(ColumnElement[bool]):
 
     inherit_cache = True
     type = Boolean()
+    _is_implicitly_boolean = True  # a comparison: no "= 1" after it where booleans are ints
     _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
                            ("stmt", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, column: Any, stmt: Select) -> None:
         self.column = column
-        self.stmt = stmt
+        self.stmt = stmt.correlate(None)  # self-contained, whatever the outer query joins
 
 
 def in_select(column: Any, stmt: Select) -> InSelect:

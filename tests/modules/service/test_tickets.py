@@ -232,6 +232,10 @@ def test_a_salesperson_sees_his_customers_tickets_and_those_he_reported(people, 
     make_ticket(theirs, other)
     seen = act(wang, lambda ctx: set(db.session.scalars(ctx.scoped(select(Ticket.id), Ticket))))
     assert seen == {t.id for t in [*of_mine, reported]}
+    from modules.crm.models.customer import Customer
+
+    joined = select(Ticket.id).join(Customer, Customer.id == Ticket.customer_id)  # as a search
+    assert act(wang, lambda ctx: set(db.session.scalars(ctx.scoped(joined, Ticket)))) == seen
     count = select(func.count()).select_from(Ticket).where(Ticket.status == "pending")
     assert act(wang, lambda ctx: db.session.scalar(ctx.scoped(count, Ticket))) == 3
     assert db.session.scalar(ServiceContext(actor=other, source="web").scoped(
