@@ -128,8 +128,13 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         # generic plan that ignores the values: for a list filtered on a skewed column (a
         # status, a level, a team's owners) that made the capped count 4× slower (bench/).
         # Prepared statements stay; each run is planned for its values.
+        # No JIT compilation: PostgreSQL compiles a statement whose estimated cost passes
+        # jit_above_cost, and the correlated sub-plans of an aggregate (the pool's due
+        # customers, the overview's figures) are costed high enough while they run in tens
+        # of ms: the compilation took 350 ms of a 390 ms count (bench/README.md, analytics).
         # A database host that does not answer fails a connection in 5 s (readyz answers
         # 503) instead of the system's TCP timeout of minutes.
-        opts.setdefault("connect_args", {"options": "-c plan_cache_mode=force_custom_plan",
-                                         "connect_timeout": 5})
+        opts.setdefault("connect_args", {
+            "options": "-c plan_cache_mode=force_custom_plan -c jit=off",
+            "connect_timeout": 5})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts

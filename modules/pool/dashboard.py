@@ -9,11 +9,11 @@ from core.periods import Period
 from core.registration import DashboardFigure
 from core.registration import Figure
 from core.services import ServiceContext
-from modules.pool.workspace import due_soon
+from modules.pool.workspace import due_count
 
 
 def _due(ctx: ServiceContext, _period: Period) -> Figure:
-    count = len(due_soon(ctx, mine=not ctx.can("pool.customer.assign")))
+    count = due_count(ctx, mine=not ctx.can("pool.customer.assign"))
     return Figure(count, f"{count:,}", url_for("pool.due"), higher_is_better=False)
 
 

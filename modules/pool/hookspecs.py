@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from core.services import ServiceContext
+    from sqlalchemy import ColumnElement
 
 hookspec = pluggy.HookspecMarker("tandem")
 
 
 @hookspec
-def pool_exempt_customers(customer_ids: list[int], ctx: ServiceContext) -> list[int]:
-    """Customers that must not be recycled (e.g. ``sales``: an open won order)."""
+def pool_exempt_where() -> ColumnElement[bool] | None:
+    """Customers that must not be recycled, as a condition on ``crm_customer`` rows (e.g.
+    ``sales``: ``EXISTS`` an open order of the customer), so that the due customers are one
+    statement however many there are."""

@@ -20,6 +20,7 @@ from flask import current_app
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
 from sqlalchemy import select
 
 from core.extensions import db
@@ -52,39 +53,42 @@ def _deadline(rule: Any, customer: Customer, reason: str) -> datetime:
     return start + timedelta(days=rule.no_deal_days)
 
 
+def _due_select(ctx: ServiceContext, mine: bool, *columns: Any) -> Any:
+    """The due-within-reminder-days statement (:func:`due_select`) within what the actor
+    sees (``mine``: his own customers); None when no rule is enabled."""
+    from modules.pool.services.customers import due_select
+
+    stmt = due_select(ctx.now, lambda rule: max(rule.remind_days or 0, 1), *columns)
+    if stmt is None:
+        return None
+    if mine:
+        stmt = stmt.where(Customer.owner_id == ctx.actor_id)
+    return ctx.scoped(stmt, Customer)
+
+
 def due_soon(ctx: ServiceContext, *, mine: bool = True) -> list[DueCustomer]:
     """The actor's customers (``mine``; else all he sees) the daily job would recycle
     within their rule's reminder days, soonest first."""
     from modules.pool import queries
-    from modules.pool.services import customers as services
 
-    found: dict[int, tuple[Any, str]] = {}
-    # Only the customers the actor sees (his own with ``mine``): the exemption checks below
-    # then go over hundreds of ids, not the whole company's tens of thousands.
-    scope = ctx.scoped(select(Customer.id), Customer)
-    if mine:
-        scope = scope.where(Customer.owner_id == ctx.actor_id)
-    within = Customer.id.in_(scope)
-    for rule in queries.rules().values():
-        if not rule.enabled:
-            continue
-        ahead = max(rule.remind_days or 0, 1)
-        for cid, reason in services.due_ids(rule, ctx.now, ahead_days=ahead,
-                                            within=within).items():
-            found.setdefault(cid, (rule, reason))
-    if not found:
+    stmt = _due_select(ctx, mine, Customer)
+    if stmt is None:
         return []
-    exempt = services._exempt(ctx, list(found))
-    stmt = select(Customer).where(Customer.id.in_([c for c in found if c not in exempt]))
-    if mine:
-        stmt = stmt.where(Customer.owner_id == ctx.actor_id)
+    levels = queries.rules()
     zone = _zone()
     out = []
-    for customer in db.session.scalars(ctx.scoped(stmt, Customer)):
-        rule, reason = found[customer.id]
-        when = _deadline(rule, customer, reason).astimezone(zone).date()
-        out.append(DueCustomer(customer, when, reason))
+    for customer, reason in db.session.execute(stmt):
+        when = _deadline(levels[customer.customer_level], customer, reason)
+        out.append(DueCustomer(customer, when.astimezone(zone).date(), reason))
     return sorted(out, key=lambda d: (d.deadline, d.customer.id))
+
+
+def due_count(ctx: ServiceContext, *, mine: bool = True) -> int:
+    """How many :func:`due_soon` lists, counted by the database."""
+    stmt = _due_select(ctx, mine)
+    if stmt is None:
+        return 0
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
 def days_left_badge(today: date, deadline: date) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import exists
 from sqlalchemy import select
 
 from core import hookimpl
@@ -110,11 +111,11 @@ def customers_handed_over(customer_ids: list[int], from_user_id: int | None, to_
 
 
 @hookimpl(optionalhook=True)
-def pool_exempt_customers(customer_ids: list[int], ctx: Any) -> list[int]:
+def pool_exempt_where() -> Any:
     """A customer with an open order is not recycled to the pool."""
-    return list(db.session.scalars(
-        select(Order.customer_id).where(Order.customer_id.in_(customer_ids),
-                                        Order.status.in_(OPEN_STATUSES)).distinct()))
+    from modules.crm.models.customer import Customer
+
+    return exists().where(Order.customer_id == Customer.id, Order.status.in_(OPEN_STATUSES))
 
 
 @hookimpl

@@ -7,7 +7,8 @@ Working time is the SLA's calendar (:func:`modules.service.services.sla.calendar
 ``service.working_hours`` setting and the Chinese public holidays): a ticket opened on
 Friday at 17:00 and answered on Monday at 09:30 took 90 working minutes. Paused spans
 (waiting for the customer or for parts) do not count towards the resolution time, as for
-the SLA.
+the SLA. Each ticket's minutes are stamped when it is answered and resolved
+(:func:`modules.service.sla.ticket_minutes`), so the medians are aggregates in SQL.
 """
 
 from __future__ import annotations
@@ -18,16 +19,15 @@ from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
-from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_
 from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import tuple_
 
 from core.extensions import db
 from core.hooks import call
@@ -37,7 +37,7 @@ from modules.equipment.models import Equipment
 from modules.service.models import Ticket
 from modules.service.models import TicketActionLog
 from modules.service.models import Visit
-from modules.service.sla import WorkCalendar
+from modules.service.sla import LOCAL
 from modules.service.sla import to_local
 
 SATISFIED = 4  # a score of 4 or 5 (of 5) counts as satisfied (CSAT)
@@ -62,39 +62,6 @@ def summary(values: Sequence[float]) -> dict[str, Any]:
             "p90": percentile(values, 0.9)}
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def working_minutes(cal: WorkCalendar, start: datetime, end: datetime,
-                    pauses: Iterable[tuple[datetime, datetime]] = ()) -> float:
-    """Working minutes between two UTC instants, not counting the working time inside
-    ``pauses`` (UTC pairs, overlapping ones merged)."""
-    lo, hi = to_local(start), to_local(end)
-    total = cal.working_between(lo, hi)
-    merged: list[tuple[datetime, datetime]] = []
-    for ps, pe in sorted((max(to_local(s), lo), min(to_local(e), hi)) for s, e in pauses):
-        if pe <= ps:
-            continue
-        if merged and ps <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], pe))
-        else:
-            merged.append((ps, pe))
-    for ps, pe in merged:
-        total -= cal.working_between(ps, pe)
-    return max(total, timedelta()).total_seconds() / 60.0
-
-
-def _pauses(raw: Any, until: datetime) -> list[tuple[datetime, datetime]]:
-    out = []
-    for pair in raw or []:
-        start, end = pair[0], pair[1] if len(pair) > 1 else None
-        s = _aware(datetime.fromisoformat(start))
-        e = _aware(datetime.fromisoformat(end)) if end else until
-        out.append((s, e))
-    return out
-
-
 # ------------------------------------------------------------------------ the tickets
 def _scoped(ctx: ServiceContext, *columns: Any) -> Any:
     ctx.require("service.ticket.read")
@@ -110,48 +77,86 @@ def bucket_of(moment: datetime, weekly: bool) -> str:
     return local.strftime("%Y-%m")
 
 
-def ticket_times(ctx: ServiceContext, start: datetime, end: datetime,
-                 cal: WorkCalendar) -> list[dict[str, Any]]:
-    """The tickets created in ``[start, end)``: first response and resolution in working
-    minutes (None while not answered / not resolved)."""
-    weekly = (end - start) <= timedelta(days=62)
-    # The calendar's day lookups (chinese_calendar) are the bulk of the work: once a day.
-    cal = WorkCalendar(cal.intervals, lru_cache(maxsize=None)(cal.is_workday))
-    stmt = _scoped(ctx, Ticket.id, Ticket.ticket_type, Ticket.priority, Ticket.assignee_id,
-                   Ticket.created_at, Ticket.first_response_at, Ticket.resolved_at,
-                   Ticket.sla_pauses).where(Ticket.created_at >= start,
-                                            Ticket.created_at < end)
-    rows = []
-    for tid, kind, priority, assignee, created, responded, resolved, pauses in \
-            db.session.execute(stmt):
-        created = _aware(created)
-        response = resolution = None
-        if responded is not None:
-            response = working_minutes(cal, created, _aware(responded))
-        if resolved is not None:
-            resolved = _aware(resolved)
-            resolution = working_minutes(cal, created, resolved, _pauses(pauses, resolved))
-        rows.append({"id": tid, "ticket_type": kind, "priority": priority,
-                     "assignee_id": assignee, "period": bucket_of(created, weekly),
-                     "response": response, "resolution": resolution})
-    return rows
+KEYS = ("period", "ticket_type", "priority", "assignee_id")
 
 
-def times_by(rows: list[dict[str, Any]], key: str,
+def _weekly(start: datetime, end: datetime) -> bool:
+    return (end - start) <= timedelta(days=62)
+
+
+def _pg_bucket(weekly: bool) -> Any:
+    """:func:`bucket_of` in SQL (PostgreSQL): ISO week or month of the Beijing time."""
+    local = func.timezone(LOCAL.key, Ticket.created_at)
+    return func.to_char(local, 'IYYY-"W"IW' if weekly else "YYYY-MM")
+
+
+def _summary_sql(column: Any) -> list[Any]:
+    return [func.count(column),
+            func.percentile_cont(0.5).within_group(column),
+            func.percentile_cont(0.9).within_group(column)]
+
+
+def _as_summary(n: Any, median: Any, p90: Any) -> dict[str, Any]:
+    n = int(n or 0)
+    return {"n": n, "median": float(median) if n else None,
+            "p90": float(p90) if n else None}
+
+
+def time_groups(ctx: ServiceContext, start: datetime, end: datetime) -> dict[str, Any]:
+    """Of the tickets created in ``[start, end)``: the number, and the first response and
+    resolution summaries (count, median, p90 of the working minutes stamped on each ticket,
+    see :func:`modules.service.services.sla.stamp_minutes`) per value of each of
+    :data:`KEYS` (``period``: ISO week up to two months, else month) and over all
+    (``"all"``). On PostgreSQL one statement (``percentile_cont`` over grouping sets);
+    elsewhere the minutes are read and summarised here the same way."""
+    weekly = _weekly(start, end)
+    window = (Ticket.created_at >= start, Ticket.created_at < end)
+    groups: dict[str, Any] = {k: [] for k in KEYS}
+    if db.engine.dialect.name == "postgresql":
+        bucket = _pg_bucket(weekly)
+        keys = (bucket, Ticket.ticket_type, Ticket.priority, Ticket.assignee_id)
+        stmt = _scoped(ctx, *keys, func.grouping(*keys), func.count(),
+                       *_summary_sql(Ticket.response_minutes),
+                       *_summary_sql(Ticket.resolution_minutes)).where(*window).group_by(
+            func.grouping_sets(*(tuple_(k) for k in keys), tuple_()))
+        for row in db.session.execute(stmt):
+            mask, tickets = row[4], int(row[5])
+            entry = {"tickets": tickets, "response": _as_summary(*row[6:9]),
+                     "resolution": _as_summary(*row[9:12])}
+            if mask == 0b1111:
+                groups["all"] = entry
+                continue
+            index = (0b0111, 0b1011, 0b1101, 0b1110).index(mask)
+            groups[KEYS[index]].append({"key": row[index], **entry})
+    else:
+        stmt = _scoped(ctx, Ticket.created_at, Ticket.ticket_type, Ticket.priority,
+                       Ticket.assignee_id, Ticket.response_minutes,
+                       Ticket.resolution_minutes).where(*window)
+        rows = [(bucket_of(created, weekly), kind, priority, assignee, response, resolution)
+                for created, kind, priority, assignee, response, resolution
+                in db.session.execute(stmt)]
+        groups["all"] = _summarise(rows)
+        for index, name in enumerate(KEYS):
+            members: dict[Any, list] = defaultdict(list)
+            for row in rows:
+                members[row[index]].append(row)
+            groups[name] = [{"key": key, **_summarise(group)} for key, group in members.items()]
+    groups.setdefault("all", {"tickets": 0, "response": summary([]),
+                              "resolution": summary([])})
+    return groups
+
+
+def _summarise(rows: list[tuple]) -> dict[str, Any]:
+    return {"tickets": len(rows),
+            "response": summary([r[4] for r in rows if r[4] is not None]),
+            "resolution": summary([r[5] for r in rows if r[5] is not None])}
+
+
+def times_by(groups: dict[str, Any], key: str,
              label: Callable[[Any], str] = str) -> list[dict[str, Any]]:
-    """Response and resolution summaries per value of ``key`` (most tickets first; periods
-    in order)."""
-    groups: dict[Any, list[dict]] = defaultdict(list)
-    for row in rows:
-        groups[row[key]].append(row)
-    out = []
-    for value, members in groups.items():
-        out.append({
-            "key": value, "label": label(value), "tickets": len(members),
-            "response": summary([r["response"] for r in members if r["response"] is not None]),
-            "resolution": summary([r["resolution"] for r in members
-                                   if r["resolution"] is not None]),
-        })
+    """The groups of ``key`` from :func:`time_groups`, labelled (most tickets first;
+    periods in order)."""
+    out = [{**g, "label": label(g["key"])} for g in groups[key]]
     if key == "period":
         return sorted(out, key=lambda g: g["key"])
     return sorted(out, key=lambda g: (-g["tickets"], str(g["label"])))
@@ -204,30 +209,36 @@ def failures(ctx: ServiceContext, start: datetime, end: datetime) -> dict[str, A
     brand, by model and by root cause (the top ones), each cause with the parts its
     tickets consumed (from the modules answering ``ticket_parts_used``, e.g. the
     service × stock bridge)."""
-    stmt = _scoped(ctx, Ticket.id, Equipment.brand, Equipment.model, Ticket.root_cause
-                   ).join(Equipment, Equipment.id == Ticket.equipment_id).where(
-        Ticket.created_at >= start, Ticket.created_at < end,
-        Ticket.ticket_type.in_(("repair", "complaint", "return")))
-    rows = db.session.execute(stmt).all()
+    def chosen(*columns: Any) -> Any:
+        return _scoped(ctx, *columns).join(Equipment, Equipment.id == Ticket.equipment_id
+                                           ).where(
+            Ticket.created_at >= start, Ticket.created_at < end,
+            Ticket.ticket_type.in_(("repair", "complaint", "return")))
+
+    # Counted by the database per brand, model and cause as written; causes written alike
+    # (the same first line) are merged here.
+    stmt = chosen(Equipment.brand, Equipment.model, Ticket.root_cause, func.count()).group_by(
+        Equipment.brand, Equipment.model, Ticket.root_cause)
     brands: Counter[str] = Counter()
     models: Counter[tuple[str, str]] = Counter()
     causes: Counter[str] = Counter()
-    cause_of: dict[int, str] = {}
-    for tid, brand, model, root in rows:
-        brands[brand or ""] += 1
-        models[(brand or "", model or "")] += 1
-        cause_of[tid] = _cause(root)
-        if cause_of[tid]:
-            causes[cause_of[tid]] += 1
+    total = 0
+    for brand, model, root, n in db.session.execute(stmt):
+        total += n
+        brands[brand or ""] += n
+        models[(brand or "", model or "")] += n
+        if _cause(root):
+            causes[_cause(root)] += n
     parts: dict[str, Counter[str]] = defaultdict(Counter)
     all_parts: Counter[str] = Counter()
-    for answer in call("ticket_parts_used", ticket_ids=sorted(cause_of)) or []:
-        for tid, part, quantity in answer or []:
-            if cause_of.get(tid):
-                parts[cause_of[tid]][part] += quantity
+    tickets = chosen(Ticket.id, Ticket.root_cause)
+    for answer in (call("ticket_parts_used", tickets=tickets) or []) if total else []:
+        for root, part, quantity in answer or []:
+            if _cause(root):
+                parts[_cause(root)][part] += quantity
             all_parts[part] += quantity
     return {
-        "tickets": len(rows),
+        "tickets": total,
         "brands": brands.most_common(TOP),
         "models": [(f"{b} {m}".strip(), n) for (b, m), n in models.most_common(TOP)],
         "causes": [{"cause": c, "tickets": n, "parts": parts[c].most_common(5)}

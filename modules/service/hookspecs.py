@@ -9,6 +9,8 @@ from typing import Any
 import pluggy
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
+
     from core.services import ServiceContext
     from modules.service.models import Ticket
 
@@ -42,7 +44,9 @@ def ticket_sections(ticket: Ticket, ctx: ServiceContext) -> list[str]:
 
 
 @hookspec
-def ticket_parts_used(ticket_ids: list[int]) -> list[tuple[int, str, int]]:
-    """The parts these tickets consumed, as ``(ticket id, part label, quantity)`` rows, for
-    the failure analysis (e.g. from stock's parts usage, through the ``service_stock``
-    bridge, so that service never imports stock)."""
+def ticket_parts_used(tickets: Select) -> list[tuple[Any, str, int]]:
+    """The parts consumed by the tickets of ``tickets`` (a SELECT of ``(ticket id, group
+    key)`` rows), summed per key and part as ``(key, part label, quantity)`` rows, for the
+    failure analysis (e.g. from stock's parts usage, through the ``service_stock`` bridge,
+    so that service never imports stock). A statement, not ids: the tickets of a period
+    are thousands."""

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import JSON
 from sqlalchemy import Boolean
 from sqlalchemy import Date
+from sqlalchemy import Float
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -101,6 +102,10 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
         Index("ix_service_ticket_resolved_sla", "resolved_at", "sla_state"),
         Index("ix_service_ticket_rated", "rated_at", "rating"),
         Index("ix_service_ticket_status_created", "status", "created_at"),
+        # A salesperson's figures (his customers' tickets, ``customer_id = ANY(…)``): the
+        # period narrows the bitmap before the heap is read (1/3 of his tickets in a year).
+        Index("ix_service_ticket_customer_resolved", "customer_id", "resolved_at", "sla_state"),
+        Index("ix_service_ticket_customer_rated", "customer_id", "rated_at", "rating"),
         # Open tickets by deadline (#我的工单, "breaching soon"): at a million tickets the
         # plain deadline index walked the closed ones first (195 ms → 1 ms for 10 rows).
         Index("ix_service_ticket_open_due", "resolution_due_at",
@@ -150,8 +155,9 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
     # An offer waiting for the engineer's accept/reject (dispatch), and the grab window.
     offered_at: Mapped[datetime | None]
     grab_until: Mapped[datetime | None]
+    # Indexed for the sales record rule (reported by me OR my customers': a BitmapOr).
     created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("core_user.id", ondelete="SET NULL")
+        ForeignKey("core_user.id", ondelete="SET NULL"), index=True
     )
     needs_revisit: Mapped[bool] = mapped_column(Boolean, default=False)
     escalations: Mapped[int] = mapped_column(Integer, default=0)
@@ -168,6 +174,10 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
     sla_breached_at: Mapped[datetime | None]
     sla_escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     resolved_at: Mapped[datetime | None]
+    # Working minutes (the SLA calendar) from creation to the first response and to the
+    # resolution less the SLA pauses, stamped when they happen (the analytics' medians).
+    response_minutes: Mapped[float | None] = mapped_column(Float)
+    resolution_minutes: Mapped[float | None] = mapped_column(Float)
     closed_at: Mapped[datetime | None]
     # Satisfaction (seed 000 §5.4 客户满意度调查).
     survey_state: Mapped[str] = mapped_column(String(16), default="none")

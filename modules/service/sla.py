@@ -144,3 +144,48 @@ def deadline_utc(cal: WorkCalendar, start_utc: datetime, minutes: int,
     local_pauses = [(to_local(s), to_local(e)) for s, e in pauses_utc]
     return to_utc(add_working_time(cal, to_local(start_utc), timedelta(minutes=minutes),
                                    local_pauses))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def working_minutes(cal: WorkCalendar, start: datetime, end: datetime,
+                    pauses: Iterable[tuple[datetime, datetime]] = ()) -> float:
+    """Working minutes between two UTC instants, not counting the working time inside
+    ``pauses`` (UTC pairs, overlapping ones merged)."""
+    lo, hi = to_local(start), to_local(end)
+    total = cal.working_between(lo, hi)
+    merged = _merge((max(to_local(s), lo), min(to_local(e), hi)) for s, e in pauses)
+    for ps, pe in merged:
+        total -= cal.working_between(ps, pe)
+    return max(total, timedelta()).total_seconds() / 60.0
+
+
+def stored_pauses(raw: Iterable[Iterable[str | None]] | None,
+                  until: datetime) -> list[tuple[datetime, datetime]]:
+    """A ticket's ``sla_pauses`` (ISO text pairs, the last one open while paused) as UTC
+    pairs, an open one ending at ``until``."""
+    out = []
+    for pair in raw or []:
+        items = list(pair)
+        start, end = items[0], items[1] if len(items) > 1 else None
+        out.append((_aware(datetime.fromisoformat(start)),
+                    _aware(datetime.fromisoformat(end)) if end else until))
+    return out
+
+
+def ticket_minutes(cal: WorkCalendar, created: datetime, responded: datetime | None,
+                   resolved: datetime | None, pauses: Iterable[Iterable[str | None]] | None
+                   ) -> tuple[float | None, float | None]:
+    """A ticket's first response and resolution in working minutes (None while not
+    answered / not resolved): the response from creation, the resolution from creation
+    less the working time of its SLA pauses (waiting for the customer or for parts)."""
+    created = _aware(created)
+    response = resolution = None
+    if responded is not None:
+        response = working_minutes(cal, created, _aware(responded))
+    if resolved is not None:
+        resolved = _aware(resolved)
+        resolution = working_minutes(cal, created, resolved, stored_pauses(pauses, resolved))
+    return response, resolution

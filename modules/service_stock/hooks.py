@@ -60,6 +60,6 @@ def ticket_sections(ticket: Any, ctx: Any) -> list[str]:
 
 
 @hookimpl
-def ticket_parts_used(ticket_ids: list[int]) -> list[tuple[int, str, int]]:
+def ticket_parts_used(tickets: Any) -> list[tuple[Any, str, int]]:
     """stock's parts usage of these tickets, for service's failure analysis."""
-    return services.parts_used(ticket_ids)
+    return services.parts_used(tickets)

@@ -4,7 +4,10 @@ decision on a request does to its ticket (the timeline, the parts used)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext as _
+from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -103,20 +106,19 @@ def reference_visible(ctx: ServiceContext, field: str, value: int) -> bool | Non
     return db.session.scalar(stmt) is not None
 
 
-def parts_used(ticket_ids: list[int]) -> list[tuple[int, str, int]]:
-    """``(ticket id, "code name", quantity)`` of the parts issued on these tickets (stock's
-    parts usage), summed per ticket and part."""
-    out: list[tuple[int, str, int]] = []
-    for start in range(0, len(ticket_ids), 5000):
-        chunk = ticket_ids[start:start + 5000]
-        stmt = (select(PartsUsage.ticket_id, Part.part_code, Part.part_name,
-                       func.sum(PartsUsage.quantity))
-                .join(Part, Part.id == PartsUsage.part_id)
-                .where(PartsUsage.ticket_id.in_(chunk))
-                .group_by(PartsUsage.ticket_id, Part.part_code, Part.part_name))
-        out.extend((tid, f"{code} {name}", int(qty or 0))
-                   for tid, code, name, qty in db.session.execute(stmt))
-    return out
+def parts_used(tickets: Select) -> list[tuple[Any, str, int]]:
+    """``(key, "code name", quantity)`` of the parts issued on the tickets of ``tickets``
+    (a SELECT of ``(ticket id, key)`` rows; stock's parts usage), summed per key and part,
+    in one statement."""
+    chosen = tickets.subquery()
+    ticket_id, key = list(chosen.c)[:2]
+    stmt = (select(key, Part.part_code, Part.part_name, func.sum(PartsUsage.quantity))
+            .select_from(chosen)
+            .join(PartsUsage, PartsUsage.ticket_id == ticket_id)
+            .join(Part, Part.id == PartsUsage.part_id)
+            .group_by(key, Part.part_code, Part.part_name))
+    return [(k, f"{code} {name}", int(qty or 0))
+            for k, code, name, qty in db.session.execute(stmt)]
 
 
 def sync_part_request(ctx: ServiceContext, ticket_id: int, payload: dict) -> PartRequest:

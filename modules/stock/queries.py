@@ -144,10 +144,12 @@ def pending_requests(ctx: ServiceContext, limit: int = 5) -> tuple[list[PartRequ
 
 
 def parts_below_minimum(limit: int = 5) -> tuple[list[tuple[Part, int]], int]:
-    total_expr = total_on_hand_expr()
-    stmt = select(Part, total_expr).where(Part.active.is_(True), low_stock_clause())
-    total = db.session.scalar(select(func.count()).select_from(
-        select(Part.id).where(Part.active.is_(True), low_stock_clause()).subquery())) or 0
+    """The first ``limit`` active parts below their minimum (none read for 0) and how many."""
+    total = db.session.scalar(select(func.count()).select_from(Part).where(
+        Part.active.is_(True), low_stock_clause())) or 0
+    if not limit or not total:
+        return [], total
+    stmt = select(Part, total_on_hand_expr()).where(Part.active.is_(True), low_stock_clause())
     rows = [(p, int(q)) for p, q in db.session.execute(stmt.order_by(Part.part_code).limit(limit))]
     return rows, total
 

@@ -7,6 +7,7 @@ does not fall straight back into the pool.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
@@ -14,7 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from sqlalchemy import Select
 from sqlalchemy import and_
+from sqlalchemy import case
 from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -64,52 +67,64 @@ def _no_won_deal_since_owned() -> Any:
     )
 
 
-def due_ids(rule: PoolRule, now: datetime, ahead_days: int = 0,
-            within: Any = None) -> dict[int, str]:
-    """Customers of the rule's level due for recycling (within ``ahead_days``) and why;
-    ``within`` (a condition on ``Customer``, e.g. a user's own) narrows the search."""
-    found: dict[int, str] = {}
+def _rule_reasons(rule: PoolRule, now: datetime, ahead_days: int) -> list[tuple[Any, str]]:
+    """The rule's conditions on ``Customer`` (besides being held) for recycling within
+    ``ahead_days``, each with its reason: not followed up, then no deal."""
     level = Customer.customer_level == rule.customer_level
-    if within is not None:
-        level = and_(level, within)
+    out = []
     if rule.inactive_days:
         cutoff = now - timedelta(days=rule.inactive_days - ahead_days)
-        stmt = select(Customer.id).where(
-            level,
-            _held(),
-            _start() <= cutoff,
-            or_(Customer.last_follow_up_at.is_(None), Customer.last_follow_up_at <= cutoff),
-        )
-        found.update(dict.fromkeys(db.session.scalars(stmt), "inactive_days"))
+        out.append((and_(level, _start() <= cutoff,
+                         or_(Customer.last_follow_up_at.is_(None),
+                             Customer.last_follow_up_at <= cutoff)), "inactive_days"))
     if rule.no_deal_days:
         cutoff = now - timedelta(days=rule.no_deal_days - ahead_days)
-        stmt = select(Customer.id).where(
-            level, _held(), _start() <= cutoff, _no_won_deal_since_owned()
-        )
+        out.append((and_(level, _start() <= cutoff, _no_won_deal_since_owned()), "no_deal"))
+    return out
+
+
+def due_ids(rule: PoolRule, now: datetime, ahead_days: int = 0,
+            within: Any = None) -> dict[int, str]:
+    """Customers of the rule's level due for recycling (within ``ahead_days``) and why,
+    exemptions not applied; ``within`` (a condition on ``Customer``) narrows the search."""
+    found: dict[int, str] = {}
+    for condition, reason in _rule_reasons(rule, now, ahead_days):
+        stmt = select(Customer.id).where(condition, _held())
+        if within is not None:
+            stmt = stmt.where(within)
         for cid in db.session.scalars(stmt):
-            found.setdefault(cid, "no_deal")
+            found.setdefault(cid, reason)
     return found
 
 
-def _exempt(ctx: ServiceContext, ids: list[int]) -> set[int]:
-    """Customers the job must leave alone: those in an open handover, and those another
-    module vouches for through ``pool_exempt_customers`` (a future ``sales``: open won
-    orders). Locked customers never reach this point (see ``_held``)."""
-    if not ids:
-        return set()
-    exempt = set(
-        db.session.scalars(
-            select(HandoverCustomer.customer_id)
-            .join(Handover)
-            .where(
-                HandoverCustomer.customer_id.in_(ids),
-                Handover.stage.not_in(("completed", "cancelled")),
-            )
-        )
-    )
-    answers = hooks.call("pool_exempt_customers", customer_ids=ids, ctx=ctx) or []
-    exempt |= {cid for answer in answers for cid in (answer or [])}
-    return exempt
+def _exempt() -> Any:
+    """Customers the job must leave alone, as a condition on ``Customer``: those in an open
+    handover, and those another module vouches for through ``pool_exempt_where`` (``sales``:
+    an open order). Locked customers are not held (see ``_held``)."""
+    handover = exists().where(HandoverCustomer.customer_id == Customer.id,
+                              Handover.id == HandoverCustomer.handover_id,
+                              Handover.stage.not_in(("completed", "cancelled")))
+    answers = hooks.call("pool_exempt_where") or []
+    return or_(handover, *(a for a in answers if a is not None))
+
+
+def due_select(now: datetime, ahead: Callable[[PoolRule], int | None],
+               *columns: Any) -> Select | None:
+    """One statement for every level: the held, non-exempt customers each enabled rule
+    would recycle within ``ahead(rule)`` days (None: not asked for that rule), with
+    ``columns`` (default ``Customer.id``) and the reason as a last column; None when no
+    rule is asked. The daily job, the 即将回收 page, the workspace card and the overview's
+    figure all read through it."""
+    whens = []
+    for rule in rules().values():
+        days = ahead(rule) if rule.enabled else None
+        if days is not None:
+            whens += _rule_reasons(rule, now, days)
+    if not whens:
+        return None
+    reason = case(*whens, else_=None).label("reason")
+    return (select(*(columns or (Customer.id,)), reason)
+            .where(_held(), or_(*(c for c, _r in whens)), ~_exempt()))
 
 
 def _move(
@@ -168,22 +183,26 @@ def recycle_due(ctx: ServiceContext) -> dict[str, int]:
     fresh reminder later."""
     now = ctx.now
     counts = {"inactive_days": 0, "no_deal": 0, "reminded": 0}
-    for rule in rules().values():
-        if not rule.enabled:
+    levels = rules()
+
+    def read(stmt: Select | None) -> dict[int, tuple[str, str]]:
+        if stmt is None:
+            return {}
+        return {cid: (level, reason) for cid, level, reason
+                in db.session.execute(stmt.order_by(Customer.id))}
+
+    due = read(due_select(now, lambda _rule: 0, Customer.id, Customer.customer_level))
+    soon = read(due_select(now, lambda rule: rule.remind_days or None, Customer.id,
+                           Customer.customer_level))
+    for cid, (level, reason) in due.items():
+        customer = db.session.get(Customer, cid)
+        if _to_pool(ctx, customer, reason, f"{level}级规则自动回收"):
+            counts[reason] += 1
+    for cid, (level, reason) in soon.items():
+        if cid in due:
             continue
-        due = due_ids(rule, now)
-        soon = due_ids(rule, now, ahead_days=rule.remind_days) if rule.remind_days else {}
-        exempt = _exempt(ctx, list(set(due) | set(soon)))
-        for cid, reason in due.items():
-            if cid in exempt:
-                continue
-            customer = db.session.get(Customer, cid)
-            if _to_pool(ctx, customer, reason, f"{rule.customer_level}级规则自动回收"):
-                counts[reason] += 1
-        for cid, reason in soon.items():
-            if cid in due or cid in exempt:
-                continue
-            counts["reminded"] += _remind(ctx, rule, db.session.get(Customer, cid), reason)
+        counts["reminded"] += _remind(ctx, levels[level], db.session.get(Customer, cid),
+                                      reason)
     db.session.flush()
     return counts
 

@@ -29,6 +29,7 @@ from modules.service.sla import WorkCalendar
 from modules.service.sla import chinese_workday
 from modules.service.sla import deadline_utc
 from modules.service.sla import parse_intervals
+from modules.service.sla import ticket_minutes
 
 RUNNING = ("response_due", "resolution_due")
 # Breaches are marked in one UPDATE however many; their escalations (pushes to people) go
@@ -159,6 +160,15 @@ def finish(ctx: ServiceContext, ticket: Ticket) -> None:
         return
     due = ticket.resolution_due_at
     ticket.sla_state = "met" if due is None or _aware(ctx.now) <= _aware(due) else "breached"
+
+
+def stamp_minutes(ticket: Ticket, cal: WorkCalendar | None = None) -> None:
+    """Keep the ticket's first response and resolution in working minutes
+    (:func:`modules.service.sla.ticket_minutes`) with its times: called when it is first
+    answered, resolved or reopened (no resolution then)."""
+    ticket.response_minutes, ticket.resolution_minutes = ticket_minutes(
+        cal or calendar(), ticket.created_at, ticket.first_response_at, ticket.resolved_at,
+        ticket.sla_pauses)
 
 
 def refresh(ctx: ServiceContext) -> dict[str, int]:

@@ -198,8 +198,11 @@ def claim_ticket(ctx: ServiceContext, ref: Any) -> Ticket:
 
 
 def _first_response(ctx: ServiceContext, ticket: Ticket) -> None:
+    from modules.service.services import sla as sla_service
+
     if ticket.first_response_at is None:
         ticket.first_response_at = ctx.now
+        sla_service.stamp_minutes(ticket)
         if ticket.sla_state == "response_due":
             ticket.sla_state = "resolution_due"
 
@@ -363,6 +366,7 @@ def resolve_ticket(ctx: ServiceContext, ref: Any, data: dict | None = None) -> T
     ticket.needs_revisit = bool(data.get("needs_revisit", ticket.needs_revisit))
     _first_response(ctx, ticket)
     sla_service.finish(ctx, ticket)
+    sla_service.stamp_minutes(ticket)  # after finish: a pause open until now is closed
     log_action(ctx, ticket, "resolve", (data.get("note") or "").strip() or _("已解决"),
                from_status=old, to_status="resolved",
                data={"root_cause": ticket.root_cause, "solution": ticket.solution})
@@ -526,6 +530,7 @@ def reopen_ticket(ctx: ServiceContext, ref: Any, reason: str) -> Ticket:
     ticket.closed_at = None
     ticket.progress = min(ticket.progress, 90)
     sla_service.apply_policy(ctx, ticket, keep_start=False)
+    sla_service.stamp_minutes(ticket)
     log_action(ctx, ticket, "reopen", reason, from_status=old, to_status="reopened")
     pushes.ticket_changed(ctx, ticket, "reopen")
     return ticket

@@ -24,7 +24,6 @@ from core.web.context import web_ctx
 from modules.service import analytics
 from modules.service.models import PRIORITIES
 from modules.service.models import TICKET_TYPES
-from modules.service.services.sla import calendar
 
 bp = Blueprint("service_analytics", __name__, url_prefix="/service/analytics",
                template_folder="templates")
@@ -63,29 +62,27 @@ def _time_option(groups: list[dict], *, kind: str = "bar") -> dict:
     ], kind=kind)
 
 
-def headline(rows: list[dict], sat: dict, engineers: list[dict]) -> dict[str, Any]:
+def headline(groups: dict, sat: dict, engineers: list[dict]) -> dict[str, Any]:
     """The figures compared with the previous period."""
     closed = sum(e["closed"] for e in engineers)
+    every = groups["all"]
     return {
-        "response": analytics.percentile(
-            [r["response"] for r in rows if r["response"] is not None], 0.5),
-        "resolution": analytics.percentile(
-            [r["resolution"] for r in rows if r["resolution"] is not None], 0.5),
+        "response": every["response"]["median"],
+        "resolution": every["resolution"]["median"],
         "csat": sat["csat"], "average": sat["average"], "reopen_rate": sat["reopen_rate"],
         "first_time": sum(e["first_time"] for e in engineers) / closed if closed else None,
-        "tickets": len(rows),
+        "tickets": every["tickets"],
     }
 
 
 def compute(ctx: Any, period: Any) -> dict[str, Any]:
-    cal = calendar()
-    rows = analytics.ticket_times(ctx, period.start, period.end, cal)
-    prev_rows = analytics.ticket_times(ctx, period.prev_start, period.prev_end, cal)
+    rows = analytics.time_groups(ctx, period.start, period.end)
+    prev_rows = analytics.time_groups(ctx, period.prev_start, period.prev_end)
     sat = analytics.satisfaction(ctx, period.start, period.end)
     prev_sat = analytics.satisfaction(ctx, period.prev_start, period.prev_end)
     engineers = analytics.engineers(ctx, period.start, period.end)
     prev_engineers = analytics.engineers(ctx, period.prev_start, period.prev_end)
-    names = analytics.user_names(r["assignee_id"] for r in rows)
+    names = analytics.user_names(g["key"] for g in rows["assignee_id"])
     return {
         "by_period": analytics.times_by(rows, "period"),
         "by_type": analytics.times_by(rows, "ticket_type",

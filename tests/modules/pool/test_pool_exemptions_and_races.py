@@ -48,8 +48,8 @@ class OpenWonOrders:
         self.ids = set(ids)
 
     @hookimpl
-    def pool_exempt_customers(self, customer_ids, ctx):
-        return [cid for cid in customer_ids if cid in self.ids]
+    def pool_exempt_where(self):
+        return Customer.id.in_(self.ids)
 
 
 def test_a_module_can_exempt_customers_with_an_open_won_order(li):

@@ -12,14 +12,15 @@ from datetime import datetime
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from core.extensions import db
 from core.services import ServiceContext
 from modules.service.analytics import percentile
 from modules.service.analytics import summary
-from modules.service.analytics import working_minutes
 from modules.service.sla import WorkCalendar
 from modules.service.sla import parse_intervals
+from modules.service.sla import working_minutes
 from tests.modules.service.factories import make_customer
 from tests.modules.service.factories import make_engineer
 
@@ -79,6 +80,7 @@ def test_pauses_count_only_their_working_time_once():
 def _ticket(customer, no, *, kind="repair", created, responded=None, resolved=None,
             assignee=None, rating=None, rated=None, equipment=None, cause=None, pauses=()):
     from modules.service.models import Ticket
+    from modules.service.services.sla import stamp_minutes
 
     ticket = Ticket(ticket_no=no, ticket_type=kind, subject="s", customer_id=customer.id,
                     status="resolved" if resolved else "accepted", created_at=created,
@@ -87,6 +89,7 @@ def _ticket(customer, no, *, kind="repair", created, responded=None, resolved=No
                     rated_at=rated, equipment_id=equipment.id if equipment else None,
                     root_cause=cause,
                     sla_pauses=[[s.isoformat(), e.isoformat()] for s, e in pauses])
+    stamp_minutes(ticket, calendar())  # as the services do when answered and resolved
     db.session.add(ticket)
     db.session.flush()
     return ticket
@@ -140,23 +143,34 @@ PERIOD = (local(2026, 3, 1, 0, 0), local(2026, 4, 1, 0, 0))
 
 def test_times_by_type_in_working_minutes(tickets):
     from modules.service import analytics
+    from modules.service.models import Ticket
 
+    # T1: 270 − 90 paused = 180; T2: Monday 10:00 → Tuesday 10:00 = 450 working minutes.
+    stamped = db.session.execute(select(Ticket.ticket_no, Ticket.response_minutes,
+                                        Ticket.resolution_minutes).order_by(Ticket.ticket_no))
+    assert [tuple(r) for r in stamped] == [("T1", 30, 180), ("T2", 60, 450), ("T3", 10, 60),
+                                           ("T4", None, None)]
     ctx = ServiceContext(actor=tickets["manager"], source="web")
-    rows = analytics.ticket_times(ctx, *PERIOD, calendar())
-    by_no = {r["id"]: r for r in rows}
-    assert len(rows) == 4
-    by_type = {g["key"]: g for g in analytics.times_by(rows, "ticket_type")}
+    groups = analytics.time_groups(ctx, *PERIOD)
+    assert groups["all"]["tickets"] == 4
+    assert groups["all"]["response"] == {"n": 3, "median": 30, "p90": pytest.approx(54)}
+    by_type = {g["key"]: g for g in analytics.times_by(groups, "ticket_type")}
     repair = by_type["repair"]
     assert repair["tickets"] == 3
     # Responses 30 and 60 minutes (the third not answered): median 45.
     assert repair["response"] == {"n": 2, "median": 45, "p90": pytest.approx(57)}
-    # T1: 270 − 90 paused = 180; T2: Monday 10:00 → Tuesday 10:00 = 450 working minutes.
-    assert sorted(r["resolution"] for r in by_no.values() if r["resolution"] is not None) \
-        == [60, 180, 450]
-    assert repair["resolution"]["median"] == 315
+    assert repair["resolution"] == {"n": 2, "median": 315, "p90": pytest.approx(423)}
     assert by_type["maintenance"]["resolution"]["median"] == 60
-    periods = analytics.times_by(rows, "period")
+    by_engineer = {g["key"]: g["tickets"] for g in analytics.times_by(groups, "assignee_id")}
+    assert by_engineer == {tickets["li"].id: 2, tickets["zhang"].id: 1, None: 1}
+    assert [g["key"] for g in analytics.times_by(groups, "priority")] == ["normal"]
+    periods = analytics.times_by(groups, "period")
     assert [g["key"] for g in periods] == ["2026-W11"]  # a month: by ISO week
+    year = analytics.time_groups(ctx, local(2026, 1, 1, 0, 0), local(2027, 1, 1, 0, 0))
+    assert [g["key"] for g in year["period"]] == ["2026-03"]  # a year: by month
+    none = analytics.time_groups(ctx, local(2025, 1, 1, 0, 0), local(2025, 2, 1, 0, 0))
+    assert none["all"] == {"tickets": 0, "response": {"n": 0, "median": None, "p90": None},
+                           "resolution": {"n": 0, "median": None, "p90": None}}
 
 
 def test_satisfaction_reopen_failures_and_engineers(tickets):
@@ -185,9 +199,10 @@ def test_an_engineer_reads_only_his_tickets(tickets):
     from modules.service import analytics
 
     ctx = ServiceContext(actor=tickets["zhang"], source="web")
-    rows = analytics.ticket_times(ctx, *PERIOD, calendar())
+    groups = analytics.time_groups(ctx, *PERIOD)
     # His own ticket and the unassigned open one he could claim.
-    assert sorted(r["assignee_id"] or 0 for r in rows) == [0, tickets["zhang"].id]
+    assert sorted(g["key"] or 0 for g in groups["assignee_id"]) == [0, tickets["zhang"].id]
+    assert groups["all"]["tickets"] == 2
     assert [e["engineer"] for e in analytics.engineers(ctx, *PERIOD)] == ["张工"]
 
 

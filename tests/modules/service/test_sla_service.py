@@ -112,3 +112,32 @@ def test_policy_edit_recomputes_open_tickets_with_an_audit_entry(people):
     db.session.expire_all()
     assert to_local(db.session.get(Ticket, t.id).resolution_due_at) == datetime(2026, 3, 10, 14, 0)
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "sla_recompute"))
+
+
+def _at(user, when, action, *args):
+    ctx = ServiceContext(actor=user, source="web")
+    ctx.now = when
+    with unit_of_work(ctx):
+        return action(ctx, *args)
+
+
+def test_working_minutes_are_stamped_when_answered_and_resolved_and_cleared_on_reopen(people):
+    """The analytics' minutes: the first response from creation, the resolution less the
+    working time paused (a pause still open ends at the resolution), as the SLA counts."""
+    li = people["li"]
+    t = ticket_at(make_customer(people["sales"]), MONDAY_10)
+    assert (t.response_minutes, t.resolution_minutes) == (None, None)
+    _at(li, MONDAY_10 + timedelta(minutes=20), svc.claim_ticket, t.id)
+    db.session.expire_all()
+    assert db.session.get(Ticket, t.id).response_minutes == 20
+    _at(li, MONDAY_10 + timedelta(minutes=30), sla.pause, t.id, "等待配件")
+    # Resolved at 14:30 while paused since 10:30: 180 working minutes since 10:00, of
+    # which 150 paused (10:30–12:00 and 13:30–14:30).
+    _at(li, MONDAY_10 + timedelta(hours=4, minutes=30), svc.resolve_ticket, t.id)
+    db.session.expire_all()
+    done = db.session.get(Ticket, t.id)
+    assert (done.response_minutes, done.resolution_minutes) == (20, 30)
+    _at(people["manager"], MONDAY_10 + timedelta(days=1), svc.reopen_ticket, t.id, "仍不制冷")
+    db.session.expire_all()
+    again = db.session.get(Ticket, t.id)
+    assert (again.response_minutes, again.resolution_minutes) == (20, None)

@@ -212,3 +212,37 @@ def test_complaints_reach_the_level_that_handles_them(people, customer, make_use
         got = {n.recipient_id for n in db.session.scalars(select(Notification).where(
             Notification.record_id == str(ticket.id), Notification.channel == "inapp"))}
         assert got - {people["sales"].id} == told, level
+
+
+def test_a_salesperson_sees_his_customers_tickets_and_those_he_reported(people, make_user):
+    """The sales record rule (``created_by_id = me OR customer_id IN my customers``, written
+    ``= ANY(ARRAY(…))`` on PostgreSQL so that both sides use an index) keeps its meaning:
+    his customers' tickets whoever reported them, the ones he reported on another's
+    customer, nothing else; also as an aggregate."""
+    from core.services import ServiceContext
+
+    wang = people["sales"]
+    other = make_user("sales", username="other")
+    mine, theirs, moved = make_customer(wang), make_customer(other), make_customer(wang)
+    of_mine = [make_ticket(mine), make_ticket(mine, wang)]
+    reported = make_ticket(moved, wang)
+    moved.owner_id = other.id  # handed over since: wang still sees what he reported
+    db.session.commit()
+    make_ticket(theirs)
+    make_ticket(theirs, other)
+    seen = act(wang, lambda ctx: set(db.session.scalars(ctx.scoped(select(Ticket.id), Ticket))))
+    assert seen == {t.id for t in [*of_mine, reported]}
+    from modules.crm.models.customer import Customer
+
+    joined = select(Ticket.id).join(Customer, Customer.id == Ticket.customer_id)  # as a search
+    assert act(wang, lambda ctx: set(db.session.scalars(ctx.scoped(joined, Ticket)))) == seen
+    count = select(func.count()).select_from(Ticket).where(Ticket.status == "pending")
+    assert act(wang, lambda ctx: db.session.scalar(ctx.scoped(count, Ticket))) == 3
+    assert db.session.scalar(ServiceContext(actor=other, source="web").scoped(
+        count, Ticket)) == 3  # his customers' three
+    scoped = ServiceContext(actor=wang, source="web").scoped(count, Ticket)
+    sql = str(scoped.compile(dialect=db.engine.dialect))
+    assert ("= ANY(ARRAY(SELECT" in sql) == (backend() == "postgresql")
+    nobody = make_user("sales", username="nobody")
+    assert db.session.scalar(ServiceContext(actor=nobody, source="web").scoped(
+        count, Ticket)) == 0
