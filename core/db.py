@@ -12,10 +12,12 @@ from sqlalchemy import MetaData
 from sqlalchemy import Table
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import registry
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -25,6 +27,34 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class in_select(FunctionElement):  # noqa: N801 - used like SQLAlchemy's func.* constructs
+    """``column IN (SELECT …)``, written ``column = ANY (ARRAY(SELECT …))`` on PostgreSQL.
+
+    The same rows, but PostgreSQL runs the sub-select once (an init plan) and can look its
+    result up in the column's index, also as one branch of an ``OR`` (a BitmapOr); an
+    ``IN (SELECT …)`` inside an ``OR`` is a sub-plan testing every row in turn (a record
+    rule's ``mine OR collaborating OR unassigned`` at 1,000,000 tickets: a sequential scan,
+    see ``bench/``). For an uncorrelated sub-select of one non-null column."""
+
+    inherit_cache = True  # (no Boolean type: SQLite would compare the test with 1)
+    name = "in_select"
+
+    def __init__(self, column: Any, stmt: Any) -> None:
+        super().__init__(column, stmt.scalar_subquery())
+
+
+@compiles(in_select)
+def _in_select(element: in_select, compiler: Any, **kw: Any) -> str:
+    column, subquery = element.clauses
+    return f"{compiler.process(column, **kw)} IN {compiler.process(subquery, **kw)}"
+
+
+@compiles(in_select, "postgresql")
+def _in_select_postgresql(element: in_select, compiler: Any, **kw: Any) -> str:
+    column, subquery = element.clauses
+    return f"{compiler.process(column, **kw)} = ANY (ARRAY{compiler.process(subquery, **kw)})"
 
 
 def utcnow() -> datetime:

@@ -24,6 +24,7 @@ from modules.service.models import Ticket
 from modules.service.models import TicketActionLog
 from modules.service.models import TicketCollaborator
 from modules.service.models import Visit
+from modules.service.queries import mine_clause
 
 SERVICE = ("engineer", "manager")
 EVERYONE = ("engineer", "manager", "sales")
@@ -53,11 +54,6 @@ def register_roles() -> list:
     return [Role("service_manager", "售后主管")]
 
 
-def _collaborating(user: Any) -> Any:
-    return Ticket.id.in_(select(TicketCollaborator.ticket_id)
-                         .where(TicketCollaborator.user_id == user.id))
-
-
 def _claimable() -> Any:
     return (Ticket.assignee_id.is_(None)) & Ticket.status.in_(OPEN_STATUSES)
 
@@ -76,8 +72,7 @@ def register_record_rules() -> list:
     return [
         RecordRule("service_ticket: assigned, collaborating and claimable", Ticket,
                    ("engineer",),
-                   lambda user: or_(Ticket.assignee_id == user.id, _collaborating(user),
-                                    _claimable())),
+                   lambda user: or_(mine_clause(user.id), _claimable())),
         RecordRule("service_ticket: customers' tickets", Ticket, ("sales",), _sales_domain),
     ]
 

@@ -16,7 +16,6 @@ from decimal import InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +36,7 @@ from modules.service.models import TICKET_TYPES
 from modules.service.models import Ticket
 from modules.service.models import TicketActionLog
 from modules.service.models import TicketCollaborator
+from modules.service.queries import mine_clause
 from modules.service.services.base import FEE_FIELDS
 from modules.service.services.base import NOT_FOUND
 from modules.service.services.base import _money
@@ -536,10 +536,7 @@ def my_tickets(ctx: ServiceContext, limit: int = 20) -> list[Ticket]:
     """Open tickets the actor is assigned to or collaborates on, most urgent first."""
     uid = ctx.actor_id
     stmt = (ticket_select(ctx)
-            .where(Ticket.status.in_(OPEN_STATUSES),
-                   or_(Ticket.assignee_id == uid,
-                       Ticket.id.in_(select(TicketCollaborator.ticket_id)
-                                     .where(TicketCollaborator.user_id == uid))))
+            .where(Ticket.status.in_(OPEN_STATUSES), mine_clause(uid))
             # The order of the partial index of open tickets by deadline (NULLS LAST).
             .order_by(Ticket.resolution_due_at.asc().nulls_last(), Ticket.id.desc())
             .limit(limit))
