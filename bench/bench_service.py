@@ -130,9 +130,9 @@ def cases(app: Any, client: Any, info: dict[str, Any]) -> list[Case]:
     count = ("(SELECT count(*) FROM (SELECT 1 FROM service_ticket t WHERE {where} "
              "LIMIT 10001) x) AS total")
     # The collaborator sub-select as the app writes it on PostgreSQL (``core.db.in_select``):
-    # an init plan looked up in the primary key, one branch of a BitmapOr.
-    helping = (f"t.id = ANY (ARRAY(SELECT ticket_id FROM service_ticket_collaborator "
-               f"WHERE user_id = {eng}))")
+    # the hashed IN for row-by-row filters, its ARRAY twin for one branch of a BitmapOr.
+    helpers = f"(SELECT ticket_id FROM service_ticket_collaborator WHERE user_id = {eng})"
+    helping = f"(t.id IN {helpers} AND t.id = ANY (ARRAY{helpers}))"
     rule = (f"(t.assignee_id = {eng} OR {helping} OR (t.assignee_id IS NULL "
             "AND t.status IN ('pending','accepted','in_service','reopened')))")
     return [

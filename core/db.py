@@ -30,13 +30,17 @@ NAMING_CONVENTION = {
 
 
 class in_select(FunctionElement):  # noqa: N801 - used like SQLAlchemy's func.* constructs
-    """``column IN (SELECT …)``, written ``column = ANY (ARRAY(SELECT …))`` on PostgreSQL.
+    """``column IN (SELECT …)``; on PostgreSQL ``(column IN (SELECT …) AND column = ANY
+    (ARRAY(SELECT …)))``, the same rows.
 
-    The same rows, but PostgreSQL runs the sub-select once (an init plan) and can look its
-    result up in the column's index, also as one branch of an ``OR`` (a BitmapOr); an
-    ``IN (SELECT …)`` inside an ``OR`` is a sub-plan testing every row in turn (a record
-    rule's ``mine OR collaborating OR unassigned`` at 1,000,000 tickets: a sequential scan,
-    see ``bench/``). For an uncorrelated sub-select of one non-null column."""
+    Inside an ``OR`` PostgreSQL cannot look an ``IN (SELECT …)`` up in an index: it tests
+    every row against the hashed sub-select (a record rule's "mine OR helping OR unassigned"
+    at 1,000,000 tickets: a sequential scan). The ``= ANY (ARRAY(…))`` twin is read once (an
+    init plan) and gives the planner an index condition, one branch of a BitmapOr. The
+    ``IN`` stays first: where PostgreSQL still filters row by row (a walk along a sort
+    index) it tests the hash, not a scan of the array (it hashes constant arrays only; at
+    250 ids the array alone was three times slower there, see ``bench/``). For an
+    uncorrelated sub-select of one non-null column."""
 
     inherit_cache = True  # (no Boolean type: SQLite would compare the test with 1)
     name = "in_select"
@@ -53,8 +57,8 @@ def _in_select(element: in_select, compiler: Any, **kw: Any) -> str:
 
 @compiles(in_select, "postgresql")
 def _in_select_postgresql(element: in_select, compiler: Any, **kw: Any) -> str:
-    column, subquery = element.clauses
-    return f"{compiler.process(column, **kw)} = ANY (ARRAY{compiler.process(subquery, **kw)})"
+    column, subquery = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} IN {subquery} AND {column} = ANY (ARRAY{subquery}))"
 
 
 def utcnow() -> datetime:
