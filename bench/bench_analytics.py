@@ -254,10 +254,11 @@ def cases(app: Any, info: dict[str, Any]) -> list[Case]:
     me = info["sales"]
     with app.app_context():
         pg = db.engine.dialect.name == "postgresql"
-    # The rule as the app writes it (core.security.rules.in_select).
-    mine = f"SELECT id FROM crm_customer WHERE owner_id = {me}"
-    seller_tickets = (f"(t.created_by_id = {me} OR t.customer_id "
-                      + (f"= ANY(ARRAY({mine})))" if pg else f"IN ({mine}))"))
+    # The rule as the app writes it (core.db.in_select).
+    mine = f"(SELECT id FROM crm_customer WHERE owner_id = {me})"
+    seller_tickets = (f"(t.created_by_id = {me} OR "
+                      + (f"(t.customer_id IN {mine} AND t.customer_id = ANY (ARRAY{mine})))"
+                         if pg else f"t.customer_id IN {mine})"))
     pool_sql, pool_params = _pool_sql(f"IN {team}")
     from modules.crm.dashboard import figures as crm_figures
     from modules.pool.dashboard import figures as pool_figures

@@ -31,7 +31,8 @@ class RecordRule:
     ``domain(user)`` (a SQL expression). Rules of a user's roles are OR-ed; admins bypass.
     A user's domains are kept while the auth epoch is unchanged: ``domain`` may read the user
     and what the epoch covers (users, roles, grants, teams), not other rows or the time
-    (a condition on other rows belongs in the expression, as a sub-select)."""
+    (a condition on other rows belongs in the expression, as a sub-select: inside an ``OR``
+    write it ``core.db.in_select(column, select)``, which PostgreSQL can look up in an index)."""
 
     name: str
     model: type

@@ -13,6 +13,7 @@ _.model_config
 
 # SQLAlchemy: TypeDecorator protocol, event-listener arguments, hybrid expressions
 _.cache_ok
+_.inherit_cache
 _.process_bind_param
 _.process_result_value
 _.flush_context

@@ -48,6 +48,10 @@ from core.extensions import db
 from core.i18n import default_locale
 from core.i18n import locale_of
 from core.security.models import User
+from core.security.principal import attached
+from core.security.principal import cached
+from core.security.principal import current_epoch
+from core.security.principal import snapshot
 from core.services import ServiceContext
 from core.services import in_unit_of_work
 from core.services import unit_of_work
@@ -244,11 +248,19 @@ class CardClick:
 
 # ------------------------------------------------------------------------------ identity
 def find_user(userid: str) -> User | None:
-    """The user bound to WeCom ``userid`` (active or not)."""
-
+    """The user bound to WeCom ``userid`` (active or not), with his roles. In an HTTP request
+    (a callback) kept while the auth epoch is unchanged, as a page's user is
+    (``core.security.principal``): binding a WeCom account writes the user and moves it."""
     if not userid:
         return None
-    return db.session.scalar(select(User).where(User.wecom_userid == userid))
+
+    def read() -> User | None:
+        return db.session.scalar(select(User).where(User.wecom_userid == userid))
+
+    if current_epoch() is None:
+        return read()
+    kept = cached(("wecom_user", userid), lambda: snapshot(read(), "roles"))
+    return attached(kept) if kept is not None else None
 
 
 def resolve_mentions(names: Sequence[str], userids: Sequence[str] = ()) -> list[Mention]:

@@ -6,13 +6,9 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from flask import has_app_context
-from sqlalchemy import Boolean
 from sqlalchemy import false
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from core import hooks
 from core.extensions import db
@@ -103,39 +99,3 @@ def managed_member_ids(user: User) -> set[int]:
         .where(Team.manager_id == user.id))))
     return set(members)
 
-
-class InSelect(ColumnElement[bool]):
-    """``column IN (SELECT …)`` that PostgreSQL can answer from an index inside an OR.
-
-    There it is written ``column = ANY(ARRAY(SELECT …))``: the sub-select runs once (an
-    InitPlan) and its ids probe the column's index, so ``a = 1 OR b IN (…)`` becomes a
-    BitmapOr of two index scans; the plain ``IN (SELECT …)`` under an OR is a hashed
-    sub-plan tested row by row (a scan of the whole table: 2 s over 1,000,000 tickets for
-    a salesperson, see ``bench/``). The same rows either way (a NULL column matches
-    neither); elsewhere it is the plain ``IN``."""
-
-    inherit_cache = True
-    type = Boolean()
-    _is_implicitly_boolean = True  # a comparison: no "= 1" after it where booleans are ints
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
-                           ("stmt", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, column: Any, stmt: Select) -> None:
-        self.column = column
-        self.stmt = stmt.correlate(None)  # self-contained, whatever the outer query joins
-
-
-def in_select(column: Any, stmt: Select) -> InSelect:
-    """``column IN (stmt)`` for record-rule domains (see :class:`InSelect`)."""
-    return InSelect(column, stmt)
-
-
-@compiles(InSelect)
-def _in_select(element: InSelect, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.column.in_(element.stmt), **kw)
-
-
-@compiles(InSelect, "postgresql")
-def _in_select_pg(element: InSelect, compiler: Any, **kw: Any) -> str:
-    column = compiler.process(element.column, **kw)
-    return f"{column} = ANY(ARRAY{compiler.process(element.stmt.scalar_subquery(), **kw)})"

@@ -103,6 +103,10 @@ def decline(ctx: Any, call: Any) -> str:
 
 
 def mine(ctx: Any, call: Any) -> str:
+    from modules.service.models import PRIORITIES
+    from modules.service.models import STATUSES
+    from modules.service.sla import to_local
+
     rows = svc.my_tickets(ctx, limit=10)
     if not rows:
         return _("您当前没有未完成的工单。")
@@ -110,11 +114,9 @@ def mine(ctx: Any, call: Any) -> str:
     for t in rows:
         due = ""
         if t.resolution_due_at is not None:
-            from modules.service.sla import to_local
-
             due = " · " + _("截止 %(at)s", at=to_local(t.resolution_due_at).strftime("%m-%d %H:%M"))
-        lines.append(f"> {t.ticket_no} {t.subject} · {_(t.status_label)} · "
-                     f"{_(t.priority_label)} · {t.progress}%{due}")
+        lines.append(f"> {t.ticket_no} {t.subject} · {_(STATUSES.get(t.status, t.status))} · "
+                     f"{_(PRIORITIES.get(t.priority, t.priority))} · {t.progress}%{due}")
     return "\n".join(lines)
 
 

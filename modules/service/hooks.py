@@ -9,13 +9,13 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from core import hookimpl
+from core.db import in_select
 from core.registration import JobSpec
 from core.registration import MenuItem
 from core.registration import Permission
 from core.registration import RecordRule
 from core.registration import Role
 from core.registration import Setting
-from core.security.rules import in_select
 from modules.service.models import OPEN_STATUSES
 from modules.service.models import Engineer
 from modules.service.models import ServiceReport
@@ -25,6 +25,7 @@ from modules.service.models import Ticket
 from modules.service.models import TicketActionLog
 from modules.service.models import TicketCollaborator
 from modules.service.models import Visit
+from modules.service.queries import mine_clause
 
 SERVICE = ("engineer", "manager")
 EVERYONE = ("engineer", "manager", "sales")
@@ -54,11 +55,6 @@ def register_roles() -> list:
     return [Role("service_manager", "售后主管")]
 
 
-def _collaborating(user: Any) -> Any:
-    return Ticket.id.in_(select(TicketCollaborator.ticket_id)
-                         .where(TicketCollaborator.user_id == user.id))
-
-
 def _claimable() -> Any:
     return (Ticket.assignee_id.is_(None)) & Ticket.status.in_(OPEN_STATUSES)
 
@@ -80,8 +76,7 @@ def register_record_rules() -> list:
     return [
         RecordRule("service_ticket: assigned, collaborating and claimable", Ticket,
                    ("engineer",),
-                   lambda user: or_(Ticket.assignee_id == user.id, _collaborating(user),
-                                    _claimable())),
+                   lambda user: or_(mine_clause(user.id), _claimable())),
         RecordRule("service_ticket: customers' tickets", Ticket, ("sales",), _sales_domain),
     ]
 

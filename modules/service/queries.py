@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from core.db import in_select
 from core.extensions import db
 from core.services import ServiceContext
 from modules.service.models import OPEN_STATUSES
@@ -25,10 +26,15 @@ def open_tickets_of(customer_ids: list[int]) -> list[Ticket]:
         .order_by(Ticket.id)))
 
 
+def collaborating(user_id: int | None) -> Any:
+    """Tickets ``user_id`` helps on (an index lookup on PostgreSQL, also inside an OR)."""
+    return in_select(Ticket.id, select(TicketCollaborator.ticket_id)
+                     .where(TicketCollaborator.user_id == user_id))
+
+
 def mine_clause(user_id: int | None) -> Any:
-    return or_(Ticket.assignee_id == user_id,
-               Ticket.id.in_(select(TicketCollaborator.ticket_id)
-                             .where(TicketCollaborator.user_id == user_id)))
+    """Tickets assigned to ``user_id`` or that he helps on."""
+    return or_(Ticket.assignee_id == user_id, collaborating(user_id))
 
 
 def my_open(ctx: ServiceContext, limit: int = 5) -> tuple[list[Ticket], int]:

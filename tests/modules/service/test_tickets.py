@@ -172,6 +172,48 @@ def test_engineers_see_theirs_and_claimable_only(people, customer, make_user):
     assert act(people["sales"], svc.get_ticket, mine.ticket_no).id == mine.id
 
 
+def test_the_engineers_rule_is_mine_helping_or_unassigned_and_open(people, customer, make_user):
+    """The engineer's record rule row by row (its SQL differs by database: ``= ANY (ARRAY(…))``
+    on PostgreSQL), and #我的工单's open tickets he is assigned to or helps on."""
+    from modules.service.models import TicketCollaborator
+    from tests.modules.crm.factories import ctx_for
+
+    li, zhang, wang = people["li"], people["zhang"], make_user("engineer", username="wang")
+    rows = {  # name: (status, assignee, collaborators) → li sees it, in #我的工单
+        "mine open": ("accepted", li, (), True, True),
+        "mine closed": ("closed", li, (), True, False),
+        "mine, others help": ("in_service", li, (zhang,), True, True),
+        "helping open": ("in_service", zhang, (li,), True, True),
+        "helping with another": ("accepted", wang, (zhang, li), True, True),
+        "helping closed": ("closed", zhang, (li,), True, False),
+        "unassigned pending": ("pending", None, (), True, False),
+        "unassigned reopened": ("reopened", None, (), True, False),
+        "unassigned, li helps": ("resolved", None, (li,), True, False),
+        "unassigned resolved": ("resolved", None, (), False, False),
+        "unassigned cancelled": ("cancelled", None, (), False, False),
+        "unassigned closed": ("closed", None, (), False, False),
+        "others open": ("accepted", zhang, (), False, False),
+        "others pending": ("pending", zhang, (), False, False),
+        "others, others help": ("in_service", zhang, (wang,), False, False),
+    }
+    ids = {}
+    for name, (status, assignee, helpers, _seen, _mine) in rows.items():
+        ticket = make_ticket(customer, subject=name)
+        ticket.status, ticket.assignee_id = status, assignee.id if assignee else None
+        db.session.add_all(TicketCollaborator(ticket_id=ticket.id, user_id=u.id) for u in helpers)
+        db.session.commit()
+        ids[ticket.id] = name
+    ctx = ctx_for(li)
+    seen = db.session.scalars(ctx.scoped(select(Ticket.id), Ticket)).all()
+    assert sorted(ids[i] for i in seen) == sorted(n for n, r in rows.items() if r[3])
+    assert sorted(t.subject for t in svc.my_tickets(ctx, limit=50)) == sorted(
+        n for n, r in rows.items() if r[4])
+    other = db.session.scalars(ctx_for(wang).scoped(select(Ticket.id), Ticket)).all()
+    assert sorted(ids[i] for i in other) == sorted(
+        ["helping with another", "others, others help", "unassigned pending",
+         "unassigned reopened"])
+
+
 @pytest.mark.skipif(backend() != "postgresql", reason="a real race needs PostgreSQL")
 def test_concurrent_claims_exactly_one_wins(app, make_user, people, customer):
     engineers = [people["li"], people["zhang"]] + [
@@ -216,7 +258,7 @@ def test_complaints_reach_the_level_that_handles_them(people, customer, make_use
 
 def test_a_salesperson_sees_his_customers_tickets_and_those_he_reported(people, make_user):
     """The sales record rule (``created_by_id = me OR customer_id IN my customers``, written
-    ``= ANY(ARRAY(…))`` on PostgreSQL so that both sides use an index) keeps its meaning:
+    ``= ANY (ARRAY(…))`` on PostgreSQL so that both sides use an index) keeps its meaning:
     his customers' tickets whoever reported them, the ones he reported on another's
     customer, nothing else; also as an aggregate."""
     from core.services import ServiceContext
@@ -242,7 +284,7 @@ def test_a_salesperson_sees_his_customers_tickets_and_those_he_reported(people, 
         count, Ticket)) == 3  # his customers' three
     scoped = ServiceContext(actor=wang, source="web").scoped(count, Ticket)
     sql = str(scoped.compile(dialect=db.engine.dialect))
-    assert ("= ANY(ARRAY(SELECT" in sql) == (backend() == "postgresql")
+    assert ("= ANY (ARRAY(SELECT" in sql) == (backend() == "postgresql")
     nobody = make_user("sales", username="nobody")
     assert db.session.scalar(ServiceContext(actor=nobody, source="web").scoped(
         count, Ticket)) == 0

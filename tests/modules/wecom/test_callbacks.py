@@ -257,3 +257,29 @@ def test_callbacks_of_bad_shape_answer_4xx_never_500(driver, chat_user, wecom_ct
                            data=f"<xml><Encrypt><![CDATA[{inner}]]></Encrypt></xml>")
     assert response.status_code in (400, 403)
     assert _widgets() == []
+
+
+def test_the_sender_is_read_again_once_users_change(driver, chat_user):
+    """The sender kept between callbacks (under the auth epoch) is never a stale one: a
+    disabled account is refused at the next message, a rebound WeCom id acts as its new
+    user."""
+    from core.security.models import User
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+
+    li = chat_user("li.sales")
+    driver.bot_message(_group_message("@Tandem #小部件 齿轮", msgid="a"))
+    driver.bot_message(_group_message("@Tandem #小部件 链条", msgid="b"))
+    assert {w.owner_id for w in _widgets()} == {li.id}
+    with unit_of_work(ServiceContext.system("cli")):
+        db.session.get(User, li.id).active = False
+    text = driver.bot_message(_group_message("@Tandem #小部件 轴承", msgid="c"))[0][1]
+    assert "停用" in driver.decrypt_bot_reply(text)["stream"]["content"]
+    with unit_of_work(ServiceContext.system("cli")):
+        db.session.get(User, li.id).wecom_userid = None
+    wang = chat_user("wang.sales")
+    with unit_of_work(ServiceContext.system("cli")):
+        db.session.get(User, wang.id).wecom_userid = "li.sales"
+    driver.bot_message(_group_message("@Tandem #小部件 轴承", msgid="d"))
+    assert sorted((w.name, w.owner_id) for w in _widgets()) == sorted(
+        [("齿轮", li.id), ("链条", li.id), ("轴承", wang.id)])
