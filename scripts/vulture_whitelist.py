@@ -19,7 +19,6 @@ _.process_result_value
 _.flush_context
 _.connection_record
 _._name_expression
-_.inherit_cache  # a ColumnElement subclass's statement caching (core.security.rules)
 
 # Alembic: callback arguments of include_object / compare_type
 _.compare_to
