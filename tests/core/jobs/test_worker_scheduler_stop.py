@@ -52,11 +52,13 @@ def test_the_lease_is_released_only_after_the_running_tick_ended(
     monkeypatch.setattr(worker_module, "_work", work)
     monkeypatch.setattr("core.wsgi.TandemDispatcher", lambda: _Dispatcher(app))
     monkeypatch.setattr(worker_module, "configure_logging_from_env", lambda: None)
+    # Set before the command sets it: monkeypatch then restores None, not its dispatcher
+    # (a later test's worker would run jobs in this test's app).
+    monkeypatch.setattr(worker_module, "_dispatcher", None)
     try:
         result = app.test_cli_runner().invoke(worker_module.worker, [])
         assert result.exit_code == 0, result.output
         assert events.index("tick ended") < events.index("release"), events
     finally:
-        monkeypatch.setattr(worker_module, "_dispatcher", None)
         with app.app_context():
             db.engine.dispose()
