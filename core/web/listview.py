@@ -49,7 +49,6 @@ from flask import abort
 from flask import current_app
 from flask import render_template
 from flask import request
-from flask import url_for
 from flask_babel import get_locale
 from flask_babel import gettext
 from markupsafe import Markup
@@ -68,6 +67,7 @@ from core.paging import page_with_total
 from core.security import principal
 from core.services import ServiceContext
 from core.web.escaping import html_text
+from core.web.links import fixed_url
 from core.web.links import query_url
 from core.web.links import record_url
 from core.web.templating import local_dt
@@ -341,7 +341,7 @@ class ListView:
             self._page_select(ctx, ordered),
             stmt, self.model.id, cap, entities=self.row_select is None, from_start=page == 1)
         args = {k: v for k, v in request.args.items() if k not in ("page", "export", "after")}
-        here = url_for(self.endpoint)
+        here = fixed_url(self.endpoint)
         cursor = self._cursor(sort, rows[-1]) if len(rows) == per_page else None
 
         def page_url(p: int) -> str:
