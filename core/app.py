@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from flask import Flask
 from flask import g
 from flask import has_request_context
@@ -152,7 +154,7 @@ def _configure_babel(app: Flask, registry: Any) -> None:
 
     ensure_compiled([Path(d) for d in dirs])
 
-    def select_locale() -> str:
+    def chosen_locale() -> str:
         locales = app.config["TANDEM_LOCALES"]
         if not has_request_context():  # jobs, CLI, bot: the default (or force_locale)
             return app.config["BABEL_DEFAULT_LOCALE"]
@@ -162,6 +164,12 @@ def _configure_babel(app: Flask, registry: Any) -> None:
         if session.get("locale") in locales:
             return session["locale"]
         return app.config["BABEL_DEFAULT_LOCALE"]
+
+    def select_locale() -> Locale:
+        """The chosen locale as one ``Locale`` per name for the process: the catalogs are
+        kept by locale, and a dict finds its own key by identity, where an equal new
+        ``Locale`` each request cost a comparison of five attributes on every gettext."""
+        return _locale(chosen_locale())
 
     ext.babel.init_app(app, locale_selector=select_locale,
                        timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
@@ -193,12 +201,13 @@ def _install_template_gettext(app: Flask) -> None:
 
     @pass_context
     def template_gettext(context: Any, string: str, **variables: Any) -> Any:
-        """Jinja's new-style ``_()`` (marked safe when autoescaping, then always formatted
-        with its escaped variables) in one call instead of three: a page has fifty."""
+        """Jinja's new-style ``_()`` (marked safe when autoescaping, then formatted with its
+        escaped variables) in one call instead of three: a page has fifty. A text without
+        variables or ``%`` is what formatting would give (2 µs a ``Markup`` saved)."""
         translated = catalog().ugettext(string)
         if context.eval_ctx.autoescape:
             translated = Markup(translated)
-        return translated % variables
+        return translated % variables if variables or "%" in translated else translated
 
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
 
@@ -263,3 +272,8 @@ def _install_request_hooks(app: Flask) -> None:
     @app.before_request
     def _request_start() -> None:
         g.tandem_registry = hooks.registry(app)
+
+
+@cache
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)

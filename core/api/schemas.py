@@ -193,10 +193,29 @@ def jsonable(value: Any) -> Any:
     date/time → ISO 8601, enums → their value, pydantic models → their fields."""
     kind = type(value)
     if kind is dict:
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if kind in _BY_TYPE:
-        convert = _BY_TYPE[kind]
+        return _jsonable_dict(value)
+    convert = _BY_TYPE.get(kind, _OTHER)
+    if convert is not _OTHER:
         return value if convert is None else convert(value)
+    return _jsonable_other(value)
+
+
+_OTHER = object()  # a type not in _BY_TYPE
+
+
+def _jsonable_dict(value: dict) -> dict:
+    """A dict's values converted in place of a call of :func:`jsonable` each (a page of
+    answers has a thousand, most of them of a type of ``_BY_TYPE``)."""
+    converted = {}
+    for key, item in value.items():
+        convert = _BY_TYPE.get(type(item), jsonable)
+        converted[key if type(key) is str else str(key)] = (
+            item if convert is None else convert(item))
+    return converted
+
+
+def _jsonable_other(value: Any) -> Any:
+    """:func:`jsonable` for the types not converted by their exact type (subclasses too)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, BaseModel):

@@ -49,7 +49,6 @@ from flask import abort
 from flask import current_app
 from flask import render_template
 from flask import request
-from flask import url_for
 from flask_babel import get_locale
 from flask_babel import gettext
 from markupsafe import Markup
@@ -67,6 +66,8 @@ from core.extensions import db
 from core.paging import page_with_total
 from core.security import principal
 from core.services import ServiceContext
+from core.web.escaping import html_text
+from core.web.links import fixed_url
 from core.web.links import query_url
 from core.web.links import record_url
 from core.web.templating import local_dt
@@ -340,7 +341,7 @@ class ListView:
             self._page_select(ctx, ordered),
             stmt, self.model.id, cap, entities=self.row_select is None, from_start=page == 1)
         args = {k: v for k, v in request.args.items() if k not in ("page", "export", "after")}
-        here = url_for(self.endpoint)
+        here = fixed_url(self.endpoint)
         cursor = self._cursor(sort, rows[-1]) if len(rows) == per_page else None
 
         def page_url(p: int) -> str:
@@ -355,8 +356,8 @@ class ListView:
         def sort_link(key: str, label: str) -> Markup:
             """A column heading that sorts by ``key`` (again: the other way round)."""
             arrow = " ▲" if sort == key else " ▼" if sort == f"-{key}" else ""
-            return Markup('<a href="{}" class="link-body-emphasis text-decoration-none">{}{}'
-                          "</a>").format(sort_url(key), gettext(label), arrow)
+            return Markup(f'<a href="{html_text(sort_url(key))}" class="link-body-emphasis '
+                          f'text-decoration-none">{html_text(gettext(label))}{arrow}</a>')
 
         return render_template(
             template or "core/components/list_page.html", view=self, rows=rows, title=title,
@@ -387,7 +388,7 @@ class ListView:
         if col.link and self.detail_endpoint:
             url = record_url(self.detail_endpoint)
             return lambda row: (f'<td><a href="{url(row.id)}">'
-                                f'{_text(get(row))}</a></td>')
+                                f'{html_text(get(row))}</a></td>')
         if col.fmt == "money":  # digits, separators and the currency sign
             return lambda row: f"<td>{money(get(row))}</td>"
         if col.fmt == "datetime":  # digits and separators
@@ -395,14 +396,14 @@ class ListView:
             return lambda row: f"<td>{when(get(row))}</td>"
         if col.fmt == "label":
             label = _translator()
-            return lambda row: f"<td>{escape(label(get(row)))}</td>"
+            return lambda row: f"<td>{html_text(label(get(row)))}</td>"
         yes, no = str(escape(gettext("是"))), str(escape(gettext("否")))
 
         def plain(row: Any) -> str:
             value = get(row)
             if value is True or value is False:
                 return f"<td>{yes if value else no}</td>"
-            return f"<td>{_text(value)}</td>"
+            return f"<td>{html_text(value)}</td>"
 
         return plain
 
@@ -440,15 +441,6 @@ def _translator() -> Callable[[Any], str]:
         return seen[value]
 
     return label
-
-
-def _text(value: Any) -> str:
-    """A cell's value as escaped HTML text (numbers need no escaping)."""
-    if value is None:
-        return ""
-    if type(value) is int:
-        return str(value)
-    return str(escape(value))
 
 
 def _plain(value: Any, yes: str, no: str) -> Any:

@@ -19,6 +19,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from core import hooks
+from core.cache import app_cached
 from core.notify import unread_count
 from core.registration import MenuItem
 from core.security import principal
@@ -33,6 +34,14 @@ def visible_menus(user: Any) -> list[dict[str, Any]]:
 
     return principal.cached(("menus", user.id, request.script_root),
                             lambda: _visible_menus(user))
+
+
+def rendered_once(template: str) -> Markup:
+    """A template the same on every page (the stylesheet and script links), rendered once
+    per app and script root rather than a dozen ``fixed_url`` calls in Jinja a page. It
+    sees the app's Jinja globals only: no request, user or language."""
+    return app_cached(("rendered_once", request.script_root, template),
+                      lambda: Markup(current_app.jinja_env.get_template(template).render()))
 
 
 def menu_bar() -> Markup:
@@ -127,6 +136,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["local_dt"] = local_dt
     app.jinja_env.globals["fixed_url"] = fixed_url
     app.jinja_env.globals["menu_bar"] = menu_bar
+    app.jinja_env.globals["rendered_once"] = rendered_once
     app.jinja_env.globals["chart_option_json"] = option_json
 
     @app.context_processor

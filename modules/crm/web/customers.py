@@ -32,6 +32,7 @@ from core.security.models import User
 from core.services import ServiceContext
 from core.services import unit_of_work
 from core.web.context import web_ctx
+from core.web.escaping import html_text
 from core.web.forms import submit
 from core.web.links import record_url
 from core.web.listview import Column
@@ -159,18 +160,18 @@ def _row_cells() -> Callable[[Row], str]:
         # Unpacked in _list_rows's order: a Row's attributes by name cost more than the rest.
         (id_, kind, name, phone, level, tags, status, followed_up, owner,
          phone_hidden) = row[:10]
-        badges = "".join(f'<span class="badge text-bg-light border me-1">{escape(t)}</span>'
+        badges = "".join(f'<span class="badge text-bg-light border me-1">{html_text(t)}</span>'
                          for t in split_tags(tags)) if tags else ""
         return (
             f'<td class="text-nowrap">{customer_number(id_)}</td>'
-            f'<td><a href="{detail(id_)}">{escape(name)}</a></td>'
-            f"<td>{types.get(kind) or escape(kind)}</td>"
-            f"<td>{hidden_mark if phone_hidden else escape(phone or '')}</td>"
+            f'<td><a href="{detail(id_)}">{html_text(name)}</a></td>'
+            f"<td>{types.get(kind) or html_text(kind)}</td>"
+            f"<td>{hidden_mark if phone_hidden else html_text(phone or '')}</td>"
             f'<td><span class="badge text-bg-{LEVEL_BADGES.get(level, "light")}">'
-            f"{levels.get(level) or escape(level)}</span></td>"
+            f"{levels.get(level) or html_text(level)}</span></td>"
             f"<td>{badges}</td>"
-            f"<td>{escape(owner or '—')}</td>"
-            f"<td>{statuses.get(status) or escape(status)}</td>"
+            f"<td>{html_text(owner or '—')}</td>"
+            f"<td>{statuses.get(status) or html_text(status)}</td>"
             f'<td class="text-nowrap">{when(followed_up)}</td>')
 
     return cells

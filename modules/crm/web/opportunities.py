@@ -55,6 +55,7 @@ from core.security.ownership import holds
 from core.services import unit_of_work
 from core.timeline import timeline
 from core.web.context import web_ctx
+from core.web.escaping import html_text
 from core.web.forms import run_action
 from core.web.forms import submit
 from core.web.kanban import Kanban
@@ -172,12 +173,12 @@ def _row_cells() -> Callable[[Row], str]:
         url = detail(id_)
         return (
             f'<td><a href="{url}">{opportunity_number(id_)}</a></td>'
-            f'<td><a href="{url}">{escape(product)}</a></td>'
-            f"<td>{escape(customer or '')}</td>"
+            f'<td><a href="{url}">{html_text(product)}</a></td>'
+            f"<td>{html_text(customer or '')}</td>"
             f"<td>{'' if quantity is None else quantity}</td>"
             f"<td>{money(amount)}</td>"
-            f"<td>{statuses.get(status) or escape(translated_label(status))}</td>"
-            f"<td>{escape(owner) if owner else unclaimed}</td>"
+            f"<td>{statuses.get(status) or html_text(translated_label(status))}</td>"
+            f"<td>{html_text(owner) if owner else unclaimed}</td>"
             f"<td>{when(followed_up)}</td><td>{when(created)}</td>")
 
     return cells
