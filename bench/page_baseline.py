@@ -94,6 +94,15 @@ def customer_list(url: str, page_sql: str, badge_sql: str, args: dict[str, str],
         "q": "", "sort": args.get("sort", "-updated_at"), "per_page": 50,
     }
 
+    kept: dict[str, Markup] = {}
+
+    def rendered_once(name: str) -> Markup:  # the asset links, kept per app as the page does
+        if name not in kept:
+            kept[name] = Markup(env.get_template(name).render(fixed_url=fixed["fixed_url"]))
+        return kept[name]
+
+    fixed["rendered_once"] = rendered_once
+
     def link(**extra: Any) -> str:
         return f"{here}?{urlencode({**args, **extra})}"
 
