@@ -203,9 +203,10 @@ def _home_sql(rule: str, helping: str, eng: int) -> list[str]:
     for where, order in cards:
         out.append(f"SELECT count(*) FROM (SELECT 1 FROM service_ticket t WHERE {rule} AND "
                    f"{where} LIMIT 10001) x")
-        out.append("SELECT t.id, t.ticket_no, t.subject, t.status, t.priority, t.sla_state, "
-                   "t.resolution_due_at, c.customer_name FROM service_ticket t JOIN crm_customer "
-                   f"c ON c.id = t.customer_id WHERE {rule} AND {where} ORDER BY {order} LIMIT 5")
+        out.append("SELECT t.*, c.customer_name FROM (SELECT t.id, t.ticket_no, t.subject, "
+                   "t.status, t.priority, t.sla_state, t.resolution_due_at, t.customer_id FROM "
+                   f"service_ticket t WHERE {rule} AND {where} ORDER BY {order} LIMIT 5) t "
+                   "JOIN crm_customer c ON c.id = t.customer_id")
     return out
 
 
