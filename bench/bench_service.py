@@ -190,11 +190,12 @@ def _home_sql(rule: str, helping: str, eng: int) -> list[str]:
     """The service module's three workspace cards of an engineer: each a count up to
     10,000 and its first five tickets."""
     opened = "t.status IN ('pending','accepted','in_service','reopened')"
+    soon = utcnow() + timedelta(hours=4)  # as the card's bound parameter
     cards = [
         (f"{opened} AND (t.assignee_id = {eng} OR {helping})",
          "t.resolution_due_at NULLS LAST, t.id"),
         (f"{opened} AND (t.sla_state = 'breached' OR (t.sla_state IN ('response_due', "
-         "'resolution_due') AND t.resolution_due_at <= CURRENT_TIMESTAMP + interval '4 hours'))",
+         f"'resolution_due') AND t.resolution_due_at <= '{soon:%Y-%m-%d %H:%M:%S}'))",
          "t.resolution_due_at, t.id"),
         (f"t.status IN ('pending','reopened') AND (t.assignee_id = {eng} OR "
          "t.assignee_id IS NULL)", "t.id DESC"),
