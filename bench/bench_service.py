@@ -34,6 +34,7 @@ TOKEN, KEY = "benchtoken", "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
 TYPES = ("repair", "repair", "repair", "maintenance", "complaint", "installation", "inquiry")
 CLOSED = ("closed", "closed", "closed", "resolved", "cancelled")
 OPEN = ("pending", "accepted", "in_service")
+STAGES = ("todo", "doing", "resolved", "closed")
 STAGE = {"pending": "todo", "accepted": "doing", "in_service": "doing", "resolved": "resolved",
          "closed": "closed", "cancelled": "closed"}
 
@@ -157,6 +158,18 @@ def cases(app: Any, client: Any, info: dict[str, Any]) -> list[Case]:
                                                              "closed")))] + [
                  f"SELECT {row} {joins} WHERE t.stage = '{s}' ORDER BY t.id DESC LIMIT 30"
                  for s in ("todo", "doing", "resolved", "closed")]),
+        Case("ticket kanban (engineer: record rule): 4 capped column counts + first cards",
+             lambda: client.get("/service/board"),
+             [" UNION ALL ".join(
+                 f"SELECT count(*) FROM (SELECT t.id FROM service_ticket t WHERE {rule} AND "
+                 f"t.stage = '{s}' LIMIT 10001) x{n}" for n, s in enumerate(STAGES))] + [
+                 # As the app orders them here: his resolved and closed columns hold
+                 # fewer than 1,000 tickets (``few_cards``), found by the rule's indexes.
+                 f"SELECT {row} {joins} WHERE {rule} AND t.stage = '{s}' ORDER BY t.id"
+                 f"{' + 0' if s in ('resolved', 'closed') else ''} DESC LIMIT 30"
+                 for s in STAGES]),
+        Case("engineer's home page: my open tickets, breaching soon, waiting (capped counts)",
+             lambda: client.get("/"), _home_sql(rule, helping, eng)),
         Case("GET /api/v1/tickets?status=accepted (engineer)",
              lambda: client.get("/api/v1/tickets?status=accepted", headers=headers),
              f"SELECT t.*, u.display_name, "
@@ -174,6 +187,31 @@ def cases(app: Any, client: Any, info: dict[str, Any]) -> list[Case]:
               "'resolution_due' AND resolution_due_at < CURRENT_TIMESTAMP AND status IN "
               "('pending','accepted','in_service','reopened') RETURNING id"]),
     ]
+
+
+def _home_sql(rule: str, helping: str, eng: int) -> list[str]:
+    """The service module's three workspace cards of an engineer: each a count up to
+    10,000 and its first five tickets."""
+    opened = "t.status IN ('pending','accepted','in_service','reopened')"
+    soon = utcnow() + timedelta(hours=4)  # as the card's bound parameter
+    cards = [
+        (f"{opened} AND (t.assignee_id = {eng} OR {helping})",
+         "t.resolution_due_at NULLS LAST, t.id"),
+        (f"{opened} AND (t.sla_state = 'breached' OR (t.sla_state IN ('response_due', "
+         f"'resolution_due') AND t.resolution_due_at <= '{soon:%Y-%m-%d %H:%M:%S}'))",
+         "t.resolution_due_at, t.id"),
+        (f"t.status IN ('pending','reopened') AND (t.assignee_id = {eng} OR "
+         "t.assignee_id IS NULL)", "t.id DESC"),
+    ]
+    out = []
+    for where, order in cards:
+        out.append(f"SELECT count(*) FROM (SELECT 1 FROM service_ticket t WHERE {rule} AND "
+                   f"{where} LIMIT 10001) x")
+        out.append("SELECT t.*, c.customer_name FROM (SELECT t.id, t.ticket_no, t.subject, "
+                   "t.status, t.priority, t.sla_state, t.resolution_due_at, t.customer_id FROM "
+                   f"service_ticket t WHERE {rule} AND {where} ORDER BY {order} LIMIT 5) t "
+                   "JOIN crm_customer c ON c.id = t.customer_id")
+    return out
 
 
 class _Ok:

@@ -160,11 +160,13 @@ class CardContent:
     """What a workspace card shows; every part is optional.
 
     ``total`` counts all to-do items (``items`` may show only the first few), ``more_url``
-    opens the filtered list behind them; ``actions`` are quick actions ``(label, url)``."""
+    opens the filtered list behind them; ``actions`` are quick actions ``(label, url)``;
+    ``total_label`` is shown instead of ``total`` when set (a capped count: "10,000+")."""
 
     kpis: tuple[Kpi, ...] = ()
     items: tuple[TodoItem, ...] = ()
     total: int | None = None
+    total_label: str = ""
     more_url: str | None = None
     actions: tuple[tuple[str, str], ...] = ()
     empty_text: str = ""

@@ -21,6 +21,8 @@ awkward) that posts the same move.
 ``count_cap`` (boards without ``amount`` only) counts each column up to that many cards,
 shown as "10,000+" beyond, as the lists do: at a million records a full GROUP BY costs
 each page view a scan of every row (100–200 ms), a capped count per column an index range.
+``few_cards`` then has the cards of a column counted at most that many found by the record
+rules' indexes and sorted, not by walking the order's index past what the rules hide.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class Kanban:
     reasons: dict[str, str] = field(default_factory=dict)  # status → label of the reason
     card_amount: Callable[[Any], Any] | None = None  # a card's amount (moves the totals)
     count_cap: int | None = None  # count each column up to this many (None: exact counts)
+    few_cards: int | None = None  # a column counted at most this many: cards sorted apart
 
     def counts(self, ctx: ServiceContext, base: Any, *, scoped: Any = None) -> dict[str, int]:
         """Cards per column in one GROUP BY, through the record rules."""
@@ -106,14 +109,27 @@ class Kanban:
                 base = flt.apply(base, raw)
         return base
 
-    def cards(self, ctx: ServiceContext, base: Any, *, scoped: Any = None) -> dict[str, list[Any]]:
+    def cards(self, ctx: ServiceContext, base: Any, *, scoped: Any = None,
+              counts: dict[str, int] | None = None) -> dict[str, list[Any]]:
         """The newest ``per_column`` records of every column: their ids in one UNION of
-        per-column LIMIT queries, then the records (and ``options``) in one load."""
+        per-column LIMIT queries, then the records (and ``options``) in one load.
+
+        A column that ``counts`` puts at ``few_cards`` or fewer is ordered by ``id + 0``: the
+        same order, but PostgreSQL cannot walk the primary key (or the column's index)
+        backwards for it, past every row the record rules hide (an engineer's 51 resolved
+        tickets among 180,000: 0.2 s); it finds the few rows by the rules' indexes and
+        sorts them."""
         scoped = scoped if scoped is not None else ctx.scoped(base, self.model)
         pk = self.model.id
+
+        def order(value: str) -> Any:
+            few = (self.few_cards is not None and counts is not None
+                   and counts.get(value, self.few_cards + 1) <= self.few_cards)
+            return (pk + 0).desc() if few else pk.desc()
+
         per_column = [
             scoped.with_only_columns(pk).where(self.status_column == value)
-            .order_by(pk.desc()).limit(self.per_column).subquery().select()
+            .order_by(order(value)).limit(self.per_column).subquery().select()
             for value in self.columns
         ]
         ids = list(db.session.scalars(union_all(*per_column)))
@@ -145,13 +161,14 @@ class Kanban:
                 row, self.status_column.key), "amount": amount,
                     "url": detail(row.id) if detail else None, "fields": fields}
 
-        cards = {value: [card(row) for row in rows]
-                 for value, rows in self.cards(ctx, base, scoped=scoped).items()}
         totals = self.totals(ctx, base, scoped=scoped)
+        counts = {value: n for value, (n, _sum) in totals.items()}
+        cards = {value: [card(row) for row in rows] for value, rows in
+                 self.cards(ctx, base, scoped=scoped, counts=counts).items()}
         cap = self.count_cap if self.amount is None else None
         return render_template(
             "core/components/kanban.html", board=self, title=title,
-            counts={value: n for value, (n, _sum) in totals.items()},
+            counts=counts,
             count_labels={value: f"{cap:,}+" if cap is not None and n > cap else str(n)
                           for value, (n, _sum) in totals.items()},
             sums={value: (money(total) if self.amount is not None else None)

@@ -97,6 +97,9 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
     __table_args__ = (
         Index("ix_service_ticket_assignee_status", "assignee_id", "status"),
         Index("ix_service_ticket_stage", "stage", "id"),
+        # An engineer's kanban column (his tickets or the claimable ones, ``AND stage = …``):
+        # the record rule's BitmapOr reads that column's rows only, not all he can see.
+        Index("ix_service_ticket_assignee_stage", "assignee_id", "stage", "status"),
         Index("ix_service_ticket_created_at", "created_at"),
         # The overview's and the analytics' aggregates over a period (index-only scans).
         Index("ix_service_ticket_resolved_sla", "resolved_at", "sla_state"),

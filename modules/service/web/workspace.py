@@ -26,14 +26,20 @@ def _due(ticket: Any) -> str:
     return _("截止 %(at)s", at=to_local(ticket.resolution_due_at).strftime("%m-%d %H:%M"))
 
 
+def _label(total: int) -> str:
+    """A capped count as shown: "10,000+" beyond the cap, else the number."""
+    cap = queries.CARD_COUNT_CAP
+    return f"{cap:,}+" if total > cap else str(total)
+
+
 def my_tickets(ctx: Any) -> CardContent:
     rows, total = queries.my_open(ctx)
     return CardContent(
-        kpis=(Kpi(_("未完成"), str(total), "/service/tickets?mine=1&open=1"),),
+        kpis=(Kpi(_("未完成"), _label(total), "/service/tickets?mine=1&open=1"),),
         items=tuple(TodoItem(f"{t.ticket_no} {t.subject}", _url(t),
                              f"{t.customer.customer_name} · {_(t.status_label)}",
                              _(t.priority_label)) for t in rows),
-        total=total, more_url="/service/tickets?mine=1&open=1",
+        total=total, total_label=_label(total), more_url="/service/tickets?mine=1&open=1",
         actions=((_("我的今日工单"), "/service/today"),),
         empty_text=_("没有未完成的工单"))
 
@@ -44,7 +50,7 @@ def breaching(ctx: Any) -> CardContent:
         items=tuple(TodoItem(f"{t.ticket_no} {t.subject}", _url(t), _due(t),
                              _("已超时") if t.sla_state == "breached" else _("即将超时"))
                     for t in rows),
-        total=total, more_url="/service/tickets?sla_state=breached",
+        total=total, total_label=_label(total), more_url="/service/tickets?sla_state=breached",
         empty_text=_("没有即将超时的工单"))
 
 
@@ -54,7 +60,7 @@ def waiting(ctx: Any) -> CardContent:
         items=tuple(TodoItem(f"{t.ticket_no} {t.subject}", _url(t),
                              t.customer.customer_name,
                              _("待接单") if t.assignee_id else _("待认领")) for t in rows),
-        total=total, more_url="/service/tickets?status=pending",
+        total=total, total_label=_label(total), more_url="/service/tickets?status=pending",
         empty_text=_("没有等待您处理的工单"))
 
 

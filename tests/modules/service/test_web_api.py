@@ -96,6 +96,29 @@ def test_engineer_today_page_and_cards(client, people):
     assert search(ServiceContext(actor=people["zhang"], source="web"), ticket.ticket_no, 5) == []
 
 
+def test_workspace_counts_are_capped(client, people, monkeypatch):
+    """Beyond the cap a card counts cap + 1 and shows "cap+" (badge and KPI), as the
+    lists; below it the exact number."""
+    from core.services import ServiceContext
+    from modules.service import queries
+    from modules.service.web.workspace import my_tickets
+    from modules.service.web.workspace import waiting
+
+    customer = make_customer(people["sales"])
+    for _ in range(3):
+        act(people["li"], svc.claim_ticket, make_ticket(customer).id)
+    make_ticket(customer)  # one to claim
+    ctx = ServiceContext(actor=people["li"], source="web")
+    assert (my_tickets(ctx).total, my_tickets(ctx).total_label) == (3, "3")
+    monkeypatch.setattr(queries, "CARD_COUNT_CAP", 2)
+    card = my_tickets(ctx)
+    assert (card.total, card.total_label, card.kpis[0].value) == (3, "2+", "2+")
+    assert (waiting(ctx).total, waiting(ctx).total_label) == (1, "1")
+    login(client, people["li"])
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-total="3">2+</span>' in html
+
+
 def test_survey_page_single_use(client, people):
     ticket = make_ticket(make_customer(people["sales"]))
     act(people["li"], svc.claim_ticket, ticket.id)
