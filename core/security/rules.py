@@ -98,4 +98,3 @@ def managed_member_ids(user: User) -> set[int]:
         select(UserModel.id).join(Team, UserModel.team_id == Team.id)
         .where(Team.manager_id == user.id))))
     return set(members)
-
