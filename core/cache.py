@@ -35,15 +35,22 @@ def app_cached(key: object, compute: Callable[[], T]) -> T:
     return cache[key]
 
 
+KEPT_SWEEP_AT = 5000  # values kept per app before the expired ones are dropped
+
+
 def app_kept(key: object, compute: Callable[[], T], seconds: float) -> T:
     """``compute()`` once per app (per key) every ``seconds``: for a setting read on every
-    page that may change, where a statement a request would cost more than a change
-    showing a little later."""
+    page that may change, or a reader's own choices, where a statement a request would cost
+    more than a change showing a little later. Keys may be per user: once the app keeps
+    :data:`KEPT_SWEEP_AT` values, the expired ones are dropped."""
     from time import monotonic
 
     cache = current_app.extensions.setdefault("tandem_app_kept", {})
     now = monotonic()
     kept = cache.get(key)
     if kept is None or kept[0] < now:
+        if len(cache) >= KEPT_SWEEP_AT:
+            for stale in [k for k, (until, _value) in cache.items() if until < now]:
+                cache.pop(stale, None)
         cache[key] = kept = (now + seconds, compute())
     return kept[1]

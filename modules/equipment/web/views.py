@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from datetime import timedelta
-from time import monotonic
 from typing import Any
 
 from flask import Blueprint
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -37,6 +35,7 @@ from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
 from core.cache import app_cached
+from core.cache import app_kept
 from core.cache import request_cached
 from core.errors import NotFoundError
 from core.extensions import db
@@ -60,6 +59,7 @@ from modules.equipment.models import STATUSES
 from modules.equipment.models import WARRANTY_STATUSES
 from modules.equipment.models import Equipment
 from modules.equipment.models import MaintenanceRecord
+from modules.equipment.queries import values_in_use
 from modules.equipment.services import equipment as svc
 from modules.equipment.services import maintenance
 
@@ -138,26 +138,16 @@ def _base(ctx: Any) -> Any:
     return stmt.join(Equipment.customer) if args.get("q") else stmt
 
 
-_CHOICES: dict[tuple[int, str, int | None], tuple[float, list[str]]] = {}
 CHOICES_TTL = 300.0
 
 
 def _choices(column: Any) -> list[str]:
     """The types or brands of the units the reader may see, for the filters: a DISTINCT
-    over his units, so kept per process and reader for five minutes (a new brand, or a
+    over his units, so kept per app and reader for five minutes (a new brand, or a
     customer newly his, shows up in the filter a little later)."""
-    from modules.equipment.queries import values_in_use
-
     ctx = web_ctx()
-    key = (id(current_app._get_current_object()), str(column), ctx.actor_id)
-    now = monotonic()
-    cached = _CHOICES.get(key)
-    if cached is None or cached[0] < now:
-        if len(_CHOICES) > 5000:  # readers come and go: drop what has expired
-            for stale in [k for k, (until, _values) in _CHOICES.items() if until < now]:
-                _CHOICES.pop(stale, None)
-        _CHOICES[key] = cached = (now + CHOICES_TTL, values_in_use(ctx, column))
-    return cached[1]
+    return app_kept(("equipment.choices", str(column), ctx.actor_id),
+                    lambda: values_in_use(ctx, column), CHOICES_TTL)
 
 
 DUE_CHOICES = {"0": "已到期/逾期", "7": "7天内", "30": "30天内"}
