@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 
 from core.extensions import db
 
@@ -13,3 +17,11 @@ def conditional_update(stmt: Update) -> int:
     step, so of two concurrent claims of a row exactly one sees 1 and the other 0; objects
     in the session are left alone (refresh the ones you read again)."""
     return db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+
+
+def dialect_insert(target: Any) -> Any:
+    """``INSERT`` into ``target`` in the session's dialect (PostgreSQL, else SQLite), for
+    its ``on_conflict_do_nothing`` / ``on_conflict_do_update``: a write that a concurrent
+    or repeated one turns into nothing."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    return (postgresql.insert if postgres else sqlite.insert)(target)

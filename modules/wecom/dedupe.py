@@ -7,10 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 
+from core.concurrency import dialect_insert
 from core.db import utcnow
 from core.extensions import db
 from modules.wecom.models import ProcessedCallback
@@ -60,18 +58,6 @@ def _take(key: str) -> bool:
     NOTHING`` (on PostgreSQL a concurrent delivery waits for the first one's transaction,
     then inserts nothing): no look-up first, one round trip less per callback."""
     table = ProcessedCallback.__table__
-    dialect = db.session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        taken = db.session.execute(insert(table).values(key=key, created_at=utcnow())
-                                   .on_conflict_do_nothing().returning(table.c.key))
-        return taken.first() is not None
-    if db.session.get(ProcessedCallback, key) is not None:
-        return False
-    db.session.add(ProcessedCallback(key=key))
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    return True
+    taken = db.session.execute(dialect_insert(table).values(key=key, created_at=utcnow())
+                               .on_conflict_do_nothing().returning(table.c.key))
+    return taken.first() is not None

@@ -13,10 +13,9 @@ from sqlalchemy import and_
 from sqlalchemy import exists
 from sqlalchemy import literal
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 
 from core import audit
+from core.concurrency import dialect_insert
 from core.errors import NotFoundError
 from core.errors import UserError
 from core.errors import ValidationError
@@ -167,15 +166,13 @@ def request_maintenance_order(ctx: ServiceContext, equipment_ref: str | int,
 def _insert_reminders(kind: str, due_column: Any, where: Any, now: Any) -> list[int]:
     """One ``INSERT … SELECT`` of the reminders not sent yet; the unique (unit, due date,
     kind) makes a concurrent or repeated run insert nothing. Returns the new reminder ids."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     sent = exists().where(MaintenanceReminder.equipment_id == Equipment.id,
                           MaintenanceReminder.due_date == due_column,
                           MaintenanceReminder.kind == kind)
     source = select(Equipment.id, due_column, literal(kind),
                     literal(now, type_=MaintenanceReminder.__table__.c.created_at.type)
                     ).where(where, ~sent)
-    stmt = (insert(MaintenanceReminder)
+    stmt = (dialect_insert(MaintenanceReminder)
             .from_select(["equipment_id", "due_date", "kind", "created_at"], source)
             .on_conflict_do_nothing(index_elements=["equipment_id", "due_date", "kind"])
             .returning(MaintenanceReminder.id))

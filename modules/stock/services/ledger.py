@@ -22,6 +22,7 @@ from sqlalchemy import update
 
 from core import hooks
 from core.concurrency import conditional_update
+from core.concurrency import dialect_insert
 from core.errors import ConflictError
 from core.errors import NotFoundError
 from core.errors import UserError
@@ -46,12 +47,7 @@ class OutOfStock(ConflictError):
 
 
 def _insert_ignore(values: dict[str, Any]) -> Any:
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(OnHand).values(**values).on_conflict_do_nothing()
+    return dialect_insert(OnHand).values(**values).on_conflict_do_nothing()
 
 
 def quantity(value: Any, field: str = "quantity", *, allow_zero: bool = False) -> int:
