@@ -146,7 +146,8 @@ def deadline_utc(cal: WorkCalendar, start_utc: datetime, minutes: int,
                                    local_pauses))
 
 
-def _aware(moment: datetime) -> datetime:
+def aware_utc(moment: datetime) -> datetime:
+    """A stored moment as an aware UTC datetime (SQLite gives them back naive)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -163,15 +164,16 @@ def working_minutes(cal: WorkCalendar, start: datetime, end: datetime,
 
 
 def stored_pauses(raw: Iterable[Iterable[str | None]] | None,
-                  until: datetime) -> list[tuple[datetime, datetime]]:
+                  until: datetime | None) -> list[tuple[datetime, datetime]]:
     """A ticket's ``sla_pauses`` (ISO text pairs, the last one open while paused) as UTC
-    pairs, an open one ending at ``until``."""
+    pairs, an open one ending at ``until`` (left out when ``until`` is None)."""
     out = []
     for pair in raw or []:
         items = list(pair)
         start, end = items[0], items[1] if len(items) > 1 else None
-        out.append((_aware(datetime.fromisoformat(start)),
-                    _aware(datetime.fromisoformat(end)) if end else until))
+        stop = aware_utc(datetime.fromisoformat(end)) if end else until
+        if stop is not None:
+            out.append((aware_utc(datetime.fromisoformat(start)), aware_utc(stop)))
     return out
 
 
@@ -181,11 +183,11 @@ def ticket_minutes(cal: WorkCalendar, created: datetime, responded: datetime | N
     """A ticket's first response and resolution in working minutes (None while not
     answered / not resolved): the response from creation, the resolution from creation
     less the working time of its SLA pauses (waiting for the customer or for parts)."""
-    created = _aware(created)
+    created = aware_utc(created)
     response = resolution = None
     if responded is not None:
-        response = working_minutes(cal, created, _aware(responded))
+        response = working_minutes(cal, created, aware_utc(responded))
     if resolved is not None:
-        resolved = _aware(resolved)
+        resolved = aware_utc(resolved)
         resolution = working_minutes(cal, created, resolved, stored_pauses(pauses, resolved))
     return response, resolution

@@ -5,8 +5,6 @@ task (or reopens, by setting), a good score closes the resolved ticket; no answe
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -21,10 +19,7 @@ from modules.service.models import Ticket
 from modules.service.services import tickets
 from modules.service.services.base import log_action
 from modules.service.services.surveys import find_survey
-
-
-def _aware(value):  # noqa: ANN001, ANN202
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+from modules.service.sla import aware_utc
 
 
 def answer_survey(ctx: ServiceContext, token: str, score: object, comment: str = "") -> Survey:
@@ -32,7 +27,7 @@ def answer_survey(ctx: ServiceContext, token: str, score: object, comment: str =
     survey = find_survey(token)
     if survey.answered_at is not None:
         raise ConflictError(_("您已评价过，感谢您的反馈"))
-    if _aware(survey.expires_at) < _aware(ctx.now):
+    if aware_utc(survey.expires_at) < aware_utc(ctx.now):
         raise UserError(_("调查链接已过期"))
     try:
         value = int(str(score))

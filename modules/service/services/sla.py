@@ -4,7 +4,6 @@ refresh job that marks breaches and escalates each breached ticket once."""
 
 from __future__ import annotations
 
-from datetime import UTC
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +25,11 @@ from modules.service.models import TICKET_TYPES
 from modules.service.models import SlaPolicy
 from modules.service.models import Ticket
 from modules.service.sla import WorkCalendar
+from modules.service.sla import aware_utc
 from modules.service.sla import chinese_workday
 from modules.service.sla import deadline_utc
 from modules.service.sla import parse_intervals
+from modules.service.sla import stored_pauses
 from modules.service.sla import ticket_minutes
 
 RUNNING = ("response_due", "resolution_due")
@@ -58,18 +59,8 @@ def policy_for(ticket: Ticket) -> SlaPolicy | None:
     return None
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def pauses(ticket: Ticket, now: datetime | None = None) -> list[tuple[datetime, datetime]]:
-    out = []
-    for start, end in ticket.sla_pauses or []:
-        s = datetime.fromisoformat(start)
-        e = datetime.fromisoformat(end) if end else now
-        if e is not None:
-            out.append((_aware(s), _aware(e)))
-    return out
+    return stored_pauses(ticket.sla_pauses, now)
 
 
 def apply_policy(ctx: ServiceContext, ticket: Ticket, *, keep_start: bool = True) -> None:
@@ -82,26 +73,26 @@ def apply_policy(ctx: ServiceContext, ticket: Ticket, *, keep_start: bool = True
         ticket.response_due_at = ticket.resolution_due_at = None
         return
     cal = calendar()
-    start = _aware(ticket.created_at if keep_start else ctx.now)
+    start = aware_utc(ticket.created_at if keep_start else ctx.now)
     if not keep_start:
         ticket.sla_pauses = []
         ticket.sla_breached_at = None
         ticket.sla_escalated = False
     paused = pauses(ticket)
-    ticket.response_due_at = deadline_utc(cal, _aware(ticket.created_at),
+    ticket.response_due_at = deadline_utc(cal, aware_utc(ticket.created_at),
                                           policy.response_minutes, paused)
     ticket.resolution_due_at = deadline_utc(cal, start, policy.resolution_minutes, paused)
     if ticket.sla_paused_at is not None:
         ticket.sla_state = "paused"
     elif ticket.status in ("resolved", "closed"):
         ticket.sla_state = "met" if ticket.resolved_at and ticket.resolution_due_at and \
-            _aware(ticket.resolved_at) <= ticket.resolution_due_at else "breached"
+            aware_utc(ticket.resolved_at) <= ticket.resolution_due_at else "breached"
     else:
         ticket.sla_state = "response_due" if ticket.first_response_at is None \
             else "resolution_due"
         due = ticket.response_due_at if ticket.sla_state == "response_due" \
             else ticket.resolution_due_at
-        if due is not None and _aware(ctx.now) > due:
+        if due is not None and aware_utc(ctx.now) > due:
             ticket.sla_state = "breached"
             ticket.sla_breached_at = ticket.sla_breached_at or ctx.now
 
@@ -159,7 +150,7 @@ def finish(ctx: ServiceContext, ticket: Ticket) -> None:
     if ticket.sla_state in ("none", "breached"):
         return
     due = ticket.resolution_due_at
-    ticket.sla_state = "met" if due is None or _aware(ctx.now) <= _aware(due) else "breached"
+    ticket.sla_state = "met" if due is None or aware_utc(ctx.now) <= aware_utc(due) else "breached"
 
 
 def stamp_minutes(ticket: Ticket, cal: WorkCalendar | None = None) -> None:
