@@ -124,9 +124,8 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
     priority_reason: Mapped[str | None] = mapped_column(String(500))
     complaint_level: Mapped[str | None] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16), default="web")
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("crm_customer.id", ondelete="RESTRICT"), index=True
-    )
+    # No index of its own: ix_service_ticket_customer_resolved / _rated start with it.
+    customer_id: Mapped[int] = mapped_column(ForeignKey("crm_customer.id", ondelete="RESTRICT"))
     order_id: Mapped[int | None] = mapped_column(
         ForeignKey("sales_order.id", ondelete="SET NULL"), index=True
     )
