@@ -15,6 +15,15 @@ def capped_count(stmt: Any, key_column: Any, cap: int) -> int:
     return db.session.scalar(_capped_count_select(stmt, key_column, cap))
 
 
+def capped_label(total: int, cap: int | None, *, grouped: bool = False) -> str:
+    """A capped count as shown: ``"10,000+"`` beyond ``cap`` (None: no cap), else the number
+    itself: ``"1,234"`` with ``grouped`` (the list pages), ``"1234"`` otherwise (the kanban
+    columns, the workspace cards)."""
+    if cap is not None and total > cap:
+        return f"{cap:,}+"
+    return f"{total:,}" if grouped else str(total)
+
+
 def page_with_total(page: Any, stmt: Any, key_column: Any, cap: int, *, entities: bool,
                     from_start: bool) -> tuple[list[Any], int]:
     """The rows of ``page`` (a page of ``stmt``: ORM objects with ``entities``, else plain

@@ -41,6 +41,7 @@ from sqlalchemy import select
 from sqlalchemy import union_all
 
 from core.extensions import db
+from core.paging import capped_label
 from core.services import ServiceContext
 from core.web.links import record_url
 from core.web.templating import money
@@ -169,8 +170,7 @@ class Kanban:
         return render_template(
             "core/components/kanban.html", board=self, title=title,
             counts=counts,
-            count_labels={value: f"{cap:,}+" if cap is not None and n > cap else str(n)
-                          for value, (n, _sum) in totals.items()},
+            count_labels={value: capped_label(n, cap) for value, (n, _sum) in totals.items()},
             sums={value: (money(total) if self.amount is not None else None)
                   for value, (_n, total) in totals.items()},
             cards=cards, actions=actions,

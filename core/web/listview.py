@@ -63,6 +63,7 @@ from core.exports import export_response
 from core.exports import safe_cell  # noqa: F401 - re-exported (tests, older imports)
 from core.exports import streamed_rows
 from core.extensions import db
+from core.paging import capped_label
 from core.paging import page_with_total
 from core.security import principal
 from core.services import ServiceContext
@@ -361,7 +362,8 @@ class ListView:
 
         return render_template(
             template or "core/components/list_page.html", view=self, rows=rows, title=title,
-            total=min(total, cap), capped=total > cap, page=page, per_page=per_page,
+            total=min(total, cap), capped=total > cap,
+            total_label=capped_label(total, cap, grouped=True), page=page, per_page=per_page,
             sort=sort, active=active, q=request.args.get("q", ""), actions=actions or [],
             page_url=page_url,
             sort_url=sort_url, sort_link=sort_link,

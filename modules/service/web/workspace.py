@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from core.paging import capped_label
 from core.registration import CardContent
 from core.registration import Kpi
 from core.registration import Searcher
@@ -28,8 +29,7 @@ def _due(ticket: Any) -> str:
 
 def _label(total: int) -> str:
     """A capped count as shown: "10,000+" beyond the cap, else the number."""
-    cap = queries.CARD_COUNT_CAP
-    return f"{cap:,}+" if total > cap else str(total)
+    return capped_label(total, queries.CARD_COUNT_CAP)
 
 
 def my_tickets(ctx: Any) -> CardContent:
