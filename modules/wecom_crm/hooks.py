@@ -46,8 +46,9 @@ def register_jobs() -> list:
 
 
 def _render_section(customer: Any, ctx: Any) -> str:
-    binding, links = services.identity(customer.id)
-    return render_template("wecom_crm/section.html", binding=binding, links=links)
+    bindings, links = services.identity(customer.id)
+    return render_template("wecom_crm/section.html", bindings=bindings, links=links,
+                           mask_phone=services.mask_phone)
 
 
 @hookimpl

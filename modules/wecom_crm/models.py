@@ -31,14 +31,15 @@ RESULT_STATUS = {1: "success", 2: "waiting", 3: "refused", 4: "limit", 5: "none"
 
 
 class Binding(AuditedMixin, TimestampMixin, db.Model):
-    """Identity level of a customer: ``temp`` (phone sent to the official account),
-    ``linked`` (a WeCom external contact), verified when added by phone search."""
+    """Identity level of one person of a customer (a company has one per contact who bound
+    himself): ``temp`` (phone sent to the official account), ``linked`` (a WeCom external
+    contact), verified when added by phone search."""
 
     __tablename__ = "wecom_crm_binding"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("crm_customer.id", ondelete="CASCADE"), unique=True
+        ForeignKey("crm_customer.id", ondelete="CASCADE"), index=True
     )
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     oa_openid: Mapped[str | None] = mapped_column(String(64), unique=True)

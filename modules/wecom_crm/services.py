@@ -18,6 +18,7 @@ from core.notify import notify
 from core.security.models import User
 from core.services import ServiceContext
 from core.settings import get_setting
+from modules.crm.models.customer import Contact
 from modules.crm.models.customer import Customer
 from modules.crm.models.customer import parse_customer_number
 from modules.crm.validation import normalize_phone
@@ -41,7 +42,13 @@ def mask_phone(phone: str) -> str:
 
 
 def _customer_by_phone(phone: str) -> Customer | None:
-    return db.session.scalar(select(Customer).where(Customer.phone == phone))
+    """The customer whose phone it is, else the customer of a contact with that phone (a
+    company's contacts each have their own)."""
+    found = db.session.scalar(select(Customer).where(Customer.phone == phone).limit(1))
+    if found is None:
+        found = db.session.scalar(select(Customer).join(Contact, Contact.customer_id == Customer.id)
+                                  .where(Contact.phone == phone).order_by(Contact.id).limit(1))
+    return found
 
 
 def bind_phone_from_official_account(ctx: ServiceContext, openid: str, text: str) -> str | None:
@@ -49,8 +56,9 @@ def bind_phone_from_official_account(ctx: ServiceContext, openid: str, text: str
 
     Rules (issue 14 #3): a binding that is verified, or already tied to a customer, never
     changes through the official account; a phone only makes or fills a temporary binding of
-    this follower; a customer gets tied to it only when no binding of his exists yet; and the
-    reply is the same whether or not the phone is a customer's (it must not tell)."""
+    this follower; a customer (a company has several contacts, each his own binding) gets
+    tied to it only when no binding of his holds that phone yet; and the reply is the same
+    whether or not the phone is a customer's (it must not tell)."""
     match = _MOBILE_IN_TEXT.search(text or "")
     if not match or not openid:
         return None
@@ -65,8 +73,8 @@ def bind_phone_from_official_account(ctx: ServiceContext, openid: str, text: str
         db.session.add(binding)
     binding.phone = phone
     customer = _customer_by_phone(phone)
-    if customer is not None and db.session.scalar(
-            select(Binding.id).where(Binding.customer_id == customer.id)) is None:
+    if customer is not None and db.session.scalar(select(Binding.id).where(
+            Binding.customer_id == customer.id, Binding.phone == phone).limit(1)) is None:
         binding.customer_id = customer.id
         db.session.flush()
         audit.record(ctx, customer, "wecom_bind", f"公众号临时绑定手机号 {mask_phone(phone)}")
@@ -88,8 +96,8 @@ def _match_customer(state: str | None, mobiles: list[str]) -> Customer | None:
         found = _customer_by_phone(phone)
         if found is not None:
             return found
-        binding = db.session.scalar(select(Binding).where(Binding.phone == phone,
-                                                          Binding.customer_id.is_not(None)))
+        binding = db.session.scalar(select(Binding).where(
+            Binding.phone == phone, Binding.customer_id.is_not(None)).order_by(Binding.id).limit(1))
         if binding is not None:
             return db.session.get(Customer, binding.customer_id)
     return None
@@ -146,12 +154,38 @@ def external_contact_changed(ctx: ServiceContext, event: dict[str, Any],
     return link
 
 
+def _contact_binding(customer: Customer, link: ExternalLink) -> Binding:
+    """The binding of the person behind ``link`` (a company has one per contact): the
+    customer's binding holding one of the contact's mobiles; else the one follower's
+    temporary binding of that mobile not tied to anyone yet, now tied to the customer (two
+    followers sent the same mobile: neither, nobody can tell which is the person); else,
+    without mobiles, the customer's first binding; else a new one."""
+    phones = list(dict.fromkeys(p for p in (normalize_phone(m) for m in link.remark_mobiles or [])
+                                if p))
+    if phones:
+        mine = db.session.scalar(select(Binding).where(
+            Binding.customer_id == customer.id, Binding.phone.in_(phones))
+            .order_by(Binding.id).limit(1))
+        if mine is not None:
+            return mine
+        loose = list(db.session.scalars(select(Binding).where(
+            Binding.customer_id.is_(None), Binding.phone.in_(phones)).limit(2)))
+        if len(loose) == 1:
+            loose[0].customer_id = customer.id
+            return loose[0]
+    else:
+        first = db.session.scalar(select(Binding).where(Binding.customer_id == customer.id)
+                                  .order_by(Binding.id).limit(1))
+        if first is not None:
+            return first
+    binding = Binding(customer_id=customer.id, phone=phones[0] if phones else customer.phone)
+    db.session.add(binding)
+    return binding
+
+
 def _upgrade_identity(ctx: ServiceContext, customer: Customer, link: ExternalLink,
                       change: str) -> None:
-    binding = db.session.scalar(select(Binding).where(Binding.customer_id == customer.id))
-    if binding is None:
-        binding = Binding(customer_id=customer.id, phone=customer.phone)
-        db.session.add(binding)
+    binding = _contact_binding(customer, link)
     binding.binding_status = "linked"
     verify_ways = load_config().verify_add_ways
     if change in ADD_CHANGES and link.add_way in verify_ways and not binding.is_verified:
@@ -164,11 +198,13 @@ def _upgrade_identity(ctx: ServiceContext, customer: Customer, link: ExternalLin
                      f"已关联企业微信客户（add_way={link.add_way}）")
 
 
-def identity(customer_id: int) -> tuple[Binding | None, list[ExternalLink]]:
-    binding = db.session.scalar(select(Binding).where(Binding.customer_id == customer_id))
+def identity(customer_id: int) -> tuple[list[Binding], list[ExternalLink]]:
+    """A customer's bindings (one per contact who bound himself) and external contacts."""
+    bindings = list(db.session.scalars(select(Binding).where(
+        Binding.customer_id == customer_id).order_by(Binding.id)))
     links = list(db.session.scalars(select(ExternalLink).where(
         ExternalLink.customer_id == customer_id).order_by(ExternalLink.id)))
-    return binding, links
+    return bindings, links
 
 
 # ----------------------------------------------------------------------------- handover

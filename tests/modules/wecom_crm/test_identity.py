@@ -297,3 +297,94 @@ def test_confirmed_handover_transfers_the_wecom_relationship(ctx_app, driver, fa
     db.session.expire_all()
     link = db.session.scalar(select(ExternalLink).where(ExternalLink.external_userid == "wm_ho"))
     assert link.transfer_status == "waiting" and link.customer_id == customer.id
+
+
+def _company_with_contacts(owner: Any, *phones: str) -> Any:
+    from modules.crm.services.contacts import add_contact
+    from tests.modules.crm.factories import make_customer
+
+    company = make_customer(owner, customer_type="enterprise")
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        for n, phone in enumerate(phones):
+            add_contact(ctx, company.id, {"name": f"联系人{n}", "phone": phone})
+    return company
+
+
+def _bindings(customer_id: int) -> list[Any]:
+    from modules.wecom_crm.models import Binding
+
+    db.session.expire_all()
+    return list(db.session.scalars(select(Binding).where(Binding.customer_id == customer_id)
+                                   .order_by(Binding.id)))
+
+
+def test_each_contact_of_a_company_binds_and_is_verified_himself(ctx_app, driver, fake_wecom):
+    """A company's second contact binds and gets verified like the first (his own phone on
+    the official account, then added by phone search): one binding per contact."""
+    from tests.conftest import login
+
+    owner = _user("li.sales")
+    company = _company_with_contacts(owner, "13811110001", "13822220002")
+    client = ctx_app.test_client()
+    for openid, phone, ext, msgid in (("openid-a", "13811110001", "wm_a", 811),
+                                      ("openid-b", "13822220002", "wm_b", 812)):
+        assert _oa_post(client, _oa_text(openid, phone, msgid)).status_code == 200
+        fake_wecom.state.external_contacts[ext] = _contact(ext, "li.sales", 2, [phone])
+        _add_event(driver, ext, "li.sales")
+    found = _bindings(company.id)
+    assert [(b.oa_openid, b.phone, b.is_verified, b.binding_status) for b in found] == [
+        ("openid-a", "13811110001", True, "linked"), ("openid-b", "13822220002", True, "linked")]
+    login(client, owner)
+    page = client.get(f"/crm/customers/{company.id}").get_data(as_text=True)
+    assert page.count("data-binding=") == 2 and "138****0002" in page
+
+
+def test_a_second_contact_gets_the_same_checks(ctx_app, driver, fake_wecom):
+    """Added by QR code he is linked, not verified; a phone two followers sent ties
+    neither of them (nobody can tell which is the contact)."""
+    owner = _user("li.sales")
+    company = _company_with_contacts(owner, "13811110001", "13822220002")
+    client = ctx_app.test_client()
+    _oa_post(client, _oa_text("openid-a", "13811110001", 821))
+    fake_wecom.state.external_contacts["wm_a"] = _contact("wm_a", "li.sales", 2, ["13811110001"])
+    _add_event(driver, "wm_a", "li.sales")
+    _oa_post(client, _oa_text("openid-b", "13822220002", 822))
+    fake_wecom.state.external_contacts["wm_b"] = _contact("wm_b", "li.sales", 1, ["13822220002"])
+    _add_event(driver, "wm_b", "li.sales")
+    found = {b.oa_openid: b for b in _bindings(company.id)}
+    assert found["openid-a"].is_verified
+    assert found["openid-b"].binding_status == "linked" and not found["openid-b"].is_verified
+
+
+def test_a_contact_added_on_wecom_ties_his_own_waiting_binding(ctx_app, driver, fake_wecom):
+    """A follower who sent his phone before staff entered it as a contact is tied (and
+    verified) when he is added by phone search, besides the company's other binding; when
+    two followers sent that phone, neither is."""
+    from modules.crm.services.contacts import add_contact
+    from modules.wecom_crm.models import Binding
+
+    owner = _user("li.sales")
+    company = _company_with_contacts(owner, "13811110001")
+    client = ctx_app.test_client()
+    _oa_post(client, _oa_text("openid-a", "13811110001", 831))
+    _oa_post(client, _oa_text("openid-b", "13822220002", 832))  # not a contact yet
+    _oa_post(client, _oa_text("openid-c", "13833330003", 833))
+    _oa_post(client, _oa_text("openid-d", "13833330003", 834))  # the same phone as c
+    assert [b.oa_openid for b in _bindings(company.id)] == ["openid-a"]
+    ctx = ServiceContext.system("cli")
+    with unit_of_work(ctx):
+        add_contact(ctx, company.id, {"name": "王工", "phone": "13822220002"})
+        add_contact(ctx, company.id, {"name": "赵工", "phone": "13833330003"})
+    for ext, phone in (("wm_a", "13811110001"), ("wm_b", "13822220002"),
+                       ("wm_c", "13833330003")):
+        fake_wecom.state.external_contacts[ext] = _contact(ext, "li.sales", 2, [phone])
+        _add_event(driver, ext, "li.sales")
+    found = _bindings(company.id)
+    assert [(b.oa_openid, b.is_verified) for b in found][:2] == [("openid-a", True),
+                                                                 ("openid-b", True)]
+    # c and d: a new binding of the contact's phone, no follower's
+    assert [(b.oa_openid, b.phone) for b in found[2:]] == [(None, "13833330003")]
+    untied = db.session.scalars(select(Binding).where(Binding.oa_openid.in_(
+        ["openid-c", "openid-d"]))).all()
+    assert [b.customer_id for b in untied] == [None, None]
