@@ -415,5 +415,5 @@ ACTION_LABELS = {
     "sla_pause": "暂停 SLA", "sla_resume": "恢复 SLA", "survey_sent": "发送满意度调查",
     "rated": "客户评价", "no_rating": "未评价", "parts": "配件", "check_in": "签到",
     "check_out": "签退", "report": "客户签字确认", "photo": "照片",
-    "photo_delete": "删除照片",
+    "photo_delete": "删除照片", "photo_failed": "照片未能接收",
 }

@@ -20,8 +20,25 @@ def register_models() -> list:
 def register_jobs() -> list:
     from core.registration import JobSpec
 
-    return [JobSpec("service_wecom.attach_picture", "modules.service_wecom.services:attach_picture",
-                    description="客户公众号照片：下载并附到工单")]
+    return [
+        JobSpec("service_wecom.attach_picture", "modules.service_wecom.services:attach_picture",
+                description="客户公众号照片：下载并附到工单"),
+        JobSpec("service_wecom.tell_picture_failed",
+                "modules.service_wecom.services:tell_picture_failed",
+                description="客户公众号照片未能接收：请客户重新发送"),
+        JobSpec("service_wecom.purge_waiting_pictures",
+                "modules.service_wecom.services:purge_waiting_pictures", schedule="40 19 * * *",
+                description="删除报修未完成、未附到工单的客户照片（北京时间 03:40）"),
+    ]
+
+
+@hookimpl
+def register_settings() -> list:
+    from core.registration import Setting
+
+    return [Setting("service_wecom.waiting_picture_days", "未附到工单的客户照片保留天数",
+                    type="int", default=services.DEFAULT_WAITING_DAYS,
+                    help="客户报修时发送、但报修未完成的照片，超过天数由每日任务删除")]
 
 
 @hookimpl

@@ -26,7 +26,10 @@ class Intake(db.Model):
 class Picture(db.Model):
     """A picture message (one per WeChat ``MsgId``) waiting for, or done by, the job that
     downloads it and puts it on ``ticket_id``: ``pending`` → ``attached`` / ``failed``.
-    The key makes WeChat's retries of the message and the job's own retries one photo."""
+    The key makes WeChat's retries of the message and the job's own retries one photo.
+    A ``failed`` one is on the ticket's timeline and the customer is asked once to send it
+    again (``notified_at``); one still waiting for a ticket (the intake was abandoned) is
+    deleted after ``service_wecom.waiting_picture_days``."""
 
     __tablename__ = "service_wecom_picture"
 
@@ -39,6 +42,7 @@ class Picture(db.Model):
     photo_id: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(255))
     received_at: Mapped[datetime]
+    notified_at: Mapped[datetime | None]
 
 
 class CustomerReport(db.Model):

@@ -16,14 +16,18 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from flask_babel import gettext as _
+from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
 
+from core import audit
 from core import jobs
 from core.errors import TandemError
 from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
+from core.settings import get_setting
 from modules.service.services.tickets import create_ticket
 from modules.service_wecom.models import CustomerReport
 from modules.service_wecom.models import Intake
@@ -152,7 +156,9 @@ def attach_picture(msgid: str, ctx: ServiceContext) -> str:
     (``pending`` → ``attached``, a conditional update) in the job's transaction together with
     the photo, so a second run of the job (RQ is at-least-once) or a concurrent one finds
     it claimed and adds nothing. A picture that cannot be fetched or is refused is
-    ``failed`` with the reason (a download error is not retried: the customer can resend)."""
+    ``failed`` with the reason, for good (a download error is not retried: WeChat's picture
+    address may have expired, the customer sends it again): the ticket's timeline says so
+    and :func:`tell_picture_failed` asks the customer, once, to send it again."""
     from modules.service.services.photos import add_photo
     from modules.wecom.oa_media import fetch_picture
 
@@ -167,18 +173,121 @@ def attach_picture(msgid: str, ctx: ServiceContext) -> str:
     if not claimed:
         return "skipped"
     error = None
+    reason = ""
     photo_id = None
     if data is None:
-        error = "download failed"
+        error, reason = "download failed", _("下载失败")
     else:
         try:
             with unit_of_work(ctx):  # a savepoint: a refused photo leaves nothing behind
                 photo_id = add_photo(ctx, ticket_id, data, "intake", "").id
         except TandemError as exc:
-            error = str(exc.message)[:255]
+            error = reason = str(exc.message)[:255]
     db.session.execute(update(Picture).where(Picture.msgid == msgid).values(
         status="failed" if error else "attached", photo_id=photo_id, error=error))
     if error:
         log.warning("service_wecom: picture %s not attached to ticket %s: %s", msgid,
                     ticket_id, error)
+        _picture_failed(ctx, ticket_id, msgid, reason)
     return "failed" if error else "attached"
+
+
+def _picture_failed(ctx: ServiceContext, ticket_id: int, msgid: str, reason: str) -> None:
+    """Staff read on the ticket's timeline that a customer's picture did not come; the
+    customer is asked to send it again once this job has committed."""
+    from modules.service.models import Ticket
+    from modules.service.services.base import log_action
+
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is not None:
+        log_action(ctx, ticket, "photo_failed",
+                   _("客户在公众号发送的照片未能接收（%(reason)s），将通过公众号请客户重新发送",
+                     reason=reason), data={"msgid": msgid})
+    jobs.enqueue("service_wecom.tell_picture_failed", msgid)
+
+
+def _not_told_reason(exc: Exception) -> str:
+    from modules.wecom.oa_messages import NOT_CONFIGURED
+
+    code = getattr(exc, "errcode", None)
+    if code == NOT_CONFIGURED:
+        return _("公众号未配置 AppSecret")
+    if code == 45015:
+        return _("客户超过 48 小时未在公众号留言")
+    return f"{code} {getattr(exc, 'errmsg', '')}".strip()
+
+
+def tell_picture_failed(msgid: str, ctx: ServiceContext) -> str:
+    """Job: tell the customer, once per picture, on the official account he sent it to
+    (a customer-service message), that it could not be received and to send it again.
+
+    ``notified_at`` is claimed (a conditional update) in the transaction that sends: a
+    rerun finds it set and sends nothing. WeChat busy or unreachable: the job fails and is
+    tried again (the claim goes with its rollback); an error a retry cannot mend (not
+    configured, no message from him in 48 hours) goes on the ticket's timeline instead, for
+    staff to call him."""
+    from modules.service.models import Ticket
+    from modules.service.services.base import log_action
+    from modules.service.sla import to_local
+    from modules.wecom.client import WeComAPIError
+    from modules.wecom.oa_messages import PERMANENT
+    from modules.wecom.oa_messages import OfficialAccountClient
+
+    picture = db.session.get(Picture, msgid)
+    if picture is None or picture.status != "failed" or picture.notified_at is not None:
+        return "skipped"
+    claimed = db.session.execute(
+        update(Picture).where(Picture.msgid == msgid, Picture.notified_at.is_(None))
+        .values(notified_at=ctx.now)).rowcount
+    if not claimed:
+        return "skipped"
+    ticket = db.session.get(Ticket, picture.ticket_id) if picture.ticket_id else None
+    text = _("抱歉，您 %(at)s 发送的照片未能接收，请重新发送。", at=to_local(
+        picture.received_at).strftime("%m-%d %H:%M"))
+    if ticket is not None:
+        text += _("（工单 %(no)s）", no=ticket.ticket_no)
+    try:
+        OfficialAccountClient().send_text(picture.openid, text)
+    except WeComAPIError as exc:
+        if exc.errcode not in PERMANENT:
+            raise
+        log.warning("service_wecom: customer not told of picture %s: %s", msgid, exc)
+        if ticket is not None:
+            log_action(ctx, ticket, "photo_failed",
+                       _("未能通知客户重新发送照片（%(reason)s），请联系客户",
+                         reason=_not_told_reason(exc)), data={"msgid": msgid})
+        return "not told"
+    return "told"
+
+
+DEFAULT_WAITING_DAYS = 7
+
+
+def waiting_days() -> int:
+    """Days a picture waits for its intake's ticket before it is deleted (the setting)."""
+    try:
+        days = int(get_setting("service_wecom.waiting_picture_days") or DEFAULT_WAITING_DAYS)
+    except (TypeError, ValueError):
+        days = DEFAULT_WAITING_DAYS
+    return max(days, 1)
+
+
+def purge_waiting_pictures(ctx: ServiceContext) -> int:
+    """Daily job: pictures a customer sent within an intake that never made a ticket (he
+    gave up before describing the problem) are deleted once older than
+    ``service_wecom.waiting_picture_days``, each with an audit entry; so are intakes past
+    their window. Such a picture is only its WeChat address: nothing was downloaded or
+    stored for it (the download waits for the ticket). Returns how many were deleted."""
+    days = waiting_days()
+    stale = list(db.session.scalars(select(Picture).where(
+        Picture.status == "pending", Picture.ticket_id.is_(None),
+        Picture.received_at < ctx.now - timedelta(days=days)).order_by(Picture.received_at)))
+    for picture in stale:
+        audit.record(ctx, Picture.__tablename__, "purge",
+                     f"报修未完成，客户照片超过 {days} 天未附到工单，已删除",
+                     {"openid": picture.openid, "received_at": picture.received_at},
+                     record_id=picture.msgid)
+        db.session.delete(picture)
+    db.session.execute(delete(Intake).where(Intake.started_at < ctx.now - WINDOW))
+    db.session.flush()
+    return len(stale)

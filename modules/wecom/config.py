@@ -11,6 +11,7 @@ from core.settings import get_setting
 from core.settings import get_settings
 
 OFFICIAL_API_BASE = "https://qyapi.weixin.qq.com"
+OFFICIAL_OA_API_BASE = "https://api.weixin.qq.com"  # the official account's (服务号) API
 
 SETTINGS = [
     Setting("wecom.corp_id", "企业ID (CorpID)", env="WECOM_CORP_ID"),
@@ -25,6 +26,10 @@ SETTINGS = [
     Setting("wecom.oa_token", "公众号 Token", secret=True, env="WECOM_OA_TOKEN"),
     Setting("wecom.oa_aes_key", "公众号 EncodingAESKey", secret=True, env="WECOM_OA_AES_KEY"),
     Setting("wecom.oa_app_id", "公众号 AppID", env="WECOM_OA_APP_ID"),
+    Setting("wecom.oa_app_secret", "公众号 AppSecret", secret=True, env="WECOM_OA_APP_SECRET",
+            help="用于给客户发送客服消息（如照片未能接收时请客户重新发送）"),
+    Setting("wecom.oa_api_base", "公众号 API 地址", default=OFFICIAL_OA_API_BASE,
+            env="WECOM_OA_API_BASE"),
     Setting("wecom.oa_picture_hosts", "公众号图片下载地址（主机名）", type="json",
             default=["mmbiz.qpic.cn"], env="WECOM_OA_PICTURE_HOSTS",
             help="客户在公众号发来的图片只从这些主机下载（微信图片服务器）"),
@@ -59,6 +64,8 @@ class WeComConfig:
     oa_token: str
     oa_aes_key: str
     oa_app_id: str
+    oa_app_secret: str
+    oa_api_base: str
     webhook_keys: dict[str, str]
     api_base: str
     verify_add_ways: tuple[int, ...]
@@ -74,6 +81,11 @@ class WeComConfig:
     @property
     def api_configured(self) -> bool:
         return bool(self.corp_id and self.app_secret)
+
+    @property
+    def oa_api_configured(self) -> bool:
+        """Whether messages can be sent to the official account's followers."""
+        return bool(self.oa_app_id and self.oa_app_secret)
 
 
 def load_config() -> WeComConfig:
@@ -108,6 +120,8 @@ def load_config() -> WeComConfig:
         oa_token=_text("wecom.oa_token"),
         oa_aes_key=_text("wecom.oa_aes_key"),
         oa_app_id=_text("wecom.oa_app_id"),
+        oa_app_secret=_text("wecom.oa_app_secret"),
+        oa_api_base=(_text("wecom.oa_api_base") or OFFICIAL_OA_API_BASE).rstrip("/"),
         webhook_keys=dict(hooks),
         api_base=(_text("wecom.api_base") or OFFICIAL_API_BASE).rstrip("/"),
         verify_add_ways=tuple(int(w) for w in ways),

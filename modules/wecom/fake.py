@@ -54,6 +54,11 @@ class FakeState:
     # Pictures customers send to the official account, as WeChat's image CDN serves the
     # ``PicUrl`` of an image message: ``/mmbiz/<name>`` → bytes.
     pictures: dict[str, bytes] = field(default_factory=dict)
+    # The official account's own API (cgi-bin/token, message/custom/send): its credentials,
+    # and the followers who wrote more than 48 hours ago (a message to them: 45015).
+    oa_app_id: str = "wx_fake_oa"
+    oa_secret: str = "fake-oa-secret"
+    oa_out_of_window: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Messages delivered to members or groups ({"path", "json", "at"}), repeats dropped.
     delivered: list[dict] = field(default_factory=list)
@@ -182,6 +187,36 @@ def build_fake_app(state: FakeState) -> Flask:
                 "response_code": f"rc{n}",
             }
         )
+
+    @app.get("/cgi-bin/token")
+    def oa_token() -> Any:
+        """The official account's access token (AppID + AppSecret)."""
+        if request.args.get("grant_type") != "client_credential":
+            return _error(40002, "invalid grant_type")
+        if request.args.get("appid") != state.oa_app_id:
+            return _error(40013, "invalid appid")
+        if request.args.get("secret") != state.oa_secret:
+            return _error(40125, "invalid appsecret")
+        token = secrets.token_hex(16)
+        state.tokens[token] = time.time() + state.token_ttl
+        return jsonify({"access_token": token, "expires_in": state.token_ttl})
+
+    @app.post("/cgi-bin/message/custom/send")
+    def oa_custom_send() -> Any:
+        """A customer-service message to a follower of the official account."""
+        if (err := _injected_fault()) is not None:
+            return err
+        if (err := _check_token()) is not None:
+            return err
+        body = request.get_json(silent=True) or {}
+        if body.get("msgtype") not in body:
+            return _error(40008, "invalid message type")
+        if not body.get("touser"):
+            return _error(40003, "invalid openid")
+        if body["touser"] in state.oa_out_of_window:
+            return _error(45015, "response out of time limit or subscription is canceled")
+        state._deliver(request.path, body)
+        return jsonify({"errcode": 0, "errmsg": "ok"})
 
     @app.post("/cgi-bin/message/update_template_card")
     def update_card() -> Any:
