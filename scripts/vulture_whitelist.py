@@ -52,6 +52,8 @@ _.rq_entry  # "core.worker.rq_entry", enqueued by core.jobs
 _.application_factory  # "core.wsgi:application_factory()", for WSGI servers (README)
 _.answer_later  # JobSpec "modules.wecom.inbound:answer_later"
 _.attach_picture  # JobSpec "modules.service_wecom.services:attach_picture"
+_.tell_picture_failed  # JobSpec "modules.service_wecom.services:tell_picture_failed"
+_.purge_waiting_pictures  # JobSpec "modules.service_wecom.services:purge_waiting_pictures"
 _.make_widget  # fixture JobSpec "demo_a.hooks:make_widget"
 _.fail_always  # fixture JobSpec "demo_a.hooks:fail_always"
 _.record_context  # job path "tests.core.jobs.test_jobs:record_context"
