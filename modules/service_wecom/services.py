@@ -149,24 +149,43 @@ def _attach_waiting_pictures(openid: str, since: Any, ticket_id: int) -> None:
         jobs.enqueue("service_wecom.attach_picture", picture.msgid)
 
 
+class PictureNotYetFetched(Exception):
+    """The download failed in a way a later try may mend: the job fails and RQ runs it
+    again (core.jobs.RETRY_INTERVALS)."""
+
+
+def _retries_left() -> bool:
+    """Whether RQ will run this job again if it fails (never in-process: no RQ job)."""
+    from rq import get_current_job
+
+    try:
+        job = get_current_job()
+    except Exception:  # noqa: BLE001 - not in an RQ worker
+        return False
+    return job is not None and bool(job.retries_left)
+
+
 def attach_picture(msgid: str, ctx: ServiceContext) -> str:
     """Job: download a customer's picture and put it on its ticket, once per ``msgid``.
 
     The download happens before anything is written; then the row is claimed
     (``pending`` → ``attached``, a conditional update) in the job's transaction together with
     the photo, so a second run of the job (RQ is at-least-once) or a concurrent one finds
-    it claimed and adds nothing. A picture that cannot be fetched or is refused is
-    ``failed`` with the reason, for good (a download error is not retried: WeChat's picture
-    address may have expired, the customer sends it again): the ticket's timeline says so
-    and :func:`tell_picture_failed` asks the customer, once, to send it again."""
+    it claimed and adds nothing. A download that may work later (no connection, WeChat
+    busy) fails the job while RQ has retries left, the picture still ``pending``. A picture
+    that cannot be fetched for good (after those retries, or its address expired) or is
+    refused is ``failed`` with the reason: the ticket's timeline says so and
+    :func:`tell_picture_failed` asks the customer, once, to send it again."""
     from modules.service.services.photos import add_photo
-    from modules.wecom.oa_media import fetch_picture
+    from modules.wecom.oa_media import download_picture
 
     picture = db.session.get(Picture, msgid)
     if picture is None or picture.status != "pending" or picture.ticket_id is None:
         return picture.status if picture is not None else "missing"
     ticket_id, url = picture.ticket_id, picture.pic_url
-    data = fetch_picture(url)
+    data, transient = download_picture(url)
+    if data is None and transient and _retries_left():
+        raise PictureNotYetFetched(f"picture {msgid}: download failed, to be tried again")
     claimed = db.session.execute(
         update(Picture).where(Picture.msgid == msgid, Picture.status == "pending")
         .values(status="attached")).rowcount

@@ -264,6 +264,8 @@ def build_fake_app(state: FakeState) -> Flask:
 
     @app.get("/mmbiz/<name>")
     def picture(name: str) -> Any:
+        if (err := _injected_fault()) is not None:  # e.g. fail_for(path=…, status=502)
+            return err
         data = state.pictures.get(name)
         if data is None:
             return "not found", 404

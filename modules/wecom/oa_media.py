@@ -34,22 +34,24 @@ def allowed(url: str) -> bool:
     return parts.scheme in ("http", "https") and (parts.hostname or "") in _hosts()
 
 
-def fetch_picture(url: str) -> bytes | None:
-    """The picture's bytes, or None (a host not allowed, an error, too large). Up to
-    ``TIMEOUT`` per read: call it from a job, never while WeChat waits for an answer."""
+def download_picture(url: str) -> tuple[bytes | None, bool]:
+    """``(bytes, False)``, or ``(None, transient)``: ``transient`` when a later try may get
+    it (no connection, a timeout, WeChat's server busy: 5xx or 429), not when it never will
+    (a host not allowed, the address gone or expired: 4xx, too large). Up to ``TIMEOUT``
+    per read: call it from a job, never while WeChat waits for an answer."""
     if not allowed(url):
         log.warning("wecom: picture from a host not allowed: %s", urlsplit(url or "").hostname)
-        return None
+        return None, False
     try:
         with requests.get(url, timeout=TIMEOUT, stream=True, allow_redirects=False) as response:
             if response.status_code != 200:
-                return None
+                return None, response.status_code >= 500 or response.status_code == 429
             data = bytearray()
             for chunk in response.iter_content(64 * 1024):
                 data.extend(chunk)
                 if len(data) > MAX_BYTES:
-                    return None
-            return bytes(data)
+                    return None, False
+            return bytes(data), False
     except requests.RequestException:
         log.exception("wecom: picture download failed")
-        return None
+        return None, True

@@ -42,6 +42,8 @@ def oa_api(ctx_app: Any, fake_wecom: Any) -> Any:  # noqa: F811
         fake_wecom.state.delivered.clear()
     yield fake_wecom
     fake_wecom.state.oa_out_of_window.clear()
+    with fake_wecom.state.lock:
+        fake_wecom.state.faults.clear()
 
 
 def _reported(client: Any) -> Ticket:
@@ -127,6 +129,42 @@ def test_wechat_busy_leaves_the_customer_to_be_told_by_a_later_run(ctx_app, oa_a
     assert jobs.run_job("service_wecom.tell_picture_failed", ["9501"]) == "told"
     assert jobs.run_job("service_wecom.tell_picture_failed", ["9501"]) == "skipped"
     assert len(oa_api.state.delivered_to(SEND)) == 1 and len(_timeline(ticket.id)) == 1
+
+
+def test_a_download_that_may_work_later_is_tried_again_before_anyone_is_told(
+        ctx_app, oa_api, monkeypatch):  # noqa: F811
+    """WeChat's image server busy (5xx): while RQ has retries left the job fails and the
+    picture waits; the last try tells. An address gone (404) is failed at once."""
+    from modules.service_wecom import services
+    from tests.core.storage.test_storage import jpeg_with_gps
+
+    client = ctx_app.test_client()
+    ticket = _reported(client)
+    oa_api.state.pictures["busy.jpg"] = jpeg_with_gps()
+    busy = f"{oa_api.base_url}/mmbiz/busy.jpg"
+    oa_api.state.fail_for(60, path="/mmbiz/busy.jpg", status=502)
+    monkeypatch.setattr(services, "_retries_left", lambda: True)
+
+    _oa_image(client, "openid-zs", busy, msgid="9601")  # the job fails: RQ tries again
+    db.session.expire_all()
+    assert db.session.get(Picture, "9601").status == "pending"
+    assert _timeline(ticket.id) == [] and oa_api.state.delivered_to(SEND) == []
+    with oa_api.state.lock:
+        oa_api.state.faults.clear()
+    assert jobs.run_job("service_wecom.attach_picture", ["9601"]) == "attached"
+    assert len(photos(ticket.id)) == 1
+
+    _oa_image(client, "openid-zs", f"{oa_api.base_url}/mmbiz/gone.jpg", msgid="9602")
+    db.session.expire_all()
+    assert db.session.get(Picture, "9602").status == "failed"  # 404: no retry helps
+    assert len(oa_api.state.delivered_to(SEND)) == 1
+
+    oa_api.state.fail_for(60, path="/mmbiz/busy.jpg", status=502)
+    monkeypatch.setattr(services, "_retries_left", lambda: False)  # the last try
+    _oa_image(client, "openid-zs", busy, msgid="9603")
+    db.session.expire_all()
+    assert db.session.get(Picture, "9603").status == "failed"
+    assert len(_timeline(ticket.id)) == 2 and len(oa_api.state.delivered_to(SEND)) == 2
 
 
 def _picture(msgid: str, received_at: Any, *, ticket_id: int | None = None,
