@@ -209,3 +209,25 @@ def test_equipment_section(client, people, make_user):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "维修与保养工单" in html and ticket.ticket_no in html
+
+
+def test_ticket_pickers_list_who_serves_and_choose_no_one_by_default(client, people,
+                                                                       make_user):
+    """The transfer / collaborator pickers list the people whose roles handle tickets (not
+    an administrator, not a salesperson), without the assignee, and start on a placeholder:
+    a click on 转派 without a choice hands the ticket to no one."""
+    admin = make_user("admin", username="root", display_name="系统管理员")
+    customer = make_customer(people["sales"])
+    ticket = make_ticket(customer)
+    login(client, people["li"])
+    client.post(f"/service/tickets/{ticket.id}/act/claim")
+    page = client.get(f"/service/tickets/{ticket.id}").get_data(as_text=True)
+    transfer = page.split('id="transfer-form"')[1].split("</form>")[0]
+    assert '<option value="" selected disabled>' in transfer and " required>" in transfer
+    assert f'value="{people["zhang"].id}"' in transfer
+    assert f'value="{people["li"].id}"' not in transfer  # the assignee himself
+    assert f'value="{admin.id}"' not in transfer and f'value="{people["sales"].id}"' not in page
+    refused = client.post(f"/service/tickets/{ticket.id}/act/transfer",
+                          data={"user_id": "", "reason": ""}, follow_redirects=True)
+    assert "同事不存在、已停用或不处理工单" in refused.get_data(as_text=True)
+    assert db.session.get(Ticket, ticket.id).assignee_id == people["li"].id
