@@ -21,6 +21,18 @@ def stock_reference_visible(field: str, value: int, ctx: Any) -> bool | None:
 
 
 @hookimpl
+def stock_reference_labels(field: str, ids: list[int], ctx: Any) -> dict:
+    """The ticket and the unit a part request names, as their number and place."""
+    return services.reference_labels(ctx, field, ids)
+
+
+@hookimpl
+def equipment_models_select() -> Any:
+    """Parts used by equipment model: each unit's brand and model."""
+    return services.equipment_models()
+
+
+@hookimpl
 def load_demo_data(ctx: Any) -> None:
     """The stock demo's request, made before the after-sales demo had tickets, is for its
     requester's first ticket."""

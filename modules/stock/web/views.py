@@ -130,10 +130,12 @@ def part_detail(id: int) -> Any:  # noqa: A002 - the list view links with ``id``
     if part is None:
         abort(404)
     figures = dict(queries.projected_stock(part_ids=[part.id])).get(part) or {}
+    moves = queries.ledger(part.id)
     return render_template(
         "stock/part_detail.html", part=part, stock=queries.stock_by_warehouse(part.id),
-        moves=queries.ledger(part.id), orders=queries.open_order_lines(part.id),
-        figures=figures, warehouses=_warehouses())
+        moves=moves, orders=queries.open_order_lines(part.id), figures=figures,
+        tickets=queries.reference_labels(web_ctx(), "ticket_id", [m.ticket_id for m in moves]),
+        warehouses=_warehouses())
 
 
 def _part_form_data() -> dict[str, Any]:
@@ -195,6 +197,13 @@ def _request_items(r: PartRequest) -> str:
     return _("、").join(f"{ln.part.part_code}×{ln.quantity}" for ln in r.lines)
 
 
+def _ticket_labels(rows: list[PartRequest]) -> dict[int, str]:
+    """The page's tickets by number (one query a page), else the bare id."""
+    labels = queries.reference_labels(web_ctx(), "ticket_id", [r.ticket_id for r in rows])
+    return {r.id: labels[r.ticket_id][0] if r.ticket_id in labels else
+            (f"#{r.ticket_id}" if r.ticket_id else "") for r in rows}
+
+
 REQUESTS = ListView(
     PartRequest,
     "stock.requests",
@@ -202,7 +211,7 @@ REQUESTS = ListView(
         Column("number", "编号", sort=PartRequest.id, link=True),
         Column("items", "配件", value=_request_items),
         Column("requester", "申请人", value=lambda r: r.requester.name if r.requester else ""),
-        Column("ticket_id", "工单", sort=PartRequest.ticket_id),
+        Column("ticket_id", "工单", sort=PartRequest.ticket_id, page_values=_ticket_labels),
         Column("status", "状态", sort=PartRequest.status, value=lambda r: r.status_label,
                fmt="label"),
         Column("urgency", "紧急", value=lambda r: "紧急" if r.urgency == "urgent" else "",
@@ -273,8 +282,11 @@ def request_detail(id: int) -> Any:  # noqa: A002 - the list view links with ``i
     for ln in req.lines:
         for sub in ln.part.substitutes:
             stock.setdefault(sub.id, sum(q for _w, q in queries.stock_by_warehouse(sub.id)))
+    tickets = queries.reference_labels(ctx, "ticket_id", [req.ticket_id])
+    units = queries.reference_labels(ctx, "equipment_id", [req.equipment_id])
     return render_template("stock/request_detail.html", req=req, stock=stock,
-                           warehouses=_warehouses())
+                           warehouses=_warehouses(), ticket=tickets.get(req.ticket_id),
+                           unit=units.get(req.equipment_id))
 
 
 def _req_action(request_id: int, action: Any, done: str) -> Any:

@@ -1,0 +1,61 @@
+"""Stock's pages name the ticket and the unit of a part request by their number and place
+(``stock_reference_labels``, answered by ``service_stock`` with the record rules), and the
+usage statistics count parts by equipment model (``equipment_models_select``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.extensions import db
+from core.services import ServiceContext
+from modules.equipment.models import Equipment
+from tests.conftest import login
+from tests.modules.crm.factories import make_customer
+from tests.modules.service.factories import make_ticket
+from tests.modules.stock.factories import as_user
+from tests.modules.stock.factories import make_part
+from tests.modules.stock.factories import make_request
+from tests.modules.stock.factories import make_warehouse
+from tests.modules.stock.factories import receive
+from tests.modules.stock.factories import some_equipment
+
+
+def test_requests_name_their_ticket_and_unit_and_usage_counts_by_model(
+        client: Any, make_user: Any) -> None:
+    from modules.stock import queries
+    from modules.stock.services import requests as svc
+
+    unit = db.session.get(Equipment, some_equipment(make_user))
+    unit.brand, unit.model, unit.install_location = "大金", "RXYQ20BAV", "3楼机房"
+    db.session.commit()
+    ticket = make_ticket(unit.customer, equipment_id=unit.id, subject="不制冷")
+    part = make_part("AC-FILTER-001")
+    receive(part, make_warehouse(), 5)
+    engineer = make_user("engineer", display_name="张工")
+    req = make_request(engineer, part, 2, ticket_id=ticket.id, equipment_id=unit.id)
+    keeper = make_user("warehouse")
+    as_user(keeper, svc.approve_request, req.id)
+
+    login(client, keeper)
+    listing = client.get("/stock/requests").get_data(as_text=True)
+    assert f"{ticket.ticket_no} 不制冷" in listing
+    detail = client.get(f"/stock/requests/{req.id}").get_data(as_text=True)
+    assert f'<a href="/service/tickets/{ticket.id}">{ticket.ticket_no} 不制冷</a>' in detail
+    assert f'<a href="/equipment/{unit.id}">3楼机房 大金 RXYQ20BAV</a>' in detail
+    part_page = client.get(f"/stock/parts/{part.id}").get_data(as_text=True)
+    assert f'<a href="/service/tickets/{ticket.id}">{ticket.ticket_no} 不制冷</a>' in part_page
+
+    by_model = queries.usage_stats(ServiceContext(actor=keeper, source="web"), "model")
+    assert [(r["key"], r["quantity"], r["tickets"]) for r in by_model] == [
+        ("大金 RXYQ20BAV", 2, 1)]
+
+
+def test_a_ticket_out_of_sight_is_named_by_its_number_only(client: Any, make_user: Any) -> None:
+    """Someone who may not see the ticket gets no label for it (the page shows ``#id``)."""
+    from modules.stock import queries
+
+    ticket = make_ticket(make_customer(None))
+    outsider = make_user("sales")
+    labels = queries.reference_labels(ServiceContext(actor=outsider, source="web"),
+                                      "ticket_id", [ticket.id])
+    assert labels == {}
