@@ -44,14 +44,20 @@ def request_target(ctx: ServiceContext, text: str, chat_id: str | None) -> dict 
 def link_demo_request(ctx: ServiceContext) -> None:
     """Demo data: stock's demo names no ticket when the tickets do not exist yet (its
     request must name one its requester may see, issue 14 #2); once they do, the first
-    request without one is for the first ticket its requester sees."""
+    request without one is for its requester's first open ticket."""
     req = db.session.scalar(select(PartRequest).where(PartRequest.ticket_id.is_(None))
                             .order_by(PartRequest.id).limit(1))
     if req is None or req.requester is None:
         return
+    from modules.service.models import OPEN_STATUSES
+
     as_requester = ServiceContext(actor=req.requester, source=ctx.source)
+    # An open ticket of his own first (parts are asked for work in progress), else any open
+    # one he sees.
     ticket = db.session.scalar(as_requester.scoped(
-        select(Ticket).order_by(Ticket.id).limit(1), Ticket))
+        select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
+        .order_by((Ticket.assignee_id == req.requester_id).desc(), Ticket.id).limit(1),
+        Ticket))
     if ticket is not None:
         req.ticket_id, req.equipment_id = ticket.id, ticket.equipment_id
         db.session.flush()

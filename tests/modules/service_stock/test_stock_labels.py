@@ -8,6 +8,7 @@ from typing import Any
 
 from core.extensions import db
 from core.services import ServiceContext
+from core.services import unit_of_work
 from modules.equipment.models import Equipment
 from tests.conftest import login
 from tests.modules.crm.factories import make_customer
@@ -59,3 +60,27 @@ def test_a_ticket_out_of_sight_is_named_by_its_number_only(client: Any, make_use
     labels = queries.reference_labels(ServiceContext(actor=outsider, source="web"),
                                       "ticket_id", [ticket.id])
     assert labels == {}
+
+
+def test_the_demo_request_is_for_an_open_ticket_of_its_requester(make_user: Any) -> None:
+    from modules.service.models import Ticket
+    from modules.service.services.tickets import assign_ticket
+    from modules.service_stock.services import link_demo_request
+    from tests.modules.service.factories import make_engineer
+    from tests.modules.stock.factories import system
+
+    engineer = make_engineer(make_user, "demo-eng", "张工")
+    customer = make_customer(None)
+    closed, _other, his = (make_ticket(customer) for _ in range(3))
+    ctx = system()
+    with unit_of_work(ctx):
+        assign_ticket(ctx, closed.id, engineer.id)
+        assign_ticket(ctx, his.id, engineer.id)
+    db.session.get(Ticket, closed.id).status = "closed"
+    db.session.commit()
+    part = make_part("AC-CAP-035")
+    receive(part, make_warehouse(), 3)
+    req = make_request(engineer, part, 1)
+    with unit_of_work(ctx):
+        link_demo_request(ctx)
+    assert db.session.get(type(req), req.id).ticket_id == his.id
