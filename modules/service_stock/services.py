@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select
+from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -56,7 +57,8 @@ def link_demo_request(ctx: ServiceContext) -> None:
     # one he sees.
     ticket = db.session.scalar(as_requester.scoped(
         select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
-        .order_by((Ticket.assignee_id == req.requester_id).desc(), Ticket.id).limit(1),
+        .order_by(case((Ticket.assignee_id == req.requester_id, 0), else_=1), Ticket.id)
+        .limit(1),
         Ticket))
     if ticket is not None:
         req.ticket_id, req.equipment_id = ticket.id, ticket.equipment_id

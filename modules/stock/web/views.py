@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint
 from flask import abort
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -15,11 +16,14 @@ from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import escape
 from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.errors import NotFoundError
 from core.errors import TandemError
+from core.errors import ValidationError
 from core.extensions import db
 from core.security.access import requires
 from core.security.models import User
@@ -38,6 +42,7 @@ from modules.stock.models import PART_CATEGORIES
 from modules.stock.models import PURPOSES
 from modules.stock.models import REQUEST_STATUSES
 from modules.stock.models import WAREHOUSE_KINDS
+from modules.stock.models import OnHand
 from modules.stock.models import Part
 from modules.stock.models import PartRequest
 from modules.stock.models import PartRequestLine
@@ -111,6 +116,23 @@ def _part_cells() -> Any:
                 f"<td>{low}</td>{HIDDEN_TD}>{money(price)}</td>")
 
     return cells
+
+
+@bp.route("/parts/suggest")
+@requires("stock.part.read")
+def part_suggest() -> Any:
+    """The pickers' suggestions: active parts whose code starts with, or whose name holds,
+    what was typed (20 at most)."""
+    term = request.args.get("q", "").strip()[:50]
+    if not term:
+        return jsonify(items=[])
+    rows = db.session.execute(
+        select(Part.part_code, Part.part_name).where(
+            Part.active.is_(True),
+            or_(Part.part_code.startswith(term.upper(), autoescape=True),
+                Part.part_name.contains(term, autoescape=True)))
+        .order_by(Part.part_code).limit(20))
+    return jsonify(items=[{"value": code, "label": f"{code} {name}"} for code, name in rows])
 
 
 @bp.route("/parts")
@@ -249,8 +271,7 @@ def request_new() -> Any:
             equipment = values.get("equipment_id", "").strip()
             with unit_of_work(ctx):
                 req = svc.create_request(
-                    ctx, [{"part_id": int(values.get("part_id") or 0) or None,
-                           "part_code": values.get("part_code") or None,
+                    ctx, [{"part_id": _picked_part(values),
                            "quantity": values.get("quantity", ""),
                            "urgency": values.get("urgency") or "normal"}],
                     int(ticket) if ticket.isdigit() else (ticket or None),
@@ -263,10 +284,8 @@ def request_new() -> Any:
         except TandemError as exc:
             flash(exc.message, "danger")
             errors = exc.fields
-    parts_ = db.session.scalars(select(Part).where(Part.active.is_(True))
-                                .order_by(Part.part_code).limit(1000)).all()
-    return render_template("stock/request_form.html", values=values, errors=errors,
-                           parts=parts_, purposes=PURPOSES), (422 if errors else 200)
+    return render_template("stock/request_form.html", values=_with_part_code(values),
+                           errors=errors, purposes=PURPOSES), (422 if errors else 200)
 
 
 @bp.route("/requests/<int:id>")
@@ -356,9 +375,26 @@ def _warehouses() -> list[Warehouse]:
                                    .order_by(Warehouse.kind != "main", Warehouse.id)))
 
 
-def _parts() -> list[Part]:
-    return list(db.session.scalars(select(Part).where(Part.active.is_(True))
-                                   .order_by(Part.part_code).limit(2000)))
+def _picked_part(values: dict, key: str = "part_id") -> int | None:
+    """The part a picker names: its id, else the code typed or scanned (``<key>_code``, as
+    ``part_picker`` submits it); a code of no part is refused on the field."""
+    if (part_id := _id(values, key)) is not None:
+        return part_id
+    code = str(values.get(f"{key}_code") or "").strip().split(" ")[0].upper()
+    if not code:
+        return None
+    part_id = db.session.scalar(select(Part.id).where(Part.part_code == code))
+    if part_id is None:
+        raise ValidationError.of_fields({key: _("没有编码为 %(code)s 的配件", code=code)})
+    return part_id
+
+
+def _with_part_code(values: dict, key: str = "part_id") -> dict:
+    """A form opened for a part (``?part_id=``) shows its code in the picker."""
+    if not values.get(f"{key}_code") and (part_id := _id(values, key)) is not None:
+        code = db.session.scalar(select(Part.part_code).where(Part.id == part_id))
+        values = {**values, f"{key}_code": code or ""}
+    return values
 
 
 def _form_page(template: str, action: Any, done: str, **context: Any) -> Any:
@@ -374,7 +410,7 @@ def _form_page(template: str, action: Any, done: str, **context: Any) -> Any:
         except TandemError as exc:
             flash(exc.message, "danger")
             errors = exc.fields
-    return render_template(template, values=values, errors=errors, parts=_parts(),
+    return render_template(template, values=_with_part_code(values), errors=errors,
                            warehouses=_warehouses(), **context), (422 if errors else 200)
 
 
@@ -387,7 +423,7 @@ def _id(values: dict, key: str) -> int | None:
 @requires("stock.move.write")
 def receipt() -> Any:
     def action(ctx: Any, v: dict) -> None:
-        ledger.receive(ctx, _id(v, "part_id"), _id(v, "warehouse_id"), v.get("quantity"),
+        ledger.receive(ctx, _picked_part(v), _id(v, "warehouse_id"), v.get("quantity"),
                        v.get("unit_cost"), v.get("note", ""))
 
     return _form_page("stock/receipt.html", action, _("已入库"))
@@ -397,7 +433,7 @@ def receipt() -> Any:
 @requires("stock.move.write")
 def transfer() -> Any:
     def action(ctx: Any, v: dict) -> None:
-        ledger.transfer(ctx, _id(v, "part_id"), _id(v, "from_warehouse_id"),
+        ledger.transfer(ctx, _picked_part(v), _id(v, "from_warehouse_id"),
                         _id(v, "to_warehouse_id"), v.get("quantity"), v.get("note", ""))
 
     return _form_page("stock/transfer.html", action, _("已调拨"))
@@ -410,9 +446,8 @@ def count() -> Any:
     warehouses = _warehouses()
     wh = next((w for w in warehouses if w.id == warehouse_id), warehouses[0] if warehouses
               else None)
-    rows = []
-    if wh is not None:
-        rows = [(p, ledger.on_hand(p.id, wh.id)) for p in _parts()]
+    rows, more = _count_rows(wh, request.values.get("category", ""),
+                             request.values.get("q", "").strip()) if wh else ([], False)
 
     def action(ctx: Any, v: dict) -> None:
         counted = {int(k[len("counted_"):]): val for k, val in v.items()
@@ -421,7 +456,29 @@ def count() -> Any:
         ledger.count(ctx, wh.id if wh else 0, counted, v.get("note", ""))
 
     return _form_page("stock/count.html", action, _("盘点已保存，差异已调整"), warehouse=wh,
-                      rows=rows)
+                      rows=rows, more=more, count_rows=COUNT_ROWS, categories=PART_CATEGORIES)
+
+
+COUNT_ROWS = 300  # parts on one count sheet; more are narrowed by category or code
+
+
+def _count_rows(wh: Warehouse, category: str, term: str) -> tuple[list[tuple[Part, int]], bool]:
+    """A count sheet: the warehouse's parts (those it has held) with their book quantity,
+    or, with a category or a code / name, every active part that matches (a part found on
+    the shelf that the books do not know); at most ``COUNT_ROWS``, and whether there are
+    more. One statement."""
+    stmt = (select(Part, func.coalesce(OnHand.on_hand, 0))
+            .outerjoin(OnHand, (OnHand.part_id == Part.id) & (OnHand.warehouse_id == wh.id))
+            .where(Part.active.is_(True)).order_by(Part.part_code).limit(COUNT_ROWS + 1))
+    if category:
+        stmt = stmt.where(Part.category == category)
+    if term:
+        stmt = stmt.where(or_(Part.part_code.startswith(term.upper(), autoescape=True),
+                              Part.part_name.contains(term, autoescape=True)))
+    if not (category or term):
+        stmt = stmt.where(OnHand.part_id.is_not(None))
+    rows = [(part, int(qty)) for part, qty in db.session.execute(stmt)]
+    return rows[:COUNT_ROWS], len(rows) > COUNT_ROWS
 
 
 # ------------------------------------------------------------------ purchasing
@@ -436,16 +493,15 @@ def purchase_requests() -> Any:
     suppliers = db.session.scalars(select(Supplier).where(Supplier.active.is_(True))
                                    .order_by(Supplier.name)).all()
     return render_template("stock/purchase_requests.html", rows=rows, status=status,
-                           suppliers=suppliers, warehouses=_warehouses(), parts=_parts())
+                           suppliers=suppliers, warehouses=_warehouses())
 
 
 @bp.route("/purchase-requests/new", methods=["POST"])
 @requires("stock.purchase.write")
 def purchase_request_new() -> Any:
-    part = request.form.get("part_id", type=int)
     qty = request.form.get("quantity", "")
     return run_action(lambda c: purchasing.create_purchase_request(
-        c, part, qty, request.form.get("note", "")), _("已提交采购申请"),
+        c, _picked_part(request.form), qty, request.form.get("note", "")), _("已提交采购申请"),
         url_for(".purchase_requests"))
 
 
