@@ -54,6 +54,7 @@ from core.web.listview import Column
 from core.web.listview import Filter
 from core.web.listview import ListView
 from modules.crm.models.customer import Customer
+from modules.crm.queries import customer_choices
 from modules.service import links
 from modules.service.models import ACTION_LABELS
 from modules.service.models import CHANNELS
@@ -495,9 +496,8 @@ class TicketForm(FlaskForm):
 def create() -> Any:
     ctx = web_ctx()
     form = TicketForm()
-    customers = ctx.scoped(select(Customer.id, Customer.customer_name), Customer) \
-        .order_by(Customer.customer_name).limit(500)
-    form.customer_id.choices = [(cid, name) for cid, name in db.session.execute(customers)]
+    form.customer_id.choices = customer_choices(
+        ctx, request.form.get("customer_id") or request.args.get("customer_id"))
     if request.args.get("customer_id", "").isdigit() and request.method == "GET":
         form.customer_id.data = int(request.args["customer_id"])
     form.assignee_id.choices = [(0, gettext("按派单规则"))]

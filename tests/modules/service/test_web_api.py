@@ -231,3 +231,25 @@ def test_ticket_pickers_list_who_serves_and_choose_no_one_by_default(client, peo
                           data={"user_id": "", "reason": ""}, follow_redirects=True)
     assert "同事不存在、已停用或不处理工单" in refused.get_data(as_text=True)
     assert db.session.get(Ticket, ticket.id).assignee_id == people["li"].id
+
+
+def test_a_customer_past_the_first_names_can_be_the_new_tickets(client, people, monkeypatch):
+    """The form's select offers the first customers by name; one opened from a customer's
+    page (or posted back) is offered too when the user sees him — not refused as
+    "not a valid choice"; one he does not see is not."""
+    from modules.crm import queries
+
+    monkeypatch.setattr(queries, "CHOICES", 1)
+    make_customer(people["sales"], customer_name="A 公司")
+    late = make_customer(people["sales"], customer_name="Z 公司")
+    hidden = make_customer(people["manager"], customer_name="B 公司")
+    login(client, people["sales"])
+    page = client.get(f"/service/tickets/new?customer_id={late.id}").get_data(as_text=True)
+    assert "Z 公司" in page and "A 公司" in page and "B 公司" not in page
+    r = client.post("/service/tickets/new", data={
+        "customer_id": late.id, "ticket_type": "repair", "subject": "不制冷",
+        "complaint_level": "", "assignee_id": 0})
+    assert r.status_code == 302
+    assert db.session.scalar(select(Ticket.customer_id)) == late.id
+    assert "B 公司" not in client.get(
+        f"/service/tickets/new?customer_id={hidden.id}").get_data(as_text=True)
