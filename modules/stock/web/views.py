@@ -267,15 +267,13 @@ def request_new() -> Any:
         values = request.form.to_dict()
         ctx = web_ctx()
         try:
-            ticket = values.get("ticket_id", "").strip()
-            equipment = values.get("equipment_id", "").strip()
             with unit_of_work(ctx):
+                ticket_id, equipment_id = _request_target(ctx, values)
                 req = svc.create_request(
                     ctx, [{"part_id": _picked_part(values),
                            "quantity": values.get("quantity", ""),
                            "urgency": values.get("urgency") or "normal"}],
-                    int(ticket) if ticket.isdigit() else (ticket or None),
-                    int(equipment) if equipment.isdigit() else (equipment or None),
+                    ticket_id, equipment_id,
                     values.get("notes", ""), purpose=values.get("purpose", "repair"),
                     submit="draft" not in request.form)
                 req_id = req.id
@@ -286,6 +284,24 @@ def request_new() -> Any:
             errors = exc.fields
     return render_template("stock/request_form.html", values=_with_part_code(values),
                            errors=errors, purposes=PURPOSES), (422 if errors else 200)
+
+
+def _request_target(ctx: Any, values: dict) -> tuple[Any, Any]:
+    """The ticket (and unit) a request form names: the ticket's number as people write it
+    (``AS…``, found by the module that knows tickets: ``part_request_target``) or its id."""
+    from core import hooks
+
+    ticket = str(values.get("ticket_id") or "").strip()
+    equipment = _id(values, "equipment_id")
+    if not ticket or ticket.isdigit():
+        return (int(ticket) if ticket else None), equipment
+    try:
+        found = hooks.call("part_request_target", text=ticket, chat_id=None, ctx=ctx)
+    except NotFoundError:
+        found = None
+    if not found:
+        raise ValidationError.of_fields({"ticket_id": _("没有找到工单 %(no)s", no=ticket)})
+    return found["ticket_id"], found.get("equipment_id") or equipment
 
 
 @bp.route("/requests/<int:id>")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from core.extensions import db
 from core.services import ServiceContext
 from core.services import unit_of_work
@@ -84,3 +86,23 @@ def test_the_demo_request_is_for_an_open_ticket_of_its_requester(make_user: Any)
     with unit_of_work(ctx):
         link_demo_request(ctx)
     assert db.session.get(type(req), req.id).ticket_id == his.id
+
+
+def test_the_request_form_takes_the_ticket_number_people_write(client: Any,
+                                                               make_user: Any) -> None:
+    from modules.stock.models import PartRequest
+
+    ticket = make_ticket(make_customer(None))  # open and unassigned: every engineer sees it
+    part = make_part("AC-FILTER-001")
+    engineer = make_user("engineer")
+    login(client, engineer)
+    response = client.post("/stock/requests/new", data={
+        "part_id_code": part.part_code, "quantity": "1", "ticket_id": ticket.ticket_no.lower(),
+        "purpose": "repair"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert db.session.scalar(select(PartRequest.ticket_id)) == ticket.id
+    refused = client.post("/stock/requests/new", data={
+        "part_id_code": part.part_code, "quantity": "1", "ticket_id": "AS2099",
+        "purpose": "repair"})
+    assert refused.status_code == 422
+    assert "没有找到工单 AS2099" in refused.get_data(as_text=True)
