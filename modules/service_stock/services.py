@@ -114,26 +114,21 @@ def reference_visible(ctx: ServiceContext, field: str, value: int) -> bool | Non
     return db.session.scalar(stmt) is not None
 
 
-def reference_labels(ctx: ServiceContext, field: str,
-                     ids: list[int]) -> dict[int, tuple[str, str | None]]:
-    """``{id: (label, url)}`` of the tickets / equipment named on part requests, among those
-    the actor sees (record rules): a ticket by its number and subject, a unit by its place,
+def reference_labels(ctx: ServiceContext, field: str, ids: list[int]) -> dict[int, str]:
+    """``{id: label}`` of the tickets / equipment named on part requests, among those the
+    actor sees (record rules): a ticket by its number and subject, a unit by its place,
     brand and model."""
-    from flask import url_for
-
     from modules.equipment.models import Equipment
 
     if field == "ticket_id":
         rows = db.session.execute(ctx.scoped(select(Ticket.id, Ticket.ticket_no, Ticket.subject)
                                              .where(Ticket.id.in_(ids)), Ticket))
-        return {i: (f"{no} {subject}", url_for("service.detail", id=i))
-                for i, no, subject in rows}
+        return {i: f"{no} {subject}" for i, no, subject in rows}
     if field == "equipment_id":
         rows = db.session.execute(ctx.scoped(select(
             Equipment.id, Equipment.equipment_no, Equipment.install_location, Equipment.brand,
             Equipment.model).where(Equipment.id.in_(ids)), Equipment))
-        return {i: (" ".join(p for p in (place, brand, model) if p) or no,
-                    url_for("equipment.detail", id=i))
+        return {i: " ".join(p for p in (place, brand, model) if p) or no
                 for i, no, place, brand, model in rows}
     return {}
 
