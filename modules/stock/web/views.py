@@ -3,6 +3,7 @@ transfers, stock counts (盘点), purchase requests and orders, warehouses."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint
@@ -166,8 +167,21 @@ def _part_form_data() -> dict[str, Any]:
                                          "specification", "applicable_models", "unit",
                                          "unit_price", "min_stock_alert", "reorder_quantity",
                                          "supplier_id")}
-    data["substitute_ids"] = [int(v) for v in form.getlist("substitute_ids") if v.isdigit()]
+    data["substitute_codes"] = form.get("substitute_codes", "")
     return data
+
+
+def _substitute_ids(codes: str) -> list[int]:
+    """The parts named by the substitutes field: codes separated by commas, 、 or spaces
+    (any case); codes of no part are refused on the field, all of them at once."""
+    wanted = [c.upper() for c in re.split(r"[\s,，、;；]+", codes or "") if c]
+    found = dict(db.session.execute(select(Part.part_code, Part.id)
+                                    .where(Part.part_code.in_(wanted))).all()) if wanted else {}
+    unknown = [c for c in wanted if c not in found]
+    if unknown:
+        raise ValidationError.of_fields({"substitute_ids": _(
+            "没有这些编码的配件：%(codes)s", codes=_("、").join(unknown))})
+    return list(dict.fromkeys(found[c] for c in wanted))
 
 
 @bp.route("/parts/new", methods=["GET", "POST"])
@@ -193,8 +207,10 @@ def _part_form(part: Part | None) -> Any:
         ctx = web_ctx()
         try:
             with unit_of_work(ctx):
-                saved = (catalogue.create_part(ctx, values) if part is None
-                         else catalogue.update_part(ctx, part.id, values))
+                data = {k: v for k, v in values.items() if k != "substitute_codes"}
+                data["substitute_ids"] = _substitute_ids(values["substitute_codes"])
+                saved = (catalogue.create_part(ctx, data) if part is None
+                         else catalogue.update_part(ctx, part.id, data))
                 saved_id = saved.id
             flash(_("配件已保存"), "success")
             return redirect(url_for(".part_detail", id=saved_id))
@@ -205,12 +221,10 @@ def _part_form(part: Part | None) -> Any:
         values = {k: getattr(part, k) or "" for k in (
             "part_code", "part_name", "category", "specification", "applicable_models",
             "unit", "unit_price", "min_stock_alert", "reorder_quantity", "supplier_id")}
-        values["substitute_ids"] = [p.id for p in part.substitutes]
-    others = db.session.scalars(select(Part).where(Part.active.is_(True))
-                                .order_by(Part.part_code).limit(500)).all()
+        values["substitute_codes"] = ", ".join(p.part_code for p in part.substitutes)
     suppliers = db.session.scalars(select(Supplier).order_by(Supplier.name)).all()
     return render_template("stock/part_form.html", part=part, values=values, errors=errors,
-                           categories=PART_CATEGORIES, others=others, suppliers=suppliers), \
+                           categories=PART_CATEGORIES, suppliers=suppliers), \
         (422 if errors else 200)
 
 

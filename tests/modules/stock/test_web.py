@@ -247,3 +247,23 @@ def test_count_sheet_lists_the_warehouse_parts_and_finds_others(client, login_as
     monkeypatch.setattr(views, "COUNT_ROWS", 1)
     capped = client.get(f"/stock/count?warehouse_id={main.id}").get_data(as_text=True)
     assert 'id="count-more"' in capped and capped.count('name="counted_') == 1
+
+
+def test_part_form_names_substitutes_by_code_and_keeps_them(client, login_as):
+    """Substitutes are codes (any part of the catalogue, not the first 500 of a select),
+    shown again on edit so saving the form keeps them; unknown codes are refused together."""
+    login_as("warehouse")
+    low, ok, _main = _stocked()
+    form = {"part_code": low.part_code, "part_name": low.part_name, "category": "compressor",
+            "unit": "个", "unit_price": "0", "min_stock_alert": "3", "reorder_quantity": "0"}
+    response = client.post(f"/stock/parts/{low.id}/edit",
+                           data={**form, "substitute_codes": f"{ok.part_code.lower()}、X-1, Y-2"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "没有这些编码的配件：X-1、Y-2" in page
+    response = client.post(f"/stock/parts/{low.id}/edit",
+                           data={**form, "substitute_codes": ok.part_code.lower()})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [p.id for p in db.session.get(type(low), low.id).substitutes] == [ok.id]
+    edit = client.get(f"/stock/parts/{low.id}/edit").get_data(as_text=True)
+    assert f'name="substitute_codes" value="{ok.part_code}"' in edit
