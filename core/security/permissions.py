@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from flask import g
 from flask import has_app_context
 from flask import has_request_context
+from sqlalchemy import Select
 from sqlalchemy import select
 
 from core import hooks
@@ -45,6 +46,18 @@ def has_permission(user: User | None, permission: str) -> bool:
     if user.is_admin:
         return True
     return permission in granted_permissions(user)
+
+
+def granted_users(permission: str) -> Select:
+    """The active users whose roles grant ``permission``, as a SELECT of users by id (to
+    narrow or order further). Administrators hold every permission but are listed only when
+    one of their roles grants it: the people who do the work, for pickers and notices."""
+    from core.security.models import Role
+    from core.security.models import User
+
+    granted = select(RolePermission.role_code).where(RolePermission.permission == permission)
+    return select(User).where(User.active.is_(True), User.roles.any(Role.code.in_(granted))) \
+        .order_by(User.id)
 
 
 def permission_label(code: str) -> str:

@@ -50,6 +50,19 @@ def option_json(option: dict) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+def has_figures(option: dict) -> bool:
+    """Whether any series of ``option`` carries a figure other than nothing or zero: a chart
+    without one shows "no data" instead of bare axes (its table and exports stay)."""
+    for series in option.get("series") or ():
+        for point in series.get("data") or ():
+            value = point.get("value") if isinstance(point, dict) else point
+            if isinstance(value, (list, tuple)):  # [x, y] points
+                value = value[-1] if value else None
+            if value not in (None, 0, "", "-"):
+                return True
+    return False
+
+
 def bar_option(categories: Sequence[str], series: Sequence[tuple[str, Sequence[Any]]], *,
                kind: str = "bar", money: bool = False, stack: bool = False) -> dict:
     """A bar (or ``kind="line"``) chart of one or more named series over ``categories``;

@@ -36,6 +36,7 @@ import json
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -88,8 +89,14 @@ class Column:
     # On a phone (below 576 px) a row is a card: "title" (the row's name and link), "badge",
     # "field" (label: value), "action", "hide"; None = guessed (see ListView.phone_roles).
     phone: str | None = None
+    # The values of a whole page read at once, ``page_values(rows) -> {row.id: value}`` (e.g.
+    # labels another module owns: one query a page instead of one a row); None = ``value`` /
+    # the attribute, row by row.
+    page_values: Callable[[list[Any]], dict[Any, Any]] | None = None
 
     def get(self, row: Any) -> Any:
+        if self.page_values is not None:
+            return self.page_values([row]).get(row.id)
         return self.value(row) if self.value else getattr(row, self.key, None)
 
 
@@ -368,7 +375,7 @@ class ListView:
             page_url=page_url,
             sort_url=sort_url, sort_link=sort_link,
             export_url=lambda fmt: query_url(here, {**args, "export": fmt}),
-            rows_html=self.rows_html(rows, cells or self.column_cells()),
+            rows_html=self.rows_html(rows, cells or self.column_cells(rows)),
             phone_roles=self.phone_roles(), **context,
         )
 
@@ -379,14 +386,19 @@ class ListView:
         overhead dominated it."""
         return Markup("".join(f'<tr data-id="{int(row.id)}">{cells(row)}</tr>' for row in rows))
 
-    def column_cells(self) -> Callable[[Any], str]:
+    def column_cells(self, rows: Sequence[Any] = ()) -> Callable[[Any], str]:
         """A row's cells from the view's columns: each column's way of writing its value is
-        chosen once per page, and labels are translated and escaped once per page."""
-        writers = [self._cell_writer(col) for col in self.columns]
+        chosen once per page, and labels are translated and escaped once per page;
+        ``rows`` (the page) for the columns whose values are read a page at a time."""
+        writers = [self._cell_writer(col, rows) for col in self.columns]
         return lambda row: "".join([write(row) for write in writers])
 
-    def _cell_writer(self, col: Column) -> Callable[[Any], str]:
-        get = col.value or attrgetter(col.key)  # what Column.get does, one call fewer
+    def _cell_writer(self, col: Column, rows: Sequence[Any] = ()) -> Callable[[Any], str]:
+        if col.page_values is not None:
+            values = col.page_values(list(rows))
+            get: Callable[[Any], Any] = lambda row: values.get(row.id)  # noqa: E731
+        else:
+            get = col.value or attrgetter(col.key)  # what Column.get does, one call fewer
         if col.link and self.detail_endpoint:
             url = record_url(self.detail_endpoint)
             return lambda row: (f'<td><a href="{url(row.id)}">'

@@ -24,6 +24,7 @@ from core.notify import unread_count
 from core.registration import MenuItem
 from core.security import principal
 from core.security.permissions import has_permission
+from core.web.charts import has_figures
 from core.web.charts import option_json
 from core.web.links import fixed_url
 
@@ -138,6 +139,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["menu_bar"] = menu_bar
     app.jinja_env.globals["rendered_once"] = rendered_once
     app.jinja_env.globals["chart_option_json"] = option_json
+    app.jinja_env.globals["chart_has_figures"] = has_figures
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

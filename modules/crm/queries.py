@@ -65,6 +65,24 @@ def customer_select(ctx: ServiceContext, *columns: Any) -> Select:
     return ctx.scoped(stmt, Customer)
 
 
+CHOICES = 500  # customers a form's select offers by name
+
+
+def customer_choices(ctx: ServiceContext, chosen: Any = None) -> list[tuple[int, str]]:
+    """A form's customers: the first ``CHOICES`` by name among those the actor sees, and
+    the one already chosen (a form opened from a customer's page, or posted back) when he
+    sees it, so a customer past the first names can still be the form's."""
+    stmt = ctx.scoped(select(Customer.id, Customer.customer_name), Customer)
+    rows = [(cid, name) for cid, name in db.session.execute(
+        stmt.order_by(Customer.customer_name, Customer.id).limit(CHOICES))]
+    wanted = int(chosen) if str(chosen or "").strip().isdigit() else None
+    if wanted is not None and wanted < 2**31 and all(cid != wanted for cid, _n in rows):
+        extra = db.session.execute(stmt.where(Customer.id == wanted)).first()
+        if extra is not None:
+            rows.insert(0, (extra[0], extra[1]))
+    return rows
+
+
 NAME_CHUNK = 1000  # names looked up per query
 
 

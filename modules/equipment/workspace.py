@@ -157,8 +157,9 @@ def _due_card(ctx: Any) -> CardContent:
 
 
 def workspace_cards() -> list[WorkspaceCard]:
+    # who plans and records maintenance: not every reader of the register (the warehouse)
     return [WorkspaceCard("equipment.maintenance_due", "待维护设备", _due_card, kind="todo",
-                          permission="equipment.equipment.read", sequence=40)]
+                          permission="equipment.maintenance.write", sequence=40)]
 
 
 def _search(ctx: Any, term: str, limit: int) -> list[SearchHit]:

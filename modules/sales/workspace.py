@@ -85,8 +85,9 @@ def workspace_cards() -> list[WorkspaceCard]:
     return [
         WorkspaceCard("sales.this_week", "本周配送与安装", _this_week, kind="todo",
                       permission="sales.order.read", sequence=30),
+        # who records payments: not every reader of orders (engineers, the warehouse)
         WorkspaceCard("sales.waiting_payment", "待付款订单", _waiting_payment, kind="todo",
-                      permission="sales.order.read", sequence=31),
+                      permission="sales.order.pay", sequence=31),
     ]
 
 

@@ -20,6 +20,27 @@ def stock_reference_visible(field: str, value: int, ctx: Any) -> bool | None:
     return services.reference_visible(ctx, field, value)
 
 
+PAGES = {"ticket_id": "service.detail", "equipment_id": "equipment.detail"}
+
+
+@hookimpl
+def stock_reference_labels(field: str, ids: list[int], ctx: Any) -> dict:
+    """The ticket and the unit a part request names, as their number and place, with
+    their pages."""
+    from flask import url_for
+
+    if field not in PAGES:
+        return {}
+    return {i: (label, url_for(PAGES[field], id=i))
+            for i, label in services.reference_labels(ctx, field, ids).items()}
+
+
+@hookimpl
+def equipment_models_select() -> Any:
+    """Parts used by equipment model: each unit's brand and model."""
+    return services.equipment_models()
+
+
 @hookimpl
 def load_demo_data(ctx: Any) -> None:
     """The stock demo's request, made before the after-sales demo had tickets, is for its

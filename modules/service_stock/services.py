@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select
+from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -44,14 +45,21 @@ def request_target(ctx: ServiceContext, text: str, chat_id: str | None) -> dict 
 def link_demo_request(ctx: ServiceContext) -> None:
     """Demo data: stock's demo names no ticket when the tickets do not exist yet (its
     request must name one its requester may see, issue 14 #2); once they do, the first
-    request without one is for the first ticket its requester sees."""
+    request without one is for its requester's first open ticket."""
     req = db.session.scalar(select(PartRequest).where(PartRequest.ticket_id.is_(None))
                             .order_by(PartRequest.id).limit(1))
     if req is None or req.requester is None:
         return
+    from modules.service.models import OPEN_STATUSES
+
     as_requester = ServiceContext(actor=req.requester, source=ctx.source)
+    # An open ticket of his own first (parts are asked for work in progress), else any open
+    # one he sees.
     ticket = db.session.scalar(as_requester.scoped(
-        select(Ticket).order_by(Ticket.id).limit(1), Ticket))
+        select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
+        .order_by(case((Ticket.assignee_id == req.requester_id, 0), else_=1), Ticket.id)
+        .limit(1),
+        Ticket))
     if ticket is not None:
         req.ticket_id, req.equipment_id = ticket.id, ticket.equipment_id
         db.session.flush()
@@ -104,6 +112,33 @@ def reference_visible(ctx: ServiceContext, field: str, value: int) -> bool | Non
         return False
     stmt = ctx.scoped(select(model.id).where(model.id == value), model)
     return db.session.scalar(stmt) is not None
+
+
+def reference_labels(ctx: ServiceContext, field: str, ids: list[int]) -> dict[int, str]:
+    """``{id: label}`` of the tickets / equipment named on part requests, among those the
+    actor sees (record rules): a ticket by its number and subject, a unit by its place,
+    brand and model."""
+    from modules.equipment.models import Equipment
+
+    if field == "ticket_id":
+        rows = db.session.execute(ctx.scoped(select(Ticket.id, Ticket.ticket_no, Ticket.subject)
+                                             .where(Ticket.id.in_(ids)), Ticket))
+        return {i: f"{no} {subject}" for i, no, subject in rows}
+    if field == "equipment_id":
+        rows = db.session.execute(ctx.scoped(select(
+            Equipment.id, Equipment.equipment_no, Equipment.install_location, Equipment.brand,
+            Equipment.model).where(Equipment.id.in_(ids)), Equipment))
+        return {i: " ".join(p for p in (place, brand, model) if p) or no
+                for i, no, place, brand, model in rows}
+    return {}
+
+
+def equipment_models() -> Select:
+    """``(id, name)`` of every unit's model, "brand model" (the usage statistics join it)."""
+    from modules.equipment.models import Equipment
+
+    name = func.trim(func.coalesce(Equipment.brand, "") + " " + func.coalesce(Equipment.model, ""))
+    return select(Equipment.id.label("id"), func.nullif(name, "").label("name"))
 
 
 def parts_used(tickets: Select) -> list[tuple[Any, str, int]]:

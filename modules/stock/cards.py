@@ -84,13 +84,10 @@ def push_request_card(ctx: ServiceContext, req: Any, approvers: list[Any]) -> No
 
 def push_low_stock_card(ctx: ServiceContext, raised: list[Any]) -> None:
     """One card for a run of the low-stock rule: the parts and the quantities requested."""
-    from sqlalchemy import select
 
     from core.extensions import db
     from core.notify import notify
-    from core.security.models import Role
-    from core.security.models import RolePermission
-    from core.security.models import User
+    from core.security.permissions import granted_users
     from core.settings import get_setting
 
     with force_locale(default_locale()):
@@ -103,10 +100,7 @@ def push_low_stock_card(ctx: ServiceContext, raised: list[Any]) -> None:
         payload = {"msgtype": "template_card", "card": card.to_template_card()}
     body = "\n".join(f"{k}：{v}" for k, v in fields)
     key = "stock.low_stock:" + ",".join(str(pr.id) for pr in raised)
-    granted = select(RolePermission.role_code).where(
-        RolePermission.permission == "stock.purchase.write")
-    keepers = list(db.session.scalars(select(User).where(
-        User.active.is_(True), User.roles.any(Role.code.in_(granted)))))
+    keepers = list(db.session.scalars(granted_users("stock.purchase.write")))
     if keepers:
         notify(ctx, keepers, card.title, body, url=card.url, dedupe_key=key)
     webhook = get_setting("stock.warehouse_webhook")

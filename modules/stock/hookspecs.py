@@ -35,10 +35,19 @@ def stock_reference_visible(field: str, value: int, ctx: ServiceContext) -> bool
     (``service_stock`` answers with the record rules)."""
 
 
+@hookspec(firstresult=True)
+def equipment_models_select() -> Any:
+    """A SELECT of ``(id, name)`` rows naming each equipment record's model ("大金
+    RXYQ20BAV"), which the usage statistics join to count parts by equipment model in one
+    statement; None when no installed module knows equipment (``service_stock`` answers)."""
+
+
 @hookspec
-def equipment_model_names(equipment_ids: list[int], ctx: ServiceContext) -> dict[int, str]:
-    """The model names of equipment records (``{id: "KFR-35GW"}``) for usage statistics by
-    equipment model; answered by a bridge to the equipment module."""
+def stock_reference_labels(field: str, ids: list[int],
+                           ctx: ServiceContext) -> dict[int, tuple[str, str | None]]:
+    """Labels and links of the records part requests and usage name by id (``field``:
+    ``ticket_id``, ``equipment_id``): ``{id: (label, url)}`` for those the actor may see;
+    answered by the bridge that knows them (``service_stock``)."""
 
 
 @hookspec

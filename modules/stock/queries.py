@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_
 from sqlalchemy import func
+from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 
@@ -177,50 +178,68 @@ def usage_stats(ctx: ServiceContext, group: str, date_from: Any = None,
                 date_to: Any = None, limit: int = 200) -> list[dict[str, Any]]:
     """Parts used (issues less returns) by part, category, engineer, month or equipment
     model, with their value at the cost they were issued at — one aggregate in SQL.
-    Equipment models come from the ``equipment_model_names`` hook (None → "未知")."""
+    Equipment models come from the ``equipment_models_select`` hook, joined in the same
+    statement ("未知" for a use without a known model, and for all when no installed
+    module knows equipment)."""
     from core import hooks
     from modules.stock.models import PartsUsage
 
     value = func.sum(PartsUsage.quantity * func.coalesce(PartsUsage.unit_cost, 0))
     qty = func.sum(PartsUsage.quantity)
+    unknown = literal("未知", db.String)
+    joins: list[tuple[Any, Any]] = []
+    key: Any
     if group == "month":
         key = func.substr(func.cast(PartsUsage.usage_date, db.String), 1, 7)
     elif group == "engineer":
         key = func.coalesce(PartsUsage.engineer_name, "-")
     elif group == "category":
         key = Part.category
+        joins.append((Part, Part.id == PartsUsage.part_id))
     elif group == "model":
-        key = PartsUsage.equipment_id
+        models = hooks.call("equipment_models_select")
+        if models is None:  # no module knows equipment: one total, of unknown models
+            key = None
+        else:
+            models = models.subquery()
+            key = func.coalesce(models.c.name, unknown)
+            joins.append((models, models.c.id == PartsUsage.equipment_id))
     else:
         key = PartsUsage.part_code
-    stmt = (select(key.label("key"), qty.label("quantity"), value.label("value"),
+    stmt = (select((unknown if key is None else key).label("key"), qty.label("quantity"),
+                   value.label("value"),
                    func.count(func.distinct(PartsUsage.ticket_id)).label("tickets"))
-            .group_by(key).order_by(qty.desc()).limit(limit))
-    if group == "category":
-        stmt = stmt.join(Part, Part.id == PartsUsage.part_id)
+            .order_by(qty.desc()).limit(limit))
+    if key is not None:
+        stmt = stmt.group_by(key)
+    for target, on in joins:
+        stmt = stmt.outerjoin(target, on)
     if date_from is not None:
         stmt = stmt.where(PartsUsage.usage_date >= date_from)
     if date_to is not None:
         stmt = stmt.where(PartsUsage.usage_date <= date_to)
     rows = [{"key": r.key, "quantity": int(r.quantity or 0), "value": r.value or 0,
-             "tickets": int(r.tickets or 0)} for r in db.session.execute(stmt)]
+             "tickets": int(r.tickets or 0)} for r in db.session.execute(stmt)
+            if r.quantity is not None]  # (the one total over no rows)
     if group == "part":
         names = dict(db.session.execute(select(Part.part_code, Part.part_name).where(
             Part.part_code.in_([r["key"] for r in rows]))).all())
         for r in rows:
             r["key"] = f"{r['key']} {names.get(r['key'], '')}".strip()
-    if group == "model":
-        ids = [r["key"] for r in rows if r["key"] is not None]
-        answers = hooks.call("equipment_model_names", equipment_ids=ids, ctx=ctx) or []
-        names = {}
-        for answer in answers:
-            names.update(answer or {})
-        merged: dict[str, dict[str, Any]] = {}
-        for r in rows:
-            name = names.get(r["key"]) or "未知"
-            slot = merged.setdefault(name, {"key": name, "quantity": 0, "value": 0,
-                                            "tickets": 0})
-            for k in ("quantity", "value", "tickets"):
-                slot[k] += r[k]
-        rows = sorted(merged.values(), key=lambda r: -r["quantity"])
     return rows
+
+
+def reference_labels(ctx: ServiceContext, field: str,
+                     ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """``{id: (label, url)}`` of the tickets or equipment (``field``) records name, from
+    the modules that know them (``stock_reference_labels``); ids no module labels are
+    left out (the caller shows the bare number)."""
+    from core import hooks
+
+    wanted = sorted({i for i in ids if i})
+    labels: dict[int, tuple[str, str | None]] = {}
+    if wanted:
+        for answer in hooks.call("stock_reference_labels", field=field, ids=wanted,
+                                 ctx=ctx) or []:
+            labels.update(answer or {})
+    return labels

@@ -86,7 +86,10 @@ def test_parts_list_approval_and_receipt(page, live, width):
 
     page.goto(f"{live.url}/stock/receipt")
     _no_horizontal_overflow(page)
-    page.select_option("select[name=part_id]", str(flt_id))
+    # The part picker: typing suggests parts (from /stock/parts/suggest); the code is sent.
+    page.fill("input[name=part_id_code]", "ac-fil")
+    page.locator("#f-part_id-list option[value='AC-FILTER-001']").wait_for(state="attached")
+    page.fill("input[name=part_id_code]", "AC-FILTER-001")
     page.fill("input[name=quantity]", "abc")
     page.click("[data-action=save]")
     assert "数量必须是整数" in page.inner_text(".alert")

@@ -76,7 +76,7 @@ from modules.crm.models.opportunity import STATUSES
 from modules.crm.models.opportunity import TRANSITIONS
 from modules.crm.models.opportunity import Opportunity
 from modules.crm.models.opportunity import opportunity_number
-from modules.crm.queries import customer_select
+from modules.crm.queries import customer_choices
 from modules.crm.services import opportunities as svc
 
 bp = Blueprint("crm_opportunities", __name__, url_prefix="/crm/opportunities",
@@ -297,19 +297,14 @@ def _move_body() -> MoveIn:
     return validate(MoveIn, payload)
 
 
-def _customer_choices(ctx: Any) -> list[tuple[int, str]]:
-    rows = db.session.execute(
-        customer_select(ctx, Customer.id, Customer.customer_name)
-        .order_by(Customer.customer_name).limit(500))
-    return [(cid, name) for cid, name in rows]
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @requires("crm.opportunity.create")
 def new() -> Any:
     ctx = web_ctx()
     form = OpportunityForm()
-    form.customer_id.choices = _customer_choices(ctx)
+    ctx.require("crm.customer.read")
+    form.customer_id.choices = customer_choices(
+        ctx, request.form.get("customer_id") or request.args.get("customer_id"))
     if not ctx.can("crm.opportunity.assign"):
         del form.unowned
     if request.method == "GET" and request.args.get("customer_id", "").isdigit():

@@ -19,7 +19,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import DateField
-from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
@@ -44,6 +43,7 @@ from core.web.listview import Column
 from core.web.listview import Filter
 from core.web.listview import ListView
 from modules.crm.models.customer import Customer
+from modules.crm.queries import customer_choices
 from modules.sales import queries
 from modules.sales.models import STATUSES
 from modules.sales.models import TRANSITIONS
@@ -148,7 +148,7 @@ def _engineers() -> list[tuple[str, str]]:
 
 
 class OrderForm(FlaskForm):
-    customer_id = IntegerField(_l("客户编号"), validators=[DataRequired()])
+    customer_id = SelectField(_l("客户"), coerce=int, validators=[DataRequired()])
     delivery_address = StringField(_l("配送地址"), validators=[Optional(), Length(max=500)])
     delivery_date = DateField(_l("计划配送日期"), validators=[Optional()])
     install_date = DateField(_l("计划安装日期"), validators=[Optional()])
@@ -191,6 +191,8 @@ def _line_rows(order: Order | None) -> list[dict[str, Any]]:
 def create() -> Any:
     form = OrderForm()
     form.engineer_id.choices = _engineers()
+    form.customer_id.choices = customer_choices(
+        web_ctx(), request.form.get("customer_id") or request.args.get("customer_id"))
     if request.method == "GET" and request.args.get("customer_id", "").isdigit():
         form.customer_id.data = int(request.args["customer_id"])
     done, order = submit(form, lambda ctx: svc.create_order(ctx, form.service_data()))
@@ -210,6 +212,7 @@ def edit(order_id: int) -> Any:
     form.engineer_id.choices = _engineers()
     if request.method == "GET":
         form.engineer_id.data = str(order.engineer_id or "")
+    form.customer_id.choices = [(order.customer_id, order.customer.customer_name)]
     form.customer_id.data = order.customer_id
 
     def action(ctx: Any) -> Order:

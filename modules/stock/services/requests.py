@@ -389,13 +389,9 @@ def return_unused(ctx: ServiceContext, request_id: int, line_id: int, qty: Any,
 
 # ---------------------------------------------------------------- who is told what
 def approvers() -> list[User]:
-    from core.security.models import Role
-    from core.security.models import RolePermission
+    from core.security.permissions import granted_users
 
-    granted = select(RolePermission.role_code).where(
-        RolePermission.permission == "stock.request.approve")
-    return list(db.session.scalars(select(User).where(
-        User.active.is_(True), User.roles.any(Role.code.in_(granted))).order_by(User.id)))
+    return list(db.session.scalars(granted_users("stock.request.approve")))
 
 
 def _notify(ctx: ServiceContext, req: PartRequest, subject: Any, key: str) -> None:

@@ -3,11 +3,13 @@ transfers, stock counts (盘点), purchase requests and orders, warehouses."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint
 from flask import abort
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -15,11 +17,14 @@ from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import escape
 from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.errors import NotFoundError
 from core.errors import TandemError
+from core.errors import ValidationError
 from core.extensions import db
 from core.security.access import requires
 from core.security.models import User
@@ -38,6 +43,7 @@ from modules.stock.models import PART_CATEGORIES
 from modules.stock.models import PURPOSES
 from modules.stock.models import REQUEST_STATUSES
 from modules.stock.models import WAREHOUSE_KINDS
+from modules.stock.models import OnHand
 from modules.stock.models import Part
 from modules.stock.models import PartRequest
 from modules.stock.models import PartRequestLine
@@ -113,6 +119,23 @@ def _part_cells() -> Any:
     return cells
 
 
+@bp.route("/parts/suggest")
+@requires("stock.part.read")
+def part_suggest() -> Any:
+    """The pickers' suggestions: active parts whose code starts with, or whose name holds,
+    what was typed (20 at most)."""
+    term = request.args.get("q", "").strip()[:50]
+    if not term:
+        return jsonify(items=[])
+    rows = db.session.execute(
+        select(Part.part_code, Part.part_name).where(
+            Part.active.is_(True),
+            or_(Part.part_code.startswith(term.upper(), autoescape=True),
+                Part.part_name.contains(term, autoescape=True)))
+        .order_by(Part.part_code).limit(20))
+    return jsonify(items=[{"value": code, "label": f"{code} {name}"} for code, name in rows])
+
+
 @bp.route("/parts")
 @requires("stock.part.read")
 def parts() -> Any:
@@ -130,10 +153,12 @@ def part_detail(id: int) -> Any:  # noqa: A002 - the list view links with ``id``
     if part is None:
         abort(404)
     figures = dict(queries.projected_stock(part_ids=[part.id])).get(part) or {}
+    moves = queries.ledger(part.id)
     return render_template(
         "stock/part_detail.html", part=part, stock=queries.stock_by_warehouse(part.id),
-        moves=queries.ledger(part.id), orders=queries.open_order_lines(part.id),
-        figures=figures, warehouses=_warehouses())
+        moves=moves, orders=queries.open_order_lines(part.id), figures=figures,
+        tickets=queries.reference_labels(web_ctx(), "ticket_id", [m.ticket_id for m in moves]),
+        warehouses=_warehouses())
 
 
 def _part_form_data() -> dict[str, Any]:
@@ -142,8 +167,21 @@ def _part_form_data() -> dict[str, Any]:
                                          "specification", "applicable_models", "unit",
                                          "unit_price", "min_stock_alert", "reorder_quantity",
                                          "supplier_id")}
-    data["substitute_ids"] = [int(v) for v in form.getlist("substitute_ids") if v.isdigit()]
+    data["substitute_codes"] = form.get("substitute_codes", "")
     return data
+
+
+def _substitute_ids(codes: str) -> list[int]:
+    """The parts named by the substitutes field: codes separated by commas, 、 or spaces
+    (any case); codes of no part are refused on the field, all of them at once."""
+    wanted = [c.upper() for c in re.split(r"[\s,，、;；]+", codes or "") if c]
+    found = dict(db.session.execute(select(Part.part_code, Part.id)
+                                    .where(Part.part_code.in_(wanted))).all()) if wanted else {}
+    unknown = [c for c in wanted if c not in found]
+    if unknown:
+        raise ValidationError.of_fields({"substitute_ids": _(
+            "没有这些编码的配件：%(codes)s", codes=_("、").join(unknown))})
+    return list(dict.fromkeys(found[c] for c in wanted))
 
 
 @bp.route("/parts/new", methods=["GET", "POST"])
@@ -169,8 +207,10 @@ def _part_form(part: Part | None) -> Any:
         ctx = web_ctx()
         try:
             with unit_of_work(ctx):
-                saved = (catalogue.create_part(ctx, values) if part is None
-                         else catalogue.update_part(ctx, part.id, values))
+                data = {k: v for k, v in values.items() if k != "substitute_codes"}
+                data["substitute_ids"] = _substitute_ids(values["substitute_codes"])
+                saved = (catalogue.create_part(ctx, data) if part is None
+                         else catalogue.update_part(ctx, part.id, data))
                 saved_id = saved.id
             flash(_("配件已保存"), "success")
             return redirect(url_for(".part_detail", id=saved_id))
@@ -181,18 +221,23 @@ def _part_form(part: Part | None) -> Any:
         values = {k: getattr(part, k) or "" for k in (
             "part_code", "part_name", "category", "specification", "applicable_models",
             "unit", "unit_price", "min_stock_alert", "reorder_quantity", "supplier_id")}
-        values["substitute_ids"] = [p.id for p in part.substitutes]
-    others = db.session.scalars(select(Part).where(Part.active.is_(True))
-                                .order_by(Part.part_code).limit(500)).all()
+        values["substitute_codes"] = ", ".join(p.part_code for p in part.substitutes)
     suppliers = db.session.scalars(select(Supplier).order_by(Supplier.name)).all()
     return render_template("stock/part_form.html", part=part, values=values, errors=errors,
-                           categories=PART_CATEGORIES, others=others, suppliers=suppliers), \
+                           categories=PART_CATEGORIES, suppliers=suppliers), \
         (422 if errors else 200)
 
 
 # ------------------------------------------------------------------ part requests
 def _request_items(r: PartRequest) -> str:
     return _("、").join(f"{ln.part.part_code}×{ln.quantity}" for ln in r.lines)
+
+
+def _ticket_labels(rows: list[PartRequest]) -> dict[int, str]:
+    """The page's tickets by number (one query a page), else the bare id."""
+    labels = queries.reference_labels(web_ctx(), "ticket_id", [r.ticket_id for r in rows])
+    return {r.id: labels[r.ticket_id][0] if r.ticket_id in labels else
+            (f"#{r.ticket_id}" if r.ticket_id else "") for r in rows}
 
 
 REQUESTS = ListView(
@@ -202,7 +247,7 @@ REQUESTS = ListView(
         Column("number", "编号", sort=PartRequest.id, link=True),
         Column("items", "配件", value=_request_items),
         Column("requester", "申请人", value=lambda r: r.requester.name if r.requester else ""),
-        Column("ticket_id", "工单", sort=PartRequest.ticket_id),
+        Column("ticket_id", "工单", sort=PartRequest.ticket_id, page_values=_ticket_labels),
         Column("status", "状态", sort=PartRequest.status, value=lambda r: r.status_label,
                fmt="label"),
         Column("urgency", "紧急", value=lambda r: "紧急" if r.urgency == "urgent" else "",
@@ -236,16 +281,13 @@ def request_new() -> Any:
         values = request.form.to_dict()
         ctx = web_ctx()
         try:
-            ticket = values.get("ticket_id", "").strip()
-            equipment = values.get("equipment_id", "").strip()
             with unit_of_work(ctx):
+                ticket_id, equipment_id = _request_target(ctx, values)
                 req = svc.create_request(
-                    ctx, [{"part_id": int(values.get("part_id") or 0) or None,
-                           "part_code": values.get("part_code") or None,
+                    ctx, [{"part_id": _picked_part(values),
                            "quantity": values.get("quantity", ""),
                            "urgency": values.get("urgency") or "normal"}],
-                    int(ticket) if ticket.isdigit() else (ticket or None),
-                    int(equipment) if equipment.isdigit() else (equipment or None),
+                    ticket_id, equipment_id,
                     values.get("notes", ""), purpose=values.get("purpose", "repair"),
                     submit="draft" not in request.form)
                 req_id = req.id
@@ -254,10 +296,26 @@ def request_new() -> Any:
         except TandemError as exc:
             flash(exc.message, "danger")
             errors = exc.fields
-    parts_ = db.session.scalars(select(Part).where(Part.active.is_(True))
-                                .order_by(Part.part_code).limit(1000)).all()
-    return render_template("stock/request_form.html", values=values, errors=errors,
-                           parts=parts_, purposes=PURPOSES), (422 if errors else 200)
+    return render_template("stock/request_form.html", values=_with_part_code(values),
+                           errors=errors, purposes=PURPOSES), (422 if errors else 200)
+
+
+def _request_target(ctx: Any, values: dict) -> tuple[Any, Any]:
+    """The ticket (and unit) a request form names: the ticket's number as people write it
+    (``AS…``, found by the module that knows tickets: ``part_request_target``) or its id."""
+    from core import hooks
+
+    ticket = str(values.get("ticket_id") or "").strip()
+    equipment = _id(values, "equipment_id")
+    if not ticket or ticket.isdigit():
+        return (int(ticket) if ticket else None), equipment
+    try:
+        found = hooks.call("part_request_target", text=ticket, chat_id=None, ctx=ctx)
+    except NotFoundError:
+        found = None
+    if not found:
+        raise ValidationError.of_fields({"ticket_id": _("没有找到工单 %(no)s", no=ticket)})
+    return found["ticket_id"], found.get("equipment_id") or equipment
 
 
 @bp.route("/requests/<int:id>")
@@ -273,8 +331,11 @@ def request_detail(id: int) -> Any:  # noqa: A002 - the list view links with ``i
     for ln in req.lines:
         for sub in ln.part.substitutes:
             stock.setdefault(sub.id, sum(q for _w, q in queries.stock_by_warehouse(sub.id)))
+    tickets = queries.reference_labels(ctx, "ticket_id", [req.ticket_id])
+    units = queries.reference_labels(ctx, "equipment_id", [req.equipment_id])
     return render_template("stock/request_detail.html", req=req, stock=stock,
-                           warehouses=_warehouses())
+                           warehouses=_warehouses(), ticket=tickets.get(req.ticket_id),
+                           unit=units.get(req.equipment_id))
 
 
 def _req_action(request_id: int, action: Any, done: str) -> Any:
@@ -344,9 +405,26 @@ def _warehouses() -> list[Warehouse]:
                                    .order_by(Warehouse.kind != "main", Warehouse.id)))
 
 
-def _parts() -> list[Part]:
-    return list(db.session.scalars(select(Part).where(Part.active.is_(True))
-                                   .order_by(Part.part_code).limit(2000)))
+def _picked_part(values: dict, key: str = "part_id") -> int | None:
+    """The part a picker names: its id, else the code typed or scanned (``<key>_code``, as
+    ``part_picker`` submits it); a code of no part is refused on the field."""
+    if (part_id := _id(values, key)) is not None:
+        return part_id
+    code = str(values.get(f"{key}_code") or "").strip().split(" ")[0].upper()
+    if not code:
+        return None
+    part_id = db.session.scalar(select(Part.id).where(Part.part_code == code))
+    if part_id is None:
+        raise ValidationError.of_fields({key: _("没有编码为 %(code)s 的配件", code=code)})
+    return part_id
+
+
+def _with_part_code(values: dict, key: str = "part_id") -> dict:
+    """A form opened for a part (``?part_id=``) shows its code in the picker."""
+    if not values.get(f"{key}_code") and (part_id := _id(values, key)) is not None:
+        code = db.session.scalar(select(Part.part_code).where(Part.id == part_id))
+        values = {**values, f"{key}_code": code or ""}
+    return values
 
 
 def _form_page(template: str, action: Any, done: str, **context: Any) -> Any:
@@ -362,7 +440,7 @@ def _form_page(template: str, action: Any, done: str, **context: Any) -> Any:
         except TandemError as exc:
             flash(exc.message, "danger")
             errors = exc.fields
-    return render_template(template, values=values, errors=errors, parts=_parts(),
+    return render_template(template, values=_with_part_code(values), errors=errors,
                            warehouses=_warehouses(), **context), (422 if errors else 200)
 
 
@@ -375,7 +453,7 @@ def _id(values: dict, key: str) -> int | None:
 @requires("stock.move.write")
 def receipt() -> Any:
     def action(ctx: Any, v: dict) -> None:
-        ledger.receive(ctx, _id(v, "part_id"), _id(v, "warehouse_id"), v.get("quantity"),
+        ledger.receive(ctx, _picked_part(v), _id(v, "warehouse_id"), v.get("quantity"),
                        v.get("unit_cost"), v.get("note", ""))
 
     return _form_page("stock/receipt.html", action, _("已入库"))
@@ -385,7 +463,7 @@ def receipt() -> Any:
 @requires("stock.move.write")
 def transfer() -> Any:
     def action(ctx: Any, v: dict) -> None:
-        ledger.transfer(ctx, _id(v, "part_id"), _id(v, "from_warehouse_id"),
+        ledger.transfer(ctx, _picked_part(v), _id(v, "from_warehouse_id"),
                         _id(v, "to_warehouse_id"), v.get("quantity"), v.get("note", ""))
 
     return _form_page("stock/transfer.html", action, _("已调拨"))
@@ -398,9 +476,8 @@ def count() -> Any:
     warehouses = _warehouses()
     wh = next((w for w in warehouses if w.id == warehouse_id), warehouses[0] if warehouses
               else None)
-    rows = []
-    if wh is not None:
-        rows = [(p, ledger.on_hand(p.id, wh.id)) for p in _parts()]
+    rows, more = _count_rows(wh, request.values.get("category", ""),
+                             request.values.get("q", "").strip()) if wh else ([], False)
 
     def action(ctx: Any, v: dict) -> None:
         counted = {int(k[len("counted_"):]): val for k, val in v.items()
@@ -409,7 +486,29 @@ def count() -> Any:
         ledger.count(ctx, wh.id if wh else 0, counted, v.get("note", ""))
 
     return _form_page("stock/count.html", action, _("盘点已保存，差异已调整"), warehouse=wh,
-                      rows=rows)
+                      rows=rows, more=more, count_rows=COUNT_ROWS, categories=PART_CATEGORIES)
+
+
+COUNT_ROWS = 300  # parts on one count sheet; more are narrowed by category or code
+
+
+def _count_rows(wh: Warehouse, category: str, term: str) -> tuple[list[tuple[Part, int]], bool]:
+    """A count sheet: the warehouse's parts (those it has held) with their book quantity,
+    or, with a category or a code / name, every active part that matches (a part found on
+    the shelf that the books do not know); at most ``COUNT_ROWS``, and whether there are
+    more. One statement."""
+    stmt = (select(Part, func.coalesce(OnHand.on_hand, 0))
+            .outerjoin(OnHand, (OnHand.part_id == Part.id) & (OnHand.warehouse_id == wh.id))
+            .where(Part.active.is_(True)).order_by(Part.part_code).limit(COUNT_ROWS + 1))
+    if category:
+        stmt = stmt.where(Part.category == category)
+    if term:
+        stmt = stmt.where(or_(Part.part_code.startswith(term.upper(), autoescape=True),
+                              Part.part_name.contains(term, autoescape=True)))
+    if not (category or term):
+        stmt = stmt.where(OnHand.part_id.is_not(None))
+    rows = [(part, int(qty)) for part, qty in db.session.execute(stmt)]
+    return rows[:COUNT_ROWS], len(rows) > COUNT_ROWS
 
 
 # ------------------------------------------------------------------ purchasing
@@ -424,16 +523,15 @@ def purchase_requests() -> Any:
     suppliers = db.session.scalars(select(Supplier).where(Supplier.active.is_(True))
                                    .order_by(Supplier.name)).all()
     return render_template("stock/purchase_requests.html", rows=rows, status=status,
-                           suppliers=suppliers, warehouses=_warehouses(), parts=_parts())
+                           suppliers=suppliers, warehouses=_warehouses())
 
 
 @bp.route("/purchase-requests/new", methods=["POST"])
 @requires("stock.purchase.write")
 def purchase_request_new() -> Any:
-    part = request.form.get("part_id", type=int)
     qty = request.form.get("quantity", "")
     return run_action(lambda c: purchasing.create_purchase_request(
-        c, part, qty, request.form.get("note", "")), _("已提交采购申请"),
+        c, _picked_part(request.form), qty, request.form.get("note", "")), _("已提交采购申请"),
         url_for(".purchase_requests"))
 
 

@@ -64,8 +64,9 @@ def _setup(rows: list[tuple[str, str]]) -> Any:
     with unit_of_work(ctx):
         user = create_user(ctx, "s1", roles=("sales",), password="secret-pass-1")
     table = db.metadata.tables["demo_a_widget"]
-    db.session.execute(table.insert(), [{"name": n, "owner_id": user.id, "status": s}
-                                        for n, s in rows])
+    if rows:  # (an empty list would insert one row of defaults)
+        db.session.execute(table.insert(), [{"name": n, "owner_id": user.id, "status": s}
+                                            for n, s in rows])
     db.session.commit()
     return user
 
@@ -108,3 +109,20 @@ def test_funnel_and_pie_options_carry_their_figures():
     assert pie["series"][0]["data"] == [{"name": "企业微信", "value": 185000.5}]
     money = bar_option(["9月"], [("成交金额", [Decimal("1.5")])], money=True, kind="line")
     assert money["yAxis"]["tandemMoney"] is True and money["series"][0]["type"] == "line"
+
+
+def test_a_chart_without_figures_says_so_and_keeps_its_table(chart_client):
+    """A chart whose series are all empty or zero shows "no data" instead of bare axes;
+    its table and exports stay (the zeros are figures of the table)."""
+    from core.web.charts import has_figures
+
+    assert not has_figures(bar_option(["a", "b"], [("x", [None, 0]), ("y", [0, None])]))
+    assert not has_figures({"series": [{"data": [{"name": "a", "value": 0}]}]})
+    assert not has_figures({"series": []}) and not has_figures({})
+    assert has_figures(bar_option(["a", "b"], [("x", [None, 0]), ("y", [0, 0.5])]))
+    assert has_figures({"series": [{"data": [{"name": "a", "value": 3}]}]})
+    login(chart_client, _setup([]))
+    page = chart_client.get("/demo-a/chart").get_data(as_text=True)
+    assert "所选期间暂无数据" in page and 'id="by-status-option"' not in page
+    assert "<td>新建</td><td>0</td>" in page.split('id="by-status-table"')[1]
+    assert chart_client.get("/demo-a/chart?export=csv").status_code == 200

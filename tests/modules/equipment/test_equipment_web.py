@@ -205,3 +205,20 @@ def test_the_history_written_in_python_escapes_and_links(client, people):
     login(sales, people["a"])  # may read, may not write: no 填写 link
     assert f"/equipment/maintenance-records/{planned}" not in sales.get(
         f"/equipment/{unit.id}").get_data(as_text=True)
+
+
+def test_home_cards_fit_each_role(make_user, app_ctx):
+    """Orders waiting for payment go to who records payments, maintenance due to who
+    maintains: not to every reader of orders or units (an engineer, the warehouse)."""
+    from core.web.home import visible_cards
+
+    def cards(role: str) -> set[str]:
+        ctx = ServiceContext(actor=make_user(role), source="web")
+        return {c.id for c in visible_cards(ctx)}
+
+    sales, engineer, warehouse = cards("sales"), cards("engineer"), cards("warehouse")
+    assert {"sales.waiting_payment", "sales.this_week"} <= sales
+    assert "sales.waiting_payment" not in engineer | warehouse
+    assert "sales.this_week" in engineer and "sales.this_week" in warehouse
+    assert "equipment.maintenance_due" in engineer
+    assert "equipment.maintenance_due" not in warehouse

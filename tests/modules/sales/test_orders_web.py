@@ -54,7 +54,11 @@ def test_engineer_sees_no_payment_button(client, people):
 def test_new_order_form_and_edit_with_reason(client, people):
     customer = make_customer(people["a"])
     login(client, people["a"])
-    assert client.get(f"/sales/orders/new?customer_id={customer.id}").status_code == 200
+    page = client.get(f"/sales/orders/new?customer_id={customer.id}")
+    assert page.status_code == 200
+    # The customer is chosen by name among the user's own, not typed as a database id.
+    picker = page.get_data(as_text=True).split('name="customer_id"')[1].split("</select>")[0]
+    assert f'<option selected value="{customer.id}">{customer.customer_name}</option>' in picker
     response = client.post("/sales/orders/new", data={
         "customer_id": customer.id, "delivery_address": "上海市徐汇区漕溪北路1号",
         "line-0-product_name": "中央空调", "line-0-quantity": "2",

@@ -209,3 +209,47 @@ def test_equipment_section(client, people, make_user):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "维修与保养工单" in html and ticket.ticket_no in html
+
+
+def test_ticket_pickers_list_who_serves_and_choose_no_one_by_default(client, people,
+                                                                       make_user):
+    """The transfer / collaborator pickers list the people whose roles handle tickets (not
+    an administrator, not a salesperson), without the assignee, and start on a placeholder:
+    a click on 转派 without a choice hands the ticket to no one."""
+    admin = make_user("admin", username="root", display_name="系统管理员")
+    customer = make_customer(people["sales"])
+    ticket = make_ticket(customer)
+    login(client, people["li"])
+    client.post(f"/service/tickets/{ticket.id}/act/claim")
+    page = client.get(f"/service/tickets/{ticket.id}").get_data(as_text=True)
+    transfer = page.split('id="transfer-form"')[1].split("</form>")[0]
+    assert '<option value="" selected disabled>' in transfer and " required>" in transfer
+    assert f'value="{people["zhang"].id}"' in transfer
+    assert f'value="{people["li"].id}"' not in transfer  # the assignee himself
+    assert f'value="{admin.id}"' not in transfer and f'value="{people["sales"].id}"' not in page
+    refused = client.post(f"/service/tickets/{ticket.id}/act/transfer",
+                          data={"user_id": "", "reason": ""}, follow_redirects=True)
+    assert "同事不存在、已停用或不处理工单" in refused.get_data(as_text=True)
+    assert db.session.get(Ticket, ticket.id).assignee_id == people["li"].id
+
+
+def test_a_customer_past_the_first_names_can_be_the_new_tickets(client, people, monkeypatch):
+    """The form's select offers the first customers by name; one opened from a customer's
+    page (or posted back) is offered too when the user sees him — not refused as
+    "not a valid choice"; one he does not see is not."""
+    from modules.crm import queries
+
+    monkeypatch.setattr(queries, "CHOICES", 1)
+    make_customer(people["sales"], customer_name="A 公司")
+    late = make_customer(people["sales"], customer_name="Z 公司")
+    hidden = make_customer(people["manager"], customer_name="B 公司")
+    login(client, people["sales"])
+    page = client.get(f"/service/tickets/new?customer_id={late.id}").get_data(as_text=True)
+    assert "Z 公司" in page and "A 公司" in page and "B 公司" not in page
+    r = client.post("/service/tickets/new", data={
+        "customer_id": late.id, "ticket_type": "repair", "subject": "不制冷",
+        "complaint_level": "", "assignee_id": 0})
+    assert r.status_code == 302
+    assert db.session.scalar(select(Ticket.customer_id)) == late.id
+    assert "B 公司" not in client.get(
+        f"/service/tickets/new?customer_id={hidden.id}").get_data(as_text=True)

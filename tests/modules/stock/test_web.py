@@ -210,3 +210,60 @@ def test_parts_list_rows_written_in_python_show_each_cell(client, login_as):
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
     assert "&lt;b&gt;" in page and "¥12.50" in page
     assert 'id="part-filters"' in page and 'data-bs-target="#list-filters"' in page
+
+
+def test_part_pickers_take_a_typed_or_scanned_code_with_suggestions(client, login_as):
+    """A catalogue of 20,000 parts does not fit a <select>: the forms take the part's code
+    (any case), suggest parts as one types, and refuse a code of no part on the field."""
+    login_as("warehouse")
+    low, ok, main = _stocked()
+    response = client.post("/stock/receipt", data={"part_id_code": ok.part_code.lower(),
+                                                   "warehouse_id": main.id, "quantity": "5"})
+    assert response.status_code == 302 and on_hand(ok, main) == 15
+    response = client.post("/stock/receipt", data={"part_id_code": "NOPE-1",
+                                                   "warehouse_id": main.id, "quantity": "5"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "没有编码为 NOPE-1 的配件" in page
+    assert 'value="NOPE-1"' in page  # what was typed is kept
+    items = client.get("/stock/parts/suggest?q=ac-").get_json()["items"]
+    assert {i["value"] for i in items} == {low.part_code, ok.part_code}
+    assert client.get("/stock/parts/suggest?q=%25").get_json()["items"] == []  # no wildcard
+    assert client.get("/stock/parts/suggest?q=").get_json()["items"] == []
+    form = client.get(f"/stock/requests/new?part_id={ok.id}").get_data(as_text=True)
+    assert f'name="part_id_code" value="{ok.part_code}"' in form
+
+
+def test_count_sheet_lists_the_warehouse_parts_and_finds_others(client, login_as,
+                                                                 monkeypatch):
+    from modules.stock.web import views
+
+    login_as("warehouse")
+    _low, ok, main = _stocked()
+    elsewhere = make_part("AC-PUMP-9", part_name="排水泵")
+    sheet = client.get(f"/stock/count?warehouse_id={main.id}").get_data(as_text=True)
+    assert f"counted_{ok.id}" in sheet and f"counted_{elsewhere.id}" not in sheet
+    found = client.get(f"/stock/count?warehouse_id={main.id}&q=排水").get_data(as_text=True)
+    assert f"counted_{elsewhere.id}" in found and f"counted_{ok.id}" not in found
+    monkeypatch.setattr(views, "COUNT_ROWS", 1)
+    capped = client.get(f"/stock/count?warehouse_id={main.id}").get_data(as_text=True)
+    assert 'id="count-more"' in capped and capped.count('name="counted_') == 1
+
+
+def test_part_form_names_substitutes_by_code_and_keeps_them(client, login_as):
+    """Substitutes are codes (any part of the catalogue, not the first 500 of a select),
+    shown again on edit so saving the form keeps them; unknown codes are refused together."""
+    login_as("warehouse")
+    low, ok, _main = _stocked()
+    form = {"part_code": low.part_code, "part_name": low.part_name, "category": "compressor",
+            "unit": "个", "unit_price": "0", "min_stock_alert": "3", "reorder_quantity": "0"}
+    response = client.post(f"/stock/parts/{low.id}/edit",
+                           data={**form, "substitute_codes": f"{ok.part_code.lower()}、X-1, Y-2"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "没有这些编码的配件：X-1、Y-2" in page
+    response = client.post(f"/stock/parts/{low.id}/edit",
+                           data={**form, "substitute_codes": ok.part_code.lower()})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [p.id for p in db.session.get(type(low), low.id).substitutes] == [ok.id]
+    edit = client.get(f"/stock/parts/{low.id}/edit").get_data(as_text=True)
+    assert f'name="substitute_codes" value="{ok.part_code}"' in edit
