@@ -7,7 +7,7 @@ A model declares how its fields read in history, next to its columns::
         __label__ = "商机"                          # what the record is called
         __record_title__ = "product_name"           # how a reference to it reads
         __labels__ = {"owner_id": "负责人", "status": "状态"}   # field labels (msgids)
-        __choices__ = {"status": STATUSES}          # stored value → label
+        __choices__ = {"status": STATUSES}          # stored value (or a list of them) → label
         __hidden_in_history__ = ("followed_up_at",)  # bookkeeping: never shown, not audited
         __history_actions__ = {"claim": "认领"}     # named actions of its services
         __references__ = {"manager_id": "core_user"}  # a reference without a database FK
@@ -207,7 +207,12 @@ def _formatter(model: type | None, key: str, names: dict[tuple[str, str], str]) 
     """How the values of one field are written."""
     choices = _choices(model, key)
     if choices:
-        return lambda v: gettext(choices[v]) if choices.get(v) else str(v)
+        def choice(v: Any) -> str:
+            if isinstance(v, list):  # a JSON list of choices (e.g. an engineer's skills)
+                return "、".join(choice(x) for x in v)
+            return gettext(choices[v]) if isinstance(v, str | int) and choices.get(v) \
+                else str(v)
+        return choice
     target = _reference(model, key)
     if target is not None:
         table = target.__tablename__
