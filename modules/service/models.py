@@ -177,7 +177,7 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
     root_cause: Mapped[str | None] = mapped_column(Text)
     solution: Mapped[str | None] = mapped_column(Text)
     parts_used: Mapped[str | None] = mapped_column(Text)
-    service_hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    service_hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2), info={"not_money": True})
     fee_visit: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     fee_labour: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     fee_parts: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
