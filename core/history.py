@@ -150,7 +150,8 @@ def _reference(model: type | None, key: str) -> type | None:
     """The model a foreign-key field points at, when it declares ``__record_title__``."""
     declared = getattr(model, "__references__", {}).get(key) if model is not None else None
     if declared:  # a reference without a database FK (e.g. core_team.manager_id)
-        return model_for_table(declared)
+        target = model_for_table(declared)
+        return target if target is not None and _in_this_app(target) else None
     col = _column(model, key) if model is not None else None
     if col is None:
         return None
@@ -159,6 +160,18 @@ def _reference(model: type | None, key: str) -> type | None:
         if target is not None and getattr(target, "__record_title__", None):
             return target
     return None
+
+
+def _in_this_app(model: type) -> bool:
+    """Whether ``model``'s table is in this app's database: core's, or an installed
+    module's. A reference without a FK may name another module's record (a maintenance
+    record's service ticket) whose module is not installed, or no longer."""
+    from core.hooks import registry_or_none
+
+    registry = registry_or_none()
+    if registry is None or model.__tablename__.startswith("core_"):
+        return True
+    return any(model in models for models in registry.models.values())
 
 
 # ----------------------------------------------------------------------------- values

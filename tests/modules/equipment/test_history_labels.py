@@ -47,3 +47,25 @@ def test_a_units_timeline_reads_an_edit_in_words(client, people):
     labels = re.findall(r'<span class="text-body">([^<]*)</span>', timeline)
     assert labels and not [x for x in labels if re.fullmatch(r"[a-z_]+", x)], labels
     assert "in_use → under_repair" not in timeline
+
+
+def test_a_ticket_reference_reads_as_its_number_without_service(bare_client, bare_people):
+    """A reference without a FK to a module that is not installed is not looked up (its
+    table is not in this database): the audit log shows the number."""
+    from core.extensions import db
+    from core.services import ServiceContext
+    from core.services import unit_of_work
+    from modules.service.models import Ticket  # its model is loaded, as in a shared process
+
+    assert Ticket.__tablename__ == "service_ticket"
+    unit = installed_equipment(bare_people["a"], lines=[line(quantity=1)])[0]
+    with unit_of_work(ServiceContext.system("cli")):
+        record = MaintenanceRecord(equipment_id=unit.id, maintenance_type="repair",
+                                   status="done", ticket_id=987)
+        db.session.add(record)
+    login(bare_client, bare_people["admin"])
+    page = bare_client.get(f"/admin/audit?model=equipment_maintenance_record"
+                           f"&record_id={record.id}")
+    assert page.status_code == 200
+    changes = re.findall(r"<li>([^<]*)</li>", page.get_data(as_text=True))
+    assert "工单：987" in changes and "维护类型：维修" in changes, changes
