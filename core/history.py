@@ -7,7 +7,7 @@ A model declares how its fields read in history, next to its columns::
         __label__ = "商机"                          # what the record is called
         __record_title__ = "product_name"           # how a reference to it reads
         __labels__ = {"owner_id": "负责人", "status": "状态"}   # field labels (msgids)
-        __choices__ = {"status": STATUSES}          # stored value → label
+        __choices__ = {"status": STATUSES}          # stored value (or a list of them) → label
         __hidden_in_history__ = ("followed_up_at",)  # bookkeeping: never shown, not audited
         __history_actions__ = {"claim": "认领"}     # named actions of its services
         __references__ = {"manager_id": "core_user"}  # a reference without a database FK
@@ -150,7 +150,8 @@ def _reference(model: type | None, key: str) -> type | None:
     """The model a foreign-key field points at, when it declares ``__record_title__``."""
     declared = getattr(model, "__references__", {}).get(key) if model is not None else None
     if declared:  # a reference without a database FK (e.g. core_team.manager_id)
-        return model_for_table(declared)
+        target = model_for_table(declared)
+        return target if target is not None and _in_this_app(target) else None
     col = _column(model, key) if model is not None else None
     if col is None:
         return None
@@ -159,6 +160,18 @@ def _reference(model: type | None, key: str) -> type | None:
         if target is not None and getattr(target, "__record_title__", None):
             return target
     return None
+
+
+def _in_this_app(model: type) -> bool:
+    """Whether ``model``'s table is in this app's database: core's, or an installed
+    module's. A reference without a FK may name another module's record (a maintenance
+    record's service ticket) whose module is not installed, or no longer."""
+    from core.hooks import registry_or_none
+
+    registry = registry_or_none()
+    if registry is None or model.__tablename__.startswith("core_"):
+        return True
+    return any(model in models for models in registry.models.values())
 
 
 # ----------------------------------------------------------------------------- values
@@ -207,7 +220,12 @@ def _formatter(model: type | None, key: str, names: dict[tuple[str, str], str]) 
     """How the values of one field are written."""
     choices = _choices(model, key)
     if choices:
-        return lambda v: gettext(choices[v]) if choices.get(v) else str(v)
+        def choice(v: Any) -> str:
+            if isinstance(v, list):  # a JSON list of choices (e.g. an engineer's skills)
+                return "、".join(choice(x) for x in v)
+            return gettext(choices[v]) if isinstance(v, str | int) and choices.get(v) \
+                else str(v)
+        return choice
     target = _reference(model, key)
     if target is not None:
         table = target.__tablename__

@@ -31,6 +31,8 @@ from modules.sales.models import Order
 STATUSES = {"in_use": "使用中", "under_repair": "维修中", "retired": "已报废"}
 WARRANTY_STATUSES = {"in": "在保", "expiring": "即将过保", "out": "已过保"}
 MAINTENANCE_TYPES = {"routine": "例行保养", "repair": "维修", "upgrade": "升级改造"}
+# A maintenance record is done, or planned by the preventive scan and still to be filled in.
+RECORD_STATUSES = {"done": "已完成", "planned": "待填写"}
 NUMBER_PREFIX = "EQ"
 
 
@@ -47,6 +49,24 @@ class Equipment(AuditedMixin, TimestampMixin, db.Model):
         CheckConstraint("warranty_months >= 0", name="warranty_not_negative"),
         CheckConstraint("maintenance_cycle_days >= 0", name="cycle_not_negative"),
     )
+    # How the unit reads in history (core.history).
+    __label__ = "设备"
+    __record_title__ = "equipment_no"
+    __labels__ = {
+        "equipment_no": "设备编号", "order_id": "销售订单", "order_line_id": "订单明细",
+        "customer_id": "客户", "customer_phone": "客户电话", "equipment_type": "设备类型",
+        "brand": "品牌", "model": "型号", "serial_number": "序列号", "install_date": "安装日期",
+        "install_location": "安装位置", "warranty_months": "保修月数",
+        "warranty_end_date": "保修截止", "status": "状态", "status_reason": "状态原因",
+        "status_date": "状态日期", "maintenance_cycle_days": "维护周期（天）",
+        "maintenance_cycle_months": "维护周期（月）", "last_maintenance_date": "上次维护日期",
+        "next_maintenance_date": "下次维护日期", "engineer_id": "工程师",
+        "due_date": "计划维护日期",  # the "maintenance_order" action's change (not a column)
+    }
+    __choices__ = {"status": STATUSES}
+    __formats__ = {"due_date": "date"}
+    __history_actions__ = {"maintenance": "完成维护", "maintenance_order": "生成维护工单",
+                           "fault_reported": "故障报修"}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     equipment_no: Mapped[str] = mapped_column(String(50), unique=True)
@@ -101,6 +121,17 @@ class MaintenanceRecord(AuditedMixin, db.Model):
         Index("ix_equipment_maintenance_record_eq", "equipment_id", "maintenance_date"),
         CheckConstraint("cost >= 0", name="cost_not_negative"),
     )
+    # How the record reads in history (core.history).
+    __label__ = "维护记录"
+    __labels__ = {
+        "equipment_id": "设备", "maintenance_type": "维护类型", "status": "状态",
+        "maintenance_date": "维护日期", "due_date": "计划维护日期", "engineer_id": "工程师",
+        "work_description": "工作内容", "parts_replaced": "更换配件", "cost": "费用",
+        "next_maintenance_date": "建议下次维护日期", "ticket_id": "工单",
+        "created_by": "记录人",
+    }
+    __choices__ = {"maintenance_type": MAINTENANCE_TYPES, "status": RECORD_STATUSES}
+    __references__ = {"ticket_id": "service_ticket"}  # service's ticket, no FK
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     equipment_id: Mapped[int] = mapped_column(

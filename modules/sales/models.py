@@ -60,6 +60,26 @@ class Order(AuditedMixin, TimestampMixin, db.Model):
         Index("ix_sales_order_owner_status", "sales_user_id", "status"),
         CheckConstraint("total_amount >= 0", name="total_not_negative"),
     )
+    # How the order reads in history (core.history).
+    __label__ = "销售订单"
+    __record_title__ = "order_no"
+    __labels__ = {
+        "order_no": "订单编号", "opportunity_id": "来源商机", "customer_id": "客户",
+        "customer_phone": "客户电话", "total_amount": "订单金额", "status": "状态",
+        "sales_user_id": "负责人", "project_manager_id": "项目负责人",
+        "engineer_id": "安装工程师", "delivery_address": "配送地址",
+        "delivery_date": "计划配送日期", "install_date": "计划安装日期",
+        "delivered_on": "实际配送日期", "installed_on": "实际安装日期",
+        "confirmed_at": "确认时间", "paid_at": "付款时间", "completed_at": "完成时间",
+        "cancelled_at": "取消时间", "cancel_reason": "取消原因", "notes": "备注",
+        "lines": "订单明细",  # the "modify" action's change of the lines (not a column)
+    }
+    __choices__ = {"status": STATUSES}
+    # Bumped to revoke every share link: the "share_revoke" action says it in words.
+    __hidden_in_history__ = ("share_version",)
+    __history_actions__ = {"share": "生成只读链接", "share_revoke": "撤销全部只读链接",
+                           "modify": "订单变更", "handover": "客户交接",
+                           "equipment": "安装设备"}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_no: Mapped[str] = mapped_column(String(20), unique=True)
@@ -128,6 +148,15 @@ class OrderLine(AuditedMixin, db.Model):
         CheckConstraint("delivered_quantity >= 0 AND delivered_quantity <= quantity",
                         name="delivered_within_quantity"),
     )
+    # How a line reads in history (core.history).
+    __label__ = "订单明细"
+    __record_title__ = "product_name"
+    __labels__ = {
+        "order_id": "销售订单", "product_name": "产品", "model": "型号", "brand": "品牌",
+        "equipment_type": "设备类型", "quantity": "数量", "unit_price": "单价",
+        "amount": "金额", "delivered_quantity": "已配送数量", "warranty_months": "保修月数",
+        "maintenance_cycle_days": "维护周期（天）",
+    }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id", ondelete="CASCADE"),

@@ -29,6 +29,7 @@ from core.db import TimestampMixin
 from core.db import utcnow
 from core.extensions import db
 from core.security.models import User
+from modules.crm.models.customer import CUSTOMER_LEVELS
 from modules.crm.models.customer import Customer
 from modules.equipment.models import Equipment
 from modules.sales.models import Order
@@ -114,6 +115,37 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
         Index("ix_service_ticket_open_due", "resolution_due_at",
               postgresql_where=text(OPEN_WHERE), sqlite_where=text(OPEN_WHERE)),
     )
+    # How the ticket reads in history (core.history); its actions' labels are set below
+    # (``ACTION_LABELS``).
+    __label__ = "工单"
+    __record_title__ = "ticket_no"
+    __labels__ = {
+        "ticket_no": "工单号", "ticket_type": "服务类型", "subject": "问题主题",
+        "description": "问题描述", "priority": "优先级", "priority_reason": "优先级调整原因",
+        "complaint_level": "投诉级别", "channel": "来源渠道", "customer_id": "客户",
+        "order_id": "项目（订单）", "equipment_id": "设备", "contact_name": "联系人姓名",
+        "contact_phone": "联系电话", "address": "服务地址", "site_lat": "服务地址纬度",
+        "site_lng": "服务地址经度", "appointment_at": "预约时间", "service_date": "服务日期",
+        "warranty_status": "保修", "root_cause": "故障原因", "solution": "解决方案",
+        "parts_used": "使用配件", "service_hours": "服务时长（小时）", "fee_visit": "上门费",
+        "fee_labour": "人工费", "fee_parts": "配件费", "status": "状态", "progress": "进度",
+        "assignee_id": "负责人", "offered_at": "派单时间", "grab_until": "抢单截止时间",
+        "created_by_id": "创建人", "needs_revisit": "需要回访", "escalations": "催办次数",
+        "sla_policy_id": "SLA 策略", "sla_state": "SLA 状态", "response_due_at": "响应时限",
+        "resolution_due_at": "解决时限", "first_response_at": "首次响应时间",
+        "sla_paused_at": "SLA 暂停时间", "sla_breached_at": "SLA 超时时间",
+        "resolved_at": "解决时间", "closed_at": "关闭时间", "survey_state": "满意度调查",
+        "survey_sent_at": "调查发送时间", "rating": "客户评分", "rating_comment": "评价内容",
+        "rated_at": "评价时间",
+    }
+    __choices__ = {"ticket_type": TICKET_TYPES, "priority": PRIORITIES,
+                   "complaint_level": COMPLAINT_LEVELS, "channel": CHANNELS,
+                   "warranty_status": WARRANTY, "status": STATUSES, "sla_state": SLA_STATES,
+                   "survey_state": SURVEY_STATES}
+    # Kept by the system: the kanban stage follows the status, the pauses and the stamped
+    # working minutes are the SLA's arithmetic, the flag stops a second escalation.
+    __hidden_in_history__ = ("stage", "sla_pauses", "sla_escalated", "response_minutes",
+                             "resolution_minutes")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_no: Mapped[str] = mapped_column(String(32), unique=True)
@@ -144,7 +176,7 @@ class Ticket(AuditedMixin, TimestampMixin, db.Model):
     root_cause: Mapped[str | None] = mapped_column(Text)
     solution: Mapped[str | None] = mapped_column(Text)
     parts_used: Mapped[str | None] = mapped_column(Text)
-    service_hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    service_hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2), info={"not_money": True})
     fee_visit: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     fee_labour: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     fee_parts: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
@@ -284,6 +316,13 @@ class Engineer(AuditedMixin, db.Model):
     on_leave: Mapped[bool] = mapped_column(Boolean, default=False)
     last_assigned_at: Mapped[datetime | None]
 
+    # How the profile reads in history (core.history).
+    __label__ = "工程师派单档案"
+    __labels__ = {"user_id": "工程师", "skills": "技能（服务类型）", "areas": "服务区域",
+                  "on_shift": "在岗", "on_leave": "请假"}
+    __choices__ = {"skills": TICKET_TYPES}  # a list of ticket types
+    __hidden_in_history__ = ("last_assigned_at",)  # moves with every dispatch: bookkeeping
+
     user: Mapped[User] = relationship(lazy="joined")
 
 
@@ -302,6 +341,18 @@ class SlaPolicy(AuditedMixin, db.Model):
     resolution_minutes: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sequence: Mapped[int] = mapped_column(Integer, default=100)
+
+    # How the policy reads in history (core.history).
+    __label__ = "SLA 策略"
+    __record_title__ = "name"
+    __labels__ = {"name": "名称", "ticket_type": "服务类型", "priority": "优先级",
+                  "complaint_level": "投诉级别", "customer_level": "客户分级",
+                  "response_minutes": "响应时限（工作分钟）",
+                  "resolution_minutes": "解决时限（工作分钟）", "active": "启用",
+                  "sequence": "顺序"}
+    __choices__ = {"ticket_type": TICKET_TYPES, "priority": PRIORITIES,
+                   "complaint_level": COMPLAINT_LEVELS, "customer_level": CUSTOMER_LEVELS}
+    __history_actions__ = {"sla_recompute": "重算 SLA"}
 
 
 class Visit(db.Model):
@@ -417,3 +468,6 @@ ACTION_LABELS = {
     "check_out": "签退", "report": "客户签字确认", "photo": "照片",
     "photo_delete": "删除照片", "photo_failed": "照片未能接收",
 }
+# A ticket's actions in history: ``log_action`` records ``ticket_<action>``.
+Ticket.__history_actions__ = {f"ticket_{action}": label
+                              for action, label in ACTION_LABELS.items()}

@@ -94,6 +94,11 @@ def purchase_order_number(order_id: int) -> str:
 
 class Supplier(AuditedMixin, TimestampMixin, db.Model):
     __tablename__ = "stock_supplier"
+    # How the supplier reads in history (core.history).
+    __label__ = "供应商"
+    __record_title__ = "name"
+    __labels__ = {"name": "名称", "contact_name": "联系人", "phone": "电话", "notes": "备注",
+                  "active": "启用"}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -112,6 +117,18 @@ class Part(AuditedMixin, TimestampMixin, db.Model):
         CheckConstraint("reorder_quantity >= 0", name="reorder_quantity_not_negative"),
         CheckConstraint("on_hand_total >= 0", name="on_hand_total_not_negative"),
     )
+    # How the part reads in history (core.history).
+    __label__ = "配件"
+    __record_title__ = "part_name"
+    __labels__ = {
+        "part_code": "配件编码", "part_name": "配件名称", "category": "类别",
+        "specification": "规格型号", "applicable_models": "适用设备型号", "unit": "单位",
+        "unit_price": "单价", "supplier_id": "供应商", "min_stock_alert": "最低库存",
+        "reorder_quantity": "补货数量", "active": "启用",
+    }
+    __choices__ = {"category": PART_CATEGORIES}
+    # Kept by the ledger (``ledger.post_move``): the moves are the history of both.
+    __hidden_in_history__ = ("average_cost", "on_hand_total")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     part_code: Mapped[str] = mapped_column(String(50), unique=True)
@@ -186,6 +203,12 @@ class Warehouse(AuditedMixin, TimestampMixin, db.Model):
     """A place that holds stock; an engineer's van is a warehouse of kind ``van``."""
 
     __tablename__ = "stock_warehouse"
+    # How the warehouse reads in history (core.history).
+    __label__ = "仓库"
+    __record_title__ = "name"
+    __labels__ = {"code": "编码", "name": "名称", "kind": "类型", "engineer_id": "工程师（车载库）",
+                  "active": "启用"}
+    __choices__ = {"kind": WAREHOUSE_KINDS}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(30), unique=True)
@@ -277,6 +300,17 @@ class PartRequest(AuditedMixin, TimestampMixin, db.Model):
 
     __tablename__ = "stock_part_request"
     __table_args__ = (Index("ix_stock_part_request_status", "status", "id"),)
+    # How the request reads in history (core.history).
+    __label__ = "配件申请"
+    __labels__ = {
+        "requester_id": "申请人", "ticket_id": "工单", "equipment_id": "设备",
+        "warehouse_id": "出库仓库", "status": "状态", "purpose": "用途", "urgency": "紧急程度",
+        "notes": "说明", "decision_note": "审批意见", "decided_by_id": "审批人",
+        "decided_at": "审批时间", "queued_at": "排队时间", "issued_at": "出库时间",
+    }
+    __choices__ = {"status": REQUEST_STATUSES, "purpose": PURPOSES, "urgency": URGENCIES}
+    # service's ticket and equipment's unit, without a FK (stock stands alone).
+    __references__ = {"ticket_id": "service_ticket", "equipment_id": "equipment_equipment"}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     requester_id: Mapped[int | None] = mapped_column(
@@ -387,6 +421,15 @@ class PurchaseRequest(AuditedMixin, TimestampMixin, db.Model):
 
     __tablename__ = "stock_purchase_request"
     __table_args__ = (Index("ix_stock_purchase_request_part_status", "part_id", "status"),)
+    # How the request reads in history (core.history).
+    __label__ = "采购申请"
+    __labels__ = {
+        "part_id": "配件", "quantity": "数量", "status": "状态", "reason": "来源",
+        "part_request_id": "配件申请", "purchase_order_id": "采购单", "requested_by_id": "申请人",
+        "decided_by_id": "审批人", "note": "说明",
+    }
+    __choices__ = {"status": PURCHASE_REQUEST_STATUSES, "reason": PURCHASE_REASONS}
+    __hidden_in_history__ = ("snapshot",)  # the stock figures that triggered it: bookkeeping
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     part_id: Mapped[int] = mapped_column(ForeignKey("stock_part.id"))
@@ -423,6 +466,11 @@ class PurchaseOrder(AuditedMixin, TimestampMixin, db.Model):
     """An order to a supplier (采购单), received in one or more receipts."""
 
     __tablename__ = "stock_purchase_order"
+    # How the order reads in history (core.history).
+    __label__ = "采购单"
+    __labels__ = {"supplier_id": "供应商", "warehouse_id": "收货仓库", "status": "状态",
+                  "expected_date": "预计到货", "notes": "备注", "created_by_id": "创建人"}
+    __choices__ = {"status": PURCHASE_ORDER_STATUSES}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("stock_supplier.id"), index=True)
@@ -477,6 +525,10 @@ class StockCount(AuditedMixin, db.Model):
     """A stock count (盘点) of one warehouse; its differences became adjustment moves."""
 
     __tablename__ = "stock_count"
+    # How the count reads in history (core.history).
+    __label__ = "盘点"
+    __labels__ = {"warehouse_id": "仓库", "counted_by_id": "盘点人", "counted_at": "盘点时间",
+                  "note": "备注"}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("stock_warehouse.id"))

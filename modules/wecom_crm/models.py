@@ -26,6 +26,7 @@ TRANSFER_STATUSES = {
     "none": "无接替记录",
     "failed": "发起失败",
 }
+BINDING_STATUSES = {"temp": "临时绑定", "linked": "已关联企业微信"}
 # externalcontact/transfer_result status codes
 RESULT_STATUS = {1: "success", 2: "waiting", 3: "refused", 4: "limit", 5: "none"}
 
@@ -36,6 +37,11 @@ class Binding(AuditedMixin, TimestampMixin, db.Model):
     contact), verified when added by phone search."""
 
     __tablename__ = "wecom_crm_binding"
+    # How the binding reads in history (core.history).
+    __label__ = "企业微信绑定"
+    __labels__ = {"customer_id": "客户", "phone": "手机号", "oa_openid": "公众号 OpenID",
+                  "binding_status": "绑定状态", "is_verified": "已认证", "verified_at": "认证时间"}
+    __choices__ = {"binding_status": BINDING_STATUSES}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(
@@ -53,6 +59,17 @@ class ExternalLink(AuditedMixin, TimestampMixin, db.Model):
 
     __tablename__ = "wecom_crm_external_link"
     __table_args__ = (UniqueConstraint("external_userid", "follow_userid"),)
+    # How the link reads in history (core.history).
+    __label__ = "企业微信外部联系人"
+    __labels__ = {
+        "customer_id": "客户", "external_userid": "外部联系人", "follow_userid": "跟进成员",
+        "name": "名称", "add_way": "添加方式", "state": "渠道参数",
+        "remark_mobiles": "备注手机号", "removed_at": "删除时间", "transfer_status": "转移状态",
+        "transfer_to_userid": "接替成员",
+    }
+    __choices__ = {"transfer_status": TRANSFER_STATUSES}
+    # Stamped with every change of the transfer status (the entry's own time says when).
+    __hidden_in_history__ = ("transfer_updated_at",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(

@@ -37,7 +37,11 @@ def test_detail_buttons_follow_status_and_permissions(client, people):
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == "confirmed"
     page = client.get(f"/sales/orders/{order.id}").get_data(as_text=True)
-    assert 'data-status="paid"' in page and "待确认 → 已确认" not in page
+    assert 'data-status="paid"' in page
+    # A status move is no modification of the order; the timeline has it in words.
+    modifications = page.split('id="modifications"', 1)[1].split("</ul>", 1)[0]
+    assert "待确认 → 已确认" not in modifications and "暂无变更" in modifications
+    assert "待确认 → 已确认" in page.split('id="timeline"', 1)[1]
     refused = client.post(f"/sales/orders/{order.id}/status", data={"status": "cancelled"},
                           follow_redirects=True).get_data(as_text=True)
     assert "取消订单需要填写原因" in refused
