@@ -21,6 +21,7 @@ from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy import update
 
+from core import audit
 from core import hooks
 from core.concurrency import conditional_update
 from core.errors import ConflictError
@@ -155,18 +156,26 @@ def submit_request(ctx: ServiceContext, request_id: int, notes: str | None = Non
         raise PermissionDenied(_("只能提交自己的申请"))
     if notes is not None and notes.strip():
         req.notes = ((req.notes + "\n") if req.notes else "") + notes.strip()[:2000]
-    moved = _move_status(req, ("draft", "info_requested"), status="pending")
+    moved = _move_status(ctx, req, ("draft", "info_requested"), status="pending")
     if not moved:
         raise ConflictError(_("该申请当前不能提交"))
     _announce(ctx, req)
     return req
 
 
-def _move_status(req: PartRequest, allowed: tuple[str, ...], **values: Any) -> bool:
+def _move_status(ctx: ServiceContext, req: PartRequest, allowed: tuple[str, ...],
+                 **values: Any) -> bool:
+    """Move ``req`` to ``values`` if its status is still one of ``allowed`` (one conditional
+    UPDATE: two approvers cannot both decide); the move is audited like an ORM change (the
+    UPDATE bypasses the flush listener), with the fields history shows."""
+    before = {k: getattr(req, k) for k in values if k not in ("updated_at",)}
     done = conditional_update(
         update(PartRequest).where(PartRequest.id == req.id, PartRequest.status.in_(allowed))
         .values(**values))
     db.session.expire(req)
+    if done:
+        audit.record(ctx, PartRequest.__tablename__, "update", record_id=req.id, changes={
+            k: [old, values[k]] for k, old in before.items() if old != values[k]})
     return bool(done)
 
 
@@ -185,7 +194,7 @@ def approve_request(ctx: ServiceContext, request_id: int, *, when_short: str = "
     req = get_request(ctx, request_id)
     wh_id = warehouse_id or req.warehouse_id or default_warehouse().id
     warehouse = get_warehouse(wh_id, "warehouse_id" if warehouse_id else None)
-    if not _move_status(req, DECIDABLE, status="waiting", decided_by_id=ctx.actor_id,
+    if not _move_status(ctx, req, DECIDABLE, status="waiting", decided_by_id=ctx.actor_id,
                         decided_at=ctx.now, queued_at=ctx.now, warehouse_id=warehouse.id,
                         updated_at=ctx.now):
         raise ConflictError(_("申请 %(number)s 已处理（%(status)s），无需再次审批",
@@ -254,7 +263,7 @@ def _others_waiting(line: PartRequestLine) -> bool:
 def _finish_if_done(ctx: ServiceContext, req: PartRequest) -> bool:
     db.session.refresh(req)
     return (req.status == "waiting" and all(ln.open_quantity <= 0 for ln in req.lines)
-            and _move_status(req, ("waiting",), status="issued", issued_at=ctx.now,
+            and _move_status(ctx, req, ("waiting",), status="issued", issued_at=ctx.now,
                              updated_at=ctx.now))
 
 
@@ -288,7 +297,7 @@ def reject_request(ctx: ServiceContext, request_id: int, reason: str) -> PartReq
     if not reason:
         raise ValidationError(_("驳回需要填写原因"), fields={"reason": _("请填写驳回原因")})
     req = get_request(ctx, request_id)
-    if not _move_status(req, (*DECIDABLE, "waiting"), status="rejected",
+    if not _move_status(ctx, req, (*DECIDABLE, "waiting"), status="rejected",
                         decision_note=reason[:2000], decided_by_id=ctx.actor_id,
                         decided_at=ctx.now, updated_at=ctx.now):
         raise ConflictError(_("申请 %(number)s 已处理（%(status)s），不能驳回",
@@ -306,7 +315,7 @@ def ask_for_information(ctx: ServiceContext, request_id: int, question: str) -> 
         raise ValidationError(_("请写明需要补充的信息"),
                               fields={"question": _("请写明需要补充的信息")})
     req = get_request(ctx, request_id)
-    if not _move_status(req, ("pending",), status="info_requested",
+    if not _move_status(ctx, req, ("pending",), status="info_requested",
                         decision_note=question[:2000], decided_by_id=ctx.actor_id,
                         decided_at=ctx.now, updated_at=ctx.now):
         raise ConflictError(_("该申请当前不能退回补充信息"))
@@ -322,7 +331,7 @@ def cancel_request(ctx: ServiceContext, request_id: int) -> PartRequest:
         raise PermissionDenied(_("只能取消自己的申请"))
     if any(ln.issued_quantity for ln in req.lines):
         raise UserError(_("已有配件出库，请改为退料"))
-    if not _move_status(req, ("draft", "pending", "info_requested", "waiting"),
+    if not _move_status(ctx, req, ("draft", "pending", "info_requested", "waiting"),
                         status="cancelled", updated_at=ctx.now):
         raise ConflictError(_("该申请当前不能取消"))
     return req

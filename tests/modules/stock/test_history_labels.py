@@ -63,3 +63,22 @@ def test_a_part_request_and_a_part_edit_read_in_words(client, app_ctx, make_user
     assert "类别：滤网 → 压缩机" in changes and "最低库存：0 → 3" in changes, changes
     assert "配件名称：空调滤网" in changes  # its creation, in words
     assert "average_cost" not in body and "on_hand_total" not in body
+
+
+def test_a_part_requests_decisions_are_audited_in_words(client, app_ctx, make_user):
+    """Approval, issue and rejection move a request by conditional UPDATEs, which the flush
+    listener never sees: each move is audited all the same, with who decided."""
+    engineer, keeper = make_user("engineer", display_name="李工"), \
+        make_user("warehouse", display_name="刘仓管")
+    part, main = make_part(part_name="空调滤网", category="filter"), make_warehouse(name="总仓")
+    receive(part, main, 5)
+    issued, rejected = make_request(engineer, part, 2), make_request(engineer, part, 1)
+    as_user(keeper, svc.approve_request, issued.id)
+    as_user(keeper, svc.reject_request, rejected.id, "型号不符")
+    login(client, make_user("admin"))
+    _body, changes = _changes(client, "stock_part_request", issued.id)
+    # approved and issued in one go: one entry (core.history folds a unit of work's rows)
+    assert {"状态：待审批 → 已出库", "审批人：— → 刘仓管", "出库仓库：— → 总仓"} <= set(changes), \
+        changes
+    _body, changes = _changes(client, "stock_part_request", rejected.id)
+    assert {"状态：待审批 → 已驳回", "审批意见：— → 型号不符"} <= set(changes), changes
