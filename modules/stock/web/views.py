@@ -14,7 +14,6 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import escape
-from sqlalchemy import case
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -53,7 +52,6 @@ from modules.stock.services import requests as svc
 
 bp = Blueprint("stock", __name__, url_prefix="/stock", template_folder="templates")
 
-LOW_FLAG = case((queries.low_stock_clause(), "1"), else_="0")
 ON_HAND = queries.total_on_hand_expr()
 
 
@@ -81,7 +79,8 @@ PARTS = ListView(
     ],
     search=[Part.part_code, Part.part_name, Part.specification, Part.applicable_models],
     filters=[Filter("category", "类别", Part.category, PART_CATEGORIES),
-             Filter("low_stock", "库存预警", LOW_FLAG, {"1": "低于最低库存"})],
+             Filter("low_stock", "库存预警", {"1": queries.low_stock_clause()},
+                    {"1": "低于最低库存"}, kind="condition")],
     default_sort="part_code",
     detail_endpoint="stock.part_detail",
     live_models="stock_on_hand",
