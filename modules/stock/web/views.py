@@ -85,7 +85,9 @@ PARTS = ListView(
     detail_endpoint="stock.part_detail",
     live_models="stock_on_hand",
     row_select=_part_rows,
+    keep_statements=True,  # PARTS_BASE on every request; _part_rows reads no context
 )
+PARTS_BASE = select(Part).where(Part.active.is_(True))
 
 
 PHONE_HIDDEN = frozenset({"category", "specification", "unit_price"})
@@ -117,7 +119,7 @@ def _part_cells() -> Any:
 def parts() -> Any:
     ctx = web_ctx()
     actions = [("新建配件", url_for(".part_new"))] if ctx.can("stock.part.write") else []
-    return PARTS.respond(ctx, select(Part).where(Part.active.is_(True)), title="配件",
+    return PARTS.respond(ctx, PARTS_BASE, title="配件",
                          actions=actions, template="stock/part_list.html",
                          cells=_part_cells(), phone_hidden=PHONE_HIDDEN)
 
