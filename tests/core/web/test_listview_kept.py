@@ -134,3 +134,26 @@ def test_another_base_statement_is_not_served_a_kept_page(client, builds, monkey
     page = _names(client)
     assert "beta" in page and "alpha" not in page
     assert builds == ["", ""]
+
+
+def test_plain_rows_of_a_page_see_the_sessions_pending_changes(kept_app):
+    """Plain rows are read through the session's connection (core.paging), after a flush
+    of what the session holds, as its autoflush would: a pending row is listed and
+    counted, a renamed one read with its new name."""
+    from sqlalchemy import select
+
+    from core.paging import page_with_total
+
+    Widget = _hooks(kept_app).Widget  # noqa: N806 - the fixture module's model
+    with cleaned_context(kept_app):
+        _widgets([("old", None)])
+        renamed = db.session.scalars(select(Widget)).one()
+        renamed.name = "renamed"
+        db.session.add(Widget(name="pending", status="new"))
+        stmt = select(Widget)
+        page = stmt.with_only_columns(Widget.id, Widget.name).order_by(Widget.id).limit(5)
+        rows, total = page_with_total(page, stmt, Widget.id, 100, entities=False,
+                                      from_start=True)
+        assert [row.name for row in rows] == ["renamed", "pending"]
+        assert total == 2
+        db.session.rollback()
