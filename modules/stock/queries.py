@@ -14,6 +14,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from core.extensions import db
+from core.paging import inline
 from core.services import ServiceContext
 from modules.stock.models import OPEN_PURCHASE_ORDER_STATUSES
 from modules.stock.models import OPEN_PURCHASE_REQUEST_STATUSES
@@ -90,7 +91,7 @@ def projected_stock(*, below_minimum: bool = False,
 
 def low_stock_clause() -> Any:
     """Parts whose on-hand (all warehouses) is below their minimum."""
-    return and_(Part.min_stock_alert > 0, Part.on_hand_total < Part.min_stock_alert)
+    return and_(Part.min_stock_alert > inline(0), Part.on_hand_total < Part.min_stock_alert)
 
 
 def total_on_hand_expr() -> Any:

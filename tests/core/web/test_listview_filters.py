@@ -28,3 +28,26 @@ def test_a_number_filter_input_has_no_date_type(app):
         html = str(least.control())
     assert html == ('<input class="form-control form-control-sm" name="min" value="5000" '
                     'placeholder="最低金额" aria-label="最低金额" title="最低金额">')
+
+
+def test_a_condition_filter_applies_its_choice_clause_as_written(app):
+    """A ``condition`` filter puts the clause of the chosen value in the WHERE as it is (no
+    ``CASE`` flag around it), and answers 400 for a value it does not offer."""
+    from sqlalchemy import column
+    from sqlalchemy import select
+    from sqlalchemy import table
+    from werkzeug.exceptions import BadRequest
+
+    parts = table("parts", column("id"), column("on_hand"), column("minimum"))
+    low = Filter("low", "库存预警", {"1": parts.c.on_hand < parts.c.minimum},
+                 {"1": "低于最低库存"}, kind="condition")
+    stmt = low.apply(select(parts.c.id), "1")
+    assert str(stmt).split("WHERE ", 1)[1] == "parts.on_hand < parts.minimum"
+    with app.test_request_context("/?low=1"):
+        assert 'value="1" selected' in str(low.control())
+    try:
+        low.apply(select(parts.c.id), "0")
+    except BadRequest:
+        pass
+    else:
+        raise AssertionError("a value the filter does not offer answered no 400")

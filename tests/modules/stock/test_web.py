@@ -51,6 +51,47 @@ def test_parts_list_filters_low_stock_category_and_search(client, login_as):
     assert client.get("/stock/parts?low_stock=x").status_code == 400
 
 
+def test_low_stock_list_filters_with_the_low_stock_clause_itself(client, login_as):
+    """The page's statement carries ``min_stock_alert > 0 AND on_hand_total <
+    min_stock_alert`` as written (the rule of ``queries.low_stock_clause`` and of the API),
+    not a ``CASE … END = '1'`` flag: PostgreSQL evaluated that CASE on each of the 20,000
+    rows scanned, twice (the page and its count), about 0.7 ms of the page (bench/); and
+    it has no parameters."""
+    from sqlalchemy import event
+
+    login_as("warehouse")
+    low, ok, main = _stocked()
+    at_minimum = make_part("AC-CAP-003", min_stock_alert=4)
+    receive(at_minimum, main, 4)  # on-hand = minimum: not below it
+    make_part("AC-NOMIN-004", min_stock_alert=0)  # no minimum, no stock: never low
+    statements: list[str] = []
+    parameters: list[object] = []
+
+    def seen(conn, cursor, statement, params, *args):  # noqa: ANN001, ANN202
+        statements.append(statement)
+        parameters.append(params)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        page = client.get("/stock/parts?low_stock=1").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert low.part_code in page
+    for code in (ok.part_code, at_minimum.part_code, "AC-NOMIN-004"):
+        assert code not in page, code
+    assert "共 1 条" in page
+    listed = [i for i, s in enumerate(statements)
+              if "stock_part.on_hand_total" in s and "ORDER BY" in s]
+    assert len(listed) == 1, statements
+    # Its constants (the rule's 0, the count's cap, LIMIT, OFFSET) are in its SQL: with no
+    # parameters PostgreSQL plans the prepared statement once per connection, not per run.
+    if db.engine.dialect.name == "postgresql":  # SQLite adds ``OFFSET ?`` to a bare LIMIT
+        assert not parameters[listed[0]], parameters[listed[0]]
+    listed = [statements[listed[0]]]
+    assert "CASE" not in listed[0].upper()
+    assert listed[0].count("stock_part.on_hand_total < stock_part.min_stock_alert") == 2
+
+
 def test_approve_from_the_web_issues_and_reject_needs_a_reason(client, login_as, make_user):
     _low, ok, main = _stocked()
     eng = make_user("engineer")
