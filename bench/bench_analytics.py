@@ -372,7 +372,8 @@ def analytics_sql(engineers: str, pg: bool = True) -> list[str]:
     """The service analytics page's aggregates, by hand: per period (this week and the
     last) the response and resolution medians and p90 over the working minutes stamped on
     each ticket, by ISO week, type, priority and engineer and over all (grouping sets),
-    ratings by score, resolved and reopened, engineers' closed tickets with their visits;
+    ratings by score, resolved and reopened, per engineer the tickets closed, hours on
+    site, first-time fixes and rating (one GROUP BY, as the app's);
     failures by brand / model / cause and the parts their tickets consumed; the engineers'
     names (``engineers``: their ids as an SQL list), which the page shows and reads once.
     (SQLite, for the tests' tiny run: the minutes read, as the app summarises them
@@ -391,8 +392,21 @@ def analytics_sql(engineers: str, pg: bool = True) -> list[str]:
                 "service_ticket_action_log l WHERE l.to_status = 'reopened' AND l.ticket_id IN "
                 "(SELECT id FROM service_ticket WHERE resolved_at >= :{lo} AND resolved_at < "
                 ":{hi}))")
-    resolved = ("SELECT assignee_id, count(*), avg(rating), count(rating) FROM service_ticket "
-                "WHERE resolved_at >= :{lo} AND resolved_at < :{hi} GROUP BY assignee_id")
+    done = ("(SELECT id, assignee_id, rating FROM service_ticket WHERE resolved_at >= :{lo} "
+            "AND resolved_at < :{hi} AND assignee_id IS NOT NULL)")
+    # Per engineer: closed, hours on site, first-time fixes (one visit at most, never
+    # reopened), rating; the visits of the period's tickets only.
+    engineers_sql = (
+        "SELECT d.assignee_id, count(*), sum(coalesce(o.hours, 0)), sum(CASE WHEN "
+        "coalesce(v.n, 0) <= 1 AND d.id NOT IN (SELECT ticket_id FROM "
+        "service_ticket_action_log WHERE to_status = 'reopened') THEN 1 ELSE 0 END), "
+        f"avg(d.rating), count(d.rating) FROM {done} d "
+        "LEFT JOIN (SELECT ticket_id, count(*) AS n FROM service_visit WHERE ticket_id IN "
+        f"(SELECT id FROM {done} x) GROUP BY ticket_id) v ON v.ticket_id = d.id "
+        "LEFT JOIN (SELECT ticket_id, user_id, sum({hours}) / 3600.0 AS hours FROM "
+        f"service_visit WHERE ticket_id IN (SELECT id FROM {done} y) AND check_out_at IS "
+        "NOT NULL GROUP BY ticket_id, user_id) o ON o.ticket_id = d.id AND o.user_id = "
+        "d.assignee_id GROUP BY d.assignee_id")
     if not pg:
         times = ("SELECT created_at, ticket_type, priority, assignee_id, response_minutes, "
                  "resolution_minutes FROM service_ticket WHERE created_at >= :{lo} AND "
@@ -402,11 +416,8 @@ def analytics_sql(engineers: str, pg: bool = True) -> list[str]:
     out = []
     for lo, hi in (("lo", "hi"), ("plo", "phi")):
         out += [times.format(lo=lo, hi=hi), scores.format(lo=lo, hi=hi),
-                reopened.format(lo=lo, hi=hi), resolved.format(lo=lo, hi=hi),
-                f"SELECT ticket_id, user_id, count(*), sum({hours}) FROM service_visit "
-                "WHERE ticket_id IN (SELECT id FROM "
-                f"service_ticket WHERE resolved_at >= :{lo} AND resolved_at < :{hi}) "
-                "GROUP BY ticket_id, user_id"]
+                reopened.format(lo=lo, hi=hi),
+                engineers_sql.format(lo=lo, hi=hi, hours=hours)]
     failing = ("FROM service_ticket t JOIN equipment_equipment e ON e.id = t.equipment_id "
                "WHERE t.created_at >= :lo AND t.created_at < :hi AND t.ticket_type IN "
                "('repair', 'complaint', 'return')")
