@@ -204,8 +204,10 @@ def _bounds(period: Any) -> dict[str, Any]:
 
 def overview_sql(owners: str | None, tickets: str, pg: bool = True) -> list[str]:
     """Every figure's aggregate by hand: ``owners`` restricts opportunities and orders (None:
-    all), ``tickets`` is the tickets' record rule as SQL."""
-    opp = f"AND o.owner_id IN {owners}" if owners else ""
+    all; opportunities as crm's rule has it: those owners' and the unowned open ones waiting
+    to be claimed), ``tickets`` is the tickets' record rule as SQL."""
+    opp = (f"AND (o.owner_id IN {owners} OR (o.owner_id IS NULL AND o.status IN ('new', "
+           "'contacted', 'quoted', 'negotiating')))") if owners else ""
     order = f"AND sales_user_id IN {owners}" if owners else ""
     won = ("SELECT count(*), coalesce(sum(coalesce(q.amount, o.estimated_amount)), 0) "
            "FROM crm_opportunity o LEFT JOIN crm_quote q ON q.opportunity_id = o.id AND "
@@ -341,9 +343,9 @@ def cases(app: Any, info: dict[str, Any]) -> list[Case]:
 
 def _pool_sql(owner: str) -> tuple[list[str], dict[str, Any]]:
     """pool.due_soon by hand: the levels' rules read (as the app must: an admin sets them;
-    none saved here, so the defaults apply), then the held customers of ``owner`` whose
-    rule would recycle them within its reminder days, less those with an open order or in
-    an open handover."""
+    none saved here, so the defaults apply), then the held customers of ``owner`` (under
+    crm's rule, which also shows the pool's) whose rule would recycle them within its
+    reminder days, less those with an open order or in an open handover."""
     from modules.pool.queries import DEFAULT_RULES
 
     now = utcnow()
@@ -359,7 +361,8 @@ def _pool_sql(owner: str) -> tuple[list[str], dict[str, Any]]:
             f"(c.last_follow_up_at IS NULL OR c.last_follow_up_at <= :{level}_inactive)) OR "
             f"({start} <= :{level}_nodeal AND NOT EXISTS (SELECT 1 FROM crm_opportunity o "
             f"WHERE o.customer_id = c.id AND o.status = 'won' AND o.won_at >= {start}))))")
-    sql = ("SELECT count(*) FROM crm_customer c WHERE c.owner_id " + owner + " AND c.status "
+    sql = ("SELECT count(*) FROM crm_customer c WHERE (c.owner_id " + owner + " OR c.status = "
+           "'in_pool') AND c.status "
            "<> 'in_pool' AND c.owner_id IS NOT NULL AND NOT c.locked AND (" + " OR ".join(levels)
            + ") AND NOT EXISTS (SELECT 1 FROM sales_order so WHERE so.customer_id = c.id AND "
            "so.status IN ('pending','confirmed','paid','delivered','installed')) AND NOT EXISTS "
