@@ -4,9 +4,13 @@ tickets over two years, on PostgreSQL.
 
 Timed: ``GET /overview`` for a manager (no record rule on tickets, his team's
 opportunities and orders) and a salesperson (his own) for 本月 and for 本年 (the widest
-quick range: half the tickets fall in it), each figure's computation on its own (a service
-call), and the service analytics page for 本周 — each next to the same aggregates written
-by hand as GROUP BY / COUNT statements over the same period. The data generators follow
+quick range: half the tickets fall in it), and the service analytics page for 本周, each
+next to the same aggregates written by hand as GROUP BY / COUNT statements over the same
+period (with the reads the page needs for them: the pool's rules, the parts consumed, the
+engineers' names), from a connection checkout to its ROLLBACK. And each overview figure
+as the page computes it: its permission check and ``compute`` inside a request already
+open with its user loaded (``Case.within``: the page does that once for all its figures),
+next to its statements on a connection whose transaction is open. The data generators follow
 ``bench_crm``, ``bench_equipment`` and ``bench_service`` (same shapes, same ``insert_rows``
 COPY path)."""
 
