@@ -14,6 +14,8 @@ import statistics
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,12 @@ class Case:
     run: Callable[[], Any]  # the server side: a test-client request or a service call
     sql: str | list[str] | None = None  # the equivalent hand-written SQL (all statements)
     params: dict | None = None
+    # Untimed set-up around each server sample (``run`` is called inside it): e.g. a request
+    # already open, its user, grants and rules loaded, as a page has them before each of
+    # its figures. With it, the SQL side's statements are timed on a connection whose
+    # transaction is already open: both sides time the statements alone, without the
+    # checkout, BEGIN, ROLLBACK and user loading a request pays once for all its figures.
+    within: Callable[[], AbstractContextManager[Any]] | None = None
 
 
 @dataclass
@@ -74,7 +82,9 @@ def measure(case: Case, repeat: int = 50, warmup: int = 5, *, app: Any = None) -
     # server freezes its preloaded app (core.wsgi): the server side is timed as served.
     gc.collect()
     gc.freeze()
-    first = case.run()
+    within = case.within or nullcontext
+    with within():
+        first = case.run()
     status = getattr(first, "status_code", None)
     if status is not None and status >= 300:  # a login redirect or an error is no benchmark
         raise RuntimeError(f"{case.name}: HTTP {status} instead of a page")
@@ -84,16 +94,30 @@ def measure(case: Case, repeat: int = 50, warmup: int = 5, *, app: Any = None) -
         with app.app_context():
             engine = db.engine
 
+    def run_statements(conn: Any) -> None:
+        for statement in statements:
+            conn.execute(text(statement), case.params or {}).fetchall()
+
     def run_sql() -> None:
         with engine.connect() as conn:
-            for statement in statements:
-                conn.execute(text(statement), case.params or {}).fetchall()
+            run_statements(conn)
+
+    def server_once() -> float:
+        with within():
+            return _once(case.run)
+
+    def sql_once() -> float:
+        if case.within is None:
+            return _once(run_sql)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))  # the transaction begun, untimed
+            return _once(lambda: run_statements(conn))
 
     server: list[float] = []
     sql: list[float] = []
     for i in range(warmup + repeat):
-        server_ms = _once(case.run)
-        sql_ms = _once(run_sql) if statements else None
+        server_ms = server_once()
+        sql_ms = sql_once() if statements else None
         if i >= warmup:
             server.append(server_ms)
             if sql_ms is not None:

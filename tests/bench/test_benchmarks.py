@@ -91,6 +91,48 @@ def test_the_server_side_and_the_sql_alternate_sample_by_sample(app: Any):
     assert result.sql_median_ms is not None and result.ratio is not None
 
 
+def test_a_case_within_a_set_up_times_only_what_runs_inside_it(app: Any):
+    """A figure runs inside a request already open (its user loaded): the set-up around
+    each server sample is not timed, and the SQL side then times its statements alone, on
+    a connection whose transaction is open (its BEGIN not timed either)."""
+    import time
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    from core.extensions import db
+
+    inside: list[bool] = []
+    state = {"open": False}
+
+    @contextmanager
+    def within():
+        time.sleep(0.05)  # a slow set-up, outside the clock
+        state["open"] = True
+        try:
+            yield
+        finally:
+            state["open"] = False
+
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def note_sql(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note_sql)
+    try:
+        result = measure(Case("figure", lambda: inside.append(state["open"]), "SELECT 2",
+                              within=within), repeat=3, warmup=0, app=app)
+    finally:
+        event.remove(engine, "before_cursor_execute", note_sql)
+    assert inside == [True] * 4  # the check run, then three samples: each inside
+    assert result.median_ms < 50
+    # Each SQL sample: the transaction begun by an untimed statement, then the timed one.
+    assert statements == ["SELECT 1", "SELECT 2"] * 3
+
+
 def test_the_signed_robot_request_is_what_wecom_posts():
     """The one robot-callback builder of the benchmarks and the load test: its signature
     and encryption are checked by the callback's own crypto."""

@@ -97,15 +97,19 @@ def due_ids(rule: PoolRule, now: datetime, ahead_days: int = 0,
     return found
 
 
-def _exempt() -> Any:
-    """Customers the job must leave alone, as a condition on ``Customer``: those in an open
-    handover, and those another module vouches for through ``pool_exempt_where`` (``sales``:
-    an open order). Locked customers are not held (see ``_held``)."""
+def _not_exempt() -> Any:
+    """Customers the job may recycle, as a condition on ``Customer``: none in an open
+    handover, none another module vouches for through ``pool_exempt_where`` (``sales``: an
+    open order). Locked customers are not held (see ``_held``).
+
+    Written as ``NOT EXISTS … AND NOT EXISTS …``, which PostgreSQL plans as anti-joins
+    probed per candidate customer; ``NOT (EXISTS … OR EXISTS …)`` made it hash every open
+    order before the rules were checked (33 ms of a 70 ms count at 100,000 orders)."""
     handover = exists().where(HandoverCustomer.customer_id == Customer.id,
                               Handover.id == HandoverCustomer.handover_id,
                               Handover.stage.not_in(("completed", "cancelled")))
     answers = hooks.call("pool_exempt_where") or []
-    return or_(handover, *(a for a in answers if a is not None))
+    return and_(~handover, *(~a for a in answers if a is not None))
 
 
 def due_select(now: datetime, ahead: Callable[[PoolRule], int | None],
@@ -124,7 +128,7 @@ def due_select(now: datetime, ahead: Callable[[PoolRule], int | None],
         return None
     reason = case(*whens, else_=None).label("reason")
     return (select(*(columns or (Customer.id,)), reason)
-            .where(_held(), or_(*(c for c, _r in whens)), ~_exempt()))
+            .where(_held(), or_(*(c for c, _r in whens)), _not_exempt()))
 
 
 def _move(

@@ -144,3 +144,28 @@ def test_quick_ranges_and_exports(client, data):
     xlsx = client.get("/crm/analytics/?from=2026-01-01&to=2026-03-31&export=xlsx&chart=owners")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert client.get("/crm/analytics/?export=csv&chart=nope").status_code == 400
+
+
+def test_the_overviews_won_amount_joins_the_current_quote(data):
+    """The overview's won amount counts the current quote (not the superseded one), as
+    the sales analytics do, and reads it through a join: the correlated sub-select it
+    was ran once per won opportunity (bench/README.md, analytics)."""
+    from sqlalchemy import event
+
+    from modules.crm.dashboard import won_amount
+
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        count, amount = won_amount(ctx_for(data["admin"]), START, END)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    # 90000 quoted + 50000 + 30000 (won on 10 January); not the 1 April one.
+    assert (count, amount) == (3, Decimal("170000.00"))
+    (statement,) = [s for s in seen if "crm_quote" in s]
+    assert "JOIN crm_quote" in statement
+    assert "(SELECT crm_quote.amount" not in statement

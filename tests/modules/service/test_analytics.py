@@ -227,3 +227,37 @@ def test_the_page_its_exports_and_who_may_open_it(tickets, client):
     xlsx = manager_client.get("/service/analytics/?range=month&export=xlsx&chart=engineers")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert manager_client.get("/service/analytics/?export=pdf&chart=causes").status_code == 400
+
+
+def test_the_page_reads_the_engineers_names_once_and_the_resolved_counts_together(
+        tickets, client):
+    """The engineers of both periods and the time groups name the same users: one read of
+    their ids and names (it was three reads of the users with their roles), and the
+    resolved and reopened counts of a period come in one statement (they were two)."""
+    from sqlalchemy import event
+
+    from tests.conftest import login
+
+    manager_client = client.application.test_client()
+    login(manager_client, tickets["manager"])
+    url = "/service/analytics/?from=2026-03-01&to=2026-03-31"
+    assert manager_client.get(url).status_code == 200
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        body = manager_client.get(url).get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert "李工" in body and "张工" in body
+    names = [s for s in seen if "core_user" in s and "service_ticket" not in s
+             and "core_inbox" not in s]
+    assert len(names) == 1, names
+    assert "core_user_role" not in names[0]
+    action_log = [s for s in seen if "service_ticket_action_log" in s
+                  and "count(distinct" in s.lower()]
+    assert len(action_log) == 2  # this period and the previous one
+    assert all("count(*)" in s.lower() for s in action_log)
