@@ -222,6 +222,19 @@ def client(app_ctx: Any) -> Any:
     return app_ctx.test_client()
 
 
+@pytest.fixture(autouse=True)
+def _empty_robot_windows() -> Iterator[None]:
+    """Each test starts with the group robots' 20-a-minute windows empty: they are kept per
+    process, and a test run sends more than 20 group messages a minute, so a later test's
+    push would wait in the outbox (``RetryLater``) for a reason of another test's making."""
+    import sys
+
+    yield
+    channels = sys.modules.get("modules.wecom.channels")
+    if channels is not None:
+        channels.window.clear()
+
+
 @pytest.fixture
 def system_ctx(app_ctx: Any) -> ServiceContext:
     return ServiceContext.system("cli")

@@ -131,6 +131,11 @@ class _Window:
         self._lock = Lock()
         self._sent: dict[str, deque] = {}
 
+    def clear(self) -> None:
+        """Forget this process's counts (tests: each starts with empty windows)."""
+        with self._lock:
+            self._sent.clear()
+
     def take(self, key: str) -> tuple[int, str | None]:
         """``(0, slot)`` when a message may go now (its slot counted), else ``(seconds to
         wait, None)``. A send that then fails gives its slot back (:meth:`give_back`)."""
