@@ -32,6 +32,22 @@ class WeComAPIError(Exception):
 BUSY = -1  # WeCom's "system busy"; also what an HTTP error or a body that is not JSON becomes
 
 
+def with_token(client: Any, send: Any) -> dict:
+    """``send(access_token)``'s answer, for a client with ``access_token(refresh=)``, its
+    ``cache`` and ``_token_key`` (the WeCom app's, the official account's): an expired or
+    invalid token is fetched again once; another error raises :class:`WeComAPIError`."""
+    for attempt in (1, 2):
+        data = _answer(send(client.access_token(refresh=attempt == 2)))
+        errcode = data.get("errcode", 0)
+        if errcode in TOKEN_ERRORS and attempt == 1:
+            client.cache.delete(client._token_key)
+            continue
+        if errcode != 0:
+            raise WeComAPIError(errcode, data.get("errmsg", ""), data)
+        return data
+    raise AssertionError("unreachable")
+
+
 def _answer(response: requests.Response) -> dict:
     """WeCom's JSON answer. An HTTP error or a page that is not JSON (a gateway's 502) is a
     :class:`WeComAPIError` with errcode -1 ("system busy"): the outbox retries it later."""
@@ -155,21 +171,9 @@ class WeComClient:
         self, method: str, path: str, *, json: dict | None = None, params: dict | None = None
     ) -> dict:
         """Call an authenticated endpoint; on an expired/invalid token refetch once."""
-        for attempt in (1, 2):
-            query = dict(params or {})
-            query["access_token"] = self.access_token(refresh=attempt == 2)
-            response = self.http.request(
-                method, self._url(path), params=query, json=json, timeout=TIMEOUT
-            )
-            data = _answer(response)
-            errcode = data.get("errcode", 0)
-            if errcode in TOKEN_ERRORS and attempt == 1:
-                self.cache.delete(self._token_key)
-                continue
-            if errcode != 0:
-                raise WeComAPIError(errcode, data.get("errmsg", ""), data)
-            return data
-        raise AssertionError("unreachable")
+        return with_token(self, lambda token: self.http.request(
+            method, self._url(path), params={**(params or {}), "access_token": token},
+            json=json, timeout=TIMEOUT))
 
     # ---------------------------------------------------------------- messages
     def send_app_message(self, touser: list[str] | str, message: dict) -> dict:

@@ -10,11 +10,11 @@ import json
 from typing import Any
 
 from modules.wecom.client import TIMEOUT
-from modules.wecom.client import TOKEN_ERRORS
 from modules.wecom.client import WeComAPIError
 from modules.wecom.client import _answer
 from modules.wecom.client import _session
 from modules.wecom.client import token_cache
+from modules.wecom.client import with_token
 from modules.wecom.config import WeComConfig
 from modules.wecom.config import load_config
 
@@ -60,17 +60,6 @@ class OfficialAccountClient:
         ``errcode`` in :data:`PERMANENT` when retrying cannot help)."""
         body = json.dumps({"touser": openid, "msgtype": "text", "text": {"content": content}},
                           ensure_ascii=False).encode()  # UTF-8, as WeChat's samples send it
-        for attempt in (1, 2):
-            response = self.http.post(
-                self._url("message/custom/send"),
-                params={"access_token": self.access_token(refresh=attempt == 2)}, data=body,
-                headers={"Content-Type": "application/json; charset=utf-8"}, timeout=TIMEOUT)
-            data = _answer(response)
-            errcode = data.get("errcode", 0)
-            if errcode in TOKEN_ERRORS and attempt == 1:
-                self.cache.delete(self._token_key)
-                continue
-            if errcode != 0:
-                raise WeComAPIError(errcode, data.get("errmsg", ""), data)
-            return data
-        raise AssertionError("unreachable")
+        return with_token(self, lambda token: self.http.post(
+            self._url("message/custom/send"), params={"access_token": token}, data=body,
+            headers={"Content-Type": "application/json; charset=utf-8"}, timeout=TIMEOUT))

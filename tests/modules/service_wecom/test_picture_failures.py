@@ -27,6 +27,7 @@ from tests.modules.service_wecom.test_seed001_e2e import _oa
 from tests.modules.service_wecom.test_seed001_e2e import _oa_image
 from tests.modules.service_wecom.test_seed001_e2e import ctx_app  # noqa: F401
 from tests.modules.service_wecom.test_seed001_e2e import oa_app  # noqa: F401
+from tests.modules.wecom.conftest import official_account_api
 
 SEND = "/cgi-bin/message/custom/send"
 
@@ -34,14 +35,8 @@ SEND = "/cgi-bin/message/custom/send"
 @pytest.fixture
 def oa_api(ctx_app: Any, fake_wecom: Any) -> Any:  # noqa: F811
     """The official account's API configured (AppID, AppSecret) on the fake."""
-    with unit_of_work(ServiceContext.system("cli")):
-        set_setting("wecom.oa_app_id", fake_wecom.state.oa_app_id)
-        set_setting("wecom.oa_app_secret", fake_wecom.state.oa_secret)
-        set_setting("wecom.oa_api_base", fake_wecom.base_url)
-    with fake_wecom.state.lock:
-        fake_wecom.state.delivered.clear()
-    yield fake_wecom
-    fake_wecom.state.oa_out_of_window.clear()
+    with official_account_api(fake_wecom):
+        yield fake_wecom
     with fake_wecom.state.lock:
         fake_wecom.state.faults.clear()
 

@@ -4,6 +4,7 @@ configured against a fake WeCom on loopback; a driver that posts callbacks like 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -108,3 +109,19 @@ def chat_user(wecom_ctx: Any) -> Any:
                                **kwargs)
 
     return factory
+
+
+@contextmanager
+def official_account_api(fake_wecom: Any) -> Iterator[Any]:
+    """The official account's API (AppID, AppSecret, base address) configured on the fake,
+    its sent messages forgotten before and its 48-hour windows reset after."""
+    from core.settings import set_setting
+
+    with unit_of_work(ServiceContext.system("cli")):
+        set_setting("wecom.oa_app_id", fake_wecom.state.oa_app_id)
+        set_setting("wecom.oa_app_secret", fake_wecom.state.oa_secret)
+        set_setting("wecom.oa_api_base", fake_wecom.base_url)
+    with fake_wecom.state.lock:
+        fake_wecom.state.delivered.clear()
+    yield fake_wecom
+    fake_wecom.state.oa_out_of_window.clear()

@@ -15,20 +15,15 @@ from modules.wecom.client import WeComAPIError
 from modules.wecom.oa_messages import NOT_CONFIGURED
 from modules.wecom.oa_messages import PERMANENT
 from modules.wecom.oa_messages import OfficialAccountClient
+from tests.modules.wecom.conftest import official_account_api
 
 SEND = "/cgi-bin/message/custom/send"
 
 
 @pytest.fixture
 def oa(wecom_ctx: Any, fake_wecom: Any) -> Any:
-    with unit_of_work(ServiceContext.system("cli")):
-        set_setting("wecom.oa_app_id", fake_wecom.state.oa_app_id)
-        set_setting("wecom.oa_app_secret", fake_wecom.state.oa_secret)
-        set_setting("wecom.oa_api_base", fake_wecom.base_url)
-    with fake_wecom.state.lock:
-        fake_wecom.state.delivered.clear()
-    yield fake_wecom
-    fake_wecom.state.oa_out_of_window.clear()
+    with official_account_api(fake_wecom) as fake:
+        yield fake
 
 
 def test_a_text_reaches_the_follower_and_the_token_is_kept(oa):
