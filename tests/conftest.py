@@ -260,6 +260,18 @@ def make_user(app_ctx: Any) -> Any:
     return factory
 
 
+def audit_changes(client: Any, table: str, record_id: Any) -> tuple[str, list[str]]:
+    """A record's audit log as an admin reads it (``/admin/audit`` filtered to it): the
+    table's HTML and each change line, none of which may read as a raw ``field_name：``."""
+    import re
+
+    page = client.get(f"/admin/audit?model={table}&record_id={record_id}")
+    body = page.get_data(as_text=True).split("<tbody>", 1)[1]
+    changes = re.findall(r"<li>([^<]*)</li>", body)
+    assert not [c for c in changes if re.match(r"[a-z_]+：", c)], changes
+    return body, changes
+
+
 def login(client: Any, user: Any, password: str = "secret-pass-1") -> Any:
     response = client.post("/login", data={"username": user.username, "password": password})
     assert response.status_code == 302, response.data[:500]

@@ -4,8 +4,6 @@ request's history in the audit log names its fields and statuses in Chinese."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from core.history import hidden_fields
@@ -13,6 +11,7 @@ from core.history import undeclared_fields
 from modules.stock import models
 from modules.stock.services import catalogue
 from modules.stock.services import requests as svc
+from tests.conftest import audit_changes
 from tests.conftest import login
 from tests.modules.stock.factories import as_user
 from tests.modules.stock.factories import make_part
@@ -39,14 +38,6 @@ def test_the_ledgers_figures_are_bookkeeping(app_ctx):
     assert {"on_hand_total", "average_cost"} <= hidden_fields(models.Part)
 
 
-def _changes(client, table, record_id):
-    page = client.get(f"/admin/audit?model={table}&record_id={record_id}")
-    body = page.get_data(as_text=True).split("<tbody>", 1)[1]
-    changes = re.findall(r"<li>([^<]*)</li>", body)
-    assert not [c for c in changes if re.match(r"[a-z_]+：", c)], changes
-    return body, changes
-
-
 def test_a_part_request_and_a_part_edit_read_in_words(client, app_ctx, make_user):
     engineer, keeper = make_user("engineer", display_name="李工"), make_user("warehouse")
     part, main = make_part(part_name="空调滤网", category="filter"), make_warehouse(name="总仓")
@@ -56,10 +47,10 @@ def test_a_part_request_and_a_part_edit_read_in_words(client, app_ctx, make_user
     as_user(keeper, catalogue.update_part, part.id, {"category": "compressor",
                                                      "min_stock_alert": "3"})
     login(client, make_user("admin"))
-    body, changes = _changes(client, "stock_part_request", request.id)
+    body, changes = audit_changes(client, "stock_part_request", request.id)
     assert f"配件申请 #{request.id}" in body
     assert {"申请人：李工", "状态：待审批", "用途：维修", "紧急程度：普通"} <= set(changes), changes
-    body, changes = _changes(client, "stock_part", part.id)
+    body, changes = audit_changes(client, "stock_part", part.id)
     assert "类别：滤网 → 压缩机" in changes and "最低库存：0 → 3" in changes, changes
     assert "配件名称：空调滤网" in changes  # its creation, in words
     assert "average_cost" not in body and "on_hand_total" not in body
@@ -76,9 +67,9 @@ def test_a_part_requests_decisions_are_audited_in_words(client, app_ctx, make_us
     as_user(keeper, svc.approve_request, issued.id)
     as_user(keeper, svc.reject_request, rejected.id, "型号不符")
     login(client, make_user("admin"))
-    _body, changes = _changes(client, "stock_part_request", issued.id)
+    _body, changes = audit_changes(client, "stock_part_request", issued.id)
     # approved and issued in one go: one entry (core.history folds a unit of work's rows)
     assert {"状态：待审批 → 已出库", "审批人：— → 刘仓管", "出库仓库：— → 总仓"} <= set(changes), \
         changes
-    _body, changes = _changes(client, "stock_part_request", rejected.id)
+    _body, changes = audit_changes(client, "stock_part_request", rejected.id)
     assert {"状态：待审批 → 已驳回", "审批意见：— → 型号不符"} <= set(changes), changes

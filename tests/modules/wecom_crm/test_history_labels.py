@@ -4,8 +4,6 @@ and an external contact's fields and statuses in Chinese."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from core.extensions import db
@@ -15,6 +13,7 @@ from core.services import ServiceContext
 from core.services import unit_of_work
 from modules.wecom_crm.models import Binding
 from modules.wecom_crm.models import ExternalLink
+from tests.conftest import audit_changes
 from tests.conftest import login
 from tests.modules.crm.factories import make_customer
 
@@ -27,14 +26,6 @@ def test_every_audited_field_has_a_label(app_ctx, model):
 
 def test_the_transfer_stamp_is_bookkeeping(app_ctx):
     assert "transfer_updated_at" in hidden_fields(ExternalLink)
-
-
-def _changes(client, table, record_id):
-    page = client.get(f"/admin/audit?model={table}&record_id={record_id}")
-    body = page.get_data(as_text=True).split("<tbody>", 1)[1]
-    changes = re.findall(r"<li>([^<]*)</li>", body)
-    assert not [c for c in changes if re.match(r"[a-z_]+：", c)], changes
-    return body, changes
 
 
 def test_a_binding_and_a_contacts_transfer_read_in_words(client, app_ctx, make_user):
@@ -51,10 +42,10 @@ def test_a_binding_and_a_contacts_transfer_read_in_words(client, app_ctx, make_u
     with unit_of_work(ctx := ServiceContext.system("job")):
         link.transfer_status, link.transfer_updated_at = "refused", ctx.now
     login(client, make_user("admin"))
-    body, changes = _changes(client, "wecom_crm_binding", binding.id)
+    body, changes = audit_changes(client, "wecom_crm_binding", binding.id)
     assert f"企业微信绑定 #{binding.id}" in body
     assert "绑定状态：临时绑定 → 已关联企业微信" in changes and "已认证：否 → 是" in changes
     assert "客户：王先生" in changes  # the creation, the customer by name
-    body, changes = _changes(client, "wecom_crm_external_link", link.id)
+    body, changes = audit_changes(client, "wecom_crm_external_link", link.id)
     assert "转移状态：等待客户接替 → 客户拒绝" in changes, changes
     assert "transfer_updated_at" not in body
