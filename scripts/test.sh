@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Command (2): the whole test suite. Lint (ruff, import contracts, dead code), then pytest on SQLite, again on PostgreSQL (both
-# with real Redis), then the browser tests in Debian's Chromium. Installs and starts
+# Command (2): the whole test suite. Lint (ruff, import contracts, dead code), then pytest on SQLite and on PostgreSQL side by side
+# (both with real Redis), then the browser tests in Debian's Chromium. Installs and starts
 # PostgreSQL, Redis and Chromium where they are missing when run as root (scripts/services.sh).
 # Extra arguments go to every pytest run, e.g. `scripts/test.sh -x -k audit`.
 # Ends with one line "N passed, N failed" over all runs; exits non-zero if anything failed.
@@ -78,17 +78,24 @@ rm -f "$audit_json"
 
 passed=0
 failed=0
-run() {
-  local label=$1
+
+# One pytest run, its output kept in a log ($2) and its exit code in "$2.rc".
+pytest_run() {
+  local log=$1
   shift
-  local log rc line p f t0
-  log=$(mktemp)
-  t0=$(date +%s)
-  echo "==> pytest ($label)"
   set +e
-  python -m pytest -q -p no:cacheprovider -rfEs "$@" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
+  python -m pytest -q -p no:cacheprovider -rfEs "$@" >"$log" 2>&1
+  echo $? >"$log.rc"
   set -e
+}
+
+# A finished run: its output shown, its counts added, its failures (and a test skipped
+# for want of a service that is set up here) marked.
+collect() {
+  local label=$1 log=$2 seconds=$3 rc line p f
+  rc=$(cat "$log.rc" 2>/dev/null || echo 1)
+  echo "==> pytest ($label)"
+  cat "$log"
   # pytest's last line, e.g. "2 failed, 120 passed, 1 skipped, 3 deselected in 9.10s".
   line=$(grep -E '^=* ?[0-9]+ (passed|failed|errors?|skipped|deselected)' "$log" | tail -1 || true)
   p=$(echo "$line" | awk '{for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) s += $i} END {print s + 0}')
@@ -108,15 +115,32 @@ run() {
     status=1
     f=$((f + $(grep -cE '^SKIPPED .*(Redis|redis-server|Chromium|playwright)' "$log")))
   fi
-  echo "    ($label: $(($(date +%s) - t0)) s)"
+  echo "    ($label: $seconds s)"
   passed=$((passed + p))
   failed=$((failed + f))
-  rm -f "$log"
+  rm -f "$log" "$log.rc"
 }
 
-TANDEM_TEST_DB=sqlite run "SQLite" -m "not browser" "$@"
-TANDEM_TEST_DB=postgresql run "PostgreSQL" -m "not browser" "$@"
-TANDEM_TEST_DB=sqlite run "browser, Chromium" -m browser "$@"
+# The SQLite and PostgreSQL runs go side by side (each test run has its own databases; a
+# good part of the PostgreSQL run is the server's work, on the other core), their outputs
+# shown one after the other; then the browser run, alone (its live servers and Chromium
+# time their waits).
+sqlite_log=$(mktemp)
+postgres_log=$(mktemp)
+t0=$(date +%s)
+echo "==> pytest (SQLite and PostgreSQL, side by side)"
+TANDEM_TEST_DB=sqlite pytest_run "$sqlite_log" -m "not browser" "$@" &
+sqlite_pid=$!
+TANDEM_TEST_DB=postgresql pytest_run "$postgres_log" -m "not browser" "$@"
+postgres_seconds=$(($(date +%s) - t0))
+wait "$sqlite_pid" || true
+both_seconds=$(($(date +%s) - t0))
+collect "SQLite" "$sqlite_log" "$both_seconds (side by side)"
+collect "PostgreSQL" "$postgres_log" "$postgres_seconds (side by side)"
+browser_log=$(mktemp)
+t0=$(date +%s)
+TANDEM_TEST_DB=sqlite pytest_run "$browser_log" -m browser "$@"
+collect "browser, Chromium" "$browser_log" "$(($(date +%s) - t0))"
 
 echo "==> total $(($(date +%s) - started)) s"
 echo "$passed passed, $failed failed"

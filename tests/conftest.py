@@ -222,6 +222,14 @@ def client(app_ctx: Any) -> Any:
     return app_ctx.test_client()
 
 
+def shared_redis_url(db_number: int) -> str:
+    """The shared Redis on 127.0.0.1:6379, for a test that needs the real one: database
+    ``db_number`` in the SQLite run, ``db_number - 2`` in the PostgreSQL run, since the two
+    runs go side by side (scripts/test.sh) and such a test empties its database."""
+    offset = 0 if os.environ.get("TANDEM_TEST_DB", "sqlite") == "sqlite" else 2
+    return f"redis://127.0.0.1:6379/{db_number - offset}"
+
+
 @pytest.fixture(autouse=True)
 def _empty_robot_windows() -> Iterator[None]:
     """Each test starts with the group robots' 20-a-minute windows empty: they are kept per

@@ -17,6 +17,7 @@ from modules.service.models import Ticket
 from modules.service.services.photos import photos
 from modules.wecom_crm.models import Binding
 from tests.conftest import base_config
+from tests.conftest import shared_redis_url
 from tests.core.storage.test_storage import jpeg_with_gps
 from tests.modules.service_wecom.test_seed001_e2e import OA_TOKEN
 from tests.modules.service_wecom.test_seed001_e2e import _oa
@@ -26,7 +27,7 @@ from tests.modules.service_wecom.test_seed001_e2e import ctx_app  # noqa: F401
 from tests.modules.service_wecom.test_seed001_e2e import oa_app  # noqa: F401
 from tests.modules.wecom.conftest import wecom_config
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = shared_redis_url(14)
 
 
 def verified_customer(name: str, phone: str, openid: str) -> Any:

@@ -159,10 +159,11 @@ def test_retries_are_applied_once_with_redis_dedupe(make_app, fake_wecom):
 
     from core.services import ServiceContext
     from core.services import unit_of_work
+    from tests.conftest import shared_redis_url
     from tests.modules.wecom.conftest import callback_driver
     from tests.modules.wecom.conftest import wecom_config
 
-    url = "redis://127.0.0.1:6379/15"
+    url = shared_redis_url(15)
     try:
         client = redis.Redis.from_url(url)
         client.ping()
