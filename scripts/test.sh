@@ -115,7 +115,7 @@ collect() {
     status=1
     f=$((f + $(grep -cE '^SKIPPED .*(Redis|redis-server|Chromium|playwright)' "$log")))
   fi
-  echo "    ($label: $seconds s)"
+  echo "    ($label: $seconds)"
   passed=$((passed + p))
   failed=$((failed + f))
   rm -f "$log" "$log.rc"
@@ -135,12 +135,12 @@ TANDEM_TEST_DB=postgresql pytest_run "$postgres_log" -m "not browser" "$@"
 postgres_seconds=$(($(date +%s) - t0))
 wait "$sqlite_pid" || true
 both_seconds=$(($(date +%s) - t0))
-collect "SQLite" "$sqlite_log" "$both_seconds (side by side)"
-collect "PostgreSQL" "$postgres_log" "$postgres_seconds (side by side)"
+collect "SQLite" "$sqlite_log" "$both_seconds s, side by side with PostgreSQL"
+collect "PostgreSQL" "$postgres_log" "$postgres_seconds s, side by side with SQLite"
 browser_log=$(mktemp)
 t0=$(date +%s)
 TANDEM_TEST_DB=sqlite pytest_run "$browser_log" -m browser "$@"
-collect "browser, Chromium" "$browser_log" "$(($(date +%s) - t0))"
+collect "browser, Chromium" "$browser_log" "$(($(date +%s) - t0)) s"
 
 echo "==> total $(($(date +%s) - started)) s"
 echo "$passed passed, $failed failed"
