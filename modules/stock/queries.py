@@ -164,6 +164,13 @@ def receipts_expected(day: Any, limit: int = 5) -> tuple[list[PurchaseOrder], in
                                                  PurchaseOrder.id).limit(limit))), total
 
 
+def part_matches(term: str) -> Any:
+    """Parts whose code starts with ``term`` (any case) or whose name holds it, wildcards
+    taken as written: what a picker's suggestions and the count sheet's search find."""
+    return or_(Part.part_code.startswith(term.upper(), autoescape=True),
+               Part.part_name.contains(term, autoescape=True))
+
+
 def search_parts(term: str, limit: int) -> list[Part]:
     like = f"%{term.strip()}%"
     return list(db.session.scalars(

@@ -17,7 +17,6 @@ from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import escape
 from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -132,9 +131,7 @@ def part_suggest() -> Any:
         return jsonify(items=[])
     rows = db.session.execute(
         select(Part.part_code, Part.part_name).where(
-            Part.active.is_(True),
-            or_(Part.part_code.startswith(term.upper(), autoescape=True),
-                Part.part_name.contains(term, autoescape=True)))
+            Part.active.is_(True), queries.part_matches(term))
         .order_by(Part.part_code).limit(20))
     return jsonify(items=[{"value": code, "label": f"{code} {name}"} for code, name in rows])
 
@@ -506,8 +503,7 @@ def _count_rows(wh: Warehouse, category: str, term: str) -> tuple[list[tuple[Par
     if category:
         stmt = stmt.where(Part.category == category)
     if term:
-        stmt = stmt.where(or_(Part.part_code.startswith(term.upper(), autoescape=True),
-                              Part.part_name.contains(term, autoescape=True)))
+        stmt = stmt.where(queries.part_matches(term))
     if not (category or term):
         stmt = stmt.where(OnHand.part_id.is_not(None))
     rows = [(part, int(qty)) for part, qty in db.session.execute(stmt)]
